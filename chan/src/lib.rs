@@ -1,0 +1,1 @@
+//! gust-chan (work in progress).

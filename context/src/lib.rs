@@ -1,0 +1,1 @@
+//! gust-context (work in progress).

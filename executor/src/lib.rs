@@ -1,0 +1,1 @@
+//! gust-executor (work in progress).

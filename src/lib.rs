@@ -1,0 +1,1 @@
+//! gust: Go's concurrency model in async Rust (work in progress).

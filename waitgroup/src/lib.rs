@@ -1,0 +1,1 @@
+//! gust-waitgroup (work in progress).
