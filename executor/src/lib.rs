@@ -1,1 +1,192 @@
-//! gust-executor (work in progress).
+//! gust-executor: the `go` statement and the Go scheduler of gust.
+//!
+//! A multi-threaded work-stealing runtime for futures, with Go's `time`
+//! package on top.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! gust_executor::block_on(async {
+//!     let h = gust_executor::spawn(async { // go func() { ... }()
+//!         gust_executor::time::sleep(Duration::from_millis(1)).await;
+//!         7
+//!     });
+//!     assert_eq!(h.await.unwrap(), 7);
+//! });
+//! ```
+//!
+//! # Architecture
+//!
+//! - **Tasks** (`task.rs`): one allocation per task (async-task: header +
+//!   future/output), a wrapper that catches panics and keeps the task in
+//!   its runtime's live-task registry, and [`JoinHandle`]/[`JoinError`].
+//! - **Scheduler** (`scheduler/`): per-worker local run queues with a LIFO
+//!   slot, a global injection queue, work stealing, and the
+//!   searching/parking protocol that keeps futex wakes off the hot path.
+//! - **Runtimes** (`runtime.rs`): [`runtime::Builder`], [`runtime::Runtime`],
+//!   the global runtime (one worker per core, or `GUST_WORKERS`), and the
+//!   numbered shutdown protocol.
+//! - **Blocking pool** (`blocking.rs`): [`spawn_blocking`].
+//! - **Timers** (`time/`): one driver thread for the process; timers work
+//!   on any executor.
+//!
+//! # Panics in tasks
+//!
+//! A panic in a task is caught around its poll: the worker survives, and
+//! the panic goes to the [`JoinHandle`] as a [`JoinError`]. The process's
+//! panic hook reports it on stderr when it happens (once), as for a
+//! panicking thread, so a detached task's panic is not silent.
+
+mod blocking;
+mod loom;
+pub mod runtime;
+mod scheduler;
+mod task;
+pub mod time;
+
+#[cfg(all(test, loom))]
+mod tests;
+#[cfg(all(test, not(loom)))]
+mod unit_tests;
+
+pub use task::{JoinError, JoinHandle};
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+/// Spawns a task (Go's `go` statement): `fut` runs concurrently on the
+/// current runtime's workers.
+///
+/// The current runtime is the one whose worker or [`Runtime::block_on`] runs
+/// on this thread; elsewhere it is the global runtime, started on first use
+/// with one worker per core (the `GUST_WORKERS` environment variable
+/// overrides the count, like `GOMAXPROCS`).
+///
+/// Dropping the returned [`JoinHandle`] detaches the task; awaiting it
+/// yields the output.
+///
+/// # Panics
+///
+/// If the global runtime must start and `GUST_WORKERS` is not a positive
+/// integer.
+///
+/// ```
+/// let h = gust_executor::spawn(async { "hello" });
+/// assert_eq!(gust_executor::block_on(h).unwrap(), "hello");
+/// ```
+///
+/// [`Runtime::block_on`]: runtime::Runtime::block_on
+pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime::with_current(|shared, shard| task::spawn_on(shared, shard, fut))
+}
+
+/// Runs `f` on a thread of the blocking pool, so that a blocking call does
+/// not stall the runtime's workers. The pool grows on demand (up to 512
+/// threads) and its idle threads exit after 10 s.
+///
+/// [`JoinHandle::abort`] only prevents a closure that has not started yet.
+/// `spawn` inside `f` spawns onto the runtime that called `spawn_blocking`.
+///
+/// ```
+/// let h = gust_executor::spawn_blocking(|| std::fs::metadata("/").is_ok());
+/// assert!(gust_executor::block_on(h).unwrap());
+/// ```
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    blocking::spawn_blocking(f)
+}
+
+/// Live spawned tasks of the current runtime (Go's
+/// `runtime.NumGoroutine`): spawned and not yet finished or dropped. A
+/// `block_on` future is not a task, nor is a `spawn_blocking` closure.
+///
+/// ```
+/// let rt = gust_executor::runtime::Runtime::new().unwrap();
+/// let h = rt.spawn(std::future::pending::<()>());
+/// assert_eq!(rt.block_on(async { gust_executor::num_tasks() }), 1);
+/// h.abort();
+/// ```
+pub fn num_tasks() -> usize {
+    runtime::current_num_tasks()
+}
+
+/// Runs `fut` to completion on the calling thread, parking it while `fut`
+/// waits. Tasks it spawns go to the current runtime (see [`spawn`]).
+///
+/// Calling it from a task blocks that task's worker thread (its queued
+/// tasks stay stealable by the other workers, but on a one-worker runtime
+/// nothing else runs until `fut` completes); prefer `.await` there.
+///
+/// ```
+/// assert_eq!(gust_executor::block_on(async { 1 + 1 }), 2);
+/// ```
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    scheduler::worker::before_blocking();
+    let mut fut = pin!(fut);
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let waker = Waker::from(unparker.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        // Acquire: pairs with the Release swap in `wake_by_ref`, so what the
+        // waker's caller did before waking is visible to the next poll.
+        while !unparker.notified.swap(false, Ordering::Acquire) {
+            thread::park();
+        }
+    }
+}
+
+/// The waker of a `block_on` thread.
+struct Unparker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, Ordering::Release) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Yields to the scheduler once: the task goes to the back of its worker's
+/// queue, behind every other ready task (Go's `runtime.Gosched`).
+///
+/// ```
+/// gust_executor::block_on(async {
+///     gust_executor::yield_now().await;
+/// });
+/// ```
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+}

@@ -1,0 +1,396 @@
+//! Runtimes: [`Builder`], [`Runtime`], the global runtime, and which runtime
+//! `spawn` uses.
+//!
+//! # Which runtime
+//!
+//! `spawn` (and `num_tasks`) use, in order: the runtime of the worker thread
+//! it is called on; the runtime whose [`Runtime::block_on`] is running on
+//! this thread; the global runtime, started on first use with one worker per
+//! core or `GUST_WORKERS` workers (Go's `GOMAXPROCS`).
+//!
+//! # Shutdown (drop or [`Runtime::shutdown_timeout`])
+//!
+//! 1. Set `shutdown`.
+//! 2. Unpark every worker; each leaves its loop after the task it is running
+//!    and drops the tasks in its LIFO slot and local queue (tasks woken
+//!    meanwhile go to the injection queue).
+//! 3. Join the worker threads (up to the timeout, if any; a worker still busy
+//!    then is detached and drops its tasks when it gets back).
+//! 4. Close the task registry (no new entries) and wake every live task:
+//!    tasks parked on some waker land in the injection queue.
+//! 5. Set `drained`, so that the schedule function drops tasks from now on,
+//!    and drain the injection queue, dropping every task there (on this
+//!    thread, not inside some other thread's `wake`).
+//!
+//! After step 5 no future of the runtime is left, except those running on a
+//! detached worker (step 3), which are dropped when their poll returns.
+
+use crate::scheduler::{Shared, worker};
+use crate::task::{JoinHandle, spawn_on};
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The environment variable that sets the global runtime's worker count
+/// (Go's `GOMAXPROCS`): a positive integer; anything else makes the first
+/// use of the global runtime panic with a message naming the variable.
+///
+/// ```
+/// assert_eq!(gust_executor::runtime::WORKERS_ENV, "GUST_WORKERS");
+/// ```
+pub const WORKERS_ENV: &str = "GUST_WORKERS";
+
+thread_local! {
+    /// The runtime whose `block_on` runs on this thread, if any.
+    static ENTERED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
+/// The global runtime, started on first use.
+///
+/// # Panics
+///
+/// If `GUST_WORKERS` is set to something other than a positive integer, or
+/// the worker threads cannot be started.
+pub(crate) fn global() -> &'static Runtime {
+    GLOBAL.get_or_init(|| {
+        let workers = workers_from_env(std::env::var(WORKERS_ENV));
+        Builder::new()
+            .workers(workers)
+            .build()
+            .unwrap_or_else(|e| panic!("gust: cannot start the global runtime: {e}"))
+    })
+}
+
+fn workers_from_env(var: Result<String, std::env::VarError>) -> usize {
+    match var {
+        Err(std::env::VarError::NotPresent) => default_workers(),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => panic!(
+                "gust: invalid {WORKERS_ENV}={v:?}: expected a positive integer \
+                 (the number of worker threads), e.g. {WORKERS_ENV}=4"
+            ),
+        },
+        Err(std::env::VarError::NotUnicode(v)) => {
+            panic!("gust: invalid {WORKERS_ENV}={v:?}: expected a positive integer")
+        }
+    }
+}
+
+fn default_workers() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Calls `f` with the current runtime (see the module docs) and the
+/// registry shard to use from this thread.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Shared>, usize) -> R) -> R {
+    worker::with_current(|w| match w {
+        Some((shared, index)) => f(shared, index),
+        None => {
+            let entered = ENTERED.try_with(|e| e.borrow().clone()).ok().flatten();
+            let shared = match &entered {
+                Some(shared) => shared,
+                None => &global().shared,
+            };
+            f(shared, shared.num_workers())
+        }
+    })
+}
+
+/// Makes `shared` this thread's current runtime until the guard drops.
+pub(crate) fn enter(shared: Arc<Shared>) -> Enter {
+    let prev = ENTERED.with(|e| e.borrow_mut().replace(shared));
+    Enter(prev)
+}
+
+/// Restores the previous current runtime on drop.
+pub(crate) struct Enter(Option<Arc<Shared>>);
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        let _ = ENTERED.try_with(|e| *e.borrow_mut() = prev);
+    }
+}
+
+/// The current runtime, if this thread has one (never starts the global
+/// runtime).
+pub(crate) fn current_explicit() -> Option<Arc<Shared>> {
+    worker::with_current(|w| match w {
+        Some((shared, _)) => Some(shared.clone()),
+        None => ENTERED.try_with(|e| e.borrow().clone()).ok().flatten(),
+    })
+}
+
+/// Live tasks of the current runtime; 0 when there is none yet.
+pub(crate) fn current_num_tasks() -> usize {
+    worker::with_current(|w| match w {
+        Some((shared, _)) => shared.registry.len(),
+        None => match ENTERED.try_with(|e| e.borrow().clone()).ok().flatten() {
+            Some(shared) => shared.registry.len(),
+            None => GLOBAL.get().map_or(0, |rt| rt.shared.registry.len()),
+        },
+    })
+}
+
+/// Configures and starts a [`Runtime`].
+///
+/// ```
+/// let rt = gust_executor::runtime::Builder::new()
+///     .workers(2)
+///     .thread_name("my-worker")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: usize,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// One worker per core, threads named `gust-worker-N`.
+    pub fn new() -> Self {
+        Self {
+            workers: default_workers(),
+            thread_name: "gust-worker".to_owned(),
+        }
+    }
+
+    /// Number of worker threads (Go's `GOMAXPROCS`); must be at least 1.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// Prefix of the worker threads' names (`{name}-{index}`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for `workers(0)`, or the error of a thread that could
+    /// not be spawned.
+    pub fn build(&self) -> io::Result<Runtime> {
+        if self.workers == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "gust runtime: workers(0): a runtime needs at least one worker thread",
+            ));
+        }
+        if self.workers >= 1 << 15 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "gust runtime: too many worker threads (at most 32767)",
+            ));
+        }
+        let (shared, locals) = Shared::new(self.workers);
+        let mut rt = Runtime {
+            shared: Arc::new(shared),
+            threads: Vec::with_capacity(self.workers),
+        };
+        for (index, local) in locals.into_iter().enumerate() {
+            let shared = rt.shared.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("{}-{index}", self.thread_name))
+                .spawn(move || worker::run_worker(shared, index, local));
+            match spawned {
+                Ok(t) => rt.threads.push(t),
+                // Dropping `rt` shuts down the workers already started.
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(rt)
+    }
+}
+
+/// A multi-threaded work-stealing runtime: a set of worker threads that run
+/// spawned tasks.
+///
+/// Dropping it shuts it down: every unfinished task's future is dropped and
+/// the worker threads are joined (see [`shutdown_timeout`] to bound the
+/// wait).
+///
+/// ```
+/// use gust_executor::runtime::Runtime;
+///
+/// let rt = Runtime::new().unwrap();
+/// let sum = rt.block_on(async {
+///     // `spawn` inside `block_on` spawns onto `rt`.
+///     let hs: Vec<_> = (0..10u64).map(|i| gust_executor::spawn(async move { i })).collect();
+///     let mut sum = 0;
+///     for h in hs {
+///         sum += h.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 45);
+/// ```
+///
+/// [`shutdown_timeout`]: Runtime::shutdown_timeout
+pub struct Runtime {
+    shared: Arc<Shared>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// A runtime with the default [`Builder`] settings.
+    ///
+    /// # Errors
+    ///
+    /// If a worker thread cannot be spawned.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Spawns `fut` onto this runtime. See [`crate::spawn`].
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
+    /// let h = rt.spawn(async { 2 + 2 });
+    /// assert_eq!(rt.block_on(h).unwrap(), 4);
+    /// ```
+    pub fn spawn<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shard = worker::with_current(|w| match w {
+            Some((shared, index)) if Arc::ptr_eq(shared, &self.shared) => index,
+            _ => self.shared.num_workers(),
+        });
+        spawn_on(&self.shared, shard, fut)
+    }
+
+    /// Runs `fut` to completion on the calling thread; `spawn` inside it
+    /// spawns onto this runtime. See [`crate::block_on`].
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     gust_executor::spawn(async { std::thread::current().name().map(String::from) })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("gust-worker-0"));
+    /// ```
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        let _enter = enter(self.shared.clone());
+        crate::block_on(fut)
+    }
+
+    /// Live spawned tasks of this runtime.
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// assert_eq!(rt.num_tasks(), 1);
+    /// drop(rt); // drops the pending task
+    /// assert!(gust_executor::block_on(h).unwrap_err().is_aborted());
+    /// ```
+    pub fn num_tasks(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// Number of worker threads.
+    pub fn num_workers(&self) -> usize {
+        self.shared.num_workers()
+    }
+
+    /// Shuts the runtime down, waiting at most `timeout` for its workers to
+    /// finish the tasks they are running; workers still busy then are
+    /// detached, and drop their tasks when they get back. Unfinished tasks
+    /// are dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(1));
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        // Steps 1-2.
+        self.shared.begin_shutdown();
+        // Step 3.
+        let deadline = timeout.and_then(|d| Instant::now().checked_add(d));
+        let me = thread::current().id();
+        for t in self.threads.drain(..) {
+            if t.thread().id() == me {
+                // Dropped by one of its own tasks: it exits after this poll.
+                continue;
+            }
+            if let Some(deadline) = deadline {
+                while !t.is_finished() && Instant::now() < deadline {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                if !t.is_finished() {
+                    continue; // detached
+                }
+            }
+            let _ = t.join();
+        }
+        // Step 4.
+        for waker in self.shared.registry.close() {
+            waker.wake();
+        }
+        // Step 5.
+        self.shared.finish_shutdown();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.num_workers())
+            .field("tasks", &self.num_tasks())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_env_parsing() {
+        assert_eq!(workers_from_env(Ok("3".into())), 3);
+        assert_eq!(workers_from_env(Ok(" 2 ".into())), 2);
+        let err = std::panic::catch_unwind(|| workers_from_env(Ok("abc".into()))).unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("GUST_WORKERS"), "{msg}");
+        assert!(std::panic::catch_unwind(|| workers_from_env(Ok("0".into()))).is_err());
+    }
+
+    #[test]
+    fn zero_workers_is_an_error() {
+        let err = Builder::new().workers(0).build().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+}

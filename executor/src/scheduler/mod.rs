@@ -1,0 +1,175 @@
+//! The scheduler: where a woken task goes, and how workers find it.
+//!
+//! # Where tasks live
+//!
+//! Each worker owns
+//! - a **LIFO slot** (Go's `runnext`): the task most recently spawned or woken
+//!   by the task running on this worker. A message hand-off between two tasks
+//!   thus runs the receiver next, on the same core, while its data is still
+//!   in cache. The slot is not stealable. A worker runs at most
+//!   [`worker::LIFO_STREAK_MAX`] tasks in a row from the slot, so that two
+//!   tasks ping-ponging cannot starve the rest of its queue;
+//! - a **local run queue** (`queue.rs`): a fixed ring that it pushes and pops
+//!   without locks and that idle workers steal half of. The task displaced
+//!   from the LIFO slot goes to its tail; a full ring moves half of itself to
+//!   the injection queue.
+//!
+//! The runtime has one **injection queue** (`inject.rs`, a mutex-protected
+//! deque taken in batches) for tasks spawned or woken from threads that are not its workers
+//! (`block_on`, timers, other runtimes, plain threads), and for overflow. A
+//! worker looks at it first every [`worker::GLOBAL_QUEUE_INTERVAL`] ticks,
+//! so a busy local queue cannot starve it, and whenever its local work runs
+//! out.
+//!
+//! # Worker loop
+//!
+//! `tick` → next task (injection queue every N ticks, LIFO slot, local queue,
+//! injection queue) → else **search** (steal half of a random victim's queue,
+//! or a batch from the injection queue, for [`worker::SPIN_ROUNDS`] rounds) →
+//! else **park** until notified. See `idle.rs` for the two-sided protocol
+//! between a task submitter and a parking worker, and why no wakeup is lost.
+//!
+//! # Why searching workers
+//!
+//! Waking a parked thread costs a futex round trip (~63 us here), hundreds
+//! of times a task poll. So a submitter only wakes a worker when no worker is
+//! searching and one is parked; a searching worker that finds work while it
+//! was the last searcher wakes one more (tokio's `idle.rs` scheme, Go's
+//! `spinning` Ms). A burst of spawns thus wakes one worker, not one per spawn,
+//! and workers spin a little before parking, so short gaps do not cost a
+//! wake. An idle runtime has every worker parked and burns no CPU.
+//!
+//! # Rejected designs
+//!
+//! - One global queue (async-executor's core, Go before 1.1): every spawn and
+//!   wake contends on one cache line; the second worker slows everyone down.
+//! - Waking a worker per spawn: a futex per task.
+//! - Workers parked with a timeout to poll timers: an idle runtime would not
+//!   be idle. Timers have their own driver thread (`time/mod.rs`).
+
+pub(crate) mod idle;
+pub(crate) mod inject;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+use crate::task::{Registry, Runnable};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::Thread;
+
+/// The state of one runtime shared by its workers, its tasks' schedule
+/// functions and its handles.
+pub(crate) struct Shared {
+    /// Tasks from outside the workers, and overflow (any thread).
+    pub(crate) inject: inject::Inject,
+    /// Thief handles of the workers' local queues (index = worker).
+    pub(crate) steal: Box<[queue::Steal<Runnable>]>,
+    /// Searching/unparked counters and the sleeper list.
+    pub(crate) idle: idle::Idle,
+    /// Worker threads, set by each worker when it starts; used to unpark.
+    pub(crate) threads: Box<[OnceLock<Thread>]>,
+    /// Wakers of the live tasks (shutdown, `num_tasks`).
+    pub(crate) registry: Registry,
+    /// Set once by the runtime's shutdown (step 1): workers leave their loop.
+    shutdown: AtomicBool,
+    /// Set once by the runtime's shutdown (step 5), after every registered
+    /// task was woken: from then on a scheduled task is dropped at once
+    /// instead of queued. Before, tasks woken during the shutdown are queued
+    /// and dropped by the shutting-down thread, not inside some other
+    /// thread's `wake` call (which may hold a lock the future's `Drop`
+    /// needs).
+    drained: AtomicBool,
+}
+
+impl Shared {
+    /// Shared state for `n` workers; also returns the owner handles of their
+    /// local queues.
+    pub(crate) fn new(n: usize) -> (Self, Vec<queue::Local<Runnable>>) {
+        let (locals, steal): (Vec<_>, Vec<_>) = (0..n).map(|_| queue::new()).unzip();
+        let shared = Self {
+            inject: inject::Inject::new(),
+            steal: steal.into(),
+            idle: idle::Idle::new(n),
+            threads: (0..n).map(|_| OnceLock::new()).collect(),
+            registry: Registry::new(n + 1),
+            shutdown: AtomicBool::new(false),
+            drained: AtomicBool::new(false),
+        };
+        (shared, locals)
+    }
+
+    /// Number of workers.
+    pub(crate) fn num_workers(&self) -> usize {
+        self.steal.len()
+    }
+
+    /// Whether the runtime has shut down.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// The schedule function of every task of this runtime: called when the
+    /// task is spawned or woken, on whatever thread does it. `yielded` is true
+    /// when the task woke itself while running (`yield_now`).
+    pub(crate) fn schedule(&self, runnable: Runnable, yielded: bool) {
+        if self.drained.load(Ordering::Acquire) {
+            // Dropping the runnable drops the future.
+            drop(runnable);
+            return;
+        }
+        if let Some(runnable) = worker::try_schedule_local(self, runnable, yielded) {
+            self.push_remote(runnable);
+        }
+    }
+
+    /// Pushes to the injection queue and wakes a worker if needed.
+    pub(crate) fn push_remote(&self, runnable: Runnable) {
+        self.inject.push(runnable);
+        self.notify_one();
+        // SeqCst: pairs with the store in `finish_shutdown`; either its drain
+        // sees our push, or we see the flag and drain ourselves.
+        if self.drained.load(Ordering::SeqCst) {
+            self.drain_inject();
+        }
+    }
+
+    /// Wakes a parked worker if nobody awake will find new work.
+    pub(crate) fn notify_one(&self) {
+        if let Some(index) = self.idle.notify_one() {
+            self.unpark(index);
+        }
+    }
+
+    fn unpark(&self, index: usize) {
+        if let Some(thread) = self.threads[index].get() {
+            thread.unpark();
+        }
+    }
+
+    /// Whether any queue holds a task (racy; the parking re-check).
+    pub(crate) fn has_work(&self) -> bool {
+        !self.inject.is_empty() || self.steal.iter().any(|s| !s.is_empty())
+    }
+
+    /// Shutdown step 1-2: stop scheduling, wake every worker so it exits.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        for i in 0..self.num_workers() {
+            self.unpark(i);
+        }
+    }
+
+    /// Shutdown step 5: from now on tasks are dropped when scheduled; drop
+    /// those queued so far.
+    pub(crate) fn finish_shutdown(&self) {
+        self.drained.store(true, Ordering::SeqCst);
+        self.drain_inject();
+    }
+
+    /// Drops every task in the injection queue.
+    fn drain_inject(&self) {
+        while let Some(r) = self.inject.pop() {
+            drop(r);
+        }
+    }
+}

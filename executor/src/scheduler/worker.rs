@@ -1,0 +1,300 @@
+//! A worker thread: its run loop, LIFO slot, search and park.
+//!
+//! See `scheduler/mod.rs` for the design and `idle.rs` for the park protocol.
+//! Everything in [`Worker`] is touched only by its own thread: the run loop,
+//! and the schedule function when a task running on this worker wakes or
+//! spawns another (through the thread-local [`CURRENT`] pointer).
+
+use super::Shared;
+use super::queue::{self, Local};
+use crate::task::Runnable;
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+use std::sync::Arc;
+
+/// Every this many ticks a worker takes from the injection queue first, so
+/// that tasks from outside are not starved by a busy local queue (Go: 61).
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+
+/// At most this many tasks in a row from the LIFO slot; then the slot's task
+/// goes to the back of the local queue.
+pub(crate) const LIFO_STREAK_MAX: u32 = 16;
+
+/// A searching worker makes this many passes over the other queues before
+/// it parks. A pass is a steal attempt on every other worker and the
+/// injection queue, [`SPINS_PER_ROUND`] spin hints and a `yield_now` (about
+/// a microsecond); the total stays around the cost of one futex wake
+/// (~63 us here), which is what parking too early would cost the next
+/// submitter, and yields the core to other threads meanwhile.
+pub(crate) const SPIN_ROUNDS: u32 = 64;
+
+/// `spin_loop` hints between two search passes.
+pub(crate) const SPINS_PER_ROUND: u32 = 64;
+
+thread_local! {
+    /// The worker running on this thread, or null.
+    static CURRENT: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+}
+
+/// One worker's private state (all fields: its thread only).
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    index: usize,
+    /// Owner side of this worker's queue.
+    local: Local<Runnable>,
+    /// Go's `runnext`.
+    lifo: Cell<Option<Runnable>>,
+    /// Tasks run from the LIFO slot in a row.
+    lifo_streak: Cell<u32>,
+    /// Whether `idle` counts this worker as searching.
+    searching: Cell<bool>,
+    tick: Cell<u32>,
+    /// xorshift state for picking steal victims.
+    rng: Cell<u32>,
+}
+
+/// If this thread is a worker of `shared`, schedules `runnable` on it and
+/// returns `None`; otherwise hands `runnable` back.
+pub(crate) fn try_schedule_local(
+    shared: &Shared,
+    runnable: Runnable,
+    yielded: bool,
+) -> Option<Runnable> {
+    let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    if worker.is_null() {
+        return Some(runnable);
+    }
+    // SAFETY: `CURRENT` is non-null only while `Worker::run` executes on
+    // this thread with `worker` borrowed on its stack (see `run_worker`).
+    let worker = unsafe { &*worker };
+    if !ptr::eq(&*worker.shared, shared) {
+        return Some(runnable);
+    }
+    worker.schedule_local(runnable, yielded);
+    None
+}
+
+/// Calls `f` with the runtime and index of the worker running on this
+/// thread, or with `None` on any other thread.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<(&Arc<Shared>, usize)>) -> R) -> R {
+    let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    if worker.is_null() {
+        return f(None);
+    }
+    // SAFETY: as in `try_schedule_local`.
+    let worker = unsafe { &*worker };
+    f(Some((&worker.shared, worker.index)))
+}
+
+/// Before a worker thread blocks (in `block_on`): makes the task in its
+/// LIFO slot stealable and asks for help, so that a task the blocked one
+/// waits for is not stuck behind it.
+pub(crate) fn before_blocking() {
+    let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    if worker.is_null() {
+        return;
+    }
+    // SAFETY: as in `try_schedule_local`.
+    let worker = unsafe { &*worker };
+    if let Some(task) = worker.lifo.take() {
+        worker.push_back(task);
+    }
+    worker.shared.notify_one();
+}
+
+/// Body of worker thread `index`: runs until the runtime shuts down.
+pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnable>) {
+    let _ = shared.threads[index].set(std::thread::current());
+    let worker = Worker {
+        shared,
+        index,
+        local,
+        lifo: Cell::new(None),
+        lifo_streak: Cell::new(0),
+        searching: Cell::new(false),
+        tick: Cell::new(0),
+        rng: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
+    };
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CURRENT.set(ptr::null());
+        }
+    }
+    CURRENT.set(&worker);
+    let reset = Reset;
+    worker.run();
+    // Shutdown: drop what is left here, with `CURRENT` still set, so that
+    // tasks woken by those drops land in this worker's queues and are
+    // dropped by this same loop.
+    loop {
+        if let Some(r) = worker.lifo.take() {
+            drop(r);
+        } else if let Some(r) = worker.local.pop() {
+            drop(r);
+        } else {
+            break;
+        }
+    }
+    drop(reset);
+}
+
+impl Worker {
+    fn run(&self) {
+        while !self.shared.is_shutdown() {
+            match self.next_task().or_else(|| self.search()) {
+                Some(task) => {
+                    if self.searching.get() {
+                        self.end_search();
+                    }
+                    self.run_task(task);
+                }
+                None => self.park(),
+            }
+        }
+    }
+
+    /// A searching worker found work (anywhere: a worker woken by a
+    /// notification is counted as searching, and may find its task in its
+    /// own queues first). Stops counting as a searcher; if it was the last
+    /// one, wakes another so that the rest of the work it came from gets
+    /// picked up.
+    fn end_search(&self) {
+        self.searching.set(false);
+        if self.shared.idle.transition_from_searching() {
+            self.shared.notify_one();
+        }
+    }
+
+    fn run_task(&self, task: Runnable) {
+        // The task's future catches its own panics (`TaskFuture`); this only
+        // guards against a panicking `Drop` of a future or output.
+        let _ = catch_unwind(AssertUnwindSafe(|| task.run()));
+    }
+
+    /// Schedules a task spawned or woken by the task running on this worker.
+    fn schedule_local(&self, runnable: Runnable, yielded: bool) {
+        if yielded {
+            // `yield_now`: to the back, behind everything else that is ready.
+            // No wake: this worker comes back to it soon.
+            self.push_back(runnable);
+            return;
+        }
+        if let Some(prev) = self.lifo.replace(Some(runnable)) {
+            self.push_back(prev);
+            // `prev` is stealable now: get help if nobody is looking. (Alone,
+            // there is nobody to ask, and this worker is awake.)
+            if self.shared.num_workers() > 1 {
+                self.shared.notify_one();
+            }
+        }
+    }
+
+    fn push_back(&self, runnable: Runnable) {
+        self.local
+            .push_back(runnable, |batch| self.shared.inject.push_batch(batch));
+    }
+
+    fn next_task(&self) -> Option<Runnable> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(r) = self.shared.inject.pop() {
+                return Some(r);
+            }
+        }
+        if let Some(r) = self.lifo.take() {
+            let streak = self.lifo_streak.get();
+            if streak < LIFO_STREAK_MAX {
+                self.lifo_streak.set(streak + 1);
+                return Some(r);
+            }
+            self.push_back(r);
+        }
+        self.lifo_streak.set(0);
+        if let Some(r) = self.local.pop() {
+            return Some(r);
+        }
+        self.pop_inject_batch()
+    }
+
+    /// Takes one task from the injection queue to run now, plus a fair share
+    /// of the rest into the local queue.
+    fn pop_inject_batch(&self) -> Option<Runnable> {
+        let inject = &self.shared.inject;
+        if inject.is_empty() {
+            return None;
+        }
+        let share = (inject.len() / self.shared.num_workers()).min(queue::CAPACITY as usize / 2);
+        let room = (queue::CAPACITY - self.local.len()) as usize;
+        inject.pop_batch(share.min(room), |r| self.push_back(r))
+    }
+
+    /// Looks for work in other workers' queues and the injection queue,
+    /// spinning a little, counted as searching; `None` means: park.
+    fn search(&self) -> Option<Runnable> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        for _ in 0..SPIN_ROUNDS {
+            if let Some(task) = self.steal_once() {
+                return Some(task);
+            }
+            if self.shared.is_shutdown() {
+                return None;
+            }
+            for _ in 0..SPINS_PER_ROUND {
+                std::hint::spin_loop();
+            }
+            std::thread::yield_now();
+        }
+        None
+    }
+
+    fn steal_once(&self) -> Option<Runnable> {
+        let n = self.shared.num_workers();
+        let start = self.next_rand() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(task) = self.shared.steal[victim].steal_into(&self.local) {
+                return Some(task);
+            }
+        }
+        self.pop_inject_batch()
+    }
+
+    fn next_rand(&self) -> u32 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+
+    /// Parks until notified (sleeper side of the protocol in `idle.rs`).
+    fn park(&self) {
+        let idle = &self.shared.idle;
+        let searching = self.searching.replace(false);
+        idle.transition_to_parked(self.index, searching);
+        // Step 3: re-check every queue, after the SeqCst fence that ends
+        // `transition_to_parked`.
+        if self.shared.has_work() || self.shared.is_shutdown() {
+            idle.unpark_self(self.index);
+            self.searching.set(true);
+            return;
+        }
+        while idle.flag(self.index).is_parked() && !self.shared.is_shutdown() {
+            std::thread::park();
+        }
+        // Invariant #3 of idle.rs: the notifier counted us as searching.
+        self.searching.set(true);
+    }
+}

@@ -1,0 +1,493 @@
+//! Tasks: allocation, panics, the live-task registry, and `JoinHandle`.
+//!
+//! # One allocation per task
+//!
+//! A task is one `async-task` allocation: a header (state word, reference
+//! count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag and
+//! registry key), the schedule function (an `Arc` of the runtime's shared
+//! state), and a union of the future and its output. The
+//! state word is async-task's (`SCHEDULED | RUNNING | COMPLETED | CLOSED |
+//! HANDLE | AWAITER | REGISTERING | NOTIFYING` plus a reference count, each
+//! transition one RMW); it gives the guarantee the scheduler relies on: a
+//! task woken while it runs is scheduled again once, after the poll returns
+//! (`ScheduleInfo::woken_while_running`), and never polled twice at the same
+//! time. The scheduler moves tasks around as [`Runnable`]s, one pointer each.
+//!
+//! # What the future is wrapped in
+//!
+//! [`TaskFuture`] wraps the user's future. It
+//! - completes the task as aborted, dropping the user's future, when
+//!   [`JoinHandle::abort`] has set the abort flag (the handle then wakes the
+//!   task through its registry waker, so that it gets polled);
+//! - catches a panic during `poll` and completes the task with it, so a panic
+//!   reaches the [`JoinHandle`] and never unwinds through a worker (the
+//!   process's panic hook has already reported it on stderr, once, as for a
+//!   panicking thread);
+//! - holds the task's entry in the runtime's [`Registry`] and removes it when
+//!   the future is dropped (completed or cancelled).
+//!
+//! # The registry
+//!
+//! Dropping a runtime must drop every unfinished future, including those of
+//! tasks that are parked on some waker and in no queue. The registry keeps a
+//! waker of every live task, in shards (one per worker plus one for other
+//! threads) so that spawns on different workers take different locks. At
+//! shutdown the runtime wakes them all; the schedule function of a shut-down
+//! runtime drops the `Runnable`, which drops the future. `num_tasks` is the
+//! sum of the shard lengths.
+//!
+//! # Invariants
+//!
+//! 1. A task has a registry entry from `spawn` until its future is dropped,
+//!    unless it was spawned after the registry closed (then it never ran).
+//! 2. Entries are only inserted while `closed` is false, checked under the
+//!    shard lock; `close` sets `closed` before it locks any shard, so after
+//!    `close` has visited a shard no entry appears there.
+//! 3. The raw pointers to `Shared` (in `TaskMeta`) and to `TaskMeta` (in
+//!    `TaskFuture`, `Entry`, `JoinHandle`) are only dereferenced while the
+//!    task allocation is alive: the future and the handle each keep it
+//!    alive, and the allocation's schedule function holds an `Arc<Shared>`.
+
+use crate::scheduler::Shared;
+use crossbeam_utils::CachePadded;
+use slab::Slab;
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// A scheduled task, as the run queues hold it.
+pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
+
+/// A panic payload.
+pub(crate) type Panic = Box<dyn Any + Send + 'static>;
+
+/// What a task's future completes with: the output, or why there is none
+/// (`Some(panic)`, or `None` when it was aborted).
+type Output<T> = Result<T, Option<Panic>>;
+
+/// Per-task data in async-task's header, next to the state word.
+///
+/// Fields: `aborted` is set by [`JoinHandle::abort`] (any thread) and read by
+/// the task's poll; the rest are written once at spawn.
+pub(crate) struct TaskMeta {
+    aborted: AtomicBool,
+    /// The task's runtime, or null for a blocking task. Valid as long as
+    /// the task's allocation: its schedule function holds an `Arc` of it.
+    shared: *const Shared,
+    /// The task's registry entry.
+    shard: u32,
+    key: u32,
+}
+
+// SAFETY: `shared` points to a `Shared`, which is `Send + Sync`; everything
+// else is plain data or atomic.
+unsafe impl Send for TaskMeta {}
+// SAFETY: as above; shared access is through atomics or read-only fields.
+unsafe impl Sync for TaskMeta {}
+
+impl TaskMeta {
+    fn new(shared: *const Shared, shard: u32, key: u32) -> Self {
+        Self {
+            aborted: AtomicBool::new(false),
+            shared,
+            shard,
+            key,
+        }
+    }
+
+    /// Metadata of a blocking-pool task (no runtime, no registry entry).
+    pub(crate) fn blocking() -> Self {
+        Self::new(std::ptr::null(), 0, 0)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future inside a task: the user's future with panics caught, the
+    /// abort flag checked, and the task's registry entry (invariant #1).
+    pub(crate) struct TaskFuture<F> {
+        #[pin]
+        fut: F,
+        meta: MetaRef,
+        entry: Option<Entry>,
+    }
+}
+
+/// A pointer to the task's own [`TaskMeta`].
+struct MetaRef(*const TaskMeta);
+
+// SAFETY: `TaskMeta` is `Sync`, and the pointer is only dereferenced while
+// the task allocation holding it is alive (see `MetaRef::get`).
+unsafe impl Send for MetaRef {}
+
+impl MetaRef {
+    fn get(&self) -> &TaskMeta {
+        // SAFETY: it points into the header of the task allocation whose
+        // future holds this `MetaRef`; async-task keeps that allocation alive
+        // until after the future is dropped.
+        unsafe { &*self.0 }
+    }
+}
+
+impl<F: Future> Future for TaskFuture<F> {
+    type Output = Output<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.meta.get().aborted.load(Ordering::Acquire) {
+            return Poll::Ready(Err(None));
+        }
+        let fut = this.fut;
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(Some(panic))),
+        }
+    }
+}
+
+/// A task's place in a [`Registry`]; removes itself on drop.
+pub(crate) struct Entry {
+    meta: MetaRef,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let meta = self.meta.get();
+        // SAFETY: `meta.shared` is non-null for tasks with an entry, and the
+        // task's schedule function holds an `Arc<Shared>` for the whole life
+        // of the allocation this entry (inside the future) lives in. Not an
+        // `Arc` here: that saves a second reference-count round trip on a
+        // cache line every worker touches.
+        let shared = unsafe { &*meta.shared };
+        let shard = &shared.registry.shards[meta.shard as usize];
+        let waker = shard.lock().unwrap().try_remove(meta.key as usize);
+        // Dropped outside the lock: it is a reference to this very task.
+        drop(waker);
+    }
+}
+
+/// The wakers of a runtime's live tasks, sharded.
+pub(crate) struct Registry {
+    shards: Box<[CachePadded<Mutex<Slab<Waker>>>]>,
+    /// Set once at shutdown (invariant #2).
+    closed: AtomicBool,
+}
+
+impl Registry {
+    /// A registry with `n` shards.
+    pub(crate) fn new(n: usize) -> Self {
+        Self {
+            shards: (0..n)
+                .map(|_| CachePadded::new(Mutex::new(Slab::new())))
+                .collect(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Live tasks (entries in all shards).
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+    }
+
+    /// Closes the registry and returns the wakers of all live tasks
+    /// (invariant #2).
+    pub(crate) fn close(&self) -> Vec<Waker> {
+        self.closed.store(true, Ordering::SeqCst);
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            all.extend(shard.lock().unwrap().iter().map(|(_, w)| w.clone()));
+        }
+        all
+    }
+}
+
+/// Spawns `fut` onto `shared`, registering it in shard `shard`, and schedules
+/// it. Spawning onto a shut-down runtime returns a handle that reports the
+/// task as aborted.
+pub(crate) fn spawn_on<F>(shared: &Arc<Shared>, shard: usize, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let shard = shard % shared.registry.shards.len();
+    let schedule = {
+        let shared = shared.clone();
+        async_task::WithInfo(move |runnable, info: async_task::ScheduleInfo| {
+            shared.schedule(runnable, info.woken_while_running)
+        })
+    };
+    let mut slab = shared.registry.shards[shard].lock().unwrap();
+    if shared.registry.closed.load(Ordering::SeqCst) {
+        drop(slab);
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(TaskMeta::new(Arc::as_ptr(shared), 0, 0))
+            .spawn(
+                |meta| TaskFuture {
+                    fut,
+                    meta: MetaRef(meta),
+                    entry: None,
+                },
+                schedule,
+            );
+        drop(runnable); // cancels: the future is dropped unpolled
+        return JoinHandle::new(task);
+    }
+    let vacant = slab.vacant_entry();
+    let key = u32::try_from(vacant.key()).expect("too many live tasks");
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(TaskMeta::new(Arc::as_ptr(shared), shard as u32, key))
+        .spawn(
+            |meta| TaskFuture {
+                fut,
+                meta: MetaRef(meta),
+                entry: Some(Entry {
+                    meta: MetaRef(meta),
+                }),
+            },
+            schedule,
+        );
+    vacant.insert(runnable.waker());
+    drop(slab);
+    runnable.schedule();
+    JoinHandle::new(task)
+}
+
+/// Spawns `f` as a task whose schedule function is `schedule` (the
+/// blocking pool): panics are caught, and an abort before `f` starts
+/// prevents it.
+pub(crate) fn spawn_blocking_task<F, T>(
+    f: F,
+    schedule: impl Fn(Runnable) + Send + Sync + 'static,
+) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(TaskMeta::blocking())
+        .spawn(
+            |meta| TaskFuture {
+                fut: async move { f() },
+                meta: MetaRef(meta),
+                entry: None,
+            },
+            schedule,
+        );
+    runnable.schedule();
+    JoinHandle::new(task)
+}
+
+/// An owned permission to await a spawned task's result, like a
+/// `go` statement that you can also wait for.
+///
+/// `JoinHandle<T>` is a future of `Result<T, JoinError>`: `Ok` with the
+/// task's output, or a [`JoinError`] if it panicked or was aborted.
+/// Dropping the handle detaches the task: it runs on, and its output is
+/// dropped. [`abort`](JoinHandle::abort) cancels it.
+///
+/// ```
+/// let h = gust_executor::spawn(async { 6 * 7 });
+/// assert_eq!(gust_executor::block_on(h).unwrap(), 42);
+/// ```
+pub struct JoinHandle<T> {
+    /// `None` after the output was taken.
+    task: Option<async_task::FallibleTask<Output<T>, TaskMeta>>,
+    /// The task's metadata (`FallibleTask` does not expose it); valid while
+    /// `task` is `Some`, which keeps the allocation alive.
+    meta: *const TaskMeta,
+}
+
+// SAFETY: the fields are a `FallibleTask` (Send for `T: Send`) and a pointer
+// to `TaskMeta`, which is `Sync`.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&self` methods only read the task's atomic state and `TaskMeta`'s
+// atomics; the output is only reached through `&mut self` (poll).
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: async_task::Task<Output<T>, TaskMeta>) -> Self {
+        let meta: *const TaskMeta = task.metadata();
+        Self {
+            task: Some(task.fallible()),
+            meta,
+        }
+    }
+
+    /// Cancels the task: its future is dropped at its next scheduling point
+    /// (soon, if it is waiting; after its current poll, if it is running),
+    /// and awaiting this handle yields a [`JoinError`] for which
+    /// [`is_aborted`](JoinError::is_aborted) is true. A task that had
+    /// already finished keeps its output. A `spawn_blocking` closure that
+    /// has started runs to its end.
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(std::future::pending::<()>());
+    /// h.abort();
+    /// assert!(gust_executor::block_on(h).unwrap_err().is_aborted());
+    /// ```
+    pub fn abort(&self) {
+        let Some(task) = &self.task else { return };
+        // SAFETY: `task` is `Some`, so the allocation holding the metadata is
+        // alive (see the field).
+        let meta = unsafe { &*self.meta };
+        // Release: pairs with the Acquire load in `TaskFuture::poll`.
+        meta.aborted.store(true, Ordering::Release);
+        if meta.shared.is_null() || task.is_finished() {
+            return;
+        }
+        // Wake the task so that it gets polled and sees the flag. Its waker is
+        // in the registry (if the key was reused by another task since, that
+        // one gets a harmless spurious wake).
+        // SAFETY: non-null `shared` outlives the task allocation, which our
+        // `task` keeps alive (see `TaskMeta::shared`).
+        let shared = unsafe { &*meta.shared };
+        let shard = &shared.registry.shards[meta.shard as usize];
+        let waker = shard.lock().unwrap().get(meta.key as usize).cloned();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Whether the task has finished (completed, panicked, or aborted).
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(async {});
+    /// while !h.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(task) = this.task.as_mut() else {
+            panic!("`JoinHandle` polled after completion");
+        };
+        let out = match Pin::new(task).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(out) => out,
+        };
+        this.task = None;
+        Poll::Ready(match out {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(Some(panic))) => Err(JoinError::panic(panic)),
+            Some(Err(None)) | None => Err(JoinError::aborted()),
+        })
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task produced no output: it panicked, or it was aborted (or its
+/// runtime shut down before it finished).
+///
+/// ```
+/// let h = gust_executor::spawn(async { panic!("boom") });
+/// let err = gust_executor::block_on(h).unwrap_err();
+/// assert!(err.is_panic());
+/// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
+/// ```
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    /// The payload sits in a `Mutex` only to make `JoinError` `Sync` (so it
+    /// converts into `Box<dyn Error + Send + Sync>`); the message is copied
+    /// out for `Display`.
+    Panic(Mutex<Panic>, Option<String>),
+    Aborted,
+}
+
+impl JoinError {
+    fn panic(payload: Panic) -> Self {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        Self {
+            repr: Repr::Panic(Mutex::new(payload), msg),
+        }
+    }
+
+    fn aborted() -> Self {
+        Self {
+            repr: Repr::Aborted,
+        }
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(..))
+    }
+
+    /// Whether the task was aborted, or dropped unfinished by a runtime
+    /// shutdown.
+    pub fn is_aborted(&self) -> bool {
+        matches!(self.repr, Repr::Aborted)
+    }
+
+    /// The panic payload, to resume the panic with
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the task did not panic ([`is_panic`](JoinError::is_panic) is false).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self.repr {
+            Repr::Panic(p, _) => p.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Repr::Aborted => panic!("`JoinError::into_panic` on an aborted task"),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(_, msg) => match msg {
+                Some(msg) => f.debug_tuple("Panic").field(msg).finish(),
+                None => f.write_str("Panic(..)"),
+            },
+            Repr::Aborted => f.write_str("Aborted"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(_, msg) => match msg {
+                Some(msg) => write!(f, "task panicked: {msg}"),
+                None => f.write_str("task panicked"),
+            },
+            Repr::Aborted => f.write_str("task was aborted"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}

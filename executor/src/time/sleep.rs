@@ -1,0 +1,234 @@
+//! [`Sleep`], [`After`], [`Timeout`] and the functions that make them.
+
+use super::Key;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Waits until `d` has passed (Go's `time.Sleep`). `Duration::MAX` (or any
+/// `d` past the end of `Instant`) waits forever.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// gust_executor::block_on(async {
+///     let start = Instant::now();
+///     gust_executor::time::sleep(Duration::from_millis(10)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
+pub fn sleep(d: Duration) -> Sleep {
+    Sleep::new_opt(Instant::now().checked_add(d))
+}
+
+/// Waits until `deadline`.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// gust_executor::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     gust_executor::time::sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new_opt(Some(deadline))
+}
+
+/// A future that completes at a deadline; see [`sleep`].
+///
+/// It registers with the timer driver when first polled and deregisters
+/// when dropped, so a dropped `Sleep` frees its timer at once. It is `Unpin`
+/// and cancel-safe.
+pub struct Sleep {
+    /// `None`: never.
+    deadline: Option<Instant>,
+    /// The registration, once polled.
+    key: Option<Key>,
+    /// The waker the registration holds (to skip re-registering the same).
+    waker: Option<Waker>,
+}
+
+impl Sleep {
+    pub(crate) fn new_opt(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            key: None,
+            waker: None,
+        }
+    }
+
+    /// The deadline, or `None` for a sleep that never ends.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Moves the deadline (the sleep can then complete again).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let mut s = gust_executor::time::sleep(Duration::MAX);
+    /// s.reset(Instant::now());
+    /// gust_executor::block_on(&mut s);
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.reset_opt(Some(deadline));
+    }
+
+    pub(crate) fn reset_opt(&mut self, deadline: Option<Instant>) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        if let Some(key) = self.key.take() {
+            super::deregister(key);
+        }
+        self.waker = None;
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(deadline) = this.deadline else {
+            return Poll::Pending; // never
+        };
+        // The only completion check: never early, whatever the driver does.
+        if Instant::now() >= deadline {
+            this.cancel();
+            return Poll::Ready(());
+        }
+        let same_waker = this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        match this.key {
+            Some(_) if same_waker => {}
+            Some(key) if super::update_waker(key, cx.waker()) => {
+                this.waker = Some(cx.waker().clone());
+            }
+            _ => {
+                // First poll (or the entry fired while `now < deadline`,
+                // which a monotonic clock rules out; register again anyway).
+                this.key = Some(super::register(deadline, cx.waker()));
+                this.waker = Some(cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// Completes after `d` with the `Instant` at which it fired (Go's
+/// `time.After`); a case in `select!`.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// gust_executor::block_on(async {
+///     let start = Instant::now();
+///     let fired = gust_executor::time::after(Duration::from_millis(5)).await;
+///     assert!(fired >= start + Duration::from_millis(5));
+/// });
+/// ```
+pub fn after(d: Duration) -> After {
+    After { sleep: sleep(d) }
+}
+
+/// The future of [`after`].
+#[derive(Debug)]
+pub struct After {
+    sleep: Sleep,
+}
+
+impl Future for After {
+    type Output = Instant;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        match Pin::new(&mut self.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Instant::now()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Runs `fut`, unless `d` passes first: then it is dropped and the result is
+/// `Err(Elapsed)`.
+///
+/// ```
+/// use std::time::Duration;
+/// use gust_executor::time::{sleep, timeout};
+/// gust_executor::block_on(async {
+///     assert_eq!(timeout(Duration::from_secs(5), async { 1 }).await, Ok(1));
+///     assert!(timeout(Duration::from_millis(1), sleep(Duration::MAX)).await.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
+    Timeout {
+        fut,
+        sleep: sleep(d),
+    }
+}
+
+/// Runs `fut`, unless `deadline` passes first. See [`timeout`].
+pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
+    Timeout {
+        fut,
+        sleep: sleep_until(deadline),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`timeout`].
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        fut: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        match Pin::new(this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}

@@ -1,0 +1,97 @@
+//! Unit tests of the whole runtime, small enough for Miri.
+
+use crate::runtime::Builder;
+use crate::time::{sleep, timeout};
+use crate::{block_on, spawn, spawn_blocking, yield_now};
+use std::future::pending;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const N: u64 = if cfg!(miri) { 50 } else { 10_000 };
+
+#[test]
+fn spawn_join_two_workers() {
+    let rt = Builder::new().workers(2).build().unwrap();
+    let sum = rt.block_on(async {
+        let hs: Vec<_> = (0..N).map(|i| spawn(async move { i })).collect();
+        let mut sum = 0;
+        for h in hs {
+            sum += h.await.unwrap();
+        }
+        sum
+    });
+    assert_eq!(sum, N * (N - 1) / 2);
+}
+
+#[test]
+fn nested_spawns_and_yields() {
+    let rt = Builder::new().workers(2).build().unwrap();
+    let n = rt.block_on(rt.spawn(async {
+        let hs: Vec<_> = (0..N)
+            .map(|i| {
+                spawn(async move {
+                    yield_now().await;
+                    i % 2
+                })
+            })
+            .collect();
+        let mut n = 0;
+        for h in hs {
+            n += h.await.unwrap();
+        }
+        n
+    }));
+    assert_eq!(n.unwrap(), N / 2);
+}
+
+#[test]
+fn panic_abort_and_drop() {
+    struct D(Arc<AtomicUsize>);
+    impl Drop for D {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let rt = Builder::new().workers(1).build().unwrap();
+    assert!(
+        rt.block_on(rt.spawn(async { panic!("x") }))
+            .unwrap_err()
+            .is_panic()
+    );
+    let d = D(drops.clone());
+    let h = rt.spawn(async move {
+        let _d = d;
+        pending::<()>().await
+    });
+    h.abort();
+    assert!(rt.block_on(h).unwrap_err().is_aborted());
+    for _ in 0..3 {
+        let d = D(drops.clone());
+        rt.spawn(async move {
+            let _d = d;
+            pending::<()>().await
+        });
+    }
+    drop(rt);
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
+}
+
+/// Starts the process-wide timer and blocking threads, which outlive the
+/// test harness's main thread; Miri reports those as an error unless told
+/// otherwise, so under Miri run it with
+/// `MIRIFLAGS=-Zmiri-ignore-leaks cargo +nightly miri test -p gust-executor --lib -- --include-ignored`.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn timers_and_blocking() {
+    block_on(async {
+        sleep(Duration::from_millis(1)).await;
+        assert!(
+            timeout(Duration::from_millis(1), pending::<()>())
+                .await
+                .is_err()
+        );
+        assert_eq!(spawn_blocking(|| 3).await.unwrap(), 3);
+    });
+}

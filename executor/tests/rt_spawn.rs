@@ -1,0 +1,324 @@
+//! Spawning, joining, detaching, aborting, panics, num_tasks.
+
+use gust_executor::runtime::{Builder, Runtime};
+use gust_executor::{JoinError, block_on, num_tasks, spawn, yield_now};
+use std::future::pending;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn rt(workers: usize) -> Runtime {
+    Builder::new().workers(workers).build().unwrap()
+}
+
+#[test]
+fn spawn_100k_and_join() {
+    for workers in [1, 2] {
+        let rt = rt(workers);
+        let sum = rt.block_on(async {
+            let hs: Vec<_> = (0..100_000u64).map(|i| spawn(async move { i })).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 99_999 * 100_000 / 2);
+    }
+}
+
+#[test]
+fn spawn_from_tasks_100k() {
+    let rt = rt(2);
+    let n = rt.block_on(async {
+        spawn(async {
+            let hs: Vec<_> = (0..100_000u64)
+                .map(|i| spawn(async move { i % 2 }))
+                .collect();
+            let mut n = 0;
+            for h in hs {
+                n += h.await.unwrap();
+            }
+            n
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(n, 50_000);
+}
+
+#[test]
+fn global_runtime_spawn() {
+    let h = spawn(async { 5 });
+    assert_eq!(block_on(h).unwrap(), 5);
+}
+
+#[test]
+fn detach_on_drop() {
+    let rt = rt(1);
+    let (tx, rx) = mpsc::channel();
+    drop(rt.spawn(async move {
+        yield_now().await;
+        tx.send(1).unwrap();
+    }));
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
+}
+
+struct DropCount(Arc<AtomicUsize>);
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn abort_drops_future() {
+    let rt = rt(1);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = DropCount(drops.clone());
+    let h = rt.spawn(async move {
+        let _d = d;
+        pending::<()>().await
+    });
+    h.abort();
+    let err: JoinError = rt.block_on(h).unwrap_err();
+    assert!(err.is_aborted() && !err.is_panic());
+    let start = Instant::now();
+    while drops.load(Ordering::SeqCst) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(5));
+        std::thread::yield_now();
+    }
+    assert_eq!(err.to_string(), "task was aborted");
+}
+
+#[test]
+fn abort_finished_keeps_output() {
+    let rt = rt(1);
+    let h = rt.spawn(async { 3 });
+    while !h.is_finished() {
+        std::thread::yield_now();
+    }
+    h.abort();
+    assert_eq!(rt.block_on(h).unwrap(), 3);
+}
+
+#[test]
+fn panic_goes_to_join_handle_and_worker_survives() {
+    let rt = rt(1);
+    let n = std::hint::black_box(1);
+    let h = rt.spawn(async move { panic!("boom {n}") });
+    let err = rt.block_on(h).unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.to_string(), "task panicked: boom 1");
+    assert_eq!(*err.into_panic().downcast::<String>().unwrap(), "boom 1");
+    // Detached panicking task, then the same worker still serves.
+    drop(rt.spawn(async { panic!("detached") }));
+    assert_eq!(rt.block_on(rt.spawn(async { 9 })).unwrap(), 9);
+}
+
+#[test]
+fn runtime_drop_drops_pending_futures() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let rt = rt(2);
+    let (_tx, rx) = futures::channel::oneshot::channel::<()>();
+    let rx = futures::future::FutureExt::shared(rx);
+    let mut hs = Vec::new();
+    for _ in 0..100 {
+        let d = DropCount(drops.clone());
+        let rx = rx.clone();
+        hs.push(rt.spawn(async move {
+            let _d = d;
+            let _ = rx.await;
+        }));
+    }
+    for _ in 0..100 {
+        let d = DropCount(drops.clone());
+        rt.spawn(async move {
+            let _d = d;
+            pending::<()>().await
+        });
+    }
+    let start = Instant::now();
+    while rt.num_tasks() != 200 {
+        assert!(start.elapsed() < Duration::from_secs(5));
+        std::thread::yield_now();
+    }
+    drop(rt);
+    assert_eq!(drops.load(Ordering::SeqCst), 200);
+    for h in hs {
+        assert!(block_on(h).unwrap_err().is_aborted());
+    }
+}
+
+#[test]
+fn shutdown_timeout_with_a_busy_worker() {
+    let rt = rt(1);
+    let (tx, rx) = mpsc::channel::<()>();
+    rt.spawn(async move {
+        // Blocks the worker until the test ends the wait.
+        let _ = rx.recv_timeout(Duration::from_secs(5));
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    let start = Instant::now();
+    rt.shutdown_timeout(Duration::from_millis(50));
+    assert!(start.elapsed() < Duration::from_secs(2));
+    drop(tx);
+}
+
+#[test]
+fn num_tasks_up_and_down() {
+    let rt = rt(2);
+    assert_eq!(rt.num_tasks(), 0);
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let rx = futures::future::FutureExt::shared(rx);
+    let hs: Vec<_> = (0..10)
+        .map(|_| {
+            let rx = rx.clone();
+            rt.spawn(async move {
+                let _ = rx.await;
+            })
+        })
+        .collect();
+    assert_eq!(rt.num_tasks(), 10);
+    assert_eq!(rt.block_on(async { num_tasks() }), 10);
+    tx.send(()).unwrap();
+    for h in hs {
+        rt.block_on(h).unwrap();
+    }
+    let start = Instant::now();
+    while rt.num_tasks() != 0 {
+        assert!(start.elapsed() < Duration::from_secs(5));
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn spawn_inside_task_uses_same_runtime() {
+    let rt = rt(1);
+    let name = rt.block_on(rt.spawn(async {
+        spawn(async { std::thread::current().name().map(str::to_owned) })
+            .await
+            .unwrap()
+    }));
+    assert_eq!(name.unwrap().as_deref(), Some("gust-worker-0"));
+}
+
+#[test]
+fn thread_name() {
+    let rt = Builder::new()
+        .workers(1)
+        .thread_name("custom")
+        .build()
+        .unwrap();
+    let name = rt.block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) }));
+    assert_eq!(name.unwrap().as_deref(), Some("custom-0"));
+}
+
+#[test]
+fn zero_workers_is_error() {
+    assert!(Builder::new().workers(0).build().is_err());
+}
+
+#[test]
+fn block_on_inside_a_task_does_not_strand_its_lifo_task() {
+    let rt = rt(2);
+    let v = rt.block_on(rt.spawn(async {
+        // The spawned task lands in this worker's LIFO slot; `block_on`
+        // must make it stealable before blocking the worker.
+        block_on(spawn(async { 11 })).unwrap()
+    }));
+    assert_eq!(v.unwrap(), 11);
+}
+
+#[test]
+fn runtime_drop_while_busy_stress() {
+    const ROUNDS: usize = if cfg!(miri) { 2 } else { 50 };
+    let drops = Arc::new(AtomicUsize::new(0));
+    for _ in 0..ROUNDS {
+        let rt = rt(2);
+        for i in 0..100 {
+            let d = DropCount(drops.clone());
+            rt.spawn(async move {
+                let _d = d;
+                for _ in 0..i % 7 {
+                    yield_now().await;
+                }
+                if i % 3 == 0 {
+                    pending::<()>().await;
+                }
+                // Tasks that spawn while the runtime shuts down.
+                drop(spawn(async {}));
+            });
+        }
+        drop(rt);
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), ROUNDS * 100);
+}
+
+#[test]
+fn cross_worker_wake_chain_checksum() {
+    // 64 tasks in a ring pass a token 10k times; each hop wakes the next
+    // task, often on the other worker.
+    use futures::channel::mpsc;
+    use futures::{SinkExt, StreamExt};
+    let rt = rt(2);
+    const TASKS: usize = 64;
+    const HOPS: u64 = 10_000;
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..TASKS).map(|_| mpsc::channel::<u64>(1)).unzip();
+    let mut handles = Vec::new();
+    for (i, mut rx) in rxs.into_iter().enumerate() {
+        let mut next = txs[(i + 1) % TASKS].clone();
+        handles.push(rt.spawn(async move {
+            let mut sum = 0u64;
+            while let Some(v) = rx.next().await {
+                sum += v;
+                if v == HOPS {
+                    break;
+                }
+                if next.send(v + 1).await.is_err() {
+                    break;
+                }
+            }
+            sum
+        }));
+    }
+    let mut first = txs[0].clone();
+    drop(txs);
+    rt.block_on(async move { first.send(1).await.unwrap() });
+    let total: u64 = rt.block_on(async {
+        let mut t = 0;
+        for h in handles.drain(..) {
+            t += h.await.unwrap();
+        }
+        t
+    });
+    // The task that saw HOPS stops; its successors then see their channel
+    // close, one after another, so every task ends. Each token value was
+    // seen exactly once.
+    assert_eq!(total, HOPS * (HOPS + 1) / 2);
+}
+
+#[test]
+fn runtime_drop_with_drops_that_wake_other_tasks() {
+    for _ in 0..if cfg!(miri) { 2 } else { 50 } {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rt = rt(2);
+        for _ in 0..20 {
+            let (tx, rx) = futures::channel::oneshot::channel::<()>();
+            let (da, db) = (DropCount(drops.clone()), DropCount(drops.clone()));
+            rt.spawn(async move {
+                let _d = db;
+                let _ = rx.await; // woken when the other task's future drops
+                pending::<()>().await
+            });
+            rt.spawn(async move {
+                let _d = da;
+                let _tx = tx;
+                pending::<()>().await
+            });
+        }
+        drop(rt);
+        assert_eq!(drops.load(Ordering::SeqCst), 40);
+    }
+}
