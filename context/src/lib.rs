@@ -1,1 +1,823 @@
-//! gust-context (work in progress).
+//! `Context`: Go's `context` package for async Rust: a tree of cancellation
+//! scopes with deadlines, causes and request-scoped values; plus
+//! [`errgroup`], Go's `golang.org/x/sync/errgroup`.
+//!
+//! ```
+//! # #[cfg(not(loom))] {
+//! use gust_context::{Context, ContextError};
+//!
+//! let root = Context::background();
+//! let (parent, cancel) = root.with_cancel();
+//! let (child, _cancel_child) = parent.with_cancel();
+//! assert!(!child.is_done());
+//! cancel.cancel(); // ends `parent` and, before returning, `child`
+//! assert_eq!(child.err(), Some(ContextError::Canceled));
+//! # }
+//! ```
+//!
+//! # Usage rules (Go's, adapted)
+//!
+//! * Pass a `Context` to the functions that should stop when it ends; clone it
+//!   freely (a clone is two reference-count increments).
+//! * Keep the [`CancelFunc`] for as long as the work runs: **dropping it
+//!   cancels the context** (Go's `defer cancel()`, done by RAII). So bind it:
+//!   `let (ctx, _cancel) = parent.with_cancel();`, not `let (ctx, _) = ...`,
+//!   which drops (and so fires) it at once.
+//! * Cancelling a context ends it and all its descendants, with its error and
+//!   cause; it never touches its parent or siblings.
+//! * A context that ended stays ended: `err()`, `cause()` and `done()` are
+//!   stable from then on.
+//!
+//! # Design
+//!
+//! A `Context` is `{ cancellation node, value chain }`, both optional and
+//! reference-counted. `with_value` adds a value node and shares the
+//! cancellation node; `with_cancel`/`with_deadline` add a cancellation node
+//! registered with the parent's; `background()` and `without_cancel()` have
+//! none. The tree, its invariants, the cancel algorithm and the lock order are
+//! described in `tree.rs`; deadlines in `timer.rs`.
+//!
+//! Operations and their cost: `is_done`/`err` are one atomic load;
+//! `done().await` on a live context allocates one event listener;
+//! `with_cancel` is one allocation and one lock of the parent; a cancel wakes
+//! every waiter and ends every descendant before it returns.
+//!
+//! Everything but deadlines works on any executor and from plain threads
+//! ([`Context::done_blocking`]); deadline timers run on the gust executor's
+//! timer (which needs no runtime to be started).
+
+mod sync;
+mod timer;
+mod tree;
+
+#[cfg(not(loom))]
+pub mod errgroup;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc as StdArc;
+use std::task::{self, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::{EventListener, Listener};
+
+use crate::sync::{Arc, AtomicBool, Ordering};
+use crate::tree::CancelNode;
+
+/// Why a context ended (Go's `context.Canceled` and
+/// `context.DeadlineExceeded`).
+///
+/// ```
+/// use gust_context::ContextError;
+/// assert_eq!(ContextError::Canceled.to_string(), "context canceled");
+/// assert_eq!(ContextError::DeadlineExceeded.to_string(), "context deadline exceeded");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContextError {
+    /// The context (or an ancestor) was cancelled.
+    Canceled,
+    /// The context's deadline (or an ancestor's) passed.
+    DeadlineExceeded,
+}
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContextError::Canceled => "context canceled",
+            ContextError::DeadlineExceeded => "context deadline exceeded",
+        })
+    }
+}
+
+impl Error for ContextError {}
+
+/// A value stored by [`Context::with_value`], linked to the values above it.
+struct ValueNode<T: ?Sized> {
+    /// The next value up the chain.
+    parent: Option<StdArc<ValueNode<dyn Any + Send + Sync>>>,
+    /// The value; its type is its key.
+    value: T,
+}
+
+impl<T: ?Sized> Drop for ValueNode<T> {
+    /// Unlinks the chain iteratively, so that dropping a very deep chain of
+    /// values cannot overflow the stack.
+    fn drop(&mut self) {
+        let mut next = self.parent.take();
+        while let Some(mut node) = next {
+            // Sole owner: take its parent before it drops (no recursion).
+            next = StdArc::get_mut(&mut node).and_then(|n| n.parent.take());
+        }
+    }
+}
+
+/// A cancellation scope with an optional deadline and request-scoped values,
+/// like Go's `context.Context`.
+///
+/// `Context` is `Clone` (cheap), `Send` and `Sync`; its [`done`](Context::done)
+/// future is `Send` and usable as a `select!` case. See the [crate docs](crate)
+/// for the usage rules.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use gust_context::Context;
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let worker = {
+///     let ctx = ctx.clone();
+///     std::thread::spawn(move || ctx.done_blocking())
+/// };
+/// cancel.cancel();
+/// worker.join().unwrap();
+/// ctx.done().await; // ended: returns at once
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    /// The nearest cancellation node (own or ancestor's); `None`: never ends.
+    node: Option<Arc<CancelNode>>,
+    /// The nearest value; `None`: no values.
+    values: Option<StdArc<ValueNode<dyn Any + Send + Sync>>>,
+}
+
+impl Context {
+    /// The root context: never ends, has no deadline and no values (Go's
+    /// `context.Background()`). Costs nothing.
+    ///
+    /// ```
+    /// let ctx = gust_context::Context::background();
+    /// assert!(!ctx.is_done());
+    /// assert_eq!(ctx.err(), None);
+    /// assert_eq!(ctx.deadline(), None);
+    /// ```
+    pub fn background() -> Context {
+        Context {
+            node: None,
+            values: None,
+        }
+    }
+
+    /// A child that ends when `cancel` is called or dropped, or when this
+    /// context ends, whichever comes first. A child of an ended context is
+    /// ended at once, with its parent's error and cause.
+    ///
+    /// ```
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// drop(cancel); // dropping cancels
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// ```
+    pub fn with_cancel(&self) -> (Context, CancelFunc) {
+        self.with_node(self.deadline())
+    }
+
+    /// A child that also ends at `deadline` (with
+    /// [`ContextError::DeadlineExceeded`]). Its deadline is the earlier of
+    /// `deadline` and this context's. The context holds one timer, stopped
+    /// (and freed) if the context ends earlier.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, _cancel) = Context::background().with_deadline(Instant::now());
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded)); // already passed
+    ///
+    /// let far = Instant::now() + Duration::from_secs(3600);
+    /// let (ctx, _cancel) = Context::background().with_deadline(far);
+    /// assert_eq!(ctx.deadline(), Some(far));
+    /// ```
+    pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelFunc) {
+        if self.deadline().is_some_and(|d| d <= deadline) {
+            // The parent's deadline comes first: it will end us anyway.
+            return self.with_cancel();
+        }
+        let (ctx, cancel) = self.with_node(Some(deadline));
+        if !cancel.node.is_done() {
+            if deadline <= Instant::now() {
+                cancel.node.cancel(ContextError::DeadlineExceeded, None);
+            } else {
+                timer::arm(&cancel.node, deadline);
+            }
+        }
+        (ctx, cancel)
+    }
+
+    /// `with_deadline(now + timeout)`. A timeout too large to represent
+    /// (such as `Duration::MAX`) means no deadline.
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] {
+    /// use std::time::Duration;
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, _cancel) = Context::background().with_timeout(Duration::from_millis(1));
+    /// ctx.done_blocking();
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// # }
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFunc) {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.with_deadline(deadline),
+            None => self.with_cancel(),
+        }
+    }
+
+    /// Registers a new cancellation node under this context's.
+    fn with_node(&self, own_deadline: Option<Instant>) -> (Context, CancelFunc) {
+        let deadline = match (own_deadline, self.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let node = match &self.node {
+            Some(parent) => CancelNode::child(parent, deadline),
+            None => CancelNode::root(deadline),
+        };
+        let ctx = Context {
+            node: Some(node.clone()),
+            values: self.values.clone(),
+        };
+        (ctx, CancelFunc { node })
+    }
+
+    /// A child carrying `value`, found by [`value::<T>()`](Context::value)
+    /// on it and its descendants (the type is the key, so use a newtype per
+    /// meaning). Shares this context's cancellation.
+    ///
+    /// ```
+    /// use gust_context::Context;
+    ///
+    /// struct RequestId(u64);
+    /// let ctx = Context::background().with_value(RequestId(7));
+    /// assert_eq!(ctx.value::<RequestId>().map(|r| r.0), Some(7));
+    /// assert!(ctx.value::<String>().is_none());
+    /// ```
+    pub fn with_value<T: Any + Send + Sync>(&self, value: T) -> Context {
+        let node: StdArc<ValueNode<dyn Any + Send + Sync>> = StdArc::new(ValueNode {
+            parent: self.values.clone(),
+            value,
+        });
+        Context {
+            node: self.node.clone(),
+            values: Some(node),
+        }
+    }
+
+    /// The value of type `T` stored by the nearest `with_value` on this
+    /// context's chain, if any.
+    ///
+    /// ```
+    /// use gust_context::Context;
+    ///
+    /// let ctx = Context::background().with_value(1u32).with_value(2u32);
+    /// assert_eq!(ctx.value::<u32>(), Some(&2)); // the nearest wins
+    /// ```
+    pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
+        let mut next = self.values.as_deref();
+        while let Some(node) = next {
+            if let Some(v) = node.value.downcast_ref::<T>() {
+                return Some(v);
+            }
+            next = node.parent.as_deref();
+        }
+        None
+    }
+
+    /// A context with this one's values that never ends, has no deadline,
+    /// and is not ended by this one (Go 1.21's `context.WithoutCancel`).
+    ///
+    /// ```
+    /// use gust_context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_value(5u8).with_cancel();
+    /// let detached = ctx.without_cancel();
+    /// cancel.cancel();
+    /// assert!(ctx.is_done());
+    /// assert!(!detached.is_done());
+    /// assert_eq!(detached.value::<u8>(), Some(&5));
+    /// ```
+    pub fn without_cancel(&self) -> Context {
+        Context {
+            node: None,
+            values: self.values.clone(),
+        }
+    }
+
+    /// A future that completes when this context ends; pending forever for
+    /// one that never ends (like receiving from Go's nil `Done()` channel).
+    /// Any number of tasks may wait; one cancel wakes them all.
+    ///
+    /// # Cancellation safety
+    ///
+    /// Cancel-safe: dropping it loses nothing.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// use gust_context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// std::thread::spawn(move || cancel.cancel());
+    /// ctx.done().await;
+    /// assert!(ctx.is_done());
+    /// # });
+    /// ```
+    pub fn done(&self) -> Done<'_> {
+        Done {
+            node: self.node.as_deref(),
+            listener: None,
+        }
+    }
+
+    /// Blocks this thread until the context ends (forever, for one that never
+    /// ends). For threads, not for async code.
+    ///
+    /// ```
+    /// use gust_context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// std::thread::spawn(move || cancel.cancel());
+    /// ctx.done_blocking();
+    /// ```
+    pub fn done_blocking(&self) {
+        let Some(node) = self.node.as_deref() else {
+            loop {
+                std::thread::park();
+            }
+        };
+        while !node.is_done() {
+            let listener = node.listen();
+            if node.is_done() {
+                return;
+            }
+            listener.wait();
+        }
+    }
+
+    /// Whether the context has ended.
+    ///
+    /// ```
+    /// let (ctx, cancel) = gust_context::Context::background().with_cancel();
+    /// assert!(!ctx.is_done());
+    /// cancel.cancel();
+    /// assert!(ctx.is_done());
+    /// ```
+    pub fn is_done(&self) -> bool {
+        self.node.as_deref().is_some_and(CancelNode::is_done)
+    }
+
+    /// `None` while the context is live; then why it ended.
+    ///
+    /// ```
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// assert_eq!(ctx.err(), None);
+    /// cancel.cancel();
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// ```
+    pub fn err(&self) -> Option<ContextError> {
+        self.node.as_deref().and_then(CancelNode::err)
+    }
+
+    /// `None` while the context is live; then the cause given to
+    /// [`CancelFunc::cancel_with_cause`] (its own or an ancestor's), else the
+    /// same error as [`err`](Context::err) (Go's `context.Cause`).
+    ///
+    /// ```
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// cancel.cancel_with_cause("shutting down");
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "shutting down");
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// cancel.cancel();
+    /// let cause = ctx.cause().unwrap();
+    /// assert_eq!(cause.downcast_ref::<ContextError>(), Some(&ContextError::Canceled));
+    /// ```
+    pub fn cause(&self) -> Option<StdArc<dyn Error + Send + Sync>> {
+        self.node.as_deref().and_then(CancelNode::cause)
+    }
+
+    /// The time at which this context ends by itself: the earliest deadline
+    /// on its chain, if any.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gust_context::Context;
+    ///
+    /// let soon = Instant::now() + Duration::from_secs(60);
+    /// let (parent, _c1) = Context::background().with_deadline(soon);
+    /// let (child, _c2) = parent.with_deadline(soon + Duration::from_secs(60));
+    /// assert_eq!(child.deadline(), Some(soon)); // the parent's comes first
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.as_deref().and_then(CancelNode::deadline)
+    }
+
+    /// Runs `fut` until it completes (`Ok`) or this context ends first (`Err`
+    /// with the context's error; `fut` is dropped). If the context has
+    /// already ended, `fut` is not polled.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// assert_eq!(ctx.run(async { 1 }).await, Ok(1));
+    /// cancel.cancel();
+    /// assert_eq!(ctx.run(async { 2 }).await, Err(ContextError::Canceled));
+    /// # });
+    /// ```
+    pub fn run<F: Future>(&self, fut: F) -> Run<'_, F> {
+        Run {
+            fut,
+            done: self.done(),
+        }
+    }
+
+    /// Arranges for `f` to be called once this context ends (Go 1.21's
+    /// `context.AfterFunc`). If the context has ended already, `f` is called
+    /// at once, on this thread. Otherwise it is called by whoever ends the
+    /// context (the `cancel` caller, or the timer thread at a deadline),
+    /// after the whole subtree has ended and with no lock held; keep it short
+    /// or have it spawn. Calls for several contexts are independent.
+    ///
+    /// The returned handle's [`stop`](AfterFuncHandle::stop) unregisters `f`.
+    /// Dropping the handle does **not** unregister it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use gust_context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// let called = Arc::new(AtomicBool::new(false));
+    /// let c = called.clone();
+    /// let stop = ctx.after_func(move || c.store(true, Ordering::SeqCst));
+    /// cancel.cancel();
+    /// assert!(called.load(Ordering::SeqCst));
+    /// assert!(!stop.stop()); // too late: it ran
+    /// ```
+    pub fn after_func(&self, f: impl FnOnce() + Send + 'static) -> AfterFuncHandle {
+        let handle = |node, key| AfterFuncHandle {
+            node,
+            key,
+            stopped: AtomicBool::new(false),
+        };
+        let Some(node) = &self.node else {
+            // Never ends: f never runs; stop() still reports "stopped it".
+            return handle(None, 0);
+        };
+        match node.register_after_func(Box::new(f)) {
+            Ok(key) => handle(Some(node.clone()), key),
+            Err(f) => {
+                f();
+                let h = handle(None, 0);
+                h.stopped.store(true, Ordering::Relaxed);
+                h
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("cancellable", &self.node.is_some())
+            .field("err", &self.err())
+            .field("deadline", &self.deadline())
+            .field("has_values", &self.values.is_some())
+            .finish()
+    }
+}
+
+impl Default for Context {
+    /// [`Context::background()`].
+    fn default() -> Self {
+        Context::background()
+    }
+}
+
+/// Ends its context (Go's `context.CancelFunc`, plus `CancelCauseFunc`).
+///
+/// Calling it more than once is harmless; only the first call has an
+/// effect. **Dropping it cancels** (the RAII form of Go's `defer cancel()`):
+/// keep it alive as long as the work should run.
+///
+/// ```
+/// use gust_context::{Context, ContextError};
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// {
+///     let _cancel = cancel; // `defer cancel()`
+/// }
+/// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+/// ```
+#[must_use = "dropping a CancelFunc cancels its context at once; bind it: `let (ctx, _cancel) = ...`"]
+pub struct CancelFunc {
+    node: Arc<CancelNode>,
+}
+
+impl CancelFunc {
+    /// Ends the context and, before returning, every descendant, with
+    /// [`ContextError::Canceled`] (cause: the same). No effect if the
+    /// context has ended already.
+    ///
+    /// ```
+    /// let (ctx, cancel) = gust_context::Context::background().with_cancel();
+    /// let (child, _c) = ctx.with_cancel();
+    /// cancel.cancel();
+    /// assert!(child.is_done());
+    /// ```
+    pub fn cancel(&self) {
+        self.node.cancel(ContextError::Canceled, None);
+    }
+
+    /// Like [`cancel`](CancelFunc::cancel), with `cause` as the cause that
+    /// [`Context::cause`] returns on the context and its descendants (Go's
+    /// `WithCancelCause`). Takes any error, or a `&str`/`String` message.
+    ///
+    /// ```
+    /// let (ctx, cancel) = gust_context::Context::background().with_cancel();
+    /// cancel.cancel_with_cause(std::io::Error::other("disk full"));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "disk full");
+    /// ```
+    pub fn cancel_with_cause(&self, cause: impl Into<Box<dyn Error + Send + Sync>>) {
+        let cause: StdArc<dyn Error + Send + Sync> = StdArc::from(cause.into());
+        self.node.cancel(ContextError::Canceled, Some(cause));
+    }
+}
+
+impl Drop for CancelFunc {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl fmt::Debug for CancelFunc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelFunc")
+            .field("done", &self.node.is_done())
+            .finish()
+    }
+}
+
+/// The handle returned by [`Context::after_func`].
+pub struct AfterFuncHandle {
+    /// The node `f` is registered with; `None` when it never was.
+    node: Option<Arc<CancelNode>>,
+    /// `f`'s key in the node's registry.
+    key: usize,
+    /// Set by the first `stop` (or when `f` already ran at registration), so
+    /// the key is asked about once (tree.rs invariant #4).
+    stopped: AtomicBool,
+}
+
+impl AfterFuncHandle {
+    /// Unregisters the function: `true` if this call stopped it from ever
+    /// running, `false` if it already ran (or started), or was stopped
+    /// before (Go's `stop func() bool`).
+    ///
+    /// ```
+    /// let (ctx, cancel) = gust_context::Context::background().with_cancel();
+    /// let handle = ctx.after_func(|| unreachable!());
+    /// assert!(handle.stop());
+    /// assert!(!handle.stop());
+    /// cancel.cancel(); // the function does not run
+    /// ```
+    pub fn stop(&self) -> bool {
+        if self.stopped.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        match &self.node {
+            Some(node) => node.unregister_after_func(self.key),
+            None => true,
+        }
+    }
+}
+
+impl fmt::Debug for AfterFuncHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AfterFuncHandle").finish_non_exhaustive()
+    }
+}
+
+/// The future returned by [`Context::done`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Done<'a> {
+    /// `None`: the context never ends.
+    node: Option<&'a CancelNode>,
+    /// Created on the first pending poll (see tree.rs "Wake protocol").
+    listener: Option<EventListener>,
+}
+
+impl Future for Done<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let Some(node) = this.node else {
+            return Poll::Pending;
+        };
+        loop {
+            if node.is_done() {
+                this.listener = None;
+                return Poll::Ready(());
+            }
+            match &mut this.listener {
+                None => this.listener = Some(node.listen()),
+                Some(listener) => {
+                    if Pin::new(listener).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.listener = None;
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Done<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Done").finish_non_exhaustive()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by [`Context::run`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Run<'a, F> {
+        #[pin]
+        fut: F,
+        done: Done<'a>,
+    }
+}
+
+impl<F: Future> Future for Run<'_, F> {
+    type Output = Result<F::Output, ContextError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The context first: once it has ended, `fut` is not polled again.
+        if Pin::new(&mut *this.done).poll(cx).is_ready() {
+            let err = this.done.node.and_then(CancelNode::err);
+            return Poll::Ready(Err(err.unwrap_or(ContextError::Canceled)));
+        }
+        this.fut.poll(cx).map(Ok)
+    }
+}
+
+impl<F> fmt::Debug for Run<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn auto_traits() {
+        assert_send_sync::<Context>();
+        assert_send_sync::<CancelFunc>();
+        assert_send_sync::<AfterFuncHandle>();
+        assert_send::<Done<'static>>();
+        assert_send::<Run<'static, std::future::Ready<()>>>();
+    }
+
+    fn registry_len(ctx: &Context) -> usize {
+        ctx.node.as_ref().unwrap().registry_len()
+    }
+
+    /// Go's TestCancelRemoves, on the registry itself.
+    #[test]
+    fn cancel_removes_child() {
+        let (ctx, _cancel) = Context::background().with_cancel();
+        assert_eq!(registry_len(&ctx), 0);
+        let (_child, cancel) = ctx.with_cancel();
+        assert_eq!(registry_len(&ctx), 1);
+        cancel.cancel();
+        assert_eq!(registry_len(&ctx), 0);
+
+        let f = ctx.after_func(|| {});
+        assert_eq!(registry_len(&ctx), 1);
+        assert!(f.stop());
+        assert_eq!(registry_len(&ctx), 0);
+
+        // Values share the node; their children register with it.
+        let v = ctx.with_value(1u8);
+        let (_child, cancel) = v.with_cancel();
+        assert_eq!(registry_len(&ctx), 1);
+        drop(cancel);
+        assert_eq!(registry_len(&ctx), 0);
+    }
+
+    #[test]
+    fn many_children_registry_shrinks() {
+        let (ctx, _cancel) = Context::background().with_cancel();
+        let n = if cfg!(miri) { 100 } else { 10_000 };
+        let children: Vec<_> = (0..n).map(|_| ctx.with_cancel()).collect();
+        assert_eq!(registry_len(&ctx), n);
+        drop(children);
+        assert_eq!(registry_len(&ctx), 0);
+        let cap = lock_cap(&ctx);
+        assert!(cap <= 64, "registry kept capacity {cap}");
+    }
+
+    fn lock_cap(ctx: &Context) -> usize {
+        ctx.node.as_ref().unwrap().registry_capacity()
+    }
+
+    /// Children created on two threads while a third cancels the parent:
+    /// every child ends, and the parent keeps no entry (tree.rs #2, #3).
+    #[test]
+    fn threads_cancel_vs_create() {
+        let rounds = if cfg!(miri) { 3 } else { 200 };
+        for _ in 0..rounds {
+            let (parent, cancel) = Context::background().with_cancel();
+            let creators: Vec<_> = (0..2)
+                .map(|_| {
+                    let parent = parent.clone();
+                    std::thread::spawn(move || {
+                        (0..5).map(|_| parent.with_cancel()).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let waiter = {
+                let parent = parent.clone();
+                std::thread::spawn(move || futures::executor::block_on(parent.done()))
+            };
+            cancel.cancel_with_cause("stop");
+            for c in creators {
+                for (child, _cancel) in c.join().unwrap() {
+                    assert_eq!(child.err(), Some(ContextError::Canceled));
+                    assert_eq!(child.cause().unwrap().to_string(), "stop");
+                }
+            }
+            waiter.join().unwrap();
+            assert_eq!(registry_len(&parent), 0);
+        }
+    }
+
+    /// `stop` racing the cancel: the function runs exactly when `stop` lost.
+    #[test]
+    fn after_func_stop_vs_cancel() {
+        use std::sync::atomic::AtomicUsize;
+        let rounds = if cfg!(miri) { 3 } else { 200 };
+        for _ in 0..rounds {
+            let (ctx, cancel) = Context::background().with_cancel();
+            let ran = StdArc::new(AtomicUsize::new(0));
+            let r = ran.clone();
+            let handle = ctx.after_func(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            });
+            let t = std::thread::spawn(move || cancel.cancel());
+            let stopped = handle.stop();
+            t.join().unwrap();
+            assert_eq!(ran.load(Ordering::SeqCst), usize::from(!stopped));
+        }
+    }
+
+    #[test]
+    fn deep_value_chain_drops_without_overflow() {
+        let n = if cfg!(miri) { 1_000 } else { 200_000 };
+        let mut ctx = Context::background();
+        for i in 0..n {
+            ctx = ctx.with_value(i);
+        }
+        assert_eq!(ctx.value::<i32>(), Some(&(n - 1)));
+        let keep = ctx.clone();
+        drop(ctx);
+        assert_eq!(keep.value::<i32>(), Some(&(n - 1)));
+        drop(keep);
+    }
+
+    #[test]
+    fn deep_chain_drops_without_overflow() {
+        let n = if cfg!(miri) { 1_000 } else { 200_000 };
+        let (mut ctx, first) = Context::background().with_cancel();
+        let mut cancels = vec![first];
+        for _ in 0..n {
+            let (c, cancel) = ctx.with_cancel();
+            ctx = c;
+            cancels.push(cancel);
+        }
+        cancels[0].cancel();
+        assert!(ctx.is_done());
+        drop(cancels);
+        drop(ctx);
+    }
+}

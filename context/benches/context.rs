@@ -1,0 +1,208 @@
+//! WaitGroup and Context side by side with tokio-util's `TaskTracker` and
+//! `CancellationToken`, on 1 worker and on 2:
+//!
+//! - `fan_in_100k`: spawn 100k empty tasks counted by a WaitGroup (a
+//!   TaskTracker), wait for all; time per task.
+//! - `cancel_100k_waiters`: 100k tasks wait on one context (token); time
+//!   from the cancel to the last waiter's return, per waiter.
+//! - `create_cancel_1m_children`: create and cancel child contexts (child
+//!   tokens) of one long-lived parent; time per child (one thread).
+//!
+//! Each runtime workload runs inside a spawned root task (on a worker), as
+//! real programs do; timing it from a `block_on` thread would measure the
+//! runtime's cross-thread injection path instead.
+//!
+//! `cargo bench -p gust-context --bench context`. Each workload checks its
+//! count, so a fast wrong answer cannot pass.
+
+// `criterion_group!` defines an undocumented `pub fn`.
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gust_context::Context;
+use gust_waitgroup::WaitGroup;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+const TASKS: u64 = 100_000;
+const CHILDREN: u64 = 1_000_000;
+
+fn gust_rt(workers: usize) -> gust_executor::runtime::Runtime {
+    gust_executor::runtime::Builder::new()
+        .workers(workers)
+        .build()
+        .unwrap()
+}
+
+fn tokio_rt(workers: usize) -> tokio::runtime::Runtime {
+    if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+}
+
+fn fan_in(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fan_in_100k");
+    g.throughput(Throughput::Elements(TASKS));
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    for workers in [1, 2] {
+        let rt = gust_rt(workers);
+        g.bench_function(format!("gust_waitgroup/{workers}w"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(rt.spawn(async move {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let wg = WaitGroup::new();
+                        let hits = Arc::new(AtomicUsize::new(0));
+                        for _ in 0..TASKS {
+                            let hits = hits.clone();
+                            drop(wg.go(async move {
+                                hits.fetch_add(1, Ordering::Relaxed);
+                            }));
+                        }
+                        wg.wait().await;
+                        assert_eq!(hits.load(Ordering::Relaxed), TASKS as usize);
+                    }
+                    start.elapsed()
+                }))
+                .unwrap()
+            })
+        });
+        let trt = tokio_rt(workers);
+        g.bench_function(format!("tokio_tasktracker/{workers}w"), |b| {
+            b.iter_custom(|iters| {
+                trt.block_on(trt.spawn(async move {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let tracker = TaskTracker::new();
+                        let hits = Arc::new(AtomicUsize::new(0));
+                        for _ in 0..TASKS {
+                            let hits = hits.clone();
+                            drop(tracker.spawn(async move {
+                                hits.fetch_add(1, Ordering::Relaxed);
+                            }));
+                        }
+                        tracker.close();
+                        tracker.wait().await;
+                        assert_eq!(hits.load(Ordering::Relaxed), TASKS as usize);
+                    }
+                    start.elapsed()
+                }))
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn cancel_waiters(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cancel_100k_waiters");
+    g.throughput(Throughput::Elements(TASKS));
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    for workers in [1, 2] {
+        let rt = gust_rt(workers);
+        g.bench_function(format!("gust_context/{workers}w"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(rt.spawn(async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (ctx, cancel) = Context::background().with_cancel();
+                        let ready = WaitGroup::new();
+                        let finished = WaitGroup::new();
+                        ready.add(TASKS as usize);
+                        for _ in 0..TASKS {
+                            let (ctx, ready) = (ctx.clone(), ready.clone());
+                            drop(finished.go(async move {
+                                ready.done();
+                                ctx.done().await;
+                            }));
+                        }
+                        ready.wait().await;
+                        gust_executor::yield_now().await;
+                        let start = Instant::now();
+                        cancel.cancel();
+                        finished.wait().await;
+                        total += start.elapsed();
+                    }
+                    total
+                }))
+                .unwrap()
+            })
+        });
+        let trt = tokio_rt(workers);
+        g.bench_function(format!("tokio_cancellation_token/{workers}w"), |b| {
+            b.iter_custom(|iters| {
+                trt.block_on(trt.spawn(async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let token = CancellationToken::new();
+                        let ready = WaitGroup::new();
+                        let tracker = TaskTracker::new();
+                        ready.add(TASKS as usize);
+                        for _ in 0..TASKS {
+                            let (token, ready) = (token.clone(), ready.clone());
+                            drop(tracker.spawn(async move {
+                                ready.done();
+                                token.cancelled().await;
+                            }));
+                        }
+                        tracker.close();
+                        ready.wait().await;
+                        tokio::task::yield_now().await;
+                        let start = Instant::now();
+                        token.cancel();
+                        tracker.wait().await;
+                        total += start.elapsed();
+                    }
+                    total
+                }))
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn create_cancel_children(c: &mut Criterion) {
+    let mut g = c.benchmark_group("create_cancel_1m_children");
+    g.throughput(Throughput::Elements(CHILDREN));
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    g.bench_function("gust_context", |b| {
+        let (parent, _cancel) = Context::background().with_cancel();
+        b.iter(|| {
+            for _ in 0..CHILDREN {
+                let (child, cancel) = parent.with_cancel();
+                cancel.cancel();
+                assert!(child.is_done());
+            }
+            assert!(!parent.is_done());
+        })
+    });
+    g.bench_function("tokio_cancellation_token", |b| {
+        let parent = CancellationToken::new();
+        b.iter(|| {
+            for _ in 0..CHILDREN {
+                let child = parent.child_token();
+                child.cancel();
+                assert!(child.is_cancelled());
+            }
+            assert!(!parent.is_cancelled());
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, fan_in, cancel_waiters, create_cancel_children);
+criterion_main!(benches);
