@@ -1,0 +1,681 @@
+//! The channel core: one lock around the buffer, the two wait queues and the
+//! closed flag, as in Go's `hchan`.
+//!
+//! # Design
+//!
+//! Both flavors, rendezvous (`cap == 0`) and bounded (`cap >= 1`), are the same
+//! code path, as in Go's `runtime/chan.go`: a send first hands its value
+//! straight to the oldest waiting receiver, else appends to the buffer if there
+//! is room, else waits; a receive first takes from the buffer (refilling it
+//! from the oldest waiting sender), else takes straight from the oldest waiting
+//! sender, else waits. With `cap == 0` the "buffer" steps never apply, and what
+//! remains is the rendezvous handoff. One file per flavor (crossbeam's layout)
+//! was rejected: `select!` holds several channel locks at once and speaks to
+//! every channel through one set of locked operations ([`Inner`]), and the two
+//! flavors would differ by three lines.
+//!
+//! The lock is held for a handful of instructions (no allocation on the fast
+//! path, no user code: values are moved, never dropped, under it). Blocking is
+//! done by queueing an [`Entry`] and returning `Pending`; the counterpart that
+//! completes the operation selects the entry's token under the lock
+//! (`waiter.rs`, invariant #1) and wakes the owner after unlocking.
+//!
+//! # Invariants
+//!
+//! 1. `recvq` holds live entries only while nothing is buffered: a receiver
+//!    waits only when the buffer is empty, and a sender hands its value to a
+//!    waiting receiver before it touches the buffer.
+//! 2. `sendq` holds live entries only while the buffer is full (`len >= cap`;
+//!    for `cap == 0`, always): a sender waits only when the buffer is full, and
+//!    a receiver that frees a buffer slot refills it from the oldest sender.
+//! 3. Once `closed` or `rx_gone` is set, it stays set, and both queues were
+//!    emptied when it was set (every entry selected: senders get their value
+//!    back, receivers get `None`); no entry is queued after that.
+//! 4. `buf.len()` exceeds `cap` only by values given back by cancelled receivers
+//!    (see [`Inner::give_back`]); they sit at the front and are received first.
+//! 5. `in_flight` counts values sitting in receivers' slots, handed over but
+//!    not yet collected. A closed channel is *drained* only when the buffer is
+//!    empty and `in_flight == 0`: a receiver that finds it closed but not
+//!    drained waits (it may be queued after `close`, an exception to #3 for
+//!    `recvq`), because the value in flight may yet be given back. When the
+//!    last value in flight is collected, the waiting receivers are woken with
+//!    `None`.
+//!
+//! # Cancel safety
+//!
+//! A counterpart moves a value into a waiting receiver's slot and completes the
+//! send in the same critical section. If that receiver is dropped before it
+//! collects the value, its drop gives the value back ([`Inner::give_back`]): to
+//! the next waiting receiver, else to the front of the buffer, so no value is
+//! lost and none is reordered. A sender's value leaves its slot only when a
+//! receiver takes it; a dropped sender removes its entry under the lock, so
+//! the value is either delivered or dropped with the future, never both.
+
+use std::collections::VecDeque;
+use std::task::Context;
+
+use crate::error::{TryRecvError, TrySendError};
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering, RawLock, UnsafeCell};
+use crate::waiter::{Entry, Token, WaitQueue, Wakeups};
+
+/// The state shared by all handles of one channel.
+#[derive(Debug)]
+pub(crate) struct Shared<T> {
+    /// Guards `inner`.
+    pub(crate) lock: RawLock,
+    /// Guarded by `lock`.
+    inner: UnsafeCell<Inner<T>>,
+    /// Capacity, fixed at creation.
+    cap: usize,
+    /// Mirror of `inner.closed` for lock-free `is_closed` (written under the
+    /// lock).
+    closed: AtomicBool,
+    /// Number of `Sender`s plus `Chan`s alive. When it reaches zero the channel
+    /// closes.
+    senders: AtomicUsize,
+    /// Number of `Receiver`s plus `Chan`s alive. When it reaches zero, waiting
+    /// senders get their values back and later sends fail.
+    receivers: AtomicUsize,
+}
+
+// SAFETY: `inner` is only accessed under `lock`; values of `T` only move
+// between threads through it, so `T: Send` suffices for both.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+/// The lock-guarded part of a channel.
+#[derive(Debug)]
+pub(crate) struct Inner<T> {
+    buf: VecDeque<T>,
+    cap: usize,
+    sendq: WaitQueue<T>,
+    recvq: WaitQueue<T>,
+    closed: bool,
+    /// No receiving handle is left (invariant #3).
+    rx_gone: bool,
+    /// Values a sender moved into a waiting receiver's slot that the receiver
+    /// has not collected yet (invariant #5).
+    in_flight: usize,
+}
+
+/// A locked channel; unlocks on drop.
+pub(crate) struct Locked<'a, T> {
+    shared: &'a Shared<T>,
+}
+
+impl<T> Locked<'_, T> {
+    #[inline]
+    pub(crate) fn with<R>(&mut self, f: impl FnOnce(&mut Inner<T>) -> R) -> R {
+        // SAFETY: we hold the lock for our whole lifetime, and `&mut self`
+        // makes this the only access through this guard.
+        unsafe { self.shared.with_inner(f) }
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: a `Locked` exists only while its lock is held.
+        unsafe { self.shared.lock.unlock() };
+    }
+}
+
+impl<T> Shared<T> {
+    /// # Panics
+    ///
+    /// If a buffer of `cap` values cannot be allocated.
+    pub(crate) fn new(cap: usize) -> Self {
+        let mut buf = VecDeque::new();
+        if buf.try_reserve_exact(cap).is_err() {
+            panic!(
+                "gust-chan: cannot allocate a channel buffer of capacity {cap} \
+                 (of {} bytes each)",
+                std::mem::size_of::<T>()
+            );
+        }
+        Self {
+            lock: RawLock::new(),
+            inner: UnsafeCell::new(Inner {
+                buf,
+                cap,
+                sendq: WaitQueue::new(),
+                recvq: WaitQueue::new(),
+                closed: false,
+                rx_gone: false,
+                in_flight: 0,
+            }),
+            cap,
+            closed: AtomicBool::new(false),
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
+        self.lock.lock();
+        Locked { shared: self }
+    }
+
+    /// Runs `f` on the guarded state.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `self.lock`, and `f` does not re-enter this channel.
+    #[inline]
+    pub(crate) unsafe fn with_inner<R>(&self, f: impl FnOnce(&mut Inner<T>) -> R) -> R {
+        // SAFETY: the lock makes this access exclusive (caller's contract).
+        self.inner.with_mut(|inner| f(unsafe { &mut *inner }))
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().with(|inner| inner.buf.len())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        // Relaxed: a hint for the caller; every decision is taken under the lock.
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Closes the channel; `true` if this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        let mut wakeups = Wakeups::new();
+        let closed = self.lock().with(|inner| {
+            if inner.closed {
+                return false;
+            }
+            inner.closed = true;
+            self.closed.store(true, Ordering::Relaxed);
+            // Invariant #3: every waiter wakes at once; receivers only if no
+            // value is in flight (invariant #5; else when it settles).
+            if inner.in_flight == 0 {
+                inner.recvq.select_all(&mut wakeups);
+            }
+            inner.sendq.select_all(&mut wakeups);
+            true
+        });
+        wakeups.wake();
+        closed
+    }
+
+    pub(crate) fn add_sender(&self) {
+        // Relaxed: like `Arc::clone`; the new handle comes from a live one.
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_receiver(&self) {
+        // Relaxed: as in `add_sender`.
+        self.receivers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A sending handle went away; the last one closes the channel.
+    pub(crate) fn drop_sender(&self) {
+        // Relaxed: the counter's modification order alone makes exactly one
+        // handle see 1; what it then does is ordered by the channel lock.
+        if self.senders.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.close();
+        }
+    }
+
+    /// A receiving handle went away; after the last one, sends fail.
+    pub(crate) fn drop_receiver(&self) {
+        // Relaxed: as in `drop_sender`.
+        if self.receivers.fetch_sub(1, Ordering::Relaxed) == 1 {
+            let mut wakeups = Wakeups::new();
+            self.lock().with(|inner| {
+                inner.rx_gone = true;
+                inner.sendq.select_all(&mut wakeups);
+            });
+            wakeups.wake();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut wakeups = Wakeups::new();
+        let res = self
+            .lock()
+            .with(|inner| inner.try_send(value, None, &mut wakeups));
+        wakeups.wake();
+        res
+    }
+
+    #[inline]
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut wakeups = Wakeups::new();
+        let res = self.lock().with(|inner| inner.try_recv(None, &mut wakeups));
+        wakeups.wake();
+        res
+    }
+}
+
+impl<T> Inner<T> {
+    /// Go's `chansend` without blocking. `me` is the caller's own token, if it
+    /// has entries queued (a select never pairs with itself).
+    #[inline]
+    pub(crate) fn try_send(
+        &mut self,
+        value: T,
+        me: Option<&Token>,
+        wakeups: &mut Wakeups,
+    ) -> Result<(), TrySendError<T>> {
+        if self.closed || self.rx_gone {
+            return Err(TrySendError::Closed(value));
+        }
+        // Invariant #1: a waiting receiver means an empty buffer; hand over.
+        if let Some(entry) = self.recvq.select_first(me) {
+            // SAFETY: we hold the lock (we have `&mut Inner`) and won the CAS.
+            unsafe {
+                entry.swap_slot(Some(value));
+                wakeups.push(entry.token().take_waker());
+            }
+            self.in_flight += 1; // invariant #5
+            return Ok(());
+        }
+        if self.buf.len() < self.cap {
+            self.buf.push_back(value);
+            return Ok(());
+        }
+        Err(TrySendError::Full(value))
+    }
+
+    /// Go's `chanrecv` without blocking.
+    #[inline]
+    pub(crate) fn try_recv(
+        &mut self,
+        me: Option<&Token>,
+        wakeups: &mut Wakeups,
+    ) -> Result<T, TryRecvError> {
+        if let Some(value) = self.buf.pop_front() {
+            // Invariant #2: refill the freed slot from the oldest sender.
+            if self.buf.len() < self.cap {
+                if let Some(entry) = self.sendq.select_first(me) {
+                    // SAFETY: lock held, CAS won.
+                    unsafe {
+                        let v = entry
+                            .swap_slot(None)
+                            .expect("a waiting sender holds its value");
+                        self.buf.push_back(v);
+                        wakeups.push(entry.token().take_waker());
+                    }
+                }
+            }
+            return Ok(value);
+        }
+        if let Some(entry) = self.sendq.select_first(me) {
+            // SAFETY: lock held, CAS won.
+            unsafe {
+                let v = entry
+                    .swap_slot(None)
+                    .expect("a waiting sender holds its value");
+                wakeups.push(entry.token().take_waker());
+                return Ok(v);
+            }
+        }
+        if self.closed && self.in_flight == 0 {
+            Err(TryRecvError::Closed)
+        } else {
+            // Not closed, or closed with a value in flight (invariant #5).
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// A receiver collects what was handed to its selected entry: a value, or
+    /// `None` if `close` selected it.
+    pub(crate) fn collect(&mut self, entry: &Entry<T>, wakeups: &mut Wakeups) -> Option<T> {
+        // SAFETY: we hold the lock (invariant #3 of waiter.rs).
+        let v = unsafe { entry.swap_slot(None) };
+        if v.is_some() {
+            self.in_flight -= 1;
+            // Invariant #5: the last value in flight settles a closed channel.
+            if self.closed && self.in_flight == 0 && self.buf.is_empty() {
+                self.recvq.select_all(wakeups);
+            }
+        }
+        v
+    }
+
+    /// A receiver was handed `value` but is being dropped before it returned
+    /// it: pass it to the next waiting receiver, else put it back at the front
+    /// of the buffer (invariant #4), where the next receive finds it first.
+    pub(crate) fn give_back(&mut self, value: T, wakeups: &mut Wakeups) {
+        if let Some(entry) = self.recvq.select_first(None) {
+            // SAFETY: lock held, CAS won.
+            unsafe {
+                entry.swap_slot(Some(value));
+                wakeups.push(entry.token().take_waker());
+            }
+            self.in_flight += 1; // invariant #5
+        } else {
+            self.buf.push_front(value);
+        }
+    }
+
+    /// Whether an operation that cannot complete may wait (invariant #3).
+    fn can_wait_send(&self) -> bool {
+        !(self.closed || self.rx_gone)
+    }
+}
+
+/// The part of a `recv` operation that survives between polls: its queued
+/// entry, if any. Shared by `RecvFuture`, `Receiver`'s `Stream` and select's
+/// recv case.
+#[derive(Debug)]
+pub(crate) struct RecvState<T> {
+    entry: Option<Arc<Entry<T>>>,
+}
+
+impl<T> RecvState<T> {
+    pub(crate) const fn new() -> Self {
+        Self { entry: None }
+    }
+
+    pub(crate) fn is_registered(&self) -> bool {
+        self.entry.is_some()
+    }
+
+    /// Polls a standalone receive: complete it if possible, else (re)register.
+    pub(crate) fn poll(&mut self, shared: &Shared<T>, cx: &mut Context<'_>) -> Option<Option<T>> {
+        let mut wakeups = Wakeups::new();
+        let res = shared.lock().with(|inner| {
+            if let Some(entry) = &self.entry {
+                if entry.is_selected() {
+                    // A sender (value) or close (None) chose us; the entry is
+                    // out of the queue.
+                    let v = inner.collect(entry, &mut wakeups);
+                    self.entry = None;
+                    return Some(v);
+                }
+            }
+            let me = self.entry.as_deref().map(Entry::token);
+            match inner.try_recv(me, &mut wakeups) {
+                Ok(v) => {
+                    self.unregister_locked(inner);
+                    Some(Some(v))
+                }
+                Err(TryRecvError::Closed) => {
+                    self.unregister_locked(inner);
+                    Some(None)
+                }
+                Err(TryRecvError::Empty) => {
+                    let entry = self.entry.get_or_insert_with(|| {
+                        let e = Arc::new(Entry::standalone(None));
+                        inner.recvq.push(e.clone());
+                        e
+                    });
+                    // SAFETY: the token is standalone, queued only here, and we
+                    // hold this channel's lock (invariant #4).
+                    unsafe { entry.token().set_waker(cx.waker(), &mut wakeups) };
+                    None
+                }
+            }
+        });
+        wakeups.wake();
+        res
+    }
+
+    /// Removes our entry, if queued. Lock held.
+    pub(crate) fn unregister_locked(&mut self, inner: &mut Inner<T>) {
+        if let Some(entry) = self.entry.take() {
+            inner.recvq.remove(&entry);
+        }
+    }
+
+    /// Cancels the operation (drop): removes the entry and gives back a value
+    /// that a sender already handed over.
+    pub(crate) fn cancel(&mut self, shared: &Shared<T>) {
+        if self.entry.is_none() {
+            return;
+        }
+        let mut wakeups = Wakeups::new();
+        shared
+            .lock()
+            .with(|inner| self.cancel_locked(inner, &mut wakeups));
+        wakeups.wake();
+    }
+
+    /// `cancel` with the lock held.
+    pub(crate) fn cancel_locked(&mut self, inner: &mut Inner<T>, wakeups: &mut Wakeups) {
+        if let Some(entry) = self.entry.take() {
+            if entry.is_selected() {
+                // SAFETY: lock held (invariant #3).
+                if let Some(v) = unsafe { entry.swap_slot(None) } {
+                    // Still "in flight" until given back: no drained check.
+                    inner.in_flight -= 1;
+                    inner.give_back(v, wakeups);
+                }
+            } else {
+                inner.recvq.remove(&entry);
+            }
+        }
+    }
+
+    /// Select: try to receive now, lock held. `me` is the select's token if it
+    /// has entries queued.
+    pub(crate) fn try_commit_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        me: Option<&Token>,
+        wakeups: &mut Wakeups,
+    ) -> Option<Option<T>> {
+        match inner.try_recv(me, wakeups) {
+            Ok(v) => Some(Some(v)),
+            Err(TryRecvError::Closed) => Some(None),
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
+    /// Select: queue an entry for case `case` of the select owning `token`, if
+    /// not queued yet. Lock held.
+    pub(crate) fn register_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        token: &Arc<Token>,
+        case: usize,
+    ) {
+        if self.entry.is_none() {
+            let e = Arc::new(Entry::for_select(token.clone(), case, None));
+            inner.recvq.push(e.clone());
+            self.entry = Some(e);
+        }
+    }
+
+    /// Select: the select is done; if a counterpart chose this case, return
+    /// what it handed over (`Some(None)` = closed), and unqueue. Lock held.
+    pub(crate) fn finish_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        chosen: bool,
+        wakeups: &mut Wakeups,
+    ) -> Option<Option<T>> {
+        let entry = self.entry.take()?;
+        if chosen && entry.is_selected() {
+            Some(inner.collect(&entry, wakeups))
+        } else {
+            inner.recvq.remove(&entry);
+            None
+        }
+    }
+}
+
+/// The part of a `send` operation that survives between polls: the value (in
+/// `value` before the entry is queued, in the entry's slot after).
+#[derive(Debug)]
+pub(crate) struct SendState<T> {
+    value: Option<T>,
+    entry: Option<Arc<Entry<T>>>,
+}
+
+/// How a send ended.
+pub(crate) type SendResult<T> = Result<(), crate::error::SendError<T>>;
+
+impl<T> SendState<T> {
+    pub(crate) const fn new(value: Option<T>) -> Self {
+        Self { value, entry: None }
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.value.is_none() && self.entry.is_none()
+    }
+
+    pub(crate) fn set_value(&mut self, value: T) {
+        debug_assert!(self.is_idle());
+        self.value = Some(value);
+    }
+
+    /// Polls a standalone send. `None` = still pending.
+    pub(crate) fn poll(
+        &mut self,
+        shared: &Shared<T>,
+        cx: &mut Context<'_>,
+    ) -> Option<SendResult<T>> {
+        let mut wakeups = Wakeups::new();
+        let res = shared.lock().with(|inner| {
+            if let Some(entry) = &self.entry {
+                if entry.is_selected() {
+                    // SAFETY: lock held (invariant #3).
+                    let left = unsafe { entry.swap_slot(None) };
+                    self.entry = None;
+                    return Some(match left {
+                        None => Ok(()),
+                        Some(v) => Err(crate::error::SendError(v)),
+                    });
+                }
+            }
+            let value = match &self.entry {
+                // SAFETY: lock held (invariant #3).
+                Some(entry) => unsafe { entry.swap_slot(None) },
+                None => self.value.take(),
+            }
+            .expect("send polled after completion");
+            let me = self.entry.as_deref().map(Entry::token);
+            match inner.try_send(value, me, &mut wakeups) {
+                Ok(()) => {
+                    self.unregister_locked(inner);
+                    Some(Ok(()))
+                }
+                Err(TrySendError::Closed(v)) => {
+                    self.unregister_locked(inner);
+                    Some(Err(crate::error::SendError(v)))
+                }
+                Err(TrySendError::Full(v)) => {
+                    debug_assert!(inner.can_wait_send());
+                    match &self.entry {
+                        // SAFETY: lock held (invariant #3).
+                        Some(entry) => unsafe {
+                            entry.swap_slot(Some(v));
+                        },
+                        None => {
+                            let e = Arc::new(Entry::standalone(Some(v)));
+                            inner.sendq.push(e.clone());
+                            self.entry = Some(e);
+                        }
+                    }
+                    let entry = self.entry.as_ref().expect("just registered");
+                    // SAFETY: standalone token, queued only here, lock held
+                    // (invariant #4).
+                    unsafe { entry.token().set_waker(cx.waker(), &mut wakeups) };
+                    None
+                }
+            }
+        });
+        wakeups.wake();
+        res
+    }
+
+    /// Removes our entry, if queued, returning the value still in it. Lock held.
+    pub(crate) fn unregister_locked(&mut self, inner: &mut Inner<T>) -> Option<T> {
+        let entry = self.entry.take()?;
+        inner.sendq.remove(&entry);
+        // SAFETY: lock held (invariant #3).
+        unsafe { entry.swap_slot(None) }
+    }
+
+    /// Cancels the send (drop). The value, if not delivered, is returned so
+    /// that the caller drops it outside the lock.
+    pub(crate) fn cancel(&mut self, shared: &Shared<T>) -> Option<T> {
+        if self.entry.is_none() {
+            return self.value.take();
+        }
+        shared.lock().with(|inner| self.unregister_locked(inner))
+    }
+
+    /// Select: try to send now, lock held. `Some` if the case completed.
+    pub(crate) fn try_commit_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        me: Option<&Token>,
+        wakeups: &mut Wakeups,
+    ) -> Option<SendResult<T>> {
+        let value = match &self.entry {
+            // SAFETY: lock held (invariant #3).
+            Some(entry) => unsafe { entry.swap_slot(None) },
+            None => self.value.take(),
+        }
+        .expect("select send case without a value");
+        match inner.try_send(value, me, wakeups) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Closed(v)) => Some(Err(crate::error::SendError(v))),
+            Err(TrySendError::Full(v)) => {
+                match &self.entry {
+                    // SAFETY: lock held (invariant #3).
+                    Some(entry) => unsafe {
+                        entry.swap_slot(Some(v));
+                    },
+                    None => self.value = Some(v),
+                }
+                None
+            }
+        }
+    }
+
+    /// Select: queue an entry for case `case`, if not queued yet. Lock held.
+    pub(crate) fn register_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        token: &Arc<Token>,
+        case: usize,
+    ) {
+        if self.entry.is_none() {
+            let e = Arc::new(Entry::for_select(token.clone(), case, self.value.take()));
+            inner.sendq.push(e.clone());
+            self.entry = Some(e);
+        }
+    }
+
+    /// Select: the select is done; if a counterpart chose this case, return
+    /// the outcome; unqueue. A value not delivered stays in `self.value`, to
+    /// be dropped with the case. Lock held.
+    pub(crate) fn finish_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        chosen: bool,
+    ) -> Option<SendResult<T>> {
+        let entry = self.entry.take()?;
+        let selected = chosen && entry.is_selected();
+        if !selected {
+            inner.sendq.remove(&entry);
+        }
+        // SAFETY: lock held (invariant #3).
+        let left = unsafe { entry.swap_slot(None) };
+        if selected {
+            Some(match left {
+                None => Ok(()),
+                Some(v) => Err(crate::error::SendError(v)),
+            })
+        } else {
+            self.value = left;
+            None
+        }
+    }
+
+    /// Takes the value back out (after the case finished unchosen).
+    pub(crate) fn take_value(&mut self) -> Option<T> {
+        self.value.take()
+    }
+}

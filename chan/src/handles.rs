@@ -1,0 +1,680 @@
+//! The handles (`Chan`, `Sender`, `Receiver`) and the `send`/`recv` futures.
+//!
+//! The type system carries Go's channel directions: `Chan<T>` is `chan T`,
+//! `Sender<T>` is `chan<- T` (send, close), `Receiver<T>` is `<-chan T`
+//! (receive only; a receiver cannot close).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+
+use crate::blocking::block_on;
+use crate::chan::{RecvState, SendState, Shared};
+use crate::error::{SendError, TryRecvError, TrySendError};
+use crate::loom::Arc;
+
+/// Makes a channel of capacity `cap` (0 = rendezvous) and returns its two
+/// directional ends: Go's `ch := make(chan T, cap)` split into `chan<- T` and
+/// `<-chan T`.
+///
+/// # Panics
+///
+/// If a buffer of `cap` values cannot be allocated; the message names `cap`.
+///
+/// ```
+/// let (tx, rx) = gust_chan::chan::<&str>(1);
+/// tx.send_blocking("hi").unwrap();
+/// assert_eq!(rx.recv_blocking(), Some("hi"));
+/// ```
+pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let c = Chan::new(cap);
+    (c.sender(), Receiver::from(c))
+}
+
+/// A bidirectional channel handle: Go's `chan T`. It counts as both a sending
+/// and a receiving handle: the channel closes by itself when the last `Chan`
+/// or [`Sender`] is dropped.
+///
+/// ```
+/// use gust_chan::Chan;
+/// let ch = Chan::<u32>::new(0); // rendezvous
+/// let ch2 = ch.clone();
+/// let t = std::thread::spawn(move || ch2.send_blocking(42));
+/// assert_eq!(ch.recv_blocking(), Some(42));
+/// t.join().unwrap().unwrap();
+/// ```
+pub struct Chan<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The sending end: Go's `chan<- T`. Also a [`Sink`].
+///
+/// ```
+/// let (tx, rx) = gust_chan::chan::<i32>(2);
+/// tx.try_send(1).unwrap();
+/// assert!(tx.close());
+/// assert_eq!(rx.recv_blocking(), Some(1));
+/// assert_eq!(rx.recv_blocking(), None);
+/// ```
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+    /// The `Sink`'s send in flight; touched only through `&mut self`.
+    sink: SendState<T>,
+}
+
+/// The receiving end: Go's `<-chan T`. Also a [`Stream`] that ends when the
+/// channel is closed and drained.
+///
+/// ```
+/// use futures::StreamExt;
+/// let (tx, rx) = gust_chan::chan::<i32>(3);
+/// for i in 0..3 { tx.try_send(i).unwrap(); }
+/// drop(tx);
+/// let all: Vec<i32> = futures::executor::block_on(rx.collect());
+/// assert_eq!(all, [0, 1, 2]);
+/// ```
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// The `Stream`'s receive in flight; touched only through `&mut self`.
+    stream: RecvState<T>,
+}
+
+// Nothing in a handle is structurally pinned (the Sink's value is never pinned).
+impl<T> Unpin for Sender<T> {}
+impl<T> Unpin for Receiver<T> {}
+
+// SAFETY: `sink` is only touched through `&mut self` (never through `&self`),
+// so sharing a `&Sender` never shares the `T` inside it; the channel itself is
+// `Sync` for `T: Send`.
+unsafe impl<T: Send> Sync for Sender<T> {}
+
+impl<T> Chan<T> {
+    /// Makes a channel of capacity `cap`; 0 makes a rendezvous channel, where a
+    /// send completes only when a receiver has taken the value.
+    ///
+    /// # Panics
+    ///
+    /// If a buffer of `cap` values cannot be allocated; the message names `cap`.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::<u8>::new(4);
+    /// assert_eq!(ch.cap(), 4);
+    /// ```
+    pub fn new(cap: usize) -> Self {
+        Self {
+            shared: Arc::new(Shared::new(cap)),
+        }
+    }
+
+    /// A sending handle to this channel (`chan<- T`).
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::<u8>::new(1);
+    /// ch.sender().try_send(1).unwrap();
+    /// assert_eq!(ch.try_recv(), Ok(1));
+    /// ```
+    pub fn sender(&self) -> Sender<T> {
+        self.shared.add_sender();
+        Sender::from_shared(self.shared.clone())
+    }
+
+    /// A receiving handle to this channel (`<-chan T`).
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::<u8>::new(1);
+    /// ch.try_send(1).unwrap();
+    /// assert_eq!(ch.receiver().try_recv(), Ok(1));
+    /// ```
+    pub fn receiver(&self) -> Receiver<T> {
+        self.shared.add_receiver();
+        Receiver::from_shared(self.shared.clone())
+    }
+
+    /// Sends `value`, waiting while the channel is full (rendezvous: until a
+    /// receiver takes it). Fails with the value if the channel is closed or
+    /// has no receiving handle left.
+    ///
+    /// Cancel safety: dropping the future before it completes never both
+    /// delivers and returns the value: either it was delivered, or it is
+    /// dropped with the future.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::new(1);
+    /// futures::executor::block_on(async {
+    ///     ch.send(5).await.unwrap();
+    ///     assert_eq!(ch.recv().await, Some(5));
+    /// });
+    /// ```
+    pub fn send(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture::new(&self.shared, value)
+    }
+
+    /// Sends without waiting: Go's `select { case ch <- v: default: }`.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::new(0);
+    /// assert!(ch.try_send(1).unwrap_err().is_full()); // nobody waits to receive
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.shared.try_send(value)
+    }
+
+    /// Sends from a plain thread, parking it while the channel is full.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::new(1);
+    /// ch.send_blocking('x').unwrap();
+    /// assert_eq!(ch.len(), 1);
+    /// ```
+    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
+        block_on(self.send(value))
+    }
+
+    /// Receives a value, waiting while the channel is empty; `None` once the
+    /// channel is closed and drained (Go's `v, ok := <-ch` with `ok == false`).
+    ///
+    /// Cancel safety: dropping the future loses no value: one already handed
+    /// to it goes to the next receiver.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::<i32>::new(1);
+    /// ch.close();
+    /// assert_eq!(futures::executor::block_on(ch.recv()), None);
+    /// ```
+    pub fn recv(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(&self.shared)
+    }
+
+    /// Receives without waiting.
+    ///
+    /// ```
+    /// use gust_chan::TryRecvError;
+    /// let ch = gust_chan::Chan::<i32>::new(1);
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.shared.try_recv()
+    }
+
+    /// Receives from a plain thread, parking it while the channel is empty.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::new(1);
+    /// ch.try_send(3).unwrap();
+    /// assert_eq!(ch.recv_blocking(), Some(3));
+    /// ```
+    pub fn recv_blocking(&self) -> Option<T> {
+        block_on(self.recv())
+    }
+
+    /// Closes the channel: later sends fail with their value, receivers drain
+    /// the buffer and then get `None`, and every waiting sender and receiver
+    /// wakes at once. Idempotent; `true` if this call closed it.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::<()>::new(0);
+    /// assert!(ch.close());
+    /// assert!(!ch.close());
+    /// assert!(ch.is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.shared.close()
+    }
+
+    /// The number of buffered values: 0 for a rendezvous channel, except for a
+    /// value given back by a cancelled receiver and not yet received again.
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::new(2);
+    /// ch.try_send(1).unwrap();
+    /// assert_eq!(ch.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether nothing is buffered.
+    ///
+    /// ```
+    /// assert!(gust_chan::Chan::<u8>::new(2).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity the channel was made with.
+    ///
+    /// ```
+    /// assert_eq!(gust_chan::Chan::<u8>::new(0).cap(), 0);
+    /// ```
+    pub fn cap(&self) -> usize {
+        self.shared.cap()
+    }
+
+    /// Whether the channel is closed (a snapshot).
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::<u8>::new(0);
+    /// assert!(!ch.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+}
+
+impl<T> Sender<T> {
+    fn from_shared(shared: Arc<Shared<T>>) -> Self {
+        Self {
+            shared,
+            sink: SendState::new(None),
+        }
+    }
+
+    /// Sends `value`; see [`Chan::send`].
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan(1);
+    /// futures::executor::block_on(tx.send(1)).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn send(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture::new(&self.shared, value)
+    }
+
+    /// Sends without waiting; see [`Chan::try_send`].
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan(1);
+    /// tx.try_send(1).unwrap();
+    /// assert!(tx.try_send(2).unwrap_err().is_full());
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.shared.try_send(value)
+    }
+
+    /// Sends from a plain thread; see [`Chan::send_blocking`].
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan(1);
+    /// tx.send_blocking(1).unwrap();
+    /// # drop(rx);
+    /// ```
+    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
+        block_on(self.send(value))
+    }
+
+    /// Closes the channel; see [`Chan::close`].
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan::<u8>(1);
+    /// assert!(tx.close());
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.shared.close()
+    }
+
+    /// The number of buffered values.
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan(1);
+    /// tx.try_send(()).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether nothing is buffered.
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan::<u8>(1);
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity.
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan::<u8>(7);
+    /// assert_eq!(tx.cap(), 7);
+    /// ```
+    pub fn cap(&self) -> usize {
+        self.shared.cap()
+    }
+
+    /// Whether the channel is closed.
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan::<u8>(1);
+    /// tx.close();
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+}
+
+impl<T> Receiver<T> {
+    fn from_shared(shared: Arc<Shared<T>>) -> Self {
+        Self {
+            shared,
+            stream: RecvState::new(),
+        }
+    }
+
+    /// Receives a value; see [`Chan::recv`].
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan(1);
+    /// tx.try_send(9).unwrap();
+    /// assert_eq!(futures::executor::block_on(rx.recv()), Some(9));
+    /// ```
+    pub fn recv(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(&self.shared)
+    }
+
+    /// Receives without waiting; see [`Chan::try_recv`].
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan(1);
+    /// tx.try_send(9).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(9));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.shared.try_recv()
+    }
+
+    /// Receives from a plain thread; see [`Chan::recv_blocking`].
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan::<u8>(1);
+    /// drop(tx);
+    /// assert_eq!(rx.recv_blocking(), None);
+    /// ```
+    pub fn recv_blocking(&self) -> Option<T> {
+        block_on(self.recv())
+    }
+
+    /// The number of buffered values.
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan(2);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether nothing is buffered.
+    ///
+    /// ```
+    /// let (_tx, rx) = gust_chan::chan::<u8>(2);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity.
+    ///
+    /// ```
+    /// let (_tx, rx) = gust_chan::chan::<u8>(2);
+    /// assert_eq!(rx.cap(), 2);
+    /// ```
+    pub fn cap(&self) -> usize {
+        self.shared.cap()
+    }
+
+    /// Whether the channel is closed.
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan::<u8>(2);
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+}
+
+impl<T> Clone for Chan<T> {
+    fn clone(&self) -> Self {
+        self.shared.add_sender();
+        self.shared.add_receiver();
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.add_sender();
+        Self::from_shared(self.shared.clone())
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.shared.add_receiver();
+        Self::from_shared(self.shared.clone())
+    }
+}
+
+impl<T> Drop for Chan<T> {
+    fn drop(&mut self) {
+        self.shared.drop_sender();
+        self.shared.drop_receiver();
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        drop(self.sink.cancel(&self.shared));
+        self.shared.drop_sender();
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.stream.cancel(&self.shared);
+        self.shared.drop_receiver();
+    }
+}
+
+impl<T> From<Chan<T>> for Sender<T> {
+    fn from(c: Chan<T>) -> Self {
+        // The Chan's sending count moves to the Sender; its receiving count
+        // goes away with it.
+        let s = c.sender();
+        drop(c);
+        s
+    }
+}
+
+impl<T> From<Chan<T>> for Receiver<T> {
+    fn from(c: Chan<T>) -> Self {
+        let r = c.receiver();
+        drop(c);
+        r
+    }
+}
+
+impl<T> fmt::Debug for Chan<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chan")
+            .field("cap", &self.cap())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("cap", &self.cap())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("cap", &self.cap())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        match this.stream.poll(&this.shared, cx) {
+            Some(v) => Poll::Ready(v),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Sender<T> {
+    /// Drives the sink's send in flight, if any.
+    fn poll_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        if self.sink.is_idle() {
+            return Poll::Ready(Ok(()));
+        }
+        match self.sink.poll(&self.shared, cx) {
+            Some(res) => Poll::Ready(res),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// `start_send` queues one value; `poll_ready`/`poll_flush` drive it into the
+/// channel. `poll_close` flushes, then closes the channel (for all senders, as
+/// Go's `close`).
+impl<T> Sink<T> for Sender<T> {
+    type Error = SendError<T>;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.get_mut().poll_sink(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
+        let this = self.get_mut();
+        if !this.sink.is_idle() {
+            panic!("Sink::start_send called without poll_ready");
+        }
+        this.sink.set_value(item);
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.get_mut().poll_sink(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        let res = std::task::ready!(this.poll_sink(cx));
+        this.shared.close();
+        Poll::Ready(res)
+    }
+}
+
+/// The future of [`Chan::recv`]/[`Receiver::recv`]: `Some(value)`, or `None`
+/// once the channel is closed and drained. Cancel-safe: dropping it loses no
+/// value.
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, T> {
+    pub(crate) shared: &'a Shared<T>,
+    pub(crate) state: RecvState<T>,
+}
+
+// Nothing in a `RecvFuture` is structurally pinned.
+impl<T> Unpin for RecvFuture<'_, T> {}
+
+impl<'a, T> RecvFuture<'a, T> {
+    fn new(shared: &'a Shared<T>) -> Self {
+        Self {
+            shared,
+            state: RecvState::new(),
+        }
+    }
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        match this.state.poll(this.shared, cx) {
+            Some(v) => Poll::Ready(v),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        self.state.cancel(self.shared);
+    }
+}
+
+impl<T> fmt::Debug for RecvFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFuture")
+            .field("waiting", &self.state.is_registered())
+            .finish()
+    }
+}
+
+/// The future of [`Chan::send`]/[`Sender::send`]. Dropping it before it
+/// completes never both delivers and returns the value.
+#[must_use = "futures do nothing unless polled"]
+pub struct SendFuture<'a, T> {
+    pub(crate) shared: &'a Shared<T>,
+    pub(crate) state: SendState<T>,
+}
+
+// Nothing in a `SendFuture` is structurally pinned.
+impl<T> Unpin for SendFuture<'_, T> {}
+
+impl<'a, T> SendFuture<'a, T> {
+    fn new(shared: &'a Shared<T>, value: T) -> Self {
+        Self {
+            shared,
+            state: SendState::new(Some(value)),
+        }
+    }
+}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.state.poll(this.shared, cx) {
+            Some(res) => Poll::Ready(res),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        drop(self.state.cancel(self.shared));
+    }
+}
+
+impl<T> fmt::Debug for SendFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendFuture").finish_non_exhaustive()
+    }
+}

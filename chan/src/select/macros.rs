@@ -1,0 +1,243 @@
+//! The `select!` macro: stages, and diagnostics for malformed input.
+//!
+//! Stage 1 (`@parse`) munches the arms one at a time into a normalized list
+//! `((pat) (future) (guard) (body))`, collecting the `default` arm apart and
+//! reporting malformed input with a targeted `compile_error!`.
+//! Stage 2 (`@number`) pairs each case with a fresh variable name, a type
+//! parameter name and its index literal (from a fixed list of 64).
+//! Stage 3 (`@emit`) expands to: evaluate every case expression in source order
+//! (disabled ones not at all), pin them on the stack, run the engine
+//! (`SelectState::poll`) inside `poll_fn`, move the chosen case's output into
+//! a local enum, drop the cases, and `match` on the enum *outside* the future,
+//! with the arm bodies inlined: so `break`, `continue`, `return` and `?` in a
+//! body act on the enclosing code, and the bodies may use what the cases
+//! borrowed.
+
+/// Waits on several channel operations and futures; runs the arm of the one
+/// that completes first. Go's `select`, as an expression.
+///
+/// ```
+/// use gust_chan::{chan, select};
+/// # futures::executor::block_on(async {
+/// let (tx1, rx1) = chan::<i32>(1);
+/// let (tx2, rx2) = chan::<&str>(1);
+/// tx2.try_send("two").unwrap();
+/// let got = select! {
+///     v = rx1.recv() => format!("rx1 {v:?}"),
+///     v = rx2.recv() => format!("rx2 {v:?}"),
+/// };
+/// assert_eq!(got, "rx2 Some(\"two\")");
+/// # drop(tx1);
+/// # });
+/// ```
+///
+/// # Syntax
+///
+/// ```text
+/// select! {
+///     pattern = future => body,          // a case
+///     pattern = future, if guard => body, // disabled when `guard` is false
+///     default => body,                   // taken at once when nothing is ready
+/// }
+/// ```
+///
+/// A case is `rx.recv()` / `chan.recv()` (the pattern binds `Option<T>`,
+/// `None` once the channel is closed and drained), `tx.send(v)` /
+/// `chan.send(v)` (binds `Result<(), SendError<T>>`), or any other future
+/// (binds its output). Patterns must be irrefutable. Bodies are expressions;
+/// a block body needs no trailing comma.
+///
+/// # Algorithm
+///
+/// Every guard, then every enabled case expression, is evaluated once, in
+/// source order, before anything waits; a case whose guard is false is not
+/// evaluated (its values are not moved). Then, each time the select is
+/// polled, the enabled cases are tried in a uniformly random order; the first
+/// that is ready commits and its arm runs. If none is and there is a
+/// `default`, the default arm runs. Otherwise the select waits in every
+/// channel queue at once; the first counterpart to arrive completes exactly
+/// one case (for a send case: the value is delivered exactly when that case is
+/// the one chosen). See the engine's design notes (`select/mod.rs`) for the
+/// commit protocol.
+///
+/// # Fairness
+///
+/// Among cases ready at the same poll, each is chosen with equal probability,
+/// channel and future cases alike.
+///
+/// # Disabled cases and `select! {}`
+///
+/// With every case disabled and no `default` (or with no case at all), the
+/// select waits forever, as Go's does.
+///
+/// # Cancellation
+///
+/// Dropping a pending select commits nothing new: a value that a sender
+/// already handed to one of its receive cases goes back to the channel, and a
+/// send case that was not chosen never delivers its value (it is dropped). A
+/// generic future case that completes in the same poll in which a channel case
+/// was chosen by a counterpart has its output dropped; so write channel
+/// operations as cases themselves (`v = rx.recv()`), not wrapped in another
+/// future (`v = async { rx.recv().await }`), to keep their exactly-once and
+/// no-loss guarantees.
+///
+/// # Limits and diagnostics
+///
+/// At most 64 cases (past about 40, raise `#![recursion_limit]`). Malformed
+/// input gets a targeted error:
+///
+/// ```compile_fail
+/// # async fn f(rx: gust_chan::Receiver<i32>) {
+/// gust_chan::select! {
+///     default => 1,
+///     default => 2, // error: more than one `default` arm
+/// };
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// # async fn f(rx: gust_chan::Receiver<i32>) {
+/// gust_chan::select! {
+///     v = rx.recv(), // error: expected `=> body` after the case expression
+/// };
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// # async fn f(rx: gust_chan::Receiver<i32>) {
+/// gust_chan::select! {
+///     rx.recv() => {} // error: expected `pattern = future => body`
+/// };
+/// # }
+/// ```
+///
+/// Direction is in the types: a `Receiver` cannot send or close.
+///
+/// ```compile_fail
+/// let (_tx, rx) = gust_chan::chan::<i32>(1);
+/// rx.close();
+/// ```
+#[macro_export]
+macro_rules! select {
+    // ---- Stage 1: parse arms. -------------------------------------------
+    (@parse [$($cases:tt)*] [$($default:tt)*]) => {
+        $crate::select!(@number [] [$($cases)*] [(__c0 __T0 0) (__c1 __T1 1) (__c2 __T2 2) (__c3 __T3 3) (__c4 __T4 4) (__c5 __T5 5) (__c6 __T6 6) (__c7 __T7 7) (__c8 __T8 8) (__c9 __T9 9) (__c10 __T10 10) (__c11 __T11 11) (__c12 __T12 12) (__c13 __T13 13) (__c14 __T14 14) (__c15 __T15 15) (__c16 __T16 16) (__c17 __T17 17) (__c18 __T18 18) (__c19 __T19 19) (__c20 __T20 20) (__c21 __T21 21) (__c22 __T22 22) (__c23 __T23 23) (__c24 __T24 24) (__c25 __T25 25) (__c26 __T26 26) (__c27 __T27 27) (__c28 __T28 28) (__c29 __T29 29) (__c30 __T30 30) (__c31 __T31 31) (__c32 __T32 32) (__c33 __T33 33) (__c34 __T34 34) (__c35 __T35 35) (__c36 __T36 36) (__c37 __T37 37) (__c38 __T38 38) (__c39 __T39 39) (__c40 __T40 40) (__c41 __T41 41) (__c42 __T42 42) (__c43 __T43 43) (__c44 __T44 44) (__c45 __T45 45) (__c46 __T46 46) (__c47 __T47 47) (__c48 __T48 48) (__c49 __T49 49) (__c50 __T50 50) (__c51 __T51 51) (__c52 __T52 52) (__c53 __T53 53) (__c54 __T54 54) (__c55 __T55 55) (__c56 __T56 56) (__c57 __T57 57) (__c58 __T58 58) (__c59 __T59 59) (__c60 __T60 60) (__c61 __T61 61) (__c62 __T62 62) (__c63 __T63 63)] [$($default)*])
+    };
+    (@parse [$($cases:tt)*] [] default => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($cases)*] [$body] $($rest)*)
+    };
+    (@parse [$($cases:tt)*] [] default => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($cases)*] [$body] $($rest)*)
+    };
+    (@parse [$($cases:tt)*] [] default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse [$($cases)*] [$body] $($($rest)*)?)
+    };
+    (@parse [$($cases:tt)*] [$($d:tt)+] default $($rest:tt)*) => {
+        ::core::compile_error!("select!: more than one `default` arm")
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*] default $($rest:tt)*) => {
+        ::core::compile_error!("select!: expected `default => body`")
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*]
+        $p:pat = $f:expr, if $c:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($cases)* (($p) ($f) ($c) ($body))] [$($default)*] $($rest)*)
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*]
+        $p:pat = $f:expr, if $c:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($cases)* (($p) ($f) ($c) ($body))] [$($default)*] $($rest)*)
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*]
+        $p:pat = $f:expr, if $c:expr => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse [$($cases)* (($p) ($f) ($c) ($body))] [$($default)*] $($($rest)*)?)
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*]
+        $p:pat = $f:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($cases)* (($p) ($f) (true) ($body))] [$($default)*] $($rest)*)
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*]
+        $p:pat = $f:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($cases)* (($p) ($f) (true) ($body))] [$($default)*] $($rest)*)
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*]
+        $p:pat = $f:expr => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse [$($cases)* (($p) ($f) (true) ($body))] [$($default)*] $($($rest)*)?)
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*] $p:pat = $f:expr, if $c:expr $(, $($rest:tt)*)?) => {
+        ::core::compile_error!("select!: expected `=> body` after the guard")
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*] $p:pat = $f:expr $(, $($rest:tt)*)?) => {
+        ::core::compile_error!("select!: expected `=> body` after the case expression")
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*] $p:pat => $($rest:tt)*) => {
+        ::core::compile_error!("select!: expected `pattern = future => body`; use `_ = fut => ...` to ignore the output")
+    };
+    (@parse [$($cases:tt)*] [$($default:tt)*] $($rest:tt)+) => {
+        ::core::compile_error!("select!: expected `pattern = future => body`, `pattern = future, if guard => body` or `default => body`")
+    };
+
+    // ---- Stage 2: number the cases. -------------------------------------
+    (@number [$($out:tt)*] [] [$($names:tt)*] $default:tt) => {
+        $crate::select!(@emit [$($out)*] $default)
+    };
+    (@number [$($out:tt)*] [$case:tt $($cases:tt)*] [($v:ident $t:ident $i:tt) $($names:tt)*] $default:tt) => {
+        $crate::select!(@number [$($out)* ($v $t $i $case)] [$($cases)*] [$($names)*] $default)
+    };
+    (@number [$($out:tt)*] [$($cases:tt)+] [] $default:tt) => {
+        ::core::compile_error!("select!: at most 64 cases")
+    };
+
+    // ---- Stage 3: emit. -------------------------------------------------
+    (@emit [$( ($v:ident $t:ident $i:tt (($p:pat) ($f:expr) ($c:expr) $body:tt)) )*] [$($default:tt)?]) => {{
+        #[allow(non_camel_case_types, dead_code)]
+        enum __GustSelectOut<$($t,)*> {
+            $($t($t),)*
+            __GustDefault,
+        }
+        let __gust_out = {
+            #[allow(unused_imports)]
+            use $crate::__private::{IntoChanCase as _, IntoFutCase as _};
+            $(
+                let mut $v = ::core::pin::pin!(
+                    if $c {
+                        ::core::option::Option::Some(
+                            (&mut $crate::__private::Wrap(::core::option::Option::Some($f)))
+                                .__gust_into_case(),
+                        )
+                    } else {
+                        ::core::option::Option::None
+                    }
+                );
+            )*
+            let mut __gust_state = $crate::__private::SelectState::new(
+                $crate::select!(@has_default $($default)?)
+            );
+            let __gust_index = ::core::future::poll_fn(|__gust_cx| {
+                let __gust_cases: &mut [::core::pin::Pin<&mut dyn $crate::__private::Case>] =
+                    &mut [$($v.as_mut()),*];
+                __gust_state.poll(__gust_cases, __gust_cx)
+            })
+            .await;
+            match __gust_index {
+                $( $i => __GustSelectOut::$t($crate::__private::take_output($v.as_mut())), )*
+                _ => __GustSelectOut::__GustDefault,
+            }
+        };
+        match __gust_out {
+            $( __GustSelectOut::$t(__gust_value) => {
+                #[allow(clippy::let_unit_value)]
+                let $p = __gust_value;
+                $body
+            } )*
+            __GustSelectOut::__GustDefault => $crate::select!(@default_body $($default)?),
+        }
+    }};
+    (@has_default) => { false };
+    (@has_default $d:tt) => { true };
+    (@default_body) => { ::core::unreachable!("select!: no default arm") };
+    (@default_body $d:tt) => { $d };
+
+    // ---- Entry. ---------------------------------------------------------
+    ($($tokens:tt)*) => {
+        $crate::select!(@parse [] [] $($tokens)*)
+    };
+}

@@ -1,0 +1,180 @@
+//! Unit tests (run under Miri too): small, deterministic, single- and
+//! two-threaded.
+
+use crate::{Chan, TryRecvError, TrySendError, chan, select};
+use futures::executor::block_on;
+use std::thread;
+
+#[test]
+fn buffered_fifo() {
+    let (tx, rx) = chan(3);
+    for i in 0..3 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(tx.try_send(9), Err(TrySendError::Full(9)));
+    for i in 0..3 {
+        assert_eq!(rx.try_recv(), Ok(i));
+    }
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn rendezvous_threads() {
+    let ch = Chan::new(0);
+    let c2 = ch.clone();
+    let t = thread::spawn(move || {
+        for i in 0..10 {
+            c2.send_blocking(i).unwrap();
+        }
+    });
+    for i in 0..10 {
+        assert_eq!(ch.recv_blocking(), Some(i));
+    }
+    t.join().unwrap();
+}
+
+#[test]
+fn close_wakes_receiver() {
+    let (tx, rx) = chan::<i32>(0);
+    let t = thread::spawn(move || rx.recv_blocking());
+    tx.close();
+    assert_eq!(t.join().unwrap(), None);
+}
+
+#[test]
+fn select_send_recv_pair() {
+    let a = Chan::<i32>::new(0);
+    let b = a.clone();
+    let t = thread::spawn(move || {
+        block_on(async {
+            select! {
+                r = b.send(7) => r.unwrap(),
+            }
+        })
+    });
+    let v = block_on(async {
+        select! {
+            v = a.recv() => v,
+        }
+    });
+    assert_eq!(v, Some(7));
+    t.join().unwrap();
+}
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(futures::task::noop_waker_ref()))
+}
+
+#[test]
+fn select_future_case_and_claim() {
+    let (tx, rx) = chan::<i32>(0);
+    let (ftx, frx) = chan::<()>(1);
+    let mut fut = Box::pin(async {
+        select! {
+            v = rx.recv() => v,
+            _ = async { frx.recv().await } => Some(-1),
+        }
+    });
+    assert!(poll_once(fut.as_mut()).is_pending());
+    ftx.try_send(()).unwrap();
+    assert_eq!(poll_once(fut.as_mut()), Poll::Ready(Some(-1)));
+    drop(fut);
+    // The select's recv entry is gone: a try_send finds nobody waiting.
+    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+}
+
+#[test]
+fn select_chosen_by_counterpart_then_dropped_gives_back() {
+    let (tx, rx) = chan::<String>(0);
+    let (_tx2, rx2) = chan::<String>(0);
+    let mut fut = Box::pin(async {
+        select! {
+            v = rx.recv() => v,
+            v = rx2.recv() => v,
+        }
+    });
+    assert!(poll_once(fut.as_mut()).is_pending());
+    tx.try_send("x".into()).unwrap();
+    drop(fut);
+    assert_eq!(rx.try_recv().as_deref(), Ok("x"));
+}
+
+#[test]
+fn select_send_case_dropped_keeps_value_out() {
+    let (tx, rx) = chan::<Box<i32>>(0);
+    let mut fut = Box::pin(async {
+        select! { r = tx.send(Box::new(1)) => r }
+    });
+    assert!(poll_once(fut.as_mut()).is_pending());
+    drop(fut);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn select_wakes_on_close_and_default() {
+    let (tx, rx) = chan::<i32>(0);
+    let got = block_on(async {
+        select! { v = rx.recv() => v, default => Some(9) }
+    });
+    assert_eq!(got, Some(9));
+    let t = thread::spawn(move || {
+        block_on(async {
+            select! { v = rx.recv() => v }
+        })
+    });
+    tx.close();
+    assert_eq!(t.join().unwrap(), None);
+}
+
+#[test]
+fn stream_and_sink_roundtrip() {
+    use futures::{SinkExt, StreamExt};
+    let (mut tx, mut rx) = chan::<u8>(1);
+    block_on(async {
+        tx.send(1).await.unwrap();
+        assert_eq!(rx.next().await, Some(1));
+        SinkExt::close(&mut tx).await.unwrap();
+        assert_eq!(rx.next().await, None);
+    });
+}
+
+#[test]
+fn receiver_drop_fails_blocked_sender() {
+    let (tx, rx) = chan::<i32>(0);
+    let t = thread::spawn(move || tx.send_blocking(4));
+    thread::sleep(std::time::Duration::from_millis(5));
+    drop(rx);
+    assert_eq!(t.join().unwrap(), Err(crate::SendError(4)));
+}
+
+#[test]
+fn in_flight_value_given_back_after_close() {
+    let (tx, rx) = chan::<i32>(0);
+    let mut r1 = Box::pin(rx.recv());
+    assert!(poll_once(r1.as_mut()).is_pending());
+    tx.try_send(1).unwrap();
+    drop(tx);
+    let mut r2 = Box::pin(rx.recv());
+    assert!(poll_once(r2.as_mut()).is_pending());
+    drop(r1);
+    assert_eq!(poll_once(r2.as_mut()), Poll::Ready(Some(1)));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn select_rechecks_channels_after_polling_a_future() {
+    let ch = Chan::<i32>::new(0);
+    for _ in 0..8 {
+        let mut fut = Box::pin(async {
+            select! {
+                v = ch.recv() => v,
+                _ = async { ch.send(7).await.unwrap() } => None,
+            }
+        });
+        assert_eq!(poll_once(fut.as_mut()), Poll::Ready(Some(7)));
+    }
+}

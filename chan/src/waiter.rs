@@ -1,0 +1,339 @@
+//! Waiters: the analog of Go's `sudog`, and the queues that hold them.
+//!
+//! A blocked operation is represented by an [`Entry`] in one channel queue
+//! (`sendq` or `recvq`). Every entry points at a [`Token`]: the *selection
+//! word* of the operation that owns it. A standalone `send`/`recv` is a select
+//! with one case, so its token lives inline in its single entry; a `select!`
+//! shares one token among the entries of all its cases.
+//!
+//! # Invariants
+//!
+//! 1. A token's state goes from `WAITING` to a final state (`CLAIMED` or
+//!    `SELECTED(case)`) at most once, by a CAS, and never back. Whoever wins
+//!    that CAS decides what the operation did.
+//! 2. Only the token's owner CASes `WAITING -> CLAIMED` (a select whose generic
+//!    future case completed, or a select being dropped). Only a counterpart
+//!    holding the lock of a channel in whose queue an entry of the token sits
+//!    CASes `WAITING -> SELECTED`.
+//! 3. An entry's `slot` is read and written only under the lock of the channel
+//!    whose queue the entry is (or was last) in. A send entry's slot holds the
+//!    offered value until a receiver takes it; a recv entry's slot receives the
+//!    value from the sender that selected it (`None` when selected by `close`).
+//! 4. A token's `waker` is written by its owner only while it holds the locks
+//!    of *every* channel where the token has an entry, and taken only by the
+//!    counterpart that won the `SELECTED` CAS, under one of those locks. So the
+//!    two never overlap (the owner holds the counterpart's lock too).
+//! 5. An entry whose token is not `WAITING` is stale: it will never be selected
+//!    again, so any holder of the channel lock may drop it from the queue
+//!    (Go's `dequeue` skipping a select that already won elsewhere).
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use crate::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
+
+/// The token is waiting: any counterpart may select it.
+const WAITING: usize = 0;
+/// The owner took the token itself (a generic future case won, or the owner is
+/// being dropped). Final.
+const CLAIMED: usize = 1;
+/// `SELECTED_BASE + case`: a counterpart (or `close`) chose case `case`. Final.
+const SELECTED_BASE: usize = 2;
+
+/// What a token's state word says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Selection {
+    /// Nobody has decided yet.
+    Waiting,
+    /// The owner claimed the token itself.
+    Claimed,
+    /// A counterpart completed case `.0`.
+    Selected(usize),
+}
+
+/// The selection word of one operation (one `select!`, or one `send`/`recv`).
+///
+/// Orderings: every state transition is made by a CAS, and every datum the
+/// transition guards (the waker, the entries' slots) is accessed under a
+/// channel lock (invariants #3, #4); the locks order those accesses, so the
+/// state word itself needs only `Relaxed`. An owner that reads a final state
+/// without a lock always takes the lock of the chosen case's channel before it
+/// touches that case's slot: the lock acquire orders it after the
+/// counterpart's critical section, in which the CAS and the slot write
+/// happened (read-write coherence rules out reading the CAS "early").
+#[derive(Debug)]
+pub struct Token {
+    /// `WAITING`, `CLAIMED` or `SELECTED_BASE + case` (invariant #1).
+    state: AtomicUsize,
+    /// The owner's waker (invariant #4).
+    waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: `waker` is only accessed under the channel locks as invariant #4 says;
+// `Waker` is `Send + Sync`.
+unsafe impl Send for Token {}
+// SAFETY: as above.
+unsafe impl Sync for Token {}
+
+impl Token {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: AtomicUsize::new(WAITING),
+            waker: UnsafeCell::new(None),
+        }
+    }
+
+    /// The current state.
+    #[inline]
+    pub(crate) fn selection(&self) -> Selection {
+        match self.state.load(Ordering::Relaxed) {
+            WAITING => Selection::Waiting,
+            CLAIMED => Selection::Claimed,
+            s => Selection::Selected(s - SELECTED_BASE),
+        }
+    }
+
+    /// A counterpart tries to choose `case` of this token's owner. Must hold the
+    /// lock of the channel where the entry for `case` sits (invariant #2).
+    #[inline]
+    pub(crate) fn try_select(&self, case: usize) -> bool {
+        self.state
+            .compare_exchange(
+                WAITING,
+                SELECTED_BASE + case,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// The owner tries to take its own token (invariant #2). On failure a
+    /// counterpart selected a case first.
+    #[inline]
+    pub(crate) fn try_claim(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, CLAIMED, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Stores the owner's waker, unless the stored one already wakes the same
+    /// task. The replaced waker goes to `wakeups` to be dropped (not woken)
+    /// after the locks are released: dropping a waker may drop a task, and
+    /// with it futures that would take this channel's lock.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the owner and holds the lock of every channel where this
+    /// token has an entry (invariant #4).
+    pub(crate) unsafe fn set_waker(&self, waker: &Waker, wakeups: &mut Wakeups) {
+        self.waker.with_mut(|w| {
+            // SAFETY: exclusive by invariant #4 and this function's contract.
+            let w = unsafe { &mut *w };
+            match w {
+                Some(old) if old.will_wake(waker) => {}
+                _ => wakeups.stale = w.replace(waker.clone()),
+            }
+        });
+    }
+
+    /// Takes the owner's waker, to wake it once the lock is released.
+    ///
+    /// # Safety
+    ///
+    /// The caller won `try_select` on this token and holds the lock of the
+    /// channel where it found the entry (invariant #4).
+    #[inline]
+    pub(crate) unsafe fn take_waker(&self) -> Option<Waker> {
+        // SAFETY: exclusive by invariant #4 and this function's contract.
+        self.waker.with_mut(|w| unsafe { (*w).take() })
+    }
+}
+
+/// One waiting operation in one channel queue (Go's `sudog`).
+#[derive(Debug)]
+pub(crate) struct Entry<T> {
+    /// The token of a standalone `send`/`recv` (unused when `shared` is set).
+    inline: Token,
+    /// The token of a `select!`, shared by the entries of all its cases.
+    shared: Option<Arc<Token>>,
+    /// The case index this entry stands for inside its select (0 standalone).
+    case: usize,
+    /// The value in transit (invariant #3).
+    slot: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: the slot is accessed only under the channel lock (invariant #3), so
+// sharing an entry only ever moves a `T` between threads: `T: Send` suffices.
+unsafe impl<T: Send> Send for Entry<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Entry<T> {}
+
+impl<T> Entry<T> {
+    /// An entry with its own token (a standalone operation).
+    pub(crate) fn standalone(value: Option<T>) -> Self {
+        Self {
+            inline: Token::new(),
+            shared: None,
+            case: 0,
+            slot: UnsafeCell::new(value),
+        }
+    }
+
+    /// An entry for case `case` of the select owning `token`.
+    pub(crate) fn for_select(token: Arc<Token>, case: usize, value: Option<T>) -> Self {
+        Self {
+            inline: Token::new(),
+            shared: Some(token),
+            case,
+            slot: UnsafeCell::new(value),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn token(&self) -> &Token {
+        self.shared.as_deref().unwrap_or(&self.inline)
+    }
+
+    /// Whether a counterpart chose this entry's case.
+    #[inline]
+    pub(crate) fn is_selected(&self) -> bool {
+        self.token().selection() == Selection::Selected(self.case)
+    }
+
+    /// Replaces the slot's content, returning the old one.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of the channel this entry belongs to
+    /// (invariant #3).
+    #[inline]
+    pub(crate) unsafe fn swap_slot(&self, value: Option<T>) -> Option<T> {
+        // SAFETY: exclusive by invariant #3 and this function's contract.
+        self.slot
+            .with_mut(|s| unsafe { std::mem::replace(&mut *s, value) })
+    }
+}
+
+/// The wakers to call once the channel lock(s) are released.
+///
+/// Waking under a lock would let the woken task run into the lock we hold.
+#[derive(Debug, Default)]
+pub struct Wakeups {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+    /// A replaced waker, dropped (not woken) with this value, after unlocking.
+    stale: Option<Waker>,
+}
+
+impl Wakeups {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, waker: Option<Waker>) {
+        if let Some(w) = waker {
+            if self.first.is_none() {
+                self.first = Some(w);
+            } else {
+                self.push_slow(w);
+            }
+        }
+    }
+
+    #[cold]
+    fn push_slow(&mut self, waker: Waker) {
+        self.rest.push(waker);
+    }
+
+    /// Wakes everything collected so far. Call with no lock held.
+    #[inline]
+    pub(crate) fn wake(&mut self) {
+        if let Some(w) = self.first.take() {
+            w.wake();
+            if !self.rest.is_empty() {
+                self.wake_rest();
+            }
+        }
+    }
+
+    #[cold]
+    fn wake_rest(&mut self) {
+        for w in self.rest.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for Wakeups {
+    #[inline]
+    fn drop(&mut self) {
+        self.wake();
+    }
+}
+
+/// A FIFO of waiting entries (Go's `waitq`). Guarded by its channel's lock.
+#[derive(Debug)]
+pub(crate) struct WaitQueue<T> {
+    entries: VecDeque<Arc<Entry<T>>>,
+}
+
+impl<T> WaitQueue<T> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            entries: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, entry: Arc<Entry<T>>) {
+        self.entries.push_back(entry);
+    }
+
+    /// Removes `entry` if it is still queued.
+    pub(crate) fn remove(&mut self, entry: &Arc<Entry<T>>) {
+        if let Some(i) = self.entries.iter().position(|e| Arc::ptr_eq(e, entry)) {
+            drop(self.entries.remove(i));
+        }
+    }
+
+    /// Selects the first waiting entry that is not `me`'s own (a select must
+    /// not pair with itself), dropping stale entries on the way (invariant #5).
+    /// On success the entry is out of the queue and its token is
+    /// `SELECTED(entry.case)`: the caller must complete the transfer before it
+    /// releases the lock, then wake the owner (`take_waker`).
+    #[inline]
+    pub(crate) fn select_first(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        self.select_first_slow(me)
+    }
+
+    fn select_first_slow(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
+        let mut i = 0;
+        while i < self.entries.len() {
+            let entry = &self.entries[i];
+            let token = entry.token();
+            if me.is_some_and(|me| std::ptr::eq(me, token)) {
+                i += 1;
+            } else if token.try_select(entry.case) {
+                return self.entries.remove(i);
+            } else {
+                // Lost (invariant #5): its owner completed elsewhere.
+                drop(self.entries.remove(i));
+            }
+        }
+        None
+    }
+
+    /// Selects every waiting entry (for `close`), collecting their wakers.
+    pub(crate) fn select_all(&mut self, wakeups: &mut Wakeups) {
+        for entry in self.entries.drain(..) {
+            if entry.token().try_select(entry.case) {
+                // SAFETY: we won the CAS and hold the lock (caller's contract).
+                wakeups.push(unsafe { entry.token().take_waker() });
+            }
+        }
+    }
+}
