@@ -1,1 +1,87 @@
-//! gust: Go's concurrency model in async Rust (work in progress).
+//! # gust: Go's concurrency model, in async Rust
+//!
+//! `go f()`, `make(chan T)`, `select`, `sync.WaitGroup` and
+//! `context.Context`, with Go's semantics, as futures that run on a fast
+//! multi-threaded work-stealing executor. The channels, `WaitGroup` and
+//! `Context` do not need gust's executor: they work on tokio, smol,
+//! `futures::executor`, and from plain threads through their `_blocking`
+//! methods.
+//!
+//! ```
+//! use gust::{WaitGroup, chan, select};
+//! use std::time::Duration;
+//!
+//! gust::block_on(async {
+//!     let (tx, rx) = chan::<u32>(0); // make(chan uint32)
+//!     let wg = WaitGroup::new();
+//!     for i in 0..3 {
+//!         let tx = tx.clone();
+//!         wg.go(async move { tx.send(i).await.unwrap() }); // wg.Go(func() { ch <- i })
+//!     }
+//!     drop(tx);
+//!     let mut sum = 0;
+//!     loop {
+//!         select! {
+//!             v = rx.recv() => match v {
+//!                 Some(v) => sum += v,
+//!                 None => break, // closed: every sender is gone
+//!             },
+//!             _ = gust::time::after(Duration::from_secs(5)) => panic!("timed out"),
+//!         }
+//!     }
+//!     wg.wait().await;
+//!     assert_eq!(sum, 3);
+//! });
+//! ```
+//!
+//! ## From Go to gust
+//!
+//! | Go | gust |
+//! |---|---|
+//! | `go f()` | [`spawn(f())`](spawn) (returns a [`JoinHandle`]; dropping it detaches) |
+//! | `make(chan T)` / `make(chan T, n)` | [`Chan::<T>::new(0)`](Chan) / `Chan::new(n)`, or [`chan::<T>(n)`](chan) for a `(Sender, Receiver)` pair |
+//! | `chan<- T` / `<-chan T` | [`Sender<T>`] / [`Receiver<T>`] (`chan.sender()`, `chan.receiver()`) |
+//! | `ch <- v` | `ch.send(v).await?` (hands `v` back in the error when closed) |
+//! | `v, ok := <-ch` | `let v: Option<T> = ch.recv().await` (`None` = closed and drained) |
+//! | `for v := range ch` | `while let Some(v) = ch.recv().await`, or `Receiver` as a `Stream` |
+//! | `close(ch)` | `ch.close()` (idempotent; also when the last sender is dropped) |
+//! | `select { case ...: default: }` | [`select!`] with `default =>`; a nil channel is `, if false` |
+//! | `time.Sleep`, `time.After`, `time.NewTicker` | [`time::sleep`], [`time::after`], [`time::Ticker`] |
+//! | `sync.WaitGroup` (`Add`, `Done`, `Wait`, `Go`) | [`WaitGroup`] (`add`, `done`, `wait().await`, `go`) |
+//! | `context.WithCancel`, `WithTimeout`, `WithDeadline`, `WithValue` | [`Context::with_cancel`] and friends |
+//! | `context.Cause`, `WithCancelCause` | [`Context::cause`], [`CancelFunc::cancel_with_cause`] |
+//! | `defer cancel()` | dropping the [`CancelFunc`] cancels |
+//! | `errgroup.WithContext`, `g.Go`, `g.SetLimit`, `g.Wait` | [`errgroup::Group`] |
+//! | `runtime.NumGoroutine()` | [`num_tasks()`] |
+//! | `GOMAXPROCS` | the `GUST_WORKERS` environment variable, or [`runtime::Builder::workers`] |
+//!
+//! ## Where gust differs from Go, on purpose
+//!
+//! - A send on a closed channel returns `Err(SendError(v))` with the value
+//!   instead of panicking: a library should not bring a service down, and the
+//!   value is never lost.
+//! - A channel closes by itself when its last sending handle is dropped, so
+//!   `for range` loops end without an explicit `close`.
+//! - A send to a channel whose every receiving handle is gone fails at once
+//!   (Go would block forever).
+//! - A [`CancelFunc`] cancels its context when dropped: the `defer cancel()`
+//!   Go vets for is automatic.
+//! - Context values are keyed by their type, not by an arbitrary key.
+//!
+//! ## Crates
+//!
+//! The facade re-exports four crates: `gust-executor` (runtime, tasks,
+//! timers), `gust-chan` (channels and `select!`), `gust-waitgroup` and
+//! `gust-context` (with `errgroup`).
+
+pub use gust_chan::{Chan, Receiver, SendError, Sender, TryRecvError, TrySendError, chan, select};
+pub use gust_context::{CancelFunc, Context, errgroup};
+pub use gust_executor::{
+    JoinError, JoinHandle, block_on, num_tasks, runtime, spawn, spawn_blocking, time, yield_now,
+};
+pub use gust_waitgroup::WaitGroup;
+
+/// Go's `context` package: the error type and the rest of the context API.
+pub mod context {
+    pub use gust_context::*;
+}

@@ -1,0 +1,3 @@
+module gustbench
+
+go 1.19

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Turns one run of gust's comparison suite into bench/results.md and
+bench/results.svg (standard library only).
+
+Inputs, all under --out (bench/out by default, as bench/run.sh lays it):
+  criterion/<workload>_w<N>/<runtime>/new/estimates.json   (median, MAD)
+  criterion/<workload>_w<N>/<runtime>/new/benchmark.json   (Throughput::Elements)
+  status.tsv   group, runtime, ops, "ok" or "FAIL: why" (from benches/compare.rs)
+  go.tsv       go, workload, workers, ns/op, spread %, ops  (from bench/go)
+  memory.tsv   memory, runtime, tasks, bytes/task, peak bytes/task
+  notes.txt    lines to print under the table (a missing peer, Go not found)
+Anything missing becomes "n/a"; a workload that failed its own check is
+shown as FAIL and never counts as the best.
+"""
+
+import argparse
+import html
+import json
+import math
+import os
+import sys
+
+RUST_PEERS = ["tokio", "smol", "flume", "kanal"]
+COLUMNS = ["gust"] + RUST_PEERS
+WORKLOADS = [
+    ("spawn", "spawn + join", "task"),
+    ("pingpong", "rendezvous ping-pong", "round trip"),
+    ("spsc_bounded", "SPSC bounded(1024)", "message"),
+    ("spsc_rendezvous", "SPSC rendezvous", "message"),
+    ("mpmc", "MPMC 4x4 bounded(1024)", "message"),
+    ("select", "select over 4 bounded(64)", "message"),
+    ("sieve", "prime sieve", "prime"),
+    ("fanout", "fan-out + WaitGroup", "task"),
+    ("cancel", "cancel waiters", "task"),
+]
+COLORS = {
+    "gust": "#d62728",
+    "tokio": "#1f77b4",
+    "smol": "#2ca02c",
+    "flume": "#9467bd",
+    "kanal": "#ff7f0e",
+    "go": "#17becf",
+}
+
+
+def fmt_ns(ns):
+    if ns is None:
+        return "n/a"
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e4:
+        return f"{ns / 1e3:.1f} µs"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    if ns >= 100:
+        return f"{ns:.0f} ns"
+    return f"{ns:.1f} ns"
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def load(out):
+    """Returns (results, workers): results[(workload, workers)][runtime] =
+    {"ns": median ns/op, "spread": MAD % or None, "fail": reason or None}."""
+    res = {}
+    workers = set()
+
+    def put(wl, w, rt, **kv):
+        workers.add(w)
+        res.setdefault((wl, w), {})[rt] = kv
+
+    crit = os.path.join(out, "criterion")
+    ops_of = {}
+    status = {}
+    try:
+        with open(os.path.join(out, "status.tsv")) as f:
+            for line in f:
+                p = line.rstrip("\n").split("\t")
+                if len(p) >= 4:
+                    status[(p[0], p[1])] = p[3]
+                    ops_of[(p[0], p[1])] = int(p[2])
+    except OSError:
+        pass
+    groups = set(g for g, _ in status)
+    if os.path.isdir(crit):
+        for g in os.listdir(crit):
+            if os.path.isdir(os.path.join(crit, g)) and "_w" in g:
+                groups.add(g)
+    for g in sorted(groups):
+        wl, _, w = g.rpartition("_w")
+        if not w.isdigit():
+            continue
+        w = int(w)
+        rts = set(rt for (gg, rt) in status if gg == g)
+        gdir = os.path.join(crit, g)
+        if os.path.isdir(gdir):
+            rts |= set(d for d in os.listdir(gdir) if d in COLUMNS)
+        for rt in rts:
+            st = status.get((g, rt), "")
+            if st.startswith("FAIL"):
+                put(wl, w, rt, ns=None, spread=None, fail=st[5:].strip() or "failed its check")
+                continue
+            est = read_json(os.path.join(gdir, rt, "new", "estimates.json"))
+            bj = read_json(os.path.join(gdir, rt, "new", "benchmark.json")) or {}
+            ops = (bj.get("throughput") or {}).get("Elements") or ops_of.get((g, rt))
+            if not est or not ops:
+                continue
+            med = est["median"]["point_estimate"]
+            mad = est.get("median_abs_dev", {}).get("point_estimate")
+            put(wl, w, rt, ns=med / ops, spread=(100.0 * mad / med if mad is not None and med else None), fail=None)
+    try:
+        with open(os.path.join(out, "go.tsv")) as f:
+            for line in f:
+                p = line.rstrip("\n").split("\t")
+                if len(p) >= 5 and p[0] == "go":
+                    put(p[1], int(p[2]), "go", ns=float(p[3]), spread=float(p[4]), fail=None)
+    except (OSError, ValueError):
+        pass
+    ops = {}
+    for (g, _), n in ops_of.items():
+        ops[g.rpartition("_w")[0]] = n
+    return res, sorted(workers), ops
+
+
+def load_memory(out):
+    mem = {}
+    try:
+        with open(os.path.join(out, "memory.tsv")) as f:
+            for line in f:
+                p = line.rstrip("\n").split("\t")
+                if len(p) >= 5 and p[0] == "memory":
+                    mem[p[1]] = None if p[3] == "FAIL" else int(p[3])
+    except (OSError, ValueError):
+        pass
+    return mem
+
+
+def cell(r, bold=False):
+    if r is None:
+        return "n/a"
+    if r.get("fail"):
+        return "FAIL"
+    s = fmt_ns(r["ns"])
+    if r.get("spread") is not None:
+        s += f" ±{r['spread']:.0f}%"
+    return f"**{s}**" if bold else s
+
+
+def best_peer(row):
+    cands = [(r["ns"], rt) for rt, r in row.items() if rt in RUST_PEERS and r.get("ns") is not None]
+    return min(cands) if cands else None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def write_md(path, res, workers, mem, notes, wall, machine, ops):
+    L = []
+    L.append("# gust beside its peers")
+    L.append("")
+    L.append(
+        "Generated by `bash bench/run.sh` (benches/compare.rs, benches/memory.rs, bench/go). "
+        "Median time per operation (± median absolute deviation, in % of the median); "
+        "`gust / best peer` compares with the fastest of tokio, smol, flume and kanal on that row "
+        "(below 1.00 = gust is faster). FAIL = the runtime finished the workload with a wrong "
+        "result (lost or duplicated messages) and is not counted."
+    )
+    if machine:
+        L.append("")
+        L.append(f"Machine: {machine}." + (f" One full run took {wall}." if wall else ""))
+    if ops:
+        L.append("")
+        L.append("Operations per iteration: " + ", ".join(
+            f"{title} {ops[wl]:,} {unit}s" for wl, title, unit in WORKLOADS if wl in ops) + ".")
+    L.append("")
+    hdr = ["workload (per op)", "workers"] + COLUMNS + ["best peer", "gust / best peer", "Go", "gust / Go"]
+    L.append("| " + " | ".join(hdr) + " |")
+    L.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(hdr) - 2)) + "|")
+    for wl, title, unit in WORKLOADS:
+        for w in workers:
+            row = res.get((wl, w), {})
+            bp = best_peer(row)
+            fastest = min([r["ns"] for rt, r in row.items() if rt in COLUMNS and r.get("ns") is not None], default=None)
+            cells = [f"{title} (per {unit})", str(w)]
+            for rt in COLUMNS:
+                r = row.get(rt)
+                cells.append(cell(r, bold=r is not None and r.get("ns") is not None and r["ns"] == fastest))
+            g = row.get("gust", {}).get("ns") if row.get("gust") else None
+            cells.append(f"{bp[1]} {fmt_ns(bp[0])}" if bp else "n/a")
+            rb = ratio(g, bp[0] if bp else None)
+            cells.append(f"{rb:.2f}" if rb is not None else "n/a")
+            cells.append(cell(row.get("go")))
+            rg = ratio(g, row["go"]["ns"] if row.get("go") and row["go"].get("ns") else None)
+            cells.append(f"{rg:.2f}" if rg is not None else "n/a")
+            L.append("| " + " | ".join(cells) + " |")
+    L.append("")
+    L.append("## Memory per idle task")
+    L.append("")
+    L.append(
+        "1M tasks, each parked on a receive from its own rendezvous channel (tokio: mpsc capacity 1; "
+        "smol: async-channel bounded(1)), growth of the resident set divided by 1M (channel, task and "
+        "the sender kept for it), each runtime in its own process."
+    )
+    L.append("")
+    cols = COLUMNS + ["go"]
+    L.append("| | " + " | ".join(cols) + " | gust / best peer | gust / Go |")
+    L.append("|---|" + "|".join(["---:"] * (len(cols) + 2)) + "|")
+    vals = {rt: mem.get(rt) for rt in cols}
+    bpm = min([vals[rt] for rt in RUST_PEERS if vals.get(rt)], default=None)
+    cells = ["bytes per task"] + [
+        ("FAIL" if rt in mem and mem[rt] is None else (f"{vals[rt]:,}" if vals[rt] is not None else "n/a")) for rt in cols
+    ]
+    r1 = ratio(vals.get("gust"), bpm)
+    r2 = ratio(vals.get("gust"), vals.get("go"))
+    cells += [f"{r1:.2f}" if r1 is not None else "n/a", f"{r2:.2f}" if r2 is not None else "n/a"]
+    L.append("| " + " | ".join(cells) + " |")
+    L.append("")
+    L.append("![gust / best peer per workload](results.svg)")
+    L.append("")
+    L.append("## Notes")
+    L.append("")
+    L.append(
+        "- tokio: `current_thread` at 1 worker, `multi_thread` above; mpsc (capacity 1 where a rendezvous is "
+        "asked), MPMC through a receiver shared behind a `tokio::sync::Mutex`, `tokio::select!`, "
+        "`TaskTracker` as the WaitGroup, `CancellationToken` as the context."
+    )
+    L.append(
+        "- smol: one async-executor run by N threads, async-channel (capacity 1 for rendezvous), "
+        "`futures::select!`, WaitGroup and cancel made of an atomic and an event-listener `Event`."
+    )
+    L.append(
+        "- flume and kanal: their async channels on tokio `multi_thread` with N workers, `tokio::select!`, "
+        "`TaskTracker`; they have no executor of their own, hence no spawn and cancel columns."
+    )
+    L.append("- Go: bench/go (std only), GOMAXPROCS = workers; memory from /proc/self/status as for Rust.")
+    fails = [
+        f"{wl}_w{w}/{rt}: {r['fail']}"
+        for (wl, w), row in sorted(res.items())
+        for rt, r in sorted(row.items())
+        if r.get("fail")
+    ]
+    for f in fails:
+        L.append(f"- FAIL {f}")
+    for n in notes:
+        L.append(f"- {n}")
+    L.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def write_svg(path, res, workers, mem):
+    """Grouped bars: each runtime's time / the best peer's, per (workload,
+    workers), on a log scale (1 = the best peer; below = faster)."""
+    series = COLUMNS + ["go"]
+    groups = []
+    for wl, title, _ in WORKLOADS:
+        for w in workers:
+            row = res.get((wl, w), {})
+            bp = best_peer(row)
+            vals = {}
+            for rt in series:
+                r = row.get(rt)
+                if r is None:
+                    continue
+                if r.get("fail"):
+                    vals[rt] = "FAIL"
+                elif bp and r.get("ns") is not None:
+                    vals[rt] = r["ns"] / bp[0]
+            groups.append((f"{title.split(' (')[0]}", f"{w}w", vals))
+    bpm = min([mem[rt] for rt in RUST_PEERS if mem.get(rt)], default=None)
+    if bpm:
+        groups.append(("memory per idle task", "", {rt: (mem[rt] / bpm if mem.get(rt) else "FAIL") for rt in series if rt in mem}))
+
+    lo, hi = 0.125, 64.0
+    bw, gap = 9, 14
+    gw = bw * len(series) + gap
+    left, top, ph = 60, 50, 330
+    width = left + gw * len(groups) + 130
+    height = top + ph + 150
+
+    def y(v):
+        v = min(max(v, lo), hi)
+        return top + ph * (math.log2(hi) - math.log2(v)) / (math.log2(hi) - math.log2(lo))
+
+    o = []
+    o.append(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">')
+    o.append(f'<rect width="{width}" height="{height}" fill="white"/>')
+    o.append(f'<text x="{left}" y="20" font-size="15" font-weight="bold">gust and peers: time per op / best Rust peer '
+             f'(log scale; 1x = the best of tokio, smol, flume, kanal; below = faster)</text>')
+    k = lo
+    while k <= hi:
+        yy = y(k)
+        o.append(f'<line x1="{left}" x2="{left + gw * len(groups)}" y1="{yy:.1f}" y2="{yy:.1f}" '
+                 f'stroke="{"#000" if k == 1 else "#ddd"}" stroke-width="{1.5 if k == 1 else 1}"/>')
+        lab = f"{k:g}x"
+        o.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{lab}</text>')
+        k *= 2
+    for gi, (name, wlab, vals) in enumerate(groups):
+        x0 = left + gi * gw + gap / 2
+        for si, rt in enumerate(series):
+            v = vals.get(rt)
+            x = x0 + si * bw
+            if v is None:
+                continue
+            if v == "FAIL":
+                o.append(f'<text x="{x + bw / 2:.1f}" y="{y(1) - 3:.1f}" text-anchor="middle" fill="{COLORS[rt]}" '
+                         f'font-weight="bold">×<title>{rt}: FAIL (wrong result)</title></text>')
+                continue
+            y1, yb = sorted((y(v), y(1)))
+            o.append(f'<rect x="{x:.1f}" y="{y1:.1f}" width="{bw - 1}" height="{max(yb - y1, 1):.1f}" '
+                     f'fill="{COLORS[rt]}"><title>{html.escape(name)} {wlab} {rt}: {v:.2f}x</title></rect>')
+        cx = x0 + bw * len(series) / 2
+        o.append(f'<text transform="translate({cx:.1f},{top + ph + 12}) rotate(40)" font-size="10">'
+                 f'{html.escape(name)} {wlab}</text>')
+    lx = left
+    for rt in series:
+        o.append(f'<rect x="{lx}" y="28" width="10" height="10" fill="{COLORS[rt]}"/>')
+        o.append(f'<text x="{lx + 14}" y="37">{"Go" if rt == "go" else rt}</text>')
+        lx += 70
+    o.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(o) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--out", default=os.path.join(here, "out"))
+    ap.add_argument("--md", default=os.path.join(here, "results.md"))
+    ap.add_argument("--svg", default=os.path.join(here, "results.svg"))
+    ap.add_argument("--wall", default="")
+    ap.add_argument("--machine", default="")
+    a = ap.parse_args()
+    res, workers, ops = load(a.out)
+    mem = load_memory(a.out)
+    notes = []
+    try:
+        with open(os.path.join(a.out, "notes.txt")) as f:
+            notes = [l.strip() for l in f if l.strip()]
+    except OSError:
+        pass
+    if not workers:
+        workers = [1]
+        notes.append("no benchmark results were found: every cell is n/a")
+    write_md(a.md, res, workers, mem, notes, a.wall, a.machine, ops)
+    write_svg(a.svg, res, workers, mem)
+    print(open(a.md).read())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1166 @@
+//! The comparison suite: every workload of DESIGN.md's speed bar, on gust and
+//! on its peers, in one run, at 1 worker and at all cores.
+//!
+//! Run it through `bash bench/run.sh` (which also runs the memory bench and the
+//! Go program and writes `bench/results.md` and `bench/results.svg`), or alone
+//! with `cargo bench --bench compare`.
+//!
+//! Peers:
+//! - `tokio`: tokio's runtime (`current_thread` at 1 worker, `multi_thread`
+//!   with `worker_threads(n)` above), `tokio::sync::mpsc` (capacity 1 where a
+//!   rendezvous is asked: tokio has none; MPMC shares the receiver behind a
+//!   `tokio::sync::Mutex`), `tokio::select!`, `tokio_util`'s `TaskTracker` as
+//!   the WaitGroup and `CancellationToken` as the Context.
+//! - `smol`: one `async_executor::Executor` run by `n` threads, `async-channel`
+//!   (capacity 1 for a rendezvous), `futures::select!`, and a WaitGroup and a
+//!   cancel signal made of an atomic and an `event_listener::Event`.
+//! - `flume`, `kanal`: their async channels on tokio's `multi_thread` runtime
+//!   with `n` workers (rendezvous = capacity 0 on both), `tokio::select!`,
+//!   `TaskTracker`. They have no task or cancel story of their own, so the spawn
+//!   and cancel rows have no flume/kanal column.
+//!
+//! Every workload checks its own result (counts, sums, the last prime) and a
+//! wrong answer fails that (workload, runtime) pair: it is written to
+//! `$GUST_BENCH_OUT/status.tsv` as `FAIL` and left out of the timing, so a fast
+//! wrong answer cannot win, and one broken peer does not stop the run.
+//!
+//! Each timing is measured inside the root task, from the start of the
+//! workload to its checked end, with `iter_custom`; the per-op cost is the
+//! criterion estimate divided by the `Throughput::Elements` of the group.
+//!
+//! Environment:
+//! - `GUST_BENCH_WORKERS=1,2,4` worker counts (default `1,<all cores>`);
+//! - `GUST_BENCH_ONLY=spawn,sieve` only the workloads whose name contains one
+//!   of these; `GUST_BENCH_RUNTIMES=gust,tokio` only these runtimes;
+//! - `GUST_BENCH_QUICK=1` sizes / 10 (sieve to 1,000 primes), for a smoke run;
+//! - `GUST_BENCH_OUT` where `status.tsv` goes (default `target/gust-bench`);
+//! - `GUST_BENCH_TIMEOUT` seconds one iteration may take before the run is
+//!   stopped as hung (default 120);
+//! - `GUST_BENCH_MEASURE_MS` criterion's measurement time per bench (default 1000).
+
+// The trait methods spell out `impl Future + Send` so the workloads can spawn
+// them; clippy would have the impls written as `async fn`.
+#![allow(clippy::manual_async_fn)]
+
+use std::future::Future;
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput};
+use futures::FutureExt;
+
+// ---------------------------------------------------------------------------
+// Workload sizes.
+
+struct Sizes {
+    spawn: u64,
+    pingpong: u64,
+    spsc: u64,
+    spsc_rdv: u64,
+    mpmc: u64,
+    select: u64,
+    sieve_primes: u64,
+    sieve_last: u64,
+    fanout: u64,
+    cancel: u64,
+}
+
+fn sizes() -> Sizes {
+    if std::env::var("GUST_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0") {
+        Sizes {
+            spawn: 100_000,
+            pingpong: 10_000,
+            spsc: 100_000,
+            spsc_rdv: 10_000,
+            mpmc: 100_000,
+            select: 40_000,
+            sieve_primes: 1_000,
+            sieve_last: 7_919,
+            fanout: 10_000,
+            cancel: 10_000,
+        }
+    } else {
+        Sizes {
+            spawn: 1_000_000,
+            pingpong: 100_000,
+            spsc: 1_000_000,
+            spsc_rdv: 100_000,
+            mpmc: 1_000_000,
+            select: 400_000,
+            sieve_primes: 4_000,
+            sieve_last: 37_813,
+            fanout: 100_000,
+            cancel: 100_000,
+        }
+    }
+}
+
+/// The sum 0 + 1 + ... + (n - 1): every workload's checksum.
+fn tri(n: u64) -> u64 {
+    n * n.saturating_sub(1) / 2
+}
+
+// ---------------------------------------------------------------------------
+// What a runtime must offer: run a root task, spawn, detach, yield, a
+// WaitGroup and a cancel signal.
+
+trait Exec: Sized + 'static {
+    type Handle<T: Send + 'static>: Future<Output = T> + Send + 'static;
+    type Group: Group;
+    type Cancel: Cancel;
+    fn new(workers: usize) -> Self;
+    /// Spawns `f` as the root task and blocks this thread until it ends.
+    fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> T;
+    /// Spawns onto the current runtime (called from inside a task).
+    fn spawn<T: Send + 'static>(f: impl Future<Output = T> + Send + 'static) -> Self::Handle<T>;
+    /// `go f()`: spawn and detach.
+    fn go(f: impl Future<Output = ()> + Send + 'static);
+    fn yield_now() -> impl Future<Output = ()> + Send;
+}
+
+/// Go's `sync.WaitGroup` as the workloads use it: `Go(f)` then `Wait()`.
+trait Group: Clone + Send + Sync + 'static {
+    fn new() -> Self;
+    fn go(&self, f: impl Future<Output = ()> + Send + 'static);
+    fn wait(&self) -> impl Future<Output = ()> + Send + '_;
+}
+
+/// `ctx, cancel := context.WithCancel(...)`; waiters await `<-ctx.Done()`.
+trait Cancel: Sized + Send + 'static {
+    type Waiter: Clone + Send + Sync + 'static;
+    fn new() -> (Self, Self::Waiter);
+    fn cancel(self);
+    fn wait(w: &Self::Waiter) -> impl Future<Output = ()> + Send + '_;
+}
+
+/// A channel of `u64`: capacity 0 asks for a rendezvous channel.
+trait Ch: 'static {
+    type Tx: Clone + Send + Sync + 'static;
+    type Rx: Send + 'static;
+    /// A receiving end that several consumers share.
+    type MRx: Clone + Send + Sync + 'static;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx);
+    /// `false` when the channel is closed.
+    fn send(tx: &Self::Tx, v: u64) -> impl Future<Output = bool> + Send + '_;
+    /// `None` when closed and drained.
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_;
+    fn share(rx: Self::Rx) -> Self::MRx;
+    fn mrecv(rx: &Self::MRx) -> impl Future<Output = Option<u64>> + Send + '_;
+    /// Receives from the 4 channels with a select until all are closed:
+    /// returns (messages, sum).
+    fn select4(rxs: [Self::Rx; 4]) -> impl Future<Output = (u64, u64)> + Send;
+}
+
+// ---------------------------------------------------------------------------
+// The workloads. Each returns the time from its start to its checked end.
+
+/// Spawn `n` tasks and join them all.
+async fn w_spawn<E: Exec>(n: u64) -> Duration {
+    let t0 = Instant::now();
+    let mut hs = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        hs.push(E::spawn(async move { i }));
+    }
+    let mut sum = 0;
+    for h in hs {
+        sum += h.await;
+    }
+    let el = t0.elapsed();
+    assert_eq!(sum, tri(n), "spawn: wrong sum of task results");
+    el
+}
+
+/// Rendezvous ping-pong: the root sends `i`, the echo task sends it back;
+/// one op = one round trip.
+async fn w_pingpong<E: Exec, C: Ch>(n: u64) -> Duration {
+    let (atx, mut arx) = C::new(0);
+    let (btx, mut brx) = C::new(0);
+    let t0 = Instant::now();
+    let echo = E::spawn(async move {
+        let mut c = 0u64;
+        while let Some(v) = C::recv(&mut arx).await {
+            assert!(C::send(&btx, v).await, "pingpong: echo send failed");
+            c += 1;
+        }
+        c
+    });
+    for i in 0..n {
+        assert!(C::send(&atx, i).await, "pingpong: send failed");
+        assert_eq!(C::recv(&mut brx).await, Some(i), "pingpong: wrong echo");
+    }
+    drop(atx);
+    assert_eq!(echo.await, n, "pingpong: echo count");
+    t0.elapsed()
+}
+
+/// One producer, one consumer (the root), `n` messages through capacity `cap`.
+async fn w_spsc<E: Exec, C: Ch>(n: u64, cap: usize) -> Duration {
+    let (tx, mut rx) = C::new(cap);
+    let t0 = Instant::now();
+    let prod = E::spawn(async move {
+        for i in 0..n {
+            assert!(C::send(&tx, i).await, "spsc: send failed");
+        }
+    });
+    let (mut c, mut s) = (0u64, 0u64);
+    while let Some(v) = C::recv(&mut rx).await {
+        c += 1;
+        s += v;
+    }
+    prod.await;
+    let el = t0.elapsed();
+    assert_eq!((c, s), (n, tri(n)), "spsc: wrong count/sum");
+    el
+}
+
+/// 4 producers x 4 consumers over one bounded(1024) channel, `n` messages.
+async fn w_mpmc<E: Exec, C: Ch>(n: u64) -> Duration {
+    const P: u64 = 4;
+    let per = n / P;
+    let (tx, rx) = C::new(1024);
+    let rx = C::share(rx);
+    let t0 = Instant::now();
+    let mut cons = Vec::new();
+    for _ in 0..4 {
+        let rx = rx.clone();
+        cons.push(E::spawn(async move {
+            let (mut c, mut s) = (0u64, 0u64);
+            while let Some(v) = C::mrecv(&rx).await {
+                c += 1;
+                s += v;
+            }
+            (c, s)
+        }));
+    }
+    drop(rx);
+    for p in 0..P {
+        let tx = tx.clone();
+        E::go(async move {
+            for i in p * per..(p + 1) * per {
+                assert!(C::send(&tx, i).await, "mpmc: send failed");
+            }
+        });
+    }
+    drop(tx);
+    let (mut c, mut s) = (0u64, 0u64);
+    for h in cons {
+        let (c1, s1) = h.await;
+        c += c1;
+        s += s1;
+    }
+    let el = t0.elapsed();
+    assert_eq!((c, s), (P * per, tri(P * per)), "mpmc: wrong count/sum");
+    el
+}
+
+/// One consumer (the root) selecting over 4 bounded(64) channels fed by 4
+/// producers; `n` messages in all.
+async fn w_select<E: Exec, C: Ch>(n: u64) -> Duration {
+    let per = n / 4;
+    let t0 = Instant::now();
+    let mut rxs = Vec::new();
+    for p in 0..4u64 {
+        let (tx, rx) = C::new(64);
+        rxs.push(rx);
+        E::go(async move {
+            for i in p * per..(p + 1) * per {
+                assert!(C::send(&tx, i).await, "select: send failed");
+            }
+        });
+    }
+    let rxs: [C::Rx; 4] = rxs.try_into().ok().expect("4 receivers");
+    let (c, s) = C::select4(rxs).await;
+    let el = t0.elapsed();
+    assert_eq!((c, s), (4 * per, tri(4 * per)), "select: wrong count/sum");
+    el
+}
+
+/// Go's test/chan/sieve1.go: a generator and a daisy chain of filter tasks
+/// over rendezvous channels, to the `primes`-th prime (which must be `last`).
+/// The time is to the last prime; the chain is torn down (by dropping the
+/// last receiver) outside it.
+async fn w_sieve<E: Exec, C: Ch>(primes: u64, last: u64) -> Duration {
+    let t0 = Instant::now();
+    let (tx, mut rx) = C::new(0);
+    let generator = E::spawn(async move {
+        let mut i = 2u64;
+        while C::send(&tx, i).await {
+            i += 1;
+        }
+    });
+    let mut p = 0;
+    for _ in 0..primes {
+        p = C::recv(&mut rx).await.expect("sieve: chain closed early");
+        let (tx1, rx1) = C::new(0);
+        let mut inp = rx;
+        E::go(async move {
+            while let Some(i) = C::recv(&mut inp).await {
+                if i % p != 0 && !C::send(&tx1, i).await {
+                    break;
+                }
+            }
+        });
+        rx = rx1;
+    }
+    let el = t0.elapsed();
+    drop(rx);
+    generator.await;
+    assert_eq!(p, last, "sieve: wrong last prime");
+    el
+}
+
+/// Fan-out: `n` tasks each send one value into one bounded(1024) channel; a
+/// closer task waits on the WaitGroup and closes the channel; the root drains.
+async fn w_fanout<E: Exec, C: Ch>(n: u64) -> Duration {
+    let t0 = Instant::now();
+    let (tx, mut rx) = C::new(1024);
+    let wg = E::Group::new();
+    for i in 0..n {
+        let tx = tx.clone();
+        wg.go(async move {
+            assert!(C::send(&tx, i).await, "fanout: send failed");
+        });
+    }
+    let closer = E::spawn(async move {
+        wg.wait().await;
+        drop(tx); // the last sending handle: closes the channel
+    });
+    let (mut c, mut s) = (0u64, 0u64);
+    while let Some(v) = C::recv(&mut rx).await {
+        c += 1;
+        s += v;
+    }
+    closer.await;
+    let el = t0.elapsed();
+    assert_eq!((c, s), (n, tri(n)), "fanout: wrong count/sum");
+    el
+}
+
+/// `n` tasks wait on one context; the time is from the one cancel until the
+/// WaitGroup sees every waiter gone.
+async fn w_cancel<E: Exec>(n: u64) -> Duration {
+    let (cancel, waiter) = <E::Cancel as Cancel>::new();
+    let wg = E::Group::new();
+    let started = Arc::new(AtomicU64::new(0));
+    let exited = Arc::new(AtomicU64::new(0));
+    for _ in 0..n {
+        let w = waiter.clone();
+        let (st, ex) = (started.clone(), exited.clone());
+        wg.go(async move {
+            st.fetch_add(1, Ordering::Relaxed);
+            <E::Cancel as Cancel>::wait(&w).await;
+            ex.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    while started.load(Ordering::Acquire) < n {
+        E::yield_now().await;
+    }
+    for _ in 0..4 {
+        E::yield_now().await;
+    }
+    assert_eq!(
+        exited.load(Ordering::Relaxed),
+        0,
+        "cancel: a waiter ended before the cancel"
+    );
+    let t0 = Instant::now();
+    cancel.cancel();
+    wg.wait().await;
+    let el = t0.elapsed();
+    assert_eq!(
+        exited.load(Ordering::Relaxed),
+        n,
+        "cancel: not every waiter ended"
+    );
+    el
+}
+
+// ---------------------------------------------------------------------------
+// gust
+
+mod rt_gust {
+    use super::*;
+
+    pub(crate) struct GustExec(gust::runtime::Runtime);
+
+    fn unwrap_join<T>(r: Result<T, gust::JoinError>) -> T {
+        r.expect("gust task failed")
+    }
+
+    impl Exec for GustExec {
+        type Handle<T: Send + 'static> =
+            futures::future::Map<gust::JoinHandle<T>, fn(Result<T, gust::JoinError>) -> T>;
+        type Group = gust::WaitGroup;
+        type Cancel = GustCancel;
+        fn new(workers: usize) -> Self {
+            GustExec(
+                gust::runtime::Builder::new()
+                    .workers(workers)
+                    .build()
+                    .expect("gust runtime"),
+            )
+        }
+        fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> T {
+            let h = self.0.spawn(f);
+            unwrap_join(self.0.block_on(h))
+        }
+        fn spawn<T: Send + 'static>(
+            f: impl Future<Output = T> + Send + 'static,
+        ) -> Self::Handle<T> {
+            gust::spawn(f).map(unwrap_join::<T> as fn(_) -> T)
+        }
+        fn go(f: impl Future<Output = ()> + Send + 'static) {
+            drop(gust::spawn(f));
+        }
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            gust::yield_now()
+        }
+    }
+
+    impl Group for gust::WaitGroup {
+        fn new() -> Self {
+            gust::WaitGroup::new()
+        }
+        fn go(&self, f: impl Future<Output = ()> + Send + 'static) {
+            // Go's `wg.Add(1); go func() { defer wg.Done(); ... }()`, as the
+            // Go side does (DESIGN.md's `wg.go(fut)` does the same in one call).
+            self.add(1);
+            let wg = self.clone();
+            drop(gust::spawn(async move {
+                f.await;
+                wg.done();
+            }));
+        }
+        fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
+            gust::WaitGroup::wait(self)
+        }
+    }
+
+    pub(crate) struct GustCancel(gust::CancelFunc);
+    impl Cancel for GustCancel {
+        type Waiter = gust::Context;
+        fn new() -> (Self, gust::Context) {
+            let (ctx, cancel) = gust::Context::background().with_cancel();
+            (GustCancel(cancel), ctx)
+        }
+        fn cancel(self) {
+            self.0.cancel();
+        }
+        fn wait(w: &gust::Context) -> impl Future<Output = ()> + Send + '_ {
+            w.done()
+        }
+    }
+
+    pub(crate) struct GustCh;
+    impl Ch for GustCh {
+        type Tx = gust::Sender<u64>;
+        type Rx = gust::Receiver<u64>;
+        type MRx = gust::Receiver<u64>;
+        fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+            gust::chan::<u64>(cap)
+        }
+        fn send(tx: &Self::Tx, v: u64) -> impl Future<Output = bool> + Send + '_ {
+            async move { tx.send(v).await.is_ok() }
+        }
+        fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            rx.recv()
+        }
+        fn share(rx: Self::Rx) -> Self::MRx {
+            rx
+        }
+        fn mrecv(rx: &Self::MRx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            rx.recv()
+        }
+        fn select4(rxs: [Self::Rx; 4]) -> impl Future<Output = (u64, u64)> + Send {
+            async move {
+                let [r0, r1, r2, r3] = rxs;
+                let mut open = [true; 4];
+                let (mut c, mut s) = (0u64, 0u64);
+                while open.iter().any(|&o| o) {
+                    gust::select! {
+                        v = r0.recv(), if open[0] => match v { Some(v) => { c += 1; s += v } None => open[0] = false },
+                        v = r1.recv(), if open[1] => match v { Some(v) => { c += 1; s += v } None => open[1] = false },
+                        v = r2.recv(), if open[2] => match v { Some(v) => { c += 1; s += v } None => open[2] = false },
+                        v = r3.recv(), if open[3] => match v { Some(v) => { c += 1; s += v } None => open[3] = false },
+                    }
+                }
+                (c, s)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// tokio (and tokio as the executor for flume and kanal)
+
+mod rt_tokio {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    /// `MT = false`: `current_thread` at 1 worker; `MT = true`: always
+    /// `multi_thread` (the executor flume and kanal run on).
+    pub(crate) struct TokioExec<const MT: bool>(tokio::runtime::Runtime);
+
+    fn unwrap_join<T>(r: Result<T, tokio::task::JoinError>) -> T {
+        r.expect("tokio task failed")
+    }
+
+    impl<const MT: bool> Exec for TokioExec<MT> {
+        type Handle<T: Send + 'static> = futures::future::Map<
+            tokio::task::JoinHandle<T>,
+            fn(Result<T, tokio::task::JoinError>) -> T,
+        >;
+        type Group = TokioGroup;
+        type Cancel = TokioCancel;
+        fn new(workers: usize) -> Self {
+            let rt = if workers == 1 && !MT {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+            } else {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .enable_all()
+                    .build()
+            };
+            TokioExec(rt.expect("tokio runtime"))
+        }
+        fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> T {
+            let h = self.0.spawn(f);
+            unwrap_join(self.0.block_on(h))
+        }
+        fn spawn<T: Send + 'static>(
+            f: impl Future<Output = T> + Send + 'static,
+        ) -> Self::Handle<T> {
+            tokio::spawn(f).map(unwrap_join::<T> as fn(_) -> T)
+        }
+        fn go(f: impl Future<Output = ()> + Send + 'static) {
+            drop(tokio::spawn(f));
+        }
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            tokio::task::yield_now()
+        }
+    }
+
+    /// tokio_util's `TaskTracker`: `spawn` = `wg.Go`, `close` + `wait` = `wg.Wait`.
+    #[derive(Clone)]
+    pub(crate) struct TokioGroup(tokio_util::task::TaskTracker);
+    impl Group for TokioGroup {
+        fn new() -> Self {
+            TokioGroup(tokio_util::task::TaskTracker::new())
+        }
+        fn go(&self, f: impl Future<Output = ()> + Send + 'static) {
+            drop(self.0.spawn(f));
+        }
+        fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
+            self.0.close();
+            self.0.wait()
+        }
+    }
+
+    pub(crate) struct TokioCancel(tokio_util::sync::CancellationToken);
+    impl Cancel for TokioCancel {
+        type Waiter = tokio_util::sync::CancellationToken;
+        fn new() -> (Self, Self::Waiter) {
+            let t = tokio_util::sync::CancellationToken::new();
+            (TokioCancel(t.clone()), t)
+        }
+        fn cancel(self) {
+            self.0.cancel();
+        }
+        fn wait(w: &Self::Waiter) -> impl Future<Output = ()> + Send + '_ {
+            w.cancelled()
+        }
+    }
+
+    pub(crate) struct TokioCh;
+    impl Ch for TokioCh {
+        type Tx = mpsc::Sender<u64>;
+        type Rx = mpsc::Receiver<u64>;
+        type MRx = Arc<tokio::sync::Mutex<mpsc::Receiver<u64>>>;
+        fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+            mpsc::channel(cap.max(1)) // no rendezvous in tokio: capacity 1
+        }
+        fn send(tx: &Self::Tx, v: u64) -> impl Future<Output = bool> + Send + '_ {
+            async move { tx.send(v).await.is_ok() }
+        }
+        fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            rx.recv()
+        }
+        fn share(rx: Self::Rx) -> Self::MRx {
+            Arc::new(tokio::sync::Mutex::new(rx))
+        }
+        fn mrecv(rx: &Self::MRx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            async move { rx.lock().await.recv().await }
+        }
+        fn select4(rxs: [Self::Rx; 4]) -> impl Future<Output = (u64, u64)> + Send {
+            async move {
+                let [mut r0, mut r1, mut r2, mut r3] = rxs;
+                let mut open = [true; 4];
+                let (mut c, mut s) = (0u64, 0u64);
+                while open.iter().any(|&o| o) {
+                    tokio::select! {
+                        v = r0.recv(), if open[0] => match v { Some(v) => { c += 1; s += v } None => open[0] = false },
+                        v = r1.recv(), if open[1] => match v { Some(v) => { c += 1; s += v } None => open[1] = false },
+                        v = r2.recv(), if open[2] => match v { Some(v) => { c += 1; s += v } None => open[2] = false },
+                        v = r3.recv(), if open[3] => match v { Some(v) => { c += 1; s += v } None => open[3] = false },
+                    }
+                }
+                (c, s)
+            }
+        }
+    }
+
+    pub(crate) struct FlumeCh;
+    impl Ch for FlumeCh {
+        type Tx = flume::Sender<u64>;
+        type Rx = flume::Receiver<u64>;
+        type MRx = flume::Receiver<u64>;
+        fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+            flume::bounded(cap) // 0 = rendezvous
+        }
+        fn send(tx: &Self::Tx, v: u64) -> impl Future<Output = bool> + Send + '_ {
+            async move { tx.send_async(v).await.is_ok() }
+        }
+        fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            async move { rx.recv_async().await.ok() }
+        }
+        fn share(rx: Self::Rx) -> Self::MRx {
+            rx
+        }
+        fn mrecv(rx: &Self::MRx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            async move { rx.recv_async().await.ok() }
+        }
+        fn select4(rxs: [Self::Rx; 4]) -> impl Future<Output = (u64, u64)> + Send {
+            async move {
+                let [r0, r1, r2, r3] = rxs;
+                let mut open = [true; 4];
+                let (mut c, mut s) = (0u64, 0u64);
+                while open.iter().any(|&o| o) {
+                    tokio::select! {
+                        v = r0.recv_async(), if open[0] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[0] = false },
+                        v = r1.recv_async(), if open[1] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[1] = false },
+                        v = r2.recv_async(), if open[2] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[2] = false },
+                        v = r3.recv_async(), if open[3] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[3] = false },
+                    }
+                }
+                (c, s)
+            }
+        }
+    }
+
+    pub(crate) struct KanalCh;
+    impl Ch for KanalCh {
+        type Tx = kanal::AsyncSender<u64>;
+        type Rx = kanal::AsyncReceiver<u64>;
+        type MRx = kanal::AsyncReceiver<u64>;
+        fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+            kanal::bounded_async(cap) // 0 = rendezvous
+        }
+        fn send(tx: &Self::Tx, v: u64) -> impl Future<Output = bool> + Send + '_ {
+            async move { tx.send(v).await.is_ok() }
+        }
+        fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            async move { rx.recv().await.ok() }
+        }
+        fn share(rx: Self::Rx) -> Self::MRx {
+            rx
+        }
+        fn mrecv(rx: &Self::MRx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            async move { rx.recv().await.ok() }
+        }
+        fn select4(rxs: [Self::Rx; 4]) -> impl Future<Output = (u64, u64)> + Send {
+            // kanal has no select; tokio::select! over its receive futures (a
+            // dropped receive future may lose a value: the checksum tells).
+            async move {
+                let [r0, r1, r2, r3] = rxs;
+                let mut open = [true; 4];
+                let (mut c, mut s) = (0u64, 0u64);
+                while open.iter().any(|&o| o) {
+                    tokio::select! {
+                        v = r0.recv(), if open[0] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[0] = false },
+                        v = r1.recv(), if open[1] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[1] = false },
+                        v = r2.recv(), if open[2] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[2] = false },
+                        v = r3.recv(), if open[3] => match v { Ok(v) => { c += 1; s += v } Err(_) => open[3] = false },
+                    }
+                }
+                (c, s)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// smol: async-executor + async-channel + event-listener
+
+mod rt_smol {
+    use super::*;
+    use event_listener::Event;
+
+    /// One global executor (like `smol::spawn`'s), run by `n` threads.
+    static EX: async_executor::Executor<'static> = async_executor::Executor::new();
+
+    pub(crate) struct SmolExec {
+        stop: Option<async_channel::Sender<()>>,
+        threads: Vec<std::thread::JoinHandle<()>>,
+    }
+
+    impl Drop for SmolExec {
+        fn drop(&mut self) {
+            drop(self.stop.take());
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+        }
+    }
+
+    impl Exec for SmolExec {
+        type Handle<T: Send + 'static> = async_executor::Task<T>;
+        type Group = SmolGroup;
+        type Cancel = SmolCancel;
+        fn new(workers: usize) -> Self {
+            let (stop, stopped) = async_channel::bounded::<()>(1);
+            let threads = (0..workers)
+                .map(|i| {
+                    let stopped = stopped.clone();
+                    std::thread::Builder::new()
+                        .name(format!("smol-{i}"))
+                        .spawn(move || {
+                            let _ = futures_lite::future::block_on(EX.run(stopped.recv()));
+                        })
+                        .expect("smol worker thread")
+                })
+                .collect();
+            SmolExec {
+                stop: Some(stop),
+                threads,
+            }
+        }
+        fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> T {
+            futures_lite::future::block_on(EX.spawn(f))
+        }
+        fn spawn<T: Send + 'static>(
+            f: impl Future<Output = T> + Send + 'static,
+        ) -> Self::Handle<T> {
+            EX.spawn(f)
+        }
+        fn go(f: impl Future<Output = ()> + Send + 'static) {
+            EX.spawn(f).detach();
+        }
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            futures_lite::future::yield_now()
+        }
+    }
+
+    /// A WaitGroup: a counter and an `Event` notified when it reaches zero.
+    #[derive(Clone)]
+    pub(crate) struct SmolGroup(Arc<(AtomicUsize, Event)>);
+    impl Group for SmolGroup {
+        fn new() -> Self {
+            SmolGroup(Arc::new((AtomicUsize::new(0), Event::new())))
+        }
+        fn go(&self, f: impl Future<Output = ()> + Send + 'static) {
+            self.0.0.fetch_add(1, Ordering::SeqCst);
+            let g = self.0.clone();
+            EX.spawn(async move {
+                f.await;
+                if g.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    g.1.notify(usize::MAX);
+                }
+            })
+            .detach();
+        }
+        fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
+            async move {
+                loop {
+                    if self.0.0.load(Ordering::SeqCst) == 0 {
+                        return;
+                    }
+                    let l = self.0.1.listen();
+                    if self.0.0.load(Ordering::SeqCst) == 0 {
+                        return;
+                    }
+                    l.await;
+                }
+            }
+        }
+    }
+
+    /// A cancel signal: a flag and an `Event` notified once.
+    pub(crate) struct SmolCancel(Arc<(AtomicBool, Event)>);
+    impl Cancel for SmolCancel {
+        type Waiter = Arc<(AtomicBool, Event)>;
+        fn new() -> (Self, Self::Waiter) {
+            let a = Arc::new((AtomicBool::new(false), Event::new()));
+            (SmolCancel(a.clone()), a)
+        }
+        fn cancel(self) {
+            self.0.0.store(true, Ordering::SeqCst);
+            self.0.1.notify(usize::MAX);
+        }
+        fn wait(w: &Self::Waiter) -> impl Future<Output = ()> + Send + '_ {
+            async move {
+                loop {
+                    if w.0.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let l = w.1.listen();
+                    if w.0.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    l.await;
+                }
+            }
+        }
+    }
+
+    pub(crate) struct SmolCh;
+    impl Ch for SmolCh {
+        type Tx = async_channel::Sender<u64>;
+        type Rx = async_channel::Receiver<u64>;
+        type MRx = async_channel::Receiver<u64>;
+        fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+            async_channel::bounded(cap.max(1)) // no rendezvous in async-channel: capacity 1
+        }
+        fn send(tx: &Self::Tx, v: u64) -> impl Future<Output = bool> + Send + '_ {
+            async move { tx.send(v).await.is_ok() }
+        }
+        fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            async move { rx.recv().await.ok() }
+        }
+        fn share(rx: Self::Rx) -> Self::MRx {
+            rx
+        }
+        fn mrecv(rx: &Self::MRx) -> impl Future<Output = Option<u64>> + Send + '_ {
+            async move { rx.recv().await.ok() }
+        }
+        fn select4(rxs: [Self::Rx; 4]) -> impl Future<Output = (u64, u64)> + Send {
+            use futures::future::{Fuse, FusedFuture as _};
+            async move {
+                let [r0, r1, r2, r3] = rxs;
+                let mut open = [true; 4];
+                let (mut c, mut s) = (0u64, 0u64);
+                fn arm(
+                    r: &async_channel::Receiver<u64>,
+                    on: bool,
+                ) -> Fuse<async_channel::Recv<'_, u64>> {
+                    if on {
+                        r.recv().fuse()
+                    } else {
+                        Fuse::terminated()
+                    }
+                }
+                while open.iter().any(|&o| o) {
+                    let f0 = arm(&r0, open[0]);
+                    let f1 = arm(&r1, open[1]);
+                    let f2 = arm(&r2, open[2]);
+                    let f3 = arm(&r3, open[3]);
+                    futures::pin_mut!(f0, f1, f2, f3);
+                    debug_assert!(
+                        !(f0.is_terminated()
+                            && f1.is_terminated()
+                            && f2.is_terminated()
+                            && f3.is_terminated())
+                    );
+                    let (i, v) = futures::select! {
+                        v = f0 => (0, v),
+                        v = f1 => (1, v),
+                        v = f2 => (2, v),
+                        v = f3 => (3, v),
+                    };
+                    match v {
+                        Ok(v) => {
+                            c += 1;
+                            s += v;
+                        }
+                        Err(_) => open[i] = false,
+                    }
+                }
+                (c, s)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The driver: groups `<workload>_w<workers>`, one bench per runtime.
+
+struct Ctx {
+    workers: Vec<usize>,
+    only: Option<Vec<String>>,
+    runtimes: Option<Vec<String>>,
+    status: Mutex<std::fs::File>,
+    measure: Duration,
+}
+
+/// What the watchdog watches: the bench now running and when its current
+/// iteration began.
+static CURRENT: Mutex<Option<(String, Instant)>> = Mutex::new(None);
+
+fn start_watchdog() {
+    let limit = std::env::var("GUST_BENCH_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(120);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            if let Some((name, t0)) = CURRENT.lock().unwrap().as_ref() {
+                if t0.elapsed() > Duration::from_secs(limit) {
+                    eprintln!(
+                        "gust-bench: {name} ran past {limit} s (GUST_BENCH_TIMEOUT): hung, stopping the run"
+                    );
+                    std::process::exit(3);
+                }
+            }
+        }
+    });
+}
+
+fn timed<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    *CURRENT.lock().unwrap() = Some((name.to_string(), Instant::now()));
+    let r = f();
+    *CURRENT.lock().unwrap() = None;
+    r
+}
+
+impl Ctx {
+    fn wants_workload(&self, w: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|x| w.contains(x.as_str())))
+    }
+    fn wants_runtime(&self, r: &str) -> bool {
+        self.runtimes
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|x| x == r))
+    }
+    fn status(&self, group: &str, rt: &str, ops: u64, what: &str) {
+        let mut f = self.status.lock().unwrap();
+        let _ = writeln!(f, "{group}\t{rt}\t{ops}\t{what}");
+        let _ = f.flush();
+    }
+}
+
+/// One criterion bench: builds the runtime and measures the workload. The
+/// first iteration to fail its check (a panic) marks the pair FAIL in
+/// `status.tsv`; the runtime is then leaked (it may hold stuck tasks) and the
+/// remaining iterations are not run.
+#[allow(clippy::too_many_arguments)]
+fn bench_one<E: Exec>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ctx: &Ctx,
+    group: &str,
+    rt: &str,
+    workers: usize,
+    ops: u64,
+    work: fn(u64) -> std::pin::Pin<Box<dyn Future<Output = Duration> + Send>>,
+    arg: u64,
+) {
+    if !ctx.wants_runtime(rt) {
+        return;
+    }
+    let name = format!("{group}/{rt}");
+    let exec = match catch_unwind(|| E::new(workers)) {
+        Ok(e) => e,
+        Err(p) => {
+            ctx.status(group, rt, ops, &format!("FAIL: runtime: {}", panic_msg(&p)));
+            return;
+        }
+    };
+    let failed = AtomicBool::new(false);
+    c.bench_function(rt, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                if failed.load(Ordering::Relaxed) {
+                    total += Duration::from_secs(1);
+                    continue;
+                }
+                match timed(&name, || {
+                    catch_unwind(AssertUnwindSafe(|| exec.run(work(arg))))
+                }) {
+                    Ok(d) => total += d,
+                    Err(p) => {
+                        let msg = panic_msg(&p);
+                        eprintln!("gust-bench: {name} FAILED its check: {msg}");
+                        ctx.status(group, rt, ops, &format!("FAIL: {msg}"));
+                        failed.store(true, Ordering::Relaxed);
+                        total += Duration::from_secs(1);
+                    }
+                }
+            }
+            total
+        })
+    });
+    if failed.load(Ordering::Relaxed) {
+        std::mem::forget(exec);
+    } else {
+        ctx.status(group, rt, ops, "ok");
+        drop(exec);
+    }
+}
+
+fn panic_msg(p: &Box<dyn std::any::Any + Send>) -> String {
+    let s = if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    };
+    let s = s.replace("\\n", " ").replace(['\t', '\n'], " ");
+    s.chars().take(300).collect()
+}
+
+type Work = fn(u64) -> std::pin::Pin<Box<dyn Future<Output = Duration> + Send>>;
+
+/// Declares the five runtime columns of one workload: `$f` names a generic
+/// workload taking `<E, C>` (or `<E>` with `exec_only`).
+macro_rules! works {
+    (chan $f:ident $(, $extra:expr)*) => {
+        [
+            ("gust", Some(bench_for::<rt_gust::GustExec>(|n| Box::pin($f::<rt_gust::GustExec, rt_gust::GustCh>(n $(, $extra)*))))),
+            ("tokio", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>, rt_tokio::TokioCh>(n $(, $extra)*))))),
+            ("smol", Some(bench_for::<rt_smol::SmolExec>(|n| Box::pin($f::<rt_smol::SmolExec, rt_smol::SmolCh>(n $(, $extra)*))))),
+            ("flume", Some(bench_for::<rt_tokio::TokioExec<true>>(|n| Box::pin($f::<rt_tokio::TokioExec<true>, rt_tokio::FlumeCh>(n $(, $extra)*))))),
+            ("kanal", Some(bench_for::<rt_tokio::TokioExec<true>>(|n| Box::pin($f::<rt_tokio::TokioExec<true>, rt_tokio::KanalCh>(n $(, $extra)*))))),
+        ]
+    };
+    (exec $f:ident) => {
+        [
+            ("gust", Some(bench_for::<rt_gust::GustExec>(|n| Box::pin($f::<rt_gust::GustExec>(n))))),
+            ("tokio", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>>(n))))),
+            ("smol", Some(bench_for::<rt_smol::SmolExec>(|n| Box::pin($f::<rt_smol::SmolExec>(n))))),
+            ("flume", None),
+            ("kanal", None),
+        ]
+    };
+}
+
+/// A workload's row: name, ops per iteration, argument, its runtimes.
+type Row<'a> = (&'a str, u64, u64, [(&'a str, Option<BenchFn>); 5]);
+
+type BenchFn = Box<
+    dyn Fn(
+        &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        &Ctx,
+        &str,
+        &str,
+        usize,
+        u64,
+        u64,
+    ),
+>;
+
+fn bench_for<E: Exec>(work: Work) -> BenchFn {
+    Box::new(move |g, ctx, group, rt, workers, ops, arg| {
+        bench_one::<E>(g, ctx, group, rt, workers, ops, work, arg)
+    })
+}
+
+fn main() {
+    let s = sizes();
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let workers: Vec<usize> = match std::env::var("GUST_BENCH_WORKERS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .split(',')
+            .map(|x| {
+                x.trim()
+                    .parse()
+                    .expect("GUST_BENCH_WORKERS: a comma-separated list of numbers")
+            })
+            .collect(),
+        _ if all > 1 => vec![1, all],
+        _ => vec![1],
+    };
+    let list = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| {
+                v.split(',')
+                    .map(|x| x.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+    };
+    let out = std::env::var("GUST_BENCH_OUT").unwrap_or_else(|_| "target/gust-bench".to_string());
+    std::fs::create_dir_all(&out).expect("GUST_BENCH_OUT directory");
+    let status = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{out}/status.tsv"))
+        .expect("status.tsv");
+    let measure = std::env::var("GUST_BENCH_MEASURE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_millis(1000));
+    let ctx = Ctx {
+        workers,
+        only: list("GUST_BENCH_ONLY"),
+        runtimes: list("GUST_BENCH_RUNTIMES"),
+        status: Mutex::new(status),
+        measure,
+    };
+    start_watchdog();
+
+    // (workload, ops per iteration, argument, runtimes)
+    let sieve_last = s.sieve_last;
+    let table: Vec<Row<'_>> = vec![
+        ("spawn", s.spawn, s.spawn, works!(exec w_spawn)),
+        ("pingpong", s.pingpong, s.pingpong, works!(chan w_pingpong)),
+        ("spsc_bounded", s.spsc, s.spsc, works!(chan w_spsc, 1024)),
+        (
+            "spsc_rendezvous",
+            s.spsc_rdv,
+            s.spsc_rdv,
+            works!(chan w_spsc, 0),
+        ),
+        ("mpmc", s.mpmc, s.mpmc, works!(chan w_mpmc)),
+        ("select", s.select, s.select, works!(chan w_select)),
+        ("sieve", s.sieve_primes, s.sieve_primes, {
+            // the last prime depends on the size: pass it through a static
+            SIEVE_LAST.store(sieve_last, Ordering::Relaxed);
+            works!(chan w_sieve_sized)
+        }),
+        ("fanout", s.fanout, s.fanout, works!(chan w_fanout)),
+        ("cancel", s.cancel, s.cancel, works!(exec w_cancel)),
+    ];
+
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(ctx.measure)
+        .configure_from_args();
+    for (wl, ops, arg, rts) in &table {
+        if !ctx.wants_workload(wl) {
+            continue;
+        }
+        for &w in &ctx.workers {
+            let group = format!("{wl}_w{w}");
+            let mut g = c.benchmark_group(&group);
+            g.sampling_mode(SamplingMode::Flat);
+            g.throughput(Throughput::Elements(*ops));
+            for (rt, f) in rts.iter() {
+                if let Some(f) = f {
+                    f(&mut g, &ctx, &group, rt, w, *ops, *arg);
+                }
+            }
+            g.finish();
+        }
+    }
+    c.final_summary();
+}
+
+static SIEVE_LAST: AtomicU64 = AtomicU64::new(0);
+
+/// `w_sieve` with the expected last prime taken from [`SIEVE_LAST`].
+async fn w_sieve_sized<E: Exec, C: Ch>(primes: u64) -> Duration {
+    w_sieve::<E, C>(primes, SIEVE_LAST.load(Ordering::Relaxed)).await
+}
