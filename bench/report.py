@@ -136,6 +136,8 @@ def load_memory(out):
                 p = line.rstrip("\n").split("\t")
                 if len(p) >= 5 and p[0] == "memory":
                     mem[p[1]] = None if p[3] == "FAIL" else int(p[3])
+                elif len(p) >= 4 and p[0] == "chanmem":
+                    mem["chan:" + p[1]] = None if p[3] == "FAIL" else int(p[3])
     except (OSError, ValueError):
         pass
     return mem
@@ -223,6 +225,17 @@ def write_md(path, res, workers, mem, notes, wall, machine, ops):
     r2 = ratio(vals.get("gust"), vals.get("go"))
     cells += [f"{r1:.2f}" if r1 is not None else "n/a", f"{r2:.2f}" if r2 is not None else "n/a"]
     L.append("| " + " | ".join(cells) + " |")
+    cvals = {rt: mem.get("chan:" + rt) for rt in cols}
+    if any(v is not None for v in cvals.values()):
+        cbest = min([cvals[rt] for rt in RUST_PEERS if cvals.get(rt)], default=None)
+        cells = ["bytes per idle channel (no task)"] + [
+            ("FAIL" if ("chan:" + rt) in mem and mem["chan:" + rt] is None
+             else (f"{cvals[rt]:,}" if cvals[rt] is not None else "n/a")) for rt in cols
+        ]
+        c1 = ratio(cvals.get("gust"), cbest)
+        c2 = ratio(cvals.get("gust"), cvals.get("go"))
+        cells += [f"{c1:.2f}" if c1 is not None else "n/a", f"{c2:.2f}" if c2 is not None else "n/a"]
+        L.append("| " + " | ".join(cells) + " |")
     L.append("")
     L.append("![gust / best peer per workload](results.svg)")
     L.append("")

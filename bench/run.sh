@@ -49,7 +49,7 @@ if [ -z "${GUST_BENCH_NO_MEMORY:-}" ]; then
     if ! cargo bench --bench memory >"$OUT/memory.tsv" 2>"$OUT/memory.log"; then
         echo "cargo bench --bench memory failed (see $OUT/memory.log)" | tee -a "$NOTES"
     fi
-    grep -E "^memory" "$OUT/memory.tsv" || true
+    grep -E "^(memory|chanmem)" "$OUT/memory.tsv" || true
 fi
 
 GO=$(command -v go || true)

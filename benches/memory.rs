@@ -198,10 +198,62 @@ fn child(rt: &str) {
     std::process::exit(0);
 }
 
+/// Memory of one idle channel: `n` rendezvous channels (capacity 1 where the
+/// crate has no rendezvous), both ends kept, no task; prints
+/// `chanmem<TAB><crate><TAB><n><TAB><RSS growth bytes per channel>`.
+fn chan_child(rt: &str) {
+    let n = tasks();
+    let before = rss().0;
+    fn keep<T>(n: usize, make: impl Fn() -> T) -> Vec<T> {
+        (0..n).map(|_| make()).collect()
+    }
+    let grow = match rt {
+        "gust" => {
+            let v = keep(n, || gust::chan::<u64>(0));
+            let g = rss().0 - before;
+            std::hint::black_box(&v);
+            g
+        }
+        "tokio" => {
+            let v = keep(n, || tokio::sync::mpsc::channel::<u64>(1));
+            let g = rss().0 - before;
+            std::hint::black_box(&v);
+            g
+        }
+        "smol" => {
+            let v = keep(n, || async_channel::bounded::<u64>(1));
+            let g = rss().0 - before;
+            std::hint::black_box(&v);
+            g
+        }
+        "kanal" => {
+            let v = keep(n, || kanal::bounded_async::<u64>(0));
+            let g = rss().0 - before;
+            std::hint::black_box(&v);
+            g
+        }
+        "flume" => {
+            let v = keep(n, || flume::bounded::<u64>(0));
+            let g = rss().0 - before;
+            std::hint::black_box(&v);
+            g
+        }
+        other => panic!("unknown channel crate {other}"),
+    };
+    println!("chanmem\t{rt}\t{n}\t{}", grow / n as u64);
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(0);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         child(args.get(i + 1).expect("--child RUNTIME"));
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--chan-child") {
+        chan_child(args.get(i + 1).expect("--chan-child CRATE"));
         return;
     }
     let only: Option<Vec<String>> = std::env::var("GUST_BENCH_RUNTIMES")
@@ -239,6 +291,23 @@ fn main() {
             Err(e) => {
                 eprintln!("memory: {rt}: cannot run the child: {e}");
                 println!("memory\t{rt}\t0\tFAIL\tFAIL");
+            }
+        }
+        let out = std::process::Command::new(&exe)
+            .arg("--chan-child")
+            .arg(rt)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let s = String::from_utf8_lossy(&o.stdout);
+                match s.lines().find(|l| l.starts_with("chanmem\t")) {
+                    Some(l) => println!("{l}"),
+                    None => println!("chanmem\t{rt}\t0\tFAIL"),
+                }
+            }
+            _ => {
+                eprintln!("memory: {rt}: the channel-memory child failed");
+                println!("chanmem\t{rt}\t0\tFAIL");
             }
         }
     }

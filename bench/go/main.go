@@ -350,6 +350,18 @@ func memory(n int) {
 	runtime.KeepAlive(chs)
 }
 
+// chanMemory: n unbuffered chans kept in a slice, no goroutine.
+func chanMemory(n int) {
+	r0, _ := rss()
+	chs := make([]chan int, n)
+	for i := range chs {
+		chs[i] = make(chan int)
+	}
+	r1, _ := rss()
+	fmt.Printf("chanmem\tgo\t%d\t%d\n", n, (r1-r0)/int64(n))
+	runtime.KeepAlive(chs)
+}
+
 type workload struct {
 	name string
 	ops  int
@@ -367,6 +379,7 @@ func main() {
 
 	if *mem {
 		memory(*tasks)
+		chanMemory(*tasks)
 		return
 	}
 	sz := map[string]int{"spawn": 1000000, "pingpong": 100000, "spsc": 1000000, "spsc_rdv": 100000,
