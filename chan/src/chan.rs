@@ -18,7 +18,12 @@
 //! path, no user code: values are moved, never dropped, under it). Blocking is
 //! done by queueing an [`Entry`] and returning `Pending`; the counterpart that
 //! completes the operation selects the entry's token under the lock
-//! (`waiter.rs`, invariant #1) and wakes the owner after unlocking.
+//! (`waiter.rs`, invariant #1) and wakes the owner after unlocking. A
+//! standalone `send`/`recv` that finished through its entry hands the entry
+//! back to its channel as `Inner::spare` ([`Entry::recycle`]), and the next
+//! standalone operation that blocks there queues it again instead of
+//! allocating: a steady stream of blocking sends and receives on one channel
+//! allocates nothing.
 //!
 //! # Invariants
 //!
@@ -97,6 +102,9 @@ pub(crate) struct Inner<T> {
     /// Values a sender moved into a waiting receiver's slot that the receiver
     /// has not collected yet (invariant #5).
     in_flight: usize,
+    /// A finished standalone entry kept for the next blocking `send`/`recv`
+    /// (see [`Entry::recycle`]): in no queue, `WAITING`, empty slot, no waker.
+    pub(crate) spare: Option<Arc<Entry<T>>>,
 }
 
 /// A locked channel; unlocks on drop.
@@ -144,6 +152,7 @@ impl<T> Shared<T> {
                 closed: false,
                 rx_gone: false,
                 in_flight: 0,
+                spare: None,
             }),
             cap,
             closed: AtomicBool::new(false),
@@ -356,6 +365,30 @@ impl<T> Inner<T> {
         }
     }
 
+    /// A fresh standalone entry holding `value`: the spare one if any, else a
+    /// new allocation.
+    #[inline]
+    fn standalone_entry(&mut self, value: Option<T>) -> Arc<Entry<T>> {
+        match self.spare.take() {
+            Some(e) => {
+                // SAFETY: lock held; the spare belongs to this channel and is
+                // in no queue (invariant #3).
+                let old = unsafe { e.swap_slot(value) };
+                debug_assert!(old.is_none());
+                e
+            }
+            None => Arc::new(Entry::standalone(value)),
+        }
+    }
+
+    /// Keeps a finished standalone entry (empty slot, waker taken) as the spare.
+    #[inline]
+    fn recycle(&mut self, entry: Arc<Entry<T>>) {
+        if self.spare.is_none() {
+            self.spare = Entry::recycle(entry);
+        }
+    }
+
     /// Whether an operation that cannot complete may wait (invariant #3).
     fn can_wait_send(&self) -> bool {
         !(self.closed || self.rx_gone)
@@ -383,14 +416,12 @@ impl<T> RecvState<T> {
     pub(crate) fn poll(&mut self, shared: &Shared<T>, cx: &mut Context<'_>) -> Option<Option<T>> {
         let mut wakeups = Wakeups::new();
         let res = shared.lock().with(|inner| {
-            if let Some(entry) = &self.entry {
-                if entry.is_selected() {
-                    // A sender (value) or close (None) chose us; the entry is
-                    // out of the queue.
-                    let v = inner.collect(entry, &mut wakeups);
-                    self.entry = None;
-                    return Some(v);
-                }
+            if let Some(entry) = self.entry.take_if(|e| e.is_selected()) {
+                // A sender (value) or close (None) chose us; the entry is out
+                // of the queue.
+                let v = inner.collect(&entry, &mut wakeups);
+                inner.recycle(entry);
+                return Some(v);
             }
             let me = self.entry.as_deref().map(Entry::token);
             match inner.try_recv(me, &mut wakeups) {
@@ -403,11 +434,14 @@ impl<T> RecvState<T> {
                     Some(None)
                 }
                 Err(TryRecvError::Empty) => {
-                    let entry = self.entry.get_or_insert_with(|| {
-                        let e = Arc::new(Entry::standalone(None));
-                        inner.recvq.push(e.clone());
-                        e
-                    });
+                    let entry = match &mut self.entry {
+                        Some(e) => e,
+                        None => {
+                            let e = inner.standalone_entry(None);
+                            inner.recvq.push(e.clone());
+                            self.entry.insert(e)
+                        }
+                    };
                     // SAFETY: the token is standalone, queued only here, and we
                     // hold this channel's lock (invariant #4).
                     unsafe { entry.token().set_waker(cx.waker(), &mut wakeups) };
@@ -536,16 +570,14 @@ impl<T> SendState<T> {
     ) -> Option<SendResult<T>> {
         let mut wakeups = Wakeups::new();
         let res = shared.lock().with(|inner| {
-            if let Some(entry) = &self.entry {
-                if entry.is_selected() {
-                    // SAFETY: lock held (invariant #3).
-                    let left = unsafe { entry.swap_slot(None) };
-                    self.entry = None;
-                    return Some(match left {
-                        None => Ok(()),
-                        Some(v) => Err(crate::error::SendError(v)),
-                    });
-                }
+            if let Some(entry) = self.entry.take_if(|e| e.is_selected()) {
+                // SAFETY: lock held (invariant #3).
+                let left = unsafe { entry.swap_slot(None) };
+                inner.recycle(entry);
+                return Some(match left {
+                    None => Ok(()),
+                    Some(v) => Err(crate::error::SendError(v)),
+                });
             }
             let value = match &self.entry {
                 // SAFETY: lock held (invariant #3).
@@ -571,7 +603,7 @@ impl<T> SendState<T> {
                             entry.swap_slot(Some(v));
                         },
                         None => {
-                            let e = Arc::new(Entry::standalone(Some(v)));
+                            let e = inner.standalone_entry(Some(v));
                             inner.sendq.push(e.clone());
                             self.entry = Some(e);
                         }

@@ -61,7 +61,7 @@ pub struct Chan<T> {
 /// assert_eq!(rx.recv_blocking(), None);
 /// ```
 pub struct Sender<T> {
-    shared: Arc<Shared<T>>,
+    pub(crate) shared: Arc<Shared<T>>,
     /// The `Sink`'s send in flight; touched only through `&mut self`.
     sink: SendState<T>,
 }

@@ -178,3 +178,32 @@ fn select_rechecks_channels_after_polling_a_future() {
         assert_eq!(poll_once(fut.as_mut()), Poll::Ready(Some(7)));
     }
 }
+
+/// A finished standalone entry is kept as the channel's spare and reused by
+/// the next blocking operation, of either direction (`Entry::recycle`); heap
+/// values make Miri check that nothing leaks or is read after a reset.
+#[test]
+fn recycled_entry_reused_both_directions() {
+    let (tx, rx) = chan::<String>(0);
+    let spare = |tx: &crate::Sender<String>| tx.shared.lock().with(|inner| inner.spare.is_some());
+    let mut r = Box::pin(rx.recv());
+    assert!(poll_once(r.as_mut()).is_pending()); // queues a fresh entry
+    tx.try_send("a".to_owned()).unwrap(); // selects it
+    assert_eq!(poll_once(r.as_mut()), Poll::Ready(Some("a".to_owned())));
+    assert!(spare(&tx), "the finished recv entry became the spare");
+    drop(r);
+    let mut s = Box::pin(tx.send("b".to_owned()));
+    assert!(poll_once(s.as_mut()).is_pending()); // queues the spare
+    assert!(!spare(&tx));
+    assert_eq!(rx.try_recv(), Ok("b".to_owned()));
+    assert_eq!(poll_once(s.as_mut()), Poll::Ready(Ok(())));
+    assert!(spare(&tx), "the finished send entry became the spare");
+    drop(s);
+    let mut r = Box::pin(rx.recv());
+    assert!(poll_once(r.as_mut()).is_pending()); // queues the spare again
+    drop(r); // cancelled while queued
+    let mut s = Box::pin(tx.send("c".to_owned()));
+    assert!(poll_once(s.as_mut()).is_pending());
+    drop(s); // cancelled with its value in the entry
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}

@@ -10,7 +10,10 @@
 //!
 //! 1. A token's state goes from `WAITING` to a final state (`CLAIMED` or
 //!    `SELECTED(case)`) at most once, by a CAS, and never back. Whoever wins
-//!    that CAS decides what the operation did.
+//!    that CAS decides what the operation did. (The one exception is
+//!    [`Entry::recycle`]: a finished standalone entry that nobody else
+//!    references any more is reset to `WAITING` for reuse; as no other thread
+//!    can reach it, nobody can observe the reset.)
 //! 2. Only the token's owner CASes `WAITING -> CLAIMED` (a select whose generic
 //!    future case completed, or a select being dropped). Only a counterpart
 //!    holding the lock of a channel in whose queue an entry of the token sits
@@ -192,6 +195,33 @@ impl<T> Entry<T> {
     #[inline]
     pub(crate) fn token(&self) -> &Token {
         self.shared.as_deref().unwrap_or(&self.inline)
+    }
+
+    /// Readies a finished standalone entry for reuse by the next blocking
+    /// operation on the same channel, saving an allocation: `Some` if
+    /// `entry` is standalone, the only reference to it, and empty (no value,
+    /// no waker), now reset to a fresh `WAITING` state. Otherwise `None`, and
+    /// `entry` is dropped (nothing but memory to free).
+    ///
+    /// The caller holds the lock of the channel the entry was last queued in
+    /// (it keeps the entry for that channel only, invariant #3).
+    pub(crate) fn recycle(mut entry: Arc<Self>) -> Option<Arc<Self>> {
+        // `get_mut` succeeds only if no other `Arc` (a queue's, a
+        // counterpart's) exists: nobody else can observe the reset below.
+        let e = Arc::get_mut(&mut entry)?;
+        if e.shared.is_some() {
+            return None;
+        }
+        // SAFETY: `get_mut` gave us exclusive access to the entry.
+        let empty = e.slot.with_mut(|s| unsafe { (*s).is_none() })
+            // SAFETY: as above.
+            && e.inline.waker.with_mut(|w| unsafe { (*w).is_none() });
+        if !empty {
+            return None;
+        }
+        // Invariant #1's exception: exclusive, so the reset is unobservable.
+        e.inline.state.store(WAITING, Ordering::Relaxed);
+        Some(entry)
     }
 
     /// Whether a counterpart chose this entry's case.

@@ -256,3 +256,27 @@ fn dropped_select_loses_nothing() {
         }
     });
 }
+
+/// Entry reuse (`Entry::recycle`): on a rendezvous channel each side blocks
+/// several times, in both directions, so a finished entry of one operation is
+/// reset and queued again by a later one (possibly of the other direction).
+/// Every value arrives exactly once, in order, and the reset is never seen by
+/// a counterpart still holding the old entry.
+#[test]
+fn recycled_entries_reused() {
+    loom::model(|| {
+        let (tx, rx) = chan::<i32>(0);
+        let (tx2, rx2) = (tx.clone(), rx.clone());
+        let t = thread::spawn(move || {
+            block_on(async {
+                tx2.send(1).await.unwrap();
+                assert_eq!(rx2.recv().await, Some(2));
+            })
+        });
+        block_on(async {
+            assert_eq!(rx.recv().await, Some(1));
+            tx.send(2).await.unwrap();
+        });
+        t.join().unwrap();
+    });
+}
