@@ -19,6 +19,15 @@ pub struct SendError<T>(pub T);
 
 impl<T> SendError<T> {
     /// The value that was not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan::<String>(1);
+    /// drop(rx);
+    /// let err = tx.send_blocking("hi".to_string()).unwrap_err();
+    /// assert_eq!(err.into_inner(), "hi");
+    /// ```
     pub fn into_inner(self) -> T {
         self.0
     }
@@ -58,6 +67,15 @@ pub enum TrySendError<T> {
 
 impl<T> TrySendError<T> {
     /// The value that was not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan::<i32>(0);
+    /// // A rendezvous channel with no receiver waiting: `Full`.
+    /// let err = tx.try_send(5).unwrap_err();
+    /// assert_eq!(err.into_inner(), 5);
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             Self::Full(v) | Self::Closed(v) => v,
@@ -65,11 +83,31 @@ impl<T> TrySendError<T> {
     }
 
     /// Whether the send failed because the channel was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan::<i32>(1);
+    /// tx.try_send(1).unwrap();
+    /// let err = tx.try_send(2).unwrap_err();
+    /// assert!(err.is_full());
+    /// assert!(!err.is_closed());
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, Self::Full(_))
     }
 
     /// Whether the send failed because the channel was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = gust_chan::chan::<i32>(1);
+    /// tx.close();
+    /// let err = tx.try_send(1).unwrap_err();
+    /// assert!(err.is_closed());
+    /// assert!(!err.is_full());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
     }

@@ -591,6 +591,16 @@ impl<T> Sink<T> for Sender<T> {
 /// The future of [`Chan::recv`]/[`Receiver::recv`]: `Some(value)`, or `None`
 /// once the channel is closed and drained. Cancel-safe: dropping it loses no
 /// value.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = gust_chan::chan::<i32>(1);
+/// tx.try_send(9).unwrap();
+/// drop(tx);
+/// assert_eq!(futures::executor::block_on(rx.recv()), Some(9));
+/// assert_eq!(futures::executor::block_on(rx.recv()), None); // closed, drained
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct RecvFuture<'a, T> {
     pub(crate) shared: &'a Shared<T>,
@@ -637,6 +647,17 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 
 /// The future of [`Chan::send`]/[`Sender::send`]. Dropping it before it
 /// completes never both delivers and returns the value.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = gust_chan::chan::<i32>(1);
+/// futures::executor::block_on(tx.send(4)).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(4));
+/// drop(rx);
+/// let err = futures::executor::block_on(tx.send(5)).unwrap_err();
+/// assert_eq!(err.into_inner(), 5);
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct SendFuture<'a, T> {
     pub(crate) shared: &'a Shared<T>,

@@ -133,6 +133,22 @@ pub struct TaskError {
 
 impl TaskError {
     /// The failing task's error message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_context::Context;
+    /// use gust_context::errgroup::{Group, TaskError};
+    ///
+    /// gust_executor::block_on(async {
+    ///     let (g, ctx) = Group::with_context(&Context::background());
+    ///     g.go(async { Err(format!("task {} failed", 3)) });
+    ///     assert!(g.wait().await.is_err());
+    ///     let cause = ctx.cause().unwrap();
+    ///     let err = cause.downcast_ref::<TaskError>().unwrap();
+    ///     assert_eq!(err.message(), "task 3 failed");
+    /// });
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }

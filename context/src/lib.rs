@@ -572,6 +572,24 @@ impl fmt::Debug for CancelFunc {
 }
 
 /// The handle returned by [`Context::after_func`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use gust_context::{AfterFuncHandle, Context};
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let calls = Arc::new(AtomicUsize::new(0));
+/// let c = calls.clone();
+/// let _handle: AfterFuncHandle = ctx.after_func(move || {
+///     c.fetch_add(1, Ordering::SeqCst);
+/// });
+/// assert_eq!(calls.load(Ordering::SeqCst), 0);
+/// cancel.cancel();
+/// assert_eq!(calls.load(Ordering::SeqCst), 1);
+/// ```
 pub struct AfterFuncHandle {
     /// The node `f` is registered with; `None` when it never was.
     node: Option<Arc<CancelNode>>,
@@ -612,6 +630,21 @@ impl fmt::Debug for AfterFuncHandle {
 }
 
 /// The future returned by [`Context::done`].
+///
+/// # Examples
+///
+/// ```
+/// use gust_context::Context;
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let waiter = {
+///     let ctx = ctx.clone();
+///     std::thread::spawn(move || futures::executor::block_on(ctx.done()))
+/// };
+/// cancel.cancel();
+/// waiter.join().unwrap();
+/// assert!(ctx.is_done());
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Done<'a> {
     /// `None`: the context never ends.
@@ -654,6 +687,19 @@ impl fmt::Debug for Done<'_> {
 
 pin_project_lite::pin_project! {
     /// The future returned by [`Context::run`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// gust_executor::block_on(async {
+    ///     let (ctx, _cancel) = Context::background().with_timeout(Duration::from_millis(5));
+    ///     let never = std::future::pending::<()>();
+    ///     assert_eq!(ctx.run(never).await, Err(ContextError::DeadlineExceeded));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Run<'a, F> {
         #[pin]

@@ -163,6 +163,13 @@ impl Default for Builder {
 
 impl Builder {
     /// One worker per core, threads named `gust-worker-N`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().build().unwrap();
+    /// assert!(rt.num_workers() >= 1);
+    /// ```
     pub fn new() -> Self {
         Self {
             workers: default_workers(),
@@ -171,12 +178,33 @@ impl Builder {
     }
 
     /// Number of worker threads (Go's `GOMAXPROCS`); must be at least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().workers(3).build().unwrap();
+    /// assert_eq!(rt.num_workers(), 3);
+    /// ```
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n;
         self
     }
 
     /// Prefix of the worker threads' names (`{name}-{index}`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new()
+    ///     .workers(1)
+    ///     .thread_name("pool")
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().map(String::from)
+    /// }));
+    /// assert_eq!(name.unwrap().as_deref(), Some("pool-0"));
+    /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.thread_name = name.into();
         self
@@ -188,6 +216,18 @@ impl Builder {
     ///
     /// `InvalidInput` for `workers(0)`, or the error of a thread that could
     /// not be spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::runtime::Builder;
+    ///
+    /// let rt = Builder::new().workers(2).build().unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 6 * 7 })).unwrap(), 42);
+    ///
+    /// let err = Builder::new().workers(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         if self.workers == 0 {
             return Err(io::Error::new(
@@ -256,6 +296,13 @@ impl Runtime {
     /// # Errors
     ///
     /// If a worker thread cannot be spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
     }
@@ -310,6 +357,13 @@ impl Runtime {
     }
 
     /// Number of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().workers(2).build().unwrap();
+    /// assert_eq!(rt.num_workers(), 2);
+    /// ```
     pub fn num_workers(&self) -> usize {
         self.shared.num_workers()
     }

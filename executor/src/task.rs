@@ -442,12 +442,31 @@ impl JoinError {
     }
 
     /// Whether the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(async { panic!("oops") });
+    /// let err = gust_executor::block_on(h).unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert!(!err.is_aborted());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(..))
     }
 
     /// Whether the task was aborted, or dropped unfinished by a runtime
     /// shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(std::future::pending::<()>());
+    /// h.abort();
+    /// let err = gust_executor::block_on(h).unwrap_err();
+    /// assert!(err.is_aborted());
+    /// assert!(!err.is_panic());
+    /// ```
     pub fn is_aborted(&self) -> bool {
         matches!(self.repr, Repr::Aborted)
     }
@@ -458,6 +477,15 @@ impl JoinError {
     /// # Panics
     ///
     /// If the task did not panic ([`is_panic`](JoinError::is_panic) is false).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(async { std::panic::panic_any(7_u32) });
+    /// let err = gust_executor::block_on(h).unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<u32>(), Some(&7));
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.repr {
             Repr::Panic(p, _) => p.into_inner().unwrap_or_else(|e| e.into_inner()),

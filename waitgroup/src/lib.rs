@@ -323,6 +323,21 @@ impl fmt::Debug for WaitGroup {
 }
 
 /// The future returned by [`WaitGroup::wait`].
+///
+/// # Examples
+///
+/// ```
+/// let wg = gust_waitgroup::WaitGroup::new();
+/// wg.add(1);
+/// let worker = {
+///     let wg = wg.clone();
+///     std::thread::spawn(move || wg.done())
+/// };
+/// let wait: gust_waitgroup::Wait<'_> = wg.wait();
+/// futures::executor::block_on(wait);
+/// assert_eq!(wg.count(), 0);
+/// worker.join().unwrap();
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Wait<'a> {
     inner: &'a Inner,

@@ -237,6 +237,18 @@ pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> TimerHandle
 
 /// A timer started by [`after_func`]; [`stop`](TimerHandle::stop) cancels it.
 /// Dropping the handle leaves the timer running.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::mpsc;
+/// use std::time::Duration;
+/// use gust_executor::time::{TimerHandle, after_func};
+/// let (tx, rx) = mpsc::channel();
+/// let t: TimerHandle = after_func(Duration::from_millis(2), move || tx.send(1).unwrap());
+/// assert_eq!(rx.recv().unwrap(), 1);
+/// assert!(!t.stop()); // it already fired
+/// ```
 pub struct TimerHandle {
     /// `None` for a timer that never fires.
     key: Option<Key>,
@@ -248,6 +260,22 @@ impl TimerHandle {
     /// Stops the timer: returns `true` if this call stopped it before it
     /// fired (the callback will not run and its entry is freed), `false` if
     /// it had already fired or been stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::time::Duration;
+    /// let ran = Arc::new(AtomicBool::new(false));
+    /// let r = ran.clone();
+    /// let t = gust_executor::time::after_func(Duration::from_millis(10), move || {
+    ///     r.store(true, Ordering::SeqCst);
+    /// });
+    /// assert!(t.stop()); // stopped in time: the callback never runs
+    /// std::thread::sleep(Duration::from_millis(20));
+    /// assert!(!ran.load(Ordering::SeqCst));
+    /// ```
     pub fn stop(&self) -> bool {
         match self.key {
             Some(key) => driver().remove(key),

@@ -41,6 +41,17 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// It registers with the timer driver when first polled and deregisters
 /// when dropped, so a dropped `Sleep` frees its timer at once. It is `Unpin`
 /// and cancel-safe.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gust_executor::time::{Sleep, sleep};
+/// let mut s: Sleep = sleep(Duration::from_millis(2));
+/// assert!(!s.is_elapsed());
+/// gust_executor::block_on(&mut s);
+/// assert!(s.is_elapsed());
+/// ```
 pub struct Sleep {
     /// `None`: never.
     deadline: Option<Instant>,
@@ -60,11 +71,30 @@ impl Sleep {
     }
 
     /// The deadline, or `None` for a sleep that never ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gust_executor::time::{sleep, sleep_until};
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(sleep_until(at).deadline(), Some(at));
+    /// assert_eq!(sleep(Duration::MAX).deadline(), None);
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// Whether the deadline has passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gust_executor::time::{sleep, sleep_until};
+    /// assert!(sleep_until(Instant::now()).is_elapsed());
+    /// assert!(!sleep(Duration::from_secs(60)).is_elapsed());
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
@@ -154,6 +184,17 @@ pub fn after(d: Duration) -> After {
 }
 
 /// The future of [`after`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use gust_executor::time::{After, after};
+/// let start = Instant::now();
+/// let fut: After = after(Duration::from_millis(2));
+/// let fired = gust_executor::block_on(fut);
+/// assert!(fired >= start + Duration::from_millis(2));
+/// ```
 #[derive(Debug)]
 pub struct After {
     sleep: Sleep,
@@ -189,6 +230,19 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 }
 
 /// Runs `fut`, unless `deadline` passes first. See [`timeout`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use gust_executor::time::{sleep, timeout_at};
+/// gust_executor::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     assert_eq!(timeout_at(deadline, async { "done" }).await, Ok("done"));
+///     assert!(timeout_at(deadline, sleep(Duration::MAX)).await.is_err());
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
         fut,
@@ -198,6 +252,15 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
 
 pin_project_lite::pin_project! {
     /// The future of [`timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gust_executor::time::{Timeout, timeout};
+    /// let fut: Timeout<_> = timeout(Duration::from_secs(5), async { 3 });
+    /// assert_eq!(gust_executor::block_on(fut), Ok(3));
+    /// ```
     #[derive(Debug)]
     pub struct Timeout<F> {
         #[pin]
@@ -222,6 +285,16 @@ impl<F: Future> Future for Timeout<F> {
 }
 
 /// The error of [`timeout`]: the deadline passed first.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gust_executor::time::{Elapsed, sleep, timeout};
+/// let res = gust_executor::block_on(timeout(Duration::from_millis(1), sleep(Duration::MAX)));
+/// let err: Elapsed = res.unwrap_err();
+/// assert_eq!(err.to_string(), "deadline has elapsed");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 

@@ -42,6 +42,16 @@ impl Ticker {
     /// # Panics
     ///
     /// If `period` is zero (Go panics on a non-positive interval too).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let start = Instant::now();
+    /// let mut ticker = gust_executor::time::Ticker::new(Duration::from_millis(3));
+    /// let due = gust_executor::block_on(ticker.tick());
+    /// assert!(due >= start + Duration::from_millis(3));
+    /// ```
     pub fn new(period: Duration) -> Self {
         assert!(
             !period.is_zero(),
@@ -56,17 +66,47 @@ impl Ticker {
     }
 
     /// The period.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = gust_executor::time::Ticker::new(Duration::from_millis(250));
+    /// assert_eq!(ticker.period(), Duration::from_millis(250));
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
 
     /// Waits for the next tick; returns the `Instant` it was due.
     /// Cancel-safe: dropping the future loses no tick.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gust_executor::block_on(async {
+    ///     let mut ticker = gust_executor::time::Ticker::new(Duration::from_millis(2));
+    ///     let t1 = ticker.tick().await;
+    ///     let t2 = ticker.tick().await;
+    ///     assert!(t2 > t1);
+    /// });
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
 
     /// Polls for the next tick.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::time::{Duration, Instant};
+    /// let mut ticker = gust_executor::time::Ticker::new(Duration::from_millis(2));
+    /// let due: Instant = gust_executor::block_on(poll_fn(|cx| ticker.poll_tick(cx)));
+    /// assert!(due <= Instant::now());
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let Some(due) = self.next else {
             return Poll::Pending;
