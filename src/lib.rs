@@ -55,6 +55,38 @@
 //! | `runtime.NumGoroutine()` | [`num_tasks()`] |
 //! | `GOMAXPROCS` | the `GUST_WORKERS` environment variable, or [`runtime::Builder::workers`] |
 //!
+//! ## Semantics
+//!
+//! - **Close.** `close` is idempotent and returns `true` only for the call
+//!   that closed. After it, sends fail with the value handed back, receivers
+//!   drain what is buffered and then get `None`, and every blocked sender and
+//!   receiver wakes at once. The last `Chan`/`Sender` dropped closes the
+//!   channel; with no receiving handle left, sends fail at once with the value.
+//! - **Rendezvous and bounded.** With capacity 0 a send completes only when a
+//!   receiver has taken the value; with capacity n the channel is FIFO and a
+//!   send waits while it is full. Waiting senders and receivers are served
+//!   first come, first served.
+//! - **`select!`.** Case expressions are evaluated once, in source order,
+//!   before waiting (a case disabled by `, if false` is not evaluated).
+//!   Exactly one arm runs and exactly one channel operation commits, also when
+//!   a select sending on a rendezvous channel pairs with a select receiving on
+//!   it; a value offered by a send case that was not chosen is never
+//!   delivered. `default` makes it non-blocking; all cases disabled and no
+//!   default waits forever, as Go's does.
+//! - **Fairness.** Among the cases ready at the same time (channel and future
+//!   cases alike) each is chosen with equal probability: every poll walks the
+//!   cases in a fresh uniformly random order.
+//! - **Cancel safety.** Every future here may be dropped: a dropped pending
+//!   `recv` loses no value (one already handed to it goes back to the
+//!   channel), a dropped pending `send` never both delivers and returns its
+//!   value, and a dropped `select!` commits nothing it had not committed.
+//! - **Panics.** A panicking task does not take a worker down: the panic goes
+//!   to its [`JoinHandle`] (`JoinError::is_panic`, `into_panic`) and the panic
+//!   hook prints it once. `WaitGroup::go` calls `done` even when the future
+//!   panics; a [`CancelFunc`] dropped during unwinding cancels its context. A
+//!   `WaitGroup` counter that would go negative panics with a message saying
+//!   so, and a channel capacity that cannot be allocated panics naming it.
+//!
 //! ## Where gust differs from Go, on purpose
 //!
 //! - A send on a closed channel returns `Err(SendError(v))` with the value
