@@ -212,9 +212,10 @@ macro_rules! select {
                 $crate::select!(@has_default $($default)?)
             );
             let __gust_index = ::core::future::poll_fn(|__gust_cx| {
-                let __gust_cases: &mut [::core::pin::Pin<&mut dyn $crate::__private::Case>] =
-                    &mut [$($v.as_mut()),*];
-                __gust_state.poll(__gust_cases, __gust_cx)
+                __gust_state.poll(
+                    [$($v.as_mut() as ::core::pin::Pin<&mut dyn $crate::__private::Case>),*],
+                    __gust_cx,
+                )
             })
             .await;
             match __gust_index {

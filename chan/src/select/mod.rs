@@ -36,30 +36,38 @@
 //!    unready ones).
 //! 2. **Lock order**: channel cases sorted by lock address, duplicates locked
 //!    once.
-//! 3. **Pass 0 (already chosen?)**: with the locks held, if a counterpart
-//!    selected us since the last poll, finish that case (take the value it
-//!    handed over).
-//! 4. **Pass 1 (anything ready?)**: walk the permutation. A channel case tries
-//!    its operation under the locks (skipping our own queued entries: a select
-//!    never pairs with itself); the first that succeeds commits. A generic
-//!    future case is polled with the locks *released* (user code never runs
-//!    under a channel lock); if it is ready, the select claims its own token
-//!    (`WAITING -> CLAIMED`). If that CAS fails, a counterpart chose a channel
-//!    case meanwhile: that case wins and the future's output is dropped. Then
-//!    the locks are retaken and pass 0 is re-checked before continuing.
-//!    Because of that release, the channel cases are tried once more, under
-//!    the very locks that pass 2 registers under, before the select queues:
-//!    otherwise a counterpart that queued while the locks were free would be
-//!    missed, and both would wait forever.
-//! 5. **Default**: nothing was ready and there is a `default` arm: take it.
+//! 3. **Pass 1 (anything ready?)**: walk the permutation. A channel case tries
+//!    its operation (skipping our own queued entries: a select never pairs
+//!    with itself); the first that succeeds commits. A generic future case is
+//!    polled with no lock held (user code never runs under a channel lock);
+//!    if it is ready and entries of ours are queued, the select claims its
+//!    own token (`WAITING -> CLAIMED`); if that CAS fails, a counterpart chose
+//!    a channel case meanwhile: that case wins and the future's output is
+//!    dropped.
+//!    - *Fresh* (nothing of ours queued: the first poll): no counterpart can
+//!      choose us, so each channel case is tried under its own channel's lock
+//!      alone. A ready case costs one lock, not one per channel.
+//!    - *Registered* (we were woken): if a counterpart chose a case, go to
+//!      pass 3 at once (**pass 0**). Otherwise the channel cases are tried
+//!      under all the select's locks, and pass 0 is re-checked whenever the
+//!      locks are (re)taken after polling a future.
+//!
+//!    Before the select waits, the channel cases are tried once more under
+//!    the very locks that pass 2 registers under: a counterpart that queued
+//!    while those locks were free (after we tried its channel) would
+//!    otherwise be missed, and both would wait forever.
+//! 4. **Default**: nothing was ready and there is a `default` arm: take it.
 //!    A select with a default never queues, so there is nothing to undo.
-//! 6. **Pass 2 (enqueue)**: queue an entry for every channel case not already
+//! 5. **Pass 2 (enqueue)**: queue an entry for every channel case not already
 //!    queued, in the random poll order (entries stay queued across polls,
-//!    which keeps FIFO position),
-//!    store the waker (under all locks, `waiter.rs` invariant #4), unlock,
-//!    return `Pending`.
-//! 7. **Pass 3 (dequeue)**: when the select finishes, by whatever path, remove
-//!    every entry it still has queued, under all locks.
+//!    which keeps FIFO position), store the waker (under all locks,
+//!    `waiter.rs` invariant #4), unlock, return `Pending`.
+//! 6. **Pass 3 (dequeue)**: when the select finishes, remove every entry it
+//!    still has queued. If a counterpart chose us, the token is final and no
+//!    other entry can be chosen: each channel is locked alone. If we chose a
+//!    case ourselves while registered, the token is still `WAITING`: the
+//!    entries are removed under all the locks, before any counterpart can
+//!    reach them.
 //!
 //! # Cancellation
 //!
@@ -517,8 +525,105 @@ pub struct SelectState {
     done: bool,
 }
 
-/// A small stack buffer of case indices.
-type Indices = [u8; MAX_CASES];
+/// What one poll knows about the cases, read once (the case methods are
+/// dynamic calls): kinds, lock addresses, poll order and lock order.
+struct Plan<const N: usize> {
+    kinds: [Kind; N],
+    /// The channel lock of each channel case (null otherwise).
+    locks: [*const RawLock; N],
+    /// 1. Poll order: a uniformly random permutation of the enabled cases.
+    order: [u8; N],
+    n_enabled: usize,
+    /// 2. Lock order: the channel cases sorted by lock address.
+    by_addr: [u8; N],
+    n_locks: usize,
+}
+
+impl<const N: usize> Plan<N> {
+    fn new(cases: &[Pin<&mut dyn Case>; N]) -> Self {
+        let mut plan = Plan {
+            kinds: [Kind::Disabled; N],
+            locks: [std::ptr::null(); N],
+            order: [0; N],
+            n_enabled: 0,
+            by_addr: [0; N],
+            n_locks: 0,
+        };
+        for (i, case) in cases.iter().enumerate() {
+            let kind = case.kind();
+            plan.kinds[i] = kind;
+            match kind {
+                Kind::Disabled => continue,
+                Kind::Channel => {
+                    plan.locks[i] = case.lock().expect("a channel case has a lock");
+                    plan.by_addr[plan.n_locks] = i as u8;
+                    plan.n_locks += 1;
+                }
+                Kind::Future => {}
+            }
+            plan.order[plan.n_enabled] = i as u8;
+            plan.n_enabled += 1;
+        }
+        // Fisher-Yates (a random rotation would favour the case after a run
+        // of unready ones). Under loom the order is fixed: loom needs
+        // determinism, and the models explore the interleavings instead.
+        #[cfg(not(loom))]
+        {
+            let mut rng = fastrand::Rng::with_seed(fastrand::u64(..));
+            for i in (1..plan.n_enabled).rev() {
+                plan.order.swap(i, rng.usize(..=i));
+            }
+        }
+        let locks = plan.locks;
+        plan.by_addr[..plan.n_locks].sort_unstable_by_key(|&i| locks[i as usize]);
+        plan
+    }
+
+    /// The enabled cases in poll order.
+    fn order(&self) -> impl Iterator<Item = usize> + '_ {
+        self.order[..self.n_enabled].iter().map(|&i| i as usize)
+    }
+
+    /// The channel cases in poll order.
+    fn channel_cases(&self) -> impl Iterator<Item = usize> + '_ {
+        self.order().filter(|&i| self.kinds[i] == Kind::Channel)
+    }
+
+    fn lock_of(&self, i: usize) -> &RawLock {
+        // SAFETY: `locks[i]` was taken from case `i`, which the caller's
+        // `cases` borrows for the whole poll, so the channel is alive.
+        unsafe { &*self.locks[i] }
+    }
+
+    /// Locks every channel of the select, in address order, each once.
+    fn lock_all(&self) {
+        let mut prev = std::ptr::null();
+        for &i in &self.by_addr[..self.n_locks] {
+            let l = self.locks[i as usize];
+            if l != prev {
+                self.lock_of(i as usize).lock();
+                prev = l;
+            }
+        }
+    }
+
+    /// Unlocks what `lock_all` locked.
+    ///
+    /// # Safety
+    ///
+    /// `lock_all` was called and not undone.
+    unsafe fn unlock_all(&self) {
+        let mut prev = std::ptr::null();
+        for &i in self.by_addr[..self.n_locks].iter().rev() {
+            let l = self.locks[i as usize];
+            if l != prev {
+                // SAFETY: locked by `lock_all` (contract).
+                unsafe { self.lock_of(i as usize).unlock() };
+                prev = l;
+            }
+        }
+    }
+}
 
 impl SelectState {
     /// A fresh select; `has_default` if it has a `default` arm.
@@ -533,70 +638,127 @@ impl SelectState {
 
     /// Polls the select over `cases`: `Ready(i)` when case `i` committed (its
     /// output is stored in it), `Ready(DEFAULT)` for the default arm.
-    pub fn poll(&mut self, cases: &mut [Pin<&mut dyn Case>], cx: &mut Context<'_>) -> Poll<usize> {
+    pub fn poll<const N: usize>(
+        &mut self,
+        mut cases: [Pin<&mut dyn Case>; N],
+        cx: &mut Context<'_>,
+    ) -> Poll<usize> {
         assert!(!self.done, "select polled after completion");
-        assert!(
-            cases.len() <= MAX_CASES,
-            "select: more than {MAX_CASES} cases"
-        );
-
-        // 1. Poll order: uniform random permutation of the enabled cases.
-        let mut order: Indices = [0; MAX_CASES];
-        let mut n_enabled = 0;
-        // 2. Lock order: channel cases by lock address.
-        let mut locks: Indices = [0; MAX_CASES];
-        let mut n_locks = 0;
-        // Each case's kind and lock address, read once (they are dyn calls).
-        let mut kinds = [Kind::Disabled; MAX_CASES];
-        let mut addrs = [0usize; MAX_CASES];
-        for (i, case) in cases.iter().enumerate() {
-            kinds[i] = case.kind();
-            match kinds[i] {
-                Kind::Disabled => continue,
-                Kind::Channel => {
-                    locks[n_locks] = i as u8;
-                    n_locks += 1;
-                    addrs[i] = case.lock().map_or(0, |l| l as *const RawLock as usize);
-                }
-                Kind::Future => {}
-            }
-            order[n_enabled] = i as u8;
-            n_enabled += 1;
-        }
-        // (Under loom the order is fixed: loom needs determinism, and the
-        // models explore the interleavings instead.)
-        #[cfg(not(loom))]
-        for i in (1..n_enabled).rev() {
-            order.swap(i, fastrand::usize(..=i));
-        }
-        locks[..n_locks].sort_unstable_by_key(|&i| addrs[i as usize]);
-
+        assert!(N <= MAX_CASES, "select: more than {MAX_CASES} cases");
+        let plan = Plan::new(&cases);
         let mut wakeups = Wakeups::new();
+        let res = if self.registered {
+            self.poll_registered(&mut cases, &plan, cx, &mut wakeups)
+        } else {
+            self.poll_fresh(&mut cases, &plan, cx, &mut wakeups)
+        };
+        // No lock is held here (each path unlocks before it returns).
+        wakeups.wake();
+        self.done = res.is_ready();
+        res
+    }
+
+    /// A poll with nothing of ours queued (the first poll, or a later one of
+    /// a select that waits only on futures).
+    ///
+    /// Pass 1 runs one channel at a time, each case under its own channel's
+    /// lock only: with no entry of ours queued, no counterpart can choose us,
+    /// so each try stands alone, and the common case (a case is ready) costs
+    /// one lock instead of all of them. Only when nothing was ready are all
+    /// the locks taken, the channel cases tried once more under them (a
+    /// counterpart may have queued on a channel after we tried it), and the
+    /// entries queued under those same locks (pass 2).
+    fn poll_fresh<const N: usize>(
+        &mut self,
+        cases: &mut [Pin<&mut dyn Case>; N],
+        plan: &Plan<N>,
+        cx: &mut Context<'_>,
+        wakeups: &mut Wakeups,
+    ) -> Poll<usize> {
+        // 3. Pass 1, case by case.
+        for i in plan.order() {
+            match plan.kinds[i] {
+                Kind::Channel => {
+                    let lock = plan.lock_of(i);
+                    lock.lock();
+                    // SAFETY: the case's channel lock is held.
+                    let ready = unsafe { cases[i].as_mut().try_commit(None, wakeups) };
+                    // SAFETY: locked just above.
+                    unsafe { lock.unlock() };
+                    if ready {
+                        return Poll::Ready(i);
+                    }
+                }
+                Kind::Future => {
+                    if cases[i].as_mut().poll_future(cx).is_ready() {
+                        return Poll::Ready(i);
+                    }
+                }
+                Kind::Disabled => unreachable!("disabled cases are not in the poll order"),
+            }
+        }
+        // 4. Default.
+        if self.has_default {
+            return Poll::Ready(DEFAULT);
+        }
+        if plan.n_locks == 0 {
+            // Only futures (or nothing): they hold our waker.
+            return Poll::Pending;
+        }
+        plan.lock_all();
+        // Pass 1 again, under the locks pass 2 registers under.
+        for i in plan.channel_cases() {
+            // SAFETY: all the select's channel locks are held.
+            if unsafe { cases[i].as_mut().try_commit(None, wakeups) } {
+                // SAFETY: locked above.
+                unsafe { plan.unlock_all() };
+                return Poll::Ready(i);
+            }
+        }
+        self.enqueue(cases, plan, cx, wakeups);
+        // SAFETY: locked above.
+        unsafe { plan.unlock_all() };
+        Poll::Pending
+    }
+
+    /// A poll with entries of ours queued: we were woken.
+    fn poll_registered<const N: usize>(
+        &mut self,
+        cases: &mut [Pin<&mut dyn Case>; N],
+        plan: &Plan<N>,
+        cx: &mut Context<'_>,
+        wakeups: &mut Wakeups,
+    ) -> Poll<usize> {
+        // The usual wake-up: a counterpart chose a case. The token is final,
+        // so nobody can choose another of our entries any more: pass 3 may
+        // take the channels one at a time.
+        if let Some(k) = self.selected_case() {
+            self.finish_each(cases, plan, k, wakeups);
+            return Poll::Ready(k);
+        }
+
         let mut locked = false;
         // Whether the locks were released (to poll a future) after a channel
         // case was tried: then what that try saw may be out of date.
         let mut stale = false;
         let mut chosen: Option<(usize, bool)> = None; // (case, chosen by a counterpart)
+        let me = self.token.as_deref();
 
-        for &i in &order[..n_enabled] {
-            let i = i as usize;
-            match kinds[i] {
+        for i in plan.order() {
+            match plan.kinds[i] {
                 Kind::Channel => {
                     if !locked {
-                        lock_all(cases, &locks[..n_locks]);
+                        plan.lock_all();
                         locked = true;
-                        // 3. Pass 0: chosen by a counterpart meanwhile?
-                        if let Some(k) = self.selected_case() {
+                        // Pass 0: chosen by a counterpart meanwhile?
+                        if let Some(k) = selection(me) {
                             chosen = Some((k, true));
                             break;
                         }
                     }
-                    // 4. Pass 1: try the operation.
-                    let me = self
-                        .registered
-                        .then(|| &**self.token.as_ref().expect("token"));
+                    // Pass 1: try the operation, skipping our own entries.
                     // SAFETY: all the select's channel locks are held.
-                    if unsafe { cases[i].as_mut().try_commit(me, &mut wakeups) } {
+                    if unsafe { cases[i].as_mut().try_commit(me, wakeups) } {
                         chosen = Some((i, false));
                         break;
                     }
@@ -604,61 +766,48 @@ impl SelectState {
                 Kind::Future => {
                     if locked {
                         // SAFETY: we locked them above.
-                        unsafe { unlock_all(cases, &locks[..n_locks]) };
+                        unsafe { plan.unlock_all() };
                         locked = false;
                         stale = true;
                         wakeups.wake();
                     }
-                    if let Some(k) = self.selected_case() {
+                    if let Some(k) = selection(me) {
                         chosen = Some((k, true));
                         break;
                     }
                     if cases[i].as_mut().poll_future(cx).is_ready() {
-                        match &self.token {
-                            Some(t) if self.registered && !t.try_claim() => {
-                                // A counterpart won: the future's output is dropped.
-                                cases[i].as_mut().discard_output();
-                                let k = self.selected_case().expect("lost the claim");
-                                chosen = Some((k, true));
-                            }
-                            _ => chosen = Some((i, false)),
+                        if me.expect("registered").try_claim() {
+                            chosen = Some((i, false));
+                        } else {
+                            // A counterpart won: the future's output is dropped.
+                            cases[i].as_mut().discard_output();
+                            let k = selection(me).expect("lost the claim");
+                            chosen = Some((k, true));
                         }
                         break;
                     }
                 }
-                Kind::Disabled => unreachable!(),
+                Kind::Disabled => unreachable!("disabled cases are not in the poll order"),
             }
         }
 
         let (index, by_peer) = match chosen {
             Some(c) => c,
-            None if self.has_default => (DEFAULT, false),
-            None if n_locks == 0 => {
-                // Only futures (or nothing): they hold our waker.
-                return Poll::Pending;
-            }
             None => {
                 if !locked {
-                    lock_all(cases, &locks[..n_locks]);
+                    plan.lock_all();
                     locked = true;
                 }
-                let mut found = self.selected_case().map(|k| (k, true));
+                let mut found = selection(me).map(|k| (k, true));
                 if found.is_none() && stale {
                     // Pass 1 again, channel cases only, under the locks we
-                    // will register under: while they were released, a
+                    // stay registered under: while they were released, a
                     // counterpart may have queued on a channel we had already
-                    // tried. Registering on that stale view could leave two
+                    // tried. Waiting on that stale view could leave two
                     // compatible waiters queued on one channel, forever.
-                    let me = self
-                        .registered
-                        .then(|| &**self.token.as_ref().expect("token"));
-                    for &i in &order[..n_enabled] {
-                        let i = i as usize;
-                        if kinds[i] != Kind::Channel {
-                            continue;
-                        }
+                    for i in plan.channel_cases() {
                         // SAFETY: all the select's channel locks are held.
-                        if unsafe { cases[i].as_mut().try_commit(me, &mut wakeups) } {
+                        if unsafe { cases[i].as_mut().try_commit(me, wakeups) } {
                             found = Some((i, false));
                             break;
                         }
@@ -667,56 +816,76 @@ impl SelectState {
                 match found {
                     Some(c) => c,
                     None => {
-                        // 6. Pass 2: enqueue on every channel case, in the
-                        // random poll order (so that, as in Go, a select's
-                        // cases on one channel queue in random order); store
-                        // the waker.
-                        let token = self.token.get_or_insert_with(|| Arc::new(Token::new()));
-                        for &i in &order[..n_enabled] {
-                            let i = i as usize;
-                            if kinds[i] == Kind::Channel {
-                                // SAFETY: all the select's channel locks are held.
-                                unsafe { cases[i].as_mut().register(token, i) };
-                            }
-                        }
-                        // SAFETY: all the locks of the channels where the token
-                        // is queued are held (waiter.rs invariant #4).
-                        unsafe { token.set_waker(cx.waker(), &mut wakeups) };
-                        self.registered = true;
+                        // Still waiting: every entry is queued already
+                        // (`enqueue` skips those); refresh the waker.
+                        self.enqueue(cases, plan, cx, wakeups);
                         // SAFETY: locked above.
-                        unsafe { unlock_all(cases, &locks[..n_locks]) };
-                        wakeups.wake();
+                        unsafe { plan.unlock_all() };
                         return Poll::Pending;
                     }
                 }
             }
         };
 
-        // 7. Pass 3: dequeue everywhere; the case a counterpart chose collects
-        // what it was handed.
-        if self.registered {
-            if !locked {
-                lock_all(cases, &locks[..n_locks]);
-                locked = true;
-            }
-            for &i in &locks[..n_locks] {
-                let i = i as usize;
-                // SAFETY: all locks held.
-                unsafe {
-                    cases[i]
-                        .as_mut()
-                        .finish(by_peer && i == index, &mut wakeups)
-                };
-            }
-            self.registered = false;
+        // Pass 3 under all locks: unless a counterpart chose us, the token is
+        // still `WAITING`, and no other entry of ours may be chosen before
+        // it is unqueued.
+        if !locked {
+            plan.lock_all();
         }
-        if locked {
-            // SAFETY: locked above.
-            unsafe { unlock_all(cases, &locks[..n_locks]) };
+        for &i in &plan.by_addr[..plan.n_locks] {
+            let i = i as usize;
+            // SAFETY: all locks held.
+            unsafe { cases[i].as_mut().finish(by_peer && i == index, wakeups) };
         }
-        wakeups.wake();
-        self.done = true;
+        self.registered = false;
+        // SAFETY: locked above.
+        unsafe { plan.unlock_all() };
         Poll::Ready(index)
+    }
+
+    /// Pass 2 (5.): queue an entry for every channel case not queued yet, in the
+    /// random poll order (so that, as in Go, a select's cases on one channel
+    /// queue in random order), and store the waker. All locks held.
+    fn enqueue<const N: usize>(
+        &mut self,
+        cases: &mut [Pin<&mut dyn Case>; N],
+        plan: &Plan<N>,
+        cx: &mut Context<'_>,
+        wakeups: &mut Wakeups,
+    ) {
+        let token = self.token.get_or_insert_with(|| Arc::new(Token::new()));
+        for i in plan.channel_cases() {
+            // SAFETY: all the select's channel locks are held (caller).
+            unsafe { cases[i].as_mut().register(token, i) };
+        }
+        // SAFETY: all the locks of the channels where the token is queued
+        // are held (waiter.rs invariant #4).
+        unsafe { token.set_waker(cx.waker(), wakeups) };
+        self.registered = true;
+    }
+
+    /// Pass 3 (6.) when a counterpart chose case `chosen` (the token is final):
+    /// each channel case unqueues under its own lock; the chosen one collects
+    /// what it was handed.
+    fn finish_each<const N: usize>(
+        &mut self,
+        cases: &mut [Pin<&mut dyn Case>; N],
+        plan: &Plan<N>,
+        chosen: usize,
+        wakeups: &mut Wakeups,
+    ) {
+        for &i in &plan.by_addr[..plan.n_locks] {
+            let i = i as usize;
+            let lock = plan.lock_of(i);
+            lock.lock();
+            // SAFETY: the case's lock is held; the token is final, so no
+            // other lock is needed (`Case::finish` touches one channel).
+            unsafe { cases[i].as_mut().finish(i == chosen, wakeups) };
+            // SAFETY: locked just above.
+            unsafe { lock.unlock() };
+        }
+        self.registered = false;
     }
 
     /// The case a counterpart selected, if any.
@@ -724,10 +893,15 @@ impl SelectState {
         if !self.registered {
             return None;
         }
-        match self.token.as_ref()?.selection() {
-            Selection::Selected(k) => Some(k),
-            Selection::Waiting | Selection::Claimed => None,
-        }
+        selection(self.token.as_deref())
+    }
+}
+
+/// The case a counterpart selected on `token`, if any.
+fn selection(token: Option<&Token>) -> Option<usize> {
+    match token?.selection() {
+        Selection::Selected(k) => Some(k),
+        Selection::Waiting | Selection::Claimed => None,
     }
 }
 
@@ -739,36 +913,6 @@ impl Drop for SelectState {
             if let Some(t) = &self.token {
                 let _ = t.try_claim();
             }
-        }
-    }
-}
-
-/// Locks the channel locks of `cases[locks[..]]` in (sorted) address order,
-/// each once.
-fn lock_all(cases: &[Pin<&mut dyn Case>], locks: &[u8]) {
-    let mut prev: *const RawLock = std::ptr::null();
-    for &i in locks {
-        let l = cases[i as usize].lock().expect("channel case");
-        if !std::ptr::eq(l, prev) {
-            l.lock();
-            prev = l;
-        }
-    }
-}
-
-/// Unlocks what `lock_all` locked.
-///
-/// # Safety
-///
-/// `lock_all(cases, locks)` was called and not undone.
-unsafe fn unlock_all(cases: &[Pin<&mut dyn Case>], locks: &[u8]) {
-    let mut prev: *const RawLock = std::ptr::null();
-    for &i in locks.iter().rev() {
-        let l = cases[i as usize].lock().expect("channel case");
-        if !std::ptr::eq(l, prev) {
-            // SAFETY: locked by lock_all (contract).
-            unsafe { l.unlock() };
-            prev = l;
         }
     }
 }
