@@ -462,10 +462,15 @@ impl<T> RecvState<T> {
 
     /// Cancels the operation (drop): removes the entry and gives back a value
     /// that a sender already handed over.
+    #[inline]
     pub(crate) fn cancel(&mut self, shared: &Shared<T>) {
-        if self.entry.is_none() {
-            return;
+        if self.entry.is_some() {
+            self.cancel_slow(shared);
         }
+    }
+
+    #[inline(never)]
+    fn cancel_slow(&mut self, shared: &Shared<T>) {
         let mut wakeups = Wakeups::new();
         shared
             .lock()
@@ -630,10 +635,16 @@ impl<T> SendState<T> {
 
     /// Cancels the send (drop). The value, if not delivered, is returned so
     /// that the caller drops it outside the lock.
+    #[inline]
     pub(crate) fn cancel(&mut self, shared: &Shared<T>) -> Option<T> {
         if self.entry.is_none() {
             return self.value.take();
         }
+        self.cancel_slow(shared)
+    }
+
+    #[inline(never)]
+    fn cancel_slow(&mut self, shared: &Shared<T>) -> Option<T> {
         shared.lock().with(|inner| self.unregister_locked(inner))
     }
 

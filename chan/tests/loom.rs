@@ -280,3 +280,30 @@ fn recycled_entries_reused() {
         t.join().unwrap();
     });
 }
+
+/// A select with `default` sees its channels at one instant (Go's
+/// TestNonblockSelectRace): `c1` holds a value, and the other thread sends on
+/// `c2` before it empties `c1`, so `default` must never be taken. (Under loom
+/// cases are tried in source order: `c2` first, the order that would expose
+/// channels checked one at a time.)
+#[test]
+fn default_sees_all_channels_at_once() {
+    loom::model(|| {
+        let (c1, c2) = (Chan::<i32>::new(1), Chan::<i32>::new(1));
+        c1.try_send(1).unwrap();
+        let (a, b) = (c1.clone(), c2.clone());
+        let t = thread::spawn(move || {
+            b.try_send(2).unwrap();
+            let _ = a.try_recv();
+        });
+        let ok = block_on(async {
+            select! {
+                _ = c2.recv() => true,
+                _ = c1.recv() => true,
+                default => false,
+            }
+        });
+        t.join().unwrap();
+        assert!(ok, "default taken while a case was ready");
+    });
+}

@@ -546,3 +546,44 @@ fn futures_polled_before_becoming_cases() {
         assert_eq!(t.join().unwrap(), Ok(()));
     });
 }
+
+/// A select with `default` sees all its channels at one instant (Go's
+/// TestNonblockSelectRace, in a tight loop on two long-lived threads): `c1`
+/// holds a value when the select starts, and the other thread sends on `c2`
+/// before it empties `c1`, so at every instant one case is ready and
+/// `default` must never be taken. Checking the channels one at a time (`c2`
+/// before the send, `c1` after the receive) would take it.
+#[test]
+fn default_sees_all_channels_at_once() {
+    let n = scale(50_000);
+    let (c1, c2) = (Chan::<u32>::new(1), Chan::<u32>::new(1));
+    let (go, went) = chan::<()>(1);
+    let (report, reports) = chan::<bool>(1);
+    let (a, b) = (c1.clone(), c2.clone());
+    let selector = thread::spawn(move || {
+        while went.recv_blocking().is_some() {
+            let ok = block_on(async {
+                select! {
+                    _ = a.recv() => true,
+                    _ = b.recv() => true,
+                    default => false,
+                }
+            });
+            report.send_blocking(ok).unwrap();
+        }
+    });
+    for i in 0..n {
+        c1.try_send(1).unwrap();
+        go.send_blocking(()).unwrap();
+        c2.try_send(1).unwrap();
+        let _ = c1.try_recv();
+        assert!(
+            reports.recv_blocking().unwrap(),
+            "iteration {i}: default taken while a case was ready"
+        );
+        let _ = c1.try_recv();
+        let _ = c2.try_recv();
+    }
+    drop(go);
+    selector.join().unwrap();
+}

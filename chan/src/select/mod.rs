@@ -46,7 +46,10 @@
 //!    dropped.
 //!    - *Fresh* (nothing of ours queued: the first poll): no counterpart can
 //!      choose us, so each channel case is tried under its own channel's lock
-//!      alone. A ready case costs one lock, not one per channel.
+//!      alone. A ready case costs one lock, not one per channel. Not so with
+//!      a `default` arm: a select that may give up must see all its channels
+//!      at one instant (Go's `TestNonblockSelectRace`), so it tries them
+//!      under all their locks.
 //!    - *Registered* (we were woken): if a counterpart chose a case, go to
 //!      pass 3 at once (**pass 0**). Otherwise the channel cases are tried
 //!      under all the select's locks, and pass 0 is re-checked whenever the
@@ -134,6 +137,12 @@ pub trait Case {
 
     /// The channel lock, for a channel case.
     fn lock(&self) -> Option<&RawLock>;
+
+    /// `kind` and `lock` in one (dynamic) call.
+    #[inline]
+    fn describe(&self) -> (Kind, Option<&RawLock>) {
+        (self.kind(), self.lock())
+    }
 
     /// Polls a generic future case; on `Ready` its output is stored.
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
@@ -411,6 +420,14 @@ impl<C: Case> Case for Option<C> {
         self.as_ref().and_then(C::lock)
     }
 
+    #[inline]
+    fn describe(&self) -> (Kind, Option<&RawLock>) {
+        match self {
+            Some(c) => (c.kind(), c.lock()),
+            None => (Kind::Disabled, None),
+        }
+    }
+
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.as_pin_mut().expect("disabled case").poll_future(cx)
     }
@@ -473,6 +490,7 @@ pub trait IntoFutCase {
 impl<'a, T> IntoChanCase for Wrap<RecvFuture<'a, T>> {
     type Case = RecvCase<'a, T>;
 
+    #[inline]
     fn __gust_into_case(&mut self) -> RecvCase<'a, T> {
         // The future's own state is dropped with it: a future polled before
         // it became a case is cancelled first (giving back any value it was
@@ -489,6 +507,7 @@ impl<'a, T> IntoChanCase for Wrap<RecvFuture<'a, T>> {
 impl<'a, T> IntoChanCase for Wrap<SendFuture<'a, T>> {
     type Case = SendCase<'a, T>;
 
+    #[inline]
     fn __gust_into_case(&mut self) -> SendCase<'a, T> {
         let mut fut = self.0.take().expect("case converted twice");
         // A future polled before it became a case is unqueued first. If its
@@ -506,6 +525,7 @@ impl<'a, T> IntoChanCase for Wrap<SendFuture<'a, T>> {
 impl<F: Future> IntoFutCase for &mut Wrap<F> {
     type Case = FutCase<F>;
 
+    #[inline]
     fn __gust_into_case(&mut self) -> FutCase<F> {
         FutCase {
             fut: self.0.take().expect("case converted twice"),
@@ -531,12 +551,14 @@ struct Plan<const N: usize> {
     kinds: [Kind; N],
     /// The channel lock of each channel case (null otherwise).
     locks: [*const RawLock; N],
-    /// 1. Poll order: a uniformly random permutation of the enabled cases.
+    /// Poll order (1.): a uniformly random permutation of the enabled cases.
     order: [u8; N],
     n_enabled: usize,
-    /// 2. Lock order: the channel cases sorted by lock address.
+    /// Lock order (2.): the channel cases, sorted by lock address when
+    /// `sorted` (only a poll that takes all the locks needs the order).
     by_addr: [u8; N],
     n_locks: usize,
+    sorted: bool,
 }
 
 impl<const N: usize> Plan<N> {
@@ -548,14 +570,15 @@ impl<const N: usize> Plan<N> {
             n_enabled: 0,
             by_addr: [0; N],
             n_locks: 0,
+            sorted: false,
         };
         for (i, case) in cases.iter().enumerate() {
-            let kind = case.kind();
+            let (kind, lock) = case.describe();
             plan.kinds[i] = kind;
             match kind {
                 Kind::Disabled => continue,
                 Kind::Channel => {
-                    plan.locks[i] = case.lock().expect("a channel case has a lock");
+                    plan.locks[i] = lock.expect("a channel case has a lock");
                     plan.by_addr[plan.n_locks] = i as u8;
                     plan.n_locks += 1;
                 }
@@ -574,8 +597,6 @@ impl<const N: usize> Plan<N> {
                 plan.order.swap(i, rng.usize(..=i));
             }
         }
-        let locks = plan.locks;
-        plan.by_addr[..plan.n_locks].sort_unstable_by_key(|&i| locks[i as usize]);
         plan
     }
 
@@ -595,8 +616,18 @@ impl<const N: usize> Plan<N> {
         unsafe { &*self.locks[i] }
     }
 
+    /// Sorts the lock order; needed before `lock_all`.
+    fn sort_locks(&mut self) {
+        if !self.sorted {
+            let locks = self.locks;
+            self.by_addr[..self.n_locks].sort_unstable_by_key(|&i| locks[i as usize]);
+            self.sorted = true;
+        }
+    }
+
     /// Locks every channel of the select, in address order, each once.
     fn lock_all(&self) {
+        debug_assert!(self.sorted, "lock_all before sort_locks");
         let mut prev = std::ptr::null();
         for &i in &self.by_addr[..self.n_locks] {
             let l = self.locks[i as usize];
@@ -645,12 +676,12 @@ impl SelectState {
     ) -> Poll<usize> {
         assert!(!self.done, "select polled after completion");
         assert!(N <= MAX_CASES, "select: more than {MAX_CASES} cases");
-        let plan = Plan::new(&cases);
+        let mut plan = Plan::new(&cases);
         let mut wakeups = Wakeups::new();
         let res = if self.registered {
-            self.poll_registered(&mut cases, &plan, cx, &mut wakeups)
+            self.poll_registered(&mut cases, &mut plan, cx, &mut wakeups)
         } else {
-            self.poll_fresh(&mut cases, &plan, cx, &mut wakeups)
+            self.poll_fresh(&mut cases, &mut plan, cx, &mut wakeups)
         };
         // No lock is held here (each path unlocks before it returns).
         wakeups.wake();
@@ -671,10 +702,13 @@ impl SelectState {
     fn poll_fresh<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &Plan<N>,
+        plan: &mut Plan<N>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) -> Poll<usize> {
+        if self.has_default {
+            return Self::poll_once(cases, plan, cx, wakeups);
+        }
         // 3. Pass 1, case by case.
         for i in plan.order() {
             match plan.kinds[i] {
@@ -697,14 +731,11 @@ impl SelectState {
                 Kind::Disabled => unreachable!("disabled cases are not in the poll order"),
             }
         }
-        // 4. Default.
-        if self.has_default {
-            return Poll::Ready(DEFAULT);
-        }
         if plan.n_locks == 0 {
             // Only futures (or nothing): they hold our waker.
             return Poll::Pending;
         }
+        plan.sort_locks();
         plan.lock_all();
         // Pass 1 again, under the locks pass 2 registers under.
         for i in plan.channel_cases() {
@@ -721,11 +752,62 @@ impl SelectState {
         Poll::Pending
     }
 
+    /// The one poll of a select with a `default` arm. It never waits, so its
+    /// pass 1 must see all its channels at one instant, as Go's does (Go's
+    /// `TestNonblockSelectRace`: with `c1` ready, a select over `c1` and `c2`
+    /// must not take `default` while another goroutine sends on `c2` and
+    /// then empties `c1`; tried one at a time, `c2` could be seen before the
+    /// send and `c1` after the receive). So the channel cases are tried
+    /// under all the select's locks, released only to poll a future case.
+    fn poll_once<const N: usize>(
+        cases: &mut [Pin<&mut dyn Case>; N],
+        plan: &mut Plan<N>,
+        cx: &mut Context<'_>,
+        wakeups: &mut Wakeups,
+    ) -> Poll<usize> {
+        plan.sort_locks();
+        let mut locked = false;
+        let mut chosen = DEFAULT;
+        for i in plan.order() {
+            match plan.kinds[i] {
+                Kind::Channel => {
+                    if !locked {
+                        plan.lock_all();
+                        locked = true;
+                    }
+                    // SAFETY: all the select's channel locks are held.
+                    if unsafe { cases[i].as_mut().try_commit(None, wakeups) } {
+                        chosen = i;
+                        break;
+                    }
+                }
+                Kind::Future => {
+                    if locked {
+                        // SAFETY: locked above.
+                        unsafe { plan.unlock_all() };
+                        locked = false;
+                    }
+                    if cases[i].as_mut().poll_future(cx).is_ready() {
+                        chosen = i;
+                        break;
+                    }
+                }
+                Kind::Disabled => unreachable!("disabled cases are not in the poll order"),
+            }
+        }
+        if locked {
+            // SAFETY: locked above.
+            unsafe { plan.unlock_all() };
+        }
+        // 4. Default, if nothing was ready.
+        Poll::Ready(chosen)
+    }
+
     /// A poll with entries of ours queued: we were woken.
     fn poll_registered<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &Plan<N>,
+        plan: &mut Plan<N>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) -> Poll<usize> {
@@ -737,6 +819,7 @@ impl SelectState {
             return Poll::Ready(k);
         }
 
+        plan.sort_locks();
         let mut locked = false;
         // Whether the locks were released (to poll a future) after a channel
         // case was tried: then what that try saw may be out of date.
@@ -850,7 +933,7 @@ impl SelectState {
     fn enqueue<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &Plan<N>,
+        plan: &mut Plan<N>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) {
@@ -871,7 +954,7 @@ impl SelectState {
     fn finish_each<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &Plan<N>,
+        plan: &mut Plan<N>,
         chosen: usize,
         wakeups: &mut Wakeups,
     ) {
