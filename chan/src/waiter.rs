@@ -31,6 +31,7 @@
 //!    (Go's `dequeue` skipping a select that already won elsewhere).
 
 use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 use std::task::Waker;
 
 use crate::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
@@ -134,7 +135,7 @@ impl Token {
             let w = unsafe { &mut *w };
             match w {
                 Some(old) if old.will_wake(waker) => {}
-                _ => wakeups.stale = w.replace(waker.clone()),
+                _ => wakeups.keep_stale(w.replace(waker.clone())),
             }
         });
     }
@@ -247,12 +248,24 @@ impl<T> Entry<T> {
 /// The wakers to call once the channel lock(s) are released.
 ///
 /// Waking under a lock would let the woken task run into the lock we hold.
+/// Built and dropped on every channel operation, so the common cases (no
+/// waker, or one) stay inline and cost a test each; more wakers (a `close`)
+/// and a replaced waker go to a boxed overflow.
+///
+/// The fields are `ManuallyDrop`: `Drop` wakes (and so empties) both, which
+/// leaves the compiler no drop glue to call out of line.
 #[derive(Debug, Default)]
 pub struct Wakeups {
-    first: Option<Waker>,
+    first: ManuallyDrop<Option<Waker>>,
+    more: ManuallyDrop<Option<Box<MoreWakeups>>>,
+}
+
+/// The rare part of [`Wakeups`].
+#[derive(Debug, Default)]
+struct MoreWakeups {
     rest: Vec<Waker>,
-    /// A replaced waker, dropped (not woken) with this value, after unlocking.
-    stale: Option<Waker>,
+    /// Replaced wakers, dropped (not woken) with this value, after unlocking.
+    stale: Vec<Waker>,
 }
 
 impl Wakeups {
@@ -265,16 +278,25 @@ impl Wakeups {
     pub(crate) fn push(&mut self, waker: Option<Waker>) {
         if let Some(w) = waker {
             if self.first.is_none() {
-                self.first = Some(w);
+                *self.first = Some(w);
             } else {
-                self.push_slow(w);
+                self.more().rest.push(w);
             }
         }
     }
 
+    /// Keeps a replaced waker, to be dropped after unlocking: dropping a
+    /// waker may drop a task, and with it futures that take a channel lock.
+    #[inline]
+    fn keep_stale(&mut self, waker: Option<Waker>) {
+        if let Some(w) = waker {
+            self.more().stale.push(w);
+        }
+    }
+
     #[cold]
-    fn push_slow(&mut self, waker: Waker) {
-        self.rest.push(waker);
+    fn more(&mut self) -> &mut MoreWakeups {
+        self.more.get_or_insert_with(Box::default)
     }
 
     /// Wakes everything collected so far. Call with no lock held.
@@ -282,16 +304,19 @@ impl Wakeups {
     pub(crate) fn wake(&mut self) {
         if let Some(w) = self.first.take() {
             w.wake();
-            if !self.rest.is_empty() {
-                self.wake_rest();
-            }
+        }
+        if self.more.is_some() {
+            self.wake_more();
         }
     }
 
     #[cold]
-    fn wake_rest(&mut self) {
-        for w in self.rest.drain(..) {
-            w.wake();
+    fn wake_more(&mut self) {
+        if let Some(more) = self.more.take() {
+            for w in more.rest {
+                w.wake();
+            }
+            drop(more.stale);
         }
     }
 }
@@ -299,6 +324,7 @@ impl Wakeups {
 impl Drop for Wakeups {
     #[inline]
     fn drop(&mut self) {
+        // Empties both fields: nothing is left for `ManuallyDrop` to leak.
         self.wake();
     }
 }
