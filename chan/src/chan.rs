@@ -334,6 +334,29 @@ impl<T> Inner<T> {
         }
     }
 
+    /// `try_recv`'s common case alone: a buffered value, and no waiting
+    /// sender to refill its slot (invariant #2). `None`: take the full path.
+    #[inline]
+    fn pop_fast(&mut self) -> Option<T> {
+        if self.sendq.is_empty() {
+            self.buf.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// `try_send`'s common case alone: open, no waiting receiver (invariant
+    /// #1), room in the buffer. `Err`: take the full path.
+    #[inline]
+    fn push_fast(&mut self, value: T) -> Result<(), T> {
+        if !self.closed && !self.rx_gone && self.recvq.is_empty() && self.buf.len() < self.cap {
+            self.buf.push_back(value);
+            Ok(())
+        } else {
+            Err(value)
+        }
+    }
+
     /// A receiver collects what was handed to its selected entry: a value, or
     /// `None` if `close` selected it.
     pub(crate) fn collect(&mut self, entry: &Entry<T>, wakeups: &mut Wakeups) -> Option<T> {
@@ -413,9 +436,23 @@ impl<T> RecvState<T> {
     }
 
     /// Polls a standalone receive: complete it if possible, else (re)register.
+    #[inline]
     pub(crate) fn poll(&mut self, shared: &Shared<T>, cx: &mut Context<'_>) -> Option<Option<T>> {
+        let mut locked = shared.lock();
+        // The common case, inline: not queued, a value buffered, no sender
+        // waiting to refill the freed slot.
+        if self.entry.is_none() {
+            if let Some(v) = locked.with(Inner::pop_fast) {
+                return Some(Some(v));
+            }
+        }
+        self.poll_slow(locked, cx)
+    }
+
+    #[inline(never)]
+    fn poll_slow(&mut self, mut locked: Locked<'_, T>, cx: &mut Context<'_>) -> Option<Option<T>> {
         let mut wakeups = Wakeups::new();
-        let res = shared.lock().with(|inner| {
+        let res = locked.with(|inner| {
             if let Some(entry) = self.entry.take_if(|e| e.is_selected()) {
                 // A sender (value) or close (None) chose us; the entry is out
                 // of the queue.
@@ -449,6 +486,7 @@ impl<T> RecvState<T> {
                 }
             }
         });
+        drop(locked);
         wakeups.wake();
         res
     }
@@ -568,13 +606,34 @@ impl<T> SendState<T> {
     }
 
     /// Polls a standalone send. `None` = still pending.
+    #[inline]
     pub(crate) fn poll(
         &mut self,
         shared: &Shared<T>,
         cx: &mut Context<'_>,
     ) -> Option<SendResult<T>> {
+        let mut locked = shared.lock();
+        // The common case, inline: not queued, room in the buffer, no
+        // receiver waiting (it would have to be woken).
+        if self.entry.is_none() {
+            if let Some(v) = self.value.take() {
+                match locked.with(|inner| inner.push_fast(v)) {
+                    Ok(()) => return Some(Ok(())),
+                    Err(v) => self.value = Some(v),
+                }
+            }
+        }
+        self.poll_slow(locked, cx)
+    }
+
+    #[inline(never)]
+    fn poll_slow(
+        &mut self,
+        mut locked: Locked<'_, T>,
+        cx: &mut Context<'_>,
+    ) -> Option<SendResult<T>> {
         let mut wakeups = Wakeups::new();
-        let res = shared.lock().with(|inner| {
+        let res = locked.with(|inner| {
             if let Some(entry) = self.entry.take_if(|e| e.is_selected()) {
                 // SAFETY: lock held (invariant #3).
                 let left = unsafe { entry.swap_slot(None) };
@@ -621,6 +680,7 @@ impl<T> SendState<T> {
                 }
             }
         });
+        drop(locked);
         wakeups.wake();
         res
     }

@@ -342,6 +342,13 @@ impl<T> WaitQueue<T> {
         }
     }
 
+    /// Whether no entry is queued (stale ones count: this is a hint that
+    /// sends the caller down the full path, which skips them).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub(crate) fn push(&mut self, entry: Arc<Entry<T>>) {
         self.entries.push_back(entry);
     }
