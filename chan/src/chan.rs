@@ -56,11 +56,11 @@
 //! receiver takes it; a dropped sender removes its entry under the lock, so
 //! the value is either delivered or dropped with the future, never both.
 
-use std::collections::VecDeque;
 use std::task::Context;
 
 use crate::error::{TryRecvError, TrySendError};
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering, RawLock, UnsafeCell};
+use crate::ring::Ring;
 use crate::waiter::{Entry, Token, WaitQueue, Wakeups};
 
 /// The state shared by all handles of one channel.
@@ -92,7 +92,7 @@ unsafe impl<T: Send> Sync for Shared<T> {}
 /// The lock-guarded part of a channel.
 #[derive(Debug)]
 pub(crate) struct Inner<T> {
-    buf: VecDeque<T>,
+    buf: Ring<T>,
     cap: usize,
     sendq: WaitQueue<T>,
     recvq: WaitQueue<T>,
@@ -134,14 +134,13 @@ impl<T> Shared<T> {
     ///
     /// If a buffer of `cap` values cannot be allocated.
     pub(crate) fn new(cap: usize) -> Self {
-        let mut buf = VecDeque::new();
-        if buf.try_reserve_exact(cap).is_err() {
+        let Some(buf) = Ring::with_capacity(cap) else {
             panic!(
                 "gust-chan: cannot allocate a channel buffer of capacity {cap} \
                  (of {} bytes each)",
                 std::mem::size_of::<T>()
             );
-        }
+        };
         Self {
             lock: RawLock::new(),
             inner: UnsafeCell::new(Inner {

@@ -74,6 +74,7 @@ mod chan;
 mod error;
 mod handles;
 mod loom;
+mod ring;
 mod select;
 mod waiter;
 
