@@ -59,7 +59,7 @@
 use std::task::Context;
 
 use crate::error::{TryRecvError, TrySendError};
-use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering, RawLock, UnsafeCell};
+use crate::loom::{Arc, AtomicBool, AtomicU32, Ordering, RawLock, UnsafeCell};
 use crate::ring::Ring;
 use crate::waiter::{Entry, Token, WaitQueue, Wakeups};
 
@@ -70,17 +70,15 @@ pub(crate) struct Shared<T> {
     pub(crate) lock: RawLock,
     /// Guarded by `lock`.
     inner: UnsafeCell<Inner<T>>,
-    /// Capacity, fixed at creation.
-    cap: usize,
     /// Mirror of `inner.closed` for lock-free `is_closed` (written under the
     /// lock).
     closed: AtomicBool,
     /// Number of `Sender`s plus `Chan`s alive. When it reaches zero the channel
-    /// closes.
-    senders: AtomicUsize,
+    /// closes. (32 bits: a channel is kept small; see [`Shared::add_handle`].)
+    senders: AtomicU32,
     /// Number of `Receiver`s plus `Chan`s alive. When it reaches zero, waiting
     /// senders get their values back and later sends fail.
-    receivers: AtomicUsize,
+    receivers: AtomicU32,
 }
 
 // SAFETY: `inner` is only accessed under `lock`; values of `T` only move
@@ -100,8 +98,9 @@ pub(crate) struct Inner<T> {
     /// No receiving handle is left (invariant #3).
     rx_gone: bool,
     /// Values a sender moved into a waiting receiver's slot that the receiver
-    /// has not collected yet (invariant #5).
-    in_flight: usize,
+    /// has not collected yet (invariant #5). At most one per waiting
+    /// receiver, and each of those is a live future: 32 bits are plenty.
+    in_flight: u32,
     /// A finished standalone entry kept for the next blocking `send`/`recv`
     /// (see [`Entry::recycle`]): in no queue, `WAITING`, empty slot, no waker.
     pub(crate) spare: Option<Arc<Entry<T>>>,
@@ -153,10 +152,9 @@ impl<T> Shared<T> {
                 in_flight: 0,
                 spare: None,
             }),
-            cap,
             closed: AtomicBool::new(false),
-            senders: AtomicUsize::new(1),
-            receivers: AtomicUsize::new(1),
+            senders: AtomicU32::new(1),
+            receivers: AtomicU32::new(1),
         }
     }
 
@@ -178,7 +176,9 @@ impl<T> Shared<T> {
     }
 
     pub(crate) fn cap(&self) -> usize {
-        self.cap
+        // Under the lock: the capacity lives with the state it bounds (one
+        // word less per channel); it never changes.
+        self.lock().with(|inner| inner.cap)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -212,13 +212,21 @@ impl<T> Shared<T> {
     }
 
     pub(crate) fn add_sender(&self) {
-        // Relaxed: like `Arc::clone`; the new handle comes from a live one.
-        self.senders.fetch_add(1, Ordering::Relaxed);
+        Self::add_handle(&self.senders);
     }
 
     pub(crate) fn add_receiver(&self) {
-        // Relaxed: as in `add_sender`.
-        self.receivers.fetch_add(1, Ordering::Relaxed);
+        Self::add_handle(&self.receivers);
+    }
+
+    /// Counts one more handle. Panics (leaving the count as it was) rather
+    /// than wrap past 2^31 handles of one kind, as `Arc` guards its count.
+    fn add_handle(count: &AtomicU32) {
+        // Relaxed: like `Arc::clone`; the new handle comes from a live one.
+        if count.fetch_add(1, Ordering::Relaxed) > i32::MAX as u32 {
+            count.fetch_sub(1, Ordering::Relaxed);
+            panic!("gust-chan: more than 2^31 handles to one channel");
+        }
     }
 
     /// A sending handle went away; the last one closes the channel.

@@ -62,8 +62,10 @@ pub struct Chan<T> {
 /// ```
 pub struct Sender<T> {
     pub(crate) shared: Arc<Shared<T>>,
-    /// The `Sink`'s send in flight; touched only through `&mut self`.
-    sink: SendState<T>,
+    /// The `Sink`'s send in flight; touched only through `&mut self`. Boxed
+    /// on first use: most senders never act as a `Sink`, and the state holds
+    /// a `T`.
+    sink: Option<Box<SendState<T>>>,
 }
 
 /// The receiving end: Go's `<-chan T`. Also a [`Stream`] that ends when the
@@ -268,10 +270,7 @@ impl<T> Chan<T> {
 
 impl<T> Sender<T> {
     fn from_shared(shared: Arc<Shared<T>>) -> Self {
-        Self {
-            shared,
-            sink: SendState::new(None),
-        }
+        Self { shared, sink: None }
     }
 
     /// Sends `value`; see [`Chan::send`].
@@ -478,7 +477,9 @@ impl<T> Drop for Chan<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        drop(self.sink.cancel(&self.shared));
+        if let Some(sink) = &mut self.sink {
+            drop(sink.cancel(&self.shared));
+        }
         self.shared.drop_sender();
     }
 }
@@ -547,10 +548,10 @@ impl<T> Stream for Receiver<T> {
 impl<T> Sender<T> {
     /// Drives the sink's send in flight, if any.
     fn poll_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        if self.sink.is_idle() {
+        let Some(sink) = self.sink.as_mut().filter(|s| !s.is_idle()) else {
             return Poll::Ready(Ok(()));
-        }
-        match self.sink.poll(&self.shared, cx) {
+        };
+        match sink.poll(&self.shared, cx) {
             Some(res) => Poll::Ready(res),
             None => Poll::Pending,
         }
@@ -569,10 +570,13 @@ impl<T> Sink<T> for Sender<T> {
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
         let this = self.get_mut();
-        if !this.sink.is_idle() {
+        let sink = this
+            .sink
+            .get_or_insert_with(|| Box::new(SendState::new(None)));
+        if !sink.is_idle() {
             panic!("Sink::start_send called without poll_ready");
         }
-        this.sink.set_value(item);
+        sink.set_value(item);
         Ok(())
     }
 

@@ -330,33 +330,39 @@ impl Drop for Wakeups {
 }
 
 /// A FIFO of waiting entries (Go's `waitq`). Guarded by its channel's lock.
+///
+/// The deque is boxed, and allocated when the first entry is queued: most
+/// channels are idle most of the time, and an empty queue then costs one
+/// pointer instead of a `VecDeque`'s four words (one channel has two).
 #[derive(Debug)]
 pub(crate) struct WaitQueue<T> {
-    entries: VecDeque<Arc<Entry<T>>>,
+    // The box is the point (one word while idle), not an oversight.
+    #[allow(clippy::box_collection)]
+    entries: Option<Box<VecDeque<Arc<Entry<T>>>>>,
 }
 
 impl<T> WaitQueue<T> {
     pub(crate) const fn new() -> Self {
-        Self {
-            entries: VecDeque::new(),
-        }
+        Self { entries: None }
     }
 
     /// Whether no entry is queued (stale ones count: this is a hint that
     /// sends the caller down the full path, which skips them).
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.as_ref().is_none_or(|e| e.is_empty())
     }
 
     pub(crate) fn push(&mut self, entry: Arc<Entry<T>>) {
-        self.entries.push_back(entry);
+        self.entries.get_or_insert_default().push_back(entry);
     }
 
     /// Removes `entry` if it is still queued.
     pub(crate) fn remove(&mut self, entry: &Arc<Entry<T>>) {
-        if let Some(i) = self.entries.iter().position(|e| Arc::ptr_eq(e, entry)) {
-            drop(self.entries.remove(i));
+        if let Some(entries) = &mut self.entries {
+            if let Some(i) = entries.iter().position(|e| Arc::ptr_eq(e, entry)) {
+                drop(entries.remove(i));
+            }
         }
     }
 
@@ -367,24 +373,25 @@ impl<T> WaitQueue<T> {
     /// releases the lock, then wake the owner (`take_waker`).
     #[inline]
     pub(crate) fn select_first(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
-        if self.entries.is_empty() {
+        if self.is_empty() {
             return None;
         }
         self.select_first_slow(me)
     }
 
     fn select_first_slow(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
+        let entries = self.entries.as_mut()?;
         let mut i = 0;
-        while i < self.entries.len() {
-            let entry = &self.entries[i];
+        while i < entries.len() {
+            let entry = &entries[i];
             let token = entry.token();
             if me.is_some_and(|me| std::ptr::eq(me, token)) {
                 i += 1;
             } else if token.try_select(entry.case) {
-                return self.entries.remove(i);
+                return entries.remove(i);
             } else {
                 // Lost (invariant #5): its owner completed elsewhere.
-                drop(self.entries.remove(i));
+                drop(entries.remove(i));
             }
         }
         None
@@ -392,7 +399,10 @@ impl<T> WaitQueue<T> {
 
     /// Selects every waiting entry (for `close`), collecting their wakers.
     pub(crate) fn select_all(&mut self, wakeups: &mut Wakeups) {
-        for entry in self.entries.drain(..) {
+        let Some(entries) = &mut self.entries else {
+            return;
+        };
+        for entry in entries.drain(..) {
             if entry.token().try_select(entry.case) {
                 // SAFETY: we won the CAS and hold the lock (caller's contract).
                 wakeups.push(unsafe { entry.token().take_waker() });
