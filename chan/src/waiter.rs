@@ -381,6 +381,21 @@ impl<T> WaitQueue<T> {
 
     fn select_first_slow(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
         let entries = self.entries.as_mut()?;
+        // The usual case, from the front: pop while the front is ours to take
+        // or stale.
+        while let Some(entry) = entries.front() {
+            let token = entry.token();
+            if me.is_some_and(|me| std::ptr::eq(me, token)) {
+                break; // our own entry: scan past it below
+            }
+            let selected = token.try_select(entry.case);
+            let entry = entries.pop_front();
+            if selected {
+                return entry;
+            }
+            // Lost (invariant #5): its owner completed elsewhere.
+            drop(entry);
+        }
         let mut i = 0;
         while i < entries.len() {
             let entry = &entries[i];
