@@ -181,8 +181,11 @@ impl<T> Shared<T> {
         self.lock().with(|inner| inner.cap)
     }
 
+    /// Go's `len(ch)`: never above `cap`. A value given back by a cancelled
+    /// receiver beyond the capacity (invariant #4) is not counted: like a
+    /// blocked sender's value, it is on its way, not buffered.
     pub(crate) fn len(&self) -> usize {
-        self.lock().with(|inner| inner.buf.len())
+        self.lock().with(|inner| inner.buf.len().min(inner.cap))
     }
 
     pub(crate) fn is_closed(&self) -> bool {

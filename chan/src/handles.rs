@@ -227,8 +227,8 @@ impl<T> Chan<T> {
         self.shared.close()
     }
 
-    /// The number of buffered values: 0 for a rendezvous channel, except for a
-    /// value given back by a cancelled receiver and not yet received again.
+    /// The number of buffered values, at most `cap()`: always 0 for a
+    /// rendezvous channel (Go's `len(ch)`).
     ///
     /// ```
     /// let ch = gust_chan::Chan::new(2);

@@ -165,6 +165,19 @@ fn in_flight_value_given_back_after_close() {
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 }
 
+/// A value given back by a dropped receiver waits for the next one, and
+/// `len()` stays within `cap()` (0 for a rendezvous channel), as in Go.
+#[test]
+fn given_back_value_not_counted_by_len() {
+    let ch = Chan::<String>::new(0);
+    let mut r1 = Box::pin(ch.recv());
+    assert!(poll_once(r1.as_mut()).is_pending());
+    ch.try_send("v".to_string()).unwrap();
+    drop(r1); // handed the value, dropped before collecting it: gives it back
+    assert_eq!(ch.len(), 0);
+    assert_eq!(ch.try_recv().as_deref(), Ok("v"));
+}
+
 #[test]
 fn select_rechecks_channels_after_polling_a_future() {
     let ch = Chan::<i32>::new(0);
