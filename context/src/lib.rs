@@ -39,8 +39,10 @@
 //!
 //! Operations and their cost: `is_done`/`err` are one atomic load;
 //! `done().await` on a live context allocates one event listener;
-//! `with_cancel` is one allocation and one lock of the parent; a cancel wakes
-//! every waiter and ends every descendant before it returns.
+//! `with_cancel` is one allocation and one lock of the parent; cancelling a
+//! context that has no children, after-funcs or timer is one
+//! compare-and-swap plus one lock of the parent (to unregister); a cancel
+//! wakes every waiter and ends every descendant before it returns.
 //!
 //! Everything but deadlines works on any executor and from plain threads
 //! ([`Context::done_blocking`]); deadline timers run on the gust executor's
