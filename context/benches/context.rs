@@ -67,20 +67,21 @@ fn tri(n: u64) -> u64 {
 /// Spawns `TASKS` tasks with `spawn`, each adding its index to a sum and
 /// then calling the `done` made for it by `add`; `wait` waits for all. Checks
 /// the sum; returns the time from `start` to the end of the wait.
-async fn fan_in_with<D: Send + 'static, W: Future<Output = ()>>(
+/// Spawning is generic (no `Box<dyn Future>`): boxing the task's future
+/// changed the executors' costs unevenly (gust's fan-in took 4x as long).
+async fn fan_in_with<S: Spawn, D: Send + 'static, W: Future<Output = ()>>(
     start: Instant,
     mut add: impl FnMut() -> D,
     done: fn(D),
-    spawn: fn(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>),
     wait: W,
 ) -> Duration {
     let sum = Arc::new(AtomicU64::new(0));
     for i in 0..TASKS {
         let (sum, d) = (sum.clone(), add());
-        spawn(Box::pin(async move {
+        S::spawn(async move {
             sum.fetch_add(i, Ordering::Relaxed);
             done(d);
-        }));
+        });
     }
     wait.await;
     let elapsed = start.elapsed();
@@ -88,12 +89,27 @@ async fn fan_in_with<D: Send + 'static, W: Future<Output = ()>>(
     elapsed
 }
 
-fn gust_spawn(f: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) {
-    drop(gust_executor::spawn(f));
+/// Spawns a detached task on the current runtime.
+trait Spawn {
+    fn spawn(f: impl Future<Output = ()> + Send + 'static);
 }
 
-fn tokio_spawn(f: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) {
-    drop(tokio::spawn(f));
+/// gust's executor.
+struct GustSpawn;
+
+impl Spawn for GustSpawn {
+    fn spawn(f: impl Future<Output = ()> + Send + 'static) {
+        drop(gust_executor::spawn(f));
+    }
+}
+
+/// tokio's.
+struct TokioSpawn;
+
+impl Spawn for TokioSpawn {
+    fn spawn(f: impl Future<Output = ()> + Send + 'static) {
+        drop(tokio::spawn(f));
+    }
 }
 
 fn fan_in(c: &mut Criterion) {
@@ -112,9 +128,13 @@ fn fan_in(c: &mut Criterion) {
                             wg.add(1);
                             wg.clone()
                         };
-                        total +=
-                            fan_in_with(Instant::now(), add, |d| d.done(), gust_spawn, wg.wait())
-                                .await;
+                        total += fan_in_with::<GustSpawn, _, _>(
+                            Instant::now(),
+                            add,
+                            |d| d.done(),
+                            wg.wait(),
+                        )
+                        .await;
                     }
                     total
                 }))
@@ -132,9 +152,13 @@ fn fan_in(c: &mut Criterion) {
                             wg.add(1);
                             wg.clone()
                         };
-                        total +=
-                            fan_in_with(Instant::now(), add, |d| d.done(), tokio_spawn, wg.wait())
-                                .await;
+                        total += fan_in_with::<TokioSpawn, _, _>(
+                            Instant::now(),
+                            add,
+                            |d| d.done(),
+                            wg.wait(),
+                        )
+                        .await;
                     }
                     total
                 }))
@@ -151,14 +175,9 @@ fn fan_in(c: &mut Criterion) {
                             tracker.close();
                             tracker.wait().await;
                         };
-                        total += fan_in_with(
-                            Instant::now(),
-                            || tracker.token(),
-                            drop,
-                            tokio_spawn,
-                            wait,
-                        )
-                        .await;
+                        let token = || tracker.token();
+                        total += fan_in_with::<TokioSpawn, _, _>(Instant::now(), token, drop, wait)
+                            .await;
                     }
                     total
                 }))
@@ -174,9 +193,13 @@ fn fan_in(c: &mut Criterion) {
                         let done = |d: wg::future::WaitGroup| {
                             d.done();
                         };
-                        total +=
-                            fan_in_with(Instant::now(), || wg.add(1), done, tokio_spawn, wg.wait())
-                                .await;
+                        total += fan_in_with::<TokioSpawn, _, _>(
+                            Instant::now(),
+                            || wg.add(1),
+                            done,
+                            wg.wait(),
+                        )
+                        .await;
                     }
                     total
                 }))
@@ -197,7 +220,7 @@ fn fan_in(c: &mut Criterion) {
                         let mut workers = workers.into_iter();
                         let add = move || workers.next().expect("one worker per task");
                         let done = awaitgroup::Worker::done;
-                        total += fan_in_with(start, add, done, tokio_spawn, wg.wait()).await;
+                        total += fan_in_with::<TokioSpawn, _, _>(start, add, done, wg.wait()).await;
                     }
                     total
                 }))
