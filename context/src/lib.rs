@@ -820,6 +820,33 @@ mod tests {
         }
     }
 
+    /// Leaves end themselves (lock-free) and are freed at once on other
+    /// threads while the parent's cancel takes them from its registry
+    /// (tree.rs invariant #6; under Miri, a use after free would be caught).
+    #[test]
+    fn threads_leaf_cancel_and_free_vs_parent_cancel() {
+        let rounds = if cfg!(miri) { 3 } else { 200 };
+        for _ in 0..rounds {
+            let (parent, cancel) = Context::background().with_cancel();
+            let enders: Vec<_> = (0..2)
+                .map(|_| {
+                    let children: Vec<_> = (0..5).map(|_| parent.with_cancel()).collect();
+                    std::thread::spawn(move || {
+                        for (child, cancel) in children {
+                            cancel.cancel();
+                            assert!(child.is_done());
+                        }
+                    })
+                })
+                .collect();
+            cancel.cancel();
+            for t in enders {
+                t.join().unwrap();
+            }
+            assert_eq!(registry_len(&parent), 0);
+        }
+    }
+
     /// `stop` racing the cancel: the function runs exactly when `stop` lost.
     #[test]
     fn after_func_stop_vs_cancel() {
