@@ -8,7 +8,8 @@
 //!   WaitGroups alone, on tokio's beside `wg::future::WaitGroup` and
 //!   `awaitgroup::WaitGroup` (which have no executor of their own).
 //! - `cancel_100k_waiters`: 100k tasks wait on one context (token); time
-//!   from the cancel to the last waiter's return, per waiter.
+//!   from the cancel to the last waiter's return, per waiter; checks that no
+//!   waiter woke before the cancel and that every one woke after it.
 //! - `create_cancel_1m_children`: create and cancel child contexts (child
 //!   tokens) of one long-lived parent; time per child (one thread).
 //!
@@ -245,20 +246,24 @@ fn cancel_waiters(c: &mut Criterion) {
                         let (ctx, cancel) = Context::background().with_cancel();
                         let ready = WaitGroup::new();
                         let finished = WaitGroup::new();
+                        let woken = Arc::new(AtomicU64::new(0));
                         ready.add(TASKS as usize);
                         for _ in 0..TASKS {
-                            let (ctx, ready) = (ctx.clone(), ready.clone());
+                            let (ctx, ready, woken) = (ctx.clone(), ready.clone(), woken.clone());
                             drop(finished.go(async move {
                                 ready.done();
                                 ctx.done().await;
+                                woken.fetch_add(1, Ordering::Relaxed);
                             }));
                         }
                         ready.wait().await;
                         gust_executor::yield_now().await;
+                        assert_eq!(woken.load(Ordering::Relaxed), 0, "a waiter woke early");
                         let start = Instant::now();
                         cancel.cancel();
                         finished.wait().await;
                         total += start.elapsed();
+                        assert_eq!(woken.load(Ordering::Relaxed), TASKS, "a waiter missed");
                     }
                     total
                 }))
@@ -274,21 +279,26 @@ fn cancel_waiters(c: &mut Criterion) {
                         let token = CancellationToken::new();
                         let ready = WaitGroup::new();
                         let tracker = TaskTracker::new();
+                        let woken = Arc::new(AtomicU64::new(0));
                         ready.add(TASKS as usize);
                         for _ in 0..TASKS {
-                            let (token, ready) = (token.clone(), ready.clone());
+                            let (token, ready, woken) =
+                                (token.clone(), ready.clone(), woken.clone());
                             drop(tracker.spawn(async move {
                                 ready.done();
                                 token.cancelled().await;
+                                woken.fetch_add(1, Ordering::Relaxed);
                             }));
                         }
                         tracker.close();
                         ready.wait().await;
                         tokio::task::yield_now().await;
+                        assert_eq!(woken.load(Ordering::Relaxed), 0, "a waiter woke early");
                         let start = Instant::now();
                         token.cancel();
                         tracker.wait().await;
                         total += start.elapsed();
+                        assert_eq!(woken.load(Ordering::Relaxed), TASKS, "a waiter missed");
                     }
                     total
                 }))
