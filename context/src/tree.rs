@@ -32,10 +32,12 @@
 //! # Invariants
 //!
 //! 1. A node's `END` bits go from live to ended exactly once, by a
-//!    compare-and-swap on the state word, and never go back. A node with
-//!    `HAS_ENTRIES` set is ended only under its lock, together with the
-//!    setting of its `cause` and the taking of its registry and timer; one
-//!    without is ended only with no cause (its `cause` stays `None`).
+//!    compare-and-swap on the state word, and never go back. The end happens
+//!    under the node's lock, together with the setting of its `cause` and
+//!    the taking of its registry and timer, unless `HAS_ENTRIES` is clear and
+//!    the end has no cause: then the compare-and-swap alone ends it, and its
+//!    `cause` stays `None`. So once `HAS_ENTRIES` is set, every end takes
+//!    the lock.
 //! 2. A node is in its parent's registry iff it was registered while the
 //!    parent was live and neither has ended since: the parent's end takes the
 //!    whole registry (invariant #1), a child that ends removes itself.
