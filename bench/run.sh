@@ -2,7 +2,8 @@
 # gust's comparison suite, one command:   bash bench/run.sh
 #
 # Runs every workload of DESIGN.md's speed bar on gust, tokio, smol, flume and
-# kanal (cargo bench --bench compare), memory per idle task (cargo bench
+# kanal (and the WaitGroup fan-in on the wg and awaitgroup crates too; the
+# child-context row on gust and tokio-util) (cargo bench --bench compare), memory per idle task (cargo bench
 # --bench memory), the same workloads in Go (bench/go, when a `go` toolchain
 # is found), at 1 worker and at all cores, then writes bench/results.md (the
 # table) and bench/results.svg (the chart) with bench/report.py. A runtime that

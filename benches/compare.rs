@@ -18,6 +18,12 @@
 //!   with `n` workers (rendezvous = capacity 0 on both), `tokio::select!`,
 //!   `TaskTracker`. They have no task or cancel story of their own, so the spawn
 //!   and cancel rows have no flume/kanal column.
+//! - `wg`, `awaitgroup`: those crates' async WaitGroups on the same tokio
+//!   runtime as the `tokio` column, in the WaitGroup fan-in row only.
+//!
+//! The context row (`children`: create and cancel 1M child contexts of one
+//! parent, on the root task's thread) has gust's `Context` and tokio-util's
+//! `CancellationToken::child_token`; smol has no context tree.
 //!
 //! Every workload checks its own result (counts, sums, the last prime) and a
 //! wrong answer fails that (workload, runtime) pair: it is written to
@@ -66,6 +72,8 @@ struct Sizes {
     sieve_last: u64,
     fanout: u64,
     cancel: u64,
+    fanin: u64,
+    children: u64,
 }
 
 fn sizes() -> Sizes {
@@ -81,6 +89,8 @@ fn sizes() -> Sizes {
             sieve_last: 7_919,
             fanout: 10_000,
             cancel: 10_000,
+            fanin: 10_000,
+            children: 100_000,
         }
     } else {
         Sizes {
@@ -94,6 +104,8 @@ fn sizes() -> Sizes {
             sieve_last: 37_813,
             fanout: 100_000,
             cancel: 100_000,
+            fanin: 100_000,
+            children: 1_000_000,
         }
     }
 }
@@ -134,6 +146,25 @@ trait Cancel: Sized + Send + 'static {
     fn new() -> (Self, Self::Waiter);
     fn cancel(self);
     fn wait(w: &Self::Waiter) -> impl Future<Output = ()> + Send + '_;
+}
+
+/// A WaitGroup as the fan-in row uses it: `add` is Go's `wg.Add(1)` and
+/// returns what the task needs for its `wg.Done()`.
+trait Wg: Send + 'static {
+    type Done: Send + 'static;
+    fn new() -> Self;
+    fn add(&mut self) -> Self::Done;
+    fn done(d: Self::Done);
+    fn wait(&mut self) -> impl Future<Output = ()> + Send + '_;
+}
+
+/// A cancellation tree as the `children` row uses it.
+trait Tree: Send + 'static {
+    fn new() -> Self;
+    /// Makes a child of this (long-lived) root, cancels it, and returns
+    /// whether the child reports itself cancelled.
+    fn child_cancel(&self) -> bool;
+    fn is_done(&self) -> bool;
 }
 
 /// A channel of `u64`: capacity 0 asks for a rendezvous channel.
@@ -339,6 +370,40 @@ async fn w_fanout<E: Exec, C: Ch>(n: u64) -> Duration {
     el
 }
 
+/// Fan-in: `n` tasks, each adding its index to a sum, counted by a WaitGroup
+/// (`Add(1)` before each spawn, `Done()` at each task's end); the root waits.
+async fn w_fanin<E: Exec, W: Wg>(n: u64) -> Duration {
+    let t0 = Instant::now();
+    let mut wg = W::new();
+    let sum = Arc::new(AtomicU64::new(0));
+    for i in 0..n {
+        let (sum, d) = (sum.clone(), wg.add());
+        E::go(async move {
+            sum.fetch_add(i, Ordering::Relaxed);
+            W::done(d);
+        });
+    }
+    wg.wait().await;
+    let el = t0.elapsed();
+    assert_eq!(sum.load(Ordering::Relaxed), tri(n), "fanin: wrong sum");
+    el
+}
+
+/// Creates and cancels `n` child contexts of one long-lived parent, one
+/// after the other, on the root task; each child must report itself done.
+async fn w_children<E: Exec, T: Tree>(n: u64) -> Duration {
+    let root = T::new();
+    let t0 = Instant::now();
+    let mut done = 0u64;
+    for _ in 0..n {
+        done += u64::from(root.child_cancel());
+    }
+    let el = t0.elapsed();
+    assert_eq!(done, n, "children: a cancelled child is not done");
+    assert!(!root.is_done(), "children: the parent ended");
+    el
+}
+
 /// `n` tasks wait on one context; the time is from the one cancel until the
 /// WaitGroup sees every waiter gone.
 async fn w_cancel<E: Exec>(n: u64) -> Duration {
@@ -436,6 +501,45 @@ mod rt_gust {
         }
         fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
             gust::WaitGroup::wait(self)
+        }
+    }
+
+    /// Go's pattern: `Add(1)` on the group, the clone moved into the task.
+    pub(crate) struct GustWg(gust::WaitGroup);
+    impl Wg for GustWg {
+        type Done = gust::WaitGroup;
+        fn new() -> Self {
+            GustWg(gust::WaitGroup::new())
+        }
+        fn add(&mut self) -> gust::WaitGroup {
+            self.0.add(1);
+            self.0.clone()
+        }
+        fn done(d: gust::WaitGroup) {
+            d.done();
+        }
+        fn wait(&mut self) -> impl Future<Output = ()> + Send + '_ {
+            self.0.wait()
+        }
+    }
+
+    /// A parent context (and its cancel, kept alive).
+    pub(crate) struct GustTree {
+        ctx: gust::Context,
+        _cancel: gust::CancelFunc,
+    }
+    impl Tree for GustTree {
+        fn new() -> Self {
+            let (ctx, _cancel) = gust::Context::background().with_cancel();
+            GustTree { ctx, _cancel }
+        }
+        fn child_cancel(&self) -> bool {
+            let (child, cancel) = self.ctx.with_cancel();
+            cancel.cancel();
+            child.is_done()
+        }
+        fn is_done(&self) -> bool {
+            self.ctx.is_done()
         }
     }
 
@@ -558,6 +662,78 @@ mod rt_tokio {
         fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
             self.0.close();
             self.0.wait()
+        }
+    }
+
+    /// `TaskTracker` tokens: `token()` is `Add(1)`, dropping it `Done()`;
+    /// `close` + `wait` is `Wait()`.
+    pub(crate) struct TokioWg(tokio_util::task::TaskTracker);
+    impl Wg for TokioWg {
+        type Done = tokio_util::task::task_tracker::TaskTrackerToken;
+        fn new() -> Self {
+            TokioWg(tokio_util::task::TaskTracker::new())
+        }
+        fn add(&mut self) -> Self::Done {
+            self.0.token()
+        }
+        fn done(d: Self::Done) {
+            drop(d);
+        }
+        fn wait(&mut self) -> impl Future<Output = ()> + Send + '_ {
+            self.0.close();
+            self.0.wait()
+        }
+    }
+
+    /// The `wg` crate's async WaitGroup: `add(1)` returns the clone to move.
+    pub(crate) struct WgWg(wg::future::WaitGroup);
+    impl Wg for WgWg {
+        type Done = wg::future::WaitGroup;
+        fn new() -> Self {
+            WgWg(wg::future::WaitGroup::new())
+        }
+        fn add(&mut self) -> Self::Done {
+            self.0.add(1)
+        }
+        fn done(d: Self::Done) {
+            d.done();
+        }
+        fn wait(&mut self) -> impl Future<Output = ()> + Send + '_ {
+            self.0.wait()
+        }
+    }
+
+    /// The `awaitgroup` crate: `worker()` is `Add(1)`, `Worker::done` `Done()`.
+    pub(crate) struct AwaitGroupWg(awaitgroup::WaitGroup);
+    impl Wg for AwaitGroupWg {
+        type Done = awaitgroup::Worker;
+        fn new() -> Self {
+            AwaitGroupWg(awaitgroup::WaitGroup::new())
+        }
+        fn add(&mut self) -> Self::Done {
+            self.0.worker()
+        }
+        fn done(d: Self::Done) {
+            d.done();
+        }
+        fn wait(&mut self) -> impl Future<Output = ()> + Send + '_ {
+            self.0.wait()
+        }
+    }
+
+    /// A parent token; children by `child_token`.
+    pub(crate) struct TokioTree(tokio_util::sync::CancellationToken);
+    impl Tree for TokioTree {
+        fn new() -> Self {
+            TokioTree(tokio_util::sync::CancellationToken::new())
+        }
+        fn child_cancel(&self) -> bool {
+            let child = self.0.child_token();
+            child.cancel();
+            child.is_cancelled()
+        }
+        fn is_done(&self) -> bool {
+            self.0.is_cancelled()
         }
     }
 
@@ -786,6 +962,27 @@ mod rt_smol {
                     l.await;
                 }
             }
+        }
+    }
+
+    /// The fan-in's WaitGroup: the same counter and `Event` as [`SmolGroup`].
+    pub(crate) struct SmolWg(SmolGroup);
+    impl Wg for SmolWg {
+        type Done = Arc<(AtomicUsize, Event)>;
+        fn new() -> Self {
+            SmolWg(<SmolGroup as Group>::new())
+        }
+        fn add(&mut self) -> Self::Done {
+            self.0.0.0.fetch_add(1, Ordering::SeqCst);
+            self.0.0.clone()
+        }
+        fn done(g: Self::Done) {
+            if g.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+                g.1.notify(usize::MAX);
+            }
+        }
+        fn wait(&mut self) -> impl Future<Output = ()> + Send + '_ {
+            Group::wait(&self.0)
         }
     }
 
@@ -1018,11 +1215,12 @@ fn panic_msg(p: &Box<dyn std::any::Any + Send>) -> String {
 
 type Work = fn(u64) -> std::pin::Pin<Box<dyn Future<Output = Duration> + Send>>;
 
-/// Declares the five runtime columns of one workload: `$f` names a generic
-/// workload taking `<E, C>` (or `<E>` with `exec_only`).
+/// Declares the runtime columns of one workload: `$f` names a generic
+/// workload taking `<E, C>` (`chan`), `<E>` (`exec`), `<E, W: Wg>` (`wg`) or
+/// `<E, T: Tree>` (`tree`). Columns a peer cannot fill are left out (n/a).
 macro_rules! works {
     (chan $f:ident $(, $extra:expr)*) => {
-        [
+        vec![
             ("gust", Some(bench_for::<rt_gust::GustExec>(|n| Box::pin($f::<rt_gust::GustExec, rt_gust::GustCh>(n $(, $extra)*))))),
             ("tokio", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>, rt_tokio::TokioCh>(n $(, $extra)*))))),
             ("smol", Some(bench_for::<rt_smol::SmolExec>(|n| Box::pin($f::<rt_smol::SmolExec, rt_smol::SmolCh>(n $(, $extra)*))))),
@@ -1030,19 +1228,32 @@ macro_rules! works {
             ("kanal", Some(bench_for::<rt_tokio::TokioExec<true>>(|n| Box::pin($f::<rt_tokio::TokioExec<true>, rt_tokio::KanalCh>(n $(, $extra)*))))),
         ]
     };
+    (wg $f:ident) => {
+        vec![
+            ("gust", Some(bench_for::<rt_gust::GustExec>(|n| Box::pin($f::<rt_gust::GustExec, rt_gust::GustWg>(n))))),
+            ("tokio", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>, rt_tokio::TokioWg>(n))))),
+            ("smol", Some(bench_for::<rt_smol::SmolExec>(|n| Box::pin($f::<rt_smol::SmolExec, rt_smol::SmolWg>(n))))),
+            ("wg", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>, rt_tokio::WgWg>(n))))),
+            ("awaitgroup", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>, rt_tokio::AwaitGroupWg>(n))))),
+        ]
+    };
+    (tree $f:ident) => {
+        vec![
+            ("gust", Some(bench_for::<rt_gust::GustExec>(|n| Box::pin($f::<rt_gust::GustExec, rt_gust::GustTree>(n))))),
+            ("tokio", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>, rt_tokio::TokioTree>(n))))),
+        ]
+    };
     (exec $f:ident) => {
-        [
+        vec![
             ("gust", Some(bench_for::<rt_gust::GustExec>(|n| Box::pin($f::<rt_gust::GustExec>(n))))),
             ("tokio", Some(bench_for::<rt_tokio::TokioExec<false>>(|n| Box::pin($f::<rt_tokio::TokioExec<false>>(n))))),
             ("smol", Some(bench_for::<rt_smol::SmolExec>(|n| Box::pin($f::<rt_smol::SmolExec>(n))))),
-            ("flume", None),
-            ("kanal", None),
         ]
     };
 }
 
 /// A workload's row: name, ops per iteration, argument, its runtimes.
-type Row<'a> = (&'a str, u64, u64, [(&'a str, Option<BenchFn>); 5]);
+type Row<'a> = (&'a str, u64, u64, Vec<(&'a str, Option<BenchFn>)>);
 
 type BenchFn = Box<
     dyn Fn(
@@ -1131,6 +1342,8 @@ fn main() {
         }),
         ("fanout", s.fanout, s.fanout, works!(chan w_fanout)),
         ("cancel", s.cancel, s.cancel, works!(exec w_cancel)),
+        ("fanin", s.fanin, s.fanin, works!(wg w_fanin)),
+        ("children", s.children, s.children, works!(tree w_children)),
     ];
 
     let mut c = Criterion::default()

@@ -304,6 +304,45 @@ func wCancel(n int) time.Duration {
 	return el
 }
 
+// fanin: n goroutines, each adding its index to a sum, counted by a
+// WaitGroup (Add(1) before each go, Done at its end); main waits.
+func wFanin(n int) time.Duration {
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	var sum int64
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			atomic.AddInt64(&sum, int64(i))
+			wg.Done()
+		}(i)
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	check(atomic.LoadInt64(&sum) == int64(tri(n)), "fanin: sum %d", sum)
+	return el
+}
+
+// children: create and cancel n child contexts of one long-lived parent,
+// one after the other; each child must report context.Canceled.
+func wChildren(n int) time.Duration {
+	parent, cancelParent := context.WithCancel(context.Background())
+	defer cancelParent()
+	t0 := time.Now()
+	done := 0
+	for i := 0; i < n; i++ {
+		child, cancel := context.WithCancel(parent)
+		cancel()
+		if child.Err() == context.Canceled {
+			done++
+		}
+	}
+	el := time.Since(t0)
+	check(done == n, "children: %d of %d children done", done, n)
+	check(parent.Err() == nil, "children: the parent ended")
+	return el
+}
+
 // rss returns VmRSS and VmHWM in bytes.
 func rss() (int64, int64) {
 	b, err := os.ReadFile("/proc/self/status")
@@ -383,7 +422,8 @@ func main() {
 		return
 	}
 	sz := map[string]int{"spawn": 1000000, "pingpong": 100000, "spsc": 1000000, "spsc_rdv": 100000,
-		"mpmc": 1000000, "select": 400000, "sieve": 4000, "last": 37813, "fanout": 100000, "cancel": 100000}
+		"mpmc": 1000000, "select": 400000, "sieve": 4000, "last": 37813, "fanout": 100000, "cancel": 100000,
+		"fanin": 100000, "children": 1000000}
 	if *quick {
 		for k := range sz {
 			sz[k] /= 10
@@ -400,6 +440,8 @@ func main() {
 		{"sieve", sz["sieve"], func() time.Duration { return wSieve(sz["sieve"], sz["last"]) }},
 		{"fanout", sz["fanout"], func() time.Duration { return wFanout(sz["fanout"]) }},
 		{"cancel", sz["cancel"], func() time.Duration { return wCancel(sz["cancel"]) }},
+		{"fanin", sz["fanin"], func() time.Duration { return wFanin(sz["fanin"]) }},
+		{"children", sz["children"], func() time.Duration { return wChildren(sz["children"]) }},
 	}
 	var workers []int
 	if *workersFlag == "" {

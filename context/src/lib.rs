@@ -39,8 +39,10 @@
 //!
 //! Operations and their cost: `is_done`/`err` are one atomic load;
 //! `done().await` on a live context allocates one event listener;
-//! `with_cancel` is one allocation and one lock of the parent; a cancel wakes
-//! every waiter and ends every descendant before it returns.
+//! `with_cancel` is one allocation and one lock of the parent; cancelling a
+//! context that has no children, after-funcs or timer is one
+//! compare-and-swap plus one lock of the parent (to unregister); a cancel
+//! wakes every waiter and ends every descendant before it returns.
 //!
 //! Everything but deadlines works on any executor and from plain threads
 //! ([`Context::done_blocking`]); deadline timers run on the gust executor's
@@ -814,6 +816,33 @@ mod tests {
                 }
             }
             waiter.join().unwrap();
+            assert_eq!(registry_len(&parent), 0);
+        }
+    }
+
+    /// Leaves end themselves (lock-free) and are freed at once on other
+    /// threads while the parent's cancel takes them from its registry
+    /// (tree.rs invariant #6; under Miri, a use after free would be caught).
+    #[test]
+    fn threads_leaf_cancel_and_free_vs_parent_cancel() {
+        let rounds = if cfg!(miri) { 3 } else { 200 };
+        for _ in 0..rounds {
+            let (parent, cancel) = Context::background().with_cancel();
+            let enders: Vec<_> = (0..2)
+                .map(|_| {
+                    let children: Vec<_> = (0..5).map(|_| parent.with_cancel()).collect();
+                    std::thread::spawn(move || {
+                        for (child, cancel) in children {
+                            cancel.cancel();
+                            assert!(child.is_done());
+                        }
+                    })
+                })
+                .collect();
+            cancel.cancel();
+            for t in enders {
+                t.join().unwrap();
+            }
             assert_eq!(registry_len(&parent), 0);
         }
     }

@@ -1,5 +1,8 @@
-//! Loom models of the cancellation tree: cancel racing child creation, a
-//! child's own cancel racing its parent's, and a waiter racing the cancel.
+//! Loom models of the cancellation tree: cancel racing child creation (with
+//! and without a cause, so through the locked and the lock-free end), a
+//! child's own cancel racing its parent's (with the child freed at once:
+//! tree.rs invariant #6), and waiters racing the cancel (the wake protocol,
+//! for a node with children and for a leaf).
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
 //! -p gust-context --lib loom`.
@@ -95,5 +98,61 @@ fn loom_waiter_on_new_child_vs_cancel() {
         });
         cancel.cancel();
         assert_eq!(w.join().unwrap(), Some(ContextError::Canceled));
+    });
+}
+
+/// A cause given to a parent reaches a child created concurrently: either
+/// the parent's end takes the child (locked end, invariant #1), or the
+/// registration sees the end and copies the cause (invariant #3).
+#[test]
+fn loom_cancel_with_cause_vs_child_creation() {
+    loom::model(|| {
+        let (parent, cancel) = Context::background().with_cancel();
+        let creator = {
+            let parent = parent.clone();
+            thread::spawn(move || parent.with_cancel())
+        };
+        cancel.cancel_with_cause("stop");
+        let (child, child_cancel) = creator.join().unwrap();
+        assert_eq!(child.err(), Some(ContextError::Canceled));
+        assert_eq!(child.cause().unwrap().to_string(), "stop");
+        assert_eq!(parent.node.as_ref().unwrap().registry_len(), 0);
+        drop(child_cancel);
+    });
+}
+
+/// A leaf ends itself (lock-free) and is freed at once, while its parent's
+/// end takes it from the registry: the parent never touches freed memory
+/// (tree.rs invariant #6; loom's `Arc` panics on a stale pointer), and the
+/// leaf ends once.
+#[test]
+fn loom_leaf_cancel_and_free_vs_parent_cancel() {
+    loom::model(|| {
+        let (parent, cancel) = Context::background().with_cancel();
+        let (child, child_cancel) = parent.with_cancel();
+        let t = thread::spawn(move || {
+            child_cancel.cancel();
+            assert!(child.is_done());
+            drop(child);
+            drop(child_cancel); // the last handle: frees the node
+        });
+        cancel.cancel();
+        t.join().unwrap();
+        assert_eq!(parent.node.as_ref().unwrap().registry_len(), 0);
+    });
+}
+
+/// A waiter on a leaf (whose end is one compare-and-swap, no lock) wakes.
+#[test]
+fn loom_leaf_waiter_wakes() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let w = {
+            let ctx = ctx.clone();
+            thread::spawn(move || block_on(ctx.done()))
+        };
+        cancel.cancel();
+        w.join().unwrap();
+        assert_eq!(ctx.err(), Some(ContextError::Canceled));
     });
 }
