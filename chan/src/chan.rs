@@ -65,7 +65,7 @@ use crate::waiter::{Entry, Token, WaitQueue, Wakeups};
 
 /// The state shared by all handles of one channel.
 #[derive(Debug)]
-pub(crate) struct Shared<T> {
+pub struct Shared<T> {
     /// Guards `inner`.
     pub(crate) lock: RawLock,
     /// Guarded by `lock`.
@@ -89,7 +89,7 @@ unsafe impl<T: Send> Sync for Shared<T> {}
 
 /// The lock-guarded part of a channel.
 #[derive(Debug)]
-pub(crate) struct Inner<T> {
+pub struct Inner<T> {
     buf: Ring<T>,
     cap: usize,
     sendq: WaitQueue<T>,
@@ -432,7 +432,7 @@ impl<T> Inner<T> {
 /// entry, if any. Shared by `RecvFuture`, `Receiver`'s `Stream` and select's
 /// recv case.
 #[derive(Debug)]
-pub(crate) struct RecvState<T> {
+pub struct RecvState<T> {
     entry: Option<Arc<Entry<T>>>,
 }
 
@@ -541,10 +541,15 @@ impl<T> RecvState<T> {
             }
         }
     }
+}
+
+/// A receive case of `select!`.
+impl<T> crate::select::ChanOp<T> for RecvState<T> {
+    type Output = Option<T>;
 
     /// Select: try to receive now, lock held. `me` is the select's token if it
     /// has entries queued.
-    pub(crate) fn try_commit_locked(
+    fn try_commit_locked(
         &mut self,
         inner: &mut Inner<T>,
         me: Option<&Token>,
@@ -559,12 +564,7 @@ impl<T> RecvState<T> {
 
     /// Select: queue an entry for case `case` of the select owning `token`, if
     /// not queued yet. Lock held.
-    pub(crate) fn register_locked(
-        &mut self,
-        inner: &mut Inner<T>,
-        token: &Arc<Token>,
-        case: usize,
-    ) {
+    fn register_locked(&mut self, inner: &mut Inner<T>, token: &Arc<Token>, case: usize) {
         if self.entry.is_none() {
             let e = Arc::new(Entry::for_select(token.clone(), case, None));
             inner.recvq.push(e.clone());
@@ -574,7 +574,7 @@ impl<T> RecvState<T> {
 
     /// Select: the select is done; if a counterpart chose this case, return
     /// what it handed over (`Some(None)` = closed), and unqueue. Lock held.
-    pub(crate) fn finish_locked(
+    fn finish_locked(
         &mut self,
         inner: &mut Inner<T>,
         chosen: bool,
@@ -588,12 +588,17 @@ impl<T> RecvState<T> {
             None
         }
     }
+
+    fn cancel(&mut self, shared: &Shared<T>) {
+        // A value a sender already handed over goes back (cancel safety).
+        RecvState::cancel(self, shared);
+    }
 }
 
 /// The part of a `send` operation that survives between polls: the value (in
 /// `value` before the entry is queued, in the entry's slot after).
 #[derive(Debug)]
-pub(crate) struct SendState<T> {
+pub struct SendState<T> {
     value: Option<T>,
     entry: Option<Arc<Entry<T>>>,
 }
@@ -717,9 +722,14 @@ impl<T> SendState<T> {
     fn cancel_slow(&mut self, shared: &Shared<T>) -> Option<T> {
         shared.lock().with(|inner| self.unregister_locked(inner))
     }
+}
+
+/// A send case of `select!`.
+impl<T> crate::select::ChanOp<T> for SendState<T> {
+    type Output = SendResult<T>;
 
     /// Select: try to send now, lock held. `Some` if the case completed.
-    pub(crate) fn try_commit_locked(
+    fn try_commit_locked(
         &mut self,
         inner: &mut Inner<T>,
         me: Option<&Token>,
@@ -748,12 +758,7 @@ impl<T> SendState<T> {
     }
 
     /// Select: queue an entry for case `case`, if not queued yet. Lock held.
-    pub(crate) fn register_locked(
-        &mut self,
-        inner: &mut Inner<T>,
-        token: &Arc<Token>,
-        case: usize,
-    ) {
+    fn register_locked(&mut self, inner: &mut Inner<T>, token: &Arc<Token>, case: usize) {
         if self.entry.is_none() {
             let e = Arc::new(Entry::for_select(token.clone(), case, self.value.take()));
             inner.sendq.push(e.clone());
@@ -764,10 +769,11 @@ impl<T> SendState<T> {
     /// Select: the select is done; if a counterpart chose this case, return
     /// the outcome; unqueue. A value not delivered stays in `self.value`, to
     /// be dropped with the case. Lock held.
-    pub(crate) fn finish_locked(
+    fn finish_locked(
         &mut self,
         inner: &mut Inner<T>,
         chosen: bool,
+        _: &mut Wakeups,
     ) -> Option<SendResult<T>> {
         let entry = self.entry.take()?;
         let selected = chosen && entry.is_selected();
@@ -787,8 +793,9 @@ impl<T> SendState<T> {
         }
     }
 
-    /// Takes the value back out (after the case finished unchosen).
-    pub(crate) fn take_value(&mut self) -> Option<T> {
-        self.value.take()
+    fn cancel(&mut self, shared: &Shared<T>) {
+        // Unqueue; a value not delivered is dropped here, outside the lock.
+        drop(SendState::cancel(self, shared));
+        drop(self.value.take());
     }
 }

@@ -84,9 +84,10 @@ pub use handles::{Chan, Receiver, Sender, chan};
 /// Internals of `select!`; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::chan::{Inner, RecvState, SendState, Shared};
     pub use crate::select::{
-        Case, CaseOutput, FutCase, IntoChanCase, IntoFutCase, Kind, MAX_CASES, RawLock, RecvCase,
-        SelectState, SendCase, Token, Wakeups, Wrap, take_output,
+        Case, CaseOutput, ChanCase, ChanOp, FutCase, IntoChanCase, IntoFutCase, Kind, MAX_CASES,
+        RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap, take_output,
     };
 }
 

@@ -102,7 +102,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::chan::{RecvState, SendResult, SendState, Shared};
+use crate::chan::{Inner, RecvState, SendState, Shared};
 use crate::handles::{RecvFuture, SendFuture};
 use crate::loom::Arc;
 pub use crate::loom::RawLock;
@@ -183,25 +183,55 @@ pub trait CaseOutput {
     fn take_output(self: Pin<&mut Self>) -> Self::Output;
 }
 
-/// A receive case: `v = rx.recv()`.
-pub struct RecvCase<'a, T> {
-    shared: &'a Shared<T>,
-    state: RecvState<T>,
-    out: Option<Option<T>>,
+/// What differs between a receive case and a send case: the channel
+/// operation, driven through the locked calls of `chan.rs`. Implemented by
+/// `RecvState` and `SendState`, the state a `recv`/`send` keeps across polls.
+pub trait ChanOp<T> {
+    /// What the case's arm binds.
+    type Output;
+
+    /// Tries to complete the operation now (lock held).
+    fn try_commit_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        me: Option<&Token>,
+        wakeups: &mut Wakeups,
+    ) -> Option<Self::Output>;
+
+    /// Queues an entry for case `case` of the select owning `token`, if not
+    /// queued yet (lock held).
+    fn register_locked(&mut self, inner: &mut Inner<T>, token: &Arc<Token>, case: usize);
+
+    /// The select is done: unqueue; if a counterpart chose this case, what it
+    /// handed over (lock held).
+    fn finish_locked(
+        &mut self,
+        inner: &mut Inner<T>,
+        chosen: bool,
+        wakeups: &mut Wakeups,
+    ) -> Option<Self::Output>;
+
+    /// The case is dropped: undo what is queued, give back or drop what was
+    /// not delivered (takes the lock itself).
+    fn cancel(&mut self, shared: &Shared<T>);
 }
 
-// Nothing is structurally pinned.
-impl<T> Unpin for RecvCase<'_, T> {}
+/// A channel case: `v = rx.recv()` ([`RecvCase`]) or `r = tx.send(v)`
+/// ([`SendCase`]).
+pub struct ChanCase<'a, T, Op: ChanOp<T>> {
+    shared: &'a Shared<T>,
+    op: Op,
+    out: Option<Op::Output>,
+}
+
+/// A receive case: `v = rx.recv()`.
+pub type RecvCase<'a, T> = ChanCase<'a, T, RecvState<T>>;
 
 /// A send case: `r = tx.send(v)`.
-pub struct SendCase<'a, T> {
-    shared: &'a Shared<T>,
-    state: SendState<T>,
-    out: Option<SendResult<T>>,
-}
+pub type SendCase<'a, T> = ChanCase<'a, T, SendState<T>>;
 
 // Nothing is structurally pinned.
-impl<T> Unpin for SendCase<'_, T> {}
+impl<T, Op: ChanOp<T>> Unpin for ChanCase<'_, T, Op> {}
 
 pin_project! {
     /// Any other future as a case. If the select was decided by a channel case
@@ -213,86 +243,13 @@ pin_project! {
     }
 }
 
-impl<T> fmt::Debug for RecvCase<'_, T> {
+impl<T, Op: ChanOp<T>> fmt::Debug for ChanCase<'_, T, Op> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RecvCase")
+        f.write_str("ChanCase")
     }
 }
 
-impl<T> fmt::Debug for SendCase<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendCase")
-    }
-}
-
-impl<T> Case for RecvCase<'_, T> {
-    fn kind(&self) -> Kind {
-        Kind::Channel
-    }
-
-    fn lock(&self) -> Option<&RawLock> {
-        Some(&self.shared.lock)
-    }
-
-    fn poll_future(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        unreachable!("a channel case is not polled as a future")
-    }
-
-    fn discard_output(self: Pin<&mut Self>) {}
-
-    unsafe fn try_commit(self: Pin<&mut Self>, me: Option<&Token>, w: &mut Wakeups) -> bool {
-        let this = self.get_mut();
-        // SAFETY: the lock is held (caller's contract); no re-entry.
-        let out = unsafe {
-            this.shared
-                .with_inner(|inner| this.state.try_commit_locked(inner, me, w))
-        };
-        this.out = out;
-        this.out.is_some()
-    }
-
-    unsafe fn register(self: Pin<&mut Self>, token: &Arc<Token>, case: usize) {
-        let this = self.get_mut();
-        // SAFETY: the lock is held (caller's contract).
-        unsafe {
-            this.shared
-                .with_inner(|inner| this.state.register_locked(inner, token, case));
-        }
-    }
-
-    unsafe fn finish(self: Pin<&mut Self>, chosen: bool, w: &mut Wakeups) {
-        let this = self.get_mut();
-        // SAFETY: the lock is held (caller's contract).
-        let out = unsafe {
-            this.shared
-                .with_inner(|inner| this.state.finish_locked(inner, chosen, w))
-        };
-        if out.is_some() {
-            this.out = out;
-        }
-    }
-}
-
-impl<T> CaseOutput for RecvCase<'_, T> {
-    type Output = Option<T>;
-
-    fn take_output(self: Pin<&mut Self>) -> Option<T> {
-        self.get_mut()
-            .out
-            .take()
-            .expect("select: case has no output")
-    }
-}
-
-impl<T> Drop for RecvCase<'_, T> {
-    fn drop(&mut self) {
-        // A value a sender already handed to this case goes back (cancel
-        // safety); a plain queued entry is removed.
-        self.state.cancel(self.shared);
-    }
-}
-
-impl<T> Case for SendCase<'_, T> {
+impl<T, Op: ChanOp<T>> Case for ChanCase<'_, T, Op> {
     fn kind(&self) -> Kind {
         Kind::Channel
     }
@@ -310,15 +267,14 @@ impl<T> Case for SendCase<'_, T> {
     unsafe fn try_commit(self: Pin<&mut Self>, me: Option<&Token>, w: &mut Wakeups) -> bool {
         let this = self.get_mut();
         if this.out.is_some() {
-            // Delivered before the select started (see `__gust_into_case`).
+            // A send delivered before the select started (`__gust_into_case`).
             return true;
         }
-        // SAFETY: the lock is held (caller's contract).
-        let out = unsafe {
+        // SAFETY: the lock is held (caller's contract); no re-entry.
+        this.out = unsafe {
             this.shared
-                .with_inner(|inner| this.state.try_commit_locked(inner, me, w))
+                .with_inner(|inner| this.op.try_commit_locked(inner, me, w))
         };
-        this.out = out;
         this.out.is_some()
     }
 
@@ -327,16 +283,16 @@ impl<T> Case for SendCase<'_, T> {
         // SAFETY: the lock is held (caller's contract).
         unsafe {
             this.shared
-                .with_inner(|inner| this.state.register_locked(inner, token, case));
+                .with_inner(|inner| this.op.register_locked(inner, token, case));
         }
     }
 
-    unsafe fn finish(self: Pin<&mut Self>, chosen: bool, _: &mut Wakeups) {
+    unsafe fn finish(self: Pin<&mut Self>, chosen: bool, w: &mut Wakeups) {
         let this = self.get_mut();
         // SAFETY: the lock is held (caller's contract).
         let out = unsafe {
             this.shared
-                .with_inner(|inner| this.state.finish_locked(inner, chosen))
+                .with_inner(|inner| this.op.finish_locked(inner, chosen, w))
         };
         if out.is_some() {
             this.out = out;
@@ -344,10 +300,10 @@ impl<T> Case for SendCase<'_, T> {
     }
 }
 
-impl<T> CaseOutput for SendCase<'_, T> {
-    type Output = Result<(), crate::SendError<T>>;
+impl<T, Op: ChanOp<T>> CaseOutput for ChanCase<'_, T, Op> {
+    type Output = Op::Output;
 
-    fn take_output(self: Pin<&mut Self>) -> Self::Output {
+    fn take_output(self: Pin<&mut Self>) -> Op::Output {
         self.get_mut()
             .out
             .take()
@@ -355,11 +311,12 @@ impl<T> CaseOutput for SendCase<'_, T> {
     }
 }
 
-impl<T> Drop for SendCase<'_, T> {
+impl<T, Op: ChanOp<T>> Drop for ChanCase<'_, T, Op> {
     fn drop(&mut self) {
-        // Unqueue; a value not delivered is dropped here, outside the lock.
-        drop(self.state.cancel(self.shared));
-        drop(self.state.take_value());
+        // Cancel safety: a value a sender already handed to a receive case
+        // goes back; a send case's undelivered value is dropped here,
+        // outside the lock; a plain queued entry is removed.
+        self.op.cancel(self.shared);
     }
 }
 
@@ -496,9 +453,9 @@ impl<'a, T> IntoChanCase for Wrap<RecvFuture<'a, T>> {
         // it became a case is cancelled first (giving back any value it was
         // handed), and the case starts afresh.
         let fut = self.0.take().expect("case converted twice");
-        RecvCase {
+        ChanCase {
             shared: fut.shared,
-            state: RecvState::new(),
+            op: RecvState::new(),
             out: None,
         }
     }
@@ -514,9 +471,9 @@ impl<'a, T> IntoChanCase for Wrap<SendFuture<'a, T>> {
         // value was already delivered, the case is complete from the start.
         let value = fut.state.cancel(fut.shared);
         let out = if value.is_none() { Some(Ok(())) } else { None };
-        SendCase {
+        ChanCase {
             shared: fut.shared,
-            state: SendState::new(value),
+            op: SendState::new(value),
             out,
         }
     }
