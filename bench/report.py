@@ -358,6 +358,35 @@ def write_svg(path, res, workers, mem):
         f.write("\n".join(o) + "\n")
 
 
+README_BEGIN = "<!-- bench table: begin (written by bash bench/run.sh) -->"
+README_END = "<!-- bench table: end -->"
+
+
+def splice_readme(readme, md):
+    """Copies the tables of `md` (bench/results.md) into `readme` between its
+    markers: from the machine line to the chart, the memory heading made
+    bold and the chart's path made relative to the README."""
+    with open(md) as f:
+        lines = f.read().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("Machine:"))
+    end = next((i for i, l in enumerate(lines) if l.startswith("## Notes")), len(lines))
+    body = []
+    for l in lines[start:end]:
+        if l.startswith("## "):
+            l = "**" + l[3:] + "**"
+        body.append(l.replace("(results.svg)", "(bench/results.svg)"))
+    while body and not body[-1].strip():
+        body.pop()
+    with open(readme) as f:
+        text = f.read()
+    b, e = text.find(README_BEGIN), text.find(README_END)
+    if b < 0 or e < b:
+        sys.exit(f"{readme}: markers {README_BEGIN!r} and {README_END!r} not found")
+    text = text[: b + len(README_BEGIN)] + "\n\n" + "\n".join(body) + "\n\n" + text[e:]
+    with open(readme, "w") as f:
+        f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -366,7 +395,11 @@ def main():
     ap.add_argument("--svg", default=os.path.join(here, "results.svg"))
     ap.add_argument("--wall", default="")
     ap.add_argument("--machine", default="")
+    ap.add_argument("--readme", help="only splice --md's tables into this README")
     a = ap.parse_args()
+    if a.readme:
+        splice_readme(a.readme, a.md)
+        return 0
     res, workers, ops = load(a.out)
     mem = load_memory(a.out)
     notes = []

@@ -17,6 +17,7 @@
 #   GUST_BENCH_NO_GO=1             skip Go;  GUST_BENCH_NO_MEMORY=1  skip memory
 #   GUST_BENCH_MEASURE_MS=1000     criterion measurement time per bench
 #   GUST_BENCH_OUT=bench/out       raw results (criterion JSON, logs, TSVs)
+#   GUST_BENCH_NO_README=1         leave README.md's copy of the table alone
 #   GUST_BENCH_MD, GUST_BENCH_SVG  where the table and chart go
 #                                  (default bench/results.md, bench/results.svg)
 set -u
@@ -91,3 +92,10 @@ echo "== report (the run took $WALL)"
 python3 bench/report.py --out "$OUT" \
     --md "${GUST_BENCH_MD:-$ROOT/bench/results.md}" --svg "${GUST_BENCH_SVG:-$ROOT/bench/results.svg}" \
     --wall "$WALL" --machine "$MACHINE"
+
+# The README shows the same table: splice it between its markers (skipped
+# when the table goes elsewhere, or with GUST_BENCH_NO_README=1).
+if [ -z "${GUST_BENCH_MD:-}" ] && [ -z "${GUST_BENCH_NO_README:-}" ]; then
+    python3 bench/report.py --readme README.md --md "$ROOT/bench/results.md" \
+        && echo "README.md: performance table updated"
+fi
