@@ -112,14 +112,18 @@ impl Shared {
     /// task is spawned or woken, on whatever thread does it. `yielded` is true
     /// when the task woke itself while running (`yield_now`).
     pub(crate) fn schedule(&self, runnable: Runnable, yielded: bool) {
+        // On one of our workers, no `drained` check: the worker drops its own
+        // queues when it leaves its loop (`run_worker`), so a task queued
+        // there is dropped on that thread, even after step 5.
+        let Some(runnable) = worker::try_schedule_local(self, runnable, yielded) else {
+            return;
+        };
         if self.drained.load(Ordering::Acquire) {
             // Dropping the runnable drops the future.
             drop(runnable);
             return;
         }
-        if let Some(runnable) = worker::try_schedule_local(self, runnable, yielded) {
-            self.push_remote(runnable);
-        }
+        self.push_remote(runnable);
     }
 
     /// Pushes to the injection queue and wakes a worker if needed.

@@ -227,8 +227,11 @@ impl Worker {
             return None;
         }
         let share = (inject.len() / self.shared.num_workers()).min(queue::CAPACITY as usize / 2);
-        let room = (queue::CAPACITY - self.local.len()) as usize;
-        inject.pop_batch(share.min(room), |r| self.push_back(r))
+        // Straight into the local ring under the injection lock: no
+        // intermediate vector, one `tail` store for the batch. `room` counts
+        // a steal in progress, so the batch fits (it only grows meanwhile).
+        let room = self.local.room() as usize;
+        inject.pop_batch(share.min(room), |batch| self.local.extend(batch))
     }
 
     /// Looks for work in other workers' queues and the injection queue,
