@@ -8,7 +8,11 @@
 //!   thus runs the receiver next, on the same core, while its data is still
 //!   in cache. The slot is not stealable. A worker runs at most
 //!   [`worker::LIFO_STREAK_MAX`] tasks in a row from the slot, so that two
-//!   tasks ping-ponging cannot starve the rest of its queue;
+//!   tasks ping-ponging cannot starve the rest of its queue. A task woken
+//!   by a task that finishes (its `JoinHandle`'s awaiter, or by the drop of
+//!   its future) goes to the back of the local queue instead: a joiner of
+//!   many tasks would otherwise be polled once per finished task, only to
+//!   find the next one unfinished;
 //! - a **local run queue** (`queue.rs`): a fixed ring that it pushes and pops
 //!   without locks and that idle workers steal half of. The task displaced
 //!   from the LIFO slot goes to its tail; a full ring moves half of itself to
