@@ -217,7 +217,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let shard = shard % shared.registry.shards.len();
+    // Callers pass a worker index or the number of workers (the shard for
+    // other threads); `min` keeps any other value in range without a
+    // division on the spawn path.
+    let shard = shard.min(shared.registry.shards.len() - 1);
     let schedule = {
         let shared = shared.clone();
         async_task::WithInfo(move |runnable, info: async_task::ScheduleInfo| {

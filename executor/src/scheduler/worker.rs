@@ -61,6 +61,7 @@ pub(crate) struct Worker {
 
 /// If this thread is a worker of `shared`, schedules `runnable` on it and
 /// returns `None`; otherwise hands `runnable` back.
+#[inline]
 pub(crate) fn try_schedule_local(
     shared: &Shared,
     runnable: Runnable,
