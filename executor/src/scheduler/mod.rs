@@ -57,19 +57,27 @@ pub(crate) mod queue;
 pub(crate) mod worker;
 
 use crate::task::{Registry, Runnable};
+use crossbeam_utils::CachePadded;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::Thread;
 
 /// The state of one runtime shared by its workers, its tasks' schedule
 /// functions and its handles.
+///
+/// Layout: the two fields that are written all the time (`inject`, by
+/// overflowing and batch-taking workers; `idle`, by searching and parking
+/// workers) sit on their own cache lines, which also aligns the struct so
+/// that the `Arc`'s reference counts (bumped by every spawn and every task
+/// freed, on any worker) are alone on theirs. The other fields are read on
+/// every schedule or loop turn and hardly ever written.
 pub(crate) struct Shared {
     /// Tasks from outside the workers, and overflow (any thread).
-    pub(crate) inject: inject::Inject,
+    pub(crate) inject: CachePadded<inject::Inject>,
     /// Thief handles of the workers' local queues (index = worker).
     pub(crate) steal: Box<[queue::Steal<Runnable>]>,
     /// Searching/unparked counters and the sleeper list.
-    pub(crate) idle: idle::Idle,
+    pub(crate) idle: CachePadded<idle::Idle>,
     /// Worker threads, set by each worker when it starts; used to unpark.
     pub(crate) threads: Box<[OnceLock<Thread>]>,
     /// Wakers of the live tasks (shutdown, `num_tasks`).
@@ -91,9 +99,9 @@ impl Shared {
     pub(crate) fn new(n: usize) -> (Self, Vec<queue::Local<Runnable>>) {
         let (locals, steal): (Vec<_>, Vec<_>) = (0..n).map(|_| queue::new()).unzip();
         let shared = Self {
-            inject: inject::Inject::new(),
+            inject: CachePadded::new(inject::Inject::new()),
             steal: steal.into(),
-            idle: idle::Idle::new(n),
+            idle: CachePadded::new(idle::Idle::new(n)),
             threads: (0..n).map(|_| OnceLock::new()).collect(),
             registry: Registry::new(n + 1),
             shutdown: AtomicBool::new(false),
