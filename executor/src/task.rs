@@ -48,7 +48,7 @@
 //!    task allocation is alive: the future and the handle each keep it
 //!    alive, and the allocation's schedule function holds an `Arc<Shared>`.
 
-use crate::scheduler::Shared;
+use crate::scheduler::{Shared, worker};
 use crossbeam_utils::CachePadded;
 use slab::Slab;
 use std::any::Any;
@@ -139,14 +139,17 @@ impl<F: Future> Future for TaskFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if this.meta.get().aborted.load(Ordering::Acquire) {
+            worker::task_completing();
             return Poll::Ready(Err(None));
         }
         let fut = this.fut;
-        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(Some(panic))),
-        }
+        let out = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(v)) => Ok(v),
+            Ok(Poll::Pending) => return Poll::Pending,
+            Err(panic) => Err(Some(panic)),
+        };
+        worker::task_completing();
+        Poll::Ready(out)
     }
 }
 
@@ -214,7 +217,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let shard = shard % shared.registry.shards.len();
+    // Callers pass a worker index or the number of workers (the shard for
+    // other threads); `min` keeps any other value in range without a
+    // division on the spawn path.
+    let shard = shard.min(shared.registry.shards.len() - 1);
     let schedule = {
         let shared = shared.clone();
         async_task::WithInfo(move |runnable, info: async_task::ScheduleInfo| {

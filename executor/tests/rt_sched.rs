@@ -364,3 +364,44 @@ fn busy_yielding_task_does_not_starve_the_injection_queue() {
     stop.store(true, Ordering::SeqCst);
     rt.block_on(spinner).unwrap();
 }
+
+/// A future that counts its polls.
+struct CountPolls<F>(Pin<Box<F>>, Arc<AtomicUsize>);
+
+impl<F: Future> Future for CountPolls<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.as_mut().poll(cx)
+    }
+}
+
+/// A task that finishes wakes its joiner at the back of the queue, not in
+/// the LIFO slot: joining many tasks then does not cost a poll (and a waker
+/// registration and a wake) of the joiner per task.
+#[test]
+fn joiner_woken_by_finishing_tasks_is_not_polled_per_task() {
+    const TASKS: usize = if cfg!(miri) { 40 } else { 2_000 };
+    let rt = Builder::new().workers(1).build().unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let root = CountPolls(
+        Box::pin(async {
+            let hs: Vec<_> = (0..TASKS).map(|i| spawn(async move { i })).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            sum
+        }),
+        polls.clone(),
+    );
+    assert_eq!(
+        rt.block_on(rt.spawn(root)).unwrap(),
+        TASKS * (TASKS - 1) / 2
+    );
+    let polls = polls.load(Ordering::Relaxed);
+    assert!(
+        polls <= TASKS / 4,
+        "joiner polled {polls} times for {TASKS} tasks"
+    );
+}

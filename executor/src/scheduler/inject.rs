@@ -57,23 +57,23 @@ impl Inject {
         self.len.store(q.len(), Ordering::Release);
     }
 
-    /// Takes the first task, and up to `more` others passed to `f`, under
-    /// one lock.
-    pub(crate) fn pop_batch(&self, more: usize, mut f: impl FnMut(Runnable)) -> Option<Runnable> {
+    /// Takes the first task, and passes up to `more` others to `f`, all
+    /// under one lock (`f` runs under it: it must not touch this queue).
+    pub(crate) fn pop_batch(
+        &self,
+        more: usize,
+        f: impl FnOnce(std::collections::vec_deque::Drain<'_, Runnable>),
+    ) -> Option<Runnable> {
         if self.is_empty() {
             return None;
         }
         let mut q = self.queue.lock().unwrap();
         let first = q.pop_front();
         let n = more.min(q.len());
-        let rest: Vec<Runnable> = if n > 0 {
-            q.drain(..n).collect()
-        } else {
-            Vec::new()
-        };
+        if n > 0 {
+            f(q.drain(..n));
+        }
         self.len.store(q.len(), Ordering::Release);
-        drop(q);
-        rest.into_iter().for_each(&mut f);
         first
     }
 

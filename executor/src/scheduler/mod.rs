@@ -8,7 +8,11 @@
 //!   thus runs the receiver next, on the same core, while its data is still
 //!   in cache. The slot is not stealable. A worker runs at most
 //!   [`worker::LIFO_STREAK_MAX`] tasks in a row from the slot, so that two
-//!   tasks ping-ponging cannot starve the rest of its queue;
+//!   tasks ping-ponging cannot starve the rest of its queue. A task woken
+//!   by a task that finishes (its `JoinHandle`'s awaiter, or by the drop of
+//!   its future) goes to the back of the local queue instead: a joiner of
+//!   many tasks would otherwise be polled once per finished task, only to
+//!   find the next one unfinished;
 //! - a **local run queue** (`queue.rs`): a fixed ring that it pushes and pops
 //!   without locks and that idle workers steal half of. The task displaced
 //!   from the LIFO slot goes to its tail; a full ring moves half of itself to
@@ -53,19 +57,27 @@ pub(crate) mod queue;
 pub(crate) mod worker;
 
 use crate::task::{Registry, Runnable};
+use crossbeam_utils::CachePadded;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::Thread;
 
 /// The state of one runtime shared by its workers, its tasks' schedule
 /// functions and its handles.
+///
+/// Layout: the two fields that are written all the time (`inject`, by
+/// overflowing and batch-taking workers; `idle`, by searching and parking
+/// workers) sit on their own cache lines, which also aligns the struct so
+/// that the `Arc`'s reference counts (bumped by every spawn and every task
+/// freed, on any worker) are alone on theirs. The other fields are read on
+/// every schedule or loop turn and hardly ever written.
 pub(crate) struct Shared {
     /// Tasks from outside the workers, and overflow (any thread).
-    pub(crate) inject: inject::Inject,
+    pub(crate) inject: CachePadded<inject::Inject>,
     /// Thief handles of the workers' local queues (index = worker).
     pub(crate) steal: Box<[queue::Steal<Runnable>]>,
     /// Searching/unparked counters and the sleeper list.
-    pub(crate) idle: idle::Idle,
+    pub(crate) idle: CachePadded<idle::Idle>,
     /// Worker threads, set by each worker when it starts; used to unpark.
     pub(crate) threads: Box<[OnceLock<Thread>]>,
     /// Wakers of the live tasks (shutdown, `num_tasks`).
@@ -87,9 +99,9 @@ impl Shared {
     pub(crate) fn new(n: usize) -> (Self, Vec<queue::Local<Runnable>>) {
         let (locals, steal): (Vec<_>, Vec<_>) = (0..n).map(|_| queue::new()).unzip();
         let shared = Self {
-            inject: inject::Inject::new(),
+            inject: CachePadded::new(inject::Inject::new()),
             steal: steal.into(),
-            idle: idle::Idle::new(n),
+            idle: CachePadded::new(idle::Idle::new(n)),
             threads: (0..n).map(|_| OnceLock::new()).collect(),
             registry: Registry::new(n + 1),
             shutdown: AtomicBool::new(false),
@@ -112,14 +124,18 @@ impl Shared {
     /// task is spawned or woken, on whatever thread does it. `yielded` is true
     /// when the task woke itself while running (`yield_now`).
     pub(crate) fn schedule(&self, runnable: Runnable, yielded: bool) {
+        // On one of our workers, no `drained` check: the worker drops its own
+        // queues when it leaves its loop (`run_worker`), so a task queued
+        // there is dropped on that thread, even after step 5.
+        let Some(runnable) = worker::try_schedule_local(self, runnable, yielded) else {
+            return;
+        };
         if self.drained.load(Ordering::Acquire) {
             // Dropping the runnable drops the future.
             drop(runnable);
             return;
         }
-        if let Some(runnable) = worker::try_schedule_local(self, runnable, yielded) {
-            self.push_remote(runnable);
-        }
+        self.push_remote(runnable);
     }
 
     /// Pushes to the injection queue and wakes a worker if needed.

@@ -140,6 +140,7 @@ impl<T> Inner<T> {
 
 impl<T> Local<T> {
     /// Number of values in the queue.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> u32 {
         self.inner.len()
     }
@@ -192,6 +193,54 @@ impl<T> Local<T> {
             batch.push(value);
             overflow(batch);
             return;
+        }
+    }
+
+    /// Free slots, exactly, for the owner: slots a thief is still copying
+    /// out count as taken (invariant #3). Only grows until the owner pushes
+    /// again (thieves only free slots).
+    pub(crate) fn room(&self) -> u32 {
+        let inner = &*self.inner;
+        let tail = inner.tail.load(Ordering::Relaxed);
+        // Acquire: as in `push_back`'s slow path, orders the thieves' slot
+        // reads before our later writes.
+        let (steal, _) = unpack(inner.head.load(Ordering::Acquire));
+        self.steal_cache.set(steal);
+        CAPACITY - tail.wrapping_sub(steal)
+    }
+
+    /// Pushes every value of `values` at the tail and publishes them with one
+    /// store. The caller first checks with [`Local::room`] that they fit.
+    ///
+    /// # Panics
+    ///
+    /// If `values` yields more than [`Local::room`] values (nothing is
+    /// published then; the values written so far are leaked, not freed
+    /// twice).
+    pub(crate) fn extend(&self, values: impl Iterator<Item = T>) {
+        let inner = &*self.inner;
+        let start = inner.tail.load(Ordering::Relaxed);
+        let mut tail = start;
+        for value in values {
+            // `steal_cache` is at most as old as the caller's `room` call
+            // (invariant #3 as in `push_back`).
+            assert!(
+                tail.wrapping_sub(self.steal_cache.get()) < CAPACITY,
+                "run queue: extend past the room the caller checked"
+            );
+            inner.buffer[(tail & MASK) as usize].with_mut(|p| {
+                // SAFETY: `tail - steal < CAPACITY` (checked above), so slot
+                // `tail` is outside `[steal, tail)`: no thief reads it and it
+                // holds no live value (invariant #3). It is not published
+                // until the store below.
+                unsafe { (*p).write(value) };
+            });
+            tail = tail.wrapping_add(1);
+        }
+        if tail != start {
+            // Release: publishes the slot writes; pairs with the Acquire loads
+            // of `tail` in `steal_into` and `len`.
+            inner.tail.store(tail, Ordering::Release);
         }
     }
 
@@ -360,6 +409,27 @@ mod tests {
         assert_eq!(spilled.len(), CAPACITY as usize / 2 + 1);
         assert_eq!(spilled[0], 0);
         assert_eq!(local.len(), CAPACITY / 2);
+    }
+
+    #[test]
+    fn extend_fills_the_room() {
+        let (local, _steal) = new_at::<Box<usize>>(u32::MAX - 3);
+        local.push_back(Box::new(0), |_| unreachable!());
+        assert_eq!(local.room(), CAPACITY - 1);
+        local.extend((1..CAPACITY as usize).map(Box::new));
+        assert_eq!(local.room(), 0);
+        assert_eq!(local.len(), CAPACITY);
+        for i in 0..CAPACITY as usize {
+            assert_eq!(*local.pop().unwrap(), i);
+        }
+        assert_eq!(local.room(), CAPACITY);
+    }
+
+    #[test]
+    #[should_panic(expected = "past the room")]
+    fn extend_past_the_room_panics() {
+        let (local, _steal) = new::<usize>();
+        local.extend(0..CAPACITY as usize + 1);
     }
 
     #[test]

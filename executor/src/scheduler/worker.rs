@@ -49,6 +49,11 @@ pub(crate) struct Worker {
     lifo_streak: Cell<u32>,
     /// Whether `idle` counts this worker as searching.
     searching: Cell<bool>,
+    /// Set while the running task finishes: its future returned `Ready`
+    /// and `Runnable::run` has not returned yet (output stored, future
+    /// dropped, `JoinHandle` awaiter woken). Tasks woken then go to the back
+    /// of the local queue, not to the LIFO slot (see `schedule_local`).
+    completing: Cell<bool>,
     tick: Cell<u32>,
     /// xorshift state for picking steal victims.
     rng: Cell<u32>,
@@ -56,6 +61,7 @@ pub(crate) struct Worker {
 
 /// If this thread is a worker of `shared`, schedules `runnable` on it and
 /// returns `None`; otherwise hands `runnable` back.
+#[inline]
 pub(crate) fn try_schedule_local(
     shared: &Shared,
     runnable: Runnable,
@@ -87,6 +93,19 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<(&Arc<Shared>, usize)>) -> R
     f(Some((&worker.shared, worker.index)))
 }
 
+/// Called by a task's future when it returns `Ready` (or is aborted): on a
+/// worker thread, marks the rest of this `Runnable::run` as the task's
+/// completion (see `Worker::completing`).
+pub(crate) fn task_completing() {
+    let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    if worker.is_null() {
+        return;
+    }
+    // SAFETY: as in `try_schedule_local`.
+    let worker = unsafe { &*worker };
+    worker.completing.set(true);
+}
+
 /// Before a worker thread blocks (in `block_on`): makes the task in its
 /// LIFO slot stealable and asks for help, so that a task the blocked one
 /// waits for is not stuck behind it.
@@ -113,6 +132,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         lifo: Cell::new(None),
         lifo_streak: Cell::new(0),
         searching: Cell::new(false),
+        completing: Cell::new(false),
         tick: Cell::new(0),
         rng: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
     };
@@ -171,6 +191,7 @@ impl Worker {
         // The task's future catches its own panics (`TaskFuture`); this only
         // guards against a panicking `Drop` of a future or output.
         let _ = catch_unwind(AssertUnwindSafe(|| task.run()));
+        self.completing.set(false);
     }
 
     /// Schedules a task spawned or woken by the task running on this worker.
@@ -179,6 +200,20 @@ impl Worker {
             // `yield_now`: to the back, behind everything else that is ready.
             // No wake: this worker comes back to it soon.
             self.push_back(runnable);
+            return;
+        }
+        if self.completing.get() {
+            // Woken by a task that finishes (typically its `JoinHandle`'s
+            // awaiter): to the back. A joiner usually joins many tasks; in
+            // the LIFO slot it would run after every one of them, find the
+            // next one unfinished, and wait again: a poll, a waker
+            // registration and a wake per task, where at the back it finds
+            // most of them done. The finishing task is gone, so there is no
+            // cache to keep warm for the hand-off either.
+            self.push_back(runnable);
+            if self.shared.num_workers() > 1 {
+                self.shared.notify_one();
+            }
             return;
         }
         if let Some(prev) = self.lifo.replace(Some(runnable)) {
@@ -227,8 +262,11 @@ impl Worker {
             return None;
         }
         let share = (inject.len() / self.shared.num_workers()).min(queue::CAPACITY as usize / 2);
-        let room = (queue::CAPACITY - self.local.len()) as usize;
-        inject.pop_batch(share.min(room), |r| self.push_back(r))
+        // Straight into the local ring under the injection lock: no
+        // intermediate vector, one `tail` store for the batch. `room` counts
+        // a steal in progress, so the batch fits (it only grows meanwhile).
+        let room = self.local.room() as usize;
+        inject.pop_batch(share.min(room), |batch| self.local.extend(batch))
     }
 
     /// Looks for work in other workers' queues and the injection queue,
