@@ -41,6 +41,7 @@ mod blocking;
 mod loom;
 pub mod runtime;
 mod scheduler;
+mod spin;
 mod task;
 pub mod time;
 

@@ -49,6 +49,7 @@
 //!    alive, and the allocation's schedule function holds an `Arc<Shared>`.
 
 use crate::scheduler::{Shared, worker};
+use crate::spin::SpinMutex;
 use crossbeam_utils::CachePadded;
 use slab::Slab;
 use std::any::Any;
@@ -168,7 +169,7 @@ impl Drop for Entry {
         // cache line every worker touches.
         let shared = unsafe { &*meta.shared };
         let shard = &shared.registry.shards[meta.shard as usize];
-        let waker = shard.lock().unwrap().try_remove(meta.key as usize);
+        let waker = shard.lock().try_remove(meta.key as usize);
         // Dropped outside the lock: it is a reference to this very task.
         drop(waker);
     }
@@ -176,7 +177,7 @@ impl Drop for Entry {
 
 /// The wakers of a runtime's live tasks, sharded.
 pub(crate) struct Registry {
-    shards: Box<[CachePadded<Mutex<Slab<Waker>>>]>,
+    shards: Box<[CachePadded<SpinMutex<Slab<Waker>>>]>,
     /// Set once at shutdown (invariant #2).
     closed: AtomicBool,
 }
@@ -186,7 +187,7 @@ impl Registry {
     pub(crate) fn new(n: usize) -> Self {
         Self {
             shards: (0..n)
-                .map(|_| CachePadded::new(Mutex::new(Slab::new())))
+                .map(|_| CachePadded::new(SpinMutex::new(Slab::new())))
                 .collect(),
             closed: AtomicBool::new(false),
         }
@@ -194,7 +195,7 @@ impl Registry {
 
     /// Live tasks (entries in all shards).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+        self.shards.iter().map(|s| s.lock().len()).sum()
     }
 
     /// Closes the registry and returns the wakers of all live tasks
@@ -203,7 +204,7 @@ impl Registry {
         self.closed.store(true, Ordering::SeqCst);
         let mut all = Vec::new();
         for shard in self.shards.iter() {
-            all.extend(shard.lock().unwrap().iter().map(|(_, w)| w.clone()));
+            all.extend(shard.lock().iter().map(|(_, w)| w.clone()));
         }
         all
     }
@@ -227,7 +228,7 @@ where
             shared.schedule(runnable, info.woken_while_running)
         })
     };
-    let mut slab = shared.registry.shards[shard].lock().unwrap();
+    let mut slab = shared.registry.shards[shard].lock();
     if shared.registry.closed.load(Ordering::SeqCst) {
         drop(slab);
         let (runnable, task) = async_task::Builder::new()
@@ -353,7 +354,7 @@ impl<T> JoinHandle<T> {
         // `task` keeps alive (see `TaskMeta::shared`).
         let shared = unsafe { &*meta.shared };
         let shard = &shared.registry.shards[meta.shard as usize];
-        let waker = shard.lock().unwrap().get(meta.key as usize).cloned();
+        let waker = shard.lock().get(meta.key as usize).cloned();
         if let Some(waker) = waker {
             waker.wake();
         }
