@@ -128,21 +128,13 @@ pub enum Kind {
 
 /// One case of a `select!`, type-erased.
 ///
-/// The `unsafe` methods must be called with the lock returned by [`Case::lock`]
-/// held (and, for `register`, with the locks of all the select's channel
-/// cases held).
+/// The `unsafe` methods must be called with the lock returned by
+/// [`Case::describe`] held (and, for `register`, with the locks of all the
+/// select's channel cases held).
 pub trait Case {
-    /// Which kind of case this is.
-    fn kind(&self) -> Kind;
-
-    /// The channel lock, for a channel case.
-    fn lock(&self) -> Option<&RawLock>;
-
-    /// `kind` and `lock` in one (dynamic) call.
-    #[inline]
-    fn describe(&self) -> (Kind, Option<&RawLock>) {
-        (self.kind(), self.lock())
-    }
+    /// Which kind of case this is, and its channel lock for a channel case:
+    /// one dynamic call per case and poll.
+    fn describe(&self) -> (Kind, Option<&RawLock>);
 
     /// Polls a generic future case; on `Ready` its output is stored.
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
@@ -250,12 +242,8 @@ impl<T, Op: ChanOp<T>> fmt::Debug for ChanCase<'_, T, Op> {
 }
 
 impl<T, Op: ChanOp<T>> Case for ChanCase<'_, T, Op> {
-    fn kind(&self) -> Kind {
-        Kind::Channel
-    }
-
-    fn lock(&self) -> Option<&RawLock> {
-        Some(&self.shared.lock)
+    fn describe(&self) -> (Kind, Option<&RawLock>) {
+        (Kind::Channel, Some(&self.shared.lock))
     }
 
     fn poll_future(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
@@ -321,12 +309,8 @@ impl<T, Op: ChanOp<T>> Drop for ChanCase<'_, T, Op> {
 }
 
 impl<F: Future> Case for FutCase<F> {
-    fn kind(&self) -> Kind {
-        Kind::Future
-    }
-
-    fn lock(&self) -> Option<&RawLock> {
-        None
+    fn describe(&self) -> (Kind, Option<&RawLock>) {
+        (Kind::Future, None)
     }
 
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -366,21 +350,10 @@ impl<F: Future> CaseOutput for FutCase<F> {
 
 /// `Option<C>`: `None` is a case disabled by its `, if` guard.
 impl<C: Case> Case for Option<C> {
-    fn kind(&self) -> Kind {
-        match self {
-            Some(c) => c.kind(),
-            None => Kind::Disabled,
-        }
-    }
-
-    fn lock(&self) -> Option<&RawLock> {
-        self.as_ref().and_then(C::lock)
-    }
-
     #[inline]
     fn describe(&self) -> (Kind, Option<&RawLock>) {
         match self {
-            Some(c) => (c.kind(), c.lock()),
+            Some(c) => c.describe(),
             None => (Kind::Disabled, None),
         }
     }
@@ -595,6 +568,23 @@ impl<const N: usize> Plan<N> {
         }
     }
 
+    /// Pass 1 over the channel cases alone, in poll order: the first that
+    /// commits. `me` is the select's token if it has entries queued.
+    ///
+    /// # Safety
+    ///
+    /// All the select's channel locks are held (`lock_all`).
+    unsafe fn try_channels(
+        &self,
+        cases: &mut [Pin<&mut dyn Case>; N],
+        me: Option<&Token>,
+        wakeups: &mut Wakeups,
+    ) -> Option<usize> {
+        self.channel_cases()
+            // SAFETY: every channel lock is held (this function's contract).
+            .find(|&i| unsafe { cases[i].as_mut().try_commit(me, wakeups) })
+    }
+
     /// Unlocks what `lock_all` locked.
     ///
     /// # Safety
@@ -695,13 +685,11 @@ impl SelectState {
         plan.sort_locks();
         plan.lock_all();
         // Pass 1 again, under the locks pass 2 registers under.
-        for i in plan.channel_cases() {
-            // SAFETY: all the select's channel locks are held.
-            if unsafe { cases[i].as_mut().try_commit(None, wakeups) } {
-                // SAFETY: locked above.
-                unsafe { plan.unlock_all() };
-                return Poll::Ready(i);
-            }
+        // SAFETY: all the select's channel locks are held.
+        if let Some(i) = unsafe { plan.try_channels(cases, None, wakeups) } {
+            // SAFETY: locked above.
+            unsafe { plan.unlock_all() };
+            return Poll::Ready(i);
         }
         self.enqueue(cases, plan, cx, wakeups);
         // SAFETY: locked above.
@@ -771,7 +759,7 @@ impl SelectState {
         // The usual wake-up: a counterpart chose a case. The token is final,
         // so nobody can choose another of our entries any more: pass 3 may
         // take the channels one at a time.
-        if let Some(k) = self.selected_case() {
+        if let Some(k) = selection(self.token.as_deref()) {
             self.finish_each(cases, plan, k, wakeups);
             return Poll::Ready(k);
         }
@@ -845,13 +833,8 @@ impl SelectState {
                     // counterpart may have queued on a channel we had already
                     // tried. Waiting on that stale view could leave two
                     // compatible waiters queued on one channel, forever.
-                    for i in plan.channel_cases() {
-                        // SAFETY: all the select's channel locks are held.
-                        if unsafe { cases[i].as_mut().try_commit(me, wakeups) } {
-                            found = Some((i, false));
-                            break;
-                        }
-                    }
+                    // SAFETY: all the select's channel locks are held.
+                    found = unsafe { plan.try_channels(cases, me, wakeups) }.map(|i| (i, false));
                 }
                 match found {
                     Some(c) => c,
@@ -890,7 +873,7 @@ impl SelectState {
     fn enqueue<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &mut Plan<N>,
+        plan: &Plan<N>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) {
@@ -911,7 +894,7 @@ impl SelectState {
     fn finish_each<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &mut Plan<N>,
+        plan: &Plan<N>,
         chosen: usize,
         wakeups: &mut Wakeups,
     ) {
@@ -926,14 +909,6 @@ impl SelectState {
             unsafe { lock.unlock() };
         }
         self.registered = false;
-    }
-
-    /// The case a counterpart selected, if any.
-    fn selected_case(&self) -> Option<usize> {
-        if !self.registered {
-            return None;
-        }
-        selection(self.token.as_deref())
     }
 }
 
