@@ -381,33 +381,27 @@ impl<T> WaitQueue<T> {
 
     fn select_first_slow(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
         let entries = self.entries.as_mut()?;
-        // The usual case, from the front: pop while the front is ours to take
-        // or stale.
-        while let Some(entry) = entries.front() {
-            let token = entry.token();
-            if me.is_some_and(|me| std::ptr::eq(me, token)) {
-                break; // our own entry: scan past it below
-            }
-            let selected = token.try_select(entry.case);
-            let entry = entries.pop_front();
-            if selected {
-                return entry;
-            }
-            // Lost (invariant #5): its owner completed elsewhere.
-            drop(entry);
-        }
         let mut i = 0;
         while i < entries.len() {
             let entry = &entries[i];
             let token = entry.token();
             if me.is_some_and(|me| std::ptr::eq(me, token)) {
-                i += 1;
-            } else if token.try_select(entry.case) {
-                return entries.remove(i);
-            } else {
-                // Lost (invariant #5): its owner completed elsewhere.
-                drop(entries.remove(i));
+                i += 1; // our own select's entry: skip it
+                continue;
             }
+            let selected = token.try_select(entry.case);
+            // From the front (the usual case) a pop, not `VecDeque::remove`'s
+            // shuffling.
+            let entry = if i == 0 {
+                entries.pop_front()
+            } else {
+                entries.remove(i)
+            };
+            if selected {
+                return entry;
+            }
+            // Lost (invariant #5): its owner completed elsewhere.
+            drop(entry);
         }
         None
     }
