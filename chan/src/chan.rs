@@ -61,7 +61,7 @@ use std::task::Context;
 use crate::error::{TryRecvError, TrySendError};
 use crate::loom::{Arc, AtomicBool, AtomicU32, Ordering, RawLock, UnsafeCell};
 use crate::ring::Ring;
-use crate::waiter::{Entry, Token, WaitQueue, Wakeups};
+use crate::waiter::{Entry, OwnedEntry, Token, WaitQueue, Wakeups};
 
 /// The state shared by all handles of one channel.
 #[derive(Debug)]
@@ -103,7 +103,7 @@ pub struct Inner<T> {
     in_flight: u32,
     /// A finished standalone entry kept for the next blocking `send`/`recv`
     /// (see [`Entry::recycle`]): in no queue, `WAITING`, empty slot, no waker.
-    pub(crate) spare: Option<Arc<Entry<T>>>,
+    pub(crate) spare: Option<OwnedEntry<T>>,
 }
 
 /// A locked channel; unlocks on drop.
@@ -401,7 +401,7 @@ impl<T> Inner<T> {
     /// A fresh standalone entry holding `value`: the spare one if any, else a
     /// new allocation.
     #[inline]
-    fn standalone_entry(&mut self, value: Option<T>) -> Arc<Entry<T>> {
+    fn standalone_entry(&mut self, value: Option<T>) -> OwnedEntry<T> {
         match self.spare.take() {
             Some(e) => {
                 // SAFETY: lock held; the spare belongs to this channel and is
@@ -410,13 +410,13 @@ impl<T> Inner<T> {
                 debug_assert!(old.is_none());
                 e
             }
-            None => Arc::new(Entry::standalone(value)),
+            None => OwnedEntry::new(Entry::standalone(value)),
         }
     }
 
     /// Keeps a finished standalone entry (empty slot, waker taken) as the spare.
     #[inline]
-    fn recycle(&mut self, entry: Arc<Entry<T>>) {
+    fn recycle(&mut self, entry: OwnedEntry<T>) {
         if self.spare.is_none() {
             self.spare = Entry::recycle(entry);
         }
@@ -433,7 +433,7 @@ impl<T> Inner<T> {
 /// recv case.
 #[derive(Debug)]
 pub struct RecvState<T> {
-    entry: Option<Arc<Entry<T>>>,
+    entry: Option<OwnedEntry<T>>,
 }
 
 impl<T> RecvState<T> {
@@ -485,7 +485,7 @@ impl<T> RecvState<T> {
                         Some(e) => e,
                         None => {
                             let e = inner.standalone_entry(None);
-                            inner.recvq.push(e.clone());
+                            inner.recvq.push(&e);
                             self.entry.insert(e)
                         }
                     };
@@ -566,8 +566,8 @@ impl<T> crate::select::ChanOp<T> for RecvState<T> {
     /// not queued yet. Lock held.
     fn register_locked(&mut self, inner: &mut Inner<T>, token: &Arc<Token>, case: usize) {
         if self.entry.is_none() {
-            let e = Arc::new(Entry::for_select(token.clone(), case, None));
-            inner.recvq.push(e.clone());
+            let e = OwnedEntry::new(Entry::for_select(token.clone(), case, None));
+            inner.recvq.push(&e);
             self.entry = Some(e);
         }
     }
@@ -600,7 +600,7 @@ impl<T> crate::select::ChanOp<T> for RecvState<T> {
 #[derive(Debug)]
 pub struct SendState<T> {
     value: Option<T>,
-    entry: Option<Arc<Entry<T>>>,
+    entry: Option<OwnedEntry<T>>,
 }
 
 /// How a send ended.
@@ -683,7 +683,7 @@ impl<T> SendState<T> {
                         },
                         None => {
                             let e = inner.standalone_entry(Some(v));
-                            inner.sendq.push(e.clone());
+                            inner.sendq.push(&e);
                             self.entry = Some(e);
                         }
                     }
@@ -760,8 +760,8 @@ impl<T> crate::select::ChanOp<T> for SendState<T> {
     /// Select: queue an entry for case `case`, if not queued yet. Lock held.
     fn register_locked(&mut self, inner: &mut Inner<T>, token: &Arc<Token>, case: usize) {
         if self.entry.is_none() {
-            let e = Arc::new(Entry::for_select(token.clone(), case, self.value.take()));
-            inner.sendq.push(e.clone());
+            let e = OwnedEntry::new(Entry::for_select(token.clone(), case, self.value.take()));
+            inner.sendq.push(&e);
             self.entry = Some(e);
         }
     }

@@ -11,9 +11,9 @@
 //! 1. A token's state goes from `WAITING` to a final state (`CLAIMED` or
 //!    `SELECTED(case)`) at most once, by a CAS, and never back. Whoever wins
 //!    that CAS decides what the operation did. (The one exception is
-//!    [`Entry::recycle`]: a finished standalone entry that nobody else
-//!    references any more is reset to `WAITING` for reuse; as no other thread
-//!    can reach it, nobody can observe the reset.)
+//!    [`Entry::recycle`]: a finished standalone entry that no queue links any
+//!    more is reset to `WAITING` for reuse; as no other thread can reach it,
+//!    nobody can observe the reset.)
 //! 2. Only the token's owner CASes `WAITING -> CLAIMED` (a select whose generic
 //!    future case completed, or a select being dropped). Only a counterpart
 //!    holding the lock of a channel in whose queue an entry of the token sits
@@ -27,11 +27,19 @@
 //!    counterpart that won the `SELECTED` CAS, under one of those locks. So the
 //!    two never overlap (the owner holds the counterpart's lock too).
 //! 5. An entry whose token is not `WAITING` is stale: it will never be selected
-//!    again, so any holder of the channel lock may drop it from the queue
+//!    again, so any holder of the channel lock may unlink it from the queue
 //!    (Go's `dequeue` skipping a select that already won elsewhere).
+//! 6. An entry is owned by its operation (an [`OwnedEntry`] in the future, the
+//!    `Receiver`'s stream state or the select case); a queue links it without
+//!    owning it. The owner unlinks its entry under the channel lock before it
+//!    frees or reuses it (every owner's completion, cancellation and drop path
+//!    goes through the lock), so a linked entry is alive for as long as the
+//!    lock is held: the counterpart that selects an entry may use it until it
+//!    unlocks. An owner that is leaked leaks its entry too, which stays valid.
 
-use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::ptr::NonNull;
 use std::task::Waker;
 
 use crate::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
@@ -164,6 +172,9 @@ pub(crate) struct Entry<T> {
     case: usize,
     /// The value in transit (invariant #3).
     slot: UnsafeCell<Option<T>>,
+    /// The next entry of the queue this entry is in (see [`WaitQueue`]);
+    /// meaningless while in no queue. Guarded by that queue's channel lock.
+    next: UnsafeCell<*const Entry<T>>,
 }
 
 // SAFETY: the slot is accessed only under the channel lock (invariant #3), so
@@ -180,6 +191,7 @@ impl<T> Entry<T> {
             shared: None,
             case: 0,
             slot: UnsafeCell::new(value),
+            next: UnsafeCell::new(std::ptr::null()),
         }
     }
 
@@ -190,6 +202,7 @@ impl<T> Entry<T> {
             shared: Some(token),
             case,
             slot: UnsafeCell::new(value),
+            next: UnsafeCell::new(std::ptr::null()),
         }
     }
 
@@ -200,20 +213,18 @@ impl<T> Entry<T> {
 
     /// Readies a finished standalone entry for reuse by the next blocking
     /// operation on the same channel, saving an allocation: `Some` if
-    /// `entry` is standalone, the only reference to it, and empty (no value,
-    /// no waker), now reset to a fresh `WAITING` state. Otherwise `None`, and
-    /// `entry` is dropped (nothing but memory to free).
+    /// `entry` is standalone and empty (no value, no waker), now reset to a
+    /// fresh `WAITING` state. Otherwise `None`, and `entry` is dropped.
     ///
-    /// The caller holds the lock of the channel the entry was last queued in
-    /// (it keeps the entry for that channel only, invariant #3).
-    pub(crate) fn recycle(mut entry: Arc<Self>) -> Option<Arc<Self>> {
-        // `get_mut` succeeds only if no other `Arc` (a queue's, a
-        // counterpart's) exists: nobody else can observe the reset below.
-        let e = Arc::get_mut(&mut entry)?;
+    /// The caller holds the lock of the channel the entry was last queued in,
+    /// and the entry is in no queue: its owner is then the only way
+    /// to reach it (invariant #6), so nobody can observe the reset.
+    pub(crate) fn recycle(entry: OwnedEntry<T>) -> Option<OwnedEntry<T>> {
+        let e = &*entry;
         if e.shared.is_some() {
             return None;
         }
-        // SAFETY: `get_mut` gave us exclusive access to the entry.
+        // SAFETY: exclusive: we own the entry and no queue links it.
         let empty = e.slot.with_mut(|s| unsafe { (*s).is_none() })
             // SAFETY: as above.
             && e.inline.waker.with_mut(|w| unsafe { (*w).is_none() });
@@ -242,6 +253,50 @@ impl<T> Entry<T> {
         // SAFETY: exclusive by invariant #3 and this function's contract.
         self.slot
             .with_mut(|s| unsafe { std::mem::replace(&mut *s, value) })
+    }
+}
+
+/// The owner of an [`Entry`]: a `Box` that may be aliased.
+///
+/// A queue links the entry by raw pointer while the owner keeps it (invariant
+/// #6). A `Box` asserts that it is the only way to the entry every time it is
+/// moved, which would void those pointers (Stacked Borrows); a raw pointer
+/// asserts nothing, and the entry is only ever reached through shared
+/// references (its mutable parts are cells).
+pub(crate) struct OwnedEntry<T>(NonNull<Entry<T>>);
+
+// SAFETY: owns an `Entry<T>`, which is `Send`/`Sync` for `T: Send`.
+unsafe impl<T: Send> Send for OwnedEntry<T> {}
+// SAFETY: as above; `&OwnedEntry` only gives `&Entry`.
+unsafe impl<T: Send> Sync for OwnedEntry<T> {}
+
+impl<T> OwnedEntry<T> {
+    pub(crate) fn new(entry: Entry<T>) -> Self {
+        Self(NonNull::from(Box::leak(Box::new(entry))))
+    }
+}
+
+impl<T> Deref for OwnedEntry<T> {
+    type Target = Entry<T>;
+
+    #[inline]
+    fn deref(&self) -> &Entry<T> {
+        // SAFETY: we own a live allocation; it is only shared, never `&mut`.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T> Drop for OwnedEntry<T> {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box` in `new`; the owner unlinked it before
+        // dropping (invariant #6), so nothing else points at it any more.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for OwnedEntry<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
     }
 }
 
@@ -331,91 +386,283 @@ impl Drop for Wakeups {
 
 /// A FIFO of waiting entries (Go's `waitq`). Guarded by its channel's lock.
 ///
-/// The deque is boxed, and allocated when the first entry is queued: most
-/// channels are idle most of the time, and an empty queue then costs one
-/// pointer instead of a `VecDeque`'s four words (one channel has two).
-#[derive(Debug)]
+/// An intrusive, circular, singly linked list: the queue holds one pointer,
+/// to the newest entry (the tail), whose `next` is the oldest (the head); each
+/// entry's `next` is the one queued after it. One word per queue, no
+/// allocation and no reference count of its own (invariant #6), and the head
+/// is one load away from the channel: a handoff touches the channel and the
+/// waiter's entry, nothing between.
+///
+/// Invariant #7: an entry is linked into at most one queue at a time (an
+/// operation queues one entry per channel, and queues it once), so its one
+/// `next` field suffices; `next` is read and written only under the lock of
+/// that queue's channel.
 pub(crate) struct WaitQueue<T> {
-    // The box is the point (one word while idle), not an oversight.
-    #[allow(clippy::box_collection)]
-    entries: Option<Box<VecDeque<Arc<Entry<T>>>>>,
+    /// The newest entry; null when the queue is empty.
+    tail: *const Entry<T>,
+}
+
+impl<T> std::fmt::Debug for WaitQueue<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaitQueue")
+            .field("empty", &self.is_empty())
+            .finish()
+    }
+}
+
+/// An entry a counterpart selected and unlinked, to complete the transfer
+/// with and take the owner's waker from. Valid while the lock under which it
+/// was selected is held (invariant #6): use it inside that critical section.
+pub(crate) struct Selected<T>(NonNull<Entry<T>>);
+
+impl<T> Deref for Selected<T> {
+    type Target = Entry<T>;
+
+    #[inline]
+    fn deref(&self) -> &Entry<T> {
+        // SAFETY: the owner cannot free the entry without the lock, which the
+        // holder of a `Selected` still holds (invariant #6, type contract).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// The entry linked after `entry`.
+///
+/// # Safety
+///
+/// `entry` is linked in a queue whose channel lock the caller holds.
+#[inline]
+unsafe fn next_of<T>(entry: *const Entry<T>) -> *const Entry<T> {
+    // SAFETY: a linked entry is alive while the lock is held (invariant #6);
+    // the lock makes the access exclusive (invariant #7, caller's contract).
+    unsafe { (*entry).next.with_mut(|n| *n) }
+}
+
+/// Links `next` after `entry`.
+///
+/// # Safety
+///
+/// As [`next_of`].
+#[inline]
+unsafe fn set_next<T>(entry: *const Entry<T>, next: *const Entry<T>) {
+    // SAFETY: as in `next_of`.
+    unsafe { (*entry).next.with_mut(|n| *n = next) }
 }
 
 impl<T> WaitQueue<T> {
     pub(crate) const fn new() -> Self {
-        Self { entries: None }
+        Self {
+            tail: std::ptr::null(),
+        }
     }
 
     /// Whether no entry is queued (stale ones count: this is a hint that
     /// sends the caller down the full path, which skips them).
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.as_ref().is_none_or(|e| e.is_empty())
+        self.tail.is_null()
     }
 
-    pub(crate) fn push(&mut self, entry: Arc<Entry<T>>) {
-        self.entries.get_or_insert_default().push_back(entry);
+    /// Queues `entry` last. It must be in no queue (invariant #7), and its
+    /// owner must unlink it before freeing it (invariant #6).
+    pub(crate) fn push(&mut self, entry: &Entry<T>) {
+        let new: *const Entry<T> = entry;
+        // SAFETY: we hold the lock (`&mut self` of a guarded queue); `new` is
+        // alive, and so is `self.tail` (invariant #6).
+        unsafe {
+            if self.tail.is_null() {
+                set_next(new, new);
+            } else {
+                set_next(new, next_of(self.tail));
+                set_next(self.tail, new);
+            }
+        }
+        self.tail = new;
     }
 
-    /// Removes `entry` if it is still queued.
-    pub(crate) fn remove(&mut self, entry: &Arc<Entry<T>>) {
-        if let Some(entries) = &mut self.entries {
-            if let Some(i) = entries.iter().position(|e| Arc::ptr_eq(e, entry)) {
-                drop(entries.remove(i));
+    /// Unlinks `cur`, which follows `prev` (the two are the same when `cur`
+    /// is alone).
+    ///
+    /// # Safety
+    ///
+    /// `cur` is linked in this queue right after `prev`; lock held.
+    #[inline]
+    unsafe fn unlink(&mut self, prev: *const Entry<T>, cur: *const Entry<T>) {
+        if std::ptr::eq(prev, cur) {
+            self.tail = std::ptr::null();
+        } else {
+            // SAFETY: both linked here (caller's contract).
+            unsafe { set_next(prev, next_of(cur)) };
+            if std::ptr::eq(cur, self.tail) {
+                self.tail = prev;
             }
         }
     }
 
+    /// Unlinks `entry` if it is still queued.
+    pub(crate) fn remove(&mut self, entry: &Entry<T>) {
+        let target: *const Entry<T> = entry;
+        if self.tail.is_null() {
+            return;
+        }
+        let mut prev = self.tail;
+        loop {
+            // SAFETY: `prev` is linked here; lock held.
+            let cur = unsafe { next_of(prev) };
+            if std::ptr::eq(cur, target) {
+                // SAFETY: `cur` follows `prev` in this queue.
+                unsafe { self.unlink(prev, cur) };
+                return;
+            }
+            if std::ptr::eq(cur, self.tail) {
+                return; // walked the whole ring
+            }
+            prev = cur;
+        }
+    }
+
     /// Selects the first waiting entry that is not `me`'s own (a select must
-    /// not pair with itself), dropping stale entries on the way (invariant #5).
-    /// On success the entry is out of the queue and its token is
+    /// not pair with itself), unlinking stale entries on the way (invariant
+    /// #5). On success the entry is out of the queue and its token is
     /// `SELECTED(entry.case)`: the caller must complete the transfer before it
     /// releases the lock, then wake the owner (`take_waker`).
     #[inline]
-    pub(crate) fn select_first(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
+    pub(crate) fn select_first(&mut self, me: Option<&Token>) -> Option<Selected<T>> {
         if self.is_empty() {
             return None;
         }
         self.select_first_slow(me)
     }
 
-    fn select_first_slow(&mut self, me: Option<&Token>) -> Option<Arc<Entry<T>>> {
-        let entries = self.entries.as_mut()?;
-        let mut i = 0;
-        while i < entries.len() {
-            let entry = &entries[i];
+    fn select_first_slow(&mut self, me: Option<&Token>) -> Option<Selected<T>> {
+        let mut prev = self.tail;
+        while !self.tail.is_null() {
+            // SAFETY: `prev` is linked here (the tail, or an entry we kept);
+            // lock held.
+            let cur = unsafe { next_of(prev) };
+            let last = std::ptr::eq(cur, self.tail);
+            // SAFETY: linked entries are alive while we hold the lock
+            // (invariant #6).
+            let entry = unsafe { &*cur };
             let token = entry.token();
             if me.is_some_and(|me| std::ptr::eq(me, token)) {
-                i += 1; // our own select's entry: skip it
+                // Our own select's entry: keep it, look further.
+                if last {
+                    return None;
+                }
+                prev = cur;
                 continue;
             }
             let selected = token.try_select(entry.case);
-            // From the front (the usual case) a pop, not `VecDeque::remove`'s
-            // shuffling.
-            let entry = if i == 0 {
-                entries.pop_front()
-            } else {
-                entries.remove(i)
-            };
+            // SAFETY: `cur` follows `prev` in this queue.
+            unsafe { self.unlink(prev, cur) };
             if selected {
-                return entry;
+                return Some(Selected(entry.into()));
             }
             // Lost (invariant #5): its owner completed elsewhere.
-            drop(entry);
+            if last {
+                return None;
+            }
         }
         None
     }
 
     /// Selects every waiting entry (for `close`), collecting their wakers.
     pub(crate) fn select_all(&mut self, wakeups: &mut Wakeups) {
-        let Some(entries) = &mut self.entries else {
-            return;
-        };
-        for entry in entries.drain(..) {
+        while !self.tail.is_null() {
+            // SAFETY: the tail is linked here; lock held (caller's contract).
+            let head = unsafe { next_of(self.tail) };
+            // SAFETY: the head follows the tail.
+            unsafe { self.unlink(self.tail, head) };
+            // SAFETY: alive while we hold the lock (invariant #6).
+            let entry = unsafe { &*head };
             if entry.token().try_select(entry.case) {
                 // SAFETY: we won the CAS and hold the lock (caller's contract).
                 wakeups.push(unsafe { entry.token().take_waker() });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The linked queue on its own (the lock is implied by `&mut`); run
+    //! under Miri to check the raw-pointer links and the entries' ownership.
+    use super::*;
+
+    fn standalone(v: u32) -> OwnedEntry<u32> {
+        OwnedEntry::new(Entry::standalone(Some(v)))
+    }
+
+    /// Selects entries until none is left, returning the values in order.
+    fn drain(q: &mut WaitQueue<u32>, me: Option<&Token>) -> Vec<u32> {
+        let mut out = Vec::new();
+        while let Some(e) = q.select_first(me) {
+            // SAFETY: single-threaded test; the queue's owner stands for the lock.
+            out.push(unsafe { e.swap_slot(None) }.unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn fifo_and_removal_anywhere() {
+        let entries: Vec<_> = (0..5).map(standalone).collect();
+        let mut q = WaitQueue::new();
+        assert!(q.is_empty());
+        for e in &entries {
+            q.push(e);
+        }
+        q.remove(&entries[2]); // middle
+        q.remove(&entries[4]); // tail
+        q.remove(&entries[0]); // head
+        q.remove(&entries[0]); // not queued any more: nothing happens
+        assert_eq!(drain(&mut q, None), [1, 3]);
+        assert!(q.is_empty());
+        // Removed and selected entries can be queued again.
+        q.push(&entries[4]);
+        q.push(&entries[0]);
+        q.remove(&entries[0]);
+        let mut w = Wakeups::new();
+        q.select_all(&mut w);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn select_skips_own_and_unlinks_stale() {
+        let mine = Arc::new(Token::new());
+        let other = Arc::new(Token::new());
+        let own = OwnedEntry::new(Entry::for_select(mine.clone(), 0, Some(10)));
+        let stale = OwnedEntry::new(Entry::for_select(other.clone(), 1, Some(11)));
+        let live = standalone(12);
+        let mut q = WaitQueue::new();
+        q.push(&own);
+        q.push(&stale);
+        q.push(&live);
+        assert!(other.try_claim()); // `stale`'s select finished elsewhere
+        let got = q.select_first(Some(&mine)).expect("the live entry");
+        assert!(std::ptr::eq(&*got, &*live));
+        assert!(live.is_selected());
+        // Only our own entry is left: nothing to select for us, and it stays.
+        assert!(q.select_first(Some(&mine)).is_none());
+        assert!(!q.is_empty());
+        // Someone else selects it.
+        let got = q.select_first(None).expect("our entry, for a counterpart");
+        assert!(std::ptr::eq(&*got, &*own));
+        assert_eq!(mine.selection(), Selection::Selected(0));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn recycle_only_empty_standalone_entries() {
+        let e = standalone(1);
+        assert!(e.inline.try_claim());
+        assert!(Entry::recycle(e).is_none(), "a value is still inside");
+        let e = OwnedEntry::new(Entry::<u32>::standalone(None));
+        assert!(e.inline.try_claim());
+        let e = Entry::recycle(e).expect("empty standalone entry");
+        assert_eq!(e.token().selection(), Selection::Waiting);
+        let token = Arc::new(Token::new());
+        let e = OwnedEntry::new(Entry::<u32>::for_select(token, 0, None));
+        assert!(Entry::recycle(e).is_none(), "select entries are not kept");
     }
 }
