@@ -17,7 +17,9 @@
 //! 2. Only the token's owner CASes `WAITING -> CLAIMED` (a select whose generic
 //!    future case completed, or a select being dropped). Only a counterpart
 //!    holding the lock of a channel in whose queue an entry of the token sits
-//!    CASes `WAITING -> SELECTED`.
+//!    CASes `WAITING -> SELECTED`. A standalone token is never claimed and
+//!    sits in one queue: every change to it is made under that one channel's
+//!    lock, so there it is a plain load and store ([`Entry::try_select`]).
 //! 3. An entry's `slot` is read and written only under the lock of the channel
 //!    whose queue the entry is (or was last) in. A send entry's slot holds the
 //!    offered value until a receiver takes it; a recv entry's slot receives the
@@ -117,6 +119,17 @@ impl Token {
                 Ordering::Relaxed,
             )
             .is_ok()
+    }
+
+    /// `try_select` for a token whose every change is made under one lock
+    /// (a standalone token, invariant #2): no read-modify-write needed.
+    #[inline]
+    fn select_locked(&self, case: usize) -> bool {
+        if self.state.load(Ordering::Relaxed) != WAITING {
+            return false;
+        }
+        self.state.store(SELECTED_BASE + case, Ordering::Relaxed);
+        true
     }
 
     /// The owner tries to take its own token (invariant #2). On failure a
@@ -234,6 +247,20 @@ impl<T> Entry<T> {
         // Invariant #1's exception: exclusive, so the reset is unobservable.
         e.inline.state.store(WAITING, Ordering::Relaxed);
         Some(entry)
+    }
+
+    /// A counterpart holding the lock of the channel where this entry is
+    /// queued tries to choose it: `Token::try_select` on its token.
+    #[inline]
+    pub(crate) fn try_select(&self) -> bool {
+        match &self.shared {
+            // The owner of a select may claim its token at any time: a CAS
+            // decides between us.
+            Some(token) => token.try_select(self.case),
+            // Nobody but a holder of our lock changes a standalone token
+            // (invariant #2): a lock-prefixed CAS per handoff saved.
+            None => self.inline.select_locked(self.case),
+        }
     }
 
     /// Whether a counterpart chose this entry's case.
@@ -544,8 +571,7 @@ impl<T> WaitQueue<T> {
             // SAFETY: linked entries are alive while we hold the lock
             // (invariant #6).
             let entry = unsafe { &*cur };
-            let token = entry.token();
-            if me.is_some_and(|me| std::ptr::eq(me, token)) {
+            if me.is_some_and(|me| std::ptr::eq(me, entry.token())) {
                 // Our own select's entry: keep it, look further.
                 if last {
                     return None;
@@ -553,7 +579,7 @@ impl<T> WaitQueue<T> {
                 prev = cur;
                 continue;
             }
-            let selected = token.try_select(entry.case);
+            let selected = entry.try_select();
             // SAFETY: `cur` follows `prev` in this queue.
             unsafe { self.unlink(prev, cur) };
             if selected {
@@ -576,8 +602,8 @@ impl<T> WaitQueue<T> {
             unsafe { self.unlink(self.tail, head) };
             // SAFETY: alive while we hold the lock (invariant #6).
             let entry = unsafe { &*head };
-            if entry.token().try_select(entry.case) {
-                // SAFETY: we won the CAS and hold the lock (caller's contract).
+            if entry.try_select() {
+                // SAFETY: we selected it and hold the lock (caller's contract).
                 wakeups.push(unsafe { entry.token().take_waker() });
             }
         }
