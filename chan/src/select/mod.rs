@@ -562,7 +562,7 @@ impl<const N: usize> Plan<N> {
         for &i in &self.by_addr[..self.n_locks] {
             let l = self.locks[i as usize];
             if l != prev {
-                self.lock_of(i as usize).lock();
+                self.lock_of(i as usize).lock_eager();
                 prev = l;
             }
         }
@@ -661,7 +661,7 @@ impl SelectState {
             match plan.kinds[i] {
                 Kind::Channel => {
                     let lock = plan.lock_of(i);
-                    lock.lock();
+                    lock.lock_eager();
                     // SAFETY: the case's channel lock is held.
                     let ready = unsafe { cases[i].as_mut().try_commit(None, wakeups) };
                     // SAFETY: locked just above.
@@ -901,7 +901,7 @@ impl SelectState {
         for &i in &plan.by_addr[..plan.n_locks] {
             let i = i as usize;
             let lock = plan.lock_of(i);
-            lock.lock();
+            lock.lock_eager();
             // SAFETY: the case's lock is held; the token is final, so no
             // other lock is needed (`Case::finish` touches one channel).
             unsafe { cases[i].as_mut().finish(i == chosen, wakeups) };
