@@ -19,7 +19,9 @@
 //!
 //! - **Tasks** (`task.rs`): one allocation per task (async-task: header +
 //!   future/output), a wrapper that catches panics and keeps the task in
-//!   its runtime's live-task registry, and [`JoinHandle`]/[`JoinError`].
+//!   its runtime's live-task registry (`registry.rs`: per-worker shards,
+//!   ends on other workers handed back to the owner in batches), and
+//!   [`JoinHandle`]/[`JoinError`].
 //! - **Scheduler** (`scheduler/`): per-worker local run queues with a LIFO
 //!   slot, a global injection queue, work stealing, and the
 //!   searching/parking protocol that keeps futex wakes off the hot path.
@@ -39,6 +41,7 @@
 
 mod blocking;
 mod loom;
+mod registry;
 pub mod runtime;
 mod scheduler;
 mod spin;

@@ -16,8 +16,10 @@
 //!    meanwhile go to the injection queue).
 //! 3. Join the worker threads (up to the timeout, if any; a worker still busy
 //!    then is detached and drops its tasks when it gets back).
-//! 4. Close the task registry (no new entries) and wake every live task:
-//!    tasks parked on some waker land in the injection queue.
+//! 4. Close the task registry (no new entries; the entries of tasks that
+//!    ended on another worker than their spawner's are removed now) and
+//!    wake every live task: tasks parked on some waker land in the
+//!    injection queue.
 //! 5. Set `drained`, so that the schedule function drops tasks from now on,
 //!    and drain the injection queue, dropping every task there (on this
 //!    thread, not inside some other thread's `wake`).

@@ -23,18 +23,20 @@
 //!   reaches the [`JoinHandle`] and never unwinds through a worker (the
 //!   process's panic hook has already reported it on stderr, once, as for a
 //!   panicking thread);
-//! - holds the task's entry in the runtime's [`Registry`] and removes it when
+//! - holds the task's entry in the runtime's registry and removes it when
 //!   the future is dropped (completed or cancelled).
 //!
 //! # The registry
 //!
 //! Dropping a runtime must drop every unfinished future, including those of
-//! tasks that are parked on some waker and in no queue. The registry keeps a
-//! waker of every live task, in shards (one per worker plus one for other
-//! threads) so that spawns on different workers take different locks. At
-//! shutdown the runtime wakes them all; the schedule function of a shut-down
-//! runtime drops the `Runnable`, which drops the future. `num_tasks` is the
-//! sum of the shard lengths.
+//! tasks that are parked on some waker and in no queue. The registry
+//! (`registry.rs`) keeps a waker of every live task, in shards (one per
+//! worker plus one for other threads), each owned by the worker that spawns
+//! into it; an entry of a task that ends on another worker is removed later
+//! by the owner, which so frees the task's memory on the thread that
+//! allocated it. At shutdown the runtime wakes every entry; the schedule
+//! function of a shut-down runtime drops the `Runnable`, which drops the
+//! future. `num_tasks` is the registry's count of inserts minus ends.
 //!
 //! # Invariants
 //!
@@ -49,9 +51,6 @@
 //!    alive, and the allocation's schedule function holds an `Arc<Shared>`.
 
 use crate::scheduler::{Shared, worker};
-use crate::spin::SpinMutex;
-use crossbeam_utils::CachePadded;
-use slab::Slab;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -59,7 +58,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// A scheduled task, as the run queues hold it.
 pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
@@ -154,7 +153,7 @@ impl<F: Future> Future for TaskFuture<F> {
     }
 }
 
-/// A task's place in a [`Registry`]; removes itself on drop.
+/// A task's place in the runtime's registry; removes itself on drop.
 pub(crate) struct Entry {
     meta: MetaRef,
 }
@@ -168,45 +167,8 @@ impl Drop for Entry {
         // `Arc` here: that saves a second reference-count round trip on a
         // cache line every worker touches.
         let shared = unsafe { &*meta.shared };
-        let shard = &shared.registry.shards[meta.shard as usize];
-        let waker = shard.lock().try_remove(meta.key as usize);
-        // Dropped outside the lock: it is a reference to this very task.
-        drop(waker);
-    }
-}
-
-/// The wakers of a runtime's live tasks, sharded.
-pub(crate) struct Registry {
-    shards: Box<[CachePadded<SpinMutex<Slab<Waker>>>]>,
-    /// Set once at shutdown (invariant #2).
-    closed: AtomicBool,
-}
-
-impl Registry {
-    /// A registry with `n` shards.
-    pub(crate) fn new(n: usize) -> Self {
-        Self {
-            shards: (0..n)
-                .map(|_| CachePadded::new(SpinMutex::new(Slab::new())))
-                .collect(),
-            closed: AtomicBool::new(false),
-        }
-    }
-
-    /// Live tasks (entries in all shards).
-    pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
-    }
-
-    /// Closes the registry and returns the wakers of all live tasks
-    /// (invariant #2).
-    pub(crate) fn close(&self) -> Vec<Waker> {
-        self.closed.store(true, Ordering::SeqCst);
-        let mut all = Vec::new();
-        for shard in self.shards.iter() {
-            all.extend(shard.lock().iter().map(|(_, w)| w.clone()));
-        }
-        all
+        // Now, or deferred to the shard's owner (see `registry.rs`).
+        worker::entry_ended(shared, meta.shard as usize, meta.key);
     }
 }
 
@@ -218,19 +180,21 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Callers pass a worker index or the number of workers (the shard for
-    // other threads); `min` keeps any other value in range without a
-    // division on the spawn path.
-    let shard = shard.min(shared.registry.shards.len() - 1);
+    let registry = &shared.registry;
+    // Callers pass a worker index (they run on that worker, the shard's
+    // owner) or the number of workers (the shard for other threads).
+    let shard = registry.shard_for(shard);
+    if shard < shared.num_workers() {
+        // The owner removes the entries of its tasks that ended elsewhere.
+        registry.drain(shard);
+    }
     let schedule = {
         let shared = shared.clone();
         async_task::WithInfo(move |runnable, info: async_task::ScheduleInfo| {
             shared.schedule(runnable, info.woken_while_running)
         })
     };
-    let mut slab = shared.registry.shards[shard].lock();
-    if shared.registry.closed.load(Ordering::SeqCst) {
-        drop(slab);
+    let Some(vacant) = registry.vacant(shard) else {
         let (runnable, task) = async_task::Builder::new()
             .metadata(TaskMeta::new(Arc::as_ptr(shared), 0, 0))
             .spawn(
@@ -243,11 +207,13 @@ where
             );
         drop(runnable); // cancels: the future is dropped unpolled
         return JoinHandle::new(task);
-    }
-    let vacant = slab.vacant_entry();
-    let key = u32::try_from(vacant.key()).expect("too many live tasks");
+    };
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(Arc::as_ptr(shared), shard as u32, key))
+        .metadata(TaskMeta::new(
+            Arc::as_ptr(shared),
+            shard as u32,
+            vacant.key(),
+        ))
         .spawn(
             |meta| TaskFuture {
                 fut,
@@ -259,7 +225,6 @@ where
             schedule,
         );
     vacant.insert(runnable.waker());
-    drop(slab);
     runnable.schedule();
     JoinHandle::new(task)
 }
@@ -353,9 +318,7 @@ impl<T> JoinHandle<T> {
         // SAFETY: non-null `shared` outlives the task allocation, which our
         // `task` keeps alive (see `TaskMeta::shared`).
         let shared = unsafe { &*meta.shared };
-        let shard = &shared.registry.shards[meta.shard as usize];
-        let waker = shard.lock().get(meta.key as usize).cloned();
-        if let Some(waker) = waker {
+        if let Some(waker) = shared.registry.get(meta.shard as usize, meta.key) {
             waker.wake();
         }
     }

@@ -28,7 +28,8 @@
 //! # Worker loop
 //!
 //! `tick` → next task (injection queue every N ticks, LIFO slot, local queue,
-//! injection queue) → else **search** (steal half of a random victim's queue,
+//! injection queue) → else hand the registry entries of tasks that ended
+//! here to the workers that spawned them (`registry.rs`) and **search** (steal half of a random victim's queue,
 //! or a batch from the injection queue, for [`worker::SPIN_ROUNDS`] rounds) →
 //! else **park** until notified. See `idle.rs` for the two-sided protocol
 //! between a task submitter and a parking worker, and why no wakeup is lost.
@@ -56,7 +57,8 @@ pub(crate) mod inject;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
-use crate::task::{Registry, Runnable};
+use crate::registry::Registry;
+use crate::task::Runnable;
 use crossbeam_utils::CachePadded;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,7 +82,8 @@ pub(crate) struct Shared {
     pub(crate) idle: CachePadded<idle::Idle>,
     /// Worker threads, set by each worker when it starts; used to unpark.
     pub(crate) threads: Box<[OnceLock<Thread>]>,
-    /// Wakers of the live tasks (shutdown, `num_tasks`).
+    /// Wakers of the live tasks (shutdown, `num_tasks`); shard `i` is
+    /// worker `i`'s.
     pub(crate) registry: Registry,
     /// Set once by the runtime's shutdown (step 1): workers leave their loop.
     shutdown: AtomicBool,
@@ -103,7 +106,7 @@ impl Shared {
             steal: steal.into(),
             idle: CachePadded::new(idle::Idle::new(n)),
             threads: (0..n).map(|_| OnceLock::new()).collect(),
-            registry: Registry::new(n + 1),
+            registry: Registry::new(n),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
         };

@@ -7,8 +7,9 @@
 
 use super::Shared;
 use super::queue::{self, Local};
+use crate::registry::{Ends, Registry};
 use crate::task::Runnable;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 use std::sync::Arc;
@@ -57,6 +58,9 @@ pub(crate) struct Worker {
     tick: Cell<u32>,
     /// xorshift state for picking steal victims.
     rng: Cell<u32>,
+    /// Registry entries of tasks that ended here but were spawned on another
+    /// worker, not yet handed to that worker (see `registry.rs`).
+    ends: RefCell<Ends>,
 }
 
 /// If this thread is a worker of `shared`, schedules `runnable` on it and
@@ -93,6 +97,33 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<(&Arc<Shared>, usize)>) -> R
     f(Some((&worker.shared, worker.index)))
 }
 
+/// Called when the future of a task of `shared` is dropped: removes its
+/// registry entry (`shard`, `key`) now, or defers the removal to the
+/// shard's owner when this thread is another worker of `shared` (see
+/// `registry.rs`).
+#[inline]
+pub(crate) fn entry_ended(shared: &Shared, shard: usize, key: u32) {
+    let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: as in `try_schedule_local`.
+    let worker = (!worker.is_null()).then(|| unsafe { &*worker });
+    let registry = &shared.registry;
+    match worker {
+        Some(w) if ptr::eq(&*w.shared, shared) => {
+            registry.count_end_on_worker(w.index);
+            if shard == w.index || shard >= shared.num_workers() {
+                registry.remove(shard, key);
+            } else if Registry::defer(&mut w.ends.borrow_mut(), shard, key) {
+                let parked = shared.idle.flag(shard).is_parked();
+                registry.flush(&mut w.ends.borrow_mut(), shard, parked);
+            }
+        }
+        _ => {
+            registry.count_end_elsewhere();
+            registry.remove(shard, key);
+        }
+    }
+}
+
 /// Called by a task's future when it returns `Ready` (or is aborted): on a
 /// worker thread, marks the rest of this `Runnable::run` as the task's
 /// completion (see `Worker::completing`).
@@ -125,6 +156,7 @@ pub(crate) fn before_blocking() {
 /// Body of worker thread `index`: runs until the runtime shuts down.
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnable>) {
     let _ = shared.threads[index].set(std::thread::current());
+    let shared_workers = shared.num_workers();
     let worker = Worker {
         shared,
         index,
@@ -135,6 +167,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         completing: Cell::new(false),
         tick: Cell::new(0),
         rng: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
+        ends: RefCell::new(Ends::new(shared_workers)),
     };
     struct Reset;
     impl Drop for Reset {
@@ -157,13 +190,21 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
             break;
         }
     }
+    // Hand the entries of tasks that ended here to their owners; the
+    // shutdown's registry `close` (step 4) removes them.
+    worker.flush_ends();
     drop(reset);
 }
 
 impl Worker {
     fn run(&self) {
         while !self.shared.is_shutdown() {
-            match self.next_task().or_else(|| self.search()) {
+            match self.next_task().or_else(|| {
+                // Out of local work: hand the entries of tasks that ended
+                // here to their owners before looking elsewhere.
+                self.flush_ends();
+                self.search()
+            }) {
                 Some(task) => {
                     if self.searching.get() {
                         self.end_search();
@@ -231,10 +272,22 @@ impl Worker {
             .push_back(runnable, |batch| self.shared.inject.push_batch(batch));
     }
 
+    /// Moves every buffered remote end to its shard's owner (see
+    /// `registry.rs`).
+    fn flush_ends(&self) {
+        let idle = &self.shared.idle;
+        self.shared
+            .registry
+            .flush_all(&mut self.ends.borrow_mut(), |i| idle.flag(i).is_parked());
+    }
+
     fn next_task(&self) -> Option<Runnable> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            // Entries of this worker's tasks that ended elsewhere: freed
+            // here, where they were allocated.
+            self.shared.registry.drain(self.index);
             if let Some(r) = self.shared.inject.pop() {
                 return Some(r);
             }
@@ -320,6 +373,7 @@ impl Worker {
     /// Parks until notified (sleeper side of the protocol in `idle.rs`).
     fn park(&self) {
         let idle = &self.shared.idle;
+        self.shared.registry.drain(self.index);
         let searching = self.searching.replace(false);
         idle.transition_to_parked(self.index, searching);
         // Step 3: re-check every queue, after the SeqCst fence that ends
