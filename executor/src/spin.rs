@@ -1,14 +1,15 @@
 //! A small spin mutex for the live-task registry's shards.
 //!
 //! A shard is locked for a slab insert (at spawn, around the task's
-//! allocation) or remove (when a task's future is dropped). With two workers
-//! the spawning worker and the one finishing stolen tasks take the same shard
-//! lock in turn; `std::sync::Mutex` then parks and wakes threads through
-//! futex system calls (perf on the fan-in benchmark at 2 workers: 10% of the
-//! cycles in its contended path, plus the syscalls), each costing more than
-//! the critical section. Here a waiter spins with exponential backoff, then
-//! yields its thread (letting a preempted holder run); unlock is a plain
-//! release store.
+//! allocation), a remove, or a batch of removals handed back by another
+//! worker (`registry.rs`). Its owner takes it almost always alone now; when
+//! the spawning worker and the one finishing stolen tasks took the same
+//! shard lock once per task, `std::sync::Mutex` parked and woke threads
+//! through futex system calls (perf on the fan-in benchmark at 2 workers:
+//! 10% of the cycles in its contended path, plus the syscalls), each costing
+//! more than the critical section. Here a waiter spins with exponential
+//! backoff, then yields its thread (letting a preempted holder run); unlock
+//! is a plain release store.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
