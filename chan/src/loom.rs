@@ -55,13 +55,13 @@ pub(crate) use loom::cell::UnsafeCell;
 /// A `pause` costs about 25 ns on the 2-core machine, the length of a whole
 /// critical section. Two policies:
 ///
-/// - [`lock`](RawLock::lock), for plain sends and receives: four looks one
+/// - `lock`, for plain sends and receives: four looks one
 ///   pause apart, then randomized long pauses (64 to 191), each followed by a
 ///   few looks. Under a stream of contended operations (MPMC at 2 workers) the
 ///   holder's core then keeps the line for a run of operations instead of
 ///   losing it on every one; the randomness keeps two waiters from moving in
 ///   step. MPMC 4x4 at 2 workers, medians of 3: 19.4 -> 14.1 ms per 1M.
-/// - [`lock_eager`](RawLock::lock_eager), for `select!`: looks after 1, 2,
+/// - `lock_eager`, for `select!`: looks after 1, 2,
 ///   4 and 8 pauses before the long ones. A select is one consumer against
 ///   many plain operations; with the plain policy it lost 19% (select over 4
 ///   channels at 2 workers), as it waited out long pauses while a producer's
