@@ -9,8 +9,9 @@
 //! # Invariants
 //!
 //! 1. A token's state goes from `WAITING` to a final state (`CLAIMED` or
-//!    `SELECTED(case)`) at most once, by a CAS, and never back. Whoever wins
-//!    that CAS decides what the operation did. (The one exception is
+//!    `SELECTED(case)`) at most once, by a CAS (or, for a standalone token,
+//!    a store under its channel's lock: #2), and never back. Whoever makes
+//!    that change decides what the operation did. (The one exception is
 //!    [`Entry::recycle`]: a finished standalone entry that no queue links any
 //!    more is reset to `WAITING` for reuse; as no other thread can reach it,
 //!    nobody can observe the reset.)

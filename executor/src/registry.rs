@@ -447,8 +447,7 @@ mod tests {
         let live = insert(&reg, 0, &probe, 2);
         let mut ends = Ends::new(2);
         for &k in &ended {
-            reg.count_end_on_worker(1);
-            Registry::defer(&mut ends, 0, k);
+            end_on(&reg, &mut ends, 1, 0, k);
         }
         reg.flush_all(&mut ends, |_| false);
         let wakers = reg.close();
@@ -458,8 +457,7 @@ mod tests {
         assert!(reg.vacant(0).is_none(), "closed: no new entries");
         // A flush after the close (a detached worker) removes at once.
         for &k in &live {
-            reg.count_end_on_worker(1);
-            Registry::defer(&mut ends, 0, k);
+            end_on(&reg, &mut ends, 1, 0, k);
         }
         reg.flush_all(&mut ends, |_| false);
         assert_eq!(Arc::strong_count(&probe), 1);

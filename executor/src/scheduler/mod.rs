@@ -29,8 +29,9 @@
 //!
 //! `tick` → next task (injection queue every N ticks, LIFO slot, local queue,
 //! injection queue) → else hand the registry entries of tasks that ended
-//! here to the workers that spawned them (`registry.rs`) and **search** (steal half of a random victim's queue,
-//! or a batch from the injection queue, for [`worker::SPIN_ROUNDS`] rounds) →
+//! here to the workers that spawned them (`registry.rs`) and **search**
+//! (steal half of a random victim's queue, or a batch from the injection
+//! queue, for [`worker::SPIN_ROUNDS`] rounds) →
 //! else **park** until notified. See `idle.rs` for the two-sided protocol
 //! between a task submitter and a parking worker, and why no wakeup is lost.
 //!
