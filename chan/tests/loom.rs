@@ -170,6 +170,67 @@ fn dropped_recv_loses_nothing() {
     });
 }
 
+/// chan.rs invariant #5: receiver A is handed a value, the channel closes,
+/// and receiver B, which may find it closed with that value in flight, waits
+/// for it to settle. A collects the value: B is woken with `None`, never
+/// left waiting, and never sees the value.
+#[test]
+fn close_vs_handed_recv() {
+    loom::model(|| {
+        use std::future::Future;
+        use std::task::{Context, Poll};
+        let ch = Chan::<i32>::new(0);
+        let waker = futures::task::noop_waker();
+        let mut a = Box::pin(ch.recv());
+        assert!(
+            a.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        ch.try_send(4).expect("A waits: the handoff succeeds");
+        let c1 = ch.clone();
+        let b = thread::spawn(move || block_on(c1.recv()));
+        let c2 = ch.clone();
+        let closer = thread::spawn(move || c2.close());
+        let a_got = match a.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("A was handed a value"),
+        };
+        drop(a);
+        closer.join().unwrap();
+        let b_got = b.join().unwrap();
+        assert_eq!((a_got, b_got), (Some(4), None));
+    });
+}
+
+/// As above, but A is dropped with the value uncollected: it goes back, and
+/// B (or, if B saw nothing, the buffer) gets it; never lost, never twice.
+#[test]
+fn close_vs_dropped_handed_recv() {
+    loom::model(|| {
+        use std::future::Future;
+        use std::task::Context;
+        let ch = Chan::<i32>::new(0);
+        let waker = futures::task::noop_waker();
+        let mut a = Box::pin(ch.recv());
+        assert!(
+            a.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        ch.try_send(4).expect("A waits: the handoff succeeds");
+        let c1 = ch.clone();
+        let b = thread::spawn(move || block_on(c1.recv()));
+        let c2 = ch.clone();
+        let closer = thread::spawn(move || c2.close());
+        drop(a); // never collects: the value goes back
+        closer.join().unwrap();
+        let b_got = b.join().unwrap();
+        assert_eq!(b_got, Some(4));
+        assert_eq!(block_on(ch.recv()), None);
+    });
+}
+
 /// A generic future case (here another channel's receive, wrapped so that it
 /// is not a channel case) races a counterpart on a channel case: exactly one
 /// wins; a value handed to the losing channel case is not lost.
