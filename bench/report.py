@@ -3,8 +3,12 @@
 bench/results.svg (standard library only).
 
 Inputs, all under --out (bench/out by default, as bench/run.sh lays it):
-  criterion/<workload>_w<N>/<runtime>/new/estimates.json   (median, MAD)
-  criterion/<workload>_w<N>/<runtime>/new/benchmark.json   (Throughput::Elements)
+  criterion/round<R>/<workload>_w<N>/<runtime>/new/sample.json  (the samples
+      of round R; a row's median and spread pool the samples of all rounds)
+  criterion/round<R>/<workload>_w<N>/<runtime>/new/benchmark.json
+      (Throughput::Elements)
+  (criterion/<workload>_w<N>/... without round directories: one round; with
+  no sample.json, criterion's own median and MAD from estimates.json)
   status.tsv   group, runtime, ops, "ok" or "FAIL: why" (from benches/compare.rs)
   go.tsv       go, workload, workers, ns/op, spread %, ops  (from bench/go)
   memory.tsv   memory, runtime, tasks, bytes/task, peak bytes/task
@@ -61,6 +65,12 @@ def fmt_ns(ns):
     return f"{ns:.1f} ns"
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def read_json(path):
     try:
         with open(path) as f:
@@ -80,6 +90,10 @@ def load(out):
         res.setdefault((wl, w), {})[rt] = kv
 
     crit = os.path.join(out, "criterion")
+    rounds = sorted(
+        (os.path.join(crit, d) for d in (os.listdir(crit) if os.path.isdir(crit) else [])
+         if d.startswith("round") and os.path.isdir(os.path.join(crit, d))),
+    ) or [crit]
     ops_of = {}
     status = {}
     try:
@@ -87,37 +101,56 @@ def load(out):
             for line in f:
                 p = line.rstrip("\n").split("\t")
                 if len(p) >= 4:
-                    status[(p[0], p[1])] = p[3]
+                    # A failure in any round fails the row.
+                    if not status.get((p[0], p[1]), "").startswith("FAIL"):
+                        status[(p[0], p[1])] = p[3]
                     ops_of[(p[0], p[1])] = int(p[2])
     except OSError:
         pass
     groups = set(g for g, _ in status)
-    if os.path.isdir(crit):
-        for g in os.listdir(crit):
-            if os.path.isdir(os.path.join(crit, g)) and "_w" in g:
-                groups.add(g)
+    for rd in rounds:
+        if os.path.isdir(rd):
+            for g in os.listdir(rd):
+                if os.path.isdir(os.path.join(rd, g)) and "_w" in g:
+                    groups.add(g)
     for g in sorted(groups):
         wl, _, w = g.rpartition("_w")
         if not w.isdigit():
             continue
         w = int(w)
         rts = set(rt for (gg, rt) in status if gg == g)
-        gdir = os.path.join(crit, g)
-        if os.path.isdir(gdir):
-            rts |= set(d for d in os.listdir(gdir) if d in COLUMNS)
+        for rd in rounds:
+            gdir = os.path.join(rd, g)
+            if os.path.isdir(gdir):
+                rts |= set(d for d in os.listdir(gdir) if d in COLUMNS)
         for rt in rts:
             st = status.get((g, rt), "")
             if st.startswith("FAIL"):
                 put(wl, w, rt, ns=None, spread=None, fail=st[5:].strip() or "failed its check")
                 continue
-            est = read_json(os.path.join(gdir, rt, "new", "estimates.json"))
-            bj = read_json(os.path.join(gdir, rt, "new", "benchmark.json")) or {}
-            ops = (bj.get("throughput") or {}).get("Elements") or ops_of.get((g, rt))
-            if not est or not ops:
+            samples, ests, ops = [], [], ops_of.get((g, rt))
+            for rd in rounds:
+                d = os.path.join(rd, g, rt, "new")
+                bj = read_json(os.path.join(d, "benchmark.json")) or {}
+                ops = (bj.get("throughput") or {}).get("Elements") or ops
+                sj = read_json(os.path.join(d, "sample.json"))
+                if sj and sj.get("iters"):
+                    samples += [t / i for t, i in zip(sj["times"], sj["iters"]) if i]
+                else:
+                    est = read_json(os.path.join(d, "estimates.json"))
+                    if est:
+                        ests.append(est)
+            if not ops:
                 continue
-            med = est["median"]["point_estimate"]
-            mad = est.get("median_abs_dev", {}).get("point_estimate")
-            put(wl, w, rt, ns=med / ops, spread=(100.0 * mad / med if mad is not None and med else None), fail=None)
+            if samples:
+                med = median(samples)
+                mad = median([abs(x - med) for x in samples])
+            elif ests:
+                med = median([e["median"]["point_estimate"] for e in ests])
+                mad = median([e.get("median_abs_dev", {}).get("point_estimate", 0.0) for e in ests])
+            else:
+                continue
+            put(wl, w, rt, ns=med / ops, spread=(100.0 * mad / med if med else None), fail=None)
     try:
         with open(os.path.join(out, "go.tsv")) as f:
             for line in f:
@@ -175,7 +208,9 @@ def write_md(path, res, workers, mem, notes, wall, machine, ops):
     L.append("")
     L.append(
         "Generated by `bash bench/run.sh` (benches/compare.rs, benches/memory.rs, bench/go). "
-        "Median time per operation (± median absolute deviation, in % of the median); "
+        "Median time per operation over the samples of every round of the Rust suite "
+        "(± median absolute deviation, in % of the median; rounds are whole passes of the suite, "
+        "minutes apart, so a burst of outside load hits one runtime in one round, not the whole row); "
         "`gust / best peer` compares with the fastest of tokio, smol, flume, kanal, wg and awaitgroup on that row "
         "(below 1.00 = gust is faster). FAIL = the runtime finished the workload with a wrong "
         "result (lost or duplicated messages) and is not counted."
