@@ -139,6 +139,12 @@ pub trait Case {
     /// Polls a generic future case; on `Ready` its output is stored.
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
 
+    /// Pass 1 of a select with nothing queued and no `default`: tries this
+    /// case on its own (a channel case under its own channel's lock, which
+    /// it takes and releases; a future case by polling it). `true` if it
+    /// completed (its output is stored); `false` if not, or if disabled.
+    fn try_alone(self: Pin<&mut Self>, cx: &mut Context<'_>, wakeups: &mut Wakeups) -> bool;
+
     /// Drops a stored output (the case lost the race for the token).
     fn discard_output(self: Pin<&mut Self>);
 
@@ -250,6 +256,22 @@ impl<T, Op: ChanOp<T>> Case for ChanCase<'_, T, Op> {
         unreachable!("a channel case is not polled as a future")
     }
 
+    #[inline]
+    fn try_alone(self: Pin<&mut Self>, _: &mut Context<'_>, w: &mut Wakeups) -> bool {
+        let this = self.get_mut();
+        if this.out.is_some() {
+            // A send delivered before the select started (`__gust_into_case`).
+            return true;
+        }
+        let shared = this.shared;
+        shared.lock.lock_eager();
+        // SAFETY: locked just above; nothing of ours is queued (no token).
+        this.out = unsafe { shared.with_inner(|inner| this.op.try_commit_locked(inner, None, w)) };
+        // SAFETY: locked above.
+        unsafe { shared.lock.unlock() };
+        this.out.is_some()
+    }
+
     fn discard_output(self: Pin<&mut Self>) {}
 
     unsafe fn try_commit(self: Pin<&mut Self>, me: Option<&Token>, w: &mut Wakeups) -> bool {
@@ -324,6 +346,10 @@ impl<F: Future> Case for FutCase<F> {
         }
     }
 
+    fn try_alone(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut Wakeups) -> bool {
+        self.poll_future(cx).is_ready()
+    }
+
     fn discard_output(self: Pin<&mut Self>) {
         *self.project().out = None;
     }
@@ -360,6 +386,14 @@ impl<C: Case> Case for Option<C> {
 
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.as_pin_mut().expect("disabled case").poll_future(cx)
+    }
+
+    #[inline]
+    fn try_alone(self: Pin<&mut Self>, cx: &mut Context<'_>, w: &mut Wakeups) -> bool {
+        match self.as_pin_mut() {
+            Some(c) => c.try_alone(cx, w),
+            None => false,
+        }
     }
 
     fn discard_output(self: Pin<&mut Self>) {
@@ -491,8 +525,42 @@ struct Plan<const N: usize> {
     sorted: bool,
 }
 
+/// A uniformly random permutation of `0..N` (1. Poll order): Fisher-Yates,
+/// each position drawn with one multiplication from a 64-bit random word
+/// (Lemire's multiply-shift; the low half of the product is the unused
+/// randomness, and a word serves several draws while their bounds multiply
+/// to at most 2^32, so the bias stays below 2^-32). One thread-local draw for
+/// a select of up to 12 cases. A random rotation would be cheaper still, but
+/// it favours the case after a run of unready ones. Under loom the order is
+/// the source order: loom needs determinism, and the models explore the
+/// interleavings instead.
+#[inline]
+fn shuffled<const N: usize>() -> [u8; N] {
+    let mut order: [u8; N] = std::array::from_fn(|i| i as u8);
+    #[cfg(not(loom))]
+    {
+        let mut word = 0u64;
+        let mut spent = u64::MAX; // product of the bounds drawn from `word`
+        for i in (1..N).rev() {
+            let bound = i as u64 + 1;
+            spent = spent.saturating_mul(bound);
+            if spent > 1 << 32 {
+                word = fastrand::u64(..);
+                spent = bound;
+            }
+            let m = u128::from(word) * u128::from(bound);
+            word = m as u64;
+            order.swap(i, (m >> 64) as usize);
+        }
+    }
+    order
+}
+
 impl<const N: usize> Plan<N> {
-    fn new(cases: &[Pin<&mut dyn Case>; N]) -> Self {
+    /// Reads the cases; `perm` is the poll order over all the cases (the
+    /// disabled ones are left out: a uniform permutation of all the cases
+    /// keeps the enabled ones in uniform random order).
+    fn new(cases: &[Pin<&mut dyn Case>; N], perm: &[u8; N]) -> Self {
         let mut plan = Plan {
             kinds: [Kind::Disabled; N],
             locks: [std::ptr::null(); N],
@@ -505,26 +573,16 @@ impl<const N: usize> Plan<N> {
         for (i, case) in cases.iter().enumerate() {
             let (kind, lock) = case.describe();
             plan.kinds[i] = kind;
-            match kind {
-                Kind::Disabled => continue,
-                Kind::Channel => {
-                    plan.locks[i] = lock.expect("a channel case has a lock");
-                    plan.by_addr[plan.n_locks] = i as u8;
-                    plan.n_locks += 1;
-                }
-                Kind::Future => {}
+            if kind == Kind::Channel {
+                plan.locks[i] = lock.expect("a channel case has a lock");
+                plan.by_addr[plan.n_locks] = i as u8;
+                plan.n_locks += 1;
             }
-            plan.order[plan.n_enabled] = i as u8;
-            plan.n_enabled += 1;
         }
-        // Fisher-Yates (a random rotation would favour the case after a run
-        // of unready ones). Under loom the order is fixed: loom needs
-        // determinism, and the models explore the interleavings instead.
-        #[cfg(not(loom))]
-        {
-            let mut rng = fastrand::Rng::with_seed(fastrand::u64(..));
-            for i in (1..plan.n_enabled).rev() {
-                plan.order.swap(i, rng.usize(..=i));
+        for &i in perm {
+            if plan.kinds[i as usize] != Kind::Disabled {
+                plan.order[plan.n_enabled] = i;
+                plan.n_enabled += 1;
             }
         }
         plan
@@ -623,12 +681,13 @@ impl SelectState {
     ) -> Poll<usize> {
         assert!(!self.done, "select polled after completion");
         assert!(N <= MAX_CASES, "select: more than {MAX_CASES} cases");
-        let mut plan = Plan::new(&cases);
+        let perm = shuffled::<N>();
         let mut wakeups = Wakeups::new();
         let res = if self.registered {
+            let mut plan = Plan::new(&cases, &perm);
             self.poll_registered(&mut cases, &mut plan, cx, &mut wakeups)
         } else {
-            self.poll_fresh(&mut cases, &mut plan, cx, &mut wakeups)
+            self.poll_fresh(&mut cases, &perm, cx, &mut wakeups)
         };
         // No lock is held here (each path unlocks before it returns).
         wakeups.wake();
@@ -642,42 +701,30 @@ impl SelectState {
     /// Pass 1 runs one channel at a time, each case under its own channel's
     /// lock only: with no entry of ours queued, no counterpart can choose us,
     /// so each try stands alone, and the common case (a case is ready) costs
-    /// one lock instead of all of them. Only when nothing was ready are all
-    /// the locks taken, the channel cases tried once more under them (a
-    /// counterpart may have queued on a channel after we tried it), and the
-    /// entries queued under those same locks (pass 2).
+    /// one lock instead of all of them, and one dynamic call per case tried
+    /// ([`Case::try_alone`]; the [`Plan`] is only read when nothing was
+    /// ready). Then all the locks are taken, the channel cases tried once
+    /// more under them (a counterpart may have queued on a channel after we
+    /// tried it), and the entries queued under those same locks (pass 2).
     fn poll_fresh<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &mut Plan<N>,
+        perm: &[u8; N],
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) -> Poll<usize> {
         if self.has_default {
-            return Self::poll_once(cases, plan, cx, wakeups);
+            let mut plan = Plan::new(cases, perm);
+            return Self::poll_once(cases, &mut plan, cx, wakeups);
         }
-        // 3. Pass 1, case by case.
-        for i in plan.order() {
-            match plan.kinds[i] {
-                Kind::Channel => {
-                    let lock = plan.lock_of(i);
-                    lock.lock_eager();
-                    // SAFETY: the case's channel lock is held.
-                    let ready = unsafe { cases[i].as_mut().try_commit(None, wakeups) };
-                    // SAFETY: locked just above.
-                    unsafe { lock.unlock() };
-                    if ready {
-                        return Poll::Ready(i);
-                    }
-                }
-                Kind::Future => {
-                    if cases[i].as_mut().poll_future(cx).is_ready() {
-                        return Poll::Ready(i);
-                    }
-                }
-                Kind::Disabled => unreachable!("disabled cases are not in the poll order"),
+        // 3. Pass 1, case by case (disabled cases answer `false`).
+        for &i in perm {
+            let i = i as usize;
+            if cases[i].as_mut().try_alone(cx, wakeups) {
+                return Poll::Ready(i);
             }
         }
+        let plan = &mut Plan::new(cases, perm);
         if plan.n_locks == 0 {
             // Only futures (or nothing): they hold our waker.
             return Poll::Pending;
@@ -927,6 +974,72 @@ impl Drop for SelectState {
         if self.registered {
             if let Some(t) = &self.token {
                 let _ = t.try_claim();
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::shuffled;
+
+    /// Every permutation of `0..N` comes out of `shuffled` equally often:
+    /// a chi-squared test over `draws` permutations (p < 0.001 fails).
+    fn uniform<const N: usize>(draws: usize, critical: f64) {
+        let mut counts = std::collections::HashMap::<[u8; N], usize>::new();
+        for _ in 0..draws {
+            *counts.entry(shuffled::<N>()).or_default() += 1;
+        }
+        let kinds: usize = (1..=N).product();
+        assert_eq!(
+            counts.len(),
+            kinds,
+            "some permutation of {N} never came out"
+        );
+        let expected = draws as f64 / kinds as f64;
+        let chi2: f64 = counts
+            .values()
+            .map(|&c| (c as f64 - expected).powi(2) / expected)
+            .sum();
+        assert!(
+            chi2 < critical,
+            "N = {N}: chi-squared {chi2:.1} >= {critical}"
+        );
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "statistics: too slow under Miri")]
+    fn shuffled_is_uniform() {
+        // Critical values of chi-squared at p = 0.001 for N! - 1 degrees of
+        // freedom: 1, 5, 23, 119.
+        uniform::<2>(20_000, 10.83);
+        uniform::<3>(60_000, 20.52);
+        uniform::<4>(120_000, 49.73);
+        uniform::<5>(240_000, 173.6);
+    }
+
+    /// Past 12 cases one random word does not cover all the draws: each
+    /// position still takes each case about equally often.
+    #[test]
+    #[cfg_attr(miri, ignore = "statistics: too slow under Miri")]
+    fn shuffled_many_cases_positions_even() {
+        const N: usize = 20;
+        const DRAWS: usize = 40_000;
+        let mut counts = [[0usize; N]; N]; // [position][case]
+        for _ in 0..DRAWS {
+            let p = shuffled::<N>();
+            let mut seen = [false; N];
+            for (pos, &case) in p.iter().enumerate() {
+                assert!(!seen[case as usize], "a case appears twice: {p:?}");
+                seen[case as usize] = true;
+                counts[pos][case as usize] += 1;
+            }
+        }
+        let expected = (DRAWS / N) as f64;
+        for row in &counts {
+            for &c in row {
+                // 2000 expected, standard deviation ~44: 6 sigma.
+                assert!((c as f64 - expected).abs() < 270.0, "{counts:?}");
             }
         }
     }
