@@ -487,3 +487,50 @@ fn runtime_dropped_with_tasks_blocked_on_every_primitive() {
     drop(recv_tx);
     assert_eq!(values_dropped.load(Ordering::SeqCst), 3);
 }
+
+/// A runtime dropped while another thread keeps waking its tasks: the wakes
+/// that reach a task after the runtime shut down drop it, those that race the
+/// shutdown either queue it (and the shutdown drops it) or find the runtime
+/// drained. The runtime's state must outlive every schedule call that
+/// touches it (task.rs, invariant #3: a task's schedule function holds no
+/// reference of its own), whichever of the two ends last.
+#[test]
+fn runtime_dropped_while_a_foreign_thread_wakes_its_tasks() {
+    within("rounds of runtime drops racing foreign wakes", || {
+        for round in 0..200 {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let rt = runtime();
+            let mut senders = Vec::new();
+            for _ in 0..8 {
+                let (tx, rx) = chan::<u32>(0);
+                senders.push(tx);
+                let g = Guard(dropped.clone());
+                drop(rt.spawn(async move {
+                    let _g = g;
+                    while rx.recv().await.is_some() {}
+                }));
+            }
+            // The foreign thread wakes the tasks (each send completes
+            // against a parked receiver or parks itself) until the channels
+            // report no receiver left.
+            let waker = std::thread::spawn(move || {
+                let mut live = senders;
+                let mut i = 0u32;
+                while !live.is_empty() {
+                    live.retain(|tx| !matches!(tx.try_send(i), Err(gust::TrySendError::Closed(_))));
+                    i = i.wrapping_add(1);
+                    if round % 2 == 0 {
+                        std::thread::yield_now();
+                    }
+                }
+            });
+            drop(rt);
+            waker.join().unwrap();
+            assert_eq!(
+                dropped.load(Ordering::SeqCst),
+                8,
+                "round {round}: every future dropped"
+            );
+        }
+    });
+}

@@ -95,3 +95,43 @@ fn timers_and_blocking() {
         assert_eq!(spawn_blocking(|| 3).await.unwrap(), 3);
     });
 }
+
+/// A task's schedule function holds no reference to the runtime (task.rs):
+/// wakers held by another thread outlive the runtime, and waking them then,
+/// or while it shuts down, must neither touch freed runtime state nor leak
+/// the tasks (Miri checks both).
+#[test]
+fn foreign_wakes_around_runtime_drop() {
+    use std::sync::Mutex;
+    use std::task::{Poll, Waker};
+    let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    struct Count(Arc<AtomicUsize>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let rt = Builder::new().workers(1).build().unwrap();
+    for _ in 0..4 {
+        let (w, c) = (wakers.clone(), Count(dropped.clone()));
+        drop(rt.spawn(std::future::poll_fn(move |cx| {
+            let _c = &c;
+            w.lock().unwrap().push(cx.waker().clone());
+            Poll::<()>::Pending
+        })));
+    }
+    while wakers.lock().unwrap().len() < 4 {
+        std::thread::yield_now();
+    }
+    // Two wakes race the drop on another thread; two come after it.
+    let early: Vec<Waker> = wakers.lock().unwrap().drain(..2).collect();
+    let t = std::thread::spawn(move || early.into_iter().for_each(Waker::wake));
+    drop(rt);
+    t.join().unwrap();
+    assert_eq!(dropped.load(Ordering::SeqCst), 4, "every future dropped");
+    // The tasks are gone but their allocations live on in the wakers; the
+    // last wake frees the last task, and with it the runtime's state.
+    let late: Vec<Waker> = std::mem::take(&mut *wakers.lock().unwrap());
+    late.into_iter().for_each(Waker::wake);
+}
