@@ -492,8 +492,7 @@ fn runtime_dropped_with_tasks_blocked_on_every_primitive() {
 /// that reach a task after the runtime shut down drop it, those that race the
 /// shutdown either queue it (and the shutdown drops it) or find the runtime
 /// drained. The runtime's state must outlive every schedule call that
-/// touches it (task.rs, invariant #3: a task's schedule function holds no
-/// reference of its own), whichever of the two ends last.
+/// touches it (task.rs, invariant #3), whichever of the two ends last.
 #[test]
 fn runtime_dropped_while_a_foreign_thread_wakes_its_tasks() {
     within("rounds of runtime drops racing foreign wakes", || {

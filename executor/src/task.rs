@@ -3,29 +3,15 @@
 //! # One allocation per task
 //!
 //! A task is one `async-task` allocation: a header (state word, reference
-//! count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag, registry
-//! key, and a counted reference to the runtime's shared state), the schedule
-//! function, and a union of the future and its output. The
+//! count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag and
+//! registry key), the schedule function (an `Arc` of the runtime's shared
+//! state), and a union of the future and its output. The
 //! state word is async-task's (`SCHEDULED | RUNNING | COMPLETED | CLOSED |
 //! HANDLE | AWAITER | REGISTERING | NOTIFYING` plus a reference count, each
 //! transition one RMW); it gives the guarantee the scheduler relies on: a
 //! task woken while it runs is scheduled again once, after the poll returns
 //! (`ScheduleInfo::woken_while_running`), and never polled twice at the same
 //! time. The scheduler moves tasks around as [`Runnable`]s, one pointer each.
-//!
-//! # A zero-sized schedule function
-//!
-//! The schedule function ([`schedule`]) finds the runtime through the
-//! task's metadata and captures nothing. async-task then wakes a task with
-//! one read-modify-write (mark it scheduled; the waker's reference becomes
-//! the `Runnable`'s); with a capturing function it keeps the task alive
-//! around every schedule call with a waker clone and drop, and wakes by
-//! value as wake-by-reference plus a drop: four read-modify-writes on the
-//! task's header per wake. The price is that nothing the call holds keeps
-//! the runtime alive once the `Runnable` is handed over (it may run and end
-//! at once elsewhere, releasing the task's reference): on a worker of the
-//! same runtime the worker's own `Arc` does, and any other thread takes a
-//! reference of its own first (invariant #3).
 //!
 //! # What the future is wrapped in
 //!
@@ -61,12 +47,8 @@
 //!    `close` has visited a shard no entry appears there.
 //! 3. The raw pointers to `Shared` (in `TaskMeta`) and to `TaskMeta` (in
 //!    `TaskFuture`, `Entry`, `JoinHandle`) are only dereferenced while the
-//!    task allocation is alive: the future, the handle and a `Runnable` each
-//!    keep it alive, and its `TaskMeta` holds a strong count of the `Arc<Shared>`
-//!    until the allocation is freed. A schedule call that hands its
-//!    `Runnable` over (and so may lose the task's count at once) touches the
-//!    runtime afterwards only under a count of its own thread: the worker's
-//!    `Arc`, or one it took.
+//!    task allocation is alive: the future and the handle each keep it
+//!    alive, and the allocation's schedule function holds an `Arc<Shared>`.
 
 use crate::scheduler::{Shared, worker};
 use std::any::Any;
@@ -94,10 +76,8 @@ type Output<T> = Result<T, Option<Panic>>;
 /// the task's poll; the rest are written once at spawn.
 pub(crate) struct TaskMeta {
     aborted: AtomicBool,
-    /// The task's runtime, or null for a blocking task: one strong count of
-    /// an `Arc<Shared>` (from `Arc::into_raw`), released when async-task
-    /// drops the metadata with the allocation. Not an `Arc` field: the task's
-    /// code borrows it through raw pointers (invariant #3).
+    /// The task's runtime, or null for a blocking task. Valid as long as
+    /// the task's allocation: its schedule function holds an `Arc` of it.
     shared: *const Shared,
     /// The task's registry entry.
     shard: u32,
@@ -111,10 +91,10 @@ unsafe impl Send for TaskMeta {}
 unsafe impl Sync for TaskMeta {}
 
 impl TaskMeta {
-    fn new(shared: &Arc<Shared>, shard: u32, key: u32) -> Self {
+    fn new(shared: *const Shared, shard: u32, key: u32) -> Self {
         Self {
             aborted: AtomicBool::new(false),
-            shared: Arc::into_raw(shared.clone()),
+            shared,
             shard,
             key,
         }
@@ -122,46 +102,8 @@ impl TaskMeta {
 
     /// Metadata of a blocking-pool task (no runtime, no registry entry).
     pub(crate) fn blocking() -> Self {
-        Self {
-            aborted: AtomicBool::new(false),
-            shared: std::ptr::null(),
-            shard: 0,
-            key: 0,
-        }
+        Self::new(std::ptr::null(), 0, 0)
     }
-}
-
-impl Drop for TaskMeta {
-    fn drop(&mut self) {
-        if !self.shared.is_null() {
-            // SAFETY: the count taken by `Arc::into_raw` in `new`, released
-            // once, as the allocation goes.
-            drop(unsafe { Arc::from_raw(self.shared) });
-        }
-    }
-}
-
-/// The schedule function of every task of a runtime (zero-sized: see the
-/// module docs).
-fn schedule(runnable: Runnable, info: async_task::ScheduleInfo) {
-    let shared = runnable.metadata().shared;
-    // SAFETY: `runnable` keeps the task, and so its count of the runtime,
-    // alive (invariant #3); on a worker of this runtime, `try_schedule_local`
-    // queues it there, and the worker's own `Arc` keeps the runtime alive.
-    let Some(runnable) =
-        (unsafe { worker::try_schedule_local(&*shared, runnable, info.woken_while_running) })
-    else {
-        return;
-    };
-    // Any other thread: once queued, the task may run and end on a worker
-    // before we are done, taking its count along; take one of our own while
-    // we still hold the `Runnable`.
-    // SAFETY: alive, as above; the count added is released by `keep`.
-    let keep = unsafe {
-        Arc::increment_strong_count(shared);
-        Arc::from_raw(shared)
-    };
-    keep.schedule_remote(runnable);
 }
 
 pin_project_lite::pin_project! {
@@ -220,8 +162,8 @@ impl Drop for Entry {
     fn drop(&mut self) {
         let meta = self.meta.get();
         // SAFETY: `meta.shared` is non-null for tasks with an entry, and the
-        // metadata holds a count of it for the whole life of the allocation
-        // this entry (inside the future) lives in (invariant #3). Not an
+        // task's schedule function holds an `Arc<Shared>` for the whole life
+        // of the allocation this entry (inside the future) lives in. Not an
         // `Arc` here: that saves a second reference-count round trip on a
         // cache line every worker touches.
         let shared = unsafe { &*meta.shared };
@@ -246,13 +188,15 @@ where
         // The owner removes the entries of its tasks that ended elsewhere.
         registry.drain(shard);
     }
-    // Zero-sized, or async-task falls back to the reference counting the
-    // module docs describe.
-    const _: () = assert!(std::mem::size_of_val(&async_task::WithInfo(schedule)) == 0);
-    let schedule = async_task::WithInfo(schedule);
+    let schedule = {
+        let shared = shared.clone();
+        async_task::WithInfo(move |runnable, info: async_task::ScheduleInfo| {
+            shared.schedule(runnable, info.woken_while_running)
+        })
+    };
     let Some(vacant) = registry.vacant(shard) else {
         let (runnable, task) = async_task::Builder::new()
-            .metadata(TaskMeta::new(shared, 0, 0))
+            .metadata(TaskMeta::new(Arc::as_ptr(shared), 0, 0))
             .spawn(
                 |meta| TaskFuture {
                     fut,
@@ -265,7 +209,11 @@ where
         return JoinHandle::new(task);
     };
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(shared, shard as u32, vacant.key()))
+        .metadata(TaskMeta::new(
+            Arc::as_ptr(shared),
+            shard as u32,
+            vacant.key(),
+        ))
         .spawn(
             |meta| TaskFuture {
                 fut,

@@ -96,10 +96,9 @@ fn timers_and_blocking() {
     });
 }
 
-/// A task's schedule function holds no reference to the runtime (task.rs):
-/// wakers held by another thread outlive the runtime, and waking them then,
-/// or while it shuts down, must neither touch freed runtime state nor leak
-/// the tasks (Miri checks both).
+/// Wakers held by another thread outlive the runtime: waking them while it
+/// shuts down, or after, must neither touch freed runtime state nor leak the
+/// tasks (Miri checks both).
 #[test]
 fn foreign_wakes_around_runtime_drop() {
     use std::sync::Mutex;

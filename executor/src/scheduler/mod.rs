@@ -124,12 +124,16 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// Schedules a task spawned or woken on a thread that is not one of our
-    /// workers (the task's schedule function, `task::schedule`, queues it
-    /// locally on one of ours, with no `drained` check: the worker drops its
-    /// own queues when it leaves its loop, `run_worker`, so a task queued
-    /// there is dropped on that thread, even after step 5).
-    pub(crate) fn schedule_remote(&self, runnable: Runnable) {
+    /// The schedule function of every task of this runtime: called when the
+    /// task is spawned or woken, on whatever thread does it. `yielded` is true
+    /// when the task woke itself while running (`yield_now`).
+    pub(crate) fn schedule(&self, runnable: Runnable, yielded: bool) {
+        // On one of our workers, no `drained` check: the worker drops its own
+        // queues when it leaves its loop (`run_worker`), so a task queued
+        // there is dropped on that thread, even after step 5.
+        let Some(runnable) = worker::try_schedule_local(self, runnable, yielded) else {
+            return;
+        };
         if self.drained.load(Ordering::Acquire) {
             // Dropping the runnable drops the future.
             drop(runnable);
