@@ -170,6 +170,34 @@ fn dropped_recv_loses_nothing() {
     });
 }
 
+/// The start of the two models below: receiver A (returned, polled once) is
+/// handed 4; then receiver B (a thread) receives while another thread closes
+/// the channel.
+#[allow(clippy::type_complexity)]
+fn handed_then_closing(
+    ch: &Chan<i32>,
+) -> (
+    std::pin::Pin<Box<impl std::future::Future<Output = Option<i32>> + '_>>,
+    thread::JoinHandle<Option<i32>>,
+    thread::JoinHandle<bool>,
+) {
+    use std::future::Future;
+    use std::task::Context;
+    let waker = futures::task::noop_waker();
+    let mut a = Box::pin(ch.recv());
+    assert!(
+        a.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    ch.try_send(4).expect("A waits: the handoff succeeds");
+    let c1 = ch.clone();
+    let b = thread::spawn(move || block_on(c1.recv()));
+    let c2 = ch.clone();
+    let closer = thread::spawn(move || c2.close());
+    (a, b, closer)
+}
+
 /// chan.rs invariant #5: receiver A is handed a value, the channel closes,
 /// and receiver B, which may find it closed with that value in flight, waits
 /// for it to settle. A collects the value: B is woken with `None`, never
@@ -180,18 +208,8 @@ fn close_vs_handed_recv() {
         use std::future::Future;
         use std::task::{Context, Poll};
         let ch = Chan::<i32>::new(0);
+        let (mut a, b, closer) = handed_then_closing(&ch);
         let waker = futures::task::noop_waker();
-        let mut a = Box::pin(ch.recv());
-        assert!(
-            a.as_mut()
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
-        ch.try_send(4).expect("A waits: the handoff succeeds");
-        let c1 = ch.clone();
-        let b = thread::spawn(move || block_on(c1.recv()));
-        let c2 = ch.clone();
-        let closer = thread::spawn(move || c2.close());
         let a_got = match a.as_mut().poll(&mut Context::from_waker(&waker)) {
             Poll::Ready(v) => v,
             Poll::Pending => panic!("A was handed a value"),
@@ -208,21 +226,8 @@ fn close_vs_handed_recv() {
 #[test]
 fn close_vs_dropped_handed_recv() {
     loom::model(|| {
-        use std::future::Future;
-        use std::task::Context;
         let ch = Chan::<i32>::new(0);
-        let waker = futures::task::noop_waker();
-        let mut a = Box::pin(ch.recv());
-        assert!(
-            a.as_mut()
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
-        ch.try_send(4).expect("A waits: the handoff succeeds");
-        let c1 = ch.clone();
-        let b = thread::spawn(move || block_on(c1.recv()));
-        let c2 = ch.clone();
-        let closer = thread::spawn(move || c2.close());
+        let (a, b, closer) = handed_then_closing(&ch);
         drop(a); // never collects: the value goes back
         closer.join().unwrap();
         let b_got = b.join().unwrap();

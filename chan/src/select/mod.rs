@@ -258,18 +258,14 @@ impl<T, Op: ChanOp<T>> Case for ChanCase<'_, T, Op> {
 
     #[inline]
     fn try_alone(self: Pin<&mut Self>, _: &mut Context<'_>, w: &mut Wakeups) -> bool {
-        let this = self.get_mut();
-        if this.out.is_some() {
-            // A send delivered before the select started (`__gust_into_case`).
-            return true;
-        }
-        let shared = this.shared;
-        shared.lock.lock_eager();
-        // SAFETY: locked just above; nothing of ours is queued (no token).
-        this.out = unsafe { shared.with_inner(|inner| this.op.try_commit_locked(inner, None, w)) };
-        // SAFETY: locked above.
-        unsafe { shared.lock.unlock() };
-        this.out.is_some()
+        let lock = &self.shared.lock;
+        lock.lock_eager();
+        // SAFETY: the case's channel lock is held; nothing of ours is queued
+        // (no token yet).
+        let ready = unsafe { self.try_commit(None, w) };
+        // SAFETY: locked just above.
+        unsafe { lock.unlock() };
+        ready
     }
 
     fn discard_output(self: Pin<&mut Self>) {}
@@ -536,6 +532,7 @@ struct Plan<const N: usize> {
 /// interleavings instead.
 #[inline]
 fn shuffled<const N: usize>() -> [u8; N] {
+    #[cfg_attr(loom, allow(unused_mut))] // shuffled only outside loom
     let mut order: [u8; N] = std::array::from_fn(|i| i as u8);
     #[cfg(not(loom))]
     {
