@@ -42,7 +42,10 @@
 //! - `GUST_BENCH_OUT` where `status.tsv` goes (default `target/gust-bench`);
 //! - `GUST_BENCH_TIMEOUT` seconds one iteration may take before the run is
 //!   stopped as hung (default 120);
-//! - `GUST_BENCH_MEASURE_MS` criterion's measurement time per bench (default 1000).
+//! - `GUST_BENCH_MEASURE_MS` measurement time per runtime and row (default 1000);
+//! - `GUST_BENCH_INTERLEAVE=1` the runtimes of a row take turns instead of
+//!   being measured one after the other by criterion (see
+//!   [`measure_interleaved`]; `bench/run.sh` sets it).
 
 // The trait methods spell out `impl Future + Send` so the workloads can spawn
 // them; clippy would have the impls written as `async fn`.
@@ -1091,6 +1094,8 @@ struct Ctx {
     runtimes: Option<Vec<String>>,
     status: Mutex<std::fs::File>,
     measure: Duration,
+    /// Runtimes of a row take turns (see [`measure_interleaved`]).
+    interleave: bool,
 }
 
 /// What the watchdog watches: the bench now running and when its current
@@ -1253,7 +1258,7 @@ macro_rules! works {
 }
 
 /// A workload's row: name, ops per iteration, argument, its runtimes.
-type Row<'a> = (&'a str, u64, u64, Vec<(&'a str, Option<BenchFn>)>);
+type Row<'a> = (&'a str, u64, u64, Vec<(&'a str, Option<Bench>)>);
 
 type BenchFn = Box<
     dyn Fn(
@@ -1267,10 +1272,172 @@ type BenchFn = Box<
     ),
 >;
 
-fn bench_for<E: Exec>(work: Work) -> BenchFn {
-    Box::new(move |g, ctx, group, rt, workers, ops, arg| {
-        bench_one::<E>(g, ctx, group, rt, workers, ops, work, arg)
-    })
+/// One runtime's column of a row: its criterion bench, and a factory of
+/// runners for the interleaved mode.
+struct Bench {
+    criterion: BenchFn,
+    runner: RunnerFn,
+}
+
+fn bench_for<E: Exec>(work: Work) -> Bench {
+    Bench {
+        criterion: Box::new(move |g, ctx, group, rt, workers, ops, arg| {
+            bench_one::<E>(g, ctx, group, rt, workers, ops, work, arg)
+        }),
+        runner: Box::new(move |workers, arg| {
+            let exec = catch_unwind(|| E::new(workers))
+                .map_err(|p| format!("runtime: {}", panic_msg(&p)))?;
+            let mut exec = Some(exec);
+            Ok(Box::new(move || {
+                let e = exec
+                    .as_ref()
+                    .expect("a runtime that failed is not run again");
+                catch_unwind(AssertUnwindSafe(|| e.run(work(arg)))).map_err(|p| {
+                    // It may hold stuck tasks: leak it, as `bench_one` does.
+                    std::mem::forget(exec.take());
+                    panic_msg(&p)
+                })
+            }))
+        }),
+    }
+}
+
+/// One iteration of a workload on a runtime built for the interleaved mode:
+/// its measured time, or the message of the check that failed.
+type Runner = Box<dyn FnMut() -> Result<Duration, String>>;
+
+/// Builds a runtime with this many workers and returns its runner for the
+/// workload's argument.
+type RunnerFn = Box<dyn Fn(usize, u64) -> Result<Runner, String>>;
+
+/// The interleaved mode (`GUST_BENCH_INTERLEAVE=1`, what `bench/run.sh`
+/// uses): all the runtimes of one row are built up front and take turns,
+/// each running the workload for a slice of about `measure / 20` per turn
+/// (at least one iteration), the first runtime of a turn rotating, until each
+/// has at least `measure` of samples and 10 of them. Every iteration is one
+/// sample.
+///
+/// Why: on a shared 2-vCPU machine the speed of the whole machine shifts
+/// between levels for tenths of a second to seconds (the same binary, pinned
+/// to one CPU, runs MPMC at 1 worker in 6.4 ms or in 10.9 ms per
+/// iteration, for gust and kanal alike). Criterion measures one runtime's
+/// samples back to back, so one runtime could be measured in a slow spell
+/// and the next in a fast one, and the row's ratio flipped from run to run;
+/// taking turns gives every runtime of a row the same mix of spells.
+///
+/// The samples go where criterion would put them
+/// (`$CRITERION_HOME/<group>/<runtime>/new/sample.json`), so `report.py`
+/// reads both modes alike.
+fn measure_interleaved(
+    ctx: &Ctx,
+    group: &str,
+    ops: u64,
+    arg: u64,
+    workers: usize,
+    rts: &[(&str, Option<Bench>)],
+) {
+    struct Column<'a> {
+        rt: &'a str,
+        run: Option<Runner>,
+        samples: Vec<Duration>,
+    }
+    let mut cols: Vec<Column<'_>> = Vec::new();
+    for (rt, bench) in rts {
+        let Some(bench) = bench else { continue };
+        if !ctx.wants_runtime(rt) {
+            continue;
+        }
+        match (bench.runner)(workers, arg) {
+            Ok(run) => cols.push(Column {
+                rt,
+                run: Some(run),
+                samples: Vec::new(),
+            }),
+            Err(e) => ctx.status(group, rt, ops, &format!("FAIL: {e}")),
+        }
+    }
+    let slice = ctx.measure / 20;
+    let enough = |c: &Column<'_>| {
+        c.run.is_none()
+            || (c.samples.len() >= 10 && c.samples.iter().sum::<Duration>() >= ctx.measure)
+    };
+    // One untimed iteration each first (warm-up: allocator, thread start).
+    for turn in 0.. {
+        if turn > 0 && cols.iter().all(enough) {
+            break;
+        }
+        let n = cols.len();
+        for k in 0..n {
+            let c = &mut cols[(turn + k) % n];
+            let Some(run) = c.run.as_mut() else { continue };
+            // Let the previous runtime's workers go idle (they spin a little
+            // before parking) before this one is timed.
+            std::thread::sleep(Duration::from_millis(2));
+            let name = format!("{group}/{}", c.rt);
+            let mut spent = Duration::ZERO;
+            loop {
+                match timed(&name, &mut *run) {
+                    Ok(d) => {
+                        spent += d;
+                        if turn > 0 {
+                            c.samples.push(d);
+                        }
+                    }
+                    Err(msg) => {
+                        eprintln!("gust-bench: {name} FAILED its check: {msg}");
+                        ctx.status(group, c.rt, ops, &format!("FAIL: {msg}"));
+                        c.run = None;
+                        c.samples.clear();
+                        break;
+                    }
+                }
+                if turn == 0 || spent >= slice {
+                    break;
+                }
+            }
+        }
+    }
+    let home = std::env::var("CRITERION_HOME").unwrap_or_else(|_| "target/criterion".into());
+    for c in cols {
+        if c.run.is_none() {
+            continue;
+        }
+        drop(c.run);
+        let mut ns: Vec<f64> = c.samples.iter().map(|d| d.as_nanos() as f64).collect();
+        let dir = format!("{home}/{group}/{}/new", c.rt);
+        std::fs::create_dir_all(&dir).expect("criterion directory");
+        let json = format!(
+            "{{\"sampling_mode\":\"Flat\",\"iters\":[{}],\"times\":[{}]}}",
+            vec!["1.0"; ns.len()].join(","),
+            ns.iter()
+                .map(|t| format!("{t:.1}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        std::fs::write(format!("{dir}/sample.json"), json).expect("sample.json");
+        ctx.status(group, c.rt, ops, "ok");
+        ns.sort_by(f64::total_cmp);
+        let q = |f: f64| ns[((ns.len() - 1) as f64 * f).round() as usize];
+        println!(
+            "{group}/{:<12} time:   [{} {} {}]  (quartiles and median of {} interleaved samples)",
+            c.rt,
+            human(q(0.25)),
+            human(q(0.5)),
+            human(q(0.75)),
+            ns.len()
+        );
+    }
+}
+
+/// `1234567.0` ns as criterion writes it: `1.2346 ms`.
+fn human(ns: f64) -> String {
+    let (v, unit) = match ns {
+        x if x >= 1e9 => (x / 1e9, "s"),
+        x if x >= 1e6 => (x / 1e6, "ms"),
+        x if x >= 1e3 => (x / 1e3, "µs"),
+        x => (x, "ns"),
+    };
+    format!("{v:.4} {unit}")
 }
 
 fn main() {
@@ -1318,6 +1485,7 @@ fn main() {
         runtimes: list("GUST_BENCH_RUNTIMES"),
         status: Mutex::new(status),
         measure,
+        interleave: std::env::var("GUST_BENCH_INTERLEAVE").is_ok_and(|v| !v.is_empty() && v != "0"),
     };
     start_watchdog();
 
@@ -1357,12 +1525,16 @@ fn main() {
         }
         for &w in &ctx.workers {
             let group = format!("{wl}_w{w}");
+            if ctx.interleave {
+                measure_interleaved(&ctx, &group, *ops, *arg, w, rts);
+                continue;
+            }
             let mut g = c.benchmark_group(&group);
             g.sampling_mode(SamplingMode::Flat);
             g.throughput(Throughput::Elements(*ops));
             for (rt, f) in rts.iter() {
                 if let Some(f) = f {
-                    f(&mut g, &ctx, &group, rt, w, *ops, *arg);
+                    (f.criterion)(&mut g, &ctx, &group, rt, w, *ops, *arg);
                 }
             }
             g.finish();
