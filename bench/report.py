@@ -37,7 +37,7 @@ WORKLOADS = [
     ("fanout", "fan-out + WaitGroup", "task"),
     ("cancel", "cancel waiters", "task"),
     ("fanin", "fan-in through a WaitGroup", "task"),
-    ("children", "create + cancel child context", "child"),
+    ("children", "create + cancel child context", "child context"),
 ]
 COLORS = {
     "gust": "#d62728",

@@ -1314,8 +1314,8 @@ type RunnerFn = Box<dyn Fn(usize, u64) -> Result<Runner, String>>;
 /// uses): all the runtimes of one row are built up front and take turns,
 /// each running the workload for a slice of about `measure / 20` per turn
 /// (at least one iteration), the first runtime of a turn rotating, until each
-/// has at least `measure` of samples and 10 of them. Every iteration is one
-/// sample.
+/// has at least `measure` of samples and 10 of them (a runtime that has them
+/// sits out the remaining turns). Every iteration is one sample.
 ///
 /// Why: on a shared 2-vCPU machine the speed of the whole machine shifts
 /// between levels for tenths of a second to seconds (the same binary, pinned
@@ -1357,9 +1357,14 @@ fn measure_interleaved(
         }
     }
     let slice = ctx.measure / 20;
+    // 10 samples and `measure` of them; a runtime ten times slower than the
+    // measurement time (flume's fan-out at 2 workers: 15 s an iteration)
+    // stops at 3.
     let enough = |c: &Column<'_>| {
+        let spent = c.samples.iter().sum::<Duration>();
         c.run.is_none()
-            || (c.samples.len() >= 10 && c.samples.iter().sum::<Duration>() >= ctx.measure)
+            || (c.samples.len() >= 10 && spent >= ctx.measure)
+            || (c.samples.len() >= 3 && spent >= 10 * ctx.measure)
     };
     // One untimed iteration each first (warm-up: allocator, thread start).
     for turn in 0.. {
@@ -1369,6 +1374,9 @@ fn measure_interleaved(
         let n = cols.len();
         for k in 0..n {
             let c = &mut cols[(turn + k) % n];
+            if turn > 0 && enough(c) {
+                continue;
+            }
             let Some(run) = c.run.as_mut() else { continue };
             // Let the previous runtime's workers go idle (they spin a little
             // before parking) before this one is timed.
