@@ -1140,6 +1140,12 @@ impl Ctx {
             .as_ref()
             .is_none_or(|o| o.iter().any(|x| x == r))
     }
+    /// A workload failed its check on `rt`: says so on stderr and marks the
+    /// pair FAIL.
+    fn fail(&self, group: &str, rt: &str, ops: u64, msg: &str) {
+        eprintln!("gust-bench: {group}/{rt} FAILED its check: {msg}");
+        self.status(group, rt, ops, &format!("FAIL: {msg}"));
+    }
     fn status(&self, group: &str, rt: &str, ops: u64, what: &str) {
         let mut f = self.status.lock().unwrap();
         let _ = writeln!(f, "{group}\t{rt}\t{ops}\t{what}");
@@ -1147,50 +1153,46 @@ impl Ctx {
     }
 }
 
-/// One criterion bench: builds the runtime and measures the workload. The
-/// first iteration to fail its check (a panic) marks the pair FAIL in
-/// `status.tsv`; the runtime is then leaked (it may hold stuck tasks) and the
-/// remaining iterations are not run.
+/// One criterion bench: builds the runtime (through `new_runner`) and
+/// measures the workload. The first iteration to fail its check (a panic)
+/// marks the pair FAIL in `status.tsv` (the runner then leaks its runtime)
+/// and the remaining iterations are not run.
 #[allow(clippy::too_many_arguments)]
-fn bench_one<E: Exec>(
+fn bench_one(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     ctx: &Ctx,
     group: &str,
     rt: &str,
     workers: usize,
     ops: u64,
-    work: fn(u64) -> std::pin::Pin<Box<dyn Future<Output = Duration> + Send>>,
+    new_runner: &RunnerFn,
     arg: u64,
 ) {
     if !ctx.wants_runtime(rt) {
         return;
     }
     let name = format!("{group}/{rt}");
-    let exec = match catch_unwind(|| E::new(workers)) {
-        Ok(e) => e,
-        Err(p) => {
-            ctx.status(group, rt, ops, &format!("FAIL: runtime: {}", panic_msg(&p)));
+    let mut run = match new_runner(workers, arg) {
+        Ok(run) => run,
+        Err(e) => {
+            ctx.status(group, rt, ops, &format!("FAIL: {e}"));
             return;
         }
     };
-    let failed = AtomicBool::new(false);
+    let mut failed = false;
     c.bench_function(rt, |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                if failed.load(Ordering::Relaxed) {
+                if failed {
                     total += Duration::from_secs(1);
                     continue;
                 }
-                match timed(&name, || {
-                    catch_unwind(AssertUnwindSafe(|| exec.run(work(arg))))
-                }) {
+                match timed(&name, &mut *run) {
                     Ok(d) => total += d,
-                    Err(p) => {
-                        let msg = panic_msg(&p);
-                        eprintln!("gust-bench: {name} FAILED its check: {msg}");
-                        ctx.status(group, rt, ops, &format!("FAIL: {msg}"));
-                        failed.store(true, Ordering::Relaxed);
+                    Err(msg) => {
+                        ctx.fail(group, rt, ops, &msg);
+                        failed = true;
                         total += Duration::from_secs(1);
                     }
                 }
@@ -1198,11 +1200,8 @@ fn bench_one<E: Exec>(
             total
         })
     });
-    if failed.load(Ordering::Relaxed) {
-        std::mem::forget(exec);
-    } else {
+    if !failed {
         ctx.status(group, rt, ops, "ok");
-        drop(exec);
     }
 }
 
@@ -1258,48 +1257,26 @@ macro_rules! works {
 }
 
 /// A workload's row: name, ops per iteration, argument, its runtimes.
-type Row<'a> = (&'a str, u64, u64, Vec<(&'a str, Option<Bench>)>);
+type Row<'a> = (&'a str, u64, u64, Vec<(&'a str, Option<RunnerFn>)>);
 
-type BenchFn = Box<
-    dyn Fn(
-        &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-        &Ctx,
-        &str,
-        &str,
-        usize,
-        u64,
-        u64,
-    ),
->;
-
-/// One runtime's column of a row: its criterion bench, and a factory of
-/// runners for the interleaved mode.
-struct Bench {
-    criterion: BenchFn,
-    runner: RunnerFn,
-}
-
-fn bench_for<E: Exec>(work: Work) -> Bench {
-    Bench {
-        criterion: Box::new(move |g, ctx, group, rt, workers, ops, arg| {
-            bench_one::<E>(g, ctx, group, rt, workers, ops, work, arg)
-        }),
-        runner: Box::new(move |workers, arg| {
-            let exec = catch_unwind(|| E::new(workers))
-                .map_err(|p| format!("runtime: {}", panic_msg(&p)))?;
-            let mut exec = Some(exec);
-            Ok(Box::new(move || {
-                let e = exec
-                    .as_ref()
-                    .expect("a runtime that failed is not run again");
-                catch_unwind(AssertUnwindSafe(|| e.run(work(arg)))).map_err(|p| {
-                    // It may hold stuck tasks: leak it, as `bench_one` does.
-                    std::mem::forget(exec.take());
-                    panic_msg(&p)
-                })
-            }))
-        }),
-    }
+/// The column of runtime `E` in a row: builds an `E` and returns its runner
+/// (used by both modes). A runtime that fails a check is leaked: it may
+/// hold stuck tasks.
+fn bench_for<E: Exec>(work: Work) -> RunnerFn {
+    Box::new(move |workers, arg| {
+        let exec =
+            catch_unwind(|| E::new(workers)).map_err(|p| format!("runtime: {}", panic_msg(&p)))?;
+        let mut exec = Some(exec);
+        Ok(Box::new(move || {
+            let e = exec
+                .as_ref()
+                .expect("a runtime that failed is not run again");
+            catch_unwind(AssertUnwindSafe(|| e.run(work(arg)))).map_err(|p| {
+                std::mem::forget(exec.take());
+                panic_msg(&p)
+            })
+        }))
+    })
 }
 
 /// One iteration of a workload on a runtime built for the interleaved mode:
@@ -1334,7 +1311,7 @@ fn measure_interleaved(
     ops: u64,
     arg: u64,
     workers: usize,
-    rts: &[(&str, Option<Bench>)],
+    rts: &[(&str, Option<RunnerFn>)],
 ) {
     struct Column<'a> {
         rt: &'a str,
@@ -1342,12 +1319,14 @@ fn measure_interleaved(
         samples: Vec<Duration>,
     }
     let mut cols: Vec<Column<'_>> = Vec::new();
-    for (rt, bench) in rts {
-        let Some(bench) = bench else { continue };
+    for (rt, new_runner) in rts {
+        let Some(new_runner) = new_runner else {
+            continue;
+        };
         if !ctx.wants_runtime(rt) {
             continue;
         }
-        match (bench.runner)(workers, arg) {
+        match new_runner(workers, arg) {
             Ok(run) => cols.push(Column {
                 rt,
                 run: Some(run),
@@ -1392,8 +1371,7 @@ fn measure_interleaved(
                         }
                     }
                     Err(msg) => {
-                        eprintln!("gust-bench: {name} FAILED its check: {msg}");
-                        ctx.status(group, c.rt, ops, &format!("FAIL: {msg}"));
+                        ctx.fail(group, c.rt, ops, &msg);
                         c.run = None;
                         c.samples.clear();
                         break;
@@ -1542,7 +1520,7 @@ fn main() {
             g.throughput(Throughput::Elements(*ops));
             for (rt, f) in rts.iter() {
                 if let Some(f) = f {
-                    (f.criterion)(&mut g, &ctx, &group, rt, w, *ops, *arg);
+                    bench_one(&mut g, &ctx, &group, rt, w, *ops, f, *arg);
                 }
             }
             g.finish();
