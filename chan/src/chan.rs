@@ -241,16 +241,25 @@ impl<T> Shared<T> {
         }
     }
 
-    /// A receiving handle went away; after the last one, sends fail.
+    /// A receiving handle went away; after the last one, sends fail, and
+    /// what is buffered is dropped at once (nobody can receive it any more;
+    /// crossbeam's `drop_unreceived`), outside the lock and after the waiting
+    /// senders were woken, so a value's `Drop` runs no code under the lock.
     pub(crate) fn drop_receiver(&self) {
         // Relaxed: as in `drop_sender`.
         if self.receivers.fetch_sub(1, Ordering::Relaxed) == 1 {
             let mut wakeups = Wakeups::new();
-            self.lock().with(|inner| {
+            let unreceived = self.lock().with(|inner| {
                 inner.rx_gone = true;
                 inner.sendq.select_all(&mut wakeups);
+                // Every receiving future borrowed a handle and is gone, so
+                // nothing is in flight (invariant #5) and no value can come
+                // back to the buffer; no send adds one after `rx_gone`
+                // (invariant #3). An empty ring of capacity 0 allocates nothing.
+                std::mem::replace(&mut inner.buf, Ring::empty())
             });
             wakeups.wake();
+            drop(unreceived);
         }
     }
 

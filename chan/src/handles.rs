@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -88,6 +89,17 @@ pub struct Receiver<T> {
 // Nothing in a handle is structurally pinned (the Sink's value is never pinned).
 impl<T> Unpin for Sender<T> {}
 impl<T> Unpin for Receiver<T> {}
+
+// A panic never leaves a channel half-updated: no user code runs under its
+// lock (values are moved, never dropped, there), and the lock is released by
+// a guard. So a handle used again after a caught panic sees a consistent
+// channel, as crossbeam-channel's handles promise.
+impl<T> UnwindSafe for Chan<T> {}
+impl<T> RefUnwindSafe for Chan<T> {}
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
 
 // SAFETY: `sink` is only touched through `&mut self` (never through `&self`),
 // so sharing a `&Sender` never shares the `T` inside it; the channel itself is

@@ -34,6 +34,15 @@ impl<T> Ring<T> {
         })
     }
 
+    /// A ring with no slots, which allocates nothing.
+    pub(crate) fn empty() -> Self {
+        Self {
+            slots: Box::new([]),
+            head: 0,
+            len: 0,
+        }
+    }
+
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len

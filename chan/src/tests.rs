@@ -220,3 +220,24 @@ fn recycled_entry_reused_both_directions() {
     drop(s); // cancelled with its value in the entry
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 }
+
+/// The last receiver's drop frees the buffered values (with their heap
+/// memory: Miri reports a leak otherwise), and a sender waiting on the full
+/// channel gets its value back.
+#[test]
+fn last_receiver_drops_the_buffer() {
+    let (tx, rx) = chan::<Box<u64>>(2);
+    tx.try_send(Box::new(1)).unwrap();
+    tx.try_send(Box::new(2)).unwrap();
+    let tx2 = tx.clone();
+    let blocked = thread::spawn(move || tx2.send_blocking(Box::new(3)));
+    // Blocked on the full channel or not yet: either way its send fails
+    // with the value once no receiver is left.
+    drop(rx);
+    assert_eq!(tx.len(), 0);
+    assert_eq!(blocked.join().unwrap().map_err(|e| *e.0), Err(3));
+    assert!(matches!(
+        tx.try_send(Box::new(4)),
+        Err(TrySendError::Closed(_))
+    ));
+}

@@ -67,3 +67,71 @@ fn directions_convert() {
     tx.try_send(1).unwrap();
     assert_eq!(rx.try_recv(), Ok(1));
 }
+
+fn is_unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+
+/// Handles can be used inside `catch_unwind` without `AssertUnwindSafe`: a
+/// panic never leaves a channel half-updated (no user code runs under its
+/// lock), as crossbeam-channel's handles promise too.
+#[test]
+fn handles_are_unwind_safe() {
+    is_unwind_safe::<Chan<NotSync>>();
+    is_unwind_safe::<Sender<NotSync>>();
+    is_unwind_safe::<Receiver<NotSync>>();
+    let (tx, rx) = chan::<u8>(1);
+    let r = std::panic::catch_unwind(|| {
+        tx.try_send(7).unwrap();
+        panic!("after the send");
+    });
+    assert!(r.is_err());
+    assert_eq!(rx.try_recv(), Ok(7));
+}
+
+/// Counts drops of its values.
+struct DropCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// crossbeam-channel's `drop_unreceived`: once the last receiving handle is
+/// gone nobody can receive what is buffered, so it is dropped then, not when
+/// the last sender goes.
+#[test]
+fn buffered_values_drop_with_the_last_receiver() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for cap in [1, 4, 100] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::<DropCounter>(cap);
+        let rx2 = rx.clone();
+        for _ in 0..cap {
+            tx.try_send(DropCounter(drops.clone()))
+                .unwrap_or_else(|_| panic!("room"));
+        }
+        drop(rx);
+        assert_eq!(drops.load(Ordering::Relaxed), 0, "a receiver is left");
+        drop(rx2);
+        assert_eq!(drops.load(Ordering::Relaxed), cap, "cap {cap}");
+        assert_eq!(tx.len(), 0);
+        // A later send fails and hands its value back.
+        match tx.try_send(DropCounter(drops.clone())) {
+            Err(TrySendError::Closed(v)) => drop(v),
+            _ => panic!("send without receivers must fail"),
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), cap + 1);
+        drop(tx);
+        assert_eq!(drops.load(Ordering::Relaxed), cap + 1);
+    }
+    // A `Chan` is both ends: its values go when the last handle goes.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ch = Chan::<DropCounter>::new(2);
+    let tx: Sender<DropCounter> = ch.sender();
+    ch.try_send(DropCounter(drops.clone()))
+        .unwrap_or_else(|_| panic!("room"));
+    drop(ch);
+    assert_eq!(drops.load(Ordering::Relaxed), 1);
+    drop(tx);
+}
