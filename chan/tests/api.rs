@@ -135,3 +135,33 @@ fn buffered_values_drop_with_the_last_receiver() {
     assert_eq!(drops.load(Ordering::Relaxed), 1);
     drop(tx);
 }
+
+/// A buffered value whose `Drop` panics: the panic comes out of the last
+/// receiver's drop, and the values behind it are still dropped.
+#[test]
+fn a_panicking_buffered_drop_comes_out_of_the_last_receiver() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Bomb(bool, Arc<AtomicUsize>);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            if self.0 {
+                panic!("bomb");
+            }
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = chan::<Bomb>(3);
+    for bomb in [true, false, false] {
+        tx.try_send(Bomb(bomb, drops.clone()))
+            .unwrap_or_else(|_| panic!("room"));
+    }
+    let r = std::panic::catch_unwind(move || drop(rx));
+    assert!(r.is_err());
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
+    assert!(matches!(
+        tx.try_send(Bomb(false, drops.clone())),
+        Err(TrySendError::Closed(_))
+    ));
+}
