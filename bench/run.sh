@@ -24,6 +24,9 @@
 #   GUST_BENCH_INTERLEAVE=1        the runtimes of a row take turns, ~50 ms
 #                                  each (0: criterion measures them one
 #                                  after the other); see bench/README.md
+#   GUST_BENCH_PROCESS=1           each runtime of a row in its own process
+#                                  (a child of the bench binary), as a user's
+#                                  program runs; 0: all in the bench's process
 #   GUST_BENCH_OUT=bench/out       raw results (criterion JSON, logs, TSVs)
 #   GUST_BENCH_NO_README=1         leave README.md's copy of the table alone
 #   GUST_BENCH_MD, GUST_BENCH_SVG  where the table and chart go
@@ -38,6 +41,7 @@ mkdir -p "$OUT"
 export GUST_BENCH_OUT=$OUT
 ROUNDS=${GUST_BENCH_ROUNDS:-3}
 export GUST_BENCH_INTERLEAVE=${GUST_BENCH_INTERLEAVE:-1}
+export GUST_BENCH_PROCESS=${GUST_BENCH_PROCESS:-1}
 ALL=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 if [ -z "${GUST_BENCH_WORKERS:-}" ]; then
     if [ "$ALL" -gt 1 ]; then GUST_BENCH_WORKERS=1,$ALL; else GUST_BENCH_WORKERS=1; fi

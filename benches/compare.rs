@@ -45,7 +45,11 @@
 //! - `GUST_BENCH_MEASURE_MS` measurement time per runtime and row (default 1000);
 //! - `GUST_BENCH_INTERLEAVE=1` the runtimes of a row take turns instead of
 //!   being measured one after the other by criterion (see
-//!   [`measure_interleaved`]; `bench/run.sh` sets it).
+//!   [`measure_interleaved`]; `bench/run.sh` sets it);
+//! - `GUST_BENCH_PROCESS=1` (with the interleaving; `bench/run.sh` sets it)
+//!   each runtime of a row runs in its own child process of this binary,
+//!   as a user's program would, and the parent only tells the children
+//!   whose turn it is (see [`child`]).
 
 // The trait methods spell out `impl Future + Send` so the workloads can spawn
 // them; clippy would have the impls written as `async fn`.
@@ -1096,6 +1100,8 @@ struct Ctx {
     measure: Duration,
     /// Runtimes of a row take turns (see [`measure_interleaved`]).
     interleave: bool,
+    /// Each runtime of a row runs in its own process (see [`child`]).
+    process: bool,
 }
 
 /// What the watchdog watches: the bench now running and when its current
@@ -1326,7 +1332,12 @@ fn measure_interleaved(
         if !ctx.wants_runtime(rt) {
             continue;
         }
-        match new_runner(workers, arg) {
+        let runner = if ctx.process {
+            child::spawn(group, rt)
+        } else {
+            new_runner(workers, arg)
+        };
+        match runner {
             Ok(run) => cols.push(Column {
                 rt,
                 run: Some(run),
@@ -1472,6 +1483,7 @@ fn main() {
         status: Mutex::new(status),
         measure,
         interleave: std::env::var("GUST_BENCH_INTERLEAVE").is_ok_and(|v| !v.is_empty() && v != "0"),
+        process: std::env::var("GUST_BENCH_PROCESS").is_ok_and(|v| !v.is_empty() && v != "0"),
     };
     start_watchdog();
 
@@ -1499,6 +1511,10 @@ fn main() {
         ("fanin", s.fanin, s.fanin, works!(wg w_fanin)),
         ("children", s.children, s.children, works!(tree w_children)),
     ];
+
+    if let Some(args) = child::args() {
+        child::serve(&table, args);
+    }
 
     let mut c = Criterion::default()
         .sample_size(10)
@@ -1534,4 +1550,125 @@ static SIEVE_LAST: AtomicU64 = AtomicU64::new(0);
 /// `w_sieve` with the expected last prime taken from [`SIEVE_LAST`].
 async fn w_sieve_sized<E: Exec, C: Ch>(primes: u64) -> Duration {
     w_sieve::<E, C>(primes, SIEVE_LAST.load(Ordering::Relaxed)).await
+}
+
+/// Process isolation (`GUST_BENCH_PROCESS=1`): the column of each runtime
+/// of a row is a child process of this binary that builds that runtime
+/// alone and runs the workload when the parent says so. So no runtime
+/// shares its process (allocator arenas, caches warmed by another runtime,
+/// parked threads of the other columns) with another, as a user's program
+/// runs, while the runtimes of a row still take turns
+/// ([`measure_interleaved`] drives a child exactly as an in-process
+/// runner: one line per iteration).
+///
+/// The protocol, one line each way: the parent starts
+/// `<this binary> --gust-child <group> <runtime>`; the child answers
+/// `ready` (or `fail <why>`), then for each `run` it reads runs one
+/// iteration and answers `ok <ns>` or `fail <why>`. It exits when its
+/// stdin closes, without dropping its runtime (one that failed a check may
+/// hold stuck tasks). The child measures the iteration itself, so the pipe's
+/// cost is outside every sample.
+mod child {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+    /// `(group, runtime)` when this process is a child.
+    pub(crate) fn args() -> Option<(String, String)> {
+        let a: Vec<String> = std::env::args().collect();
+        let i = a.iter().position(|x| x == "--gust-child")?;
+        Some((a.get(i + 1)?.clone(), a.get(i + 2)?.clone()))
+    }
+
+    /// Starts the child for `rt` in `group` and returns its runner.
+    pub(crate) fn spawn(group: &str, rt: &str) -> Result<Runner, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let mut child = Command::new(exe)
+            .args(["--gust-child", group, rt])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting the child process: {e}"))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut c = Column {
+            _child: child,
+            stdin,
+            stdout,
+        };
+        match c.read()?.as_str() {
+            "ready" => {}
+            other => return Err(other.trim_start_matches("fail ").to_string()),
+        }
+        Ok(Box::new(move || c.run_once()))
+    }
+
+    struct Column {
+        /// Reaped by the OS when the parent exits; its stdin closing ends it.
+        _child: Child,
+        stdin: ChildStdin,
+        stdout: BufReader<ChildStdout>,
+    }
+
+    impl Column {
+        fn read(&mut self) -> Result<String, String> {
+            let mut line = String::new();
+            match self.stdout.read_line(&mut line) {
+                Ok(0) => Err("the child process died (see its stderr)".into()),
+                Ok(_) => Ok(line.trim_end().to_string()),
+                Err(e) => Err(format!("reading the child: {e}")),
+            }
+        }
+
+        fn run_once(&mut self) -> Result<Duration, String> {
+            writeln!(self.stdin, "run").map_err(|e| format!("writing to the child: {e}"))?;
+            let line = self.read()?;
+            match line.strip_prefix("ok ") {
+                Some(ns) => Ok(Duration::from_nanos(
+                    ns.parse().map_err(|_| format!("child said {line:?}"))?,
+                )),
+                None => Err(line.trim_start_matches("fail ").to_string()),
+            }
+        }
+    }
+
+    /// The child's side: builds the runner of `rt` in `group` (a
+    /// `<workload>_w<workers>` name) and serves `run` requests. Never returns.
+    pub(crate) fn serve(table: &[Row<'_>], (group, rt): (String, String)) -> ! {
+        let out = std::io::stdout();
+        let mut out = out.lock();
+        let mut say = |line: String| {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        };
+        let found = group.rsplit_once("_w").and_then(|(wl, w)| {
+            let w: usize = w.parse().ok()?;
+            let (_, _, arg, rts) = table.iter().find(|r| r.0 == wl)?;
+            let (_, f) = rts.iter().find(|(r, _)| *r == rt)?;
+            Some((f.as_ref()?, w, *arg))
+        });
+        let Some((new_runner, workers, arg)) = found else {
+            say(format!("fail no column {rt} in row {group}"));
+            std::process::exit(2);
+        };
+        let mut run = match new_runner(workers, arg) {
+            Ok(run) => run,
+            Err(e) => {
+                say(format!("fail {e}"));
+                std::process::exit(2);
+            }
+        };
+        say("ready".into());
+        let name = format!("{group}/{rt}");
+        for line in std::io::stdin().lock().lines() {
+            match line.as_deref() {
+                Ok("run") => match timed(&name, &mut *run) {
+                    Ok(d) => say(format!("ok {}", d.as_nanos())),
+                    Err(msg) => say(format!("fail {msg}")),
+                },
+                _ => break,
+            }
+        }
+        std::process::exit(0)
+    }
 }
