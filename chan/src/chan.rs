@@ -553,7 +553,8 @@ impl<T> RecvState<T> {
 }
 
 /// A receive case of `select!`.
-impl<T> crate::select::ChanOp<T> for RecvState<T> {
+impl<T> crate::select::ChanOp for RecvState<T> {
+    type Item = T;
     type Output = Option<T>;
 
     /// Select: try to receive now, lock held. `me` is the select's token if it
@@ -734,7 +735,8 @@ impl<T> SendState<T> {
 }
 
 /// A send case of `select!`.
-impl<T> crate::select::ChanOp<T> for SendState<T> {
+impl<T> crate::select::ChanOp for SendState<T> {
+    type Item = T;
     type Output = SendResult<T>;
 
     /// Select: try to send now, lock held. `Some` if the case completed.

@@ -184,52 +184,60 @@ pub trait CaseOutput {
 /// What differs between a receive case and a send case: the channel
 /// operation, driven through the locked calls of `chan.rs`. Implemented by
 /// `RecvState` and `SendState`, the state a `recv`/`send` keeps across polls.
-pub trait ChanOp<T> {
+///
+/// The element type is an associated type, not a parameter: the state
+/// determines it. With a parameter, the compiler's proof that a `select!`
+/// future is `Send` (which erases lifetimes) had to show
+/// `RecvState<&'a str>: ChanOp<&'b str>` for any two lifetimes, and
+/// `select!` on a `chan::<&'static str>` did not compile inside `spawn`.
+pub trait ChanOp {
+    /// The channel's element type.
+    type Item;
     /// What the case's arm binds.
     type Output;
 
     /// Tries to complete the operation now (lock held).
     fn try_commit_locked(
         &mut self,
-        inner: &mut Inner<T>,
+        inner: &mut Inner<Self::Item>,
         me: Option<&Token>,
         wakeups: &mut Wakeups,
     ) -> Option<Self::Output>;
 
     /// Queues an entry for case `case` of the select owning `token`, if not
     /// queued yet (lock held).
-    fn register_locked(&mut self, inner: &mut Inner<T>, token: &Arc<Token>, case: usize);
+    fn register_locked(&mut self, inner: &mut Inner<Self::Item>, token: &Arc<Token>, case: usize);
 
     /// The select is done: unqueue; if a counterpart chose this case, what it
     /// handed over (lock held).
     fn finish_locked(
         &mut self,
-        inner: &mut Inner<T>,
+        inner: &mut Inner<Self::Item>,
         chosen: bool,
         wakeups: &mut Wakeups,
     ) -> Option<Self::Output>;
 
     /// The case is dropped: undo what is queued, give back or drop what was
     /// not delivered (takes the lock itself).
-    fn cancel(&mut self, shared: &Shared<T>);
+    fn cancel(&mut self, shared: &Shared<Self::Item>);
 }
 
 /// A channel case: `v = rx.recv()` ([`RecvCase`]) or `r = tx.send(v)`
 /// ([`SendCase`]).
-pub struct ChanCase<'a, T, Op: ChanOp<T>> {
-    shared: &'a Shared<T>,
+pub struct ChanCase<'a, Op: ChanOp> {
+    shared: &'a Shared<Op::Item>,
     op: Op,
     out: Option<Op::Output>,
 }
 
 /// A receive case: `v = rx.recv()`.
-pub type RecvCase<'a, T> = ChanCase<'a, T, RecvState<T>>;
+pub type RecvCase<'a, T> = ChanCase<'a, RecvState<T>>;
 
 /// A send case: `r = tx.send(v)`.
-pub type SendCase<'a, T> = ChanCase<'a, T, SendState<T>>;
+pub type SendCase<'a, T> = ChanCase<'a, SendState<T>>;
 
 // Nothing is structurally pinned.
-impl<T, Op: ChanOp<T>> Unpin for ChanCase<'_, T, Op> {}
+impl<Op: ChanOp> Unpin for ChanCase<'_, Op> {}
 
 pin_project! {
     /// Any other future as a case. If the select was decided by a channel case
@@ -241,13 +249,13 @@ pin_project! {
     }
 }
 
-impl<T, Op: ChanOp<T>> fmt::Debug for ChanCase<'_, T, Op> {
+impl<Op: ChanOp> fmt::Debug for ChanCase<'_, Op> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ChanCase")
     }
 }
 
-impl<T, Op: ChanOp<T>> Case for ChanCase<'_, T, Op> {
+impl<Op: ChanOp> Case for ChanCase<'_, Op> {
     fn describe(&self) -> (Kind, Option<&RawLock>) {
         (Kind::Channel, Some(&self.shared.lock))
     }
@@ -306,7 +314,7 @@ impl<T, Op: ChanOp<T>> Case for ChanCase<'_, T, Op> {
     }
 }
 
-impl<T, Op: ChanOp<T>> CaseOutput for ChanCase<'_, T, Op> {
+impl<Op: ChanOp> CaseOutput for ChanCase<'_, Op> {
     type Output = Op::Output;
 
     fn take_output(self: Pin<&mut Self>) -> Op::Output {
@@ -317,7 +325,7 @@ impl<T, Op: ChanOp<T>> CaseOutput for ChanCase<'_, T, Op> {
     }
 }
 
-impl<T, Op: ChanOp<T>> Drop for ChanCase<'_, T, Op> {
+impl<Op: ChanOp> Drop for ChanCase<'_, Op> {
     fn drop(&mut self) {
         // Cancel safety: a value a sender already handed to a receive case
         // goes back; a send case's undelivered value is dropped here,
