@@ -87,7 +87,7 @@ pub mod __private {
     pub use crate::chan::{Inner, RecvState, SendState, Shared};
     pub use crate::select::{
         Case, CaseOutput, ChanCase, ChanOp, FutCase, IntoChanCase, IntoFutCase, Kind, MAX_CASES,
-        RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap, take_output,
+        RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap, peek_output, take_output,
     };
 }
 

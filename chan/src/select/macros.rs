@@ -1,14 +1,19 @@
 //! The `select!` macro: stages, and diagnostics for malformed input.
 //!
 //! Stage 1 (`@parse`) munches the arms one at a time into a normalized list
-//! `((pat) (future) (guard) (body))`, collecting the `default` arm apart and
-//! reporting malformed input with a targeted `compile_error!`.
+//! `([pattern tokens] (future) (guard) (body))`, collecting the `default` arm
+//! apart and reporting malformed input with a targeted `compile_error!`. A
+//! pattern is kept as its tokens (up to the first `=`), not as a `pat`
+//! fragment, so that `@clean` can copy it without `mut`/`ref` to test it by
+//! reference (tokio does the same with a procedural macro).
 //! Stage 2 (`@number`) pairs each case with a fresh variable name, a type
 //! parameter name and its index literal (from a fixed list of 64).
 //! Stage 3 (`@emit`) expands to: evaluate every case expression in source order
 //! (disabled ones not at all), pin them on the stack, run the engine
-//! (`SelectState::poll`) inside `poll_fn`, move the chosen case's output into
-//! a local enum, drop the cases, and `match` on the enum *outside* the future,
+//! (`SelectState::poll`) inside `poll_fn`, test the chosen case's output
+//! against its pattern (on a mismatch: disable the case, restart the engine),
+//! move it into a local enum, drop the cases, and `match` on the enum
+//! *outside* the future,
 //! with the arm bodies inlined: so `break`, `continue`, `return` and `?` in a
 //! body act on the enclosing code, and the bodies may use what the cases
 //! borrowed.
@@ -35,6 +40,7 @@
 ///
 /// ```text
 /// select! {
+///     biased;                            // optional, first: source order
 ///     pattern = future => body,          // a case
 ///     pattern = future, if guard => body, // disabled when `guard` is false
 ///     default => body,                   // taken at once when nothing is ready
@@ -44,8 +50,57 @@
 /// A case is `rx.recv()` / `chan.recv()` (the pattern binds `Option<T>`,
 /// `None` once the channel is closed and drained), `tx.send(v)` /
 /// `chan.send(v)` (binds `Result<(), SendError<T>>`), or any other future
-/// (binds its output). Patterns must be irrefutable. Bodies are expressions;
-/// a block body needs no trailing comma.
+/// (binds its output). Bodies are expressions; a block body needs no
+/// trailing comma.
+///
+/// # Patterns
+///
+/// A pattern may be refutable, as in tokio's `select!`: when what a case
+/// completed with does not match, that case is disabled and the select goes
+/// on with the others (with `default`, the default runs if nothing else is
+/// ready; without one and with every case disabled, it waits, as for
+/// disabled cases). So `Some(v) = rx.recv()` stops listening on a channel
+/// once it is closed and drained; that `recv` consumed nothing. A case that
+/// completed stays completed: a value received and then rejected by a
+/// narrower pattern (`Some(0) = rx.recv()` receiving `Some(5)`) is dropped,
+/// and so is the `SendError` of a send case whose `Ok(())` did not match.
+///
+/// ```
+/// use gust_chan::{chan, select};
+/// # futures::executor::block_on(async {
+/// let (tx, rx) = chan::<i32>(1);
+/// let (tx2, rx2) = chan::<i32>(1);
+/// drop(tx); // closed: `None` does not match `Some(v)`
+/// tx2.try_send(2).unwrap();
+/// let got = select! {
+///     Some(v) = rx.recv() => v,
+///     Some(v) = rx2.recv() => v * 10,
+/// };
+/// assert_eq!(got, 20);
+/// # });
+/// ```
+///
+/// # `biased;`
+///
+/// Written first, `biased;` makes each poll try the cases in source order
+/// instead of a random one: the first ready case wins. Use it for
+/// priorities (a shutdown signal before work); it gives up Go's fairness.
+///
+/// ```
+/// use gust_chan::{chan, select};
+/// # futures::executor::block_on(async {
+/// let (tx1, rx1) = chan::<i32>(1);
+/// let (tx2, rx2) = chan::<i32>(1);
+/// tx1.try_send(1).unwrap();
+/// tx2.try_send(2).unwrap();
+/// let got = select! {
+///     biased;
+///     v = rx1.recv() => v,
+///     v = rx2.recv() => v,
+/// };
+/// assert_eq!(got, Some(1));
+/// # });
+/// ```
 ///
 /// # Algorithm
 ///
@@ -63,7 +118,7 @@
 /// # Fairness
 ///
 /// Among cases ready at the same poll, each is chosen with equal probability,
-/// channel and future cases alike.
+/// channel and future cases alike (unless `biased;`).
 ///
 /// # Disabled cases and `select! {}`
 ///
@@ -120,74 +175,92 @@
 #[macro_export]
 macro_rules! select {
     // ---- Stage 1: parse arms. -------------------------------------------
-    (@parse [$($cases:tt)*] [$($default:tt)*]) => {
-        $crate::select!(@number [] [$($cases)*] [(__c0 __T0 0) (__c1 __T1 1) (__c2 __T2 2) (__c3 __T3 3) (__c4 __T4 4) (__c5 __T5 5) (__c6 __T6 6) (__c7 __T7 7) (__c8 __T8 8) (__c9 __T9 9) (__c10 __T10 10) (__c11 __T11 11) (__c12 __T12 12) (__c13 __T13 13) (__c14 __T14 14) (__c15 __T15 15) (__c16 __T16 16) (__c17 __T17 17) (__c18 __T18 18) (__c19 __T19 19) (__c20 __T20 20) (__c21 __T21 21) (__c22 __T22 22) (__c23 __T23 23) (__c24 __T24 24) (__c25 __T25 25) (__c26 __T26 26) (__c27 __T27 27) (__c28 __T28 28) (__c29 __T29 29) (__c30 __T30 30) (__c31 __T31 31) (__c32 __T32 32) (__c33 __T33 33) (__c34 __T34 34) (__c35 __T35 35) (__c36 __T36 36) (__c37 __T37 37) (__c38 __T38 38) (__c39 __T39 39) (__c40 __T40 40) (__c41 __T41 41) (__c42 __T42 42) (__c43 __T43 43) (__c44 __T44 44) (__c45 __T45 45) (__c46 __T46 46) (__c47 __T47 47) (__c48 __T48 48) (__c49 __T49 49) (__c50 __T50 50) (__c51 __T51 51) (__c52 __T52 52) (__c53 __T53 53) (__c54 __T54 54) (__c55 __T55 55) (__c56 __T56 56) (__c57 __T57 57) (__c58 __T58 58) (__c59 __T59 59) (__c60 __T60 60) (__c61 __T61 61) (__c62 __T62 62) (__c63 __T63 63)] [$($default)*])
+    // `$cfg` is `(biased)`: `true` or `false`.
+    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*]) => {
+        $crate::select!(@number $cfg [] [$($cases)*] [(__c0 __T0 0) (__c1 __T1 1) (__c2 __T2 2) (__c3 __T3 3) (__c4 __T4 4) (__c5 __T5 5) (__c6 __T6 6) (__c7 __T7 7) (__c8 __T8 8) (__c9 __T9 9) (__c10 __T10 10) (__c11 __T11 11) (__c12 __T12 12) (__c13 __T13 13) (__c14 __T14 14) (__c15 __T15 15) (__c16 __T16 16) (__c17 __T17 17) (__c18 __T18 18) (__c19 __T19 19) (__c20 __T20 20) (__c21 __T21 21) (__c22 __T22 22) (__c23 __T23 23) (__c24 __T24 24) (__c25 __T25 25) (__c26 __T26 26) (__c27 __T27 27) (__c28 __T28 28) (__c29 __T29 29) (__c30 __T30 30) (__c31 __T31 31) (__c32 __T32 32) (__c33 __T33 33) (__c34 __T34 34) (__c35 __T35 35) (__c36 __T36 36) (__c37 __T37 37) (__c38 __T38 38) (__c39 __T39 39) (__c40 __T40 40) (__c41 __T41 41) (__c42 __T42 42) (__c43 __T43 43) (__c44 __T44 44) (__c45 __T45 45) (__c46 __T46 46) (__c47 __T47 47) (__c48 __T48 48) (__c49 __T49 49) (__c50 __T50 50) (__c51 __T51 51) (__c52 __T52 52) (__c53 __T53 53) (__c54 __T54 54) (__c55 __T55 55) (__c56 __T56 56) (__c57 __T57 57) (__c58 __T58 58) (__c59 __T59 59) (__c60 __T60 60) (__c61 __T61 61) (__c62 __T62 62) (__c63 __T63 63)] [$($default)*])
     };
-    (@parse [$($cases:tt)*] [] default => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse [$($cases)*] [$body] $($rest)*)
+    (@parse $cfg:tt [$($cases:tt)*] [] default => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)*] [$body] $($rest)*)
     };
-    (@parse [$($cases:tt)*] [] default => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($cases)*] [$body] $($rest)*)
+    (@parse $cfg:tt [$($cases:tt)*] [] default => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)*] [$body] $($rest)*)
     };
-    (@parse [$($cases:tt)*] [] default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse [$($cases)*] [$body] $($($rest)*)?)
+    (@parse $cfg:tt [$($cases:tt)*] [] default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg [$($cases)*] [$body] $($($rest)*)?)
     };
-    (@parse [$($cases:tt)*] [$($d:tt)+] default $($rest:tt)*) => {
+    (@parse $cfg:tt [$($cases:tt)*] [$($d:tt)+] default $($rest:tt)*) => {
         ::core::compile_error!("select!: more than one `default` arm")
     };
-    (@parse [$($cases:tt)*] [$($default:tt)*] default $($rest:tt)*) => {
+    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*] default $($rest:tt)*) => {
         ::core::compile_error!("select!: expected `default => body`")
     };
-    (@parse [$($cases:tt)*] [$($default:tt)*]
-        $p:pat = $f:expr, if $c:expr => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse [$($cases)* (($p) ($f) ($c) ($body))] [$($default)*] $($rest)*)
+    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*] biased; $($rest:tt)*) => {
+        ::core::compile_error!("select!: `biased;` must come first")
     };
-    (@parse [$($cases:tt)*] [$($default:tt)*]
-        $p:pat = $f:expr, if $c:expr => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($cases)* (($p) ($f) ($c) ($body))] [$($default)*] $($rest)*)
+    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*] $($rest:tt)+) => {
+        $crate::select!(@pat $cfg [$($cases)*] [$($default)*] [] $($rest)+)
     };
-    (@parse [$($cases:tt)*] [$($default:tt)*]
-        $p:pat = $f:expr, if $c:expr => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse [$($cases)* (($p) ($f) ($c) ($body))] [$($default)*] $($($rest)*)?)
+    // The pattern: its tokens up to the first `=` (a pattern has none), kept
+    // as tokens so that a cleaned copy can test it (see `@clean`).
+    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)+] = $($rest:tt)*) => {
+        $crate::select!(@case $cfg [$($cases)*] [$($default)*] [$($p)+] $($rest)*)
     };
-    (@parse [$($cases:tt)*] [$($default:tt)*]
-        $p:pat = $f:expr => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse [$($cases)* (($p) ($f) (true) ($body))] [$($default)*] $($rest)*)
-    };
-    (@parse [$($cases:tt)*] [$($default:tt)*]
-        $p:pat = $f:expr => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($cases)* (($p) ($f) (true) ($body))] [$($default)*] $($rest)*)
-    };
-    (@parse [$($cases:tt)*] [$($default:tt)*]
-        $p:pat = $f:expr => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse [$($cases)* (($p) ($f) (true) ($body))] [$($default)*] $($($rest)*)?)
-    };
-    (@parse [$($cases:tt)*] [$($default:tt)*] $p:pat = $f:expr, if $c:expr $(, $($rest:tt)*)?) => {
-        ::core::compile_error!("select!: expected `=> body` after the guard")
-    };
-    (@parse [$($cases:tt)*] [$($default:tt)*] $p:pat = $f:expr $(, $($rest:tt)*)?) => {
-        ::core::compile_error!("select!: expected `=> body` after the case expression")
-    };
-    (@parse [$($cases:tt)*] [$($default:tt)*] $p:pat => $($rest:tt)*) => {
+    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*] => $($rest:tt)*) => {
         ::core::compile_error!("select!: expected `pattern = future => body`; use `_ = fut => ...` to ignore the output")
     };
-    (@parse [$($cases:tt)*] [$($default:tt)*] $($rest:tt)+) => {
+    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*] $t:tt $($rest:tt)*) => {
+        $crate::select!(@pat $cfg [$($cases)*] [$($default)*] [$($p)* $t] $($rest)*)
+    };
+    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*]) => {
         ::core::compile_error!("select!: expected `pattern = future => body`, `pattern = future, if guard => body` or `default => body`")
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
+        $f:expr, if $c:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($p ($f) ($c) ($body))] [$($default)*] $($rest)*)
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
+        $f:expr, if $c:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($p ($f) ($c) ($body))] [$($default)*] $($rest)*)
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
+        $f:expr, if $c:expr => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg [$($cases)* ($p ($f) ($c) ($body))] [$($default)*] $($($rest)*)?)
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
+        $f:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($p ($f) (true) ($body))] [$($default)*] $($rest)*)
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
+        $f:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($p ($f) (true) ($body))] [$($default)*] $($rest)*)
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
+        $f:expr => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg [$($cases)* ($p ($f) (true) ($body))] [$($default)*] $($($rest)*)?)
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt $f:expr, if $c:expr $(, $($rest:tt)*)?) => {
+        ::core::compile_error!("select!: expected `=> body` after the guard")
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt $f:expr $(, $($rest:tt)*)?) => {
+        ::core::compile_error!("select!: expected `=> body` after the case expression")
+    };
+    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt $($rest:tt)*) => {
+        ::core::compile_error!("select!: expected a future after `pattern =`")
     };
 
     // ---- Stage 2: number the cases. -------------------------------------
-    (@number [$($out:tt)*] [] [$($names:tt)*] $default:tt) => {
-        $crate::select!(@emit [$($out)*] $default)
+    (@number $cfg:tt [$($out:tt)*] [] [$($names:tt)*] $default:tt) => {
+        $crate::select!(@emit $cfg [$($out)*] $default)
     };
-    (@number [$($out:tt)*] [$case:tt $($cases:tt)*] [($v:ident $t:ident $i:tt) $($names:tt)*] $default:tt) => {
-        $crate::select!(@number [$($out)* ($v $t $i $case)] [$($cases)*] [$($names)*] $default)
+    (@number $cfg:tt [$($out:tt)*] [$case:tt $($cases:tt)*] [($v:ident $t:ident $i:tt) $($names:tt)*] $default:tt) => {
+        $crate::select!(@number $cfg [$($out)* ($v $t $i $case)] [$($cases)*] [$($names)*] $default)
     };
-    (@number [$($out:tt)*] [$($cases:tt)+] [] $default:tt) => {
+    (@number $cfg:tt [$($out:tt)*] [$($cases:tt)+] [] $default:tt) => {
         ::core::compile_error!("select!: at most 64 cases")
     };
 
     // ---- Stage 3: emit. -------------------------------------------------
-    (@emit [$( ($v:ident $t:ident $i:tt (($p:pat) ($f:expr) ($c:expr) $body:tt)) )*] [$($default:tt)?]) => {{
+    (@emit ($biased:tt) [$( ($v:ident $t:ident $i:tt ([$($p:tt)+] ($f:expr) ($c:expr) $body:tt)) )*] [$($default:tt)?]) => {{
         #[allow(non_camel_case_types, dead_code)]
         enum __GustSelectOut<$($t,)*> {
             $($t($t),)*
@@ -209,13 +282,36 @@ macro_rules! select {
                 );
             )*
             let mut __gust_state = $crate::__private::SelectState::new(
-                $crate::select!(@has_default $($default)?)
+                $crate::select!(@has_default $($default)?),
+                $biased,
             );
-            let __gust_index = ::core::future::poll_fn(|__gust_cx| {
-                __gust_state.poll(
+            let __gust_index = ::core::future::poll_fn(|__gust_cx| loop {
+                let __gust_index = ::core::task::ready!(__gust_state.poll(
                     [$($v.as_mut() as ::core::pin::Pin<&mut dyn $crate::__private::Case>),*],
                     __gust_cx,
-                )
+                ));
+                // A refutable pattern that does not match disables its case
+                // (what completed stays consumed, as tokio's select! does),
+                // and the select goes on with the others. The test runs on a
+                // reference, with `mut`/`ref` taken out of the pattern.
+                let __gust_matches = match __gust_index {
+                    $( $i => {
+                        #[allow(unused_variables, unused_parens, unreachable_patterns, clippy::match_single_binding)]
+                        match $crate::__private::peek_output($v.as_mut()) {
+                            $crate::select!(@clean [] [] $($p)+) => true,
+                            _ => false,
+                        }
+                    } )*
+                    _ => true,
+                };
+                if __gust_matches {
+                    return ::core::task::Poll::Ready(__gust_index);
+                }
+                match __gust_index {
+                    $( $i => $v.set(::core::option::Option::None), )*
+                    _ => {}
+                }
+                __gust_state.restart();
             })
             .await;
             match __gust_index {
@@ -223,13 +319,11 @@ macro_rules! select {
                 _ => __GustSelectOut::__GustDefault,
             }
         };
+        #[allow(unreachable_patterns, clippy::let_unit_value)]
         match __gust_out {
-            $( __GustSelectOut::$t(__gust_value) => {
-                #[allow(clippy::let_unit_value)]
-                let $p = __gust_value;
-                $body
-            } )*
+            $( __GustSelectOut::$t($($p)+) => $body, )*
             __GustSelectOut::__GustDefault => $crate::select!(@default_body $($default)?),
+            _ => ::core::unreachable!("select!: the pattern was tested before"),
         }
     }};
     (@has_default) => { false };
@@ -237,8 +331,43 @@ macro_rules! select {
     (@default_body) => { ::core::unreachable!("select!: no default arm") };
     (@default_body $d:tt) => { $d };
 
+    // ---- The pattern test: `mut` and `ref` taken out, groups walked with
+    // an explicit stack (a macro call in a pattern must expand to a whole
+    // pattern, so the inside of a group cannot be a nested call). ---------
+    (@clean [] [$($out:tt)*]) => { ($($out)*) };
+    (@clean $stack:tt [$($out:tt)*] mut $($rest:tt)*) => {
+        $crate::select!(@clean $stack [$($out)*] $($rest)*)
+    };
+    (@clean $stack:tt [$($out:tt)*] ref $($rest:tt)*) => {
+        $crate::select!(@clean $stack [$($out)*] $($rest)*)
+    };
+    (@clean [$($stack:tt)*] [$($out:tt)*] ($($g:tt)*) $($rest:tt)*) => {
+        $crate::select!(@clean [([$($out)*] paren) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
+    };
+    (@clean [$($stack:tt)*] [$($out:tt)*] [$($g:tt)*] $($rest:tt)*) => {
+        $crate::select!(@clean [([$($out)*] bracket) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
+    };
+    (@clean [$($stack:tt)*] [$($out:tt)*] {$($g:tt)*} $($rest:tt)*) => {
+        $crate::select!(@clean [([$($out)*] brace) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
+    };
+    (@clean [([$($prev:tt)*] paren) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
+        $crate::select!(@clean [$($stack)*] [$($prev)* ($($out)*)] $($rest)*)
+    };
+    (@clean [([$($prev:tt)*] bracket) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
+        $crate::select!(@clean [$($stack)*] [$($prev)* [$($out)*]] $($rest)*)
+    };
+    (@clean [([$($prev:tt)*] brace) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
+        $crate::select!(@clean [$($stack)*] [$($prev)* {$($out)*}] $($rest)*)
+    };
+    (@clean $stack:tt [$($out:tt)*] $t:tt $($rest:tt)*) => {
+        $crate::select!(@clean $stack [$($out)* $t] $($rest)*)
+    };
+
     // ---- Entry. ---------------------------------------------------------
+    (biased; $($tokens:tt)*) => {
+        $crate::select!(@parse (true) [] [] $($tokens)*)
+    };
     ($($tokens:tt)*) => {
-        $crate::select!(@parse [] [] $($tokens)*)
+        $crate::select!(@parse (false) [] [] $($tokens)*)
     };
 }

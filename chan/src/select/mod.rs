@@ -179,6 +179,10 @@ pub trait CaseOutput {
 
     /// Takes the stored output.
     fn take_output(self: Pin<&mut Self>) -> Self::Output;
+
+    /// The stored output, left in place (the macro matches the arm's
+    /// pattern against it before the case is taken).
+    fn peek_output(self: Pin<&mut Self>) -> &Self::Output;
 }
 
 /// What differs between a receive case and a send case: the channel
@@ -246,6 +250,10 @@ pin_project! {
         #[pin]
         fut: F,
         out: Option<F::Output>,
+        // The future completed and its output was dropped (a channel case
+        // won the same poll): it is never polled again, so a select that goes
+        // on (a refutable pattern rejected the winner) treats it as disabled.
+        spent: bool,
     }
 }
 
@@ -323,6 +331,13 @@ impl<Op: ChanOp> CaseOutput for ChanCase<'_, Op> {
             .take()
             .expect("select: case has no output")
     }
+
+    fn peek_output(self: Pin<&mut Self>) -> &Op::Output {
+        self.get_mut()
+            .out
+            .as_ref()
+            .expect("select: case has no output")
+    }
 }
 
 impl<Op: ChanOp> Drop for ChanCase<'_, Op> {
@@ -336,7 +351,11 @@ impl<Op: ChanOp> Drop for ChanCase<'_, Op> {
 
 impl<F: Future> Case for FutCase<F> {
     fn describe(&self) -> (Kind, Option<&RawLock>) {
-        (Kind::Future, None)
+        if self.spent {
+            (Kind::Disabled, None)
+        } else {
+            (Kind::Future, None)
+        }
     }
 
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -355,7 +374,10 @@ impl<F: Future> Case for FutCase<F> {
     }
 
     fn discard_output(self: Pin<&mut Self>) {
-        *self.project().out = None;
+        let this = self.project();
+        if this.out.take().is_some() {
+            *this.spent = true;
+        }
     }
 
     unsafe fn try_commit(self: Pin<&mut Self>, _: Option<&Token>, _: &mut Wakeups) -> bool {
@@ -374,6 +396,13 @@ impl<F: Future> CaseOutput for FutCase<F> {
         self.project()
             .out
             .take()
+            .expect("select: case has no output")
+    }
+
+    fn peek_output(self: Pin<&mut Self>) -> &F::Output {
+        self.project()
+            .out
+            .as_ref()
             .expect("select: case has no output")
     }
 }
@@ -424,6 +453,14 @@ impl<C: Case> Case for Option<C> {
             unsafe { c.finish(chosen, w) }
         }
     }
+}
+
+/// The output of the chosen case, left in place (used by the macro's
+/// expansion to match a refutable pattern against it).
+pub fn peek_output<C: CaseOutput>(case: Pin<&mut Option<C>>) -> &C::Output {
+    case.as_pin_mut()
+        .expect("select: the chosen case is disabled")
+        .peek_output()
 }
 
 /// Takes the output of the chosen case (used by the macro's expansion).
@@ -498,6 +535,7 @@ impl<F: Future> IntoFutCase for &mut Wrap<F> {
         FutCase {
             fut: self.0.take().expect("case converted twice"),
             out: None,
+            spent: false,
         }
     }
 }
@@ -510,6 +548,8 @@ pub struct SelectState {
     /// Whether entries are queued (pass 2 ran).
     registered: bool,
     has_default: bool,
+    /// `biased;`: cases are tried in source order, not at random.
+    biased: bool,
     done: bool,
 }
 
@@ -667,14 +707,22 @@ impl<const N: usize> Plan<N> {
 }
 
 impl SelectState {
-    /// A fresh select; `has_default` if it has a `default` arm.
-    pub fn new(has_default: bool) -> Self {
+    /// A fresh select; `has_default` if it has a `default` arm, `biased` if
+    /// its cases are tried in source order (`biased;`) instead of at random.
+    pub fn new(has_default: bool, biased: bool) -> Self {
         Self {
             token: None,
             registered: false,
             has_default,
+            biased,
             done: false,
         }
+    }
+
+    /// The same select over again, after a refutable pattern rejected the
+    /// case that completed (the macro disables that case first).
+    pub fn restart(&mut self) {
+        *self = Self::new(self.has_default, self.biased);
     }
 
     /// Polls the select over `cases`: `Ready(i)` when case `i` committed (its
@@ -686,7 +734,11 @@ impl SelectState {
     ) -> Poll<usize> {
         assert!(!self.done, "select polled after completion");
         assert!(N <= MAX_CASES, "select: more than {MAX_CASES} cases");
-        let perm = shuffled::<N>();
+        let perm = if self.biased {
+            std::array::from_fn(|i| i as u8)
+        } else {
+            shuffled::<N>()
+        };
         let mut wakeups = Wakeups::new();
         let res = if self.registered {
             let mut plan = Plan::new(&cases, &perm);
