@@ -155,7 +155,7 @@ async fn timers() {
     sleep(Duration::from_millis(30)).await;
     println!("slept {:?} (never less than asked)", start.elapsed());
 
-    let mut ticker = Ticker::new(Duration::from_millis(20));
+    let ticker = Ticker::new(Duration::from_millis(20));
     for i in 1..=3 {
         let t = ticker.tick().await;
         println!("tick {i} at {:?}", t - start);

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use gust_executor::runtime::{Builder, Runtime};
-use gust_executor::time::{After, Elapsed, Sleep, Ticker, Timeout, TimerHandle};
+use gust_executor::time::{After, Elapsed, Sleep, Ticker, Timeout, Timer, TimerHandle, TimerWait};
 use gust_executor::{JoinError, JoinHandle};
 use std::future::Future;
 
@@ -22,6 +22,8 @@ fn public_types() {
     send_sync::<After>();
     send_sync::<Ticker>();
     send_sync::<TimerHandle>();
+    send_sync::<Timer>();
+    send_sync::<TimerWait<'static>>();
     send_sync::<Elapsed>();
     send_sync::<Timeout<std::future::Ready<u8>>>();
     unpin::<JoinHandle<u32>>();
@@ -33,8 +35,10 @@ fn public_types() {
 #[test]
 fn futures_are_send() {
     is_send(&gust_executor::yield_now());
-    let mut t = Ticker::new(std::time::Duration::from_secs(1));
+    let t = Ticker::new(std::time::Duration::from_secs(1));
     is_send(&t.tick());
+    let timer = Timer::new(std::time::Duration::from_secs(1));
+    is_send(&timer.wait());
     is_send(&gust_executor::time::sleep(std::time::Duration::ZERO));
     fn returns_send<F: Future + Send>(f: F) -> F {
         f

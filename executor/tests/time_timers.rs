@@ -110,7 +110,7 @@ fn timeout_passes_output() {
 fn ticker_first_tick_after_one_period_and_schedule() {
     let period = Duration::from_millis(5);
     let start = Instant::now();
-    let mut t = Ticker::new(period);
+    let t = Ticker::new(period);
     let t1 = block_on(t.tick());
     assert!(t1 >= start + period);
     assert!(Instant::now() >= t1);
@@ -124,7 +124,7 @@ fn ticker_first_tick_after_one_period_and_schedule() {
 #[test]
 fn ticker_slow_reader_gets_one_stale_tick() {
     let period = Duration::from_millis(10);
-    let mut t = Ticker::new(period);
+    let t = Ticker::new(period);
     let first_due = block_on(t.tick());
     std::thread::sleep(period * 5 + period / 2); // miss ~5 ticks
     let before_stale = Instant::now();

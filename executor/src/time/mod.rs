@@ -43,15 +43,18 @@
 //! - Go's per-P heaps with timer stealing: same trade-off, more code.
 
 mod sleep;
+mod tick;
 mod ticker;
+mod timer;
 
 pub use sleep::{After, Elapsed, Sleep, Timeout, after, sleep, sleep_until, timeout, timeout_at};
-pub use ticker::Ticker;
+pub use tick::tick;
+pub use ticker::{Ticker, TickerWait};
+pub use timer::{Timer, TimerWait};
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -123,11 +126,11 @@ impl Driver {
         key
     }
 
-    /// Removes a timer; `true` if it had not fired yet.
-    fn remove(&self, key: Key) -> bool {
-        let action = self.lock().timers.remove(&key);
-        // Dropped outside the lock: a waker or closure may run arbitrary code.
-        action.is_some()
+    /// Removes a timer and returns what it would have done; `None` if it
+    /// has fired. Whatever is returned is dropped by the caller, outside the
+    /// lock: a waker or closure may run arbitrary code when dropped.
+    fn remove(&self, key: Key) -> Option<Action> {
+        self.lock().timers.remove(&key)
     }
 
     /// Replaces a pending timer's waker; `false` if it has fired.
@@ -208,10 +211,8 @@ fn run_driver() {
 /// assert!(rx.recv().unwrap() >= start + Duration::from_millis(5));
 /// ```
 pub fn after_func_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> TimerHandle {
-    let key = driver().insert(deadline, Action::Call(Box::new(f)));
     TimerHandle {
-        key: Some(key),
-        stopped: AtomicBool::new(false),
+        state: Mutex::new(Handle::schedule(Some(deadline), Box::new(f))),
     }
 }
 
@@ -226,17 +227,14 @@ pub fn after_func_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> Ti
 /// assert!(!t.stop());
 /// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> TimerHandle {
-    match Instant::now().checked_add(d) {
-        Some(deadline) => after_func_at(deadline, f),
-        None => TimerHandle {
-            key: None,
-            stopped: AtomicBool::new(false),
-        },
+    TimerHandle {
+        state: Mutex::new(Handle::schedule(Instant::now().checked_add(d), Box::new(f))),
     }
 }
 
-/// A timer started by [`after_func`]; [`stop`](TimerHandle::stop) cancels it.
-/// Dropping the handle leaves the timer running.
+/// A timer started by [`after_func`]: [`stop`](TimerHandle::stop) cancels
+/// it, [`reset`](TimerHandle::reset) moves it. Dropping the handle leaves the
+/// timer running.
 ///
 /// # Examples
 ///
@@ -250,16 +248,55 @@ pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> TimerHandle
 /// assert!(!t.stop()); // it already fired
 /// ```
 pub struct TimerHandle {
-    /// `None` for a timer that never fires.
-    key: Option<Key>,
-    /// Used for never-firing timers only.
-    stopped: AtomicBool,
+    state: Mutex<Handle>,
+}
+
+type Callback = Box<dyn FnOnce() + Send + 'static>;
+
+/// Where an `after_func` callback is.
+enum Handle {
+    /// In the driver, under this key.
+    Scheduled(Key),
+    /// Pending with a deadline past the end of `Instant`: never fires.
+    Never(Callback),
+    /// Stopped before it ran; kept for a `reset`.
+    Stopped(Callback),
+    /// It ran (or is running).
+    Ran,
+}
+
+impl Handle {
+    /// `f` due at `deadline` (`None`: never).
+    fn schedule(deadline: Option<Instant>, f: Callback) -> Self {
+        match deadline {
+            Some(d) => Handle::Scheduled(driver().insert(d, Action::Call(f))),
+            None => Handle::Never(f),
+        }
+    }
+
+    /// Takes the callback out if it has not run: `(was pending, callback)`.
+    fn take(&mut self) -> (bool, Option<Callback>) {
+        match std::mem::replace(self, Handle::Ran) {
+            Handle::Scheduled(key) => match driver().remove(key) {
+                Some(Action::Call(f)) => (true, Some(f)),
+                Some(Action::Wake(_)) => unreachable!("a callback's key holds a callback"),
+                None => (false, None),
+            },
+            Handle::Never(f) => (true, Some(f)),
+            Handle::Stopped(f) => (false, Some(f)),
+            Handle::Ran => (false, None),
+        }
+    }
 }
 
 impl TimerHandle {
+    fn lock(&self) -> MutexGuard<'_, Handle> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Stops the timer: returns `true` if this call stopped it before it
-    /// fired (the callback will not run and its entry is freed), `false` if
-    /// it had already fired or been stopped.
+    /// fired (the callback will not run, unless a [`reset`](Self::reset)
+    /// re-arms it), `false` if it had already fired or been stopped.
     ///
     /// # Examples
     ///
@@ -277,17 +314,55 @@ impl TimerHandle {
     /// assert!(!ran.load(Ordering::SeqCst));
     /// ```
     pub fn stop(&self) -> bool {
-        match self.key {
-            Some(key) => driver().remove(key),
-            None => !self.stopped.swap(true, Ordering::Relaxed),
+        let mut h = self.lock();
+        let (was_pending, f) = h.take();
+        if let Some(f) = f {
+            *h = Handle::Stopped(f);
         }
+        was_pending
+    }
+
+    /// Re-arms the timer to call its callback `d` from now (Go's
+    /// `Timer.Reset` on an `AfterFunc` timer): returns `true` if it was
+    /// pending (it then runs once, at the new time, not at the old one).
+    /// A stopped timer is re-armed too. The callback is an `FnOnce`: once it
+    /// has run, `reset` returns `false` and schedules nothing (Go would run
+    /// `f` again; start a new `after_func` for that).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = mpsc::channel();
+    /// let start = Instant::now();
+    /// let t = gust_executor::time::after_func(Duration::from_secs(3600), move || {
+    ///     tx.send(Instant::now()).unwrap();
+    /// });
+    /// assert!(t.reset(Duration::from_millis(5))); // was pending: now due in 5 ms
+    /// assert!(rx.recv().unwrap() >= start + Duration::from_millis(5));
+    /// assert!(!t.reset(Duration::from_millis(5))); // it ran: nothing to re-arm
+    /// ```
+    pub fn reset(&self, d: Duration) -> bool {
+        let mut h = self.lock();
+        let (was_pending, f) = h.take();
+        if let Some(f) = f {
+            *h = Handle::schedule(Instant::now().checked_add(d), f);
+        }
+        was_pending
     }
 }
 
 impl fmt::Debug for TimerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &*self.lock() {
+            Handle::Scheduled(key) => format!("due at {:?}", key.deadline),
+            Handle::Never(_) => "never due".to_owned(),
+            Handle::Stopped(_) => "stopped".to_owned(),
+            Handle::Ran => "ran".to_owned(),
+        };
         f.debug_struct("TimerHandle")
-            .field("deadline", &self.key.map(|k| k.deadline))
+            .field("state", &state)
             .finish()
     }
 }
@@ -299,7 +374,8 @@ pub(crate) fn register(deadline: Instant, waker: &Waker) -> Key {
 
 /// Cancels a registration (no-op if it fired).
 pub(crate) fn deregister(key: Key) {
-    driver().remove(key);
+    // The waker is dropped here, after the driver's lock is released.
+    drop(driver().remove(key));
 }
 
 /// Replaces the waker of a registration; `false` if it has fired.

@@ -1,10 +1,12 @@
-//! [`Ticker`]: Go's `time.Ticker`.
+//! [`Ticker`]: Go's `time.Ticker`, on the core of [`Timer`](super::Timer).
 
-use super::Sleep;
-use std::future::poll_fn;
+use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use super::timer::{Core, TimerWait};
 
 /// Ticks every `period` (Go's `time.NewTicker`): [`tick`](Ticker::tick) or
 /// the [`Stream`](futures_core::Stream) yield the `Instant` each tick was
@@ -13,13 +15,17 @@ use std::time::{Duration, Instant};
 /// The first tick comes one period after creation. Like Go's ticker (whose
 /// channel holds one tick), a reader that falls behind gets one stale tick at
 /// once, then ticks resume on the original schedule: missed ticks are
-/// dropped, not queued up.
+/// dropped, not queued up. [`tick`](Ticker::tick) takes `&self`, so several
+/// tasks may wait on one ticker (through an `Arc`); each tick goes to one
+/// of them. [`reset`](Ticker::reset) and [`stop`](Ticker::stop) are Go's,
+/// with Go 1.23's rule: after they return, no tick of the old schedule is
+/// received.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
 /// gust_executor::block_on(async {
 ///     let start = Instant::now();
-///     let mut ticker = gust_executor::time::Ticker::new(Duration::from_millis(2));
+///     let ticker = gust_executor::time::Ticker::new(Duration::from_millis(2));
 ///     let t1 = ticker.tick().await;
 ///     let t2 = ticker.tick().await;
 ///     assert!(t1 >= start + Duration::from_millis(2));
@@ -28,13 +34,15 @@ use std::time::{Duration, Instant};
 ///     assert_eq!((t2 - t1).as_nanos() % 2_000_000, 0);
 /// });
 /// ```
-#[derive(Debug)]
 pub struct Ticker {
+    core: Arc<Core>,
     period: Duration,
-    /// When the next tick is due; `None`: never (the period overflows).
-    next: Option<Instant>,
-    sleep: Sleep,
+    /// The waiter slot of `poll_tick` and the `Stream`.
+    slot: Option<usize>,
 }
+
+/// The future of [`Ticker::tick`].
+pub type TickerWait<'a> = TimerWait<'a>;
 
 impl Ticker {
     /// A ticker whose first tick is due `period` from now.
@@ -48,7 +56,7 @@ impl Ticker {
     /// ```
     /// use std::time::{Duration, Instant};
     /// let start = Instant::now();
-    /// let mut ticker = gust_executor::time::Ticker::new(Duration::from_millis(3));
+    /// let ticker = gust_executor::time::Ticker::new(Duration::from_millis(3));
     /// let due = gust_executor::block_on(ticker.tick());
     /// assert!(due >= start + Duration::from_millis(3));
     /// ```
@@ -57,11 +65,10 @@ impl Ticker {
             !period.is_zero(),
             "Ticker::new: the period must be non-zero"
         );
-        let next = Instant::now().checked_add(period);
         Self {
+            core: Core::new(Instant::now().checked_add(period), Some(period)),
             period,
-            next,
-            sleep: Sleep::new_opt(next),
+            slot: None,
         }
     }
 
@@ -86,14 +93,14 @@ impl Ticker {
     /// ```
     /// use std::time::Duration;
     /// gust_executor::block_on(async {
-    ///     let mut ticker = gust_executor::time::Ticker::new(Duration::from_millis(2));
+    ///     let ticker = gust_executor::time::Ticker::new(Duration::from_millis(2));
     ///     let t1 = ticker.tick().await;
     ///     let t2 = ticker.tick().await;
     ///     assert!(t2 > t1);
     /// });
     /// ```
-    pub async fn tick(&mut self) -> Instant {
-        poll_fn(|cx| self.poll_tick(cx)).await
+    pub fn tick(&self) -> TickerWait<'_> {
+        TimerWait::new(&self.core)
     }
 
     /// Polls for the next tick.
@@ -108,29 +115,68 @@ impl Ticker {
     /// assert!(due <= Instant::now());
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        let Some(due) = self.next else {
-            return Poll::Pending;
-        };
-        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        // Next tick: one period after this one, or, for a reader that fell
-        // behind, the first tick of the original schedule after now (the
-        // ones in between are dropped).
-        let now = Instant::now();
-        let mut next = due.checked_add(self.period);
-        if let Some(n) = next {
-            if n <= now {
-                let behind = now.duration_since(due).as_nanos() / self.period.as_nanos();
-                next = u32::try_from(behind + 1)
-                    .ok()
-                    .and_then(|k| self.period.checked_mul(k))
-                    .and_then(|skip| due.checked_add(skip));
-            }
-        }
-        self.next = next;
-        self.sleep.reset_opt(next);
-        Poll::Ready(due)
+        self.core.poll_wait(&mut self.slot, cx)
+    }
+
+    /// Stops the ticker and sets its period to `period`; the next tick is
+    /// due `period` from now (Go's `Ticker.Reset`). A tick nobody received
+    /// is discarded.
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero, as Go's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let mut ticker = gust_executor::time::Ticker::new(Duration::from_secs(3600));
+    /// let start = Instant::now();
+    /// ticker.reset(Duration::from_millis(2));
+    /// assert!(gust_executor::block_on(ticker.tick()) >= start + Duration::from_millis(2));
+    /// ```
+    pub fn reset(&mut self, period: Duration) {
+        assert!(
+            !period.is_zero(),
+            "Ticker::reset: the period must be non-zero"
+        );
+        self.period = period;
+        Core::reset(&self.core, Instant::now().checked_add(period), Some(period));
+    }
+
+    /// Turns the ticker off (Go's `Ticker.Stop`): no tick comes after it
+    /// returns, until a [`reset`](Self::reset); a tick nobody received is
+    /// discarded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = gust_executor::time::Ticker::new(Duration::from_millis(1));
+    /// ticker.stop();
+    /// let waited = gust_executor::block_on(gust_executor::time::timeout(
+    ///     Duration::from_millis(20),
+    ///     ticker.tick(),
+    /// ));
+    /// assert!(waited.is_err());
+    /// ```
+    pub fn stop(&self) {
+        self.core.stop();
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.core.forget(&mut self.slot);
+    }
+}
+
+impl fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ticker")
+            .field("period", &self.period)
+            .field("next", &self.core.next())
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,0 +1,345 @@
+//! Go's timers, ported from Go's time/sleep_test.go and time/tick_test.go
+//! (TestAfterStop, TestReset, TestStopResult/TestResetResult, the Go 1.23
+//! no-stale-value cases of TestTimerChan, TestTicker, TestTickerResetLtZero-
+//! Duration, TestTick): `Timer` (stop/reset), `TimerHandle::reset`,
+//! `time::tick` and `Ticker::reset/stop` shared by several tasks.
+//!
+//! Go's tests use real time; so do these, with margins for a loaded 2-core
+//! machine: "never early" and "never a stale value" are exact, "on time" is
+//! only checked loosely.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gust_executor::time::{Ticker, Timer, after, after_func, sleep, tick, timeout};
+use gust_executor::{block_on, spawn};
+
+/// A wait that must not complete within `d`.
+fn pends_for<F: std::future::Future>(d: Duration, f: F) -> bool {
+    block_on(timeout(d, f)).is_err()
+}
+
+/// Go's TestAfterStop: timers stopped before they fire never deliver.
+#[test]
+fn after_stop() {
+    let _keep = after_func(Duration::from_millis(100), || {});
+    let t0 = Timer::new(Duration::from_millis(50));
+    let fired = Arc::new(AtomicUsize::new(0));
+    let f = fired.clone();
+    let t1 = after_func(Duration::from_millis(150), move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(t0.stop(), "failed to stop event 0");
+    assert!(t1.stop(), "failed to stop event 1");
+    block_on(after(Duration::from_millis(200)));
+    assert!(
+        pends_for(Duration::from_millis(1), t0.wait()),
+        "event 0 was not stopped"
+    );
+    assert_eq!(fired.load(Ordering::SeqCst), 0, "event 1 was not stopped");
+    assert!(!t1.stop(), "stop returned true twice");
+}
+
+/// Go's TestReset, with Go 1.23's results.
+#[test]
+fn reset() {
+    let d = Duration::from_millis(25);
+    let t0 = Timer::new(2 * d);
+    std::thread::sleep(d);
+    let reset_at = Instant::now();
+    assert!(t0.reset(3 * d), "resetting an unfired timer returned false");
+    let got = t0.wait_blocking();
+    assert!(got >= reset_at + 3 * d, "timer fired early");
+    assert!(
+        !t0.reset(Duration::from_millis(50)),
+        "resetting an expired, received timer returned true"
+    );
+}
+
+/// Go 1.23: a timer that fired but whose value nobody received is still
+/// pending; stop returns true and the value is discarded (no stale value).
+#[test]
+fn stop_after_fire_discards_the_value() {
+    let t = Timer::new(Duration::from_millis(1));
+    std::thread::sleep(Duration::from_millis(20)); // it has fired
+    assert!(t.stop(), "a fired, unreceived timer is still pending");
+    assert!(!t.stop());
+    assert!(
+        pends_for(Duration::from_millis(30), t.wait()),
+        "stale value"
+    );
+}
+
+/// Go 1.23: reset after the fire, before the receive: the old value is
+/// discarded; the next wait gets the new schedule's value.
+#[test]
+fn reset_after_fire_discards_the_value() {
+    let t = Timer::new(Duration::from_millis(1));
+    std::thread::sleep(Duration::from_millis(20));
+    let reset_at = Instant::now();
+    assert!(t.reset(Duration::from_millis(30)));
+    let got = t.wait_blocking();
+    assert!(got >= reset_at + Duration::from_millis(30), "stale value");
+}
+
+/// A stopped timer pends until reset; Duration::MAX never fires but is
+/// pending until stopped.
+#[test]
+fn stopped_and_never_timers() {
+    let t = Timer::new(Duration::MAX);
+    assert!(pends_for(Duration::from_millis(10), t.wait()));
+    assert!(t.stop());
+    assert!(!t.reset(Duration::from_millis(1)));
+    t.wait_blocking();
+    assert_eq!(t.deadline(), None);
+}
+
+/// Go's TestStopResult/TestResetResult: two timers raced in a select; the
+/// loser is stopped (or reset far away) and, when that says it was not
+/// pending, its value must be there to receive. With Go 1.23's semantics
+/// stop always wins here (the loser's value was not received), so nothing
+/// ever blocks: the test fails by hanging (caught by the timeout).
+#[test]
+fn stop_reset_result_race() {
+    for test_stop in [true, false] {
+        let hs: Vec<_> = (0..if cfg!(miri) { 2 } else { 50 })
+            .map(|_| {
+                spawn(async move {
+                    for _ in 0..20 {
+                        let t1 = Timer::new(Duration::from_millis(1));
+                        let t2 = Timer::new(Duration::from_millis(1));
+                        let stop_or_reset = |t: &Timer| {
+                            if test_stop {
+                                t.stop()
+                            } else {
+                                t.reset(Duration::from_secs(3600))
+                            }
+                        };
+                        gust_chan::select! {
+                            _ = t1.wait() => if !stop_or_reset(&t2) { t2.wait().await; },
+                            _ = t2.wait() => if !stop_or_reset(&t1) { t1.wait().await; },
+                        }
+                    }
+                })
+            })
+            .collect();
+        block_on(timeout(Duration::from_secs(60), async {
+            for h in hs {
+                h.await.unwrap();
+            }
+        }))
+        .expect("a stopped or reset timer's value was lost: a wait hung");
+    }
+}
+
+/// Stop and reset racing the fire from another thread: every arm is
+/// received at most once and never before its deadline.
+#[test]
+fn stop_reset_race_stress() {
+    let t = Arc::new(Timer::new(Duration::from_micros(50)));
+    let received = Arc::new(AtomicUsize::new(0));
+    let waiter = {
+        let (t, received) = (t.clone(), received.clone());
+        std::thread::spawn(move || {
+            for _ in 0..if cfg!(miri) { 2 } else { 200 } {
+                if let Ok(at) = block_on(timeout(Duration::from_millis(5), t.wait())) {
+                    assert!(at <= Instant::now());
+                    received.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        })
+    };
+    let mut pending_when_stopped = 0;
+    for i in 0..if cfg!(miri) { 2 } else { 400 } {
+        if i % 2 == 0 {
+            pending_when_stopped += usize::from(t.stop());
+        } else {
+            t.reset(Duration::from_micros(50));
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    waiter.join().unwrap();
+    t.stop();
+    // Each reset arms one value: received or stopped while pending, never both.
+    let arms = if cfg!(miri) { 1 } else { 200 } + 1; // + the initial arm
+    assert!(received.load(Ordering::SeqCst) + pending_when_stopped <= arms);
+}
+
+/// A timer as a select! case, reset from the arm of another case.
+#[test]
+fn timer_in_select() {
+    block_on(async {
+        let (tx, rx) = gust_chan::chan::<u32>(1);
+        let t = Timer::new(Duration::from_secs(3600));
+        tx.try_send(1).unwrap();
+        let mut events = Vec::new();
+        for _ in 0..2 {
+            gust_chan::select! {
+                v = rx.recv() => {
+                    events.push(v.unwrap());
+                    assert!(t.reset(Duration::from_millis(2)));
+                }
+                _ = t.wait() => events.push(0),
+            }
+        }
+        assert_eq!(events, [1, 0]);
+    });
+}
+
+/// Several tasks wait on one timer: exactly one receives its value.
+#[test]
+fn one_value_for_many_waiters() {
+    let t = Arc::new(Timer::new(Duration::from_millis(5)));
+    let got = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let (t, got) = (t.clone(), got.clone());
+            spawn(async move {
+                if timeout(Duration::from_millis(200), t.wait()).await.is_ok() {
+                    got.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        block_on(h).unwrap();
+    }
+    assert_eq!(got.load(Ordering::SeqCst), 1);
+}
+
+/// `TimerHandle::reset` moves a pending callback (it runs once, at the new
+/// time), re-arms a stopped one, and cannot re-run one that ran.
+#[test]
+fn after_func_reset() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    let start = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = after_func(Duration::from_secs(3600), move || {
+        r.fetch_add(1, Ordering::SeqCst);
+        tx.send(Instant::now()).unwrap();
+    });
+    assert!(h.stop());
+    assert!(
+        !h.reset(Duration::from_millis(10)),
+        "a stopped timer is not pending"
+    );
+    assert!(h.reset(Duration::from_millis(20)), "re-armed: pending");
+    let at = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(at >= start + Duration::from_millis(20));
+    assert!(!h.reset(Duration::from_millis(1)));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+/// Go's TestTicker (reduced): ticks come on schedule, reset changes the
+/// period, stop ends them.
+#[test]
+fn ticker_reset_and_stop() {
+    let mut ticker = Ticker::new(Duration::from_secs(3600));
+    let start = Instant::now();
+    ticker.reset(Duration::from_millis(5));
+    let t1 = block_on(ticker.tick());
+    assert!(t1 >= start + Duration::from_millis(5));
+    let t2 = block_on(ticker.tick());
+    assert_eq!((t2 - t1).as_nanos() % 5_000_000, 0, "off schedule");
+    ticker.stop();
+    assert!(
+        pends_for(Duration::from_millis(30), ticker.tick()),
+        "tick after stop"
+    );
+    ticker.reset(Duration::from_millis(2));
+    block_on(ticker.tick());
+}
+
+/// Go's TestTickerResetLtZeroDuration: a zero period panics.
+#[test]
+#[should_panic(expected = "non-zero")]
+fn ticker_reset_zero_panics() {
+    Ticker::new(Duration::from_secs(1)).reset(Duration::ZERO);
+}
+
+/// Go 1.23: a tick nobody received is discarded by stop.
+#[test]
+fn ticker_stop_discards_a_stale_tick() {
+    let ticker = Ticker::new(Duration::from_millis(1));
+    std::thread::sleep(Duration::from_millis(20)); // a tick waits
+    ticker.stop();
+    assert!(pends_for(Duration::from_millis(20), ticker.tick()));
+}
+
+/// Several tasks share one ticker: every tick goes to exactly one of them.
+#[test]
+fn ticker_shared_by_tasks() {
+    let ticker = Arc::new(Ticker::new(Duration::from_millis(2)));
+    let total = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..3)
+        .map(|_| {
+            let (ticker, total) = (ticker.clone(), total.clone());
+            spawn(async move {
+                let mut seen = Vec::new();
+                while total.fetch_add(1, Ordering::SeqCst) < 30 {
+                    seen.push(ticker.tick().await);
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut all: Vec<Instant> = hs.into_iter().flat_map(|h| block_on(h).unwrap()).collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "a tick was received twice");
+    assert!(n >= 30);
+}
+
+/// Go's TestTick: `tick` is a channel any task may read; a slow reader
+/// misses ticks (one stale tick, then the schedule), and the ticking stops
+/// once every receiver is gone.
+#[test]
+fn tick_channel() {
+    let period = Duration::from_millis(2);
+    let ticks = tick(period);
+    let t1 = ticks.recv_blocking().unwrap();
+    std::thread::sleep(10 * period); // fall behind
+    let stale = ticks.recv_blocking().unwrap();
+    let next = ticks.recv_blocking().unwrap();
+    assert!(stale > t1 && next > stale);
+    assert_eq!(
+        (next - t1).as_nanos() % period.as_nanos(),
+        0,
+        "off schedule"
+    );
+    assert!(next > stale + period, "missed ticks were queued");
+    let other = ticks.clone();
+    block_on(async {
+        let a = ticks.recv().await.unwrap();
+        let b = other.recv().await.unwrap();
+        assert!(b > a);
+    });
+}
+
+#[test]
+#[should_panic(expected = "non-zero")]
+fn tick_zero_panics() {
+    let _ = tick(Duration::ZERO);
+}
+
+/// Go's TestSleepZeroDeadlock, in spirit: many zero and tiny timers on the
+/// runtime complete.
+#[test]
+fn zero_timers_complete() {
+    let hs: Vec<_> = (0..100)
+        .map(|i| {
+            spawn(async move {
+                let t = Timer::new(Duration::from_micros(i % 3));
+                t.wait().await;
+                sleep(Duration::ZERO).await;
+            })
+        })
+        .collect();
+    for h in hs {
+        block_on(h).unwrap();
+    }
+}
