@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The unit tests of every crate under Miri (issue 6); the tests scale their
-# counts down under cfg(miri). Usage: ci/miri.sh [crate...] (default: all four).
+# counts down under cfg(miri). Usage: ci/miri.sh [crate...] (default: all five).
 # MIRIFLAGS can be set by the caller; none are needed by default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/miri}"
 crates=("$@")
-[ ${#crates[@]} -eq 0 ] && crates=(gust-chan gust-waitgroup gust-context gust-executor)
+[ ${#crates[@]} -eq 0 ] && crates=(gust-chan gust-waitgroup gust-context gust-executor gust-sync)
 for c in "${crates[@]}"; do
     start=$(date +%s)
     cargo +nightly miri test -p "$c" --lib

@@ -113,6 +113,14 @@ pub use gust_executor::{
 };
 pub use gust_waitgroup::WaitGroup;
 
+/// Go's `sync` package (and `x/sync/semaphore`): [`Mutex`](sync::Mutex),
+/// [`RwLock`](sync::RwLock), [`Semaphore`](sync::Semaphore),
+/// [`OnceCell`](sync::OnceCell), [`Cond`](sync::Cond),
+/// [`Barrier`](sync::Barrier). `WaitGroup` is at the crate root.
+pub mod sync {
+    pub use gust_sync::*;
+}
+
 /// Go's `context` package: the error type and the rest of the context API.
 pub mod context {
     pub use gust_context::*;

@@ -1,0 +1,81 @@
+//! # gust-sync: Go's `sync` for async Rust
+//!
+//! [`Mutex`], [`RwLock`], a weighted FIFO [`Semaphore`] (Go's
+//! `x/sync/semaphore`), [`OnceCell`] (`sync.Once` with a value), [`Cond`]
+//! and [`Barrier`]. Every wait is a future that works on any executor
+//! (gust, tokio, smol, `futures::executor`), with a `_blocking` form for
+//! plain threads, and every wait is cancel-safe: a dropped `lock`, `read`,
+//! `write`, `acquire` or `wait` never holds, leaks or loses a permit or a
+//! wake-up. Guards are `Send` when `T` is, so they may be held across an
+//! `.await` inside `spawn` (std's guards may not).
+//!
+//! | Go | gust |
+//! |---|---|
+//! | `sync.Mutex` `Lock`/`TryLock`/`Unlock` | [`Mutex::lock`]`.await`, [`Mutex::try_lock`], drop the guard |
+//! | `sync.RWMutex` `RLock`/`Lock` | [`RwLock::read`]`.await`, [`RwLock::write`]`.await` |
+//! | `semaphore.NewWeighted(n)`, `Acquire(ctx, k)`, `TryAcquire`, `Release` | [`Semaphore::new`], [`Semaphore::acquire`]`(k).await`, [`Semaphore::try_acquire`], drop the permit |
+//! | `sync.Once`, `sync.OnceValue` | [`OnceCell::get_or_init`] |
+//! | `sync.Cond` `Wait`/`Signal`/`Broadcast` | [`Cond::wait`]`(guard).await`, [`Cond::notify_one`], [`Cond::notify_all`] |
+//! | (none; `sync.WaitGroup` per round) | [`Barrier::wait`] |
+//!
+//! ## Fairness
+//!
+//! As Go's `sync.Mutex`, [`Mutex`] lets a newly arriving locker take a lock
+//! that was just released (throughput), but a waiter that has waited more
+//! than about half a millisecond switches the lock to hand-off mode: no new
+//! locker barges in until it has had its turn, and waiters are served in
+//! arrival order. (Built on `async-lock`, whose mutex does exactly this.)
+//! [`RwLock`] prefers writers: once a writer waits, new readers wait behind
+//! it, so writers do not starve. [`Semaphore`] is strictly FIFO: a large
+//! request at the head of the queue is not overtaken by small ones.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use gust_sync::Mutex;
+//! gust_executor::block_on(async {
+//!     let counter = Arc::new(Mutex::new(0));
+//!     let tasks: Vec<_> = (0..10)
+//!         .map(|_| {
+//!             let counter = counter.clone();
+//!             gust_executor::spawn(async move {
+//!                 let mut n = counter.lock().await;
+//!                 gust_executor::yield_now().await; // a guard may be held across .await
+//!                 *n += 1;
+//!             })
+//!         })
+//!         .collect();
+//!     for t in tasks {
+//!         t.await.unwrap();
+//!     }
+//!     assert_eq!(*counter.lock().await, 10);
+//! });
+//! ```
+
+// Under `--cfg loom` only the semaphore is built (tests/loom.rs models it);
+// the other types wrap async-lock and event-listener.
+#[cfg(not(loom))]
+mod barrier;
+#[cfg(not(loom))]
+mod cond;
+#[cfg(not(loom))]
+mod mutex;
+#[cfg(not(loom))]
+mod once_cell;
+#[cfg(not(loom))]
+mod rwlock;
+mod semaphore;
+
+#[cfg(not(loom))]
+pub use barrier::Barrier;
+#[cfg(not(loom))]
+pub use cond::Cond;
+#[cfg(not(loom))]
+pub use mutex::{Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub use once_cell::OnceCell;
+#[cfg(not(loom))]
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{AcquireError, Semaphore, SemaphorePermit};
+
+#[cfg(all(test, not(loom)))]
+mod tests;

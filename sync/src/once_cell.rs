@@ -1,0 +1,155 @@
+//! [`OnceCell`]: Go's `sync.Once` / `sync.OnceValue`, async.
+
+use std::fmt;
+use std::future::Future;
+
+/// A value initialized once (Go's `sync.Once`, or `sync.OnceValue`): the
+/// first [`get_or_init`](OnceCell::get_or_init) runs its initializer, every
+/// other caller waits for it and gets the same value. Cancel-safe: if the
+/// task running the initializer is dropped mid-way, a waiting caller runs
+/// its own initializer instead; nobody waits forever.
+///
+/// ```
+/// use gust_sync::OnceCell;
+/// static CONFIG: OnceCell<String> = OnceCell::new();
+/// gust_executor::block_on(async {
+///     let c = CONFIG.get_or_init(|| async { "loaded".to_string() }).await;
+///     assert_eq!(c, "loaded");
+///     // Later calls do not run their initializer.
+///     let c = CONFIG.get_or_init(|| async { unreachable!() }).await;
+///     assert_eq!(c, "loaded");
+/// });
+/// ```
+pub struct OnceCell<T> {
+    inner: async_lock::OnceCell<T>,
+}
+
+impl<T> OnceCell<T> {
+    /// An empty cell.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::<u8>::new();
+    /// assert!(c.get().is_none());
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            inner: async_lock::OnceCell::new(),
+        }
+    }
+
+    /// The value, if initialized.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// gust_executor::block_on(c.get_or_init(|| async { 1 }));
+    /// assert_eq!(c.get(), Some(&1));
+    /// ```
+    pub fn get(&self) -> Option<&T> {
+        self.inner.get()
+    }
+
+    /// The value; initializes it with `init` first if nobody has (Go's
+    /// `once.Do`). Concurrent callers wait for the one initializer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// let v = gust_executor::block_on(c.get_or_init(|| async { 40 + 2 }));
+    /// assert_eq!(*v, 42);
+    /// ```
+    pub async fn get_or_init<F, Fut>(&self, init: F) -> &T
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        self.inner.get_or_init(init).await
+    }
+
+    /// Like [`get_or_init`](Self::get_or_init) with a fallible initializer:
+    /// an error is returned to this caller and leaves the cell empty, so a
+    /// later call tries again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::<u32>::new();
+    /// gust_executor::block_on(async {
+    ///     assert!(c.get_or_try_init(|| async { Err("not yet") }).await.is_err());
+    ///     assert_eq!(c.get_or_try_init(|| async { Ok::<_, &str>(7) }).await, Ok(&7));
+    /// });
+    /// ```
+    pub async fn get_or_try_init<E, F, Fut>(&self, init: F) -> Result<&T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.inner.get_or_try_init(init).await
+    }
+
+    /// [`get_or_init`](Self::get_or_init) from a plain thread, with a
+    /// blocking initializer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// assert_eq!(*c.get_or_init_blocking(|| 5), 5);
+    /// ```
+    pub fn get_or_init_blocking(&self, init: impl FnOnce() -> T) -> &T {
+        match self
+            .inner
+            .get_or_try_init_blocking(|| Ok::<T, std::convert::Infallible>(init()))
+        {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Sets the value if the cell is empty: `Err(value)` if it was already
+    /// set (or is being initialized and ends up set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// gust_executor::block_on(async {
+    ///     assert_eq!(c.set(1).await, Ok(&1));
+    ///     assert_eq!(c.set(2).await, Err(2));
+    /// });
+    /// ```
+    pub async fn set(&self, value: T) -> Result<&T, T> {
+        self.inner.set(value).await
+    }
+
+    /// Consumes the cell and returns its value, if set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// c.get_or_init_blocking(|| 'x');
+    /// assert_eq!(c.into_inner(), Some('x'));
+    /// ```
+    pub fn into_inner(self) -> Option<T> {
+        self.inner.into_inner()
+    }
+}
+
+impl<T> Default for OnceCell<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceCell")
+            .field("value", &self.get())
+            .finish()
+    }
+}

@@ -1,0 +1,436 @@
+//! [`Semaphore`]: Go's `x/sync/semaphore.Weighted`, a weighted FIFO
+//! semaphore.
+//!
+//! # Design
+//!
+//! One mutex guards the count of available permits and the queue of
+//! waiters, in arrival order (a `BTreeMap` keyed by a ticket, so a cancelled
+//! waiter leaves from the middle in O(log n)). `async-lock`'s semaphore is
+//! not used: it is not weighted, and DESIGN.md asks for `x/sync`'s rule.
+//!
+//! - **Acquire `k`**: granted at once only if nobody waits and `k` permits
+//!   are free (a newcomer never overtakes the queue); else it queues.
+//! - **Release** (a permit dropped): the permits go back, then waiters are
+//!   granted from the head of the queue while the head's request fits. A
+//!   head that does not fit blocks everyone behind it, as in `x/sync`: under
+//!   load, granting smaller requests behind it could starve a large one
+//!   forever.
+//! - **Cancel** (a pending `acquire` dropped): a waiter already granted
+//!   gives its permits back (and the queue is served again); one still
+//!   waiting leaves the queue, and if it was the head the queue is served
+//!   again, since the new head may fit.
+//!
+//! Wakers are woken after the lock is released.
+//!
+//! # Invariants
+//!
+//! 1. `available <= capacity`; permits held by granted waiters and live
+//!    [`SemaphorePermit`]s plus `available` add up to `capacity`.
+//! 2. A waiter is granted at most once, and only from the head of the
+//!    ungranted waiters, in ticket order.
+//! 3. A waiter stays in the queue until its future takes the grant or is
+//!    dropped; the queue never holds a waiter whose future is gone.
+
+#[cfg(loom)]
+use loom::sync::{Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+#[cfg(not(loom))]
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// A weighted semaphore with FIFO acquisition (Go's `x/sync/semaphore`):
+/// [`acquire(k)`](Semaphore::acquire) waits until `k` permits are free and
+/// every earlier request has been served; dropping the
+/// [`SemaphorePermit`] gives them back. A request for more permits than the
+/// semaphore has fails at once with [`AcquireError`] instead of waiting
+/// forever.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gust_sync::Semaphore;
+/// gust_executor::block_on(async {
+///     let sem = Arc::new(Semaphore::new(3)); // at most 3 units of work at once
+///     let jobs: Vec<_> = (1..=3)
+///         .map(|weight| {
+///             let sem = sem.clone();
+///             gust_executor::spawn(async move {
+///                 let _permit = sem.acquire(weight).await.unwrap();
+///                 weight * 10
+///             })
+///         })
+///         .collect();
+///     let mut sum = 0;
+///     for j in jobs {
+///         sum += j.await.unwrap();
+///     }
+///     assert_eq!(sum, 60);
+///     assert_eq!(sem.available(), 3);
+///     assert!(sem.acquire(4).await.is_err()); // more than it has: an error, not a hang
+/// });
+/// ```
+pub struct Semaphore {
+    capacity: usize,
+    state: Mutex<State>,
+}
+
+struct State {
+    available: usize,
+    next_ticket: u64,
+    /// Queued acquires in arrival order (invariants #2, #3).
+    waiters: BTreeMap<u64, Waiter>,
+}
+
+struct Waiter {
+    need: usize,
+    granted: bool,
+    waker: Option<Waker>,
+}
+
+/// Permits held from a [`Semaphore`]; dropping it releases them.
+#[must_use = "the permits are released at once if the permit is not kept"]
+pub struct SemaphorePermit<'a> {
+    sem: &'a Semaphore,
+    count: usize,
+}
+
+/// [`Semaphore::acquire`] asked for more permits than the semaphore has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcquireError {
+    requested: usize,
+    capacity: usize,
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "semaphore: acquiring {} permits from a semaphore of {}",
+            self.requested, self.capacity
+        )
+    }
+}
+
+impl std::error::Error for AcquireError {}
+
+impl Semaphore {
+    /// A semaphore of `permits` permits, all free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(2);
+    /// assert_eq!(sem.available(), 2);
+    /// ```
+    pub fn new(permits: usize) -> Self {
+        Self {
+            capacity: permits,
+            state: Mutex::new(State {
+                available: permits,
+                next_ticket: 0,
+                waiters: BTreeMap::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No user code runs under the lock; a poisoned one is still sound.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for `k` permits (Go's `Acquire`): FIFO, so a large request at
+    /// the head is not overtaken by smaller ones behind it. `Err` at once if
+    /// `k` exceeds the semaphore's capacity. Cancel-safe: a dropped
+    /// `acquire` holds nothing, and permits granted to it just before go
+    /// back to the queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(4);
+    /// gust_executor::block_on(async {
+    ///     let p = sem.acquire(3).await.unwrap();
+    ///     assert_eq!(sem.available(), 1);
+    ///     drop(p);
+    ///     assert_eq!(sem.available(), 4);
+    /// });
+    /// ```
+    pub fn acquire(&self, k: usize) -> Acquire<'_> {
+        Acquire {
+            sem: self,
+            need: k,
+            ticket: None,
+        }
+    }
+
+    /// [`acquire`](Self::acquire), blocking this thread.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if `k` exceeds the capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(1);
+    /// let p = sem.acquire_blocking(1).unwrap();
+    /// assert!(sem.try_acquire(1).is_none());
+    /// drop(p);
+    /// ```
+    pub fn acquire_blocking(&self, k: usize) -> Result<SemaphorePermit<'_>, AcquireError> {
+        crate::semaphore::block_on(self.acquire(k))
+    }
+
+    /// Takes `k` permits if they are free now and nobody waits (Go's
+    /// `TryAcquire`); `None` otherwise (also if `k` exceeds the capacity).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(2);
+    /// let a = sem.try_acquire(2).unwrap();
+    /// assert!(sem.try_acquire(1).is_none());
+    /// drop(a);
+    /// assert!(sem.try_acquire(1).is_some());
+    /// ```
+    pub fn try_acquire(&self, k: usize) -> Option<SemaphorePermit<'_>> {
+        let mut st = self.lock();
+        if st.waiters.is_empty() && st.available >= k {
+            st.available -= k;
+            Some(SemaphorePermit {
+                sem: self,
+                count: k,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Permits free now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(5);
+    /// let _p = sem.try_acquire(2);
+    /// assert_eq!(sem.available(), 3);
+    /// ```
+    pub fn available(&self) -> usize {
+        self.lock().available
+    }
+
+    /// The number of permits the semaphore was made with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(gust_sync::Semaphore::new(5).capacity(), 5);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Gives `k` permits back and serves the queue.
+    fn release(&self, k: usize) {
+        let mut st = self.lock();
+        st.available += k;
+        debug_assert!(st.available <= self.capacity, "invariant #1");
+        let wakers = st.grant();
+        drop(st);
+        wake_all(wakers);
+    }
+}
+
+impl State {
+    /// Grants waiters from the head while the head's request fits
+    /// (invariant #2); returns their wakers, to wake after unlocking.
+    fn grant(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        for w in self.waiters.values_mut().filter(|w| !w.granted) {
+            if w.need > self.available {
+                break; // the head blocks the rest: no starvation of large requests
+            }
+            self.available -= w.need;
+            w.granted = true;
+            wakers.extend(w.waker.take());
+        }
+        wakers
+    }
+}
+
+fn wake_all(wakers: Vec<Waker>) {
+    for w in wakers {
+        w.wake();
+    }
+}
+
+/// The future of [`Semaphore::acquire`].
+pub struct Acquire<'a> {
+    sem: &'a Semaphore,
+    need: usize,
+    /// Our place in the queue, once queued.
+    ticket: Option<u64>,
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<SemaphorePermit<'a>, AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let sem = this.sem;
+        if this.need > sem.capacity {
+            return Poll::Ready(Err(AcquireError {
+                requested: this.need,
+                capacity: sem.capacity,
+            }));
+        }
+        let granted = || {
+            Poll::Ready(Ok(SemaphorePermit {
+                sem,
+                count: this.need,
+            }))
+        };
+        let mut st = sem.lock();
+        match this.ticket {
+            Some(ticket) => {
+                let w = st.waiters.get_mut(&ticket).expect("invariant #3");
+                if w.granted {
+                    st.waiters.remove(&ticket);
+                    this.ticket = None;
+                    return granted();
+                }
+                match &mut w.waker {
+                    Some(old) if old.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+            }
+            None => {
+                if st.waiters.is_empty() && st.available >= this.need {
+                    st.available -= this.need;
+                    return granted();
+                }
+                let ticket = st.next_ticket;
+                st.next_ticket += 1;
+                st.waiters.insert(
+                    ticket,
+                    Waiter {
+                        need: this.need,
+                        granted: false,
+                        waker: Some(cx.waker().clone()),
+                    },
+                );
+                this.ticket = Some(ticket);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket else { return };
+        let mut st = self.sem.lock();
+        let head = st.waiters.iter().find(|(_, w)| !w.granted).map(|(t, _)| *t);
+        let me = st.waiters.remove(&ticket).expect("invariant #3");
+        if me.granted {
+            st.available += me.need; // the grant goes back (cancel safety)
+        }
+        let wakers = if me.granted || head == Some(ticket) {
+            st.grant()
+        } else {
+            Vec::new()
+        };
+        drop(st);
+        wake_all(wakers);
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("permits", &self.need)
+            .field("queued", &self.ticket.is_some())
+            .finish()
+    }
+}
+
+impl SemaphorePermit<'_> {
+    /// How many permits this holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(3);
+    /// assert_eq!(sem.try_acquire(2).unwrap().count(), 2);
+    /// ```
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Keeps the permits taken for good: they never go back to the
+    /// semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(3);
+    /// sem.try_acquire(1).unwrap().forget();
+    /// assert_eq!(sem.available(), 2);
+    /// ```
+    pub fn forget(mut self) {
+        self.count = 0;
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        if self.count > 0 {
+            self.sem.release(self.count);
+        }
+    }
+}
+
+impl fmt::Debug for SemaphorePermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphorePermit")
+            .field("count", &self.count)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Semaphore")
+            .field("capacity", &self.capacity)
+            .field("available", &st.available)
+            .field("waiters", &st.waiters.len())
+            .finish()
+    }
+}
+
+/// Runs `fut` to completion on this thread, parking it between polls.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::Wake;
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
