@@ -106,7 +106,9 @@
 //! timers), `gust-chan` (channels and `select!`), `gust-waitgroup` and
 //! `gust-context` (with `errgroup`).
 
-pub use gust_chan::{Chan, Receiver, SendError, Sender, TryRecvError, TrySendError, chan, select};
+pub use gust_chan::{
+    Chan, Receiver, Select, SendError, Sender, TryRecvError, TrySendError, chan, select,
+};
 pub use gust_context::{CancelFunc, Context, errgroup};
 pub use gust_executor::{
     JoinError, JoinHandle, block_on, num_tasks, runtime, spawn, spawn_blocking, time, yield_now,

@@ -553,7 +553,7 @@ impl<T> RecvState<T> {
 }
 
 /// A receive case of `select!`.
-impl<T> crate::select::ChanOp for RecvState<T> {
+impl<T> crate::engine::ChanOp for RecvState<T> {
     type Item = T;
     type Output = Option<T>;
 
@@ -735,7 +735,7 @@ impl<T> SendState<T> {
 }
 
 /// A send case of `select!`.
-impl<T> crate::select::ChanOp for SendState<T> {
+impl<T> crate::engine::ChanOp for SendState<T> {
     type Item = T;
     type Output = SendResult<T>;
 

@@ -49,7 +49,7 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// t.join().unwrap().unwrap();
 /// ```
 pub struct Chan<T> {
-    shared: Arc<Shared<T>>,
+    pub(crate) shared: Arc<Shared<T>>,
 }
 
 /// The sending end: Go's `chan<- T`. Also a [`Sink`].
@@ -81,7 +81,7 @@ pub struct Sender<T> {
 /// assert_eq!(all, [0, 1, 2]);
 /// ```
 pub struct Receiver<T> {
-    shared: Arc<Shared<T>>,
+    pub(crate) shared: Arc<Shared<T>>,
     /// The `Stream`'s receive in flight; touched only through `&mut self`.
     stream: RecvState<T>,
 }

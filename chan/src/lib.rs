@@ -71,21 +71,29 @@
 
 mod blocking;
 mod chan;
+mod engine;
 mod error;
 mod handles;
 mod loom;
 mod ring;
-mod select;
 mod waiter;
 
+pub use engine::Select;
 pub use error::{SendError, TryRecvError, TrySendError};
 pub use handles::{Chan, Receiver, Sender, chan};
+
+/// [`Select`], a select over cases added at run time (Go's
+/// `reflect.Select`), and what it returns. (The `select!` macro has the same
+/// name in the macro namespace.)
+pub mod select {
+    pub use crate::engine::{Outcome, Select, SelectRecv, SelectSend, SelectWait};
+}
 
 /// Internals of `select!`; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::chan::{Inner, RecvState, SendState, Shared};
-    pub use crate::select::{
+    pub use crate::engine::{
         Case, CaseOutput, ChanCase, ChanOp, FutCase, IntoChanCase, IntoFutCase, Kind, MAX_CASES,
         RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap, peek_output, take_output,
     };

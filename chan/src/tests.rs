@@ -241,3 +241,21 @@ fn last_receiver_drops_the_buffer() {
         Err(TrySendError::Closed(_))
     ));
 }
+
+/// The run-time `Select` across threads, under Miri too: a send case and a
+/// receive case, each pairing with a blocking counterpart.
+#[test]
+fn dynamic_select_threads() {
+    use crate::select::Outcome;
+    let a = Chan::<Box<u32>>::new(0);
+    let b = Chan::<Box<u32>>::new(0);
+    let a2 = a.clone();
+    let t = thread::spawn(move || a2.send_blocking(Box::new(1)));
+    let mut sel = crate::Select::new();
+    sel.recv(&a);
+    sel.send(&b, Box::new(2));
+    let (i, out) = sel.wait_blocking();
+    assert_eq!((i, out), (0, Outcome::Recv(Some(Box::new(1)))));
+    assert_eq!(sel.into_unsent(), [(1, Box::new(2))]);
+    t.join().unwrap().unwrap();
+}

@@ -373,3 +373,35 @@ fn default_sees_all_channels_at_once() {
         assert!(ok, "default taken while a case was ready");
     });
 }
+
+/// `Select` (the run-time select) sending on two rendezvous channels
+/// against a `select!` receiving on both: exactly one value moves, the two
+/// sides agree on which, and the other value comes back from `into_unsent`.
+#[test]
+fn dynamic_select_vs_select_macro() {
+    loom::model(|| {
+        let a = Chan::<i32>::new(0);
+        let b = Chan::<i32>::new(0);
+        let (a2, b2) = (a.clone(), b.clone());
+        let t = thread::spawn(move || {
+            let mut sel = gust_chan::Select::new();
+            sel.send(&a2, 1);
+            sel.send(&b2, 2);
+            let (i, out) = block_on(sel.wait());
+            assert_eq!(out, gust_chan::select::Outcome::Send(Ok(())));
+            let unsent = sel.into_unsent();
+            assert_eq!(unsent.len(), 1);
+            (i as i32 + 1, unsent[0].1)
+        });
+        let got = block_on(async {
+            select! {
+                v = a.recv() => v,
+                v = b.recv() => v,
+            }
+        })
+        .unwrap();
+        let (sent, unsent) = t.join().unwrap();
+        assert_eq!(got, sent);
+        assert_eq!(got + unsent, 3);
+    });
+}

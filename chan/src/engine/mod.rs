@@ -93,7 +93,10 @@
 //! * Dequeue-and-requeue on every poll (Go's goroutine model): simpler, but
 //!   loses FIFO position on spurious wake-ups and costs an allocation per poll.
 
+mod dynamic;
 mod macros;
+
+pub use dynamic::{Outcome, Select, SelectRecv, SelectSend, SelectWait};
 
 use std::fmt;
 use std::future::Future;

@@ -112,7 +112,7 @@
 /// `default`, the default arm runs. Otherwise the select waits in every
 /// channel queue at once; the first counterpart to arrive completes exactly
 /// one case (for a send case: the value is delivered exactly when that case is
-/// the one chosen). See the engine's design notes (`select/mod.rs`) for the
+/// the one chosen). See the engine's design notes (`engine/mod.rs`) for the
 /// commit protocol.
 ///
 /// # Fairness
