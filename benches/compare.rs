@@ -65,6 +65,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::FutureExt;
 
+mod toolbox;
+
 // ---------------------------------------------------------------------------
 // Workload sizes.
 
@@ -81,6 +83,8 @@ struct Sizes {
     cancel: u64,
     fanin: u64,
     children: u64,
+    mutex: u64,
+    dynselect: u64,
 }
 
 fn sizes() -> Sizes {
@@ -98,6 +102,8 @@ fn sizes() -> Sizes {
             cancel: 10_000,
             fanin: 10_000,
             children: 100_000,
+            mutex: 100_000,
+            dynselect: 40_000,
         }
     } else {
         Sizes {
@@ -113,6 +119,8 @@ fn sizes() -> Sizes {
             cancel: 100_000,
             fanin: 100_000,
             children: 1_000_000,
+            mutex: 1_000_000,
+            dynselect: 400_000,
         }
     }
 }
@@ -1510,7 +1518,10 @@ fn main() {
         ("cancel", s.cancel, s.cancel, works!(exec w_cancel)),
         ("fanin", s.fanin, s.fanin, works!(wg w_fanin)),
         ("children", s.children, s.children, works!(tree w_children)),
-    ];
+    ]
+    .into_iter()
+    .chain(toolbox::rows(s.mutex, s.dynselect))
+    .collect();
 
     if let Some(args) = child::args() {
         child::serve(&table, args);

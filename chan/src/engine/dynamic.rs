@@ -14,9 +14,10 @@
 //! the limit of [`MAX_CASES`] cases.
 //!
 //! Between waits a receive case stays armed (it holds no value), so a loop
-//! of waits serves every channel in turn; a send case that committed is
-//! spent (its value was delivered, or came back in the outcome) and is not
-//! chosen again. The values of the send cases that never committed go back
+//! of waits serves every channel in turn (remove the case of a closed
+//! channel: it is ready at every wait, as in Go); a send case that
+//! committed is spent (its value was delivered, or came back in the
+//! outcome) and is not chosen again. The values of the send cases that never committed go back
 //! to the caller through [`Select::into_unsent`], or are dropped with the
 //! `Select`.
 
@@ -211,6 +212,41 @@ impl<'a, T> Select<'a, T> {
         }))
     }
 
+    /// Disables case `index` for good, as a nil channel in Go's select (say
+    /// for a receive case whose channel is closed: it would be ready, with
+    /// `None`, at every wait). Returns the value of a send case that never
+    /// committed. Indices of the other cases do not change.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not a case of this select.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_chan::{Select, chan, select::Outcome};
+    /// let (tx1, rx1) = chan::<i32>(1);
+    /// let (tx2, rx2) = chan::<i32>(1);
+    /// drop(tx1); // closed
+    /// tx2.try_send(5).unwrap();
+    /// let mut sel = Select::new();
+    /// let closed = sel.recv(&rx1);
+    /// sel.recv(&rx2);
+    /// sel.remove(closed);
+    /// assert_eq!(sel.wait_blocking(), (1, Outcome::Recv(Some(5))));
+    /// ```
+    pub fn remove(&mut self, index: usize) -> Option<T> {
+        assert!(
+            index < self.cases.len(),
+            "Select::remove: no case {index} (the select has {})",
+            self.cases.len()
+        );
+        match self.cases[index].take() {
+            Some(DynCase::Send(mut c)) => c.op.cancel(c.shared),
+            Some(DynCase::Recv(_)) | None => None,
+        }
+    }
+
     /// The number of cases added.
     ///
     /// # Examples
@@ -396,11 +432,43 @@ fn poll_padded<const N: usize, T>(
     cases: &mut [Option<DynCase<'_, T>>],
     cx: &mut Context<'_>,
 ) -> Poll<usize> {
-    let mut pads: [Option<DynCase<'_, T>>; N] = std::array::from_fn(|_| None);
-    let mut all = cases.iter_mut().chain(pads.iter_mut());
-    let arr: [Pin<&mut dyn Case>; N] =
-        std::array::from_fn(|_| Pin::new(all.next().expect("N >= len")) as Pin<&mut dyn Case>);
+    let mut pads = [Padding; N];
+    let mut cases = cases.iter_mut();
+    let mut pads = pads.iter_mut();
+    let arr: [Pin<&mut dyn Case>; N] = std::array::from_fn(|_| match cases.next() {
+        Some(c) => Pin::new(c) as Pin<&mut dyn Case>,
+        None => Pin::new(pads.next().expect("N >= len")) as Pin<&mut dyn Case>,
+    });
     state.poll(arr, cx)
+}
+
+/// A disabled case that fills the engine's array up to its size: zero-sized,
+/// so a padded wait costs nothing to build or drop.
+#[derive(Clone, Copy)]
+struct Padding;
+
+impl Case for Padding {
+    fn describe(&self) -> (Kind, Option<&RawLock>) {
+        (Kind::Disabled, None)
+    }
+
+    fn poll_future(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        unreachable!("padding is disabled")
+    }
+
+    fn try_alone(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut Wakeups) -> bool {
+        false
+    }
+
+    fn discard_output(self: Pin<&mut Self>) {}
+
+    unsafe fn try_commit(self: Pin<&mut Self>, _: Option<&Token>, _: &mut Wakeups) -> bool {
+        unreachable!("padding is disabled")
+    }
+
+    unsafe fn register(self: Pin<&mut Self>, _: &Arc<Token>, _: usize) {}
+
+    unsafe fn finish(self: Pin<&mut Self>, _: bool, _: &mut Wakeups) {}
 }
 
 /// The future of [`Select::wait`].

@@ -572,36 +572,78 @@ struct Plan<const N: usize> {
     sorted: bool,
 }
 
-/// A uniformly random permutation of `0..N` (1. Poll order): Fisher-Yates,
-/// each position drawn with one multiplication from a 64-bit random word
-/// (Lemire's multiply-shift; the low half of the product is the unused
-/// randomness, and a word serves several draws while their bounds multiply
-/// to at most 2^32, so the bias stays below 2^-32). One thread-local draw for
-/// a select of up to 12 cases. A random rotation would be cheaper still, but
-/// it favours the case after a run of unready ones. Under loom the order is
-/// the source order: loom needs determinism, and the models explore the
-/// interleavings instead.
-#[inline]
-fn shuffled<const N: usize>() -> [u8; N] {
-    #[cfg_attr(loom, allow(unused_mut))] // shuffled only outside loom
-    let mut order: [u8; N] = std::array::from_fn(|i| i as u8);
-    #[cfg(not(loom))]
-    {
-        let mut word = 0u64;
-        let mut spent = u64::MAX; // product of the bounds drawn from `word`
-        for i in (1..N).rev() {
-            let bound = i as u64 + 1;
-            spent = spent.saturating_mul(bound);
-            if spent > 1 << 32 {
-                word = fastrand::u64(..);
-                spent = bound;
-            }
-            let m = u128::from(word) * u128::from(bound);
-            word = m as u64;
-            order.swap(i, (m >> 64) as usize);
+/// A uniformly random permutation of `0..N` (1. Poll order), drawn lazily:
+/// forward Fisher-Yates, position `k` fixed only when pass 1 first asks for
+/// it, so a select whose first tried case is ready draws one position, not
+/// `N - 1` (the whole permutation is drawn only for the [`Plan`]). Each
+/// position takes one multiplication from a 64-bit random word (Lemire's
+/// multiply-shift; the low half of the product is the unused randomness,
+/// and a word serves several draws while their bounds multiply to at most
+/// 2^32, so the bias stays below 2^-32): one thread-local draw for up to 12
+/// positions. A random rotation would be cheaper still, but it favours the
+/// case after a run of unready ones. `biased;` and loom use the source
+/// order: loom needs determinism, and the models explore the interleavings
+/// instead.
+struct Shuffle<const N: usize> {
+    order: [u8; N],
+    /// Positions `..drawn` are final.
+    drawn: usize,
+    word: u64,
+    /// Product of the bounds drawn from `word`.
+    spent: u64,
+}
+
+impl<const N: usize> Shuffle<N> {
+    #[inline]
+    fn new(biased: bool) -> Self {
+        Self {
+            order: std::array::from_fn(|i| i as u8),
+            drawn: if biased || cfg!(loom) { N } else { 0 },
+            word: 0,
+            spent: u64::MAX,
         }
     }
-    order
+
+    /// Fixes the next position.
+    #[inline]
+    fn draw(&mut self) {
+        let k = self.drawn;
+        let bound = (N - k) as u64;
+        if bound > 1 {
+            self.spent = self.spent.saturating_mul(bound);
+            if self.spent > 1 << 32 {
+                self.word = fastrand::u64(..);
+                self.spent = bound;
+            }
+            let m = u128::from(self.word) * u128::from(bound);
+            self.word = m as u64;
+            self.order.swap(k, k + (m >> 64) as usize);
+        }
+        self.drawn += 1;
+    }
+
+    /// The case at position `k` of the poll order.
+    #[inline]
+    fn at(&mut self, k: usize) -> usize {
+        while self.drawn <= k {
+            self.draw();
+        }
+        self.order[k] as usize
+    }
+
+    /// The whole permutation.
+    fn all(&mut self) -> &[u8; N] {
+        while self.drawn < N {
+            self.draw();
+        }
+        &self.order
+    }
+}
+
+/// A whole uniformly random permutation (the unit tests' view of [`Shuffle`]).
+#[cfg(test)]
+fn shuffled<const N: usize>() -> [u8; N] {
+    *Shuffle::<N>::new(false).all()
 }
 
 impl<const N: usize> Plan<N> {
@@ -737,17 +779,13 @@ impl SelectState {
     ) -> Poll<usize> {
         assert!(!self.done, "select polled after completion");
         assert!(N <= MAX_CASES, "select: more than {MAX_CASES} cases");
-        let perm = if self.biased {
-            std::array::from_fn(|i| i as u8)
-        } else {
-            shuffled::<N>()
-        };
+        let mut perm = Shuffle::<N>::new(self.biased);
         let mut wakeups = Wakeups::new();
         let res = if self.registered {
-            let mut plan = Plan::new(&cases, &perm);
+            let mut plan = Plan::new(&cases, perm.all());
             self.poll_registered(&mut cases, &mut plan, cx, &mut wakeups)
         } else {
-            self.poll_fresh(&mut cases, &perm, cx, &mut wakeups)
+            self.poll_fresh(&mut cases, &mut perm, cx, &mut wakeups)
         };
         // No lock is held here (each path unlocks before it returns).
         wakeups.wake();
@@ -769,22 +807,23 @@ impl SelectState {
     fn poll_fresh<const N: usize>(
         &mut self,
         cases: &mut [Pin<&mut dyn Case>; N],
-        perm: &[u8; N],
+        perm: &mut Shuffle<N>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) -> Poll<usize> {
         if self.has_default {
-            let mut plan = Plan::new(cases, perm);
+            let mut plan = Plan::new(cases, perm.all());
             return Self::poll_once(cases, &mut plan, cx, wakeups);
         }
-        // 3. Pass 1, case by case (disabled cases answer `false`).
-        for &i in perm {
-            let i = i as usize;
+        // 3. Pass 1, case by case (disabled cases answer `false`), drawing
+        // the poll order as it goes.
+        for k in 0..N {
+            let i = perm.at(k);
             if cases[i].as_mut().try_alone(cx, wakeups) {
                 return Poll::Ready(i);
             }
         }
-        let plan = &mut Plan::new(cases, perm);
+        let plan = &mut Plan::new(cases, perm.all());
         if plan.n_locks == 0 {
             // Only futures (or nothing): they hold our waker.
             return Poll::Pending;
