@@ -65,6 +65,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::FutureExt;
 
+#[path = "rows/toolbox.rs"]
 mod toolbox;
 
 // ---------------------------------------------------------------------------
