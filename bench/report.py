@@ -38,6 +38,9 @@ WORKLOADS = [
     ("cancel", "cancel waiters", "task"),
     ("fanin", "fan-in through a WaitGroup", "task"),
     ("children", "create + cancel child context", "child context"),
+    ("mutex4", "contended Mutex, 4 tasks", "lock"),
+    ("mutex16", "contended Mutex, 16 tasks", "lock"),
+    ("dynselect16", "run-time select over 16 bounded(64)", "message"),
 ]
 COLORS = {
     "gust": "#d62728",

@@ -2,7 +2,8 @@
 # loom models of every crate (issue 6), with bounded preemption so CI stays
 # within its time. Each crate's models are where its own docs say:
 #   gust-executor, gust-waitgroup, gust-context: `--lib loom` (unit tests under cfg(loom))
-#   gust-chan, gust-sync: the `loom` integration test (tests/loom.rs, #![cfg(loom)])
+#   gust-chan: the `loom` integration test (chan/tests/loom.rs, #![cfg(loom)])
+#   gust-sync: both (the mutex's lock word in its unit tests, the semaphore in tests/loom.rs)
 # Usage: ci/loom.sh [crate...]   (default: all five); prints each duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,11 @@ crates=("$@")
 for c in "${crates[@]}"; do
     start=$(date +%s)
     case "$c" in
-        gust-chan | gust-sync) cargo test --release -p "$c" --test loom ;;
+        gust-chan) cargo test --release -p gust-chan --test loom ;;
+        gust-sync)
+            cargo test --release -p gust-sync --lib loom
+            cargo test --release -p gust-sync --test loom
+            ;;
         *) cargo test --release -p "$c" --lib loom ;;
     esac
     echo "ci/loom.sh: $c: $(( $(date +%s) - start )) s"

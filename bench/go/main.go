@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"sort"
 	"strconv"
@@ -204,6 +205,62 @@ func wSelect(n int) time.Duration {
 	}
 	el := time.Since(t0)
 	check(c == 4*per && s == tri(4*per), "select: count %d sum %d", c, s)
+	return el
+}
+
+// mutex: `tasks` goroutines take turns at one sync.Mutex, n increments in all.
+func wMutex(n, tasks int) time.Duration {
+	var mu sync.Mutex
+	x := 0
+	per := n / tasks
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for t := 0; t < tasks; t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				mu.Lock()
+				x++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	check(x == per*tasks, "mutex: %d increments, want %d", x, per*tasks)
+	return el
+}
+
+// dynselect: 16 producers on bounded(64) channels, one consumer selecting
+// over the 16 with reflect.Select (a closed channel's case is set to nil).
+func wDynSelect(n int) time.Duration {
+	per := n / 16
+	t0 := time.Now()
+	cases := make([]reflect.SelectCase, 16)
+	for p := 0; p < 16; p++ {
+		ch := make(chan int, 64)
+		cases[p] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)}
+		go func(p int) {
+			for i := p * per; i < (p+1)*per; i++ {
+				ch <- i
+			}
+			close(ch)
+		}(p)
+	}
+	c, s, open := 0, 0, 16
+	for open > 0 {
+		i, v, ok := reflect.Select(cases)
+		if !ok {
+			cases[i].Chan = reflect.Value{}
+			open--
+			continue
+		}
+		c++
+		s += int(v.Int())
+	}
+	el := time.Since(t0)
+	check(c == 16*per && s == tri(16*per), "dynselect: count %d sum %d", c, s)
 	return el
 }
 
@@ -423,7 +480,7 @@ func main() {
 	}
 	sz := map[string]int{"spawn": 1000000, "pingpong": 100000, "spsc": 1000000, "spsc_rdv": 100000,
 		"mpmc": 1000000, "select": 400000, "sieve": 4000, "last": 37813, "fanout": 100000, "cancel": 100000,
-		"fanin": 100000, "children": 1000000}
+		"fanin": 100000, "children": 1000000, "mutex": 1000000, "dynselect": 400000}
 	if *quick {
 		for k := range sz {
 			sz[k] /= 10
@@ -442,6 +499,9 @@ func main() {
 		{"cancel", sz["cancel"], func() time.Duration { return wCancel(sz["cancel"]) }},
 		{"fanin", sz["fanin"], func() time.Duration { return wFanin(sz["fanin"]) }},
 		{"children", sz["children"], func() time.Duration { return wChildren(sz["children"]) }},
+		{"mutex4", sz["mutex"], func() time.Duration { return wMutex(sz["mutex"], 4) }},
+		{"mutex16", sz["mutex"], func() time.Duration { return wMutex(sz["mutex"], 16) }},
+		{"dynselect16", sz["dynselect"], func() time.Duration { return wDynSelect(sz["dynselect"]) }},
 	}
 	var workers []int
 	if *workersFlag == "" {

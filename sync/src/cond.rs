@@ -78,15 +78,13 @@ impl Cond {
     /// });
     /// ```
     pub async fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        let mutex = MutexGuard::source(&guard);
+        let mutex = guard.mutex;
         // Listen before unlocking: a notify sent once the lock is free
         // reaches this listener.
         let listener = self.event.listen();
         drop(guard);
         listener.await;
-        MutexGuard {
-            inner: mutex.lock().await,
-        }
+        mutex.lock().await
     }
 
     /// [`wait`](Self::wait), blocking this thread.
@@ -109,13 +107,11 @@ impl Cond {
     /// t.join().unwrap();
     /// ```
     pub fn wait_blocking<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        let mutex = MutexGuard::source(&guard);
+        let mutex = guard.mutex;
         let listener = self.event.listen();
         drop(guard);
         listener.wait();
-        MutexGuard {
-            inner: mutex.lock_blocking(),
-        }
+        mutex.lock_blocking()
     }
 
     /// Wakes one waiting task, if any (Go's `Signal`).

@@ -22,9 +22,8 @@
 //!
 //! As Go's `sync.Mutex`, [`Mutex`] lets a newly arriving locker take a lock
 //! that was just released (throughput), but a waiter that has waited more
-//! than about half a millisecond switches the lock to hand-off mode: no new
-//! locker barges in until it has had its turn, and waiters are served in
-//! arrival order. (Built on `async-lock`, whose mutex does exactly this.)
+//! than 1 ms switches the lock to hand-off mode: no other locker takes it
+//! until that waiter has had its turn.
 //! [`RwLock`] prefers writers: once a writer waits, new readers wait behind
 //! it, so writers do not starve. [`Semaphore`] is strictly FIFO: a large
 //! request at the head of the queue is not overtaken by small ones.
@@ -51,14 +50,17 @@
 //! });
 //! ```
 
-// Under `--cfg loom` only the semaphore is built (tests/loom.rs models it);
-// the other types wrap async-lock and event-listener.
+// Under `--cfg loom` only the semaphore and the mutex's lock word are built
+// (tests/loom.rs models them); the other types wrap async-lock and
+// event-listener.
 #[cfg(not(loom))]
 mod barrier;
+mod blocking;
 #[cfg(not(loom))]
 mod cond;
 #[cfg(not(loom))]
 mod mutex;
+mod mutex_state;
 #[cfg(not(loom))]
 mod once_cell;
 #[cfg(not(loom))]

@@ -1,17 +1,21 @@
-//! [`Mutex`]: Go's `sync.Mutex`, as a future-based lock.
+//! [`Mutex`]: Go's `sync.Mutex`, as a future-based lock (the lock word and
+//! its wait protocol are in `mutex_state.rs`).
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+
+use crate::mutex_state::RawMutex;
 
 /// A mutual-exclusion lock whose `lock` is a future (Go's `sync.Mutex`,
 /// owning the data it guards).
 ///
 /// Fairness, as Go's: a locker may take a lock that was just released ahead
-/// of the waiters, but a waiter that has waited more than about half a
-/// millisecond puts the lock in hand-off mode, and then waiters get it in
-/// arrival order (no waiter starves). `lock` is cancel-safe: a dropped
-/// `lock` future never holds the lock and passes a wake-up it received on
-/// to the next waiter.
+/// of the waiters, but a waiter that has waited more than 1 ms puts the lock
+/// in hand-off mode, and then gets it before any newcomer (no waiter
+/// starves). Uncontended, `lock` and unlock are one atomic read-modify-write
+/// each, as Go's. `lock` is cancel-safe: a dropped `lock` future never
+/// holds the lock and passes a wake-up it received on to another waiter.
 ///
 /// ```
 /// use gust_sync::Mutex;
@@ -21,18 +25,30 @@ use std::ops::{Deref, DerefMut};
 /// });
 /// assert_eq!(*m.lock_blocking(), [1, 2]);
 /// ```
-#[derive(Default)]
 pub struct Mutex<T: ?Sized> {
-    inner: async_lock::Mutex<T>,
+    raw: RawMutex,
+    value: UnsafeCell<T>,
 }
+
+// SAFETY: the value is reached only through a guard, and one guard exists at
+// a time (the lock word's LOCKED bit, mutex_state.rs invariant #3): sharing
+// the mutex moves access to `T` between threads, which `T: Send` allows.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// The guard of a locked [`Mutex`]: the lock is released when it is dropped.
 /// `Send` when `T` is, so it may be held across an `.await` in a spawned
 /// task.
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    pub(crate) inner: async_lock::MutexGuard<'a, T>,
+    pub(crate) mutex: &'a Mutex<T>,
 }
+
+// SAFETY: the guard gives `&mut T` on whichever thread holds it: `T: Send`.
+unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
+// SAFETY: a shared guard gives `&T` to every thread that shares it.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
@@ -45,7 +61,8 @@ impl<T> Mutex<T> {
     /// ```
     pub const fn new(value: T) -> Self {
         Self {
-            inner: async_lock::Mutex::new(value),
+            raw: RawMutex::new(),
+            value: UnsafeCell::new(value),
         }
     }
 
@@ -58,7 +75,7 @@ impl<T> Mutex<T> {
     /// assert_eq!(m.into_inner(), "x");
     /// ```
     pub fn into_inner(self) -> T {
-        self.inner.into_inner()
+        self.value.into_inner()
     }
 }
 
@@ -74,10 +91,12 @@ impl<T: ?Sized> Mutex<T> {
     ///     assert_eq!(*m.lock().await, 2);
     /// });
     /// ```
+    #[inline]
     pub async fn lock(&self) -> MutexGuard<'_, T> {
-        MutexGuard {
-            inner: self.inner.lock().await,
+        if !self.raw.try_lock() {
+            self.raw.lock().await;
         }
+        MutexGuard { mutex: self }
     }
 
     /// Locks if the lock is free now (Go's `TryLock`).
@@ -91,8 +110,9 @@ impl<T: ?Sized> Mutex<T> {
     /// drop(g);
     /// assert!(m.try_lock().is_some());
     /// ```
+    #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.inner.try_lock().map(|inner| MutexGuard { inner })
+        self.raw.try_lock().then_some(MutexGuard { mutex: self })
     }
 
     /// Locks, blocking this thread while another holder has it. Do not call
@@ -106,9 +126,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock_blocking(), 2);
     /// ```
     pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
-        MutexGuard {
-            inner: self.inner.lock_blocking(),
-        }
+        crate::blocking::block_on(self.lock())
     }
 
     /// A mutable reference to the value, with no locking: `&mut self`
@@ -122,14 +140,20 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock_blocking(), 3);
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
+        self.value.get_mut()
     }
 }
 
-impl<'a, T: ?Sized> MutexGuard<'a, T> {
-    /// The mutex this guard locks.
-    pub(crate) fn source(guard: &Self) -> &'a async_lock::Mutex<T> {
-        async_lock::MutexGuard::source(&guard.inner)
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.mutex.raw.unlock();
     }
 }
 
@@ -137,13 +161,15 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.inner
+        // SAFETY: we hold the lock: no other guard exists.
+        unsafe { &*self.mutex.value.get() }
     }
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
+        // SAFETY: we hold the lock, and `&mut self` is the only way in.
+        unsafe { &mut *self.mutex.value.get() }
     }
 }
 

@@ -180,7 +180,7 @@ impl Semaphore {
     /// drop(p);
     /// ```
     pub fn acquire_blocking(&self, k: usize) -> Result<SemaphorePermit<'_>, AcquireError> {
-        crate::semaphore::block_on(self.acquire(k))
+        crate::blocking::block_on(self.acquire(k))
     }
 
     /// Takes `k` permits if they are free now and nobody waits (Go's
@@ -408,29 +408,5 @@ impl fmt::Debug for Semaphore {
             .field("available", &st.available)
             .field("waiters", &st.waiters.len())
             .finish()
-    }
-}
-
-/// Runs `fut` to completion on this thread, parking it between polls.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::Wake;
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
     }
 }

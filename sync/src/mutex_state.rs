@@ -1,0 +1,332 @@
+//! The lock word and wait protocol of [`Mutex`](crate::Mutex), as Go's
+//! `sync.Mutex` (runtime/sema.go aside): one atomic word and a queue of
+//! parked lockers (an `event_listener::Event`).
+//!
+//! # The word
+//!
+//! ```text
+//! bit 0      LOCKED    the lock is held
+//! bit 1      STARVING  hand-off mode: only the starving waiter may lock
+//! bits 2..   waiters   lockers parked (or about to park) on the event
+//! ```
+//!
+//! # Protocol
+//!
+//! - **Lock, fast path**: CAS `0 -> LOCKED`. One RMW, as Go's.
+//! - **Lock, spinning**: a few rounds of pauses and retries (Go spins too:
+//!   a critical section is usually shorter than parking and waking).
+//! - **Lock, slow path** (a future): listen on the event *first*, then add
+//!   one waiter (`fetch_add`), and look at the state that RMW returned: if
+//!   the lock was free (and not reserved for a starving waiter), try to take
+//!   it; else wait for a notification and try again. The waiter count and
+//!   LOCKED live in one word, so the unlocker's RMW and the waiter's RMW are
+//!   ordered: either the unlock comes first (the waiter's `fetch_add` sees
+//!   LOCKED clear and retries at once) or the waiter's registration comes
+//!   first (the unlock's RMW sees a waiter and notifies, and the listener,
+//!   registered before the `fetch_add`, gets it). No wake-up is lost.
+//! - **Unlock**: clear LOCKED with one RMW; if it returned any waiter,
+//!   notify one listener (all, in hand-off mode, so that the starving one
+//!   hears it: event-listener queues listeners in arrival order, but a
+//!   waiter that re-listens goes to the back).
+//! - **Starvation** (Go's rule): a waiter that has waited more than 1 ms
+//!   sets STARVING (if nobody has); from then on newcomers and other waiters
+//!   leave the free lock alone and only that waiter takes it, clearing
+//!   STARVING as it does. A dropped starving waiter clears it too.
+//! - **Cancel**: a dropped waiting future removes its waiter count (and its
+//!   STARVING bit); its listener, if notified, passes the notification on
+//!   (event-listener does that on drop), so no wake-up is lost with it.
+//!
+//! # Invariants
+//!
+//! 1. The waiter count equals the number of live lock futures that have
+//!    added themselves and not yet removed themselves.
+//! 2. STARVING is set only by a waiter counted in #1, which alone clears it
+//!    (when it locks, or is dropped).
+//! 3. LOCKED is set only by a CAS that saw it clear (and, unless the CAS is
+//!    the starving waiter's, saw STARVING clear).
+
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::{Event, EventListener, IntoNotification};
+
+const LOCKED: usize = 1;
+const STARVING: usize = 2;
+const WAITER: usize = 4;
+
+/// Rounds of spinning before a locker parks: 4, 8, 16, 32 pauses (about
+/// 1.5 us here; Go spins 4 x 30).
+const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 4 };
+
+/// How long a waiter waits before it asks for a hand-off (Go: 1 ms).
+const STARVATION: Duration = Duration::from_millis(1);
+
+/// The lock word and the parked lockers.
+pub(crate) struct RawMutex {
+    state: AtomicUsize,
+    event: Event,
+}
+
+impl RawMutex {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self {
+            state: AtomicUsize::new(0),
+            event: Event::new(),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            state: AtomicUsize::new(0),
+            event: Event::new(),
+        }
+    }
+
+    /// Locks if the lock is free and nobody is starving.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> bool {
+        // Acquire: pairs with the Release of `unlock`, so the previous
+        // holder's writes are visible to us.
+        self.state
+            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            || self.try_lock_slow(false)
+    }
+
+    /// `try_lock` when waiters are counted: take a free lock unless it is
+    /// reserved for a starving waiter (`starving`: we are that waiter).
+    fn try_lock_slow(&self, starving: bool) -> bool {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & LOCKED != 0 || (s & STARVING != 0 && !starving) {
+                return false;
+            }
+            let new = if starving {
+                (s | LOCKED) & !STARVING
+            } else {
+                s | LOCKED
+            };
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// A future that locks.
+    #[inline]
+    pub(crate) fn lock(&self) -> Lock<'_> {
+        Lock {
+            raw: self,
+            listener: None,
+            since: None,
+            starving: false,
+        }
+    }
+
+    /// Unlocks. The caller holds the lock.
+    #[inline]
+    pub(crate) fn unlock(&self) {
+        // Release: pairs with the Acquire of the next locker.
+        let old = self.state.fetch_and(!LOCKED, Ordering::Release);
+        if old >= WAITER {
+            self.wake(old);
+        }
+    }
+
+    #[cold]
+    fn wake(&self, old: usize) {
+        if old & STARVING != 0 {
+            self.event.notify(usize::MAX);
+        } else {
+            self.event.notify(1.additional());
+        }
+    }
+}
+
+/// The slow path of a lock (see the protocol above).
+pub(crate) struct Lock<'a> {
+    raw: &'a RawMutex,
+    /// Registered before we are counted as a waiter.
+    listener: Option<EventListener>,
+    /// When we first waited; `Some` once we are counted (invariant #1).
+    since: Option<Instant>,
+    /// We set STARVING (invariant #2).
+    starving: bool,
+}
+
+impl Future for Lock<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let raw = this.raw;
+        loop {
+            if this.since.is_none() {
+                if raw.try_lock() {
+                    return Poll::Ready(());
+                }
+                // Spin a little first, as Go's sync.Mutex does: a critical
+                // section is usually shorter than a park and a wake-up.
+                for round in 0..SPIN_ROUNDS {
+                    for _ in 0..(4 << round) {
+                        std::hint::spin_loop();
+                    }
+                    if raw.try_lock() {
+                        return Poll::Ready(());
+                    }
+                }
+                // Listen first, then count ourselves, then look again at
+                // the word that RMW returned (no lost wake-up).
+                this.listener = Some(raw.event.listen());
+                this.since = Some(Instant::now());
+                let s = raw.state.fetch_add(WAITER, Ordering::Relaxed);
+                if s & (LOCKED | STARVING) == 0 && raw.try_lock_slow(false) {
+                    this.done();
+                    return Poll::Ready(());
+                }
+                continue;
+            }
+            if raw.try_lock_slow(this.starving) {
+                this.starving = false; // try_lock_slow cleared STARVING
+                this.done();
+                return Poll::Ready(());
+            }
+            let listener = this.listener.get_or_insert_with(|| raw.event.listen());
+            match Pin::new(listener).poll(cx) {
+                Poll::Ready(()) => {
+                    // Notified: try again (a fresh listener first, if we
+                    // have to wait again).
+                    this.listener = None;
+                    if raw.try_lock_slow(this.starving) {
+                        this.starving = false;
+                        this.done();
+                        return Poll::Ready(());
+                    }
+                    this.listener = Some(raw.event.listen());
+                    // Re-check after listening: an unlock in between
+                    // notified before we listened.
+                    continue;
+                }
+                Poll::Pending => {
+                    if !this.starving
+                        && this.since.is_some_and(|t| t.elapsed() > STARVATION)
+                        && raw.state.fetch_or(STARVING, Ordering::Relaxed) & STARVING == 0
+                    {
+                        this.starving = true;
+                        continue; // the lock may be free already
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl Lock<'_> {
+    /// We hold the lock: stop counting ourselves as a waiter.
+    fn done(&mut self) {
+        self.raw.state.fetch_sub(WAITER, Ordering::Relaxed);
+        self.since = None;
+        self.listener = None;
+    }
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        if self.since.is_none() {
+            return;
+        }
+        let sub = if self.starving {
+            WAITER + STARVING
+        } else {
+            WAITER
+        };
+        let old = self.raw.state.fetch_sub(sub, Ordering::Relaxed);
+        // A free lock with others waiting: we may have taken a notification
+        // (or the reservation) meant to get one of them going; pass it on.
+        // A spurious wake-up only costs the woken one a retry.
+        if old & LOCKED == 0 && old >= 2 * WAITER {
+            if self.starving {
+                self.raw.event.notify(usize::MAX);
+            } else {
+                self.raw.event.notify(1.additional());
+            }
+        }
+    }
+}
+
+/// loom models of the lock word (run by ci/loom.sh: `--lib loom`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::RawMutex;
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::thread;
+
+    /// Two lockers, one parking: mutual exclusion, and the parked one is
+    /// always woken (loom reports a deadlock if a wake-up is lost).
+    #[test]
+    fn loom_lock_unlock_wakes_the_waiter() {
+        loom::model(|| {
+            let m = Arc::new(RawMutex::new());
+            let inside = Arc::new(AtomicUsize::new(0));
+            let ts: Vec<_> = (0..2)
+                .map(|_| {
+                    let (m, inside) = (m.clone(), inside.clone());
+                    thread::spawn(move || {
+                        loom::future::block_on(m.lock());
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        m.unlock();
+                    })
+                })
+                .collect();
+            for t in ts {
+                t.join().unwrap();
+            }
+            assert!(m.try_lock(), "left locked");
+        });
+    }
+
+    /// A waiting lock dropped while the holder unlocks: the other waiter
+    /// still gets the lock (a notification taken by the dropped one goes on).
+    #[test]
+    fn loom_dropped_waiter_passes_the_wake_on() {
+        use std::pin::pin;
+        use std::task::{Context, Poll};
+        loom::model(|| {
+            let m = Arc::new(RawMutex::new());
+            assert!(m.try_lock());
+            let m2 = m.clone();
+            let quitter = thread::spawn(move || {
+                let mut fut = pin!(m2.lock());
+                let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+                if let Poll::Ready(()) = fut.as_mut().poll(&mut cx) {
+                    m2.unlock();
+                }
+            });
+            let m3 = m.clone();
+            let stayer = thread::spawn(move || {
+                loom::future::block_on(m3.lock());
+                m3.unlock();
+            });
+            m.unlock();
+            quitter.join().unwrap();
+            stayer.join().unwrap();
+            assert!(m.try_lock());
+        });
+    }
+}
