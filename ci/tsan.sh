@@ -5,7 +5,8 @@
 # are in ci/tsan.supp.
 # Usage: ci/tsan.sh [cargo test args...]
 #   default: the facade's scenarios/faults/model tests and gust-chan's
-#   integration tests (api, flavors, select, golang, stress).
+#   integration tests (api, flavors, select, golang, stress, select_dynamic,
+#   select_patterns), and gust-sync's Go ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
@@ -27,7 +28,8 @@ if [ $# -gt 0 ]; then
     run "$@"
 else
     run -p gust --test scenarios --test faults --test model
-    run -p gust-chan --test api --test flavors --test select --test golang --test stress
+    run -p gust-chan --test api --test flavors --test select --test golang --test stress --test select_dynamic --test select_patterns
+    run -p gust-sync --test golang
     # The soak example, instrumented, for a few seconds (GUST_TSAN_SOAK_SECS).
     start=$(date +%s)
     cargo +nightly build -Zbuild-std --target "$target" -p gust --example soak

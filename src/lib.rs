@@ -47,6 +47,9 @@
 //! | `close(ch)` | `ch.close()` (idempotent; also when the last sender is dropped) |
 //! | `select { case ...: default: }` | [`select!`] with `default =>`; a nil channel is `, if false` |
 //! | `time.Sleep`, `time.After`, `time.NewTicker` | [`time::sleep`], [`time::after`], [`time::Ticker`] |
+//! | `time.NewTimer`, `Stop`, `Reset`, `time.Tick` | [`time::Timer`] (Go 1.23: no stale value), [`time::tick`] |
+//! | `sync.Mutex`, `RWMutex`, `Once`, `Cond`; `x/sync/semaphore` | [`sync::Mutex`], [`sync::RwLock`], [`sync::OnceCell`], [`sync::Cond`]; [`sync::Semaphore`] |
+//! | `reflect.Select` | [`Select`] (cases added at run time) |
 //! | `sync.WaitGroup` (`Add`, `Done`, `Wait`, `Go`) | [`WaitGroup`] (`add`, `done`, `wait().await`, `go`) |
 //! | `context.WithCancel`, `WithTimeout`, `WithDeadline`, `WithValue` | [`Context::with_cancel`] and friends |
 //! | `context.Cause`, `WithCancelCause` | [`Context::cause`], [`CancelFunc::cancel_with_cause`] |
@@ -102,9 +105,9 @@
 //!
 //! ## Crates
 //!
-//! The facade re-exports four crates: `gust-executor` (runtime, tasks,
-//! timers), `gust-chan` (channels and `select!`), `gust-waitgroup` and
-//! `gust-context` (with `errgroup`).
+//! The facade re-exports five crates: `gust-executor` (runtime, tasks,
+//! timers), `gust-chan` (channels, `select!` and [`Select`]),
+//! `gust-waitgroup`, `gust-context` (with `errgroup`) and `gust-sync`.
 
 pub use gust_chan::{
     Chan, Receiver, Select, SendError, Sender, TryRecvError, TrySendError, chan, select,
