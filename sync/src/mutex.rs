@@ -112,7 +112,8 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.raw.try_lock().then_some(MutexGuard { mutex: self })
+        // `then`, not `then_some`: a guard built eagerly would unlock on drop.
+        self.raw.try_lock().then(|| MutexGuard { mutex: self })
     }
 
     /// Locks, blocking this thread while another holder has it. Do not call

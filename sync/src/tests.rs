@@ -140,3 +140,15 @@ fn dropped_lock_future_passes_the_lock_on() {
     let mut again = pin!(m.lock());
     assert!(again.as_mut().poll(&mut cx()).is_ready());
 }
+
+/// A failed `try_lock` leaves the lock held (a guard built for nothing
+/// would unlock it when dropped).
+#[test]
+fn failed_try_lock_keeps_the_lock() {
+    let m = Mutex::new(());
+    let g = m.try_lock().unwrap();
+    assert!(m.try_lock().is_none());
+    assert!(m.try_lock().is_none(), "the failed try_lock unlocked it");
+    drop(g);
+    assert!(m.try_lock().is_some());
+}
