@@ -72,7 +72,7 @@ pub use barrier::Barrier;
 #[cfg(not(loom))]
 pub use cond::Cond;
 #[cfg(not(loom))]
-pub use mutex::{Mutex, MutexGuard};
+pub use mutex::{Mutex, MutexGuard, MutexLock};
 #[cfg(not(loom))]
 pub use once_cell::OnceCell;
 #[cfg(not(loom))]

@@ -3,9 +3,12 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use crate::mutex_state::RawMutex;
+use crate::mutex_state::{Lock, RawMutex};
 
 /// A mutual-exclusion lock whose `lock` is a future (Go's `sync.Mutex`,
 /// owning the data it guards).
@@ -92,11 +95,11 @@ impl<T: ?Sized> Mutex<T> {
     /// });
     /// ```
     #[inline]
-    pub async fn lock(&self) -> MutexGuard<'_, T> {
-        if !self.raw.try_lock() {
-            self.raw.lock().await;
+    pub fn lock(&self) -> MutexLock<'_, T> {
+        MutexLock {
+            mutex: self,
+            slow: None,
         }
-        MutexGuard { mutex: self }
     }
 
     /// Locks if the lock is free now (Go's `TryLock`).
@@ -142,6 +145,49 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
+    }
+}
+
+/// The future of [`Mutex::lock`]. Cancel-safe: dropped before it
+/// completes, it holds nothing and passes on a wake-up it received.
+#[must_use = "futures do nothing unless polled"]
+pub struct MutexLock<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+    /// The waiting part, once the fast path failed.
+    slow: Option<Lock<'a>>,
+}
+
+impl<'a, T: ?Sized> Future for MutexLock<'a, T> {
+    type Output = MutexGuard<'a, T>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
+        let this = self.get_mut();
+        let mutex = this.mutex;
+        let slow = match &mut this.slow {
+            Some(slow) => slow,
+            None => {
+                if mutex.raw.try_lock() {
+                    return Poll::Ready(MutexGuard { mutex });
+                }
+                this.slow.insert(mutex.raw.lock())
+            }
+        };
+        match Pin::new(slow).poll(cx) {
+            Poll::Ready(()) => {
+                this.slow = None;
+                Poll::Ready(MutexGuard { mutex })
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for MutexLock<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MutexLock")
+            .field("waiting", &self.slow.is_some())
+            .finish()
     }
 }
 
