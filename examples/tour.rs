@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gust::context::ContextError;
-use gust::time::{Ticker, after, sleep, timeout};
-use gust::{Chan, Context, TrySendError, WaitGroup, chan, errgroup, select};
+use gust::select::Outcome;
+use gust::sync::{Mutex, Semaphore};
+use gust::time::{Ticker, Timer, after, sleep, timeout};
+use gust::{Chan, Context, Select, TrySendError, WaitGroup, chan, errgroup, select};
 
 fn step(title: &str) {
     let at = START.get().map(Instant::elapsed).unwrap_or_default();
@@ -150,7 +152,7 @@ async fn selecting() {
 }
 
 async fn timers() {
-    step("time: Sleep, Ticker, timeout");
+    step("time: Sleep, Ticker, timeout, Timer with Go 1.23 Stop/Reset");
     let start = Instant::now();
     sleep(Duration::from_millis(30)).await;
     println!("slept {:?} (never less than asked)", start.elapsed());
@@ -163,6 +165,67 @@ async fn timers() {
 
     let slow = timeout(Duration::from_millis(10), sleep(Duration::from_secs(10))).await;
     println!("timeout(10ms, 10s sleep) = {slow:?}");
+
+    let timer = Timer::new(Duration::from_secs(3600));
+    println!("Timer.Stop on a pending timer = {}", timer.stop());
+    println!(
+        "Timer.Reset(5ms) on a stopped timer = {} (it was not pending)",
+        timer.reset(Duration::from_millis(5))
+    );
+    let fired = timer.wait().await;
+    println!("the timer fired {:?} after the start", fired - start);
+}
+
+async fn toolbox() {
+    step("sync.Mutex, a weighted semaphore, reflect.Select, refutable patterns");
+    let counter = Arc::new(Mutex::new(0));
+    let wg = WaitGroup::new();
+    for _ in 0..8 {
+        let counter = counter.clone();
+        wg.go(async move {
+            for _ in 0..1000 {
+                let mut n = counter.lock().await;
+                *n += 1;
+            }
+        });
+    }
+    wg.wait().await;
+    println!(
+        "8 tasks x 1000 increments under a Mutex = {}",
+        *counter.lock().await
+    );
+
+    let sem = Semaphore::new(3);
+    let big = sem.acquire(3).await.unwrap();
+    println!(
+        "Semaphore(3): holding 3, try_acquire(1) = {}; acquire(4) = {:?}",
+        sem.try_acquire(1).is_some(),
+        sem.acquire(4).await.map(|p| p.count())
+    );
+    drop(big);
+
+    let chans: Vec<Chan<usize>> = (0..5).map(|_| Chan::new(1)).collect();
+    chans[3].try_send(30).unwrap();
+    let mut sel = Select::new();
+    for c in &chans {
+        sel.recv(c);
+    }
+    match sel.wait().await {
+        (i, Outcome::Recv(v)) => {
+            println!("Select over 5 channels built at run time: case {i} got {v:?}")
+        }
+        (i, other) => println!("unexpected: case {i} {other:?}"),
+    }
+
+    let (tx, closed) = chan::<i32>(1);
+    drop(tx);
+    let (tx2, rx2) = chan::<i32>(1);
+    tx2.try_send(7).unwrap();
+    let got = select! {
+        Some(v) = closed.recv() => format!("closed channel gave {v}"),
+        Some(v) = rx2.recv() => format!("`Some(v) = closed.recv()` was skipped; got {v}"),
+    };
+    println!("{got}");
 }
 
 async fn waitgroups() {
@@ -258,6 +321,7 @@ fn main() {
         channels().await;
         selecting().await;
         timers().await;
+        toolbox().await;
         waitgroups().await;
         contexts().await;
         errgroups().await;
