@@ -103,11 +103,43 @@
 //!   Go vets for is automatic.
 //! - Context values are keyed by their type, not by an arbitrary key.
 //!
+//! ## `#[gust::main]` and `#[gust::test]`
+//!
+//! An `async fn` as a program's `main` (on the global runtime, or on one of
+//! its own with `workers = N`) or as a test (on a fresh runtime, 1 worker
+//! unless `workers = N`). The body is the runtime's `block_on` future, so it
+//! need not be `Send`.
+//!
+//! ```
+//! #[gust::main]
+//! async fn main() {
+//!     let answer = gust::spawn(async { 6 * 7 }).await.unwrap();
+//!     assert_eq!(answer, 42);
+//! }
+//! ```
+//!
+//! Mistakes are errors at the attribute:
+//!
+//! ```compile_fail
+//! #[gust::main]
+//! fn main() {} // error: #[gust::main] goes on an `async fn`
+//! ```
+//!
+//! ```compile_fail
+//! #[gust::test(workers = 0)] // error: `workers` must be at least 1
+//! async fn t() {}
+//! # fn main() {}
+//! ```
+//!
+//! `start_paused = true` (virtual time) is not available yet: gust has no
+//! virtual clock, and the attribute says so rather than run in real time.
+//!
 //! ## Crates
 //!
-//! The facade re-exports five crates: `gust-executor` (runtime, tasks,
+//! The facade re-exports six crates: `gust-executor` (runtime, tasks,
 //! timers), `gust-chan` (channels, `select!` and [`Select`]),
-//! `gust-waitgroup`, `gust-context` (with `errgroup`) and `gust-sync`.
+//! `gust-waitgroup`, `gust-context` (with `errgroup`), `gust-sync` and
+//! `gust-macros` (`#[gust::main]`, `#[gust::test]`).
 
 pub use gust_chan::{
     Chan, Receiver, Select, SendError, Sender, TryRecvError, TrySendError, chan, select,
@@ -116,6 +148,7 @@ pub use gust_context::{CancelFunc, Context, errgroup};
 pub use gust_executor::{
     JoinError, JoinHandle, block_on, num_tasks, runtime, spawn, spawn_blocking, time, yield_now,
 };
+pub use gust_macros::{main, test};
 pub use gust_waitgroup::WaitGroup;
 
 /// Go's `sync` package (and `x/sync/semaphore`): [`Mutex`](sync::Mutex),
