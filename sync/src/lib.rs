@@ -77,7 +77,7 @@ pub use mutex::{Mutex, MutexGuard, MutexLock};
 pub use once_cell::OnceCell;
 #[cfg(not(loom))]
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::{AcquireError, Semaphore, SemaphorePermit};
+pub use semaphore::{Acquire, AcquireError, Semaphore, SemaphorePermit};
 
 #[cfg(all(test, not(loom)))]
 mod tests;

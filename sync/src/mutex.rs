@@ -150,6 +150,13 @@ impl<T: ?Sized> Mutex<T> {
 
 /// The future of [`Mutex::lock`]. Cancel-safe: dropped before it
 /// completes, it holds nothing and passes on a wake-up it received.
+///
+/// ```
+/// use gust_sync::{Mutex, MutexLock};
+/// let m = Mutex::new(1);
+/// let fut: MutexLock<'_, i32> = m.lock();
+/// assert_eq!(*gust_executor::block_on(fut), 1);
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct MutexLock<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,

@@ -267,6 +267,12 @@ fn wake_all(wakers: Vec<Waker>) {
 }
 
 /// The future of [`Semaphore::acquire`].
+///
+/// ```
+/// let sem = gust_sync::Semaphore::new(2);
+/// let fut = sem.acquire(2);
+/// assert_eq!(gust_executor::block_on(fut).unwrap().count(), 2);
+/// ```
 pub struct Acquire<'a> {
     sem: &'a Semaphore,
     need: usize,

@@ -472,6 +472,16 @@ impl Case for Padding {
 }
 
 /// The future of [`Select::wait`].
+///
+/// ```
+/// use gust_chan::{Select, chan, select::Outcome};
+/// let (tx, rx) = chan::<u8>(1);
+/// tx.try_send(1).unwrap();
+/// let mut sel = Select::new();
+/// sel.recv(&rx);
+/// let fut = sel.wait();
+/// assert_eq!(futures::executor::block_on(fut), (0, Outcome::Recv(Some(1))));
+/// ```
 pub struct SelectWait<'s, 'a, T> {
     sel: &'s mut Select<'a, T>,
     state: SelectState,

@@ -385,6 +385,14 @@ impl fmt::Debug for Timer {
 }
 
 /// The future of [`Timer::wait`] (and of [`Ticker::tick`](super::Ticker::tick)).
+///
+/// ```
+/// use std::time::Duration;
+/// use gust_executor::time::{Timer, TimerWait};
+/// let t = Timer::new(Duration::from_millis(1));
+/// let fut: TimerWait<'_> = t.wait();
+/// gust_executor::block_on(fut);
+/// ```
 pub struct TimerWait<'a> {
     core: &'a Core,
     slot: Option<usize>,
