@@ -40,6 +40,8 @@
 //! panicking thread, so a detached task's panic is not silent.
 
 mod blocking;
+mod driver;
+pub mod io;
 mod loom;
 mod registry;
 pub mod runtime;

@@ -105,6 +105,23 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Shared>, usize) -> R) -> R {
     })
 }
 
+/// The I/O driver of the current runtime (the global one outside any).
+pub(crate) fn current_driver() -> Arc<crate::driver::Driver> {
+    with_current(|shared, _| shared.driver.clone())
+}
+
+/// The timers of the current runtime, if this thread has one (never starts
+/// the global runtime): a worker's, or a `block_on`'s of a runtime.
+pub(crate) fn current_timers() -> Option<Arc<crate::time::store::Timers>> {
+    worker::with_current(|w| match w {
+        Some((shared, _)) => Some(shared.driver.timers.clone()),
+        None => ENTERED
+            .try_with(|e| e.borrow().as_ref().map(|s| s.driver.timers.clone()))
+            .ok()
+            .flatten(),
+    })
+}
+
 /// Makes `shared` this thread's current runtime until the guard drops.
 pub(crate) fn enter(shared: Arc<Shared>) -> Enter {
     let prev = ENTERED.with(|e| e.borrow_mut().replace(shared));
@@ -243,7 +260,7 @@ impl Builder {
                 "gust runtime: too many worker threads (at most 32767)",
             ));
         }
-        let (shared, locals) = Shared::new(self.workers);
+        let (shared, locals) = Shared::new(self.workers)?;
         let mut rt = Runtime {
             shared: Arc::new(shared),
             threads: Vec::with_capacity(self.workers),
@@ -406,7 +423,8 @@ impl Runtime {
             }
             let _ = t.join();
         }
-        // Step 4.
+        // Step 4: I/O waiters get an error, timers move to the timer thread.
+        self.shared.driver.shutdown();
         for waker in self.shared.registry.close() {
             waker.wake();
         }

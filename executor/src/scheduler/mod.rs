@@ -32,7 +32,8 @@
 //! here to the workers that spawned them (`registry.rs`) and **search**
 //! (steal half of a random victim's queue, or a batch from the injection
 //! queue, for [`worker::SPIN_ROUNDS`] rounds) →
-//! else **park** until notified. See `idle.rs` for the two-sided protocol
+//! else **park** until notified (in the OS poller, if no other worker waits
+//! there: `driver/mod.rs`). See `idle.rs` for the two-sided protocol
 //! between a task submitter and a parking worker, and why no wakeup is lost.
 //!
 //! # Why searching workers
@@ -50,19 +51,24 @@
 //! - One global queue (async-executor's core, Go before 1.1): every spawn and
 //!   wake contends on one cache line; the second worker slows everyone down.
 //! - Waking a worker per spawn: a futex per task.
-//! - Workers parked with a timeout to poll timers: an idle runtime would not
-//!   be idle. Timers have their own driver thread (`time/mod.rs`).
+//! - A driver thread for I/O and timers (async-io's, and gust's before):
+//!   every readiness event and every timer then crosses threads (a futex
+//!   wake, ~63 us here) before its task runs. The worker that parks first
+//!   waits in the OS poller instead (`driver/mod.rs`); an idle runtime still
+//!   burns no CPU, since that wait has the next timer deadline as its only
+//!   timeout.
 
 pub(crate) mod idle;
 pub(crate) mod inject;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
+use crate::driver::Driver;
 use crate::registry::Registry;
 use crate::task::Runnable;
 use crossbeam_utils::CachePadded;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 
 /// The state of one runtime shared by its workers, its tasks' schedule
@@ -86,6 +92,8 @@ pub(crate) struct Shared {
     /// Wakers of the live tasks (shutdown, `num_tasks`); shard `i` is
     /// worker `i`'s.
     pub(crate) registry: Registry,
+    /// The OS poller and the timers of this runtime (`driver/mod.rs`).
+    pub(crate) driver: Arc<Driver>,
     /// Set once by the runtime's shutdown (step 1): workers leave their loop.
     shutdown: AtomicBool,
     /// Set once by the runtime's shutdown (step 5), after every registered
@@ -100,7 +108,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Shared state for `n` workers; also returns the owner handles of their
     /// local queues.
-    pub(crate) fn new(n: usize) -> (Self, Vec<queue::Local<Runnable>>) {
+    pub(crate) fn new(n: usize) -> std::io::Result<(Self, Vec<queue::Local<Runnable>>)> {
         let (locals, steal): (Vec<_>, Vec<_>) = (0..n).map(|_| queue::new()).unzip();
         let shared = Self {
             inject: CachePadded::new(inject::Inject::new()),
@@ -108,10 +116,11 @@ impl Shared {
             idle: CachePadded::new(idle::Idle::new(n)),
             threads: (0..n).map(|_| OnceLock::new()).collect(),
             registry: Registry::new(n),
+            driver: Arc::new(Driver::new()?),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
         };
-        (shared, locals)
+        Ok((shared, locals))
     }
 
     /// Number of workers.
@@ -161,6 +170,11 @@ impl Shared {
     }
 
     fn unpark(&self, index: usize) {
+        // A worker waiting in the OS poller is woken through it
+        // (`driver/mod.rs`); any other, on its thread.
+        if self.driver.wake_poller(index) {
+            return;
+        }
         if let Some(thread) = self.threads[index].get() {
             thread.unpark();
         }

@@ -288,6 +288,9 @@ impl Worker {
             // Entries of this worker's tasks that ended elsewhere: freed
             // here, where they were allocated.
             self.shared.registry.drain(self.index);
+            // I/O events and due timers, unless a parked worker waits in
+            // the poller (`driver/mod.rs`): what they wake lands here.
+            self.shared.driver.maintain();
             if let Some(r) = self.shared.inject.pop() {
                 return Some(r);
             }
@@ -361,6 +364,13 @@ impl Worker {
         self.pop_inject_batch()
     }
 
+    fn lifo_holds_task(&self) -> bool {
+        let task = self.lifo.take();
+        let some = task.is_some();
+        self.lifo.set(task);
+        some
+    }
+
     fn next_rand(&self) -> u32 {
         let mut x = self.rng.get();
         x ^= x << 13;
@@ -383,8 +393,22 @@ impl Worker {
             self.searching.set(true);
             return;
         }
-        while idle.flag(self.index).is_parked() && !self.shared.is_shutdown() {
-            std::thread::park();
+        let still_parked = || idle.flag(self.index).is_parked() && !self.shared.is_shutdown();
+        if let Some(mut poller) = self.shared.driver.try_poller() {
+            // Wait in the OS poller: I/O events and due timers wake their
+            // tasks from here, onto this worker's queues.
+            while poller.wait(self.index, still_parked) {
+                if self.lifo_holds_task() || self.shared.has_work() {
+                    // Work came from the poller: leave the sleeper list
+                    // (or find a notifier already took us out).
+                    idle.unpark_self(self.index);
+                    break;
+                }
+            }
+        } else {
+            while still_parked() {
+                std::thread::park();
+            }
         }
         // Invariant #3 of idle.rs: the notifier counted us as searching.
         self.searching.set(true);

@@ -1,48 +1,56 @@
 //! Go's `time` package: [`sleep`], [`sleep_until`], [`after`], [`Ticker`],
 //! [`timeout`], and [`after_func`] (Go's `time.AfterFunc`).
 //!
-//! # The timer driver
+//! # Where timers live
 //!
-//! One process-wide driver thread (`gust-timer`, started on first use) owns
-//! every pending timer: an ordered map from `(deadline, id)` to what to do
-//! when it fires (wake a waker, or call an [`after_func`] callback), behind
-//! one mutex, with a condition variable the driver sleeps on until the
-//! earliest deadline.
+//! A timer made on a gust runtime (from one of its tasks, or inside its
+//! `block_on`) is kept by that runtime: an ordered map from `(deadline, id)`
+//! to what to do when it fires (wake a waker, or call an [`after_func`]
+//! callback), behind one mutex (`store.rs`). A worker with nothing to run
+//! waits in the runtime's OS poller with the earliest deadline as its
+//! timeout and fires what is due when it wakes; a busy worker fires what is
+//! due every few dozen tasks (`driver/mod.rs`). A woken task thus goes
+//! straight onto the firing worker's queue: no thread hop.
+//!
+//! A timer made anywhere else (on tokio, `futures::executor`, a plain
+//! thread) goes to one process-wide thread (`gust-timer`, started on first
+//! use) that sleeps on a condition variable until the earliest deadline.
 //!
 //! - **Register** (first poll of a [`Sleep`], or `after_func`): insert under
-//!   the lock; if the new deadline is earlier than the one the driver sleeps
-//!   until (or it sleeps without one), notify the condvar. The driver records
-//!   its wake-up target under the same lock, so a register either sees it or
-//!   happens before the driver computes it: no lost wakeup.
-//! - **Fire**: the driver takes every entry whose deadline is `<= now` out of
-//!   the map under the lock, then wakes or calls them outside it. A woken
-//!   task goes to its runtime's injection queue like any foreign wake.
+//!   the lock; if the new deadline is earlier than the one the firer sleeps
+//!   until (or it sleeps without one), wake it. The firer records its wake-up
+//!   target under the same lock, so a register either sees it or happens
+//!   before the firer computes it: no lost wakeup.
+//! - **Fire**: take every entry whose deadline is `<= now` out of the map
+//!   under the lock, then wake or call them outside it.
 //! - **Cancel**: dropping a `Sleep` (or `TimerHandle::stop`) removes its
 //!   entry under the lock, so a dropped timer frees its entry at once. A
 //!   timer removed before it fired never fires.
 //!
 //! A `Sleep` completes only when its own `Instant::now()` check says the
-//! deadline has passed, so it never completes early whatever the driver
-//! does; the driver's condvar wait is precise to the kernel's timer slack
-//! (tens of microseconds), so it is late by well under a millisecond on an
-//! idle machine. A deadline that does not fit in an `Instant` (for example
-//! `Duration::MAX` from now) means "never": nothing is registered.
+//! deadline has passed, so it never completes early whatever the firer
+//! does; the poller's and the condvar's waits are precise to the kernel's
+//! timer slack (epoll's timeout is in whole milliseconds, rounded up), so a
+//! timer is late by about a millisecond at most on an idle machine. A
+//! deadline that does not fit in an `Instant` (for example `Duration::MAX`
+//! from now) means "never": nothing is registered.
 //!
-//! Because the driver is its own thread, timers work with no gust runtime at
-//! all: on tokio, `futures::executor`, or a plain thread in `block_on`. The
-//! workers never poll timers and park without a timeout, so an idle runtime
-//! burns no CPU.
+//! When a runtime shuts down, its pending sleeps are woken and register
+//! again with the timer thread on their next poll, and its `after_func`
+//! callbacks move there (`store.rs`, "Closing"): a timer outlives its
+//! runtime.
 //!
 //! # Rejected (for now)
 //!
 //! - A hierarchical timing wheel per worker (tokio): O(1) insert and
-//!   cancel and no shared lock, but workers must then park with a timeout and
-//!   a timer registered from a foreign thread needs a hand-off. Worth it when
-//!   timers become a bottleneck (many thousands per second from many cores);
-//!   the map here is O(log n) per operation under one lock.
+//!   cancel and no shared lock, but a timer registered from another worker
+//!   needs a hand-off. Worth it when the one lock per runtime becomes a
+//!   bottleneck (many thousands of timers per second from many cores); the
+//!   map here is O(log n) per operation.
 //! - Go's per-P heaps with timer stealing: same trade-off, more code.
 
 mod sleep;
+pub(crate) mod store;
 mod tick;
 mod ticker;
 mod timer;
@@ -52,145 +60,41 @@ pub use tick::tick;
 pub use ticker::{Ticker, TickerWait};
 pub use timer::{Timer, TimerWait};
 
-use std::collections::BTreeMap;
+pub(crate) use store::{Action, Key};
+use store::{Sleeper, Timers};
+
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-/// A registered timer: its place in the driver's map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Key {
-    deadline: Instant,
-    id: u64,
-}
+static THREAD_TIMERS: OnceLock<Arc<Timers>> = OnceLock::new();
 
-/// What the driver does when a timer fires.
-enum Action {
-    Wake(Waker),
-    Call(Box<dyn FnOnce() + Send + 'static>),
-}
-
-struct State {
-    timers: BTreeMap<Key, Action>,
-    next_id: u64,
-    /// The deadline the driver sleeps until; `None` while it sleeps with
-    /// no deadline (or has not started). Only changed under the lock.
-    wake_at: Option<Instant>,
-}
-
-struct Driver {
-    state: Mutex<State>,
-    cond: Condvar,
-}
-
-static DRIVER: OnceLock<Driver> = OnceLock::new();
-
-fn driver() -> &'static Driver {
-    DRIVER.get_or_init(|| {
+/// The timers of the `gust-timer` thread (started on first use): those made
+/// outside any gust runtime.
+pub(crate) fn thread_timers() -> &'static Arc<Timers> {
+    THREAD_TIMERS.get_or_init(|| {
         std::thread::Builder::new()
             .name("gust-timer".to_owned())
-            .spawn(run_driver)
+            .spawn(|| thread_timers().run_thread())
             .expect("gust: cannot start the timer thread");
-        Driver {
-            state: Mutex::new(State {
-                timers: BTreeMap::new(),
-                next_id: 0,
-                wake_at: None,
-            }),
-            cond: Condvar::new(),
-        }
+        Arc::new(Timers::new(Sleeper::Thread(Condvar::new())))
     })
 }
 
-impl Driver {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // Actions run outside the lock, so a panic never poisons it; recover
-        // anyway rather than take timers down.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn insert(&self, deadline: Instant, action: Action) -> Key {
-        let mut st = self.lock();
-        let key = Key {
-            deadline,
-            id: st.next_id,
-        };
-        st.next_id += 1;
-        st.timers.insert(key, action);
-        if st.wake_at.is_none_or(|at| deadline < at) {
-            st.wake_at = Some(deadline);
-            self.cond.notify_one();
-        }
-        key
-    }
-
-    /// Removes a timer and returns what it would have done; `None` if it
-    /// has fired. Whatever is returned is dropped by the caller, outside the
-    /// lock: a waker or closure may run arbitrary code when dropped.
-    fn remove(&self, key: Key) -> Option<Action> {
-        self.lock().timers.remove(&key)
-    }
-
-    /// Replaces a pending timer's waker; `false` if it has fired.
-    fn update_waker(&self, key: Key, waker: &Waker) -> bool {
-        let mut st = self.lock();
-        match st.timers.get_mut(&key) {
-            Some(Action::Wake(w)) => {
-                let old = std::mem::replace(w, waker.clone());
-                drop(st);
-                drop(old);
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The driver thread: fire what is due, then sleep until the next deadline.
-fn run_driver() {
-    let driver = driver();
-    let mut due = Vec::new();
-    let mut st = driver.lock();
-    loop {
-        let now = Instant::now();
-        while let Some(entry) = st.timers.first_entry() {
-            if entry.key().deadline > now {
-                break;
-            }
-            due.push(entry.remove());
-        }
-        if !due.is_empty() {
-            drop(st);
-            for action in due.drain(..) {
-                match action {
-                    Action::Wake(w) => w.wake(),
-                    Action::Call(f) => {
-                        // A panicking callback must not stop the clock; the
-                        // panic hook has reported it.
-                        let _ = catch_unwind(AssertUnwindSafe(f));
-                    }
-                }
-            }
-            st = driver.lock();
-            continue;
-        }
-        match st.timers.first_key_value().map(|(k, _)| k.deadline) {
-            Some(deadline) => {
-                st.wake_at = Some(deadline);
-                let wait = deadline.saturating_duration_since(now);
-                st = driver
-                    .cond
-                    .wait_timeout(st, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-            None => {
-                st.wake_at = None;
-                st = driver.cond.wait(st).unwrap_or_else(|e| e.into_inner());
-            }
-        }
+/// Adds a timer to the current runtime's set (the timer thread's outside
+/// any runtime, or once that runtime has shut down).
+fn insert(deadline: Instant, action: Action) -> Key {
+    let action = match crate::runtime::current_timers() {
+        Some(timers) => match timers.insert(deadline, action) {
+            Ok(key) => return key,
+            Err(action) => action,
+        },
+        None => action,
+    };
+    match thread_timers().clone().insert(deadline, action) {
+        Ok(key) => key,
+        Err(_) => unreachable!("the timer thread's set never closes"),
     }
 }
 
@@ -269,7 +173,7 @@ impl Handle {
     /// `f` due at `deadline` (`None`: never).
     fn schedule(deadline: Option<Instant>, f: Callback) -> Self {
         match deadline {
-            Some(d) => Handle::Scheduled(driver().insert(d, Action::Call(f))),
+            Some(d) => Handle::Scheduled(insert(d, Action::Call(f))),
             None => Handle::Never(f),
         }
     }
@@ -277,7 +181,7 @@ impl Handle {
     /// Takes the callback out if it has not run: `(was pending, callback)`.
     fn take(&mut self) -> (bool, Option<Callback>) {
         match std::mem::replace(self, Handle::Ran) {
-            Handle::Scheduled(key) => match driver().remove(key) {
+            Handle::Scheduled(key) => match key.timers.remove(&key.slot) {
                 Some(Action::Call(f)) => (true, Some(f)),
                 Some(Action::Wake(_)) => unreachable!("a callback's key holds a callback"),
                 None => (false, None),
@@ -356,7 +260,7 @@ impl TimerHandle {
 impl fmt::Debug for TimerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &*self.lock() {
-            Handle::Scheduled(key) => format!("due at {:?}", key.deadline),
+            Handle::Scheduled(key) => format!("due at {:?}", key.slot.deadline),
             Handle::Never(_) => "never due".to_owned(),
             Handle::Stopped(_) => "stopped".to_owned(),
             Handle::Ran => "ran".to_owned(),
@@ -369,22 +273,24 @@ impl fmt::Debug for TimerHandle {
 
 /// Registers a waker to be woken at `deadline`.
 pub(crate) fn register(deadline: Instant, waker: &Waker) -> Key {
-    driver().insert(deadline, Action::Wake(waker.clone()))
+    insert(deadline, Action::Wake(waker.clone()))
 }
 
 /// Cancels a registration (no-op if it fired).
-pub(crate) fn deregister(key: Key) {
-    // The waker is dropped here, after the driver's lock is released.
-    drop(driver().remove(key));
+pub(crate) fn deregister(key: &Key) {
+    // The waker is dropped here, after the set's lock is released.
+    drop(key.timers.remove(&key.slot));
 }
 
 /// Replaces the waker of a registration; `false` if it has fired.
-pub(crate) fn update_waker(key: Key, waker: &Waker) -> bool {
-    driver().update_waker(key, waker)
+pub(crate) fn update_waker(key: &Key, waker: &Waker) -> bool {
+    key.timers.update_waker(&key.slot, waker)
 }
 
-/// Number of pending timers (tests: a dropped timer frees its entry).
+/// Number of pending timers of the timer thread and of the current runtime
+/// (tests: a dropped timer frees its entry).
 #[doc(hidden)]
 pub fn __pending_timers() -> usize {
-    DRIVER.get().map_or(0, |d| d.lock().timers.len())
+    let thread = THREAD_TIMERS.get().map_or(0, |t| t.len());
+    thread + crate::runtime::current_timers().map_or(0, |t| t.len())
 }

@@ -118,7 +118,7 @@ impl Sleep {
 
     fn cancel(&mut self) {
         if let Some(key) = self.key.take() {
-            super::deregister(key);
+            super::deregister(&key);
         }
         self.waker = None;
     }
@@ -139,8 +139,8 @@ impl Future for Sleep {
         }
         let same_waker = this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
         match this.key {
-            Some(_) if same_waker => {}
-            Some(key) if super::update_waker(key, cx.waker()) => {
+            Some(ref key) if same_waker && !key.timers.is_closed() => {}
+            Some(ref key) if super::update_waker(key, cx.waker()) => {
                 this.waker = Some(cx.waker().clone());
             }
             _ => {

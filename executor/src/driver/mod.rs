@@ -1,0 +1,468 @@
+//! The runtime's I/O and timer driver: Go's netpoller, beside the park.
+//!
+//! # What it is
+//!
+//! One OS poller per runtime (mio: epoll, kqueue), the runtime's timers
+//! (`time/store.rs`), and the sources registered with it (a slab of
+//! [`ScheduledIo`], `io.rs`). There is no driver thread:
+//!
+//! - a worker that has nothing to run and is about to park tries to take
+//!   the poller ([`Driver::try_poller`]); the one that gets it waits in the
+//!   OS poller, with the earliest timer deadline as its timeout, instead of
+//!   on its thread's park. Readiness events and due timers wake their tasks
+//!   from that worker, so a woken task of the runtime goes straight onto its
+//!   local queue: no thread hop between a socket becoming ready and its task
+//!   running. The others park on their threads as before;
+//! - a busy worker polls without blocking, and fires due timers, every
+//!   [`GLOBAL_QUEUE_INTERVAL`](crate::scheduler::worker::GLOBAL_QUEUE_INTERVAL)
+//!   tasks ([`Driver::maintain`]), so I/O and timers cannot starve behind
+//!   a busy queue, when nobody waits in the poller.
+//!
+//! # Waking the worker in the poller (no lost wake-up)
+//!
+//! The idle protocol (`scheduler/idle.rs`) decides *which* parked worker a
+//! submitter wakes; this decides *how*: a thread in `epoll_wait` is woken by
+//! the poller's waker (an eventfd write), any other by `Thread::unpark`.
+//!
+//! ```text
+//! worker i (poller)                     submitter (Shared::unpark(i))
+//! polling := i + 1      (SeqCst)        parked_flag[i] := 0   (idle.rs)
+//! fence(SeqCst)                         fence(SeqCst)
+//! if !parked_flag[i]: return            if polling == i + 1: wake the poller
+//! epoll_wait(next deadline)             else: thread[i].unpark()
+//! polling := 0
+//! ```
+//!
+//! The two fences are in one total order. If the worker's comes first, the
+//! submitter sees `polling == i + 1` and writes the eventfd; an eventfd
+//! written before `epoll_wait` starts makes it return at once (the event
+//! sits in the ready list). If the submitter's comes first, the worker sees
+//! its flag cleared and does not wait. Either way it does not sleep through
+//! the notification. A stale `polling` (the worker already left) costs one
+//! spurious eventfd event; a `Thread::unpark` of a worker not in
+//! `thread::park` leaves a token that one later park loop re-checks its
+//! flag through.
+//!
+//! Timers inserted earlier than the deadline the poller sleeps until wake it
+//! the same way (`store.rs`).
+//!
+//! # Sources
+//!
+//! A source is registered under a token = slab key + a generation in the
+//! upper bits, so an event for a source that was deregistered (and whose
+//! slot was reused) while the event sat in a poller's buffer is recognised
+//! and dropped. Events are delivered under the slab lock, once per batch;
+//! the wakers are called after it is released.
+
+pub(crate) mod io;
+
+use crate::time::store::{Sleeper, Timers};
+use crate::time::{Action, thread_timers};
+use io::{Direction, ReadyEvent, ScheduledIo};
+use mio::{Events, Interest, Poll as MioPoll, Token};
+use slab::Slab;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// The token of the poller's own waker.
+const WAKE_TOKEN: Token = Token(usize::MAX);
+/// Low bits of a token: the slab key.
+const KEY_BITS: u32 = 24;
+const KEY_MASK: usize = (1 << KEY_BITS) - 1;
+/// Events taken per `epoll_wait`.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// The poller and its buffers: held by the worker that polls.
+struct Core {
+    poll: MioPoll,
+    events: Events,
+    /// Due timers, fired outside the timer lock.
+    due: Vec<Action>,
+    /// Wakers taken from sources, called outside the slab lock.
+    wake: Vec<Waker>,
+}
+
+/// One runtime's I/O and timer driver.
+pub(crate) struct Driver {
+    core: Mutex<Core>,
+    registry: mio::Registry,
+    waker: Arc<mio::Waker>,
+    sources: Mutex<Slab<Arc<ScheduledIo>>>,
+    num_sources: AtomicUsize,
+    generation: AtomicUsize,
+    pub(crate) timers: Arc<Timers>,
+    /// Index + 1 of the worker waiting in the poller; 0: none.
+    polling: AtomicUsize,
+    /// Set once by the runtime's shutdown.
+    shutdown: AtomicBool,
+}
+
+impl Driver {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        let poll = MioPoll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE_TOKEN)?);
+        Ok(Self {
+            core: Mutex::new(Core {
+                poll,
+                events: Events::with_capacity(EVENTS_CAPACITY),
+                due: Vec::new(),
+                wake: Vec::new(),
+            }),
+            registry,
+            timers: Arc::new(Timers::new(Sleeper::Runtime(waker.clone()))),
+            waker,
+            sources: Mutex::new(Slab::new()),
+            num_sources: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            polling: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+        })
+    }
+
+    fn lock_sources(&self) -> MutexGuard<'_, Slab<Arc<ScheduledIo>>> {
+        // Nothing panics under it; recover anyway.
+        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Submitter side of the wake (module docs): `true` if worker `index`
+    /// waits in the poller and was woken through it; otherwise the caller
+    /// unparks its thread.
+    pub(crate) fn wake_poller(&self, index: usize) -> bool {
+        // SeqCst fence: orders the caller's flag store before this load
+        // (pairs with the fence in `Poller::wait`).
+        fence(Ordering::SeqCst);
+        if self.polling.load(Ordering::SeqCst) == index + 1 {
+            // An error means the poller's fd is gone: the runtime is being
+            // dropped, and its workers have left.
+            let _ = self.waker.wake();
+            return true;
+        }
+        false
+    }
+
+    /// The poller, if no other worker holds it.
+    pub(crate) fn try_poller(&self) -> Option<Poller<'_>> {
+        match self.core.try_lock() {
+            Ok(core) => Some(Poller { driver: self, core }),
+            Err(TryLockError::Poisoned(e)) => Some(Poller {
+                driver: self,
+                core: e.into_inner(),
+            }),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// A busy worker's turn (every few dozen tasks): fires due timers, and
+    /// takes the I/O events that are ready without blocking, unless another
+    /// worker waits in the poller (it gets them).
+    pub(crate) fn maintain(&self) {
+        if self.timers.len() > 0 {
+            let mut due = Vec::new();
+            self.timers.take_due_busy(Instant::now(), &mut due);
+            for action in due {
+                action.run();
+            }
+        }
+        if self.num_sources.load(Ordering::Relaxed) > 0
+            && self.polling.load(Ordering::Relaxed) == 0
+            && let Some(mut p) = self.try_poller()
+        {
+            p.poll_io(Some(Duration::ZERO));
+        }
+    }
+
+    /// Registers `source` for `interest`.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> std::io::Result<Arc<ScheduledIo>> {
+        if self.is_shutdown() {
+            return Err(gone());
+        }
+        let mut sources = self.lock_sources();
+        let entry = sources.vacant_entry();
+        let key = entry.key();
+        if key > KEY_MASK {
+            return Err(std::io::Error::other(
+                "gust: too many I/O sources registered with one runtime (at most 16M)",
+            ));
+        }
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        let token = (generation << KEY_BITS | key) & !(usize::MAX << (usize::BITS - 1));
+        let io = Arc::new(ScheduledIo::new(token));
+        self.registry.register(source, Token(token), interest)?;
+        entry.insert(io.clone());
+        self.num_sources.fetch_add(1, Ordering::Relaxed);
+        Ok(io)
+    }
+
+    /// Deregisters `source` and frees its slot.
+    pub(crate) fn deregister(
+        &self,
+        io: &ScheduledIo,
+        source: &mut impl mio::event::Source,
+    ) -> std::io::Result<()> {
+        let res = self.registry.deregister(source);
+        self.remove(io);
+        res
+    }
+
+    /// Frees `io`'s slot (if still there).
+    pub(crate) fn remove(&self, io: &ScheduledIo) {
+        let mut sources = self.lock_sources();
+        let key = io.token & KEY_MASK;
+        if sources.get(key).is_some_and(|s| s.token == io.token) {
+            let removed = sources.remove(key);
+            self.num_sources.fetch_sub(1, Ordering::Relaxed);
+            drop(sources);
+            drop(removed);
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// The runtime's shutdown, after its workers left: I/O waiters wake and
+    /// get an error; timers move to the timer thread.
+    pub(crate) fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        let mut wake = Vec::new();
+        for (_, io) in self.lock_sources().iter() {
+            io.wake_all(&mut wake);
+        }
+        for w in wake {
+            w.wake();
+        }
+        self.timers.close(thread_timers());
+    }
+
+    /// Ready in `dir`, or the task's waker is stored (module docs of `io.rs`).
+    pub(crate) fn poll_ready(
+        &self,
+        io: &ScheduledIo,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<std::io::Result<ReadyEvent>> {
+        match io.poll_ready(cx, dir, || self.is_shutdown()) {
+            Poll::Ready(Some(ev)) => Poll::Ready(Ok(ev)),
+            Poll::Ready(None) => Poll::Ready(Err(gone())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The error of an operation on a source whose runtime has shut down.
+fn gone() -> std::io::Error {
+    std::io::Error::other("gust: the runtime this I/O source belongs to has shut down")
+}
+
+/// The readiness bits a mio event carries.
+fn event_bits(ev: &mio::event::Event) -> usize {
+    let mut bits = 0;
+    if ev.is_readable() {
+        bits |= io::READABLE;
+    }
+    if ev.is_writable() {
+        bits |= io::WRITABLE;
+    }
+    if ev.is_read_closed() {
+        bits |= io::READ_CLOSED;
+    }
+    if ev.is_write_closed() {
+        bits |= io::WRITE_CLOSED;
+    }
+    if ev.is_error() {
+        bits |= io::ERROR;
+    }
+    bits
+}
+
+/// The poller, held by one worker.
+pub(crate) struct Poller<'a> {
+    driver: &'a Driver,
+    core: MutexGuard<'a, Core>,
+}
+
+impl Poller<'_> {
+    /// The parked worker `index`'s wait: unless `still_parked()` says it was
+    /// notified meanwhile, fires due timers or waits in the OS poller until
+    /// an event, the next deadline or a wake, and delivers what came.
+    /// Returns `false` if it did not wait (it was notified).
+    pub(crate) fn wait(&mut self, index: usize, still_parked: impl Fn() -> bool) -> bool {
+        let d = self.driver;
+        d.polling.store(index + 1, Ordering::SeqCst);
+        // SeqCst fence: pairs with the one in `wake_poller` (module docs).
+        fence(Ordering::SeqCst);
+        if !still_parked() {
+            d.polling.store(0, Ordering::SeqCst);
+            return false;
+        }
+        let now = Instant::now();
+        let next = d.timers.take_due(now, &mut self.core.due);
+        if self.core.due.is_empty() {
+            let timeout = next.map(|at| at.saturating_duration_since(now));
+            self.poll_io(timeout);
+            // A timer may have come due while we waited.
+            d.timers.take_due_busy(Instant::now(), &mut self.core.due);
+        } else {
+            d.polling.store(0, Ordering::SeqCst);
+        }
+        d.timers.poller_awake();
+        for action in self.core.due.drain(..) {
+            action.run();
+        }
+        true
+    }
+
+    /// Waits in the OS poller for at most `timeout` (`None`: no limit) and
+    /// delivers the events.
+    fn poll_io(&mut self, timeout: Option<Duration>) {
+        let d = self.driver;
+        let core = &mut *self.core;
+        let res = core.poll.poll(&mut core.events, timeout);
+        d.polling.store(0, Ordering::SeqCst);
+        if let Err(e) = res {
+            // EINTR: a signal; the caller's loop comes back. Anything else
+            // would be a bug in how the poller is used.
+            debug_assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "poll: {e}");
+            return;
+        }
+        let sources = d.lock_sources();
+        for ev in core.events.iter() {
+            let token = ev.token();
+            if token == WAKE_TOKEN {
+                continue;
+            }
+            if let Some(io) = sources.get(token.0 & KEY_MASK)
+                && io.token == token.0
+            {
+                io.deliver(event_bits(ev), &mut core.wake);
+            }
+        }
+        drop(sources);
+        for w in core.wake.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// A source registered with a gust runtime's I/O driver: what `gust::net`'s
+/// sockets are built on, and what a user's own mio source can use to become
+/// a future on gust.
+///
+/// It is registered with the current runtime (the runtime of the task or
+/// `block_on` it is made in; the global runtime outside any), whose workers
+/// then wait for its events where they park. Its futures may be polled from
+/// any executor.
+///
+/// # Examples
+///
+/// ```
+/// use gust_executor::io::{Direction, Registration};
+/// use std::io::{Read, Write};
+///
+/// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// b.set_nonblocking(true).unwrap();
+/// let mut b = mio::net::UnixStream::from_std(b);
+/// let reg = Registration::new(&mut b, mio::Interest::READABLE).unwrap();
+/// a.write_all(b"hi").unwrap();
+/// let mut buf = [0u8; 2];
+/// let n = gust_executor::block_on(std::future::poll_fn(|cx| {
+///     reg.poll_io(cx, Direction::Read, || (&b).read(&mut buf))
+/// }))
+/// .unwrap();
+/// assert_eq!(&buf[..n], b"hi");
+/// reg.deregister(&mut b).unwrap();
+/// ```
+pub struct Registration {
+    driver: Arc<Driver>,
+    io: Arc<ScheduledIo>,
+}
+
+impl Registration {
+    /// Registers `source` (a non-blocking mio source) for `interest` with the
+    /// current runtime's driver.
+    ///
+    /// # Errors
+    ///
+    /// What the OS poller says (for example a source already registered),
+    /// or an error if the runtime has shut down.
+    pub fn new(source: &mut impl mio::event::Source, interest: Interest) -> std::io::Result<Self> {
+        let driver = crate::runtime::current_driver();
+        let io = driver.register(source, interest)?;
+        Ok(Self { driver, io })
+    }
+
+    /// Ready in `dir` (the returned event goes back to
+    /// [`clear_readiness`](Self::clear_readiness) if the operation then says
+    /// `WouldBlock`), or `Pending` with the task's waker stored. Several
+    /// tasks may wait on one direction; each is woken.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime the source is registered with has shut down.
+    pub fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<std::io::Result<ReadyEvent>> {
+        self.driver.poll_ready(&self.io, cx, dir)
+    }
+
+    /// Forgets the readiness `ev` reported, unless an event came since.
+    pub fn clear_readiness(&self, ev: ReadyEvent) {
+        self.io.clear(ev);
+    }
+
+    /// Runs the non-blocking operation `op` once the source is ready in
+    /// `dir`, as often as it says `WouldBlock`; returns its first other
+    /// result. Cancel-safe when `op` is: a dropped poll did nothing.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut() -> std::io::Result<R>,
+    ) -> Poll<std::io::Result<R>> {
+        loop {
+            let ev = match self.poll_ready(cx, dir) {
+                Poll::Ready(Ok(ev)) => ev,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op() {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    /// Deregisters `source` (the one this was made for) from the poller.
+    /// Dropping the registration without this leaves the deregistration to
+    /// the OS (closing the source's last file descriptor does it).
+    ///
+    /// # Errors
+    ///
+    /// What the OS poller says.
+    pub fn deregister(&self, source: &mut impl mio::event::Source) -> std::io::Result<()> {
+        self.driver.deregister(&self.io, source)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.driver.remove(&self.io);
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("token", &self.io.token)
+            .finish()
+    }
+}

@@ -1,0 +1,318 @@
+//! A set of pending timers: the process-wide timer thread's, or one
+//! runtime's (fired by the worker that waits in its I/O driver).
+//!
+//! # Structure
+//!
+//! An ordered map from `(deadline, id)` to what to do when the timer fires
+//! (wake a waker, or call an `after_func` callback), behind one mutex. Who
+//! fires it is told apart by [`Sleeper`]:
+//!
+//! - **Thread**: the `gust-timer` thread sleeps on a condition variable until
+//!   the earliest deadline (timers made outside any gust runtime).
+//! - **Runtime**: a runtime's worker that has nothing to run waits in the
+//!   OS poller with the earliest deadline as its timeout; a busy worker fires
+//!   what is due every few dozen tasks (`driver/mod.rs`).
+//!
+//! # No lost wake-up
+//!
+//! The firer records what it sleeps until (`wake_at`) under the lock,
+//! after taking everything due. An insert that comes earlier than that
+//! (or while it sleeps with no deadline) wakes it, under the same lock; an
+//! insert while nobody sleeps on the set (`WakeAt::Nobody`: the runtime's
+//! poller is busy or absent) wakes nobody: whoever next waits takes the
+//! lock and computes its timeout afresh.
+//!
+//! # Closing
+//!
+//! A runtime that shuts down closes its set: every sleep waiting on it is
+//! woken (it re-registers on its next poll, with the timer thread), and
+//! every pending `after_func` callback moves to the timer thread at its
+//! deadline, leaving a forwarding entry so that `stop`/`reset` still reach it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Instant;
+
+/// A timer's place in its set's map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Slot {
+    pub(crate) deadline: Instant,
+    id: u64,
+}
+
+/// A registered timer: the set it lives in and its place there.
+#[derive(Clone)]
+pub(crate) struct Key {
+    pub(crate) timers: Arc<Timers>,
+    pub(crate) slot: Slot,
+}
+
+/// What happens when a timer fires.
+pub(crate) enum Action {
+    Wake(Waker),
+    Call(Box<dyn FnOnce() + Send + 'static>),
+}
+
+impl Action {
+    pub(crate) fn run(self) {
+        match self {
+            Action::Wake(w) => w.wake(),
+            Action::Call(f) => {
+                // A panicking callback must not stop the clock; the panic
+                // hook has reported it.
+                let _ = catch_unwind(AssertUnwindSafe(f));
+            }
+        }
+    }
+}
+
+/// What the firer of a set is doing (changed only under the lock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WakeAt {
+    /// Nobody sleeps on this set: inserts wake nobody.
+    Nobody,
+    /// The firer sleeps until this deadline.
+    Until(Instant),
+    /// The firer sleeps with no deadline.
+    Forever,
+}
+
+/// How the firer of a set is woken early.
+pub(crate) enum Sleeper {
+    Thread(Condvar),
+    Runtime(Arc<mio::Waker>),
+}
+
+struct State {
+    map: BTreeMap<Slot, Action>,
+    next_id: u64,
+    wake_at: WakeAt,
+    /// Set once by a runtime's shutdown (see the module docs).
+    closed: bool,
+    /// After closing: where each moved callback went.
+    forwarded: HashMap<Slot, Key>,
+}
+
+/// A set of pending timers.
+pub(crate) struct Timers {
+    state: Mutex<State>,
+    sleeper: Sleeper,
+    /// `map.len()`, readable without the lock (a busy worker's check).
+    len: AtomicUsize,
+    /// `closed`, readable without the lock (a sleep's re-poll).
+    closed: AtomicBool,
+}
+
+impl Timers {
+    pub(crate) fn new(sleeper: Sleeper) -> Self {
+        let wake_at = match sleeper {
+            // The thread sleeps with no deadline until told otherwise.
+            Sleeper::Thread(_) => WakeAt::Forever,
+            Sleeper::Runtime(_) => WakeAt::Nobody,
+        };
+        Self {
+            state: Mutex::new(State {
+                map: BTreeMap::new(),
+                next_id: 0,
+                wake_at,
+                closed: false,
+                forwarded: HashMap::new(),
+            }),
+            sleeper,
+            len: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Actions run outside the lock, so a panic never poisons it; recover
+        // anyway rather than take timers down.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of pending timers (racy).
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether a runtime's shutdown closed this set.
+    pub(crate) fn is_closed(&self) -> bool {
+        // Relaxed: a stale `false` only delays the re-registration to the
+        // next poll, which the close's wake causes.
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Adds a timer; `Err(action)` if the set is closed.
+    pub(crate) fn insert(
+        self: Arc<Self>,
+        deadline: Instant,
+        action: Action,
+    ) -> Result<Key, Action> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(action);
+        }
+        let slot = Slot {
+            deadline,
+            id: st.next_id,
+        };
+        st.next_id += 1;
+        st.map.insert(slot, action);
+        self.len.store(st.map.len(), Ordering::Relaxed);
+        let wake = match st.wake_at {
+            WakeAt::Nobody => false,
+            WakeAt::Until(at) => deadline < at,
+            WakeAt::Forever => true,
+        };
+        if wake {
+            match &self.sleeper {
+                Sleeper::Thread(cond) => {
+                    st.wake_at = WakeAt::Until(deadline);
+                    cond.notify_one();
+                    drop(st);
+                }
+                Sleeper::Runtime(waker) => {
+                    // Once: the poller recomputes its timeout when it wakes.
+                    st.wake_at = WakeAt::Nobody;
+                    drop(st);
+                    // An error here means the poller is gone (the runtime's
+                    // shutdown closes the set next).
+                    let _ = waker.wake();
+                }
+            }
+        } else {
+            drop(st);
+        }
+        Ok(Key { timers: self, slot })
+    }
+
+    /// Removes a timer and returns what it would have done; `None` if it has
+    /// fired. The caller drops the result outside the lock: a waker or
+    /// closure may run arbitrary code when dropped.
+    pub(crate) fn remove(&self, slot: &Slot) -> Option<Action> {
+        let mut st = self.lock();
+        if let Some(a) = st.map.remove(slot) {
+            self.len.store(st.map.len(), Ordering::Relaxed);
+            return Some(a);
+        }
+        let fwd = st.forwarded.remove(slot)?;
+        drop(st);
+        fwd.timers.remove(&fwd.slot)
+    }
+
+    /// Replaces a pending timer's waker; `false` if it has fired (or the set
+    /// was closed: the caller registers again, elsewhere).
+    pub(crate) fn update_waker(&self, slot: &Slot, waker: &Waker) -> bool {
+        let mut st = self.lock();
+        match st.map.get_mut(slot) {
+            Some(Action::Wake(w)) => {
+                let old = std::mem::replace(w, waker.clone());
+                drop(st);
+                drop(old);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The firer's step: moves every timer due at `now` into `due` and
+    /// records that it will sleep until the next deadline (or forever);
+    /// returns that next deadline.
+    pub(crate) fn take_due(&self, now: Instant, due: &mut Vec<Action>) -> Option<Instant> {
+        let mut st = self.lock();
+        while let Some(entry) = st.map.first_entry() {
+            if entry.key().deadline > now {
+                break;
+            }
+            due.push(entry.remove());
+        }
+        self.len.store(st.map.len(), Ordering::Relaxed);
+        let next = st.map.first_key_value().map(|(k, _)| k.deadline);
+        st.wake_at = next.map_or(WakeAt::Forever, WakeAt::Until);
+        next
+    }
+
+    /// A busy worker's step: moves every timer due at `now` into `due`,
+    /// without touching what the sleeping firer (if any) sleeps until.
+    pub(crate) fn take_due_busy(&self, now: Instant, due: &mut Vec<Action>) {
+        let mut st = self.lock();
+        while let Some(entry) = st.map.first_entry() {
+            if entry.key().deadline > now {
+                break;
+            }
+            due.push(entry.remove());
+        }
+        self.len.store(st.map.len(), Ordering::Relaxed);
+    }
+
+    /// The runtime's poller stopped sleeping on this set.
+    pub(crate) fn poller_awake(&self) {
+        self.lock().wake_at = WakeAt::Nobody;
+    }
+
+    /// The timer thread's wait: until the earliest deadline, or a notify.
+    fn thread_wait<'a>(&self, st: MutexGuard<'a, State>, cond: &Condvar) -> MutexGuard<'a, State> {
+        match st.wake_at {
+            WakeAt::Until(at) => {
+                let wait = at.saturating_duration_since(Instant::now());
+                cond.wait_timeout(st, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            _ => cond.wait(st).unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
+    /// The body of the `gust-timer` thread for this set (never returns).
+    pub(crate) fn run_thread(&self) -> ! {
+        let Sleeper::Thread(cond) = &self.sleeper else {
+            unreachable!("a runtime's timers have no thread");
+        };
+        let mut due = Vec::new();
+        loop {
+            self.take_due(Instant::now(), &mut due);
+            if !due.is_empty() {
+                for action in due.drain(..) {
+                    action.run();
+                }
+                continue;
+            }
+            let st = self.lock();
+            // Re-check under the lock: an insert between `take_due` and here
+            // saw our `wake_at` and notified nobody yet waiting.
+            let earliest = st.map.first_key_value().map(|(k, _)| k.deadline);
+            if earliest.is_some_and(|d| d <= Instant::now()) {
+                continue;
+            }
+            drop(self.thread_wait(st, cond));
+        }
+    }
+
+    /// A runtime's shutdown: wakes every waiting sleep (it re-registers on
+    /// its next poll, elsewhere) and moves every callback to `to`.
+    pub(crate) fn close(&self, to: &Arc<Timers>) {
+        let mut st = self.lock();
+        st.closed = true;
+        self.closed.store(true, Ordering::Relaxed);
+        let map = std::mem::take(&mut st.map);
+        self.len.store(0, Ordering::Relaxed);
+        let mut wake = Vec::new();
+        for (slot, action) in map {
+            match action {
+                Action::Wake(w) => wake.push(w),
+                action @ Action::Call(_) => {
+                    if let Ok(key) = to.clone().insert(slot.deadline, action) {
+                        st.forwarded.insert(slot, key);
+                    }
+                }
+            }
+        }
+        drop(st);
+        for w in wake {
+            w.wake();
+        }
+    }
+}
