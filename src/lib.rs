@@ -139,7 +139,7 @@
 //! The facade re-exports six crates: `gust-executor` (runtime, tasks,
 //! timers), `gust-chan` (channels, `select!` and [`Select`]),
 //! `gust-waitgroup`, `gust-context` (with `errgroup`), `gust-sync` and
-//! `gust-macros` (`#[gust::main]`, `#[gust::test]`).
+//! `gust-macros` (`#[gust::main]`, `#[gust::test]`) and `gust-net`.
 
 pub use gust_chan::{
     Chan, Receiver, Select, SendError, Sender, TryRecvError, TrySendError, chan, select,
@@ -157,6 +157,20 @@ pub use gust_waitgroup::WaitGroup;
 /// [`Barrier`](sync::Barrier). `WaitGroup` is at the crate root.
 pub mod sync {
     pub use gust_sync::*;
+}
+
+/// Go's `net` package on the runtime's own I/O driver:
+/// [`TcpListener`](net::TcpListener), [`TcpStream`](net::TcpStream),
+/// [`UdpSocket`](net::UdpSocket) and, on Unix,
+/// [`UnixListener`](net::UnixListener) and [`UnixStream`](net::UnixStream).
+pub mod net {
+    pub use gust_net::*;
+}
+
+/// The runtime's I/O driver, for mio sources of your own
+/// ([`Registration`](io::Registration)).
+pub mod io {
+    pub use gust_executor::io::*;
 }
 
 /// Go's `context` package: the error type and the rest of the context API.

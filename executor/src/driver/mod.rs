@@ -55,13 +55,15 @@
 //! the wakers are called after it is released.
 
 pub(crate) mod io;
+pub(crate) mod slot;
 
 use crate::time::store::{Sleeper, Timers};
 use crate::time::{Action, thread_timers};
 use io::{Direction, ReadyEvent, ScheduledIo};
 use mio::{Events, Interest, Poll as MioPoll, Token};
 use slab::Slab;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use slot::PollerSlot;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -93,8 +95,8 @@ pub(crate) struct Driver {
     num_sources: AtomicUsize,
     generation: AtomicUsize,
     pub(crate) timers: Arc<Timers>,
-    /// Index + 1 of the worker waiting in the poller; 0: none.
-    polling: AtomicUsize,
+    /// Which worker waits in the poller.
+    polling: PollerSlot,
     /// Set once by the runtime's shutdown.
     shutdown: AtomicBool,
 }
@@ -117,7 +119,7 @@ impl Driver {
             sources: Mutex::new(Slab::new()),
             num_sources: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
-            polling: AtomicUsize::new(0),
+            polling: PollerSlot::new(),
             shutdown: AtomicBool::new(false),
         })
     }
@@ -131,10 +133,7 @@ impl Driver {
     /// waits in the poller and was woken through it; otherwise the caller
     /// unparks its thread.
     pub(crate) fn wake_poller(&self, index: usize) -> bool {
-        // SeqCst fence: orders the caller's flag store before this load
-        // (pairs with the fence in `Poller::wait`).
-        fence(Ordering::SeqCst);
-        if self.polling.load(Ordering::SeqCst) == index + 1 {
+        if self.polling.is_waiting(index) {
             // An error means the poller's fd is gone: the runtime is being
             // dropped, and its workers have left.
             let _ = self.waker.wake();
@@ -158,20 +157,25 @@ impl Driver {
     /// A busy worker's turn (every few dozen tasks): fires due timers, and
     /// takes the I/O events that are ready without blocking, unless another
     /// worker waits in the poller (it gets them).
-    pub(crate) fn maintain(&self) {
+    ///
+    /// Returns whether it woke or ran anything.
+    pub(crate) fn maintain(&self) -> bool {
+        let mut did = false;
         if self.timers.len() > 0 {
             let mut due = Vec::new();
             self.timers.take_due_busy(Instant::now(), &mut due);
+            did = !due.is_empty();
             for action in due {
                 action.run();
             }
         }
         if self.num_sources.load(Ordering::Relaxed) > 0
-            && self.polling.load(Ordering::Relaxed) == 0
+            && !self.polling.anyone()
             && let Some(mut p) = self.try_poller()
         {
-            p.poll_io(Some(Duration::ZERO));
+            did |= p.poll_io(Some(Duration::ZERO));
         }
+        did
     }
 
     /// Registers `source` for `interest`.
@@ -295,11 +299,9 @@ impl Poller<'_> {
     /// Returns `false` if it did not wait (it was notified).
     pub(crate) fn wait(&mut self, index: usize, still_parked: impl Fn() -> bool) -> bool {
         let d = self.driver;
-        d.polling.store(index + 1, Ordering::SeqCst);
-        // SeqCst fence: pairs with the one in `wake_poller` (module docs).
-        fence(Ordering::SeqCst);
+        d.polling.enter(index);
         if !still_parked() {
-            d.polling.store(0, Ordering::SeqCst);
+            d.polling.leave();
             return false;
         }
         let now = Instant::now();
@@ -310,7 +312,7 @@ impl Poller<'_> {
             // A timer may have come due while we waited.
             d.timers.take_due_busy(Instant::now(), &mut self.core.due);
         } else {
-            d.polling.store(0, Ordering::SeqCst);
+            d.polling.leave();
         }
         d.timers.poller_awake();
         for action in self.core.due.drain(..) {
@@ -320,17 +322,17 @@ impl Poller<'_> {
     }
 
     /// Waits in the OS poller for at most `timeout` (`None`: no limit) and
-    /// delivers the events.
-    fn poll_io(&mut self, timeout: Option<Duration>) {
+    /// delivers the events; returns whether it woke any task.
+    fn poll_io(&mut self, timeout: Option<Duration>) -> bool {
         let d = self.driver;
         let core = &mut *self.core;
         let res = core.poll.poll(&mut core.events, timeout);
-        d.polling.store(0, Ordering::SeqCst);
+        d.polling.leave();
         if let Err(e) = res {
             // EINTR: a signal; the caller's loop comes back. Anything else
             // would be a bug in how the poller is used.
             debug_assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "poll: {e}");
-            return;
+            return false;
         }
         let sources = d.lock_sources();
         for ev in core.events.iter() {
@@ -345,9 +347,11 @@ impl Poller<'_> {
             }
         }
         drop(sources);
+        let woke = !core.wake.is_empty();
         for w in core.wake.drain(..) {
             w.wake();
         }
+        woke
     }
 }
 

@@ -341,6 +341,13 @@ impl Worker {
             if self.shared.is_shutdown() {
                 return None;
             }
+            // I/O and timers too (Go's spinning M polls the network): what
+            // they wake lands in this worker's queues.
+            if self.shared.driver.maintain()
+                && let Some(task) = self.lifo.take().or_else(|| self.local.pop())
+            {
+                return Some(task);
+            }
             for _ in 0..SPINS_PER_ROUND {
                 std::hint::spin_loop();
             }

@@ -5,4 +5,5 @@
 //! protocol and the idle/park protocol.
 
 mod loom_idle;
+mod loom_poller;
 mod loom_queue;

@@ -22,6 +22,19 @@
 //! poller is busy or absent) wakes nobody: whoever next waits takes the
 //! lock and computes its timeout afresh.
 //!
+//! # The watch (Go's sysmon, for timers)
+//!
+//! A runtime's timers are fired by its workers, between tasks. A task that
+//! never yields (a loop whose channel operations are always ready) keeps
+//! its worker from firing them; if every worker is so busy, a deadline that
+//! would end the loop (a context's) never fires. So while no worker sleeps
+//! on the set, it keeps one *watch* on the timer thread: a callback due
+//! [`WATCH_GRACE`] after the earliest deadline, which fires whatever the
+//! workers left overdue by that much (from the timer thread, as timers made
+//! outside a runtime are) and re-arms itself while the workers stay busy.
+//! At most one watch per set is pending, so a busy runtime costs the timer
+//! thread one wake-up per few milliseconds, and an idle one none.
+//!
 //! # Closing
 //!
 //! A runtime that shuts down closes its set: every sleep waiting on it is
@@ -34,7 +47,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How late a runtime's timer may get, while every worker is busy in a task
+/// that does not yield, before the timer thread fires it.
+pub(crate) const WATCH_GRACE: Duration = Duration::from_millis(5);
 
 /// A timer's place in its set's map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,6 +111,8 @@ struct State {
     closed: bool,
     /// After closing: where each moved callback went.
     forwarded: HashMap<Slot, Key>,
+    /// A watch is pending on the timer thread (module docs).
+    watched: bool,
 }
 
 /// A set of pending timers.
@@ -120,6 +139,7 @@ impl Timers {
                 wake_at,
                 closed: false,
                 forwarded: HashMap::new(),
+                watched: false,
             }),
             sleeper,
             len: AtomicUsize::new(0),
@@ -162,6 +182,13 @@ impl Timers {
         st.next_id += 1;
         st.map.insert(slot, action);
         self.len.store(st.map.len(), Ordering::Relaxed);
+        // Nobody sleeps on a runtime's set: its workers are busy. Watch it.
+        let watch = matches!(self.sleeper, Sleeper::Runtime(_))
+            && st.wake_at == WakeAt::Nobody
+            && !st.watched;
+        if watch {
+            st.watched = true;
+        }
         let wake = match st.wake_at {
             WakeAt::Nobody => false,
             WakeAt::Until(at) => deadline < at,
@@ -185,6 +212,10 @@ impl Timers {
             }
         } else {
             drop(st);
+        }
+        if watch {
+            let first = self.lock().map.first_key_value().map(|(k, _)| k.deadline);
+            Self::arm_watch(self.clone(), first.unwrap_or(deadline));
         }
         Ok(Key { timers: self, slot })
     }
@@ -246,6 +277,49 @@ impl Timers {
             due.push(entry.remove());
         }
         self.len.store(st.map.len(), Ordering::Relaxed);
+    }
+
+    /// Puts the watch of this (runtime's) set on the timer thread, due
+    /// [`WATCH_GRACE`] after `first`.
+    fn arm_watch(this: Arc<Self>, first: Instant) {
+        let Some(at) = first.checked_add(WATCH_GRACE) else {
+            this.lock().watched = false;
+            return;
+        };
+        let action = Action::Call(Box::new(move || this.watch_fire()));
+        // The timer thread's set never closes.
+        let _ = super::thread_timers().clone().insert(at, action);
+    }
+
+    /// The watch: fires what the busy workers left overdue by the grace,
+    /// and re-arms while they stay busy.
+    fn watch_fire(self: Arc<Self>) {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        let mut st = self.lock();
+        let overdue = st
+            .map
+            .first_key_value()
+            .is_some_and(|(k, _)| k.deadline + WATCH_GRACE <= now);
+        if overdue {
+            while let Some(entry) = st.map.first_entry() {
+                if entry.key().deadline > now {
+                    break;
+                }
+                due.push(entry.remove());
+            }
+            self.len.store(st.map.len(), Ordering::Relaxed);
+        }
+        let first = st.map.first_key_value().map(|(k, _)| k.deadline);
+        let rearm = first.filter(|_| st.wake_at == WakeAt::Nobody && !st.closed);
+        st.watched = rearm.is_some();
+        drop(st);
+        for action in due {
+            action.run();
+        }
+        if let Some(first) = rearm {
+            Self::arm_watch(self, first);
+        }
     }
 
     /// The runtime's poller stopped sleeping on this set.

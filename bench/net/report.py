@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Summarise bench/net/out/results.tsv into a table (stdout and results.md).
+
+Per row and worker count: the median rps and the median p99 (microseconds)
+of each server over its reps, and gust's ratio to the best peer:
+throughput gust/best-peer-rps (>1 is better) and p99 gust/best-peer-p99
+(<1 is better).
+"""
+import csv
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TSV = os.path.join(HERE, "out", "results.tsv")
+MD = os.path.join(HERE, "results.md")
+ORDER = ["gust", "tokio", "smol", "go"]
+ROW_ORDER = ["echo-1", "echo-50", "echo-500", "chat-10", "chat-50"]
+
+
+def main():
+    if not os.path.exists(TSV):
+        sys.exit(f"report.py: {TSV} not found; run run.sh first")
+    runs = defaultdict(list)  # (row, workers, server) -> [(rps, p99, errors)]
+    with open(TSV) as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            try:
+                runs[(r["row"], int(r["workers"]), r["server"])].append(
+                    (float(r["rps"]), float(r["p99_us"]), int(r["errors"] or 0)))
+            except (ValueError, KeyError):
+                continue
+    servers = sorted({k[2] for k in runs},
+                     key=lambda s: (ORDER.index(s) if s in ORDER else 99, s))
+    groups = sorted({(k[0], k[1]) for k in runs},
+                    key=lambda g: (ROW_ORDER.index(g[0]) if g[0] in ROW_ORDER else 99, g[0], g[1]))
+
+    head = ["row", "workers"]
+    for s in servers:
+        head += [f"{s} rps", f"{s} p99 µs"]
+    peers = [s for s in servers if s != "gust"]
+    with_ratio = "gust" in servers and peers
+    if with_ratio:
+        head += ["gust/best rps", "gust/best p99"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    notes = []
+    for row, w in groups:
+        cells = [row, str(w)]
+        med = {}
+        for s in servers:
+            v = runs.get((row, w, s))
+            if not v:
+                cells += ["–", "–"]
+                continue
+            rps = statistics.median(x[0] for x in v)
+            p99 = statistics.median(x[1] for x in v)
+            errs = sum(x[2] for x in v)
+            med[s] = (rps, p99)
+            cells += [f"{rps:,.0f}", f"{p99:,.0f}"]
+            if errs:
+                notes.append(f"{row} workers={w} {s}: {errs} errors over {len(v)} runs")
+        if with_ratio:
+            pm = [med[s] for s in peers if s in med]
+            if "gust" in med and pm:
+                best_rps = max(x[0] for x in pm)
+                best_p99 = min(x[1] for x in pm)
+                cells.append(f"{med['gust'][0] / best_rps:.2f}" if best_rps else "–")
+                cells.append(f"{med['gust'][1] / best_p99:.2f}" if best_p99 else "–")
+            else:
+                cells += ["–", "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+
+    nreps = max((len(v) for v in runs.values()), default=0)
+    text = ["# Network benchmark results", "",
+            f"Medians over up to {nreps} interleaved reps per cell (raw runs: out/results.tsv). "
+            "rps = round trips per second over all connections; p99 = 99th-percentile round-trip "
+            "latency in microseconds. gust/best rps: gust's throughput over the best peer's "
+            "(> 1 is better); gust/best p99: gust's p99 over the best (lowest) peer p99 "
+            "(< 1 is better). The load generator shares the machine's cores with the server.",
+            ""] + lines
+    if notes:
+        text += ["", "Errors:", ""] + [f"- {n}" for n in notes]
+    out = "\n".join(text) + "\n"
+    print(out)
+    with open(MD, "w") as f:
+        f.write(out)
+
+
+if __name__ == "__main__":
+    main()

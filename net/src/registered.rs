@@ -1,0 +1,83 @@
+//! [`Registered`]: a mio source and its registration with the driver.
+//!
+//! Every socket type is one of these (streams share one between their two
+//! halves through an `Arc`). Dropping it deregisters the source before the
+//! source's file descriptor is closed.
+
+use gust_executor::io::{Direction, Interest, Registration, Source};
+use std::future::poll_fn;
+use std::io;
+use std::task::{Context, Poll};
+
+pub(crate) struct Registered<S: Source> {
+    /// `Some` until dropped (taken to deregister it).
+    source: Option<S>,
+    reg: Registration,
+}
+
+impl<S: Source> Registered<S> {
+    /// Registers `source` for reads and writes with the current runtime.
+    pub(crate) fn new(mut source: S) -> io::Result<Self> {
+        let reg = Registration::new(&mut source, Interest::READABLE | Interest::WRITABLE)?;
+        Ok(Self {
+            source: Some(source),
+            reg,
+        })
+    }
+
+    pub(crate) fn get(&self) -> &S {
+        self.source
+            .as_ref()
+            .expect("gust-net: source used after drop")
+    }
+
+    /// Runs `op` on the source once it is ready in `dir`, again after each
+    /// `WouldBlock`.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let source = self.get();
+        self.reg.poll_io(cx, dir, || op(source))
+    }
+
+    /// `poll_io` as a future.
+    pub(crate) async fn io<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(cx, dir, &mut op)).await
+    }
+
+    /// Waits until the source is ready in `dir` (it may still say
+    /// `WouldBlock` then: readiness is a hint).
+    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
+        poll_fn(|cx| self.reg.poll_ready(cx, dir).map_ok(|_| ())).await
+    }
+
+    /// Waits for readiness in `dir` and returns the event, to clear after a
+    /// `WouldBlock`.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<gust_executor::io::ReadyEvent>> {
+        self.reg.poll_ready(cx, dir)
+    }
+
+    pub(crate) fn clear(&self, ev: gust_executor::io::ReadyEvent) {
+        self.reg.clear_readiness(ev);
+    }
+}
+
+impl<S: Source> Drop for Registered<S> {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.source.take() {
+            // The fd closes right after; an error changes nothing.
+            let _ = self.reg.deregister(&mut s);
+        }
+    }
+}

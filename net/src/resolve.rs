@@ -1,0 +1,150 @@
+//! Address resolution, shared by every `bind` and `connect`.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+/// What `bind` and `connect` accept: a socket address in any of std's
+/// forms, or a `"host:port"` string / `(host, port)` pair. A literal
+/// address resolves at once; a host name is looked up on gust's blocking
+/// pool (the system resolver blocks), so the worker goes on meanwhile.
+///
+/// It is sealed: the forms are those of `std::net::ToSocketAddrs`.
+pub trait ToSocketAddrs: sealed::Sealed {}
+
+mod sealed {
+    use super::*;
+
+    /// An address, or a name to look up.
+    pub enum Addrs {
+        Ready(Vec<SocketAddr>),
+        Host(String, u16),
+        HostPort(String),
+    }
+
+    pub trait Sealed {
+        fn to_addrs(&self) -> Addrs;
+    }
+}
+use sealed::{Addrs, Sealed};
+
+macro_rules! ready {
+    ($($t:ty => |$s:ident| $e:expr;)*) => {$(
+        impl ToSocketAddrs for $t {}
+        impl Sealed for $t {
+            fn to_addrs(&self) -> Addrs {
+                let $s = self;
+                Addrs::Ready(vec![$e])
+            }
+        }
+    )*};
+}
+
+ready! {
+    SocketAddr => |a| *a;
+    SocketAddrV4 => |a| SocketAddr::V4(*a);
+    SocketAddrV6 => |a| SocketAddr::V6(*a);
+    (IpAddr, u16) => |a| SocketAddr::new(a.0, a.1);
+    (Ipv4Addr, u16) => |a| SocketAddr::new(IpAddr::V4(a.0), a.1);
+    (Ipv6Addr, u16) => |a| SocketAddr::new(IpAddr::V6(a.0), a.1);
+}
+
+impl ToSocketAddrs for str {}
+impl Sealed for str {
+    fn to_addrs(&self) -> Addrs {
+        match self.parse() {
+            Ok(a) => Addrs::Ready(vec![a]),
+            Err(_) => Addrs::HostPort(self.to_owned()),
+        }
+    }
+}
+
+impl ToSocketAddrs for String {}
+impl Sealed for String {
+    fn to_addrs(&self) -> Addrs {
+        self.as_str().to_addrs()
+    }
+}
+
+impl ToSocketAddrs for (&str, u16) {}
+impl Sealed for (&str, u16) {
+    fn to_addrs(&self) -> Addrs {
+        match self.0.parse::<IpAddr>() {
+            Ok(ip) => Addrs::Ready(vec![SocketAddr::new(ip, self.1)]),
+            Err(_) => Addrs::Host(self.0.to_owned(), self.1),
+        }
+    }
+}
+
+impl ToSocketAddrs for (String, u16) {}
+impl Sealed for (String, u16) {
+    fn to_addrs(&self) -> Addrs {
+        (self.0.as_str(), self.1).to_addrs()
+    }
+}
+
+impl ToSocketAddrs for [SocketAddr] {}
+impl Sealed for [SocketAddr] {
+    fn to_addrs(&self) -> Addrs {
+        Addrs::Ready(self.to_vec())
+    }
+}
+
+impl ToSocketAddrs for Vec<SocketAddr> {}
+impl Sealed for Vec<SocketAddr> {
+    fn to_addrs(&self) -> Addrs {
+        Addrs::Ready(self.clone())
+    }
+}
+
+impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
+impl<T: Sealed + ?Sized> Sealed for &T {
+    fn to_addrs(&self) -> Addrs {
+        (**self).to_addrs()
+    }
+}
+
+/// Resolves `addr` to at least one socket address.
+pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs as _;
+    let addrs = match addr.to_addrs() {
+        Addrs::Ready(v) => v,
+        Addrs::Host(host, port) => gust_executor::spawn_blocking(move || {
+            (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect::<Vec<_>>)
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("gust-net: address lookup failed: {e}")))??,
+        Addrs::HostPort(s) => gust_executor::spawn_blocking(move || {
+            s.as_str()
+                .to_socket_addrs()
+                .map(Iterator::collect::<Vec<_>>)
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("gust-net: address lookup failed: {e}")))??,
+    };
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "gust-net: the address resolved to no socket address",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Tries `f` on each address in turn; returns the first success or the
+/// last error (std's rule for `TcpStream::connect`).
+pub(crate) async fn each<T, F, Fut>(addrs: Vec<SocketAddr>, mut f: F) -> io::Result<T>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: Future<Output = io::Result<T>>,
+{
+    let mut last = None;
+    for a in addrs {
+        match f(a).await {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.expect("resolve returns at least one address"))
+}

@@ -1,0 +1,302 @@
+//! The byte-stream machinery shared by [`TcpStream`](crate::TcpStream) and
+//! `UnixStream`: `AsyncRead`/`AsyncWrite` over a registered source, and the
+//! owned halves of [`into_split`](crate::TcpStream::into_split).
+//!
+//! A stream and its halves share one [`Registered`] source through an
+//! `Arc`; reads wait on its read readiness and writes on its write
+//! readiness, so a reading task and a writing task never wake each other.
+//! Several tasks may read (or write) one `&TcpStream` at once; each is
+//! woken on readiness, and the bytes go to whichever reads first.
+
+use crate::registered::Registered;
+use gust_executor::io::{Direction, Source};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A mio byte stream (TCP or Unix).
+pub(crate) trait ByteStream: Source + Send + Sync + 'static {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize>;
+    fn write(&self, buf: &[u8]) -> io::Result<usize>;
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+}
+
+macro_rules! byte_stream {
+    ($t:ty) => {
+        impl ByteStream for $t {
+            fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                <&$t as Read>::read(&mut &*self, buf)
+            }
+            fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+                <&$t as Read>::read_vectored(&mut &*self, bufs)
+            }
+            fn write(&self, buf: &[u8]) -> io::Result<usize> {
+                <&$t as Write>::write(&mut &*self, buf)
+            }
+            fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                <&$t as Write>::write_vectored(&mut &*self, bufs)
+            }
+            fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+                <$t>::shutdown(self, how)
+            }
+        }
+    };
+}
+
+byte_stream!(gust_executor::io::mio::net::TcpStream);
+#[cfg(unix)]
+byte_stream!(gust_executor::io::mio::net::UnixStream);
+
+pub(crate) type Shared<S> = Arc<Registered<S>>;
+
+pub(crate) fn poll_read<S: ByteStream>(
+    io: &Registered<S>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    io.poll_io(cx, Direction::Read, |s| s.read(buf))
+}
+
+pub(crate) fn poll_read_vectored<S: ByteStream>(
+    io: &Registered<S>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>> {
+    io.poll_io(cx, Direction::Read, |s| s.read_vectored(bufs))
+}
+
+pub(crate) fn poll_write<S: ByteStream>(
+    io: &Registered<S>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    io.poll_io(cx, Direction::Write, |s| s.write(buf))
+}
+
+pub(crate) fn poll_write_vectored<S: ByteStream>(
+    io: &Registered<S>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    io.poll_io(cx, Direction::Write, |s| s.write_vectored(bufs))
+}
+
+/// `poll_close`: shuts the writing direction down (the peer reads EOF).
+/// A socket the peer already dropped is closed enough.
+pub(crate) fn close<S: ByteStream>(io: &Registered<S>) -> Poll<io::Result<()>> {
+    match io.get().shutdown(Shutdown::Write) {
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+        r => Poll::Ready(r),
+    }
+}
+
+/// Implements `AsyncRead` + `AsyncWrite` for `$t` (and `&$t`), whose
+/// `Registered` source is reached with `$io`.
+macro_rules! async_rw {
+    ($t:ty, |$s:ident| $io:expr) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $crate::split::poll_read($io, cx, buf)
+            }
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $crate::split::poll_read_vectored($io, cx, bufs)
+            }
+        }
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $crate::split::poll_write($io, cx, buf)
+            }
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $crate::split::poll_write_vectored($io, cx, bufs)
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                // Writes go straight to the socket: nothing is buffered.
+                std::task::Poll::Ready(Ok(()))
+            }
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                $crate::split::close($io)
+            }
+        }
+    };
+}
+pub(crate) use async_rw;
+
+/// Defines the owned read and write halves of a stream type.
+macro_rules! halves {
+    ($read:ident, $write:ident, $source:ty, $stream:literal) => {
+        #[doc = concat!("The reading half of a [`", $stream, "`], from `into_split`: `AsyncRead`, usable")]
+        /// from another task than the writing half.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+        /// gust_executor::block_on(async {
+        ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+        ///     let c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+        ///     let (s, _) = ln.accept().await?;
+        ///     let (mut r, mut w) = s.into_split();
+        ///     let (mut cr, mut cw) = c.into_split();
+        ///     cw.write_all(b"ping").await?;
+        ///     let mut buf = [0u8; 4];
+        ///     r.read_exact(&mut buf).await?;
+        ///     w.write_all(&buf).await?;
+        ///     cr.read_exact(&mut buf).await?;
+        ///     assert_eq!(&buf, b"ping");
+        ///     std::io::Result::Ok(())
+        /// })
+        /// .unwrap();
+        /// ```
+        pub struct $read {
+            pub(crate) io: $crate::split::Shared<$source>,
+        }
+
+        #[doc = concat!("The writing half of a [`", $stream, "`], from `into_split`: `AsyncWrite`.")]
+        /// Dropping it (or `close`) shuts the writing direction down, so
+        /// the peer reads end-of-stream; the reading half goes on.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+        /// gust_executor::block_on(async {
+        ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+        ///     let c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+        ///     let (mut s, _) = ln.accept().await?;
+        ///     let (_r, mut w) = c.into_split();
+        ///     w.write_all(b"bye").await?;
+        ///     drop(w); // the server reads "bye", then EOF
+        ///     let mut all = Vec::new();
+        ///     s.read_to_end(&mut all).await?;
+        ///     assert_eq!(all, b"bye");
+        ///     std::io::Result::Ok(())
+        /// })
+        /// .unwrap();
+        /// ```
+        pub struct $write {
+            pub(crate) io: $crate::split::Shared<$source>,
+        }
+
+        $crate::split::async_rw_read_only!($read);
+        $crate::split::async_write_only!($write);
+
+        impl Drop for $write {
+            fn drop(&mut self) {
+                let _ = $crate::split::close(&self.io);
+            }
+        }
+
+        impl std::fmt::Debug for $read {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($read)).finish_non_exhaustive()
+            }
+        }
+
+        impl std::fmt::Debug for $write {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($write)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use halves;
+
+macro_rules! async_rw_read_only {
+    ($t:ty) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::split::poll_read(&self.io, cx, buf)
+            }
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::split::poll_read_vectored(&self.io, cx, bufs)
+            }
+        }
+    };
+}
+pub(crate) use async_rw_read_only;
+
+macro_rules! async_write_only {
+    ($t:ty) => {
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::split::poll_write(&self.io, cx, buf)
+            }
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::split::poll_write_vectored(&self.io, cx, bufs)
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                $crate::split::close(&self.io)
+            }
+        }
+    };
+}
+pub(crate) use async_write_only;
+
+// The TCP halves.
+halves!(
+    OwnedReadHalf,
+    OwnedWriteHalf,
+    gust_executor::io::mio::net::TcpStream,
+    "TcpStream"
+);

@@ -1,0 +1,516 @@
+//! [`TcpListener`] and [`TcpStream`]: Go's `net.Listen("tcp", ..)` and
+//! `net.Dial("tcp", ..)`.
+
+use crate::registered::Registered;
+use crate::resolve::{ToSocketAddrs, each, resolve};
+use crate::split::{self, OwnedReadHalf, OwnedWriteHalf, async_rw};
+use futures_core::Stream;
+use gust_executor::io::Direction;
+use gust_executor::io::mio::net as mnet;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A TCP socket listening for connections (Go's `net.Listener`).
+///
+/// # Examples
+///
+/// ```
+/// use gust_net::{TcpListener, TcpStream};
+/// gust_executor::block_on(async {
+///     let ln = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = ln.local_addr()?;
+///     let c = TcpStream::connect(addr).await?;
+///     let (s, peer) = ln.accept().await?;
+///     assert_eq!(peer, c.local_addr()?);
+///     assert_eq!(s.peer_addr()?, c.local_addr()?);
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub struct TcpListener {
+    io: Registered<mnet::TcpListener>,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (`"127.0.0.1:8080"`, `"[::]:0"`, a `SocketAddr`,
+    /// `("localhost", 80)`...); port 0 picks a free port. With several
+    /// addresses, the first that binds wins. `SO_REUSEADDR` is set, as Go
+    /// and tokio do.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` for a taken port, `AddrNotAvailable` for an address not
+    /// on this host, `PermissionDenied` for a privileged port, a lookup
+    /// error for an unknown host.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let taken = a.local_addr().unwrap();
+    ///     let err = gust_net::TcpListener::bind(taken).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    /// });
+    /// ```
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        let addrs = resolve(&addr).await?;
+        each(addrs, |a| async move {
+            TcpListener::from_mio(mnet::TcpListener::bind(a)?)
+        })
+        .await
+    }
+
+    /// Wraps a listener made with std (or socket2), for options this type
+    /// does not offer. It is made non-blocking here.
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the runtime's driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let std_ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::from_std(std_ln).unwrap();
+    ///     assert!(ln.local_addr().unwrap().port() > 0);
+    /// });
+    /// ```
+    pub fn from_std(ln: std::net::TcpListener) -> io::Result<TcpListener> {
+        ln.set_nonblocking(true)?;
+        Self::from_mio(mnet::TcpListener::from_std(ln))
+    }
+
+    fn from_mio(ln: mnet::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: Registered::new(ln)?,
+        })
+    }
+
+    /// Waits for a connection: the stream and the peer's address (Go's
+    /// `Accept`). Several tasks may accept on one listener (through an
+    /// `Arc` or `&`); each connection goes to one of them.
+    ///
+    /// Cancel-safe: a dropped `accept` took no connection.
+    ///
+    /// # Errors
+    ///
+    /// What `accept(2)` says, for example `EMFILE` when the process is out of
+    /// file descriptors: the listener is still good, and the pending
+    /// connection waits in the backlog; try again after a pause.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = ln.local_addr()?;
+    ///     let client = gust_executor::spawn(async move { gust_net::TcpStream::connect(addr).await });
+    ///     let (_stream, peer) = ln.accept().await?;
+    ///     assert_eq!(peer, client.await.unwrap()?.local_addr()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (s, peer) = self.io.io(Direction::Read, |ln| ln.accept()).await?;
+        Ok((TcpStream::from_mio(s)?, peer))
+    }
+
+    /// `accept` as a poll function (for `Stream` and hand-written futures).
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let _c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (s, _) = std::future::poll_fn(|cx| ln.poll_accept(cx)).await?;
+    ///     assert!(s.peer_addr().is_ok());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        match self.io.poll_io(cx, Direction::Read, |ln| ln.accept()) {
+            Poll::Ready(Ok((s, peer))) => Poll::Ready(TcpStream::from_mio(s).map(|s| (s, peer))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The connections as a `Stream` of `io::Result<TcpStream>` (it never
+    /// ends; an error item, such as `EMFILE`, does not end it either).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let _c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let mut incoming = ln.incoming();
+    ///     let s = incoming.next().await.unwrap()?;
+    ///     assert!(s.peer_addr().is_ok());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { ln: self }
+    }
+
+    /// The address it listens on (with the port picked for port 0).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     assert_ne!(ln.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+
+    /// Sets the IP time-to-live of accepted connections' packets.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     ln.set_ttl(42).unwrap();
+    ///     assert_eq!(ln.ttl().unwrap(), 42);
+    /// });
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live; see [`set_ttl`](Self::set_ttl).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get().ttl()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+/// The stream of [`TcpListener::incoming`].
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    ln: &'a TcpListener,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.ln.poll_accept(cx).map(|r| Some(r.map(|(s, _)| s)))
+    }
+}
+
+/// A TCP connection (Go's `net.TCPConn`): futures-io `AsyncRead` and
+/// `AsyncWrite`, also on `&TcpStream`. Dropping it closes the connection.
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// gust_executor::block_on(async {
+///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+///     let mut c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+///     let (mut s, _) = ln.accept().await?;
+///     c.write_all(b"hi").await?;
+///     c.close().await?; // shut down writing: the server reads EOF after "hi"
+///     let mut got = String::new();
+///     s.read_to_string(&mut got).await?;
+///     assert_eq!(got, "hi");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub struct TcpStream {
+    io: split::Shared<mnet::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr` (Go's `net.Dial("tcp", addr)`); with several
+    /// addresses, tries each in turn and returns the first connection.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused` when nothing listens there, a lookup error for an
+    /// unknown host, what `connect(2)` says otherwise (the last address's
+    /// error when all fail).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     // A port nobody listens on: bind one, note it, close it.
+    ///     let addr = gust_net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+    ///     let err = gust_net::TcpStream::connect(addr).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        let addrs = resolve(&addr).await?;
+        each(addrs, connect_one).await
+    }
+
+    /// Wraps a connected std stream. It is made non-blocking here.
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the runtime's driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_stream = std::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::TcpStream::from_std(std_stream).unwrap();
+    ///     assert_eq!(s.peer_addr().unwrap(), ln.local_addr().unwrap());
+    /// });
+    /// ```
+    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
+        s.set_nonblocking(true)?;
+        Self::from_mio(mnet::TcpStream::from_std(s))
+    }
+
+    fn from_mio(s: mnet::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Arc::new(Registered::new(s)?),
+        })
+    }
+
+    /// The remote address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once the connection is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` says.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (Go sets it by default; so does this crate not:
+    /// call it for request/response protocols).
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     s.set_nodelay(true)?;
+    ///     assert!(s.nodelay()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.io.get().set_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get().nodelay()
+    }
+
+    /// Sets the IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get().set_ttl(ttl)
+    }
+
+    /// Shuts down reading, writing or both (Go's `CloseRead`/`CloseWrite`).
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::AsyncReadExt;
+    /// use std::net::Shutdown;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (mut s, _) = ln.accept().await?;
+    ///     c.shutdown(Shutdown::Write)?;
+    ///     let mut buf = [0u8; 1];
+    ///     assert_eq!(s.read(&mut buf).await?, 0); // EOF
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get().shutdown(how)
+    }
+
+    /// Receives bytes without taking them out of the socket.
+    ///
+    /// # Errors
+    ///
+    /// As a read.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Direction::Read, |s| s.peek(buf)).await
+    }
+
+    /// Waits until the stream is readable (a read may still find nothing).
+    ///
+    /// # Errors
+    ///
+    /// If the runtime the stream belongs to has shut down.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await
+    }
+
+    /// Waits until the stream is writable.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime the stream belongs to has shut down.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await
+    }
+
+    /// Splits it into owned reading and writing halves, usable from two
+    /// tasks (Go's two goroutines on one `net.Conn`). Dropping the writing
+    /// half shuts writing down; the connection closes when both are gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (s, _) = ln.accept().await?;
+    ///     let (mut r, mut w) = s.into_split();
+    ///     let echo = gust_executor::spawn(async move { futures::io::copy(&mut r, &mut w).await });
+    ///     let (mut cr, mut cw) = c.into_split();
+    ///     cw.write_all(b"abc").await?;
+    ///     drop(cw);
+    ///     let mut back = Vec::new();
+    ///     cr.read_to_end(&mut back).await?;
+    ///     assert_eq!(back, b"abc");
+    ///     assert_eq!(echo.await.unwrap()?, 3);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        (
+            OwnedReadHalf {
+                io: self.io.clone(),
+            },
+            OwnedWriteHalf { io: self.io },
+        )
+    }
+}
+
+async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+    let s = TcpStream::from_mio(mnet::TcpStream::connect(addr)?)?;
+    // mio's rule: wait for writability, then ask for the error; a socket
+    // that is neither failed nor connected yet waits again.
+    std::future::poll_fn(|cx| {
+        loop {
+            let ev = match s.io.poll_ready(cx, Direction::Write) {
+                Poll::Ready(Ok(ev)) => ev,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            if let Some(e) = s.io.get().take_error()? {
+                return Poll::Ready(Err(e));
+            }
+            match s.io.get().peer_addr() {
+                Ok(_) => return Poll::Ready(Ok(())),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => s.io.clear(ev),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    })
+    .await?;
+    Ok(s)
+}
+
+async_rw!(TcpStream, |s| &s.io);
+async_rw!(&TcpStream, |s| &s.io);
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+#[allow(dead_code)]
+fn assert_send_sync(ln: &TcpListener, s: &TcpStream) {
+    fn check<T: Send + Sync>() {}
+    check::<TcpListener>();
+    check::<TcpStream>();
+    check::<OwnedReadHalf>();
+    check::<OwnedWriteHalf>();
+    fn fut<F: Future + Send>(_: F) {}
+    fut(ln.accept());
+    fut(s.peek(&mut []));
+    fut(TcpStream::connect("127.0.0.1:1"));
+    fut(TcpListener::bind("127.0.0.1:0"));
+}

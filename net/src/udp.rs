@@ -1,0 +1,212 @@
+//! [`UdpSocket`]: Go's `net.ListenUDP` / `net.DialUDP`.
+
+use crate::registered::Registered;
+use crate::resolve::{ToSocketAddrs, each, resolve};
+use gust_executor::io::Direction;
+use gust_executor::io::mio::net as mnet;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+/// A UDP socket. Every method takes `&self`: share it between tasks with an
+/// `Arc` (one task receiving while another sends, as Go's goroutines do).
+///
+/// # Examples
+///
+/// ```
+/// use gust_net::UdpSocket;
+/// gust_executor::block_on(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+///     a.send_to(b"ping", b.local_addr()?).await?;
+///     let mut buf = [0u8; 16];
+///     let (n, from) = b.recv_from(&mut buf).await?;
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub struct UdpSocket {
+    io: Registered<mnet::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds a socket to `addr` (port 0 picks one); with several addresses,
+    /// the first that binds wins.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse`, `AddrNotAvailable`, a lookup error, ...
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     assert_ne!(s.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        let addrs = resolve(&addr).await?;
+        each(addrs, |a| async move {
+            UdpSocket::from_mio(mnet::UdpSocket::bind(a)?)
+        })
+        .await
+    }
+
+    /// Wraps a std socket. It is made non-blocking here.
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the runtime's driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let std_sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::from_std(std_sock).unwrap();
+    ///     assert!(s.local_addr().is_ok());
+    /// });
+    /// ```
+    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        s.set_nonblocking(true)?;
+        Self::from_mio(mnet::UdpSocket::from_std(s))
+    }
+
+    fn from_mio(s: mnet::UdpSocket) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            io: Registered::new(s)?,
+        })
+    }
+
+    /// Sends one datagram to `target`; returns the bytes sent.
+    ///
+    /// # Errors
+    ///
+    /// What `sendto(2)` says; a lookup error.
+    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
+        let addrs = resolve(&target).await?;
+        let to = addrs[0];
+        self.io.io(Direction::Write, |s| s.send_to(buf, to)).await
+    }
+
+    /// Receives one datagram: its length (the part that fit in `buf`; the
+    /// rest is dropped, as in Go) and its sender. Cancel-safe: a dropped
+    /// `recv_from` took no datagram.
+    ///
+    /// # Errors
+    ///
+    /// What `recvfrom(2)` says (on Linux, an ICMP port-unreachable from an
+    /// earlier send shows up here as `ConnectionRefused`).
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.io(Direction::Read, |s| s.recv_from(buf)).await
+    }
+
+    /// Like [`recv_from`](Self::recv_from), leaving the datagram queued.
+    ///
+    /// # Errors
+    ///
+    /// As `recv_from`.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.io(Direction::Read, |s| s.peek_from(buf)).await
+    }
+
+    /// Sets the default peer: `send` goes there, and `recv` takes only its
+    /// datagrams (Go's `DialUDP`).
+    ///
+    /// # Errors
+    ///
+    /// What `connect(2)` says; a lookup error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.connect(b.local_addr()?).await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     a.send(b"hi").await?;
+    ///     let mut buf = [0u8; 8];
+    ///     let n = b.recv(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     assert_eq!(a.peer_addr()?, b.local_addr()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        let addrs = resolve(&addr).await?;
+        let mut last = None;
+        for a in addrs {
+            match self.io.get().connect(a) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("resolve returns at least one address"))
+    }
+
+    /// Sends one datagram to the peer set by [`connect`](Self::connect).
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` without a peer; what `send(2)` says.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.io(Direction::Write, |s| s.send(buf)).await
+    }
+
+    /// Receives one datagram from the peer set by [`connect`](Self::connect).
+    ///
+    /// # Errors
+    ///
+    /// What `recv(2)` says.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Direction::Read, |s| s.recv(buf)).await
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` says.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+
+    /// The peer set by [`connect`](Self::connect).
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` without one.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().peer_addr()
+    }
+
+    /// Allows sending to broadcast addresses.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.io.get().set_broadcast(on)
+    }
+
+    /// Sets the IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get().set_ttl(ttl)
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}

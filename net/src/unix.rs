@@ -1,0 +1,266 @@
+//! [`UnixListener`] and [`UnixStream`]: Go's `net.Listen("unix", ..)` and
+//! `net.Dial("unix", ..)`.
+
+use crate::registered::Registered;
+use crate::split::{self, async_rw, halves};
+use futures_core::Stream;
+use gust_executor::io::Direction;
+use gust_executor::io::mio::net as mnet;
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A Unix-domain socket listening for connections.
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// use gust_net::{UnixListener, UnixStream};
+/// let dir = std::env::temp_dir().join(format!("gust-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("a.sock");
+/// let _ = std::fs::remove_file(&path);
+/// gust_executor::block_on(async {
+///     let ln = UnixListener::bind(&path)?;
+///     let mut c = UnixStream::connect(&path).await?;
+///     let (mut s, _) = ln.accept().await?;
+///     c.write_all(b"hi").await?;
+///     let mut buf = [0u8; 2];
+///     s.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hi");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub struct UnixListener {
+    io: Registered<mnet::UnixListener>,
+}
+
+impl UnixListener {
+    /// Listens on the socket file `path` (which must not exist; Go removes
+    /// it on close, std and this type do not).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if the file exists; what `bind(2)` says otherwise.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        Self::from_mio(mnet::UnixListener::bind(path)?)
+    }
+
+    /// Wraps a std listener. It is made non-blocking here.
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the runtime's driver.
+    pub fn from_std(ln: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        ln.set_nonblocking(true)?;
+        Self::from_mio(mnet::UnixListener::from_std(ln))
+    }
+
+    fn from_mio(ln: mnet::UnixListener) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            io: Registered::new(ln)?,
+        })
+    }
+
+    /// Waits for a connection. Cancel-safe; errors as
+    /// [`TcpListener::accept`](crate::TcpListener::accept).
+    ///
+    /// # Errors
+    ///
+    /// What `accept(2)` says (`EMFILE`: the listener goes on).
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (s, peer) = self.io.io(Direction::Read, |ln| ln.accept()).await?;
+        Ok((UnixStream::from_mio(s)?, peer))
+    }
+
+    /// `accept` as a poll function.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        match self.io.poll_io(cx, Direction::Read, |ln| ln.accept()) {
+            Poll::Ready(Ok((s, peer))) => Poll::Ready(UnixStream::from_mio(s).map(|s| (s, peer))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The connections as a never-ending `Stream` of `io::Result<UnixStream>`.
+    pub fn incoming(&self) -> UnixIncoming<'_> {
+        UnixIncoming { ln: self }
+    }
+
+    /// The address it listens on.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` says.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+/// The stream of [`UnixListener::incoming`].
+#[derive(Debug)]
+pub struct UnixIncoming<'a> {
+    ln: &'a UnixListener,
+}
+
+impl Stream for UnixIncoming<'_> {
+    type Item = io::Result<UnixStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.ln.poll_accept(cx).map(|r| Some(r.map(|(s, _)| s)))
+    }
+}
+
+/// A Unix-domain stream connection: `AsyncRead`/`AsyncWrite`, also on
+/// `&UnixStream`.
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// gust_executor::block_on(async {
+///     let (mut a, mut b) = gust_net::UnixStream::pair()?;
+///     a.write_all(b"ping").await?;
+///     let mut buf = [0u8; 4];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub struct UnixStream {
+    io: split::Shared<mnet::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket file `path`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` if there is no such file, `ConnectionRefused` if nothing
+    /// listens on it.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let s = UnixStream::from_mio(mnet::UnixStream::connect(path)?)?;
+        std::future::poll_fn(|cx| {
+            loop {
+                let ev = match s.io.poll_ready(cx, Direction::Write) {
+                    Poll::Ready(Ok(ev)) => ev,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                };
+                if let Some(e) = s.io.get().take_error()? {
+                    return Poll::Ready(Err(e));
+                }
+                match s.io.get().peer_addr() {
+                    Ok(_) => return Poll::Ready(Ok(())),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => s.io.clear(ev),
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+        })
+        .await?;
+        Ok(s)
+    }
+
+    /// A connected pair (`socketpair(2)`).
+    ///
+    /// # Errors
+    ///
+    /// What `socketpair(2)` says; a registration error.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = mnet::UnixStream::pair()?;
+        Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
+    }
+
+    /// Wraps a connected std stream. It is made non-blocking here.
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the runtime's driver.
+    pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        s.set_nonblocking(true)?;
+        Self::from_mio(mnet::UnixStream::from_std(s))
+    }
+
+    fn from_mio(s: mnet::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: Arc::new(Registered::new(s)?),
+        })
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` says.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// What `getpeername(2)` says.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().peer_addr()
+    }
+
+    /// Shuts down reading, writing or both.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get().shutdown(how)
+    }
+
+    /// Splits it into owned halves usable from two tasks (see
+    /// [`TcpStream::into_split`](crate::TcpStream::into_split)).
+    pub fn into_split(self) -> (UnixOwnedReadHalf, UnixOwnedWriteHalf) {
+        (
+            UnixOwnedReadHalf {
+                io: self.io.clone(),
+            },
+            UnixOwnedWriteHalf { io: self.io },
+        )
+    }
+}
+
+async_rw!(UnixStream, |s| &s.io);
+async_rw!(&UnixStream, |s| &s.io);
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+halves!(
+    UnixOwnedReadHalf,
+    UnixOwnedWriteHalf,
+    gust_executor::io::mio::net::UnixStream,
+    "UnixStream"
+);

@@ -1,0 +1,188 @@
+//! Limits: running out of file descriptors on accept, 10,000 connections
+//! on one listener, and an idle runtime with open sockets burning no CPU.
+//!
+//! The first two run part of themselves in a child process (this same test
+//! binary, selected by an environment variable): one with a small
+//! `ulimit -n`, one as the 10,000 clients (the two ends of 10,000
+//! connections in one process would pass the 20,000 descriptors these
+//! machines allow).
+
+use futures::io::{AsyncReadExt, AsyncWriteExt};
+use gust_executor::runtime::Builder;
+use gust_net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const CHILD: &str = "GUST_NET_TEST_CHILD";
+
+fn run_child(test: &str, shell_prefix: &str, env: &[(&str, String)]) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "{shell_prefix} exec \"$0\" --exact {test} --nocapture --test-threads 1"
+    ));
+    cmd.arg(&exe).env(CHILD, test);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "child {test} failed:\n{text}");
+    text
+}
+
+fn is_child(test: &str) -> bool {
+    std::env::var(CHILD).is_ok_and(|v| v == test)
+}
+
+/// EMFILE on accept is an error the listener survives: once descriptors are
+/// free again, the same pending connection is accepted.
+#[test]
+fn emfile_on_accept() {
+    let out = run_child("emfile_child", "ulimit -n 64 &&", &[]);
+    assert!(out.contains("emfile: ok"), "{out}");
+}
+
+#[test]
+fn emfile_child() {
+    if !is_child("emfile_child") {
+        return;
+    }
+    let rt = Builder::new().workers(1).build().unwrap();
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = ln.local_addr().unwrap();
+        let mut files = Vec::new();
+        loop {
+            match std::fs::File::open("/dev/null") {
+                Ok(f) => files.push(f),
+                Err(e) => {
+                    assert_eq!(e.raw_os_error(), Some(24), "{e}"); // EMFILE
+                    break;
+                }
+            }
+        }
+        files.pop(); // one for the client's socket
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        let e = ln.accept().await.unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(24), "accept: {e}");
+        // Again: still an error, still no panic.
+        assert!(ln.accept().await.is_err());
+        files.truncate(files.len().saturating_sub(4));
+        let (mut s, _) = ln.accept().await.unwrap();
+        client.write_all(b"ok").unwrap();
+        let mut b = [0u8; 2];
+        s.read_exact(&mut b).await.unwrap();
+        assert_eq!(&b, b"ok");
+        let mut c = [0u8; 1];
+        drop(s);
+        assert_eq!(client.read(&mut c).unwrap(), 0);
+        println!("emfile: ok");
+    });
+}
+
+/// 10,000 connections open at once on one listener, each sending its id and
+/// reading it back: none lost, none mixed up.
+#[test]
+fn ten_thousand_connections() {
+    const N: usize = 10_000;
+    let rt = Builder::new().workers(2).build().unwrap();
+    let (addr, server) = rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = ln.local_addr().unwrap();
+        let server = gust_executor::spawn(async move {
+            let mut conns = Vec::with_capacity(N);
+            for _ in 0..N {
+                let (mut s, _) = ln.accept().await.unwrap();
+                conns.push(gust_executor::spawn(async move {
+                    let mut id = [0u8; 8];
+                    s.read_exact(&mut id).await.unwrap();
+                    s.write_all(&id).await.unwrap();
+                    // Hold the connection until the client closes it.
+                    let mut rest = Vec::new();
+                    s.read_to_end(&mut rest).await.unwrap();
+                    u64::from_le_bytes(id)
+                }));
+            }
+            let mut sum = 0u64;
+            for c in conns {
+                sum += c.await.unwrap();
+            }
+            sum
+        });
+        (addr, server)
+    });
+    let out = run_child("clients_child", "", &[("GUST_NET_ADDR", addr.to_string())]);
+    assert!(out.contains(&format!("clients: {N} ok")), "{out}");
+    let sum = rt.block_on(server).unwrap();
+    assert_eq!(sum, (0..N as u64).sum::<u64>());
+}
+
+#[test]
+fn clients_child() {
+    if !is_child("clients_child") {
+        return;
+    }
+    let addr: std::net::SocketAddr = std::env::var("GUST_NET_ADDR").unwrap().parse().unwrap();
+    let mut conns: Vec<std::net::TcpStream> = (0..10_000u64)
+        .map(|id| {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(&id.to_le_bytes()).unwrap();
+            c
+        })
+        .collect();
+    // Every connection is open now; read every answer.
+    for (id, c) in conns.iter_mut().enumerate() {
+        let mut b = [0u8; 8];
+        c.read_exact(&mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), id as u64);
+    }
+    println!("clients: {} ok", conns.len());
+}
+
+/// CPU time of this process (user + system), from /proc.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ = 100 on Linux
+}
+
+/// A runtime whose tasks all wait on sockets, with the sockets open, burns
+/// no CPU: its workers sleep in the poller and on their threads.
+#[test]
+fn idle_runtime_with_open_sockets_burns_no_cpu() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    let rt = Builder::new().workers(2).build().unwrap();
+    let (_c, _accepting) = rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (s, _) = ln.accept().await.unwrap();
+        let reader = gust_executor::spawn(async move {
+            let mut s = s;
+            let mut b = [0u8; 1];
+            let _ = s.read(&mut b).await;
+        });
+        let accepting = gust_executor::spawn(async move {
+            let _ = ln.accept().await;
+        });
+        (c, (reader, accepting))
+    });
+    // Let the workers finish spinning and park.
+    std::thread::sleep(Duration::from_millis(200));
+    let (cpu0, t0) = (cpu_time(), Instant::now());
+    std::thread::sleep(Duration::from_millis(1_000));
+    let (used, wall) = (cpu_time() - cpu0, t0.elapsed());
+    assert!(
+        used <= Duration::from_millis(30),
+        "an idle runtime used {used:?} of CPU in {wall:?}"
+    );
+}

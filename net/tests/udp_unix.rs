@@ -1,0 +1,108 @@
+//! UDP and Unix-domain sockets end to end.
+
+use futures::io::{AsyncReadExt, AsyncWriteExt};
+use gust_net::{UdpSocket, UnixListener, UnixStream};
+use std::sync::Arc;
+
+#[test]
+fn udp_ping_pong_from_two_tasks() {
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = server.local_addr().unwrap();
+        let s = server.clone();
+        let echo = gust_executor::spawn(async move {
+            let mut buf = [0u8; 64];
+            for _ in 0..1_000 {
+                let (n, from) = s.recv_from(&mut buf).await.unwrap();
+                s.send_to(&buf[..n], from).await.unwrap();
+            }
+        });
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        client.connect(addr).await.unwrap();
+        let mut buf = [0u8; 64];
+        for i in 0..1_000u32 {
+            client.send(&i.to_le_bytes()).await.unwrap();
+            let n = client.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], &i.to_le_bytes());
+        }
+        echo.await.unwrap();
+    });
+}
+
+#[test]
+fn udp_peek_and_errors() {
+    gust_executor::block_on(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        a.send_to(b"peek", b.local_addr().unwrap()).await.unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = b.peek_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"peek"[..], a.local_addr().unwrap()));
+        let (n, _) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"peek");
+        // `send` without a peer: NotConnected (an error, not a panic).
+        assert!(a.send(b"x").await.is_err());
+        assert!(a.peer_addr().is_err());
+        let taken = a.local_addr().unwrap();
+        assert_eq!(
+            UdpSocket::bind(taken).await.unwrap_err().kind(),
+            std::io::ErrorKind::AddrInUse
+        );
+    });
+}
+
+fn sock_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gust-net-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+#[test]
+fn unix_echo_and_split() {
+    let path = sock_path("echo.sock");
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ln = UnixListener::bind(&path).unwrap();
+        let server = gust_executor::spawn(async move {
+            for _ in 0..10 {
+                let (s, _) = ln.accept().await.unwrap();
+                gust_executor::spawn(async move {
+                    let (mut r, mut w) = s.into_split();
+                    futures::io::copy(&mut r, &mut w).await.unwrap();
+                });
+            }
+        });
+        for i in 0..10u8 {
+            let mut c = UnixStream::connect(&path).await.unwrap();
+            let msg = vec![i; 10_000];
+            c.write_all(&msg).await.unwrap();
+            c.close().await.unwrap();
+            let mut back = Vec::new();
+            c.read_to_end(&mut back).await.unwrap();
+            assert_eq!(back, msg);
+        }
+        server.await.unwrap();
+    });
+    // Errors: no such file; a file that exists already.
+    gust_executor::block_on(async {
+        let missing = sock_path("missing.sock");
+        assert_eq!(
+            UnixStream::connect(&missing).await.unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            UnixListener::bind(&path).unwrap_err().kind(),
+            std::io::ErrorKind::AddrInUse
+        );
+    });
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
