@@ -160,7 +160,7 @@ pub(crate) use async_rw;
 /// Defines the owned read and write halves of a stream type.
 macro_rules! halves {
     ($read:ident, $write:ident, $source:ty, $stream:literal) => {
-        #[doc = concat!("The reading half of a [`", $stream, "`], from `into_split`: `AsyncRead`, usable")]
+        #[doc = concat!("The reading half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncRead`, usable")]
         /// from another task than the writing half.
         ///
         /// # Examples
@@ -187,7 +187,7 @@ macro_rules! halves {
             pub(crate) io: $crate::split::Shared<$source>,
         }
 
-        #[doc = concat!("The writing half of a [`", $stream, "`], from `into_split`: `AsyncWrite`.")]
+        #[doc = concat!("The writing half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncWrite`.")]
         /// Dropping it (or `close`) shuts the writing direction down, so
         /// the peer reads end-of-stream; the reading half goes on.
         ///
