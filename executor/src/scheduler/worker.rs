@@ -55,6 +55,11 @@ pub(crate) struct Worker {
     /// dropped, `JoinHandle` awaiter woken). Tasks woken then go to the back
     /// of the local queue, not to the LIFO slot (see `schedule_local`).
     completing: Cell<bool>,
+    /// Set while this worker delivers I/O events and fires timers: the
+    /// tasks they wake go to the back of the local queue, in the order
+    /// the events came, not through the LIFO slot (which would run the
+    /// last of a batch of 500 ready connections first, and the first last).
+    driving: Cell<bool>,
     tick: Cell<u32>,
     /// xorshift state for picking steal victims.
     rng: Cell<u32>,
@@ -165,6 +170,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         lifo_streak: Cell::new(0),
         searching: Cell::new(false),
         completing: Cell::new(false),
+        driving: Cell::new(false),
         tick: Cell::new(0),
         rng: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
         ends: RefCell::new(Ends::new(shared_workers)),
@@ -243,6 +249,11 @@ impl Worker {
             self.push_back(runnable);
             return;
         }
+        if self.driving.get() {
+            // Woken by the I/O driver or a timer (see `driving`).
+            self.push_back(runnable);
+            return;
+        }
         if self.completing.get() {
             // Woken by a task that finishes (typically its `JoinHandle`'s
             // awaiter): to the back. A joiner usually joins many tasks; in
@@ -290,7 +301,7 @@ impl Worker {
             self.shared.registry.drain(self.index);
             // I/O events and due timers, unless a parked worker waits in
             // the poller (`driver/mod.rs`): what they wake lands here.
-            self.shared.driver.maintain();
+            self.maintain();
             if let Some(r) = self.shared.inject.pop() {
                 return Some(r);
             }
@@ -343,7 +354,7 @@ impl Worker {
             }
             // I/O and timers too (Go's spinning M polls the network): what
             // they wake lands in this worker's queues.
-            if self.shared.driver.maintain()
+            if self.maintain()
                 && let Some(task) = self.lifo.take().or_else(|| self.local.pop())
             {
                 return Some(task);
@@ -369,6 +380,24 @@ impl Worker {
             }
         }
         self.pop_inject_batch()
+    }
+
+    /// Runs `f` (a driver call) with the tasks it wakes queued in order.
+    fn driving<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.driving.set(true);
+        let r = f();
+        self.driving.set(false);
+        r
+    }
+
+    /// The driver's busy-worker turn (`Driver::maintain`); what it wakes
+    /// is queued here, and, with other workers, one is told there is work.
+    fn maintain(&self) -> bool {
+        let woke = self.driving(|| self.shared.driver.maintain());
+        if woke && self.shared.num_workers() > 1 {
+            self.shared.notify_one();
+        }
+        woke
     }
 
     fn lifo_holds_task(&self) -> bool {
@@ -404,7 +433,7 @@ impl Worker {
         if let Some(mut poller) = self.shared.driver.try_poller() {
             // Wait in the OS poller: I/O events and due timers wake their
             // tasks from here, onto this worker's queues.
-            while poller.wait(self.index, still_parked) {
+            while self.driving(|| poller.wait(self.index, still_parked)) {
                 if self.lifo_holds_task() || self.shared.has_work() {
                     // Work came from the poller: leave the sleeper list
                     // (or find a notifier already took us out).
