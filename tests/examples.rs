@@ -225,3 +225,210 @@ fn chat_reports_a_port_in_use_with_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot listen on"), "{stderr}");
 }
+
+impl Client {
+    /// Reads lines until EOF and returns them; fails on a read error (a
+    /// reset instead of an orderly close) or after 10 s.
+    fn rest(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            match self.lines.read_line(&mut line) {
+                Ok(0) => return lines,
+                Ok(_) => lines.push(line.trim_end().to_string()),
+                Err(e) => panic!("read error after {lines:?}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn chat_disconnects_a_line_longer_than_64_kib_and_goes_on() {
+    let (_server, addr) = start_chat();
+    let mut alice = Client::connect(&addr);
+    let me = alice.expect("You are ");
+    let alice_addr = me.strip_prefix("You are ").unwrap().to_string();
+    alice.say("ping");
+    alice.expect(&format!("{alice_addr}: ping"));
+
+    // A line of exactly 64 KiB is fine (Go's bufio.MaxScanTokenSize).
+    let long = "a".repeat(64 * 1024);
+    alice.say(&long);
+    let got = alice.expect(&format!("{alice_addr}: aaaa"));
+    assert_eq!(got, format!("{alice_addr}: {long}"));
+
+    let mut mallory = Client::connect(&addr);
+    let me = mallory.expect("You are ");
+    let mallory_addr = me.strip_prefix("You are ").unwrap().to_string();
+    mallory.say("hi");
+    mallory.expect(&format!("{mallory_addr}: hi"));
+    // 100 KB and no newline.
+    mallory.conn.write_all(&vec![b'x'; 100_000]).unwrap();
+    let rest = mallory.rest();
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("error: line longer than 65536 bytes; disconnecting"),
+        "{rest:?}"
+    );
+    alice.expect(&format!("{mallory_addr} has left"));
+
+    // Everyone else chats on.
+    let mut bob = Client::connect(&addr);
+    let me = bob.expect("You are ");
+    let bob_addr = me.strip_prefix("You are ").unwrap().to_string();
+    bob.say("still here?");
+    bob.expect(&format!("{bob_addr}: still here?"));
+    alice.expect(&format!("{bob_addr}: still here?"));
+    alice.say("yes");
+    bob.expect(&format!("{alice_addr}: yes"));
+}
+
+#[test]
+fn chat_tells_a_client_that_sends_invalid_utf8() {
+    let (_server, addr) = start_chat();
+    let mut alice = Client::connect(&addr);
+    let me = alice.expect("You are ");
+    let alice_addr = me.strip_prefix("You are ").unwrap().to_string();
+
+    let mut mallory = Client::connect(&addr);
+    let me = mallory.expect("You are ");
+    let mallory_addr = me.strip_prefix("You are ").unwrap().to_string();
+    alice.expect(&format!("{mallory_addr} has arrived"));
+    mallory.conn.write_all(b"caf\xc3 \xff\xfe\n").unwrap();
+    let rest = mallory.rest();
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("error: invalid UTF-8; disconnecting"),
+        "{rest:?}"
+    );
+    alice.expect(&format!("{mallory_addr} has left"));
+    alice.say("ok");
+    alice.expect(&format!("{alice_addr}: ok"));
+}
+
+/// Starts `http` on a free port with `args` and returns it with its base URL.
+fn start_http(args: &[&str]) -> (Reap, String) {
+    let mut child = Command::new(example("http"))
+        .arg("127.0.0.1:0")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("http starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    assert!(url.starts_with("http://"), "{url}");
+    (Reap(child), url)
+}
+
+/// A blocking HTTP client that returns 4xx/5xx responses rather than errors.
+fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+fn http_get(agent: &ureq::Agent, url: &str) -> (u16, String) {
+    let mut resp = agent.get(url).call().expect("a response");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().expect("a body"))
+}
+
+#[test]
+fn http_serves_100_concurrent_requests_from_a_real_client() {
+    const THREADS: usize = 20;
+    let (_server, url) = start_http(&[]);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(THREADS + 1));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|i| {
+            let url = url.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let agent = http_agent();
+                barrier.wait();
+                // 1: twenty 200 ms sleeps at once.
+                let started = Instant::now();
+                let (status, body) = http_get(&agent, &format!("{url}/sleep?ms=200"));
+                let slept = Instant::now();
+                assert_eq!((status, body.as_str()), (200, "slept 200 ms\n"));
+                assert!(slept - started >= Duration::from_millis(200));
+                // 2: hello.
+                let (status, body) = http_get(&agent, &format!("{url}/"));
+                assert_eq!((status, body.as_str()), (200, "hello from gust\n"));
+                // 3: a 100 KB echo, different for every thread.
+                let sent: Vec<u8> = (0..100_000).map(|j| (i * 7 + j * 13) as u8).collect();
+                let mut resp = agent
+                    .post(format!("{url}/echo"))
+                    .send(&sent[..])
+                    .expect("a response");
+                assert_eq!(resp.status().as_u16(), 200);
+                let back = resp.body_mut().read_to_vec().expect("a body");
+                assert!(back == sent, "thread {i}: echo differs");
+                // 4: not found.
+                let (status, _) = http_get(&agent, &format!("{url}/no/such/page"));
+                assert_eq!(status, 404);
+                // 5: a method the route does not take.
+                let mut resp = agent.post(format!("{url}/")).send("x").expect("a response");
+                assert_eq!(resp.status().as_u16(), 404);
+                let _ = resp.body_mut().read_to_string();
+                slept
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let slept: Vec<Instant> = threads
+        .into_iter()
+        .map(|t| t.join().expect("every request succeeds"))
+        .collect();
+    let last = slept.into_iter().max().unwrap();
+    // One after another, the sleeps would take 20 × 200 ms = 4 s.
+    let span = last - start;
+    assert!(
+        span < Duration::from_millis(1500),
+        "20 sleeps took {span:?}"
+    );
+}
+
+#[test]
+fn http_rejects_bad_sleeps_and_exits_after_n_requests() {
+    let (mut server, url) = start_http(&["--requests", "3"]);
+    let agent = http_agent();
+    assert_eq!(http_get(&agent, &format!("{url}/sleep?ms=abc")).0, 400);
+    assert_eq!(http_get(&agent, &format!("{url}/sleep?ms=600000")).0, 400);
+    // The third: its answer arrives whole, then the server exits 0 even
+    // though this client keeps its connection open.
+    let (status, body) = http_get(&agent, &format!("{url}/"));
+    assert_eq!((status, body.as_str()), (200, "hello from gust\n"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running after 10 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn http_rejects_bad_arguments_with_one_line() {
+    for bad in [
+        &["nonsense"][..],
+        &["127.0.0.1:0", "--requests", "0"],
+        &["127.0.0.1:0", "--requests"],
+    ] {
+        let out = run("http", bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{bad:?}: {stderr}");
+    }
+}
