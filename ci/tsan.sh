@@ -6,7 +6,8 @@
 # Usage: ci/tsan.sh [cargo test args...]
 #   default: the facade's scenarios/faults/model tests and gust-chan's
 #   integration tests (api, flavors, select, golang, stress, select_dynamic,
-#   select_patterns), and gust-sync's Go ports.
+#   select_patterns), gust-sync's Go ports, gust-net's socket tests and the
+#   executor's poller stress test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
@@ -30,6 +31,9 @@ else
     run -p gust --test scenarios --test faults --test model
     run -p gust-chan --test api --test flavors --test select --test golang --test stress --test select_dynamic --test select_patterns
     run -p gust-sync --test golang
+    # The I/O driver: sockets end to end, and the poller wake under stress.
+    run -p gust-net --test tcp --test udp_unix
+    run -p gust-executor --test poller_stress
     # The soak example, instrumented, for a few seconds (GUST_TSAN_SOAK_SECS).
     start=$(date +%s)
     cargo +nightly build -Zbuild-std --target "$target" -p gust --example soak

@@ -242,7 +242,7 @@ impl Driver {
         for w in wake {
             w.wake();
         }
-        self.timers.close(thread_timers());
+        self.timers.close(thread_timers);
     }
 
     /// Ready in `dir`, or the task's waker is stored (module docs of `io.rs`).

@@ -366,18 +366,22 @@ impl Timers {
     }
 
     /// A runtime's shutdown: wakes every waiting sleep (it re-registers on
-    /// its next poll, elsewhere) and moves every callback to `to`.
-    pub(crate) fn close(&self, to: &Arc<Timers>) {
+    /// its next poll, elsewhere) and moves every callback to `to()` (asked
+    /// for only if there is one: it starts the timer thread).
+    pub(crate) fn close(&self, to: impl FnOnce() -> &'static Arc<Timers>) {
         let mut st = self.lock();
         st.closed = true;
         self.closed.store(true, Ordering::Relaxed);
         let map = std::mem::take(&mut st.map);
         self.len.store(0, Ordering::Relaxed);
         let mut wake = Vec::new();
+        let mut to = Some(to);
+        let mut target: Option<&'static Arc<Timers>> = None;
         for (slot, action) in map {
             match action {
                 Action::Wake(w) => wake.push(w),
                 action @ Action::Call(_) => {
+                    let to = *target.get_or_insert_with(|| (to.take().expect("taken once"))());
                     if let Ok(key) = to.clone().insert(slot.deadline, action) {
                         st.forwarded.insert(slot, key);
                     }
