@@ -172,6 +172,59 @@ pub(crate) fn current_num_tasks() -> usize {
 pub struct Builder {
     workers: usize,
     thread_name: String,
+    unhandled_panic: Option<UnhandledPanic>,
+}
+
+/// The environment variable that chooses what a panic in a task nobody
+/// joins does (Go's behaviour or gust's default): `exit` or `report`; see
+/// [`UnhandledPanic`].
+///
+/// ```
+/// assert_eq!(gust_executor::runtime::PANIC_ENV, "GUST_PANIC");
+/// ```
+pub const PANIC_ENV: &str = "GUST_PANIC";
+
+/// What a panic in a task that nobody joins does: one whose
+/// [`JoinHandle`](crate::JoinHandle) was dropped (detached, as `go f()`),
+/// or is dropped without being awaited.
+///
+/// # Examples
+///
+/// ```
+/// use gust_executor::runtime::{Builder, UnhandledPanic};
+/// let rt = Builder::new().workers(1).unhandled_panic(UnhandledPanic::Report).build().unwrap();
+/// drop(rt.spawn(async { panic!("printed by the panic hook; the runtime goes on") }));
+/// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnhandledPanic {
+    /// The panic hook prints the panic (as for any thread) and the runtime
+    /// goes on. The default.
+    Report,
+    /// Go's behaviour: after the panic hook's message, the process exits
+    /// with status 2 (`GUST_PANIC=exit`).
+    Exit,
+}
+
+impl UnhandledPanic {
+    /// The choice of [`PANIC_ENV`], if set.
+    fn from_env() -> io::Result<Option<Self>> {
+        match std::env::var(PANIC_ENV) {
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Ok(v) if v.trim().eq_ignore_ascii_case("exit") => Ok(Some(UnhandledPanic::Exit)),
+            Ok(v) if v.trim().eq_ignore_ascii_case("report") || v.trim().is_empty() => {
+                Ok(Some(UnhandledPanic::Report))
+            }
+            Ok(v) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("gust: invalid {PANIC_ENV}={v:?}: expected `exit` or `report`"),
+            )),
+            Err(e) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("gust: invalid {PANIC_ENV}: {e}"),
+            )),
+        }
+    }
 }
 
 impl Default for Builder {
@@ -193,6 +246,7 @@ impl Builder {
         Self {
             workers: default_workers(),
             thread_name: "gust-worker".to_owned(),
+            unhandled_panic: None,
         }
     }
 
@@ -229,6 +283,23 @@ impl Builder {
         self
     }
 
+    /// What a panic in a task nobody joins does ([`UnhandledPanic`]); by
+    /// default what [`PANIC_ENV`] says, else [`UnhandledPanic::Report`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::runtime::{Builder, UnhandledPanic};
+    /// // Joined panics are the caller's to handle under either choice.
+    /// let rt = Builder::new().unhandled_panic(UnhandledPanic::Exit).build().unwrap();
+    /// let err = rt.block_on(rt.spawn(async { panic!("joined") })).unwrap_err();
+    /// assert!(err.is_panic());
+    /// ```
+    pub fn unhandled_panic(mut self, what: UnhandledPanic) -> Self {
+        self.unhandled_panic = Some(what);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -260,7 +331,12 @@ impl Builder {
                 "gust runtime: too many worker threads (at most 32767)",
             ));
         }
-        let (shared, locals) = Shared::new(self.workers)?;
+        let unhandled_panic = match self.unhandled_panic {
+            Some(p) => p,
+            None => UnhandledPanic::from_env()?.unwrap_or(UnhandledPanic::Report),
+        };
+        let (mut shared, locals) = Shared::new(self.workers)?;
+        shared.exit_on_unhandled_panic = unhandled_panic == UnhandledPanic::Exit;
         let mut rt = Runtime {
             shared: Arc::new(shared),
             threads: Vec::with_capacity(self.workers),

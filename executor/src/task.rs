@@ -68,7 +68,35 @@ pub(crate) type Panic = Box<dyn Any + Send + 'static>;
 
 /// What a task's future completes with: the output, or why there is none
 /// (`Some(panic)`, or `None` when it was aborted).
-type Output<T> = Result<T, Option<Panic>>;
+type Output<T> = Result<T, Option<Caught>>;
+
+/// A caught panic, on its way to the `JoinHandle`. Under
+/// `UnhandledPanic::Exit`, dropping it with the payload still inside (the
+/// handle was detached, or dropped without being awaited: async-task drops
+/// the output then) ends the process with status 2, Go's way.
+pub(crate) struct Caught {
+    payload: Option<Panic>,
+    exit_if_dropped: bool,
+}
+
+impl Caught {
+    fn take(mut self) -> Panic {
+        self.payload.take().expect("a caught panic has its payload")
+    }
+}
+
+impl Drop for Caught {
+    fn drop(&mut self) {
+        if self.exit_if_dropped && self.payload.is_some() {
+            // The panic hook has printed the panic's message already.
+            eprintln!(
+                "gust: a task panicked and nobody joined it; exiting with status 2 \
+                 (GUST_PANIC=exit / UnhandledPanic::Exit)"
+            );
+            std::process::exit(2);
+        }
+    }
+}
 
 /// Per-task data in async-task's header, next to the state word.
 ///
@@ -98,6 +126,13 @@ impl TaskMeta {
             shard,
             key,
         }
+    }
+
+    /// Whether the task's runtime ends the process on a panic nobody joins.
+    fn exit_on_unhandled_panic(&self) -> bool {
+        // SAFETY: as in `Entry::drop`: non-null for runtime tasks, alive as
+        // long as the task's allocation.
+        !self.shared.is_null() && unsafe { &*self.shared }.exit_on_unhandled_panic
     }
 
     /// Metadata of a blocking-pool task (no runtime, no registry entry).
@@ -146,7 +181,10 @@ impl<F: Future> Future for TaskFuture<F> {
         let out = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(Poll::Ready(v)) => Ok(v),
             Ok(Poll::Pending) => return Poll::Pending,
-            Err(panic) => Err(Some(panic)),
+            Err(panic) => Err(Some(Caught {
+                payload: Some(panic),
+                exit_if_dropped: this.meta.get().exit_on_unhandled_panic(),
+            })),
         };
         worker::task_completing();
         Poll::Ready(out)
@@ -351,7 +389,7 @@ impl<T> Future for JoinHandle<T> {
         this.task = None;
         Poll::Ready(match out {
             Some(Ok(v)) => Ok(v),
-            Some(Err(Some(panic))) => Err(JoinError::panic(panic)),
+            Some(Err(Some(caught))) => Err(JoinError::panic(caught.take())),
             Some(Err(None)) | None => Err(JoinError::aborted()),
         })
     }

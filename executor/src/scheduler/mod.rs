@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// The OS poller and the timers of this runtime (`driver/mod.rs`).
     pub(crate) driver: Arc<Driver>,
+    /// `UnhandledPanic::Exit`: a panic nobody joins ends the process.
+    pub(crate) exit_on_unhandled_panic: bool,
     /// Set once by the runtime's shutdown (step 1): workers leave their loop.
     shutdown: AtomicBool,
     /// Set once by the runtime's shutdown (step 5), after every registered
@@ -117,6 +119,7 @@ impl Shared {
             threads: (0..n).map(|_| OnceLock::new()).collect(),
             registry: Registry::new(n),
             driver: Arc::new(Driver::new()?),
+            exit_on_unhandled_panic: false,
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
         };

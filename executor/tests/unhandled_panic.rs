@@ -1,0 +1,114 @@
+//! `GUST_PANIC=exit` (`UnhandledPanic::Exit`): a panic in a task nobody
+//! joins ends the process with status 2 after the panic message, as in Go;
+//! a joined panic does not. Run as child processes of this test binary.
+
+use std::process::Command;
+use std::time::Duration;
+
+const CHILD: &str = "GUST_PANIC_TEST_CHILD";
+
+fn child(test: &str, panic_env: &str) -> std::process::Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(CHILD, test)
+        .env("GUST_PANIC", panic_env)
+        .output()
+        .unwrap()
+}
+
+fn is_child(test: &str) -> bool {
+    std::env::var(CHILD).is_ok_and(|v| v == test)
+}
+
+#[test]
+fn a_detached_panic_exits_2() {
+    let out = child("detached_panic_child", "exit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("boom in a detached task"), "{stderr}");
+    assert!(stderr.contains("nobody joined"), "{stderr}");
+}
+
+#[test]
+fn detached_panic_child() {
+    if !is_child("detached_panic_child") {
+        return;
+    }
+    drop(gust_executor::spawn(async {
+        panic!("boom in a detached task")
+    }));
+    std::thread::sleep(Duration::from_secs(10));
+    // Not reached: the process exited.
+}
+
+#[test]
+fn a_joined_panic_does_not_exit() {
+    let out = child("joined_panic_child", "exit");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("joined: ok"), "{stdout}");
+}
+
+#[test]
+fn joined_panic_child() {
+    if !is_child("joined_panic_child") {
+        return;
+    }
+    let err =
+        gust_executor::block_on(gust_executor::spawn(async { panic!("joined") })).unwrap_err();
+    assert!(err.is_panic());
+    println!("joined: ok");
+}
+
+#[test]
+fn report_is_the_default() {
+    let out = child("report_child", "report");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("went on: ok"), "{stdout}");
+}
+
+#[test]
+fn report_child() {
+    if !is_child("report_child") {
+        return;
+    }
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(1)
+        .build()
+        .unwrap();
+    drop(rt.spawn(async { panic!("reported, then forgotten") }));
+    assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    drop(rt);
+    println!("went on: ok");
+}
+
+#[test]
+fn a_bad_value_is_an_error_naming_the_variable() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    // The variable is read by `build` (not set here: other tests of this
+    // binary run in parallel); check the parser through a child instead.
+    let out = child("bad_value_child", "sometimes");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("GUST_PANIC=\"sometimes\""), "{stdout}");
+}
+
+#[test]
+fn bad_value_child() {
+    if !is_child("bad_value_child") {
+        return;
+    }
+    let err = gust_executor::runtime::Builder::new().build().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    println!("{err}");
+}
