@@ -13,6 +13,9 @@ Inputs, all under --out (bench/out by default, as bench/run.sh lays it):
   go.tsv       go, workload, workers, ns/op, spread %, ops  (from bench/go)
   memory.tsv   memory, runtime, tasks, bytes/task, peak bytes/task
   notes.txt    lines to print under the table (a missing peer, Go not found)
+  lateness.tsv row, workers, runtime, p50 µs, p99 µs, max µs: one line per
+               iteration of the timer row (benches/rows/timers.rs, bench/go);
+               the lateness table shows the median over the iterations
 Anything missing becomes "n/a"; a workload that failed its own check is
 shown as FAIL and never counts as the best.
 """
@@ -41,6 +44,8 @@ WORKLOADS = [
     ("mutex4", "contended Mutex, 4 tasks", "lock"),
     ("mutex16", "contended Mutex, 16 tasks", "lock"),
     ("dynselect16", "run-time select over 16 bounded(64)", "message"),
+    ("timers100k", "timers firing, deadlines 200 ns apart", "timer"),
+    ("timeouts1m", "timeout created + cancelled", "timeout"),
 ]
 COLORS = {
     "gust": "#d62728",
@@ -183,6 +188,33 @@ def load_memory(out):
     return mem
 
 
+def load_lateness(out):
+    """lat[(row, workers)][runtime] = (median p50, median p99, median max, iterations)
+    over the iterations in lateness.tsv."""
+    acc = {}
+    try:
+        with open(os.path.join(out, "lateness.tsv")) as f:
+            for line in f:
+                p = line.rstrip("\n").split("\t")
+                if len(p) >= 6 and p[1].isdigit():
+                    try:
+                        v = [float(x) for x in p[3:6]]
+                    except ValueError:
+                        continue
+                    acc.setdefault((p[0], int(p[1])), {}).setdefault(p[2], []).append(v)
+    except OSError:
+        pass
+    return {
+        k: {rt: (median([v[0] for v in vs]), median([v[1] for v in vs]), median([v[2] for v in vs]), len(vs))
+            for rt, vs in row.items()}
+        for k, row in acc.items()
+    }
+
+
+def fmt_us(us):
+    return f"{us / 1e3:.2f} ms" if us >= 1e3 else f"{us:.0f} µs"
+
+
 def cell(r, bold=False):
     if r is None:
         return "n/a"
@@ -205,7 +237,7 @@ def ratio(a, b):
     return a / b
 
 
-def write_md(path, res, workers, mem, notes, wall, machine, ops):
+def write_md(path, res, workers, mem, notes, wall, machine, ops, lat=None):
     L = []
     L.append("# gust beside its peers")
     L.append("")
@@ -247,6 +279,28 @@ def write_md(path, res, workers, mem, notes, wall, machine, ops):
             cells.append(cell(row.get("go")))
             rg = ratio(g, row["go"]["ns"] if row.get("go") and row["go"].get("ns") else None)
             cells.append(f"{rg:.2f}" if rg is not None else "n/a")
+            L.append("| " + " | ".join(cells) + " |")
+    if lat:
+        L.append("")
+        L.append("## Timer lateness")
+        L.append("")
+        L.append(
+            "The 100k-timers row: how long after its deadline each timer's task woke "
+            "(p50 and p99 over the 100k timers of an iteration, then the median over the iterations; "
+            "`max` likewise). Deadlines are 200 ns apart, 5M a second, so a runtime that cannot keep up "
+            "falls behind and its lateness grows with the backlog."
+        )
+        L.append("")
+        rts = ["gust", "tokio", "smol", "go"]
+        L.append("| timers, workers | " + " | ".join(("Go" if rt == "go" else rt) + " p50 / p99 / max" for rt in rts) + " |")
+        L.append("|---|" + "|".join(["---:"] * len(rts)) + "|")
+        for (wl, w) in sorted(lat):
+            row = lat[(wl, w)]
+            cells = [f"{wl} ({ops[wl]:,})" if wl in ops else wl, ]
+            cells[0] += f", {w}"
+            for rt in rts:
+                v = row.get(rt)
+                cells.append(f"{fmt_us(v[0])} / {fmt_us(v[1])} / {fmt_us(v[2])}" if v else "n/a")
             L.append("| " + " | ".join(cells) + " |")
     L.append("")
     L.append("## Memory per idle task")
@@ -306,6 +360,14 @@ def write_md(path, res, workers, mem, notes, wall, machine, ops):
         "- create + cancel child context: one long-lived parent, each child made and cancelled in turn on "
         "one thread; gust `Context::with_cancel`, tokio-util `CancellationToken::child_token`, Go "
         "`context.WithCancel` (smol has no context tree)."
+    )
+    L.append(
+        "- timers: 100k tasks (spawned 1,000 at a time, the spawner yielding between batches) each sleep "
+        "until t0 + 1 ms + i × 200 ns (gust `time::sleep_until`, tokio `time::sleep_until`, smol async-io "
+        "`Timer::at` driven by async-io's own thread, Go `time.Sleep`); the time is to the last wake-up, "
+        "per timer (at least 200 ns + 1 ms / timers: 210 ns at 100k). Timeouts: 8 tasks, each awaiting a 10 s timeout around one "
+        "`yield_now()`, so the timer is registered and then cancelled (gust `time::timeout`, tokio "
+        "`time::timeout`, smol `future::or` with an async-io `Timer`, Go `time.NewTimer` + `Gosched` + `Stop`)."
     )
     L.append("- Go: bench/go (std only), GOMAXPROCS = workers; memory from /proc/self/status as for Rust.")
     fails = [
@@ -451,7 +513,7 @@ def main():
     if not workers:
         workers = [1]
         notes.append("no benchmark results were found: every cell is n/a")
-    write_md(a.md, res, workers, mem, notes, a.wall, a.machine, ops)
+    write_md(a.md, res, workers, mem, notes, a.wall, a.machine, ops, load_lateness(a.out))
     write_svg(a.svg, res, workers, mem)
     print(open(a.md).read())
     return 0

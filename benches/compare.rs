@@ -65,6 +65,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::FutureExt;
 
+#[path = "rows/timers.rs"]
+mod timers;
 #[path = "rows/toolbox.rs"]
 mod toolbox;
 
@@ -86,6 +88,8 @@ struct Sizes {
     children: u64,
     mutex: u64,
     dynselect: u64,
+    timers: u64,
+    timeouts: u64,
 }
 
 fn sizes() -> Sizes {
@@ -105,6 +109,8 @@ fn sizes() -> Sizes {
             children: 100_000,
             mutex: 100_000,
             dynselect: 40_000,
+            timers: 10_000,
+            timeouts: 100_000,
         }
     } else {
         Sizes {
@@ -122,6 +128,8 @@ fn sizes() -> Sizes {
             children: 1_000_000,
             mutex: 1_000_000,
             dynselect: 400_000,
+            timers: 100_000,
+            timeouts: 1_000_000,
         }
     }
 }
@@ -1522,6 +1530,7 @@ fn main() {
     ]
     .into_iter()
     .chain(toolbox::rows(s.mutex, s.dynselect))
+    .chain(timers::rows(s.timers, s.timeouts))
     .collect();
 
     if let Some(args) = child::args() {

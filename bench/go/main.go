@@ -264,6 +264,86 @@ func wDynSelect(n int) time.Duration {
 	return el
 }
 
+// timers100k: n goroutines (spawned in batches of 1,000 with a Gosched
+// between) each sleep until t0 + 1 ms + i*200 ns and record their lateness;
+// the time is from t0 to the last wake-up. The lateness (p50, p99, max in
+// µs) goes to $GUST_BENCH_OUT/lateness.tsv (stderr without it), the line
+// format of benches/rows/timers.rs.
+func wTimers(n int) time.Duration {
+	t0 := time.Now()
+	base := t0.Add(time.Millisecond)
+	woke := make([]time.Time, n)
+	deadlines := make([]time.Time, n)
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		d := base.Add(time.Duration(i) * 200 * time.Nanosecond)
+		deadlines[i] = d
+		go func(i int, d time.Time) {
+			time.Sleep(time.Until(d))
+			woke[i] = time.Now()
+			wg.Done()
+		}(i, d)
+		if (i+1)%1000 == 0 {
+			runtime.Gosched()
+		}
+	}
+	wg.Wait()
+	last := t0
+	late := make([]float64, n)
+	for i := range woke {
+		check(!woke[i].Before(deadlines[i]), "timers: a sleep ended before its deadline")
+		late[i] = float64(woke[i].Sub(deadlines[i]).Nanoseconds()) / 1e3
+		if woke[i].After(last) {
+			last = woke[i]
+		}
+	}
+	el := last.Sub(t0)
+	sort.Float64s(late)
+	q := func(f float64) float64 { return late[int(float64(n-1)*f+0.5)] }
+	line := fmt.Sprintf("timers100k\t%d\tgo\t%.1f\t%.1f\t%.1f\n", runtime.GOMAXPROCS(0), q(0.5), q(0.99), q(1))
+	if out := os.Getenv("GUST_BENCH_OUT"); out != "" {
+		f, err := os.OpenFile(out+"/lateness.tsv", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.WriteString(line)
+			f.Close()
+		}
+	} else {
+		fmt.Fprint(os.Stderr, "lateness\t"+line)
+	}
+	return el
+}
+
+// timeouts1m: 8 goroutines each create n/8 timers of 10 s, yield once
+// (runtime.Gosched, the Rust side's yield_now) and stop them (time.NewTimer
+// + Stop, the timer each Rust timeout registers and cancels).
+func wTimeouts(n int) time.Duration {
+	const tasks = 8
+	per := n / tasks
+	var stopped int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for t := 0; t < tasks; t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok := int64(0)
+			for i := 0; i < per; i++ {
+				tm := time.NewTimer(10 * time.Second)
+				runtime.Gosched()
+				if tm.Stop() {
+					ok++
+				}
+			}
+			atomic.AddInt64(&stopped, ok)
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	check(stopped == int64(per*tasks), "timeouts: %d of %d timers stopped before firing", stopped, per*tasks)
+	return el
+}
+
 // sieve: Go's test/chan/sieve1.go, to the primes-th prime. Unlike the
 // original, the chain is torn down after the timing (the generator checks a
 // stop flag, each filter ends when its input is closed), so that goroutines
@@ -480,7 +560,8 @@ func main() {
 	}
 	sz := map[string]int{"spawn": 1000000, "pingpong": 100000, "spsc": 1000000, "spsc_rdv": 100000,
 		"mpmc": 1000000, "select": 400000, "sieve": 4000, "last": 37813, "fanout": 100000, "cancel": 100000,
-		"fanin": 100000, "children": 1000000, "mutex": 1000000, "dynselect": 400000}
+		"fanin": 100000, "children": 1000000, "mutex": 1000000, "dynselect": 400000,
+		"timers": 100000, "timeouts": 1000000}
 	if *quick {
 		for k := range sz {
 			sz[k] /= 10
@@ -502,6 +583,8 @@ func main() {
 		{"mutex4", sz["mutex"], func() time.Duration { return wMutex(sz["mutex"], 4) }},
 		{"mutex16", sz["mutex"], func() time.Duration { return wMutex(sz["mutex"], 16) }},
 		{"dynselect16", sz["dynselect"], func() time.Duration { return wDynSelect(sz["dynselect"]) }},
+		{"timers100k", sz["timers"], func() time.Duration { return wTimers(sz["timers"]) }},
+		{"timeouts1m", sz["timeouts"], func() time.Duration { return wTimeouts(sz["timeouts"]) }},
 	}
 	var workers []int
 	if *workersFlag == "" {
