@@ -131,8 +131,22 @@
 //! # fn main() {}
 //! ```
 //!
-//! `start_paused = true` (virtual time) is not available yet: gust has no
-//! virtual clock, and the attribute says so rather than run in real time.
+//! `#[gust::test(start_paused = true)]` runs the test on virtual time: the
+//! runtime's clock stands still while anything of it can run, and jumps to
+//! the next timer when nothing can, so timeouts take no real time:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! // As a test: #[gust::test(start_paused = true)] async fn an_hour() { .. }
+//! #[gust::main(start_paused = true)]
+//! async fn main() {
+//!     let start = gust::time::now();
+//!     let r = gust::time::timeout(Duration::from_secs(3600), std::future::pending::<()>()).await;
+//!     assert!(r.is_err());
+//!     assert_eq!(gust::time::now() - start, Duration::from_secs(3600));
+//! }
+//! ```
 //!
 //! ## Crates
 //!

@@ -70,6 +70,19 @@ use std::time::{Duration, Instant};
 use event_listener::{EventListener, Listener};
 
 use crate::sync::{Arc, AtomicBool, Ordering};
+
+/// The current time on the current runtime's clock (virtual under
+/// `start_paused`), so deadlines made in a runtime follow it.
+#[cfg(not(loom))]
+fn now() -> Instant {
+    gust_executor::time::now()
+}
+
+/// The current time (no runtime under loom).
+#[cfg(loom)]
+fn now() -> Instant {
+    Instant::now()
+}
 use crate::tree::CancelNode;
 
 /// Why a context ended (Go's `context.Canceled` and
@@ -203,7 +216,7 @@ impl Context {
         }
         let (ctx, cancel) = self.with_node(Some(deadline));
         if !cancel.node.is_done() {
-            if deadline <= Instant::now() {
+            if deadline <= now() {
                 cancel.node.cancel(ContextError::DeadlineExceeded, None);
             } else {
                 timer::arm(&cancel.node, deadline);
@@ -226,7 +239,7 @@ impl Context {
     /// # }
     /// ```
     pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFunc) {
-        match Instant::now().checked_add(timeout) {
+        match now().checked_add(timeout) {
             Some(deadline) => self.with_deadline(deadline),
             None => self.with_cancel(),
         }

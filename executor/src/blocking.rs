@@ -17,6 +17,7 @@
 
 use crate::task::{JoinHandle, Runnable, spawn_blocking_task};
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -55,13 +56,28 @@ where
     // `spawn` inside `f` spawns onto the caller's runtime, as it would in
     // the caller.
     match crate::runtime::current_explicit() {
-        Some(shared) => spawn_blocking_task(
-            move || {
-                let _enter = crate::runtime::enter(shared);
-                f()
-            },
-            |r| pool().submit(r),
-        ),
+        Some(shared) => {
+            // Virtual time stands still until the job is done (counted from
+            // submission: a queued job will run).
+            let driver = shared.driver.clone();
+            driver.blocking_jobs.fetch_add(1, Ordering::SeqCst);
+            struct Done(std::sync::Arc<crate::driver::Driver>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0.blocking_jobs.fetch_sub(1, Ordering::SeqCst);
+                    self.0.nudge();
+                }
+            }
+            let done = Done(driver);
+            spawn_blocking_task(
+                move || {
+                    let _done = done;
+                    let _enter = crate::runtime::enter(shared);
+                    f()
+                },
+                |r| pool().submit(r),
+            )
+        }
         None => spawn_blocking_task(f, |r| pool().submit(r)),
     }
 }

@@ -29,6 +29,7 @@
 
 use crate::scheduler::{Shared, worker};
 use crate::task::{JoinHandle, spawn_on};
+use crate::time::clock::{Clock, VirtualClock};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -110,6 +111,18 @@ pub(crate) fn current_driver() -> Arc<crate::driver::Driver> {
     with_current(|shared, _| shared.driver.clone())
 }
 
+/// The clock of the current runtime, if this thread has one (never starts
+/// the global runtime, whose clock is real).
+pub(crate) fn current_clock() -> Option<Clock> {
+    worker::with_current(|w| match w {
+        Some((shared, _)) => Some(shared.driver.timers.clock.clone()),
+        None => ENTERED
+            .try_with(|e| e.borrow().as_ref().map(|s| s.driver.timers.clock.clone()))
+            .ok()
+            .flatten(),
+    })
+}
+
 /// The timers of the current runtime, if this thread has one (never starts
 /// the global runtime): a worker's, or a `block_on`'s of a runtime.
 pub(crate) fn current_timers() -> Option<Arc<crate::time::store::Timers>> {
@@ -173,6 +186,7 @@ pub struct Builder {
     workers: usize,
     thread_name: String,
     unhandled_panic: Option<UnhandledPanic>,
+    start_paused: bool,
 }
 
 /// The environment variable that chooses what a panic in a task nobody
@@ -247,6 +261,7 @@ impl Builder {
             workers: default_workers(),
             thread_name: "gust-worker".to_owned(),
             unhandled_panic: None,
+            start_paused: false,
         }
     }
 
@@ -300,6 +315,34 @@ impl Builder {
         self
     }
 
+    /// Virtual time (tokio's `start_paused`, Go's `testing/synctest`): the
+    /// runtime's clock stands still while any of its tasks, its `block_on`
+    /// or a `spawn_blocking` job it started can run, and when none can it
+    /// jumps to the earliest pending timer and fires it. Sleeps, timers,
+    /// tickers, `timeout` and context deadlines made in the runtime follow
+    /// it, and [`time::now`](crate::time::now) reads it. A test of a
+    /// one-hour timeout then takes microseconds, and sees the same order of
+    /// events every run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use gust_executor::runtime::Builder;
+    /// let rt = Builder::new().workers(1).start_paused(true).build().unwrap();
+    /// let real = Instant::now();
+    /// let r = rt.block_on(async {
+    ///     // Made inside the runtime: on its clock.
+    ///     gust_executor::time::timeout(Duration::from_secs(3600), std::future::pending::<()>()).await
+    /// });
+    /// assert!(r.is_err()); // timed out, after an hour of virtual time
+    /// assert!(real.elapsed() < Duration::from_secs(5));
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Self {
+        self.start_paused = paused;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -335,7 +378,12 @@ impl Builder {
             Some(p) => p,
             None => UnhandledPanic::from_env()?.unwrap_or(UnhandledPanic::Report),
         };
-        let (mut shared, locals) = Shared::new(self.workers)?;
+        let clock = if self.start_paused {
+            Clock::Virtual(Arc::new(VirtualClock::new()))
+        } else {
+            Clock::Real
+        };
+        let (mut shared, locals) = Shared::new(self.workers, clock)?;
         shared.exit_on_unhandled_panic = unhandled_panic == UnhandledPanic::Exit;
         let mut rt = Runtime {
             shared: Arc::new(shared),

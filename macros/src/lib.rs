@@ -6,6 +6,7 @@
 //! #[gust::main(workers = 4)]     // on a runtime of its own with 4 workers
 //! #[gust::test]                  // a test on a fresh runtime of 1 worker
 //! #[gust::test(workers = 2)]
+//! #[gust::test(start_paused = true)]  // virtual time: sleeps take no real time
 //! ```
 //!
 //! The body runs as the runtime's `block_on` future (as `#[tokio::main]`
@@ -24,11 +25,15 @@ use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
 /// What the attribute's arguments say.
 struct Config {
     workers: Option<Expr>,
+    start_paused: Option<Expr>,
 }
 
 fn parse_config(args: TokenStream, which: &str) -> Result<Config, syn::Error> {
     let list = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse(args)?;
-    let mut config = Config { workers: None };
+    let mut config = Config {
+        workers: None,
+        start_paused: None,
+    };
     for nv in list {
         let name = nv
             .path
@@ -47,16 +52,13 @@ fn parse_config(args: TokenStream, which: &str) -> Result<Config, syn::Error> {
                 }
                 config.workers = Some(nv.value);
             }
-            "start_paused" => {
-                return Err(syn::Error::new(
-                    nv.span(),
-                    "`start_paused`: gust has no virtual time yet; this test would run in real time",
-                ));
-            }
+            "start_paused" => config.start_paused = Some(nv.value),
             _ => {
                 return Err(syn::Error::new(
                     nv.path.span(),
-                    format!("#[gust::{which}]: unknown argument; expected `workers = N`"),
+                    format!(
+                        "#[gust::{which}]: unknown argument; expected `workers = N` or `start_paused = true`"
+                    ),
                 ));
             }
         }
@@ -116,15 +118,19 @@ fn expand(args: TokenStream, item: TokenStream, which: &str) -> Result<TokenStre
     f.sig.asyncness = None;
     let body = &f.block;
     let span = body.span();
-    let run = match (which, &config.workers) {
-        ("main", None) => quote_spanned! {span=> ::gust::block_on(async move #body) },
-        (_, workers) => {
+    let run = match (which, &config.workers, &config.start_paused) {
+        ("main", None, None) => quote_spanned! {span=> ::gust::block_on(async move #body) },
+        (_, workers, paused) => {
             let workers = workers
                 .clone()
                 .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> 1));
+            let paused = paused
+                .clone()
+                .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> false));
             quote_spanned! {span=>
                 ::gust::runtime::Builder::new()
                     .workers(#workers)
+                    .start_paused(#paused)
                     .build()
                     .expect("gust: cannot start the runtime")
                     .block_on(async move #body)

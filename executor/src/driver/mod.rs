@@ -57,6 +57,7 @@
 pub(crate) mod io;
 pub(crate) mod slot;
 
+use crate::time::clock::Clock;
 use crate::time::store::{Sleeper, Timers};
 use crate::time::{Action, thread_timers};
 use io::{Direction, ReadyEvent, ScheduledIo};
@@ -66,13 +67,16 @@ use slot::PollerSlot;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The token of the poller's own waker.
 const WAKE_TOKEN: Token = Token(usize::MAX);
 /// Low bits of a token: the slab key.
 const KEY_BITS: u32 = 24;
 const KEY_MASK: usize = (1 << KEY_BITS) - 1;
+/// Virtual time: how long the poller waits, in real time, before it checks
+/// again whether the clock may jump, when no wake-up told it to.
+const VIRTUAL_RECHECK: Duration = Duration::from_millis(5);
 /// Events taken per `epoll_wait`.
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -99,10 +103,16 @@ pub(crate) struct Driver {
     polling: PollerSlot,
     /// Set once by the runtime's shutdown.
     shutdown: AtomicBool,
+    /// Virtual time: `block_on` calls of the runtime that are polling or
+    /// were woken (`lib.rs`), and `spawn_blocking` jobs submitted from it
+    /// and not finished (`blocking.rs`). The clock jumps only when both
+    /// are zero.
+    pub(crate) block_ons: AtomicUsize,
+    pub(crate) blocking_jobs: AtomicUsize,
 }
 
 impl Driver {
-    pub(crate) fn new() -> std::io::Result<Self> {
+    pub(crate) fn new(clock: crate::time::clock::Clock) -> std::io::Result<Self> {
         let poll = MioPoll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE_TOKEN)?);
@@ -114,13 +124,15 @@ impl Driver {
                 wake: Vec::new(),
             }),
             registry,
-            timers: Arc::new(Timers::new(Sleeper::Runtime(waker.clone()))),
+            timers: Arc::new(Timers::new(Sleeper::Runtime(waker.clone()), clock)),
             waker,
             sources: Mutex::new(Slab::new()),
             num_sources: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             polling: PollerSlot::new(),
             shutdown: AtomicBool::new(false),
+            block_ons: AtomicUsize::new(0),
+            blocking_jobs: AtomicUsize::new(0),
         })
     }
 
@@ -140,6 +152,21 @@ impl Driver {
             return true;
         }
         false
+    }
+
+    /// Virtual time: something of the runtime went idle (a `block_on`, a
+    /// worker); the worker in the poller re-checks whether the clock may
+    /// jump.
+    pub(crate) fn nudge(&self) {
+        if self.timers.clock.is_virtual() {
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Virtual time: no `block_on` of the runtime can run and no blocking
+    /// job of it is pending (the workers are the caller's to check).
+    pub(crate) fn outside_idle(&self) -> bool {
+        self.block_ons.load(Ordering::SeqCst) == 0 && self.blocking_jobs.load(Ordering::SeqCst) == 0
     }
 
     /// The poller, if no other worker holds it.
@@ -163,7 +190,7 @@ impl Driver {
         let mut did = false;
         if self.timers.len() > 0 {
             let mut due = Vec::new();
-            self.timers.take_due_busy(Instant::now(), &mut due);
+            self.timers.take_due_busy(self.timers.clock.now(), &mut due);
             did = !due.is_empty();
             for action in due {
                 action.run();
@@ -297,22 +324,50 @@ impl Poller<'_> {
     /// notified meanwhile, fires due timers or waits in the OS poller until
     /// an event, the next deadline or a wake, and delivers what came.
     /// Returns `false` if it did not wait (it was notified).
-    pub(crate) fn wait(&mut self, index: usize, still_parked: impl Fn() -> bool) -> bool {
+    ///
+    /// On a virtual clock, `runtime_idle()` says whether nothing of the
+    /// runtime can run (`clock.rs`): then the clock jumps to the next
+    /// deadline instead of waiting for it.
+    pub(crate) fn wait(
+        &mut self,
+        index: usize,
+        still_parked: impl Fn() -> bool,
+        runtime_idle: impl Fn() -> bool,
+    ) -> bool {
         let d = self.driver;
         d.polling.enter(index);
         if !still_parked() {
             d.polling.leave();
             return false;
         }
-        let now = Instant::now();
+        let clock = &d.timers.clock;
+        let now = clock.now();
         let next = d.timers.take_due(now, &mut self.core.due);
-        if self.core.due.is_empty() {
+        if !self.core.due.is_empty() {
+            d.polling.leave();
+        } else if !clock.is_virtual() {
             let timeout = next.map(|at| at.saturating_duration_since(now));
             self.poll_io(timeout);
             // A timer may have come due while we waited.
-            d.timers.take_due_busy(Instant::now(), &mut self.core.due);
+            d.timers.take_due_busy(clock.now(), &mut self.core.due);
+        } else if self.poll_io(Some(Duration::ZERO)) {
+            // Virtual time: I/O first; its tasks may set new timers.
+        } else if let (Some(at), true) = (next, runtime_idle() && d.outside_idle()) {
+            // Nothing can run but a timer: jump to it.
+            if let Clock::Virtual(v) = clock {
+                v.advance_to(at);
+            }
+            d.timers.take_due_busy(clock.now(), &mut self.core.due);
         } else {
-            d.polling.leave();
+            // Something may still run (or nothing ever will): wait for a
+            // wake-up; re-check now and then (a blocking job that ends
+            // without waking anyone changes the answer silently).
+            d.polling.enter(index);
+            if still_parked() {
+                self.poll_io(Some(VIRTUAL_RECHECK));
+            } else {
+                d.polling.leave();
+            }
         }
         d.timers.poller_awake();
         for action in self.core.due.drain(..) {

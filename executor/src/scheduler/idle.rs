@@ -202,8 +202,8 @@ impl Idle {
         self.load().searching()
     }
 
-    /// Number of workers not parked (racy; for tests).
-    #[cfg(loom)]
+    /// Number of workers not parked (racy; tests, and virtual time's
+    /// idle check, which the poller re-makes on every wake-up).
     pub(crate) fn num_unparked(&self) -> usize {
         self.load().unparked()
     }

@@ -110,7 +110,10 @@ pub(crate) struct Shared {
 impl Shared {
     /// Shared state for `n` workers; also returns the owner handles of their
     /// local queues.
-    pub(crate) fn new(n: usize) -> std::io::Result<(Self, Vec<queue::Local<Runnable>>)> {
+    pub(crate) fn new(
+        n: usize,
+        clock: crate::time::clock::Clock,
+    ) -> std::io::Result<(Self, Vec<queue::Local<Runnable>>)> {
         let (locals, steal): (Vec<_>, Vec<_>) = (0..n).map(|_| queue::new()).unzip();
         let shared = Self {
             inject: CachePadded::new(inject::Inject::new()),
@@ -118,7 +121,7 @@ impl Shared {
             idle: CachePadded::new(idle::Idle::new(n)),
             threads: (0..n).map(|_| OnceLock::new()).collect(),
             registry: Registry::new(n),
-            driver: Arc::new(Driver::new()?),
+            driver: Arc::new(Driver::new(clock)?),
             exit_on_unhandled_panic: false,
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),

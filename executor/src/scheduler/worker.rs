@@ -142,6 +142,11 @@ pub(crate) fn task_completing() {
     worker.completing.set(true);
 }
 
+/// Whether this thread is a worker (of any runtime).
+pub(crate) fn on_worker() -> bool {
+    !CURRENT.try_with(Cell::get).unwrap_or(ptr::null()).is_null()
+}
+
 /// Before a worker thread blocks (in `block_on`): makes the task in its
 /// LIFO slot stealable and asks for help, so that a task the blocked one
 /// waits for is not stuck behind it.
@@ -433,7 +438,9 @@ impl Worker {
         if let Some(mut poller) = self.shared.driver.try_poller() {
             // Wait in the OS poller: I/O events and due timers wake their
             // tasks from here, onto this worker's queues.
-            while self.driving(|| poller.wait(self.index, still_parked)) {
+            let shared = &self.shared;
+            let runtime_idle = || idle.num_unparked() == 0 && !shared.has_work();
+            while self.driving(|| poller.wait(self.index, still_parked, runtime_idle)) {
                 if self.lifo_holds_task() || self.shared.has_work() {
                     // Work came from the poller: leave the sleeper list
                     // (or find a notifier already took us out).
@@ -442,6 +449,8 @@ impl Worker {
                 }
             }
         } else {
+            // Virtual time: the worker in the poller may now jump the clock.
+            self.shared.driver.nudge();
             while still_parked() {
                 std::thread::park();
             }

@@ -49,6 +49,7 @@
 //!   map here is O(log n) per operation.
 //! - Go's per-P heaps with timer stealing: same trade-off, more code.
 
+pub(crate) mod clock;
 mod sleep;
 pub(crate) mod store;
 mod tick;
@@ -68,6 +69,31 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+/// The current time on the current runtime's clock: `Instant::now()`,
+/// unless the runtime was built with
+/// [`start_paused(true)`](crate::runtime::Builder::start_paused), whose
+/// clock stands still while any of its tasks can run and jumps to the next
+/// timer when none can (outside any runtime: `Instant::now()`).
+///
+/// Sleeps, timers, tickers, `timeout` and context deadlines made in a
+/// runtime all read its clock.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gust_executor::runtime::Builder;
+/// let rt = Builder::new().workers(1).start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let t0 = gust_executor::time::now();
+///     gust_executor::time::sleep(Duration::from_secs(3600)).await; // instant
+///     assert_eq!(gust_executor::time::now() - t0, Duration::from_secs(3600));
+/// });
+/// ```
+pub fn now() -> Instant {
+    clock::current().now()
+}
+
 static THREAD_TIMERS: OnceLock<Arc<Timers>> = OnceLock::new();
 
 /// The timers of the `gust-timer` thread (started on first use): those made
@@ -78,14 +104,23 @@ pub(crate) fn thread_timers() -> &'static Arc<Timers> {
             .name("gust-timer".to_owned())
             .spawn(|| thread_timers().run_thread())
             .expect("gust: cannot start the timer thread");
-        Arc::new(Timers::new(Sleeper::Thread(Condvar::new())))
+        Arc::new(Timers::new(
+            Sleeper::Thread(Condvar::new()),
+            clock::Clock::Real,
+        ))
     })
 }
 
 /// Adds a timer to the current runtime's set (the timer thread's outside
 /// any runtime, or once that runtime has shut down).
-fn insert(deadline: Instant, action: Action) -> Key {
-    let action = match crate::runtime::current_timers() {
+///
+/// `clock`: the clock the deadline is on, when it may differ from the
+/// current runtime's (a sleep made elsewhere and first polled here): such a
+/// timer goes to the timer thread if it is real, as it was made.
+fn insert(deadline: Instant, action: Action, clock: Option<&clock::Clock>) -> Key {
+    let current =
+        crate::runtime::current_timers().filter(|t| clock.is_none_or(|c| c.same_as(&t.clock)));
+    let action = match current {
         Some(timers) => match timers.insert(deadline, action) {
             Ok(key) => return key,
             Err(action) => action,
@@ -132,7 +167,7 @@ pub fn after_func_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> Ti
 /// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> TimerHandle {
     TimerHandle {
-        state: Mutex::new(Handle::schedule(Instant::now().checked_add(d), Box::new(f))),
+        state: Mutex::new(Handle::schedule(now().checked_add(d), Box::new(f))),
     }
 }
 
@@ -173,7 +208,7 @@ impl Handle {
     /// `f` due at `deadline` (`None`: never).
     fn schedule(deadline: Option<Instant>, f: Callback) -> Self {
         match deadline {
-            Some(d) => Handle::Scheduled(insert(d, Action::Call(f))),
+            Some(d) => Handle::Scheduled(insert(d, Action::Call(f), None)),
             None => Handle::Never(f),
         }
     }
@@ -251,7 +286,7 @@ impl TimerHandle {
         let mut h = self.lock();
         let (was_pending, f) = h.take();
         if let Some(f) = f {
-            *h = Handle::schedule(Instant::now().checked_add(d), f);
+            *h = Handle::schedule(now().checked_add(d), f);
         }
         was_pending
     }
@@ -272,8 +307,8 @@ impl fmt::Debug for TimerHandle {
 }
 
 /// Registers a waker to be woken at `deadline`.
-pub(crate) fn register(deadline: Instant, waker: &Waker) -> Key {
-    insert(deadline, Action::Wake(waker.clone()))
+pub(crate) fn register(deadline: Instant, waker: &Waker, clock: &clock::Clock) -> Key {
+    insert(deadline, Action::Wake(waker.clone()), Some(clock))
 }
 
 /// Cancels a registration (no-op if it fired).

@@ -1,6 +1,7 @@
 //! [`Sleep`], [`After`], [`Timeout`] and the functions that make them.
 
 use super::Key;
+use super::clock::Clock;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +20,9 @@ use std::time::{Duration, Instant};
 /// });
 /// ```
 pub fn sleep(d: Duration) -> Sleep {
-    Sleep::new_opt(Instant::now().checked_add(d))
+    let clock = super::clock::current();
+    let deadline = clock.now().checked_add(d);
+    Sleep::with_clock(deadline, clock)
 }
 
 /// Waits until `deadline`.
@@ -59,14 +62,21 @@ pub struct Sleep {
     key: Option<Key>,
     /// The waker the registration holds (to skip re-registering the same).
     waker: Option<Waker>,
+    /// The clock the deadline is on (the runtime's it was made in).
+    clock: Clock,
 }
 
 impl Sleep {
     pub(crate) fn new_opt(deadline: Option<Instant>) -> Self {
+        Self::with_clock(deadline, super::clock::current())
+    }
+
+    fn with_clock(deadline: Option<Instant>, clock: Clock) -> Self {
         Self {
             deadline,
             key: None,
             waker: None,
+            clock,
         }
     }
 
@@ -96,7 +106,7 @@ impl Sleep {
     /// assert!(!sleep(Duration::from_secs(60)).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.deadline.is_some_and(|d| self.clock.now() >= d)
     }
 
     /// Moves the deadline (the sleep can then complete again).
@@ -133,7 +143,7 @@ impl Future for Sleep {
             return Poll::Pending; // never
         };
         // The only completion check: never early, whatever the driver does.
-        if Instant::now() >= deadline {
+        if this.clock.now() >= deadline {
             this.cancel();
             return Poll::Ready(());
         }
@@ -146,7 +156,7 @@ impl Future for Sleep {
             _ => {
                 // First poll (or the entry fired while `now < deadline`,
                 // which a monotonic clock rules out; register again anyway).
-                this.key = Some(super::register(deadline, cx.waker()));
+                this.key = Some(super::register(deadline, cx.waker(), &this.clock));
                 this.waker = Some(cx.waker().clone());
             }
         }
@@ -205,7 +215,7 @@ impl Future for After {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
         match Pin::new(&mut self.sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Instant::now()),
+            Poll::Ready(()) => Poll::Ready(self.sleep.clock.now()),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -42,6 +42,7 @@
 //! every pending `after_func` callback moves to the timer thread at its
 //! deadline, leaving a forwarding entry so that `stop`/`reset` still reach it.
 
+use super::clock::Clock;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -123,10 +124,12 @@ pub(crate) struct Timers {
     len: AtomicUsize,
     /// `closed`, readable without the lock (a sleep's re-poll).
     closed: AtomicBool,
+    /// The clock the deadlines are on.
+    pub(crate) clock: Clock,
 }
 
 impl Timers {
-    pub(crate) fn new(sleeper: Sleeper) -> Self {
+    pub(crate) fn new(sleeper: Sleeper, clock: Clock) -> Self {
         let wake_at = match sleeper {
             // The thread sleeps with no deadline until told otherwise.
             Sleeper::Thread(_) => WakeAt::Forever,
@@ -144,6 +147,7 @@ impl Timers {
             sleeper,
             len: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            clock,
         }
     }
 
@@ -183,7 +187,10 @@ impl Timers {
         st.map.insert(slot, action);
         self.len.store(st.map.len(), Ordering::Relaxed);
         // Nobody sleeps on a runtime's set: its workers are busy. Watch it.
+        // (Not on a virtual clock: its deadlines are not real instants, and
+        // it only moves when the workers are idle anyway.)
         let watch = matches!(self.sleeper, Sleeper::Runtime(_))
+            && !self.clock.is_virtual()
             && st.wake_at == WakeAt::Nobody
             && !st.watched;
         if watch {

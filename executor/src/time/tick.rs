@@ -31,7 +31,7 @@ use super::timer::next_tick;
 pub fn tick(period: Duration) -> Receiver<Instant> {
     assert!(!period.is_zero(), "time::tick: the period must be non-zero");
     let (tx, rx) = chan(1);
-    if let Some(first) = Instant::now().checked_add(period) {
+    if let Some(first) = super::now().checked_add(period) {
         arm(tx, period, first);
     }
     rx
@@ -45,7 +45,7 @@ fn arm(tx: Sender<Instant>, period: Duration, due: Instant) {
             Ok(()) | Err(TrySendError::Full(_)) => {}
             Err(TrySendError::Closed(_)) => return, // no receiver left
         }
-        if let Some(next) = next_tick(due, period, Instant::now()) {
+        if let Some(next) = next_tick(due, period, super::now()) {
             arm(tx, period, next);
         }
     });

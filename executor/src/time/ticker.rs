@@ -66,7 +66,7 @@ impl Ticker {
             "Ticker::new: the period must be non-zero"
         );
         Self {
-            core: Core::new(Instant::now().checked_add(period), Some(period)),
+            core: Core::new(super::now().checked_add(period), Some(period)),
             period,
             slot: None,
         }
@@ -141,7 +141,7 @@ impl Ticker {
             "Ticker::reset: the period must be non-zero"
         );
         self.period = period;
-        Core::reset(&self.core, Instant::now().checked_add(period), Some(period));
+        Core::reset(&self.core, super::now().checked_add(period), Some(period));
     }
 
     /// Turns the ticker off (Go's `Ticker.Stop`): no tick comes after it

@@ -102,7 +102,7 @@ impl Core {
         if st.generation != generation || !st.armed {
             return; // invariant #2: an older schedule
         }
-        let now = Instant::now();
+        let now = super::now();
         if st.ready.is_none() {
             // A timer says when it fired; a ticker when the tick was due.
             st.ready = Some(if st.period.is_some() { due } else { now });
@@ -265,7 +265,7 @@ impl Timer {
     /// assert!(t.stop()); // it was pending
     /// ```
     pub fn new(d: Duration) -> Self {
-        Self::at_opt(Instant::now().checked_add(d))
+        Self::at_opt(super::now().checked_add(d))
     }
 
     /// A timer that fires at `deadline`.
@@ -357,7 +357,7 @@ impl Timer {
     /// });
     /// ```
     pub fn reset(&self, d: Duration) -> bool {
-        Core::reset(&self.core, Instant::now().checked_add(d), None)
+        Core::reset(&self.core, super::now().checked_add(d), None)
     }
 
     /// When the timer will fire, while it is armed and has not fired.

@@ -1,0 +1,89 @@
+//! A runtime's clock: the real one, or a virtual one that stands still
+//! while anything of the runtime can run (`Builder::start_paused(true)`,
+//! tokio's paused time, Go's `testing/synctest`).
+//!
+//! # Virtual time
+//!
+//! A virtual clock reads `base + offset`: `base` is the real instant the
+//! runtime was built, `offset` only grows, and only by jumps. The worker that
+//! waits in the runtime's poller makes the jump (`driver/mod.rs`): when every
+//! worker is parked with nothing queued, no `block_on` of the runtime is
+//! runnable and no `spawn_blocking` job runs, nothing of the runtime can
+//! make progress but a timer, so it moves the clock to the earliest pending
+//! deadline and fires it. Everything that reads time in the runtime (sleeps,
+//! timers, tickers, `timeout`, context deadlines, [`now`](super::now)) reads
+//! this clock, so a one-hour timeout takes microseconds and a program's
+//! events come in the same order every run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A clock.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Clock {
+    /// `Instant::now()`.
+    #[default]
+    Real,
+    /// A runtime's virtual clock.
+    Virtual(Arc<VirtualClock>),
+}
+
+/// The state of a virtual clock.
+#[derive(Debug)]
+pub(crate) struct VirtualClock {
+    base: Instant,
+    /// Nanoseconds past `base`; only grows.
+    offset: AtomicU64,
+}
+
+impl VirtualClock {
+    pub(crate) fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            offset: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> Instant {
+        // Acquire: pairs with the Release in `advance_to`, so whoever reads
+        // the new time also sees what the jumper did before it.
+        self.base + Duration::from_nanos(self.offset.load(Ordering::Acquire))
+    }
+
+    /// Moves the clock forward to `to` (never back).
+    pub(crate) fn advance_to(&self, to: Instant) {
+        let nanos = to.saturating_duration_since(self.base).as_nanos();
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
+        // Release: pairs with the Acquire in `now`.
+        self.offset.fetch_max(nanos, Ordering::Release);
+    }
+}
+
+impl Clock {
+    /// The time on this clock.
+    pub(crate) fn now(&self) -> Instant {
+        match self {
+            Clock::Real => Instant::now(),
+            Clock::Virtual(v) => v.now(),
+        }
+    }
+
+    /// Whether both are the real clock, or the same virtual one.
+    pub(crate) fn same_as(&self, other: &Clock) -> bool {
+        match (self, other) {
+            (Clock::Real, Clock::Real) => true,
+            (Clock::Virtual(a), Clock::Virtual(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        matches!(self, Clock::Virtual(_))
+    }
+}
+
+/// The clock of the current runtime (the real one outside any runtime).
+pub(crate) fn current() -> Clock {
+    crate::runtime::current_clock().unwrap_or_default()
+}

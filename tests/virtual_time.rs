@@ -1,0 +1,154 @@
+//! Virtual time (`start_paused`): the clock stands still while anything of
+//! the runtime can run and jumps to the next timer when nothing can.
+
+use gust::runtime::Builder;
+use gust::time::{Ticker, Timer, now, sleep, timeout};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn paused(workers: usize) -> gust::runtime::Runtime {
+    Builder::new()
+        .workers(workers)
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+/// A one-hour timeout finishes in well under 50 ms of real time.
+#[test]
+fn an_hour_long_timeout_takes_no_real_time() {
+    for workers in [1, 2] {
+        let rt = paused(workers);
+        let real = Instant::now();
+        let (r, waited) = rt.block_on(async {
+            let t0 = now();
+            let r = timeout(Duration::from_secs(3600), std::future::pending::<()>()).await;
+            (r, now() - t0)
+        });
+        assert!(r.is_err());
+        assert_eq!(waited, Duration::from_secs(3600));
+        let took = real.elapsed();
+        assert!(
+            took < Duration::from_millis(50),
+            "{workers} workers: {took:?}"
+        );
+    }
+}
+
+#[gust::test(start_paused = true)]
+async fn the_attribute_runs_on_virtual_time() {
+    let real = Instant::now();
+    let t0 = now();
+    sleep(Duration::from_secs(86_400)).await;
+    assert_eq!(now() - t0, Duration::from_secs(86_400));
+    assert!(real.elapsed() < Duration::from_secs(1));
+}
+
+/// The clock does not move while a task runs, however long it runs.
+#[test]
+fn the_clock_stands_still_while_a_task_runs() {
+    let rt = paused(1);
+    let (a, b) = rt
+        .block_on(rt.spawn(async {
+            let a = now();
+            let spin = Instant::now();
+            while spin.elapsed() < Duration::from_millis(20) {
+                std::hint::spin_loop();
+            }
+            (a, now())
+        }))
+        .unwrap();
+    assert_eq!(a, b);
+}
+
+/// Nor while a `spawn_blocking` job runs: a task's hour-long sleep ends
+/// after the job, and the job's 30 real milliseconds do not move the clock.
+#[test]
+fn a_blocking_job_holds_the_clock() {
+    let rt = paused(1);
+    let order = rt.block_on(async {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        let sleeper = gust::spawn(async move {
+            sleep(Duration::from_secs(3600)).await;
+            l.lock().unwrap().push("slept");
+        });
+        let l = log.clone();
+        let t0 = now();
+        gust::spawn_blocking(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            l.lock().unwrap().push("blocking done");
+        })
+        .await
+        .unwrap();
+        assert_eq!(now(), t0, "the clock moved while the job ran");
+        sleeper.await.unwrap();
+        log.lock().unwrap().clone()
+    });
+    assert_eq!(order, ["blocking done", "slept"]);
+}
+
+/// A Go-style program (a ticker, a timer, timeouts, sleeping workers
+/// reporting on a channel) gives the same events at the same virtual times
+/// in 100 runs.
+#[test]
+fn a_ticker_and_timeout_program_is_deterministic() {
+    fn run() -> Vec<(String, u128)> {
+        let rt = paused(1);
+        rt.block_on(async {
+            let t0 = now();
+            let at = move || (now() - t0).as_millis();
+            let mut events = Vec::new();
+            let (tx, rx) = gust::chan::<(usize, u128)>(0);
+            for w in 0..3usize {
+                let tx = tx.clone();
+                gust::spawn(async move {
+                    for i in 0..3u64 {
+                        sleep(Duration::from_millis(70 * (w as u64 + 1) + 10 * i)).await;
+                        tx.send((w, (now() - t0).as_millis())).await.unwrap();
+                    }
+                });
+            }
+            drop(tx);
+            let ticker = Ticker::new(Duration::from_millis(100));
+            let timer = Timer::new(Duration::from_millis(455));
+            let (ctx, _cancel) =
+                gust::Context::background().with_timeout(Duration::from_millis(950));
+            let mut workers_done = false;
+            loop {
+                gust::select! {
+                    t = ticker.tick() => events.push(("tick".into(), (t - t0).as_millis())),
+                    v = rx.recv(), if !workers_done => match v {
+                        Some((w, ms)) => events.push((format!("worker {w}"), ms)),
+                        None => { workers_done = true; events.push(("workers done".into(), at())) }
+                    },
+                    _ = timer.wait() => {
+                        events.push(("timer".into(), at()));
+                        timer.reset(Duration::from_millis(1000));
+                    },
+                    _ = ctx.done() => { events.push(("deadline".into(), at())); break }
+                }
+            }
+            events
+        })
+    }
+    let first = run();
+    assert!(first.len() > 10, "{first:?}");
+    assert_eq!(first.last().unwrap(), &("deadline".to_string(), 950));
+    for i in 1..100 {
+        assert_eq!(run(), first, "run {i} differs");
+    }
+}
+
+/// A sleep made outside the paused runtime keeps real time when awaited in
+/// it (and does not spin: the runtime's jumps do not touch it).
+#[test]
+fn a_sleep_made_outside_keeps_real_time() {
+    let rt = paused(1);
+    let s = sleep(Duration::from_millis(20));
+    let real = Instant::now();
+    rt.block_on(s);
+    let took = real.elapsed();
+    assert!(took >= Duration::from_millis(20), "{took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
