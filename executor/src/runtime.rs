@@ -199,7 +199,7 @@ pub struct Builder {
 pub const PANIC_ENV: &str = "GUST_PANIC";
 
 /// What a panic in a task that nobody joins does: one whose
-/// [`JoinHandle`](crate::JoinHandle) was dropped (detached, as `go f()`),
+/// [`JoinHandle`] was dropped (detached, as `go f()`),
 /// or is dropped without being awaited.
 ///
 /// # Examples
