@@ -43,6 +43,7 @@ mod blocking;
 mod driver;
 pub mod io;
 mod loom;
+mod metrics;
 mod registry;
 pub mod runtime;
 mod scheduler;

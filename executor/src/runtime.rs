@@ -27,6 +27,7 @@
 //! After step 5 no future of the runtime is left, except those running on a
 //! detached worker (step 3), which are dropped when their poll returns.
 
+pub use crate::metrics::{RuntimeMetrics, WorkerMetrics};
 use crate::scheduler::{Shared, worker};
 use crate::task::{JoinHandle, spawn_on};
 use crate::time::clock::{Clock, VirtualClock};
@@ -104,6 +105,28 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Shared>, usize) -> R) -> R {
             f(shared, shared.num_workers())
         }
     })
+}
+
+fn metrics_of(shared: &Shared) -> RuntimeMetrics {
+    crate::metrics::read(
+        &shared.stats,
+        shared.registry.len(),
+        shared.inject.len(),
+        shared.steal.iter().map(|s| s.len()),
+    )
+}
+
+/// The metrics of the current runtime (the global one outside any); see
+/// [`Runtime::metrics`].
+///
+/// # Examples
+///
+/// ```
+/// gust_executor::block_on(gust_executor::spawn(async {})).unwrap();
+/// assert!(gust_executor::runtime::metrics().spawned_tasks() >= 1);
+/// ```
+pub fn metrics() -> RuntimeMetrics {
+    with_current(|shared, _| metrics_of(shared))
 }
 
 /// The I/O driver of the current runtime (the global one outside any).
@@ -497,6 +520,23 @@ impl Runtime {
     /// ```
     pub fn num_tasks(&self) -> usize {
         self.shared.registry.len()
+    }
+
+    /// What the runtime has done so far: live and spawned tasks, polls,
+    /// steals and parks per worker, each worker's busy time and queue
+    /// depth, the injection queue's depth. See [`RuntimeMetrics`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let m = rt.metrics();
+    /// assert_eq!(m.spawned_tasks(), 1);
+    /// assert!(m.workers()[0].polls() >= 1);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        metrics_of(&self.shared)
     }
 
     /// Number of worker threads.

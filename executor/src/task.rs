@@ -222,6 +222,16 @@ where
     // Callers pass a worker index (they run on that worker, the shard's
     // owner) or the number of workers (the shard for other threads).
     let shard = registry.shard_for(shard);
+    match shared.stats.workers.get(shard) {
+        // On that worker: its own counter.
+        Some(w) => w.spawned(),
+        None => {
+            shared
+                .stats
+                .external_spawns
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     if shard < shared.num_workers() {
         // The owner removes the entries of its tasks that ended elsewhere.
         registry.drain(shard);

@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// The OS poller and the timers of this runtime (`driver/mod.rs`).
     pub(crate) driver: Arc<Driver>,
+    /// Counters for `Runtime::metrics` (`metrics.rs`).
+    pub(crate) stats: crate::metrics::Stats,
     /// `UnhandledPanic::Exit`: a panic nobody joins ends the process.
     pub(crate) exit_on_unhandled_panic: bool,
     /// Set once by the runtime's shutdown (step 1): workers leave their loop.
@@ -123,6 +125,7 @@ impl Shared {
             registry: Registry::new(n),
             driver: Arc::new(Driver::new(clock)?),
             exit_on_unhandled_panic: false,
+            stats: crate::metrics::Stats::new(n),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
         };

@@ -288,6 +288,11 @@ impl<T> Local<T> {
 }
 
 impl<T> Steal<T> {
+    /// Number of values (racy; metrics).
+    pub(crate) fn len(&self) -> usize {
+        self.inner.len() as usize
+    }
+
     /// Whether the queue looks empty (racy; used before parking, after a
     /// SeqCst fence, to look for work).
     pub(crate) fn is_empty(&self) -> bool {

@@ -55,6 +55,8 @@ pub(crate) struct Worker {
     /// dropped, `JoinHandle` awaiter woken). Tasks woken then go to the back
     /// of the local queue, not to the LIFO slot (see `schedule_local`).
     completing: Cell<bool>,
+    /// When this worker last left its park (busy time, `metrics.rs`).
+    busy_since: Cell<std::time::Instant>,
     /// Set while this worker delivers I/O events and fires timers: the
     /// tasks they wake go to the back of the local queue, in the order
     /// the events came, not through the LIFO slot (which would run the
@@ -176,6 +178,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         searching: Cell::new(false),
         completing: Cell::new(false),
         driving: Cell::new(false),
+        busy_since: Cell::new(std::time::Instant::now()),
         tick: Cell::new(0),
         rng: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
         ends: RefCell::new(Ends::new(shared_workers)),
@@ -239,7 +242,12 @@ impl Worker {
         }
     }
 
+    fn stats(&self) -> &crate::metrics::WorkerStats {
+        &self.shared.stats.workers[self.index]
+    }
+
     fn run_task(&self, task: Runnable) {
+        self.stats().polled();
         // The task's future catches its own panics (`TaskFuture`); this only
         // guards against a panicking `Drop` of a future or output.
         let _ = catch_unwind(AssertUnwindSafe(|| task.run()));
@@ -381,6 +389,7 @@ impl Worker {
                 continue;
             }
             if let Some(task) = self.shared.steal[victim].steal_into(&self.local) {
+                self.stats().stole();
                 return Some(task);
             }
         }
@@ -423,6 +432,16 @@ impl Worker {
 
     /// Parks until notified (sleeper side of the protocol in `idle.rs`).
     fn park(&self) {
+        let stats = self.stats();
+        stats.parked();
+        stats.busy(self.busy_since.get().elapsed());
+        struct Resume<'a>(&'a Worker);
+        impl Drop for Resume<'_> {
+            fn drop(&mut self) {
+                self.0.busy_since.set(std::time::Instant::now());
+            }
+        }
+        let _resume = Resume(self);
         let idle = &self.shared.idle;
         self.shared.registry.drain(self.index);
         let searching = self.searching.replace(false);
