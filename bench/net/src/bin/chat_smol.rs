@@ -33,7 +33,8 @@ async fn hub(inbox: Receiver<Msg>) {
 fn main() -> std::io::Result<()> {
     let addr = gust_netbench::arg_addr("127.0.0.1:0");
     let ex = Arc::new(Executor::new());
-    for i in 0..gust_netbench::workers() {
+    // The main thread runs the executor too: WORKERS threads in all.
+    for i in 1..gust_netbench::workers() {
         let ex = ex.clone();
         std::thread::Builder::new()
             .name(format!("smol-{i}"))
