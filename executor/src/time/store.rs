@@ -193,9 +193,13 @@ impl Timers {
             && !self.clock.is_virtual()
             && st.wake_at == WakeAt::Nobody
             && !st.watched;
-        if watch {
+        // The watch is due after the earliest deadline, read under this lock.
+        let watch_from = watch.then(|| {
             st.watched = true;
-        }
+            st.map
+                .first_key_value()
+                .map_or(deadline, |(k, _)| k.deadline)
+        });
         let wake = match st.wake_at {
             WakeAt::Nobody => false,
             WakeAt::Until(at) => deadline < at,
@@ -220,9 +224,8 @@ impl Timers {
         } else {
             drop(st);
         }
-        if watch {
-            let first = self.lock().map.first_key_value().map(|(k, _)| k.deadline);
-            Self::arm_watch(self.clone(), first.unwrap_or(deadline));
+        if let Some(first) = watch_from {
+            Self::arm_watch(self.clone(), first);
         }
         Ok(Key { timers: self, slot })
     }
@@ -256,11 +259,8 @@ impl Timers {
         }
     }
 
-    /// The firer's step: moves every timer due at `now` into `due` and
-    /// records that it will sleep until the next deadline (or forever);
-    /// returns that next deadline.
-    pub(crate) fn take_due(&self, now: Instant, due: &mut Vec<Action>) -> Option<Instant> {
-        let mut st = self.lock();
+    /// Moves every timer due at `now` out of the map (held locked) into `due`.
+    fn pop_due(&self, st: &mut State, now: Instant, due: &mut Vec<Action>) {
         while let Some(entry) = st.map.first_entry() {
             if entry.key().deadline > now {
                 break;
@@ -268,6 +268,14 @@ impl Timers {
             due.push(entry.remove());
         }
         self.len.store(st.map.len(), Ordering::Relaxed);
+    }
+
+    /// The firer's step: moves every timer due at `now` into `due` and
+    /// records that it will sleep until the next deadline (or forever);
+    /// returns that next deadline.
+    pub(crate) fn take_due(&self, now: Instant, due: &mut Vec<Action>) -> Option<Instant> {
+        let mut st = self.lock();
+        self.pop_due(&mut st, now, due);
         let next = st.map.first_key_value().map(|(k, _)| k.deadline);
         st.wake_at = next.map_or(WakeAt::Forever, WakeAt::Until);
         next
@@ -277,13 +285,7 @@ impl Timers {
     /// without touching what the sleeping firer (if any) sleeps until.
     pub(crate) fn take_due_busy(&self, now: Instant, due: &mut Vec<Action>) {
         let mut st = self.lock();
-        while let Some(entry) = st.map.first_entry() {
-            if entry.key().deadline > now {
-                break;
-            }
-            due.push(entry.remove());
-        }
-        self.len.store(st.map.len(), Ordering::Relaxed);
+        self.pop_due(&mut st, now, due);
     }
 
     /// Puts the watch of this (runtime's) set on the timer thread, due
@@ -309,13 +311,7 @@ impl Timers {
             .first_key_value()
             .is_some_and(|(k, _)| k.deadline + WATCH_GRACE <= now);
         if overdue {
-            while let Some(entry) = st.map.first_entry() {
-                if entry.key().deadline > now {
-                    break;
-                }
-                due.push(entry.remove());
-            }
-            self.len.store(st.map.len(), Ordering::Relaxed);
+            self.pop_due(&mut st, now, &mut due);
         }
         let first = st.map.first_key_value().map(|(k, _)| k.deadline);
         let rearm = first.filter(|_| st.wake_at == WakeAt::Nobody && !st.closed);
