@@ -22,6 +22,10 @@ pub(crate) trait ByteStream: Source + Send + Sync + 'static {
     fn write(&self, buf: &[u8]) -> io::Result<usize>;
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+    /// The pending socket error (`SO_ERROR`), taken.
+    fn take_error(&self) -> io::Result<Option<io::Error>>;
+    /// `Ok` once connected; `NotConnected` while a connect is in progress.
+    fn check_connected(&self) -> io::Result<()>;
 }
 
 macro_rules! byte_stream {
@@ -41,6 +45,12 @@ macro_rules! byte_stream {
             }
             fn shutdown(&self, how: Shutdown) -> io::Result<()> {
                 <$t>::shutdown(self, how)
+            }
+            fn take_error(&self) -> io::Result<Option<io::Error>> {
+                <$t>::take_error(self)
+            }
+            fn check_connected(&self) -> io::Result<()> {
+                <$t>::peer_addr(self).map(drop)
             }
         }
     };
@@ -90,6 +100,30 @@ pub(crate) fn poll_write_vectored<S: ByteStream>(
     io.poll_io(cx, Direction::Write, |s| s.write_vectored(bufs))
 }
 
+/// Waits until a non-blocking `connect` has finished. mio's rule: wait for
+/// writability, then ask for the socket's error; a socket neither failed nor
+/// connected yet waits again.
+pub(crate) async fn connected<S: ByteStream>(io: &Registered<S>) -> io::Result<()> {
+    std::future::poll_fn(|cx| {
+        loop {
+            let ev = match io.poll_ready(cx, Direction::Write) {
+                Poll::Ready(Ok(ev)) => ev,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            if let Some(e) = io.get().take_error()? {
+                return Poll::Ready(Err(e));
+            }
+            match io.get().check_connected() {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => io.clear(ev),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    })
+    .await
+}
+
 /// `poll_close`: shuts the writing direction down (the peer reads EOF).
 /// A socket the peer already dropped is closed enough.
 pub(crate) fn close<S: ByteStream>(io: &Registered<S>) -> Poll<io::Result<()>> {
@@ -99,60 +133,12 @@ pub(crate) fn close<S: ByteStream>(io: &Registered<S>) -> Poll<io::Result<()>> {
     }
 }
 
-/// Implements `AsyncRead` + `AsyncWrite` for `$t` (and `&$t`), whose
-/// `Registered` source is reached with `$io`.
+/// Implements `AsyncRead` + `AsyncWrite` for `$t` (a stream, or `&` one),
+/// whose `Registered` source is its field `io`.
 macro_rules! async_rw {
-    ($t:ty, |$s:ident| $io:expr) => {
-        impl futures_io::AsyncRead for $t {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut [u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $crate::split::poll_read($io, cx, buf)
-            }
-            fn poll_read_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &mut [std::io::IoSliceMut<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $crate::split::poll_read_vectored($io, cx, bufs)
-            }
-        }
-        impl futures_io::AsyncWrite for $t {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $crate::split::poll_write($io, cx, buf)
-            }
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $crate::split::poll_write_vectored($io, cx, bufs)
-            }
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                // Writes go straight to the socket: nothing is buffered.
-                std::task::Poll::Ready(Ok(()))
-            }
-            fn poll_close(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $s = &*self;
-                $crate::split::close($io)
-            }
-        }
+    ($t:ty) => {
+        $crate::split::async_read!($t);
+        $crate::split::async_write!($t);
     };
 }
 pub(crate) use async_rw;
@@ -213,8 +199,8 @@ macro_rules! halves {
             pub(crate) io: $crate::split::Shared<$source>,
         }
 
-        $crate::split::async_rw_read_only!($read);
-        $crate::split::async_write_only!($write);
+        $crate::split::async_read!($read);
+        $crate::split::async_write!($write);
 
         impl Drop for $write {
             fn drop(&mut self) {
@@ -237,7 +223,8 @@ macro_rules! halves {
 }
 pub(crate) use halves;
 
-macro_rules! async_rw_read_only {
+/// Implements `AsyncRead` for `$t`, whose `Registered` source is `self.io`.
+macro_rules! async_read {
     ($t:ty) => {
         impl futures_io::AsyncRead for $t {
             fn poll_read(
@@ -257,9 +244,10 @@ macro_rules! async_rw_read_only {
         }
     };
 }
-pub(crate) use async_rw_read_only;
+pub(crate) use async_read;
 
-macro_rules! async_write_only {
+/// Implements `AsyncWrite` for `$t`, whose `Registered` source is `self.io`.
+macro_rules! async_write {
     ($t:ty) => {
         impl futures_io::AsyncWrite for $t {
             fn poll_write(
@@ -280,6 +268,7 @@ macro_rules! async_write_only {
                 self: std::pin::Pin<&mut Self>,
                 _cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
+                // Writes go straight to the socket: nothing is buffered.
                 std::task::Poll::Ready(Ok(()))
             }
             fn poll_close(
@@ -291,7 +280,7 @@ macro_rules! async_write_only {
         }
     };
 }
-pub(crate) use async_write_only;
+pub(crate) use async_write;
 
 // The TCP halves.
 halves!(

@@ -466,31 +466,12 @@ impl TcpStream {
 
 async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
     let s = TcpStream::from_mio(mnet::TcpStream::connect(addr)?)?;
-    // mio's rule: wait for writability, then ask for the error; a socket
-    // that is neither failed nor connected yet waits again.
-    std::future::poll_fn(|cx| {
-        loop {
-            let ev = match s.io.poll_ready(cx, Direction::Write) {
-                Poll::Ready(Ok(ev)) => ev,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            if let Some(e) = s.io.get().take_error()? {
-                return Poll::Ready(Err(e));
-            }
-            match s.io.get().peer_addr() {
-                Ok(_) => return Poll::Ready(Ok(())),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => s.io.clear(ev),
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    })
-    .await?;
+    split::connected(&s.io).await?;
     Ok(s)
 }
 
-async_rw!(TcpStream, |s| &s.io);
-async_rw!(&TcpStream, |s| &s.io);
+async_rw!(TcpStream);
+async_rw!(&TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -161,24 +161,7 @@ impl UnixStream {
     /// listens on it.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let s = UnixStream::from_mio(mnet::UnixStream::connect(path)?)?;
-        std::future::poll_fn(|cx| {
-            loop {
-                let ev = match s.io.poll_ready(cx, Direction::Write) {
-                    Poll::Ready(Ok(ev)) => ev,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return Poll::Pending,
-                };
-                if let Some(e) = s.io.get().take_error()? {
-                    return Poll::Ready(Err(e));
-                }
-                match s.io.get().peer_addr() {
-                    Ok(_) => return Poll::Ready(Ok(())),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => s.io.clear(ev),
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            }
-        })
-        .await?;
+        split::connected(&s.io).await?;
         Ok(s)
     }
 
@@ -247,8 +230,8 @@ impl UnixStream {
     }
 }
 
-async_rw!(UnixStream, |s| &s.io);
-async_rw!(&UnixStream, |s| &s.io);
+async_rw!(UnixStream);
+async_rw!(&UnixStream);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
