@@ -133,14 +133,16 @@ fn worker_pool_respects_the_limit_and_reports_the_first_error() {
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
 
-/// Starts `chat` on a free port and returns it with its address.
-fn start_chat() -> (Reap, String) {
-    let mut child = Command::new(example("chat"))
+/// Starts example `name` on a free port (`127.0.0.1:0` then `args`) and
+/// returns it with what its first line says after "listening on ".
+fn start_listening(name: &str, args: &[&str], stderr: Stdio) -> (Reap, String) {
+    let mut child = Command::new(example(name))
         .arg("127.0.0.1:0")
+        .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
-        .expect("chat starts");
+        .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
     let stdout = child.stdout.take().unwrap();
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
@@ -150,6 +152,11 @@ fn start_chat() -> (Reap, String) {
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_string();
     (Reap(child), addr)
+}
+
+/// Starts `chat` on a free port and returns it with its address.
+fn start_chat() -> (Reap, String) {
+    start_listening("chat", &[], Stdio::piped())
 }
 
 /// A chat client: a connection and a line reader with a read timeout.
@@ -308,23 +315,9 @@ fn chat_tells_a_client_that_sends_invalid_utf8() {
 
 /// Starts `http` on a free port with `args` and returns it with its base URL.
 fn start_http(args: &[&str]) -> (Reap, String) {
-    let mut child = Command::new(example("http"))
-        .arg("127.0.0.1:0")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("http starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+    let (child, url) = start_listening("http", args, Stdio::inherit());
     assert!(url.starts_with("http://"), "{url}");
-    (Reap(child), url)
+    (child, url)
 }
 
 /// A blocking HTTP client that returns 4xx/5xx responses rather than errors.
