@@ -231,17 +231,6 @@ impl Driver {
         Ok(io)
     }
 
-    /// Deregisters `source` and frees its slot.
-    pub(crate) fn deregister(
-        &self,
-        io: &ScheduledIo,
-        source: &mut impl mio::event::Source,
-    ) -> std::io::Result<()> {
-        let res = self.registry.deregister(source);
-        self.remove(io);
-        res
-    }
-
     /// Frees `io`'s slot (if still there).
     pub(crate) fn remove(&self, io: &ScheduledIo) {
         let mut sources = self.lock_sources();
@@ -500,15 +489,17 @@ impl Registration {
         }
     }
 
-    /// Deregisters `source` (the one this was made for) from the poller.
-    /// Dropping the registration without this leaves the deregistration to
-    /// the OS (closing the source's last file descriptor does it).
+    /// Deregisters `source` (the one this was made for) from the poller: no
+    /// more events come for it. Dropping the registration without this
+    /// leaves the deregistration to the OS (closing the source's last file
+    /// descriptor does it).
     ///
     /// # Errors
     ///
     /// What the OS poller says.
     pub fn deregister(&self, source: &mut impl mio::event::Source) -> std::io::Result<()> {
-        self.driver.deregister(&self.io, source)
+        // The slot is freed when the registration drops (`Drop` below).
+        self.driver.registry.deregister(source)
     }
 }
 
