@@ -97,6 +97,18 @@ pub struct RuntimeMetrics {
 }
 
 /// One worker's share of [`RuntimeMetrics`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
+/// rt.block_on(rt.spawn(async {})).unwrap();
+/// let m = rt.metrics();
+/// let w: &gust_executor::runtime::WorkerMetrics = &m.workers()[0];
+/// assert!(w.polls() >= 1);
+/// assert!(w.local_queue_depth() <= 1);
+/// println!("steals {}, parks {}, busy {:?}", w.steals(), w.parks(), w.busy_duration());
+/// ```
 #[derive(Debug, Clone)]
 pub struct WorkerMetrics {
     pub(crate) polls: u64,

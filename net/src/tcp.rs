@@ -226,6 +226,22 @@ impl fmt::Debug for TcpListener {
 }
 
 /// The stream of [`TcpListener::incoming`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// gust_executor::block_on(async {
+///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = ln.local_addr()?;
+///     let mut incoming: gust_net::Incoming<'_> = ln.incoming();
+///     let _c = gust_net::TcpStream::connect(addr).await?;
+///     let s = incoming.next().await.expect("never ends")?;
+///     assert_eq!(s.local_addr()?, addr);
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
 #[derive(Debug)]
 pub struct Incoming<'a> {
     ln: &'a TcpListener,

@@ -118,6 +118,27 @@ impl fmt::Debug for UnixListener {
 }
 
 /// The stream of [`UnixListener::incoming`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// let dir = std::env::temp_dir().join(format!("gust-doc-inc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("i.sock");
+/// let _ = std::fs::remove_file(&path);
+/// gust_executor::block_on(async {
+///     let ln = gust_net::UnixListener::bind(&path)?;
+///     let mut incoming: gust_net::UnixIncoming<'_> = ln.incoming();
+///     let c = gust_net::UnixStream::connect(&path).await?;
+///     let s = incoming.next().await.expect("never ends")?;
+///     assert_eq!(s.local_addr()?.as_pathname(), Some(path.as_path()));
+///     c.shutdown(std::net::Shutdown::Both)?;
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct UnixIncoming<'a> {
     ln: &'a UnixListener,

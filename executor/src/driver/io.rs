@@ -44,6 +44,18 @@ const TICK_SHIFT: usize = 16;
 const TICK_MASK: usize = 0xffff << TICK_SHIFT;
 
 /// Which half of a source a task waits on.
+///
+/// # Examples
+///
+/// ```
+/// use gust_executor::io::{Direction, Interest, Registration};
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+/// let reg = Registration::new(&mut a, Interest::READABLE | Interest::WRITABLE).unwrap();
+/// // A fresh socket can be written to at once.
+/// gust_executor::block_on(std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Write))).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
     /// Readable (or accept-able, or the peer closed its writing half).
@@ -65,6 +77,22 @@ impl Direction {
 /// What [`Registration::poll_ready`](super::Registration::poll_ready) saw:
 /// give it back to [`clear_readiness`](super::Registration::clear_readiness)
 /// when the operation said `WouldBlock`.
+///
+/// # Examples
+///
+/// ```
+/// use gust_executor::io::{Direction, Interest, ReadyEvent, Registration};
+/// use std::io::Read;
+/// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+/// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+/// drop(b); // the peer is gone: readable, at end of stream
+/// let ev: ReadyEvent =
+///     gust_executor::block_on(std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Read))).unwrap();
+/// assert_eq!((&a).read(&mut [0u8; 1]).unwrap(), 0);
+/// assert!(ev.is_closed());
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct ReadyEvent {
     pub(crate) bits: usize,
