@@ -55,8 +55,21 @@
 //! lost and none is reordered. A sender's value leaves its slot only when a
 //! receiver takes it; a dropped sender removes its entry under the lock, so
 //! the value is either delivered or dropped with the future, never both.
+//!
+//! # Wait reasons
+//!
+//! A channel remembers where it was made (`Shared::made_at`, the caller of
+//! the `#[track_caller]` constructors, written once), and a standalone
+//! `send`/`recv` whose poll returns `Pending` records
+//! [`Wait::ChanSend`]/[`Wait::ChanRecv`] with it for the task dump
+//! (`gust_trace`). Only the slow path records: a completed operation leaves
+//! the task's slot alone. Select cases do not go through these polls; the
+//! engine records one `Wait::Select` for the whole select.
 
+use std::panic::Location;
 use std::task::Context;
+
+use gust_trace::Wait;
 
 use crate::error::{TryRecvError, TrySendError};
 use crate::loom::{Arc, AtomicBool, AtomicU32, Ordering, RawLock, UnsafeCell};
@@ -79,6 +92,8 @@ pub struct Shared<T> {
     /// Number of `Receiver`s plus `Chan`s alive. When it reaches zero, waiting
     /// senders get their values back and later sends fail.
     receivers: AtomicU32,
+    /// Where the channel was made (the task dump's "chan receive" line).
+    made_at: &'static Location<'static>,
 }
 
 // SAFETY: `inner` is only accessed under `lock`; values of `T` only move
@@ -132,7 +147,7 @@ impl<T> Shared<T> {
     /// # Panics
     ///
     /// If a buffer of `cap` values cannot be allocated.
-    pub(crate) fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize, made_at: &'static Location<'static>) -> Self {
         let Some(buf) = Ring::with_capacity(cap) else {
             panic!(
                 "gust-chan: cannot allocate a channel buffer of capacity {cap} \
@@ -155,6 +170,7 @@ impl<T> Shared<T> {
             closed: AtomicBool::new(false),
             senders: AtomicU32::new(1),
             receivers: AtomicU32::new(1),
+            made_at,
         }
     }
 
@@ -470,6 +486,7 @@ impl<T> RecvState<T> {
 
     #[inline(never)]
     fn poll_slow(&mut self, mut locked: Locked<'_, T>, cx: &mut Context<'_>) -> Option<Option<T>> {
+        let made_at = locked.shared.made_at;
         let mut wakeups = Wakeups::new();
         let res = locked.with(|inner| {
             if let Some(entry) = self.entry.take_if(|e| e.is_selected()) {
@@ -507,6 +524,9 @@ impl<T> RecvState<T> {
         });
         drop(locked);
         wakeups.wake();
+        if res.is_none() {
+            gust_trace::record(Wait::ChanRecv { made_at });
+        }
         res
     }
 
@@ -657,6 +677,7 @@ impl<T> SendState<T> {
         mut locked: Locked<'_, T>,
         cx: &mut Context<'_>,
     ) -> Option<SendResult<T>> {
+        let made_at = locked.shared.made_at;
         let mut wakeups = Wakeups::new();
         let res = locked.with(|inner| {
             if let Some(entry) = self.entry.take_if(|e| e.is_selected()) {
@@ -707,6 +728,9 @@ impl<T> SendState<T> {
         });
         drop(locked);
         wakeups.wake();
+        if res.is_none() {
+            gust_trace::record(Wait::ChanSend { made_at });
+        }
         res
     }
 

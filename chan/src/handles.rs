@@ -3,10 +3,15 @@
 //! The type system carries Go's channel directions: `Chan<T>` is `chan T`,
 //! `Sender<T>` is `chan<- T` (send, close), `Receiver<T>` is `<-chan T`
 //! (receive only; a receiver cannot close).
+//!
+//! The constructors (`chan`, `Chan::new`) are `#[track_caller]`: the channel
+//! keeps its caller's location, which a pending `send`/`recv` (future,
+//! `Stream`, `Sink`) records as its wait reason for the task dump
+//! (`chan.rs`, "Wait reasons").
 
 use std::fmt;
 use std::future::Future;
-use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::panic::{Location, RefUnwindSafe, UnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -31,6 +36,7 @@ use crate::loom::Arc;
 /// tx.send_blocking("hi").unwrap();
 /// assert_eq!(rx.recv_blocking(), Some("hi"));
 /// ```
+#[track_caller]
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let c = Chan::new(cap);
     (c.sender(), Receiver::from(c))
@@ -118,9 +124,11 @@ impl<T> Chan<T> {
     /// let ch = gust_chan::Chan::<u8>::new(4);
     /// assert_eq!(ch.cap(), 4);
     /// ```
+    #[track_caller]
     pub fn new(cap: usize) -> Self {
         Self {
-            shared: Arc::new(Shared::new(cap)),
+            // The caller is where a task dump says the channel was made.
+            shared: Arc::new(Shared::new(cap, Location::caller())),
         }
     }
 

@@ -34,6 +34,11 @@
 //! `go` spawns at once and never blocks the caller: past the limit, the
 //! spawned task itself waits for a free slot before it polls the future.
 //!
+//! For gust's goroutine dump and deadlock detector (gust-trace), a pending
+//! `wait` records the WaitGroup's reason, and a task waiting for a slot
+//! records [`Lock::Semaphore`](gust_trace::Lock::Semaphore): both are durable,
+//! ended only by another task of the group.
+//!
 //! # The cause, and `E`
 //!
 //! `wait` hands back the first error by value, so `E` need not be `Clone`
@@ -372,11 +377,18 @@ impl<E: Send + 'static> Shared<E> {
             if self.try_acquire() {
                 return;
             }
-            let listener = self.slot_freed.listen();
+            let mut listener = self.slot_freed.listen();
             if self.try_acquire() {
                 return;
             }
-            listener.await;
+            std::future::poll_fn(|cx| {
+                let freed = Pin::new(&mut listener).poll(cx);
+                if freed.is_pending() {
+                    gust_trace::record(gust_trace::Wait::Lock(gust_trace::Lock::Semaphore));
+                }
+                freed
+            })
+            .await;
         }
     }
 
@@ -481,5 +493,40 @@ impl<E> fmt::Debug for Group<E> {
             .field("tasks", &self.shared.wg.count())
             .field("running", &self.shared.running.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task past the limit waits for a slot durably (gust-trace).
+    #[test]
+    fn slot_wait_records_semaphore() {
+        let g = Group::<()>::new();
+        g.set_limit(0); // no task may run: the wait for a slot stays pending
+        let slot = gust_trace::WaitSlot::new();
+        let _current = gust_trace::enter(&slot);
+        let mut cx = task::Context::from_waker(task::Waker::noop());
+        let mut acquire = std::pin::pin!(g.shared.acquire());
+        assert!(acquire.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(
+            slot.get(),
+            Some(gust_trace::Wait::Lock(gust_trace::Lock::Semaphore))
+        );
+    }
+
+    /// A free slot is taken at once, recording nothing.
+    #[test]
+    fn free_slot_records_nothing() {
+        let g = Group::<()>::new();
+        g.set_limit(1);
+        let slot = gust_trace::WaitSlot::new();
+        let _current = gust_trace::enter(&slot);
+        let mut cx = task::Context::from_waker(task::Waker::noop());
+        let mut acquire = std::pin::pin!(g.shared.acquire());
+        assert!(acquire.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(slot.get(), None);
+        g.shared.release();
     }
 }

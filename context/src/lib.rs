@@ -44,6 +44,12 @@
 //! compare-and-swap plus one lock of the parent (to unregister); a cancel
 //! wakes every waiter and ends every descendant before it returns.
 //!
+//! A pending `done()` records why its task waits, for gust's goroutine dump
+//! and deadlock detector (gust-trace): [`gust_trace::Wait::Context`],
+//! durable for a context with no deadline on its chain, not durable with one
+//! (it ends by itself). `run(fut)` records one reason for the whole: the
+//! inner future's, durable only if both sides are (see [`Run`]).
+//!
 //! Everything but deadlines works on any executor and from plain threads
 //! ([`Context::done_blocking`]); deadline timers run on the gust executor's
 //! timer (which needs no runtime to be started).
@@ -674,6 +680,7 @@ impl Future for Done<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {
         let this = &mut *self;
         let Some(node) = this.node else {
+            gust_trace::record(gust_trace::Wait::Context { deadline: false });
             return Poll::Pending;
         };
         loop {
@@ -685,12 +692,21 @@ impl Future for Done<'_> {
                 None => this.listener = Some(node.listen()),
                 Some(listener) => {
                     if Pin::new(listener).poll(cx).is_pending() {
+                        gust_trace::record(wait_reason(node));
                         return Poll::Pending;
                     }
                     this.listener = None;
                 }
             }
         }
+    }
+}
+
+/// What a pending `done()` on `node` waits on: `Context.done`, durable
+/// unless a deadline on the chain ends the context by itself.
+fn wait_reason(node: &CancelNode) -> gust_trace::Wait {
+    gust_trace::Wait::Context {
+        deadline: node.deadline().is_some(),
     }
 }
 
@@ -702,6 +718,12 @@ impl fmt::Debug for Done<'_> {
 
 pin_project_lite::pin_project! {
     /// The future returned by [`Context::run`].
+    ///
+    /// Pending, it records one wait reason for the whole (gust-trace): the
+    /// inner future's when both it and the context's wait are durable; the
+    /// non-durable one when either is not (a sleep inside); and nothing when the inner future records nothing (a
+    /// future gust cannot see into, so the task must not look durably
+    /// blocked).
     ///
     /// # Examples
     ///
@@ -729,11 +751,33 @@ impl<F: Future> Future for Run<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         // The context first: once it has ended, `fut` is not polled again.
-        if Pin::new(&mut *this.done).poll(cx).is_ready() {
+        // Each side is polled under `observe`, so that the reason recorded
+        // is the whole's, decided below (crate docs of gust-trace).
+        let (done, on_done) = gust_trace::observe(|| Pin::new(&mut *this.done).poll(cx));
+        if done.is_ready() {
             let err = this.done.node.and_then(CancelNode::err);
             return Poll::Ready(Err(err.unwrap_or(ContextError::Canceled)));
         }
-        this.fut.poll(cx).map(Ok)
+        let (out, on_fut) = gust_trace::observe(|| this.fut.poll(cx));
+        if out.is_pending() {
+            if let Some(wait) = run_reason(on_done, on_fut) {
+                gust_trace::record(wait);
+            }
+        }
+        out.map(Ok)
+    }
+}
+
+/// The reason of a pending [`Run`], from what its two sides recorded:
+/// `None` (record nothing) when the inner future recorded nothing; else the
+/// inner future's reason, unless it is durable and the context's is not.
+fn run_reason(
+    on_done: Option<gust_trace::Wait>,
+    on_fut: Option<gust_trace::Wait>,
+) -> Option<gust_trace::Wait> {
+    match (on_done, on_fut?) {
+        (Some(done), fut) if fut.is_durable() && !done.is_durable() => Some(done),
+        (_, fut) => Some(fut),
     }
 }
 

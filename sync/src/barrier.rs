@@ -1,4 +1,9 @@
-//! [`Barrier`]: `n` tasks wait for each other.
+//! [`Barrier`]: `n` tasks wait for each other. A pending `wait` records
+//! `Lock::Barrier` as its task's wait reason (gust-trace), for the task dump.
+
+use gust_trace::Lock;
+
+use crate::trace::traced;
 
 /// Lets `n` tasks wait until all `n` have arrived, then releases them all
 /// at once; reusable, round after round. Exactly one caller of each round
@@ -58,7 +63,7 @@ impl Barrier {
     /// });
     /// ```
     pub async fn wait(&self) -> bool {
-        self.inner.wait().await.is_leader()
+        traced(self.inner.wait(), Lock::Barrier).await.is_leader()
     }
 
     /// [`wait`](Self::wait), blocking this thread.

@@ -1,8 +1,13 @@
-//! [`Cond`]: Go's `sync.Cond`, on gust's [`Mutex`](crate::Mutex).
+//! [`Cond`]: Go's `sync.Cond`, on gust's [`Mutex`](crate::Mutex). A pending
+//! `wait` records its task's wait reason (gust-trace), for the task dump:
+//! `Lock::Cond` while it waits for a notification, then `Lock::Mutex` while
+//! it locks the mutex again.
 
 use event_listener::{Event, IntoNotification, Listener};
+use gust_trace::Lock;
 
 use crate::mutex::MutexGuard;
+use crate::trace::traced;
 
 /// A condition variable (Go's `sync.Cond`): tasks wait, with a [`Mutex`](crate::Mutex)
 /// held, until another task signals that the condition they wait for may
@@ -83,7 +88,7 @@ impl Cond {
         // reaches this listener.
         let listener = self.event.listen();
         drop(guard);
-        listener.await;
+        traced(listener, Lock::Cond).await;
         mutex.lock().await
     }
 

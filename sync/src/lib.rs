@@ -18,6 +18,15 @@
 //! | `sync.Cond` `Wait`/`Signal`/`Broadcast` | [`Cond::wait`]`(guard).await`, [`Cond::notify_one`], [`Cond::notify_all`] |
 //! | (none; `sync.WaitGroup` per round) | [`Barrier::wait`] |
 //!
+//! ## Wait reasons
+//!
+//! Every wait that returns `Pending` records what it waits on
+//! ([`gust_trace::Wait::Lock`], with the [`gust_trace::Lock`] kind) into the
+//! current gust task's slot, for gust's goroutine dump and deadlock
+//! detector; these waits are durable (only another task ends them). An
+//! uncontended lock completes in its first poll and records nothing; outside
+//! a gust task recording costs one thread-local read.
+//!
 //! ## Fairness
 //!
 //! As Go's `sync.Mutex`, [`Mutex`] lets a newly arriving locker take a lock
@@ -66,6 +75,8 @@ mod once_cell;
 #[cfg(not(loom))]
 mod rwlock;
 mod semaphore;
+#[cfg(not(loom))]
+mod trace;
 
 #[cfg(not(loom))]
 pub use barrier::Barrier;

@@ -1,5 +1,6 @@
 //! [`Mutex`]: Go's `sync.Mutex`, as a future-based lock (the lock word and
-//! its wait protocol are in `mutex_state.rs`).
+//! its wait protocol are in `mutex_state.rs`). A pending `lock` records
+//! `Lock::Mutex` as its task's wait reason (gust-trace), for the task dump.
 
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -185,7 +186,10 @@ impl<'a, T: ?Sized> Future for MutexLock<'a, T> {
                 this.slow = None;
                 Poll::Ready(MutexGuard { mutex })
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                gust_trace::record(gust_trace::Wait::Lock(gust_trace::Lock::Mutex));
+                Poll::Pending
+            }
         }
     }
 }

@@ -1,7 +1,19 @@
 //! [`OnceCell`]: Go's `sync.Once` / `sync.OnceValue`, async.
+//!
+//! A caller that waits for another caller's initializer records
+//! `Lock::OnceCell` as its task's wait reason (gust-trace), for the task
+//! dump. The caller that runs the initializer records nothing of its own:
+//! its initializer's waits record theirs. A flag set when this caller's
+//! initializer starts tells the two apart.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gust_trace::{Lock, Wait};
+
+use crate::trace::traced;
 
 /// A value initialized once (Go's `sync.Once`, or `sync.OnceValue`): the
 /// first [`get_or_init`](OnceCell::get_or_init) runs its initializer, every
@@ -67,7 +79,12 @@ impl<T> OnceCell<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
-        self.inner.get_or_init(init).await
+        let initializing = AtomicBool::new(false);
+        let init = || {
+            initializing.store(true, Ordering::Relaxed);
+            init()
+        };
+        wait_for_init(self.inner.get_or_init(init), &initializing).await
     }
 
     /// Like [`get_or_init`](Self::get_or_init) with a fallible initializer:
@@ -88,7 +105,12 @@ impl<T> OnceCell<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.inner.get_or_try_init(init).await
+        let initializing = AtomicBool::new(false);
+        let init = || {
+            initializing.store(true, Ordering::Relaxed);
+            init()
+        };
+        wait_for_init(self.inner.get_or_try_init(init), &initializing).await
     }
 
     /// [`get_or_init`](Self::get_or_init) from a plain thread, with a
@@ -123,7 +145,9 @@ impl<T> OnceCell<T> {
     /// });
     /// ```
     pub async fn set(&self, value: T) -> Result<&T, T> {
-        self.inner.set(value).await
+        // Its own initializer is ready at once: pending only while another
+        // caller initializes.
+        traced(self.inner.set(value), Lock::OnceCell).await
     }
 
     /// Consumes the cell and returns its value, if set.
@@ -138,6 +162,23 @@ impl<T> OnceCell<T> {
     pub fn into_inner(self) -> Option<T> {
         self.inner.into_inner()
     }
+}
+
+/// Awaits `fut` (an initializing call), recording `Lock::OnceCell` when it
+/// is pending while another caller initializes, not while this caller's own
+/// initializer (which set `initializing` when it started) runs.
+async fn wait_for_init<F: Future>(fut: F, initializing: &AtomicBool) -> F::Output {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        let poll = fut.as_mut().poll(cx);
+        // Relaxed: set by this future's own poll (a future is polled by one
+        // thread at a time; an executor moving it synchronizes).
+        if poll.is_pending() && !initializing.load(Ordering::Relaxed) {
+            gust_trace::record(Wait::Lock(Lock::OnceCell));
+        }
+        poll
+    })
+    .await
 }
 
 impl<T> Default for OnceCell<T> {

@@ -1,7 +1,13 @@
-//! [`RwLock`]: Go's `sync.RWMutex`, as future-based locks.
+//! [`RwLock`]: Go's `sync.RWMutex`, as future-based locks. A pending `read`
+//! or `write` records `Lock::RwLock` as its task's wait reason (gust-trace),
+//! for the task dump.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+
+use gust_trace::Lock;
+
+use crate::trace::traced;
 
 /// A reader-writer lock (Go's `sync.RWMutex`, owning its data): many
 /// readers or one writer. Writer-preferring, as Go's: once a writer waits,
@@ -76,7 +82,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         RwLockReadGuard {
-            inner: self.inner.read().await,
+            inner: traced(self.inner.read(), Lock::RwLock).await,
         }
     }
 
@@ -92,7 +98,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
         RwLockWriteGuard {
-            inner: self.inner.write().await,
+            inner: traced(self.inner.write(), Lock::RwLock).await,
         }
     }
 

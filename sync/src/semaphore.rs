@@ -22,6 +22,9 @@
 //!
 //! Wakers are woken after the lock is released.
 //!
+//! A pending `acquire` records `Lock::Semaphore` as its task's wait reason
+//! (gust-trace), for the task dump and the deadlock detector.
+//!
 //! # Invariants
 //!
 //! 1. `available <= capacity`; permits held by granted waiters and live
@@ -330,6 +333,8 @@ impl<'a> Future for Acquire<'a> {
                 this.ticket = Some(ticket);
             }
         }
+        drop(st);
+        gust_trace::record(gust_trace::Wait::Lock(gust_trace::Lock::Semaphore));
         Poll::Pending
     }
 }

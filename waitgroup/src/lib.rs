@@ -42,6 +42,10 @@
 //! dropped `wait` future never swallows a wake-up that another waiter needed,
 //! so there is no baton to pass on drop.
 //!
+//! A `wait` that returns `Pending` records [`gust_trace::Wait::WaitGroup`]
+//! (a durable wait) as its task's reason, for gust's goroutine dump and
+//! deadlock detector; the fast path (counter already zero) records nothing.
+//!
 //! # Happens-before
 //!
 //! Everything a task did before its `done()` happens before `wait()` returns
@@ -353,6 +357,7 @@ impl Future for Wait<'_> {
         loop {
             if let Some((generation, listener)) = &mut this.waiting {
                 if Pin::new(listener).poll(cx).is_pending() {
+                    gust_trace::record(gust_trace::Wait::WaitGroup);
                     return Poll::Pending;
                 }
                 let generation = *generation;

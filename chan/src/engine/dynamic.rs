@@ -469,6 +469,10 @@ impl Case for Padding {
     unsafe fn register(self: Pin<&mut Self>, _: &Arc<Token>, _: usize) {}
 
     unsafe fn finish(self: Pin<&mut Self>, _: bool, _: &mut Wakeups) {}
+
+    fn waits_durably(&self) -> bool {
+        true
+    }
 }
 
 /// The future of [`Select::wait`].
@@ -565,5 +569,10 @@ impl<T> Case for DynCase<'_, T> {
                 DynCase::Send(c) => Pin::new(c).finish(chosen, w),
             }
         }
+    }
+
+    fn waits_durably(&self) -> bool {
+        // Channel cases only.
+        true
     }
 }

@@ -82,6 +82,22 @@
 //! select commits at most one channel operation, loses no value, and a send it
 //! did not commit is never delivered.
 //!
+//! # Wait reason
+//!
+//! When the select as a whole returns `Pending`, it records one
+//! `gust_trace::Wait::Select { cases, durable }` for the task dump and the
+//! deadlock detector ([`SelectState::poll`] through `record_wait`, on the
+//! pending path only): `cases` counts the enabled cases, and `durable` holds
+//! if every one of them waits durably. A channel case always does, and it
+//! records nothing itself (the engine drives its operation through
+//! [`ChanOp`], not through the standalone polls that record). A generic
+//! future case is polled under `gust_trace::observe`, which leaves the
+//! task's slot as it was and hands back what the future recorded; the case
+//! keeps whether that was a durable wait. A future that recorded nothing
+//! (one gust cannot see into) is not durable. With every case disabled and
+//! no `default` the select waits forever: `Select { cases: 0, durable: true }`.
+//! A select with `default` never waits and records nothing.
+//!
 //! # Rejected alternatives
 //!
 //! * crossbeam's "register, then abort and retry if a peer is ready": under
@@ -103,6 +119,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use gust_trace::Wait;
 use pin_project_lite::pin_project;
 
 use crate::chan::{Inner, RecvState, SendState, Shared};
@@ -173,6 +190,12 @@ pub trait Case {
     ///
     /// The channel lock is held.
     unsafe fn finish(self: Pin<&mut Self>, chosen: bool, wakeups: &mut Wakeups);
+
+    /// Whether this case, pending in this poll, waits durably (`gust_trace`):
+    /// a channel case always; a future case if its last poll recorded a
+    /// durable wait. Asked only when the select returns `Pending` and a wait
+    /// is being traced.
+    fn waits_durably(&self) -> bool;
 }
 
 /// How a case hands its output to the arm.
@@ -257,6 +280,8 @@ pin_project! {
         // won the same poll): it is never polled again, so a select that goes
         // on (a refutable pattern rejected the winner) treats it as disabled.
         spent: bool,
+        // Its last `Pending` poll recorded a durable wait (`gust_trace`).
+        durable: bool,
     }
 }
 
@@ -323,6 +348,10 @@ impl<Op: ChanOp> Case for ChanCase<'_, Op> {
             this.out = out;
         }
     }
+
+    fn waits_durably(&self) -> bool {
+        true
+    }
 }
 
 impl<Op: ChanOp> CaseOutput for ChanCase<'_, Op> {
@@ -363,12 +392,19 @@ impl<F: Future> Case for FutCase<F> {
 
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        match this.fut.poll(cx) {
+        // What the future records is this case's wait, not the task's: the
+        // select records one wait for the whole (module docs, "Wait reason").
+        let fut = this.fut;
+        let (res, seen) = gust_trace::observe(|| fut.poll(cx));
+        match res {
             Poll::Ready(v) => {
                 *this.out = Some(v);
                 Poll::Ready(())
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                *this.durable = seen.is_some_and(|w| w.is_durable());
+                Poll::Pending
+            }
         }
     }
 
@@ -390,6 +426,10 @@ impl<F: Future> Case for FutCase<F> {
     unsafe fn register(self: Pin<&mut Self>, _: &Arc<Token>, _: usize) {}
 
     unsafe fn finish(self: Pin<&mut Self>, _: bool, _: &mut Wakeups) {}
+
+    fn waits_durably(&self) -> bool {
+        self.durable
+    }
 }
 
 impl<F: Future> CaseOutput for FutCase<F> {
@@ -455,6 +495,11 @@ impl<C: Case> Case for Option<C> {
             // SAFETY: forwarded contract.
             unsafe { c.finish(chosen, w) }
         }
+    }
+
+    fn waits_durably(&self) -> bool {
+        // A disabled case is not counted (`record_wait` skips it).
+        self.as_ref().is_none_or(C::waits_durably)
     }
 }
 
@@ -539,6 +584,7 @@ impl<F: Future> IntoFutCase for &mut Wrap<F> {
             fut: self.0.take().expect("case converted twice"),
             out: None,
             spent: false,
+            durable: false,
         }
     }
 }
@@ -826,6 +872,7 @@ impl SelectState {
         let plan = &mut Plan::new(cases, perm.all());
         if plan.n_locks == 0 {
             // Only futures (or nothing): they hold our waker.
+            record_wait(cases, plan);
             return Poll::Pending;
         }
         plan.sort_locks();
@@ -840,6 +887,7 @@ impl SelectState {
         self.enqueue(cases, plan, cx, wakeups);
         // SAFETY: locked above.
         unsafe { plan.unlock_all() };
+        record_wait(cases, plan);
         Poll::Pending
     }
 
@@ -990,6 +1038,7 @@ impl SelectState {
                         self.enqueue(cases, plan, cx, wakeups);
                         // SAFETY: locked above.
                         unsafe { plan.unlock_all() };
+                        record_wait(cases, plan);
                         return Poll::Pending;
                     }
                 }
@@ -1056,6 +1105,26 @@ impl SelectState {
         }
         self.registered = false;
     }
+}
+
+/// Records why a select that returns `Pending` waits (module docs, "Wait
+/// reason"): its enabled cases, and whether each waits durably. Every
+/// enabled future case was polled in this poll (a pending poll tries them
+/// all), so their `durable` flags are fresh. Out of line and skipped when no
+/// task is traced: the pending path pays one thread-local read.
+#[inline(never)]
+fn record_wait<const N: usize>(cases: &[Pin<&mut dyn Case>; N], plan: &Plan<N>) {
+    if !gust_trace::is_traced() {
+        return;
+    }
+    let durable = plan
+        .order()
+        .all(|i| plan.kinds[i] == Kind::Channel || cases[i].waits_durably());
+    gust_trace::record(Wait::Select {
+        // At most `MAX_CASES`.
+        cases: plan.n_enabled as u32,
+        durable,
+    });
 }
 
 /// The case a counterpart selected on `token`, if any.

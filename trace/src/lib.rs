@@ -1,0 +1,495 @@
+//! gust-trace: what a waiting task waits on.
+//!
+//! Go's scheduler knows why every goroutine is parked (`waitReason`: "chan
+//! receive", "select", "sleep", ...): the goroutine dump prints it, and the
+//! deadlock detector uses it. gust's waits live in crates that do not depend
+//! on the executor (the channels, WaitGroup, Context, sync work on any
+//! executor), so the executor cannot see them directly. This crate is the
+//! meeting point, and nothing more:
+//!
+//! - the executor gives each task a [`WaitSlot`] and, while it polls the
+//!   task, makes that slot the thread's current one ([`enter`]);
+//! - every gust wait, when its `poll` returns `Pending`, [`record`]s its
+//!   [`Wait`] into the current slot: one thread-local read and two stores,
+//!   no allocation, no lock; outside a gust task (another executor, a plain
+//!   thread) there is no current slot and the call does nothing;
+//! - a poll that records nothing is waiting on some other future ("other
+//!   future"), which gust cannot see into.
+//!
+//! # Composite waits
+//!
+//! The last record of a poll wins. A combinator that waits on several
+//! things at once (`select!`, `Select`, `Context::run`) polls each part
+//! under [`observe`], which hands back what the part recorded and leaves
+//! the slot as it was, and then records one [`Wait`] for the whole, e.g.
+//! [`Wait::Select`] with `durable` false when any case waits on a timer, on
+//! I/O, or on a future gust cannot see into.
+//!
+//! # Durable waits
+//!
+//! A wait is *durable* when only another gust task (or a `block_on`) can end
+//! it: a channel operation, a select of durable cases, `WaitGroup::wait`,
+//! `Context::done`, a lock, a join. Sleeps, timers and I/O end by themselves;
+//! other futures may be woken by anything. The deadlock detector reports
+//! only when every task and `block_on` of a runtime waits durably.
+//!
+//! # Invariants
+//!
+//! 1. A slot is written only by the thread that polls its task (the
+//!    current slot is per thread, set for the duration of one poll), and
+//!    read by anyone (a dump): every field is an atomic, so a reader sees
+//!    each field whole, though maybe a mix of two successive waits.
+//! 2. [`enter`] restores the previous current slot when its guard drops, so
+//!    a `block_on` nested inside a task's poll records into its own slot
+//!    and the task's is current again after.
+
+use std::cell::Cell;
+use std::fmt;
+use std::panic::Location;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+/// What a task or `block_on` waits on. `Display` gives the words of Go's
+/// goroutine dump (`chan receive`, `select (3 cases)`, `sleep`, ...).
+///
+/// ```
+/// use gust_trace::{Lock, Wait};
+/// assert_eq!(Wait::Lock(Lock::Mutex).to_string(), "lock (Mutex)");
+/// assert!(Wait::WaitGroup.is_durable());
+/// assert!(!Wait::Sleep.is_durable());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Wait {
+    /// A channel receive; `made_at` is where the channel was made.
+    ChanRecv {
+        /// Where the channel was made.
+        made_at: &'static Location<'static>,
+    },
+    /// A channel send; `made_at` is where the channel was made.
+    ChanSend {
+        /// Where the channel was made.
+        made_at: &'static Location<'static>,
+    },
+    /// A `select!` or `Select` over `cases` enabled cases; `durable` if
+    /// every case waits durably (see the crate docs).
+    Select {
+        /// Enabled cases.
+        cases: u32,
+        /// Every case waits durably.
+        durable: bool,
+    },
+    /// `sleep`, `sleep_until`, `after`, a `timeout`'s deadline.
+    Sleep,
+    /// A `Timer`, `Ticker` or `tick` channel.
+    Timer,
+    /// `WaitGroup::wait`.
+    WaitGroup,
+    /// `Context::done`; `deadline` if the context has a deadline (then it
+    /// ends by itself: not durable).
+    Context {
+        /// A deadline on the context's chain.
+        deadline: bool,
+    },
+    /// A lock of `gust::sync`.
+    Lock(Lock),
+    /// A `JoinHandle`: waits for the task with this id.
+    Join {
+        /// The id of the task joined.
+        task: u64,
+    },
+    /// A socket or other I/O source of the runtime's driver.
+    Io,
+}
+
+/// Which lock a [`Wait::Lock`] waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lock {
+    /// `Mutex::lock`.
+    Mutex,
+    /// `RwLock::read` or `RwLock::write`.
+    RwLock,
+    /// `Semaphore::acquire`.
+    Semaphore,
+    /// `Cond::wait`.
+    Cond,
+    /// `Barrier::wait`.
+    Barrier,
+    /// `OnceCell::get_or_init` while another caller initializes.
+    OnceCell,
+}
+
+impl Lock {
+    const ALL: [Lock; 6] = [
+        Lock::Mutex,
+        Lock::RwLock,
+        Lock::Semaphore,
+        Lock::Cond,
+        Lock::Barrier,
+        Lock::OnceCell,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Lock::Mutex => "Mutex",
+            Lock::RwLock => "RwLock",
+            Lock::Semaphore => "Semaphore",
+            Lock::Cond => "Cond",
+            Lock::Barrier => "Barrier",
+            Lock::OnceCell => "OnceCell",
+        }
+    }
+}
+
+impl Wait {
+    /// Whether only another gust task can end this wait (crate docs).
+    ///
+    /// ```
+    /// use gust_trace::Wait;
+    /// assert!(Wait::Context { deadline: false }.is_durable());
+    /// assert!(!Wait::Context { deadline: true }.is_durable());
+    /// assert!(!Wait::Io.is_durable());
+    /// assert!(!Wait::Select { cases: 2, durable: false }.is_durable());
+    /// ```
+    pub fn is_durable(&self) -> bool {
+        match self {
+            Wait::ChanRecv { .. }
+            | Wait::ChanSend { .. }
+            | Wait::WaitGroup
+            | Wait::Context { deadline: false }
+            | Wait::Lock(_)
+            | Wait::Join { .. } => true,
+            Wait::Select { durable, .. } => *durable,
+            Wait::Sleep | Wait::Timer | Wait::Io | Wait::Context { deadline: true } => false,
+        }
+    }
+
+    /// Where the channel of a channel wait was made.
+    ///
+    /// ```
+    /// use gust_trace::Wait;
+    /// let here = std::panic::Location::caller();
+    /// assert_eq!(Wait::ChanRecv { made_at: here }.chan_made_at(), Some(here));
+    /// assert_eq!(Wait::Sleep.chan_made_at(), None);
+    /// ```
+    pub fn chan_made_at(&self) -> Option<&'static Location<'static>> {
+        match self {
+            Wait::ChanRecv { made_at } | Wait::ChanSend { made_at } => Some(made_at),
+            _ => None,
+        }
+    }
+
+    /// Packs into (word, location): kind in the low 8 bits, the rest above.
+    fn pack(self) -> (u64, *const Location<'static>) {
+        let (kind, aux, at): (u64, u64, *const Location<'static>) = match self {
+            Wait::ChanRecv { made_at } => (K_RECV, 0, made_at),
+            Wait::ChanSend { made_at } => (K_SEND, 0, made_at),
+            Wait::Select { cases, durable } => (
+                K_SELECT,
+                u64::from(cases) << 1 | u64::from(durable),
+                ptr::null(),
+            ),
+            Wait::Sleep => (K_SLEEP, 0, ptr::null()),
+            Wait::Timer => (K_TIMER, 0, ptr::null()),
+            Wait::WaitGroup => (K_WAITGROUP, 0, ptr::null()),
+            Wait::Context { deadline } => (K_CONTEXT, u64::from(deadline), ptr::null()),
+            Wait::Lock(l) => (K_LOCK, l as u64, ptr::null()),
+            Wait::Join { task } => (K_JOIN, task, ptr::null()),
+            Wait::Io => (K_IO, 0, ptr::null()),
+        };
+        (kind | aux << 8, at)
+    }
+
+    fn unpack(word: u64, at: *const Location<'static>) -> Option<Wait> {
+        let aux = word >> 8;
+        // SAFETY: `at` is null or came from a `&'static Location` in `pack`.
+        let made_at = || unsafe { at.as_ref() };
+        Some(match word & 0xff {
+            K_RECV => Wait::ChanRecv {
+                made_at: made_at()?,
+            },
+            K_SEND => Wait::ChanSend {
+                made_at: made_at()?,
+            },
+            K_SELECT => Wait::Select {
+                cases: (aux >> 1) as u32,
+                durable: aux & 1 != 0,
+            },
+            K_SLEEP => Wait::Sleep,
+            K_TIMER => Wait::Timer,
+            K_WAITGROUP => Wait::WaitGroup,
+            K_CONTEXT => Wait::Context { deadline: aux != 0 },
+            K_LOCK => Wait::Lock(*Lock::ALL.get(aux as usize)?),
+            K_JOIN => Wait::Join { task: aux },
+            K_IO => Wait::Io,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wait::ChanRecv { .. } => f.write_str("chan receive"),
+            Wait::ChanSend { .. } => f.write_str("chan send"),
+            Wait::Select { cases: 1, .. } => f.write_str("select (1 case)"),
+            Wait::Select { cases, .. } => write!(f, "select ({cases} cases)"),
+            Wait::Sleep => f.write_str("sleep"),
+            Wait::Timer => f.write_str("timer"),
+            Wait::WaitGroup => f.write_str("WaitGroup.wait"),
+            Wait::Context { .. } => f.write_str("Context.done"),
+            Wait::Lock(l) => write!(f, "lock ({})", l.name()),
+            Wait::Join { task } => write!(f, "join (task {task})"),
+            Wait::Io => f.write_str("I/O"),
+        }
+    }
+}
+
+// The kinds in a slot's word; 0 is "nothing recorded".
+const K_NONE: u64 = 0;
+const K_RECV: u64 = 1;
+const K_SEND: u64 = 2;
+const K_SELECT: u64 = 3;
+const K_SLEEP: u64 = 4;
+const K_TIMER: u64 = 5;
+const K_WAITGROUP: u64 = 6;
+const K_CONTEXT: u64 = 7;
+const K_LOCK: u64 = 8;
+const K_JOIN: u64 = 9;
+const K_IO: u64 = 10;
+
+/// Where one task (or `block_on`) keeps its [`Wait`]: written by the thread
+/// polling it, read by anyone (invariant #1).
+///
+/// ```
+/// use gust_trace::{Wait, WaitSlot};
+/// let slot = WaitSlot::new();
+/// {
+///     let _current = gust_trace::enter(&slot);
+///     gust_trace::record(Wait::Sleep);
+/// }
+/// assert_eq!(slot.get(), Some(Wait::Sleep));
+/// slot.clear();
+/// assert_eq!(slot.get(), None);
+/// ```
+#[derive(Debug, Default)]
+pub struct WaitSlot {
+    /// Kind (low 8 bits) and its data (above).
+    word: AtomicU64,
+    /// The channel's creation site, for channel waits; else null.
+    at: AtomicPtr<Location<'static>>,
+}
+
+impl WaitSlot {
+    /// An empty slot.
+    pub const fn new() -> Self {
+        Self {
+            word: AtomicU64::new(K_NONE),
+            at: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// What was recorded last, or `None`.
+    pub fn get(&self) -> Option<Wait> {
+        // Relaxed: a dump's snapshot; no other memory depends on it.
+        let word = self.word.load(Ordering::Relaxed);
+        if word == K_NONE {
+            return None;
+        }
+        Wait::unpack(word, self.at.load(Ordering::Relaxed))
+    }
+
+    /// Forgets what was recorded (the executor, before each poll).
+    #[inline]
+    pub fn clear(&self) {
+        self.word.store(K_NONE, Ordering::Relaxed);
+    }
+
+    /// Records `wait` here.
+    #[inline]
+    pub fn set(&self, wait: Wait) {
+        let (word, at) = wait.pack();
+        self.at.store(at.cast_mut(), Ordering::Relaxed);
+        self.word.store(word, Ordering::Relaxed);
+    }
+
+    fn raw(&self) -> (u64, *mut Location<'static>) {
+        (
+            self.word.load(Ordering::Relaxed),
+            self.at.load(Ordering::Relaxed),
+        )
+    }
+
+    fn set_raw(&self, (word, at): (u64, *mut Location<'static>)) {
+        self.at.store(at, Ordering::Relaxed);
+        self.word.store(word, Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    /// The slot of what this thread polls now, or null.
+    static CURRENT: Cell<*const WaitSlot> = const { Cell::new(ptr::null()) };
+}
+
+/// Makes `slot` this thread's current slot until the guard drops (then the
+/// previous one is current again, invariant #2). For executors.
+#[inline]
+pub fn enter(slot: &WaitSlot) -> Entered<'_> {
+    let prev = CURRENT.with(|c| c.replace(slot));
+    Entered {
+        prev,
+        _slot: std::marker::PhantomData,
+    }
+}
+
+/// The guard of [`enter`].
+#[derive(Debug)]
+#[must_use = "the slot is current only while the guard lives"]
+pub struct Entered<'a> {
+    prev: *const WaitSlot,
+    _slot: std::marker::PhantomData<&'a WaitSlot>,
+}
+
+impl Drop for Entered<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.prev));
+    }
+}
+
+/// Calls `f` with the current slot, if there is one.
+#[inline]
+fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
+    let slot = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null current slot is borrowed by a live `Entered` guard
+    // on this thread's stack (`enter`), which resets it before the borrow
+    // ends.
+    unsafe { slot.as_ref() }.map(f)
+}
+
+/// Records that what is being polled now waits on `wait` (call it when
+/// returning `Pending`). Does nothing outside a gust task or `block_on`.
+///
+/// ```
+/// // Outside any gust task: nothing to record into, nothing happens.
+/// gust_trace::record(gust_trace::Wait::WaitGroup);
+/// ```
+#[inline]
+pub fn record(wait: Wait) {
+    with_current(|slot| slot.set(wait));
+}
+
+/// Runs `f` (the poll of one part of a composite wait) and returns what it
+/// recorded, leaving the current slot as it was before (crate docs). With
+/// no current slot, `f` runs and the answer is `None`.
+///
+/// ```
+/// use gust_trace::{Wait, WaitSlot};
+/// let slot = WaitSlot::new();
+/// let _current = gust_trace::enter(&slot);
+/// gust_trace::record(Wait::WaitGroup);
+/// let ((), inner) = gust_trace::observe(|| gust_trace::record(Wait::Io));
+/// assert_eq!(inner, Some(Wait::Io));
+/// assert_eq!(slot.get(), Some(Wait::WaitGroup));
+/// ```
+#[inline]
+pub fn observe<R>(f: impl FnOnce() -> R) -> (R, Option<Wait>) {
+    let saved = with_current(|slot| {
+        let saved = slot.raw();
+        slot.clear();
+        saved
+    });
+    let r = f();
+    let seen = saved.and_then(|saved| {
+        with_current(|slot| {
+            let seen = slot.get();
+            slot.set_raw(saved);
+            seen
+        })
+        .flatten()
+    });
+    (r, seen)
+}
+
+/// Whether a wait is going on in a gust task or `block_on` (so recording is
+/// worth its cost, e.g. building a location).
+///
+/// ```
+/// assert!(!gust_trace::is_traced());
+/// ```
+#[inline]
+pub fn is_traced() -> bool {
+    with_current(|_| ()).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_wait_round_trips() {
+        let here = Location::caller();
+        let waits = [
+            Wait::ChanRecv { made_at: here },
+            Wait::ChanSend { made_at: here },
+            Wait::Select {
+                cases: 7,
+                durable: true,
+            },
+            Wait::Select {
+                cases: u32::MAX,
+                durable: false,
+            },
+            Wait::Sleep,
+            Wait::Timer,
+            Wait::WaitGroup,
+            Wait::Context { deadline: false },
+            Wait::Context { deadline: true },
+            Wait::Join { task: 1 << 40 },
+            Wait::Io,
+        ]
+        .into_iter()
+        .chain(Lock::ALL.map(Wait::Lock));
+        let slot = WaitSlot::new();
+        for w in waits {
+            slot.set(w);
+            assert_eq!(slot.get(), Some(w));
+        }
+    }
+
+    #[test]
+    fn nested_enter_restores_the_outer_slot() {
+        let outer = WaitSlot::new();
+        let inner = WaitSlot::new();
+        let _o = enter(&outer);
+        {
+            let _i = enter(&inner);
+            record(Wait::Io);
+        }
+        record(Wait::Timer);
+        assert_eq!(inner.get(), Some(Wait::Io));
+        assert_eq!(outer.get(), Some(Wait::Timer));
+    }
+
+    #[test]
+    fn observe_without_a_slot_sees_nothing() {
+        let ((), seen) = observe(|| record(Wait::Io));
+        assert_eq!(seen, None);
+    }
+
+    #[test]
+    fn display_uses_go_words() {
+        let here = Location::caller();
+        assert_eq!(Wait::ChanRecv { made_at: here }.to_string(), "chan receive");
+        assert_eq!(Wait::ChanSend { made_at: here }.to_string(), "chan send");
+        let sel = Wait::Select {
+            cases: 3,
+            durable: true,
+        };
+        assert_eq!(sel.to_string(), "select (3 cases)");
+        assert_eq!(Wait::Join { task: 9 }.to_string(), "join (task 9)");
+        assert_eq!(Wait::Context { deadline: true }.to_string(), "Context.done");
+        assert_eq!(Wait::WaitGroup.to_string(), "WaitGroup.wait");
+    }
+}
