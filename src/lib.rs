@@ -160,7 +160,8 @@ pub use gust_chan::{
 };
 pub use gust_context::{CancelFunc, Context, errgroup};
 pub use gust_executor::{
-    JoinError, JoinHandle, block_on, num_tasks, runtime, spawn, spawn_blocking, time, yield_now,
+    JoinError, JoinHandle, block_on, num_tasks, runtime, spawn, spawn_blocking, task, time,
+    yield_now,
 };
 pub use gust_macros::{main, test};
 pub use gust_waitgroup::WaitGroup;

@@ -39,6 +39,7 @@
 //! panic hook reports it on stderr when it happens (once), as for a
 //! panicking thread, so a detached task's panic is not silent.
 
+mod block_on;
 mod blocking;
 mod driver;
 pub mod io;
@@ -48,8 +49,9 @@ mod registry;
 pub mod runtime;
 mod scheduler;
 mod spin;
-mod task;
+pub mod task;
 pub mod time;
+mod trace;
 
 #[cfg(all(test, loom))]
 mod tests;
@@ -59,11 +61,7 @@ mod unit_tests;
 pub use task::{JoinError, JoinHandle};
 
 use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::task::Poll;
 
 /// Spawns a task (Go's `go` statement): `fut` runs concurrently on the
 /// current runtime's workers.
@@ -87,12 +85,14 @@ use std::thread::{self, Thread};
 /// ```
 ///
 /// [`Runtime::block_on`]: runtime::Runtime::block_on
+#[track_caller]
 pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    runtime::with_current(|shared, shard| task::spawn_on(shared, shard, fut))
+    let at = std::panic::Location::caller();
+    runtime::with_current(|shared, shard| task::spawn_on(shared, shard, fut, None, at))
 }
 
 /// Runs `f` on a thread of the blocking pool, so that a blocking call does
@@ -138,92 +138,9 @@ pub fn num_tasks() -> usize {
 /// ```
 /// assert_eq!(gust_executor::block_on(async { 1 + 1 }), 2);
 /// ```
+#[track_caller]
 pub fn block_on<F: Future>(fut: F) -> F::Output {
-    scheduler::worker::before_blocking();
-    let mut fut = pin!(fut);
-    // Under virtual time the runtime's clock must not jump while this
-    // future can run: it counts in the runtime's `block_ons` while polled
-    // or woken (see `Unparker`).
-    let virtual_time = runtime::current_explicit()
-        .filter(|s| s.driver.timers.clock.is_virtual() && !scheduler::worker::on_worker())
-        .map(|s| s.driver.clone());
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        state: AtomicU8::new(0),
-        virtual_time,
-    });
-    if let Some(d) = &unparker.virtual_time {
-        d.block_ons.fetch_add(1, Ordering::SeqCst);
-    }
-    struct Finish<'a>(&'a Unparker);
-    impl Drop for Finish<'_> {
-        fn drop(&mut self) {
-            // Also on a panic in `poll`: leave the count as we found it.
-            self.0.finish();
-        }
-    }
-    let _finish = Finish(&unparker);
-    let waker = Waker::from(unparker.clone());
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-        if let Some(d) = &unparker.virtual_time {
-            // Idle until woken (a wake counts itself back in).
-            d.block_ons.fetch_sub(1, Ordering::SeqCst);
-            d.nudge();
-        }
-        // Acquire: pairs with the Release in `wake_by_ref`, so what the
-        // waker's caller did before waking is visible to the next poll.
-        while unparker.state.fetch_and(!NOTIFIED, Ordering::Acquire) & NOTIFIED == 0 {
-            thread::park();
-        }
-    }
-}
-
-/// `Unparker::state`: woken and not yet polled.
-const NOTIFIED: u8 = 1;
-/// `Unparker::state`: `block_on` returned; later wakes count nothing.
-const DONE: u8 = 2;
-
-/// The waker of a `block_on` thread.
-struct Unparker {
-    thread: Thread,
-    state: AtomicU8,
-    /// The runtime whose virtual clock this `block_on` holds still.
-    virtual_time: Option<Arc<driver::Driver>>,
-}
-
-impl Unparker {
-    /// `block_on` is returning: stop counting, including a wake that came
-    /// during the last poll (both are read-modify-writes of `state`, so a
-    /// wake either comes before and is taken back here, or sees `DONE`).
-    fn finish(&self) {
-        let prev = self.state.fetch_or(DONE, Ordering::AcqRel);
-        if let Some(d) = &self.virtual_time {
-            let n = 1 + usize::from(prev & NOTIFIED != 0);
-            d.block_ons.fetch_sub(n, Ordering::SeqCst);
-            d.nudge();
-        }
-    }
-}
-
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let prev = self.state.fetch_or(NOTIFIED, Ordering::Release);
-        if prev & (NOTIFIED | DONE) == 0 {
-            if let Some(d) = &self.virtual_time {
-                // Runnable again: the clock holds still until it is polled.
-                d.block_ons.fetch_add(1, Ordering::SeqCst);
-            }
-            self.thread.unpark();
-        }
-    }
+    block_on::block_on(fut)
 }
 
 /// Yields to the scheduler once: the task goes to the back of its worker's

@@ -30,6 +30,10 @@ fn bump(c: &AtomicU64, by: u64) {
 }
 
 impl WorkerStats {
+    /// Polls so far.
+    pub(crate) fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
     pub(crate) fn polled(&self) {
         bump(&self.polls, 1);
     }

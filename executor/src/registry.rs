@@ -64,6 +64,7 @@
 //!    itself.
 
 use crate::spin::{SpinGuard, SpinMutex};
+use crate::trace::{TaskTrace, TracePtr};
 use crossbeam_utils::CachePadded;
 use slab::Slab;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -88,7 +89,7 @@ pub(crate) struct Registry {
 struct Shard {
     /// The entries: locked by the owner (insert, removal of its own ends,
     /// drain), by any drainer, by `abort` lookups and by `close`.
-    slab: SpinMutex<Slab<Waker>>,
+    slab: SpinMutex<Slab<Live>>,
     /// Inserts into this shard (invariant #3); written under `slab`'s lock.
     spawned: AtomicUsize,
     /// Futures dropped on this shard's thread(s) (invariant #3); written by
@@ -107,11 +108,20 @@ struct Remote {
     pending: AtomicBool,
 }
 
+/// A live task's entry: its waker (which keeps the allocation alive) and a
+/// pointer to its trace in that allocation (dumps, `trace/mod.rs`; null in
+/// unit tests).
+pub(crate) struct Live {
+    waker: Waker,
+    trace: TracePtr,
+}
+
 /// A locked shard and the key its next entry gets (from
 /// [`Registry::vacant`]).
 pub(crate) struct Vacant<'a> {
-    slab: SpinGuard<'a, Slab<Waker>>,
+    slab: SpinGuard<'a, Slab<Live>>,
     key: u32,
+    id: u64,
     shard: &'a Shard,
 }
 
@@ -121,10 +131,19 @@ impl Vacant<'_> {
         self.key
     }
 
-    /// Inserts the task's waker under the key and unlocks the shard.
+    /// The id the task gets (unique among the runtime's tasks).
+    pub(crate) fn task_id(&self) -> u64 {
+        self.id
+    }
+
+    /// Inserts the task's waker and trace under the key and unlocks the
+    /// shard.
     #[inline]
-    pub(crate) fn insert(mut self, waker: Waker) {
-        let key = self.slab.insert(waker);
+    pub(crate) fn insert(mut self, waker: Waker, trace: *const TaskTrace) {
+        let key = self.slab.insert(Live {
+            waker,
+            trace: TracePtr(trace),
+        });
         debug_assert_eq!(key, self.key as usize);
         let spawned = &self.shard.spawned;
         // Relaxed: a counter written under the lock; `len` orders its reads.
@@ -184,9 +203,14 @@ impl Registry {
             return None;
         }
         let key = u32::try_from(slab.vacant_key()).expect("too many live tasks");
+        // Unique in the runtime: the shard's insert count (written under
+        // the lock we hold) interleaved over the shards.
+        let n = self.shards.len() as u64;
+        let id = s.spawned.load(Ordering::Relaxed) as u64 * n + shard as u64 + 1;
         Some(Vacant {
             slab,
             key,
+            id,
             shard: s,
         })
     }
@@ -216,8 +240,8 @@ impl Registry {
     /// lock: it may be a reference to the task whose future is being
     /// dropped, or its last one.
     pub(crate) fn remove(&self, shard: usize, key: u32) {
-        let waker = self.shards[shard].slab.lock().try_remove(key as usize);
-        drop(waker);
+        let live = self.shards[shard].slab.lock().try_remove(key as usize);
+        drop(live);
     }
 
     /// Appends a worker's buffered ends of `shard` to the shard's `remote`
@@ -324,7 +348,28 @@ impl Registry {
     /// The waker of entry `key` of `shard`, if any (a task's own entry for
     /// `abort`; a finished task's waker there is harmless to wake).
     pub(crate) fn get(&self, shard: usize, key: u32) -> Option<Waker> {
-        self.shards[shard].slab.lock().get(key as usize).cloned()
+        self.shards[shard]
+            .slab
+            .lock()
+            .get(key as usize)
+            .map(|l| l.waker.clone())
+    }
+
+    /// Calls `f` with the trace of every entry (tasks whose future was
+    /// dropped included: their state says so), shard by shard, under the
+    /// shard's lock.
+    pub(crate) fn for_each_trace(&self, mut f: impl FnMut(&TaskTrace)) {
+        for s in self.shards.iter() {
+            for (_, live) in s.slab.lock().iter() {
+                // SAFETY: the entry's waker keeps the task allocation, and
+                // so the trace in its header, alive while the entry is in
+                // the slab, which the lock we hold keeps it in (invariant
+                // #2 of `trace/mod.rs`).
+                if let Some(t) = unsafe { live.trace.0.as_ref() } {
+                    f(t);
+                }
+            }
+        }
     }
 
     /// Closes the registry and returns the wakers of all live tasks
@@ -339,7 +384,7 @@ impl Registry {
                     .slab
                     .lock()
                     .iter()
-                    .map(|(_, w)| w.clone()),
+                    .map(|(_, l)| l.waker.clone()),
             );
         }
         all
@@ -365,7 +410,7 @@ mod tests {
             .map(|_| {
                 let v = reg.vacant(shard).expect("registry open");
                 let key = v.key();
-                v.insert(Waker::from(probe.clone()));
+                v.insert(Waker::from(probe.clone()), std::ptr::null());
                 key
             })
             .collect()

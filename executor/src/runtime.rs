@@ -27,10 +27,16 @@
 //! After step 5 no future of the runtime is left, except those running on a
 //! detached worker (step 3), which are dropped when their poll returns.
 
+use crate::block_on::GLOBAL_BLOCK_ONS;
 pub use crate::metrics::{RuntimeMetrics, WorkerMetrics};
 use crate::scheduler::{Shared, worker};
 use crate::task::{JoinHandle, spawn_on};
 use crate::time::clock::{Clock, VirtualClock};
+use crate::trace::deadlock::Detector;
+pub use crate::trace::deadlock::{DEADLOCK_ENV, OnDeadlock};
+pub use crate::trace::dump::{Dump, TaskInfo, TaskState};
+use crate::trace::sigquit;
+pub use crate::trace::sigquit::SIGQUIT_DUMP_ENV;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -64,8 +70,9 @@ static GLOBAL: OnceLock<Runtime> = OnceLock::new();
 pub(crate) fn global() -> &'static Runtime {
     GLOBAL.get_or_init(|| {
         let workers = workers_from_env(std::env::var(WORKERS_ENV));
-        Builder::new()
-            .workers(workers)
+        let mut builder = Builder::new().workers(workers);
+        builder.global = true;
+        builder
             .build()
             .unwrap_or_else(|e| panic!("gust: cannot start the global runtime: {e}"))
     })
@@ -114,6 +121,43 @@ fn metrics_of(shared: &Shared) -> RuntimeMetrics {
         shared.inject.len(),
         shared.steal.iter().map(|s| s.len()),
     )
+}
+
+/// Every live task of the current runtime (the global one outside any) and
+/// its `block_on` calls in progress, with what each waits on: Go's
+/// goroutine dump. See [`Dump`].
+///
+/// # Examples
+///
+/// ```
+/// use gust_executor::runtime::{self, TaskState};
+///
+/// gust_executor::block_on(async {
+///     let h = gust_executor::task::Builder::new()
+///         .name("sleeper")
+///         .spawn(gust_executor::time::sleep(std::time::Duration::from_secs(60)));
+///     loop {
+///         let dump = runtime::dump();
+///         let t = dump.tasks().iter().find(|t| t.name() == Some("sleeper")).unwrap();
+///         if t.state() == TaskState::Waiting {
+///             assert_eq!(t.wait(), Some("sleep"));
+///             break;
+///         }
+///         gust_executor::yield_now().await;
+///     }
+///     h.abort();
+/// });
+/// ```
+pub fn dump() -> Dump {
+    with_current(|shared, _| Dump::collect(shared))
+}
+
+/// A `block_on` outside any runtime went to sleep: the global runtime (if
+/// started) may be deadlocked now.
+pub(crate) fn nudge_global_deadlock_watch() {
+    if let Some(rt) = GLOBAL.get() {
+        rt.shared.nudge_deadlock_watch();
+    }
 }
 
 /// The metrics of the current runtime (the global one outside any); see
@@ -210,6 +254,12 @@ pub struct Builder {
     thread_name: String,
     unhandled_panic: Option<UnhandledPanic>,
     start_paused: bool,
+    on_deadlock: Option<OnDeadlock>,
+    /// `#[gust::test]`: a deadlock panics unless told otherwise.
+    test: bool,
+    dump_on_sigquit: Option<bool>,
+    /// The global runtime: its `block_on` list is the static one.
+    global: bool,
 }
 
 /// The environment variable that chooses what a panic in a task nobody
@@ -285,6 +335,10 @@ impl Builder {
             thread_name: "gust-worker".to_owned(),
             unhandled_panic: None,
             start_paused: false,
+            on_deadlock: None,
+            test: false,
+            dump_on_sigquit: None,
+            global: false,
         }
     }
 
@@ -366,6 +420,45 @@ impl Builder {
         self
     }
 
+    /// What the runtime does when all its tasks and `block_on` futures are
+    /// asleep for good: see [`OnDeadlock`]. Overrides `GUST_DEADLOCK`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::runtime::{Builder, OnDeadlock};
+    /// let rt = Builder::new().on_deadlock(OnDeadlock::Off).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
+    pub fn on_deadlock(mut self, what: OnDeadlock) -> Self {
+        self.on_deadlock = Some(what);
+        self
+    }
+
+    /// On Unix, SIGQUIT (Ctrl-\\) prints this runtime's dump to stderr and
+    /// the program goes on (Go prints its goroutines and exits). Also set
+    /// for every runtime by `GUST_SIGQUIT_DUMP=1` ([`SIGQUIT_DUMP_ENV`]).
+    /// Elsewhere it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().dump_on_sigquit(true).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
+    pub fn dump_on_sigquit(mut self, on: bool) -> Self {
+        self.dump_on_sigquit = Some(on);
+        self
+    }
+
+    /// `#[gust::test]`'s runtime: a deadlock panics unless `GUST_DEADLOCK`
+    /// or [`Builder::on_deadlock`] say otherwise.
+    #[doc(hidden)]
+    pub fn __test(mut self) -> Self {
+        self.test = true;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -406,8 +499,24 @@ impl Builder {
         } else {
             Clock::Real
         };
+        let on_deadlock = match self.on_deadlock {
+            Some(d) => d,
+            None => OnDeadlock::from_env()?.unwrap_or(if self.start_paused || self.test {
+                OnDeadlock::Panic
+            } else {
+                OnDeadlock::Warn
+            }),
+        };
+        let dump_on_sigquit = match self.dump_on_sigquit {
+            Some(on) => on,
+            None => sigquit::from_env()?,
+        };
         let (mut shared, locals) = Shared::new(self.workers, clock)?;
         shared.exit_on_unhandled_panic = unhandled_panic == UnhandledPanic::Exit;
+        shared.detector = Detector::new(on_deadlock);
+        if self.global {
+            shared.block_ons = GLOBAL_BLOCK_ONS.clone();
+        }
         let mut rt = Runtime {
             shared: Arc::new(shared),
             threads: Vec::with_capacity(self.workers),
@@ -422,6 +531,9 @@ impl Builder {
                 // Dropping `rt` shuts down the workers already started.
                 Err(e) => return Err(e),
             }
+        }
+        if dump_on_sigquit {
+            sigquit::watch(&rt.shared);
         }
         Ok(rt)
     }
@@ -480,7 +592,22 @@ impl Runtime {
     /// let h = rt.spawn(async { 2 + 2 });
     /// assert_eq!(rt.block_on(h).unwrap(), 4);
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_named(fut, None, std::panic::Location::caller())
+    }
+
+    /// [`Runtime::spawn`] with a name and spawn site (`task::Builder`).
+    pub(crate) fn spawn_named<F>(
+        &self,
+        fut: F,
+        name: Option<Box<str>>,
+        at: &'static std::panic::Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -489,7 +616,7 @@ impl Runtime {
             Some((shared, index)) if Arc::ptr_eq(shared, &self.shared) => index,
             _ => self.shared.num_workers(),
         });
-        spawn_on(&self.shared, shard, fut)
+        spawn_on(&self.shared, shard, fut, name, at)
     }
 
     /// Runs `fut` to completion on the calling thread; `spawn` inside it
@@ -504,6 +631,7 @@ impl Runtime {
     /// });
     /// assert_eq!(name.as_deref(), Some("gust-worker-0"));
     /// ```
+    #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let _enter = enter(self.shared.clone());
         crate::block_on(fut)
@@ -537,6 +665,20 @@ impl Runtime {
     /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
         metrics_of(&self.shared)
+    }
+
+    /// This runtime's tasks and `block_on` calls; see [`dump`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// assert_eq!(rt.dump().tasks().len(), 1);
+    /// h.abort();
+    /// ```
+    pub fn dump(&self) -> Dump {
+        Dump::collect(&self.shared)
     }
 
     /// Number of worker threads.

@@ -98,7 +98,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Runs an `async fn` test on a fresh gust runtime (1 worker unless
-/// `workers = N`), dropped when the test ends.
+/// `workers = N`; `start_paused = true` for virtual time), dropped when the
+/// test ends. A deadlock (every task and the test's body asleep for good)
+/// fails the test with Go's "all tasks are asleep - deadlock!" and the task
+/// dump, unless `GUST_DEADLOCK` says otherwise.
 ///
 /// ```ignore
 /// #[gust::test(workers = 2)]
@@ -127,10 +130,13 @@ fn expand(args: TokenStream, item: TokenStream, which: &str) -> Result<TokenStre
             let paused = paused
                 .clone()
                 .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> false));
+            // Tests: a deadlock panics (unless GUST_DEADLOCK says otherwise).
+            let test = (which == "test").then(|| quote! { .__test() });
             quote_spanned! {span=>
                 ::gust::runtime::Builder::new()
                     .workers(#workers)
                     .start_paused(#paused)
+                    #test
                     .build()
                     .expect("gust: cannot start the runtime")
                     .block_on(async move #body)

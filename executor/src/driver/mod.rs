@@ -154,6 +154,13 @@ impl Driver {
         false
     }
 
+    /// Wakes the worker waiting in the poller, if one is.
+    pub(crate) fn wake_any_poller(&self) {
+        if self.polling.anyone() {
+            let _ = self.waker.wake();
+        }
+    }
+
     /// Virtual time: something of the runtime went idle (a `block_on`, a
     /// worker); the worker in the poller re-checks whether the clock may
     /// jump.
@@ -271,7 +278,10 @@ impl Driver {
         match io.poll_ready(cx, dir, || self.is_shutdown()) {
             Poll::Ready(Some(ev)) => Poll::Ready(Ok(ev)),
             Poll::Ready(None) => Poll::Ready(Err(gone())),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                gust_trace::record(gust_trace::Wait::Io);
+                Poll::Pending
+            }
         }
     }
 }
@@ -317,11 +327,16 @@ impl Poller<'_> {
     /// On a virtual clock, `runtime_idle()` says whether nothing of the
     /// runtime can run (`clock.rs`): then the clock jumps to the next
     /// deadline instead of waiting for it.
+    ///
+    /// With no timer pending, `watch()` is the deadlock detector's turn
+    /// (`trace/deadlock.rs`): it says how long to wait at most before it
+    /// wants another (`None`: no limit).
     pub(crate) fn wait(
         &mut self,
         index: usize,
         still_parked: impl Fn() -> bool,
         runtime_idle: impl Fn() -> bool,
+        watch: impl FnOnce() -> Option<Duration>,
     ) -> bool {
         let d = self.driver;
         d.polling.enter(index);
@@ -335,7 +350,10 @@ impl Poller<'_> {
         if !self.core.due.is_empty() {
             d.polling.leave();
         } else if !clock.is_virtual() {
-            let timeout = next.map(|at| at.saturating_duration_since(now));
+            let timeout = match next {
+                Some(at) => Some(at.saturating_duration_since(now)),
+                None => watch(),
+            };
             self.poll_io(timeout);
             // A timer may have come due while we waited.
             d.timers.take_due_busy(clock.now(), &mut self.core.due);
@@ -351,6 +369,10 @@ impl Poller<'_> {
             // Something may still run (or nothing ever will): wait for a
             // wake-up; re-check now and then (a blocking job that ends
             // without waking anyone changes the answer silently).
+            if next.is_none() {
+                // This wait re-checks soon anyway.
+                let _ = watch();
+            }
             d.polling.enter(index);
             if still_parked() {
                 self.poll_io(Some(VIRTUAL_RECHECK));

@@ -63,9 +63,11 @@ pub(crate) mod inject;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
+use crate::block_on::BlockOns;
 use crate::driver::Driver;
 use crate::registry::Registry;
 use crate::task::Runnable;
+use crate::trace::deadlock::{Detector, OnDeadlock};
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -98,6 +100,10 @@ pub(crate) struct Shared {
     pub(crate) stats: crate::metrics::Stats,
     /// `UnhandledPanic::Exit`: a panic nobody joins ends the process.
     pub(crate) exit_on_unhandled_panic: bool,
+    /// The `block_on` calls in progress on this runtime (`block_on.rs`).
+    pub(crate) block_ons: Arc<BlockOns>,
+    /// The deadlock detector's choice and memory (`trace/deadlock.rs`).
+    pub(crate) detector: Detector,
     /// Set once by the runtime's shutdown (step 1): workers leave their loop.
     shutdown: AtomicBool,
     /// Set once by the runtime's shutdown (step 5), after every registered
@@ -125,6 +131,8 @@ impl Shared {
             registry: Registry::new(n),
             driver: Arc::new(Driver::new(clock)?),
             exit_on_unhandled_panic: false,
+            block_ons: Arc::default(),
+            detector: Detector::new(OnDeadlock::Off),
             stats: crate::metrics::Stats::new(n),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
@@ -186,6 +194,20 @@ impl Shared {
         }
         if let Some(thread) = self.threads[index].get() {
             thread.unpark();
+        }
+    }
+
+    /// Whether every worker is parked and no queue holds a task (racy).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.num_unparked() == 0 && !self.has_work()
+    }
+
+    /// The runtime may have gone idle (a `block_on` is going to sleep, the
+    /// last worker parks): the worker in the poller starts watching for a
+    /// deadlock (`trace/deadlock.rs`).
+    pub(crate) fn nudge_deadlock_watch(&self) {
+        if self.detector.on_deadlock != OnDeadlock::Off && self.is_idle() {
+            self.driver.wake_any_poller();
         }
     }
 

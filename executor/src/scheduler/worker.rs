@@ -312,6 +312,7 @@ impl Worker {
             // Entries of this worker's tasks that ended elsewhere: freed
             // here, where they were allocated.
             self.shared.registry.drain(self.index);
+            crate::trace::refresh_coarse_clock();
             // I/O events and due timers, unless a parked worker waits in
             // the poller (`driver/mod.rs`): what they wake lands here.
             self.maintain();
@@ -439,6 +440,8 @@ impl Worker {
         impl Drop for Resume<'_> {
             fn drop(&mut self) {
                 self.0.busy_since.set(std::time::Instant::now());
+                // Dumps stamp waits with it (`trace/mod.rs`).
+                crate::trace::refresh_coarse_clock();
             }
         }
         let _resume = Resume(self);
@@ -458,8 +461,15 @@ impl Worker {
             // Wait in the OS poller: I/O events and due timers wake their
             // tasks from here, onto this worker's queues.
             let shared = &self.shared;
-            let runtime_idle = || idle.num_unparked() == 0 && !shared.has_work();
-            while self.driving(|| poller.wait(self.index, still_parked, runtime_idle)) {
+            let runtime_idle = || shared.is_idle();
+            let watch = || {
+                if shared.is_idle() {
+                    crate::trace::deadlock::watch(shared)
+                } else {
+                    None
+                }
+            };
+            while self.driving(|| poller.wait(self.index, still_parked, runtime_idle, watch)) {
                 if self.lifo_holds_task() || self.shared.has_work() {
                     // Work came from the poller: leave the sleeper list
                     // (or find a notifier already took us out).
@@ -470,6 +480,8 @@ impl Worker {
         } else {
             // Virtual time: the worker in the poller may now jump the clock.
             self.shared.driver.nudge();
+            // And it may find a deadlock.
+            self.shared.nudge_deadlock_watch();
             while still_parked() {
                 std::thread::park();
             }

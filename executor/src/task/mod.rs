@@ -1,59 +1,74 @@
-//! Tasks: allocation, panics, the live-task registry, and `JoinHandle`.
+//! Tasks: [`JoinHandle`], [`JoinError`], and [`Builder`] for named tasks.
 //!
-//! # One allocation per task
-//!
-//! A task is one `async-task` allocation: a header (state word, reference
-//! count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag and
-//! registry key), the schedule function (an `Arc` of the runtime's shared
-//! state), and a union of the future and its output. The
-//! state word is async-task's (`SCHEDULED | RUNNING | COMPLETED | CLOSED |
-//! HANDLE | AWAITER | REGISTERING | NOTIFYING` plus a reference count, each
-//! transition one RMW); it gives the guarantee the scheduler relies on: a
-//! task woken while it runs is scheduled again once, after the poll returns
-//! (`ScheduleInfo::woken_while_running`), and never polled twice at the same
-//! time. The scheduler moves tasks around as [`Runnable`]s, one pointer each.
-//!
-//! # What the future is wrapped in
-//!
-//! [`TaskFuture`] wraps the user's future. It
-//! - completes the task as aborted, dropping the user's future, when
-//!   [`JoinHandle::abort`] has set the abort flag (the handle then wakes the
-//!   task through its registry waker, so that it gets polled);
-//! - catches a panic during `poll` and completes the task with it, so a panic
-//!   reaches the [`JoinHandle`] and never unwinds through a worker (the
-//!   process's panic hook has already reported it on stderr, once, as for a
-//!   panicking thread);
-//! - holds the task's entry in the runtime's registry and removes it when
-//!   the future is dropped (completed or cancelled).
-//!
-//! # The registry
-//!
-//! Dropping a runtime must drop every unfinished future, including those of
-//! tasks that are parked on some waker and in no queue. The registry
-//! (`registry.rs`) keeps a waker of every live task, in shards (one per
-//! worker plus one for other threads), each owned by the worker that spawns
-//! into it; an entry of a task that ends on another worker is removed later
-//! by the owner, which so frees the task's memory on the thread that
-//! allocated it. At shutdown the runtime wakes every entry; the schedule
-//! function of a shut-down runtime drops the `Runnable`, which drops the
-//! future. `num_tasks` is the registry's count of inserts minus ends.
-//!
-//! # Invariants
-//!
-//! 1. A task has a registry entry from `spawn` until its future is dropped,
-//!    unless it was spawned after the registry closed (then it never ran).
-//! 2. Entries are only inserted while `closed` is false, checked under the
-//!    shard lock; `close` sets `closed` before it locks any shard, so after
-//!    `close` has visited a shard no entry appears there.
-//! 3. The raw pointers to `Shared` (in `TaskMeta`) and to `TaskMeta` (in
-//!    `TaskFuture`, `Entry`, `JoinHandle`) are only dereferenced while the
-//!    task allocation is alive: the future and the handle each keep it
-//!    alive, and the allocation's schedule function holds an `Arc<Shared>`.
+//! ```
+//! let h = gust_executor::task::Builder::new().name("answer").spawn(async { 42 });
+//! assert_eq!(gust_executor::block_on(h).unwrap(), 42);
+//! ```
+
+// Design notes (implementation):
+//
+// Tasks: allocation, panics, the live-task registry, and `JoinHandle`.
+//
+// # One allocation per task
+//
+// A task is one `async-task` allocation: a header (state word, reference
+// count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag and
+// registry key), the schedule function (an `Arc` of the runtime's shared
+// state), and a union of the future and its output. The
+// state word is async-task's (`SCHEDULED | RUNNING | COMPLETED | CLOSED |
+// HANDLE | AWAITER | REGISTERING | NOTIFYING` plus a reference count, each
+// transition one RMW); it gives the guarantee the scheduler relies on: a
+// task woken while it runs is scheduled again once, after the poll returns
+// (`ScheduleInfo::woken_while_running`), and never polled twice at the same
+// time. The scheduler moves tasks around as [`Runnable`]s, one pointer each.
+//
+// # What the future is wrapped in
+//
+// [`TaskFuture`] wraps the user's future. It
+// - completes the task as aborted, dropping the user's future, when
+//   [`JoinHandle::abort`] has set the abort flag (the handle then wakes the
+//   task through its registry waker, so that it gets polled);
+// - catches a panic during `poll` and completes the task with it, so a panic
+//   reaches the [`JoinHandle`] and never unwinds through a worker (the
+//   process's panic hook has already reported it on stderr, once, as for a
+//   panicking thread);
+// - holds the task's entry in the runtime's registry and removes it when
+//   the future is dropped (completed or cancelled).
+//
+// # The registry
+//
+// Dropping a runtime must drop every unfinished future, including those of
+// tasks that are parked on some waker and in no queue. The registry
+// (`registry.rs`) keeps a waker of every live task, in shards (one per
+// worker plus one for other threads), each owned by the worker that spawns
+// into it; an entry of a task that ends on another worker is removed later
+// by the owner, which so frees the task's memory on the thread that
+// allocated it. At shutdown the runtime wakes every entry; the schedule
+// function of a shut-down runtime drops the `Runnable`, which drops the
+// future. `num_tasks` is the registry's count of inserts minus ends.
+//
+// # Invariants
+//
+// 1. A task has a registry entry from `spawn` until its future is dropped,
+//    unless it was spawned after the registry closed (then it never ran).
+// 2. Entries are only inserted while `closed` is false, checked under the
+//    shard lock; `close` sets `closed` before it locks any shard, so after
+//    `close` has visited a shard no entry appears there.
+// 3. The raw pointers to `Shared` (in `TaskMeta`) and to `TaskMeta` (in
+//    `TaskFuture`, `Entry`, `JoinHandle`) are only dereferenced while the
+//    task allocation is alive: the future and the handle each keep it
+//    alive, and the allocation's schedule function holds an `Arc<Shared>`.
+
+mod builder;
+
+pub use builder::Builder;
 
 use crate::scheduler::{Shared, worker};
+use crate::trace::TaskTrace;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,9 +116,12 @@ impl Drop for Caught {
 /// Per-task data in async-task's header, next to the state word.
 ///
 /// Fields: `aborted` is set by [`JoinHandle::abort`] (any thread) and read by
-/// the task's poll; the rest are written once at spawn.
+/// the task's poll; `trace` as its docs say (`trace/mod.rs`); the rest are
+/// written once at spawn.
 pub(crate) struct TaskMeta {
     aborted: AtomicBool,
+    /// Id, name, spawn site, wait reason and state, for dumps.
+    pub(crate) trace: TaskTrace,
     /// The task's runtime, or null for a blocking task. Valid as long as
     /// the task's allocation: its schedule function holds an `Arc` of it.
     shared: *const Shared,
@@ -119,9 +137,10 @@ unsafe impl Send for TaskMeta {}
 unsafe impl Sync for TaskMeta {}
 
 impl TaskMeta {
-    fn new(shared: *const Shared, shard: u32, key: u32) -> Self {
+    fn new(shared: *const Shared, shard: u32, key: u32, trace: TaskTrace) -> Self {
         Self {
             aborted: AtomicBool::new(false),
+            trace,
             shared,
             shard,
             key,
@@ -136,8 +155,10 @@ impl TaskMeta {
     }
 
     /// Metadata of a blocking-pool task (no runtime, no registry entry).
+    #[track_caller]
     pub(crate) fn blocking() -> Self {
-        Self::new(std::ptr::null(), 0, 0)
+        let trace = TaskTrace::new(0, None, Location::caller());
+        Self::new(std::ptr::null(), 0, 0, trace)
     }
 }
 
@@ -173,14 +194,25 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if this.meta.get().aborted.load(Ordering::Acquire) {
+        let meta = this.meta.get();
+        if meta.aborted.load(Ordering::Acquire) {
             worker::task_completing();
             return Poll::Ready(Err(None));
         }
         let fut = this.fut;
-        let out = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        // The gust wait that returns `Pending` records its reason in the
+        // task's slot (`trace/mod.rs`).
+        meta.trace.begin_poll();
+        let polled = {
+            let _current = gust_trace::enter(&meta.trace.wait);
+            catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
+        };
+        let out = match polled {
             Ok(Poll::Ready(v)) => Ok(v),
-            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Pending) => {
+                meta.trace.end_poll_pending();
+                return Poll::Pending;
+            }
             Err(panic) => Err(Some(Caught {
                 payload: Some(panic),
                 exit_if_dropped: this.meta.get().exit_on_unhandled_panic(),
@@ -199,6 +231,7 @@ pub(crate) struct Entry {
 impl Drop for Entry {
     fn drop(&mut self) {
         let meta = self.meta.get();
+        meta.trace.done();
         // SAFETY: `meta.shared` is non-null for tasks with an entry, and the
         // task's schedule function holds an `Arc<Shared>` for the whole life
         // of the allocation this entry (inside the future) lives in. Not an
@@ -213,7 +246,13 @@ impl Drop for Entry {
 /// Spawns `fut` onto `shared`, registering it in shard `shard`, and schedules
 /// it. Spawning onto a shut-down runtime returns a handle that reports the
 /// task as aborted.
-pub(crate) fn spawn_on<F>(shared: &Arc<Shared>, shard: usize, fut: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn_on<F>(
+    shared: &Arc<Shared>,
+    shard: usize,
+    fut: F,
+    name: Option<Box<str>>,
+    spawned_at: &'static Location<'static>,
+) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -238,13 +277,19 @@ where
     }
     let schedule = {
         let shared = shared.clone();
-        async_task::WithInfo(move |runnable, info: async_task::ScheduleInfo| {
+        async_task::WithInfo(move |runnable: Runnable, info: async_task::ScheduleInfo| {
+            runnable.metadata().trace.scheduled();
             shared.schedule(runnable, info.woken_while_running)
         })
     };
     let Some(vacant) = registry.vacant(shard) else {
         let (runnable, task) = async_task::Builder::new()
-            .metadata(TaskMeta::new(Arc::as_ptr(shared), 0, 0))
+            .metadata(TaskMeta::new(
+                Arc::as_ptr(shared),
+                0,
+                0,
+                TaskTrace::new(0, name, spawned_at),
+            ))
             .spawn(
                 |meta| TaskFuture {
                     fut,
@@ -261,6 +306,7 @@ where
             Arc::as_ptr(shared),
             shard as u32,
             vacant.key(),
+            TaskTrace::new(vacant.task_id(), name, spawned_at),
         ))
         .spawn(
             |meta| TaskFuture {
@@ -272,7 +318,8 @@ where
             },
             schedule,
         );
-    vacant.insert(runnable.waker());
+    let trace: *const TaskTrace = &runnable.metadata().trace;
+    vacant.insert(runnable.waker(), trace);
     runnable.schedule();
     JoinHandle::new(task)
 }
@@ -393,7 +440,19 @@ impl<T> Future for JoinHandle<T> {
             panic!("`JoinHandle` polled after completion");
         };
         let out = match Pin::new(task).poll(cx) {
-            Poll::Pending => return Poll::Pending,
+            Poll::Pending => {
+                // SAFETY: `task` is `Some`, so the allocation holding the
+                // metadata is alive (see the field).
+                let meta = unsafe { &*this.meta };
+                // A blocking job is not a task: the wait is not durable
+                // ("other future"), whatever the job does.
+                if !meta.shared.is_null() {
+                    gust_trace::record(gust_trace::Wait::Join {
+                        task: meta.trace.id,
+                    });
+                }
+                return Poll::Pending;
+            }
             Poll::Ready(out) => out,
         };
         this.task = None;

@@ -140,6 +140,7 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let Some(deadline) = this.deadline else {
+            gust_trace::record(gust_trace::Wait::Sleep);
             return Poll::Pending; // never
         };
         // The only completion check: never early, whatever the driver does.
@@ -160,6 +161,7 @@ impl Future for Sleep {
                 this.waker = Some(cx.waker().clone());
             }
         }
+        gust_trace::record(gust_trace::Wait::Sleep);
         Poll::Pending
     }
 }

@@ -185,6 +185,7 @@ impl Core {
             }
             None => *slot = Some(st.waiters.insert(cx.waker().clone())),
         }
+        gust_trace::record(gust_trace::Wait::Timer);
         Poll::Pending
     }
 

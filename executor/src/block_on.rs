@@ -1,0 +1,214 @@
+//! `block_on`: drive a future on the calling thread, parking it between
+//! polls.
+//!
+//! The thread's waker is an [`Unparker`]: a `NOTIFIED | DONE` state byte and
+//! the thread to unpark. Beyond that, a `block_on` is seen from its runtime
+//! (the current one; the global one outside any):
+//!
+//! - **virtual time**: the runtime's clock must not jump while the future
+//!   can run, so on a paused runtime it counts in the driver's `block_ons`
+//!   while polled or woken (a wake counts itself back in; `finish` takes
+//!   back both, see there);
+//! - **seeing inside**: it is listed in the runtime's [`BlockOns`] for the
+//!   dump and the deadlock detector, with a [`WaitSlot`] that its poll
+//!   records into, as a task's does (`trace/mod.rs`). Under
+//!   `OnDeadlock::Panic` the detector leaves its report in the entry and
+//!   wakes the thread, which panics with it.
+//!
+//! The global runtime's list is a static: a `block_on` outside any runtime
+//! (`#[gust::main]`'s) is listed without starting the global runtime.
+
+use crate::driver::Driver;
+use crate::scheduler::worker;
+use crate::trace;
+use gust_trace::WaitSlot;
+use slab::Slab;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+/// `Unparker::state`: woken and not yet polled.
+const NOTIFIED: u8 = 1;
+/// `Unparker::state`: `block_on` returned; later wakes count nothing.
+const DONE: u8 = 2;
+
+/// The `block_on` calls in progress on one runtime.
+#[derive(Default)]
+pub(crate) struct BlockOns {
+    list: Mutex<Slab<Arc<Unparker>>>,
+}
+
+/// The global runtime's `block_on` list (module docs).
+pub(crate) static GLOBAL_BLOCK_ONS: LazyLock<Arc<BlockOns>> = LazyLock::new(Default::default);
+
+impl BlockOns {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Slab<Arc<Unparker>>> {
+        // Nothing panics under it; recover anyway.
+        self.list.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The waker of a `block_on` thread, and what dumps see of the call.
+pub(crate) struct Unparker {
+    thread: Thread,
+    state: AtomicU8,
+    /// The runtime whose virtual clock this `block_on` holds still.
+    virtual_time: Option<Arc<Driver>>,
+    /// Dumps: an id (a process-wide sequence), where it was called, what
+    /// it waits on, whether it is in a poll, and when its wait began.
+    pub(crate) id: u64,
+    pub(crate) called_at: &'static Location<'static>,
+    pub(crate) wait: WaitSlot,
+    polling: AtomicBool,
+    /// Polls so far: the detector's evidence of progress.
+    pub(crate) polls: AtomicU64,
+    since: AtomicU64,
+    /// The deadlock report, under `OnDeadlock::Panic`.
+    pub(crate) deadlock: OnceLock<String>,
+}
+
+impl Unparker {
+    /// Whether it is in a poll or woken (so not asleep).
+    pub(crate) fn is_runnable(&self) -> bool {
+        // SeqCst, and `state` first: pairs with the stores in `block_on`'s
+        // wait loop, which sets `polling` before it takes a notification.
+        let notified = self.state.load(Ordering::SeqCst) & NOTIFIED != 0;
+        notified || self.polling.load(Ordering::SeqCst)
+    }
+
+    /// How long the current wait has lasted as of `now`.
+    pub(crate) fn waited(&self, now: u64) -> std::time::Duration {
+        std::time::Duration::from_nanos(now.saturating_sub(self.since.load(Ordering::Relaxed)))
+    }
+
+    /// Wakes the thread with the deadlock report to panic with.
+    pub(crate) fn report_deadlock(self: &Arc<Self>, report: &str) {
+        let _ = self.deadlock.set(report.to_owned());
+        self.wake_by_ref();
+    }
+
+    /// `block_on` is returning: stop counting, including a wake that came
+    /// during the last poll (both are read-modify-writes of `state`, so a
+    /// wake either comes before and is taken back here, or sees `DONE`).
+    fn finish(&self) {
+        let prev = self.state.fetch_or(DONE, Ordering::AcqRel);
+        if let Some(d) = &self.virtual_time {
+            let n = 1 + usize::from(prev & NOTIFIED != 0);
+            d.block_ons.fetch_sub(n, Ordering::SeqCst);
+            d.nudge();
+        }
+    }
+}
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let prev = self.state.fetch_or(NOTIFIED, Ordering::Release);
+        if prev & (NOTIFIED | DONE) == 0 {
+            if let Some(d) = &self.virtual_time {
+                // Runnable again: the clock holds still until it is polled.
+                d.block_ons.fetch_add(1, Ordering::SeqCst);
+            }
+            self.thread.unpark();
+        }
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// See [`crate::block_on`].
+#[track_caller]
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    worker::before_blocking();
+    let called_at = Location::caller();
+    let mut fut = pin!(fut);
+    let explicit = crate::runtime::current_explicit();
+    let virtual_time = explicit
+        .as_ref()
+        .filter(|s| s.driver.timers.clock.is_virtual() && !worker::on_worker())
+        .map(|s| s.driver.clone());
+    let list = match &explicit {
+        Some(s) => s.block_ons.clone(),
+        None => GLOBAL_BLOCK_ONS.clone(),
+    };
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        state: AtomicU8::new(0),
+        virtual_time,
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        called_at,
+        wait: WaitSlot::new(),
+        polling: AtomicBool::new(true),
+        polls: AtomicU64::new(0),
+        since: AtomicU64::new(0),
+        deadlock: OnceLock::new(),
+    });
+    if let Some(d) = &unparker.virtual_time {
+        d.block_ons.fetch_add(1, Ordering::SeqCst);
+    }
+    let key = list.lock().insert(unparker.clone());
+    struct Finish<'a>(&'a Unparker, &'a BlockOns, usize);
+    impl Drop for Finish<'_> {
+        fn drop(&mut self) {
+            // Also on a panic in `poll`: leave the counts as we found them.
+            self.0.finish();
+            self.1.lock().try_remove(self.2);
+        }
+    }
+    let _finish = Finish(&unparker, &list, key);
+    let waker = Waker::from(unparker.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        let polled = {
+            let _current = gust_trace::enter(&unparker.wait);
+            unparker.wait.clear();
+            fut.as_mut().poll(&mut cx)
+        };
+        if let Poll::Ready(v) = polled {
+            return v;
+        }
+        unparker.since.store(trace::coarse_now(), Ordering::Relaxed);
+        bump(&unparker.polls);
+        // SeqCst: the detector reads it after the workers parked; a detector
+        // that saw it set judges nothing.
+        unparker.polling.store(false, Ordering::SeqCst);
+        if let Some(d) = &unparker.virtual_time {
+            // Idle until woken (a wake counts itself back in).
+            d.block_ons.fetch_sub(1, Ordering::SeqCst);
+            d.nudge();
+        }
+        // The deadlock detector may now find everything asleep.
+        match &explicit {
+            Some(s) => s.nudge_deadlock_watch(),
+            None => crate::runtime::nudge_global_deadlock_watch(),
+        }
+        loop {
+            // `polling` before the notification is taken, so a detector that
+            // finds the notification gone finds `polling` set
+            // (`is_runnable` reads them in the other order).
+            unparker.polling.store(true, Ordering::SeqCst);
+            // Acquire: pairs with the Release in `wake_by_ref`, so what the
+            // waker's caller did before waking is visible to the next poll.
+            if unparker.state.fetch_and(!NOTIFIED, Ordering::SeqCst) & NOTIFIED != 0 {
+                break;
+            }
+            unparker.polling.store(false, Ordering::SeqCst);
+            thread::park();
+        }
+        if let Some(report) = unparker.deadlock.get() {
+            panic!("{report}");
+        }
+    }
+}
+
+/// Adds one to a counter with a single writer.
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}

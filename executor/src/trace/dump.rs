@@ -1,0 +1,274 @@
+//! The dump: every live task of a runtime and what it waits on, printed as
+//! Go prints its goroutines.
+
+use super::{DONE, RUNNABLE, RUNNING, TaskTrace, coarse_now, go_duration};
+use crate::block_on::Unparker;
+use crate::scheduler::Shared;
+use gust_trace::Wait;
+use std::fmt;
+use std::panic::Location;
+use std::time::Duration;
+
+/// What a task is doing when the dump is taken.
+///
+/// ```
+/// use gust_executor::runtime::TaskState;
+/// assert_ne!(TaskState::Running, TaskState::Waiting);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Being polled now.
+    Running,
+    /// Woken, in a run queue.
+    Runnable,
+    /// Waiting to be woken; [`TaskInfo::wait`] says on what.
+    Waiting,
+}
+
+/// One task (or `block_on` future) in a [`Dump`].
+///
+/// # Examples
+///
+/// ```
+/// use gust_executor::runtime::{Runtime, TaskState};
+/// use gust_executor::task::Builder;
+///
+/// let rt = Runtime::new().unwrap();
+/// let (tx, rx) = gust_chan::chan::<()>(0);
+/// let h = rt.block_on(async move {
+///     let h = Builder::new().name("waiter").spawn(async move { rx.recv().await });
+///     while gust_executor::runtime::dump().tasks()[0].state() != TaskState::Waiting {
+///         gust_executor::yield_now().await;
+///     }
+///     let dump = gust_executor::runtime::dump();
+///     let task = &dump.tasks()[0];
+///     assert_eq!(task.name(), Some("waiter"));
+///     assert_eq!(task.wait(), Some("chan receive"));
+///     assert!(task.spawned_at().file().ends_with(".rs"));
+///     assert!(task.id() > 0);
+///     h
+/// });
+/// drop(tx);
+/// rt.block_on(h).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    id: u64,
+    name: Option<String>,
+    spawned_at: &'static Location<'static>,
+    state: TaskState,
+    wait: Option<String>,
+    chan_made_at: Option<&'static Location<'static>>,
+    waiting_for: Duration,
+    durable: bool,
+}
+
+impl TaskInfo {
+    fn new(
+        id: u64,
+        name: Option<String>,
+        spawned_at: &'static Location<'static>,
+        state: TaskState,
+        wait: Option<Wait>,
+        waiting_for: Duration,
+    ) -> Self {
+        let waiting = state == TaskState::Waiting;
+        Self {
+            id,
+            name,
+            spawned_at,
+            state,
+            wait: waiting
+                .then(|| wait.map_or_else(|| "other future".to_owned(), |w| w.to_string())),
+            chan_made_at: wait.and_then(|w| w.chan_made_at()).filter(|_| waiting),
+            waiting_for: if waiting { waiting_for } else { Duration::ZERO },
+            durable: waiting && wait.is_some_and(|w| w.is_durable()),
+        }
+    }
+
+    /// The task's id, unique among the tasks of its runtime (a `block_on`
+    /// has its own sequence).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The name given with [`task::Builder::name`](crate::task::Builder::name).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the task was spawned (or `block_on` was called).
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
+    }
+
+    /// Running, runnable or waiting.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+
+    /// What a waiting task waits on, in the words of Go's dump: `chan
+    /// receive`, `chan send`, `select (N cases)`, `sleep`, `timer`,
+    /// `WaitGroup.wait`, `Context.done`, `lock (Mutex)` (or `RwLock`,
+    /// `Semaphore`, `Cond`, `Barrier`, `OnceCell`), `join (task N)`, `I/O`,
+    /// or `other future` (a future gust cannot see into). `None` when not
+    /// waiting.
+    pub fn wait(&self) -> Option<&str> {
+        self.wait.as_deref()
+    }
+
+    /// For a channel wait: where the channel was made.
+    pub fn chan_made_at(&self) -> Option<&'static Location<'static>> {
+        self.chan_made_at
+    }
+
+    /// How long the current wait has lasted (zero when not waiting;
+    /// measured to a few milliseconds).
+    pub fn waiting_for(&self) -> Duration {
+        self.waiting_for
+    }
+}
+
+impl fmt::Display for TaskInfo {
+    /// Go's first line of a goroutine: `task 7 "fetcher" [chan receive,
+    /// 2m3s]: spawned at src/main.rs:42:5`, and the channel's creation site
+    /// on a second line for channel waits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, "task", "spawned at")
+    }
+}
+
+impl TaskInfo {
+    fn write(&self, f: &mut fmt::Formatter<'_>, what: &str, at: &str) -> fmt::Result {
+        write!(f, "{what} {}", self.id)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name:?}")?;
+        }
+        match (self.state, &self.wait) {
+            (TaskState::Waiting, Some(wait)) => {
+                write!(f, " [{wait}, {}]", go_duration(self.waiting_for))?
+            }
+            (TaskState::Running, _) => f.write_str(" [running]")?,
+            _ => f.write_str(" [runnable]")?,
+        }
+        write!(f, ": {at} {}", self.spawned_at)?;
+        if let Some(made) = self.chan_made_at {
+            write!(f, "\n    chan made at {made}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every live task of a runtime, and its `block_on` calls in progress: Go's
+/// goroutine dump (`runtime.Stack` with all goroutines, or SIGQUIT).
+///
+/// `Display` prints one block per `block_on`, then per task, by id:
+///
+/// ```text
+/// block_on 1 [join (task 2), 3s]: called at src/main.rs:9:5
+///
+/// task 2 "fetcher" [chan receive, 2m3s]: spawned at src/main.rs:42:5
+///     chan made at src/main.rs:40:13
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// let dump = gust_executor::block_on(async {
+///     let _h = gust_executor::spawn(std::future::pending::<()>());
+///     gust_executor::runtime::dump()
+/// });
+/// assert!(dump.tasks().len() >= 1);
+/// print!("{dump}");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Dump {
+    tasks: Vec<TaskInfo>,
+    block_ons: Vec<TaskInfo>,
+}
+
+impl Dump {
+    /// The live spawned tasks, by id.
+    pub fn tasks(&self) -> &[TaskInfo] {
+        &self.tasks
+    }
+
+    /// The runtime's `block_on` calls in progress (not tasks: `num_tasks`
+    /// does not count them), by id.
+    pub fn block_ons(&self) -> &[TaskInfo] {
+        &self.block_ons
+    }
+
+    /// The dump of `shared`'s tasks and `block_on` calls.
+    pub(crate) fn collect(shared: &Shared) -> Dump {
+        let now = coarse_now();
+        let mut tasks = Vec::new();
+        shared.registry.for_each_trace(|t| {
+            if let Some(info) = task_info(t, now) {
+                tasks.push(info);
+            }
+        });
+        tasks.sort_by_key(|t| t.id);
+        let mut block_ons: Vec<TaskInfo> = shared
+            .block_ons
+            .lock()
+            .iter()
+            .map(|(_, b)| block_on_info(b, now))
+            .collect();
+        block_ons.sort_by_key(|t| t.id);
+        Dump { tasks, block_ons }
+    }
+
+    /// Whether some task or `block_on` runs or is runnable.
+    pub(crate) fn any_runnable(&self) -> bool {
+        self.all().any(|t| t.state != TaskState::Waiting)
+    }
+
+    /// Whether everything waits on what only another of them can end.
+    pub(crate) fn all_durably_blocked(&self) -> bool {
+        self.all().all(|t| t.durable)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &TaskInfo> {
+        self.block_ons.iter().chain(&self.tasks)
+    }
+}
+
+fn task_info(t: &TaskTrace, now: u64) -> Option<TaskInfo> {
+    let state = match t.state() {
+        DONE => return None,
+        RUNNING => TaskState::Running,
+        RUNNABLE => TaskState::Runnable,
+        _ => TaskState::Waiting,
+    };
+    Some(TaskInfo::new(
+        t.id,
+        t.name.as_deref().map(str::to_owned),
+        t.spawned_at,
+        state,
+        t.wait.get(),
+        t.waited(now),
+    ))
+}
+
+fn block_on_info(b: &Unparker, now: u64) -> TaskInfo {
+    let state = if b.is_runnable() {
+        TaskState::Running
+    } else {
+        TaskState::Waiting
+    };
+    TaskInfo::new(b.id, None, b.called_at, state, b.wait.get(), b.waited(now))
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in &self.block_ons {
+            b.write(f, "block_on", "called at")?;
+            f.write_str("\n\n")?;
+        }
+        for t in &self.tasks {
+            writeln!(f, "{t}\n")?;
+        }
+        Ok(())
+    }
+}

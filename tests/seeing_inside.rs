@@ -1,0 +1,397 @@
+//! Seeing inside a running program: the task dump names every task with
+//! what it waits on and where it was spawned; the deadlock detector reports
+//! Go's "all tasks are asleep - deadlock!" when nothing can wake anything,
+//! and stays quiet while a timer, a socket, a plain thread or a blocking
+//! job still can.
+
+use gust::runtime::{Builder, OnDeadlock, Runtime, TaskState};
+use gust::task;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::time::{Duration, Instant};
+
+/// Spawns a named task and returns its handle and the line it was spawned
+/// on (the caller's: `task::Builder::spawn` is `#[track_caller]`).
+#[track_caller]
+fn go<F>(name: &str, fut: F) -> (gust::JoinHandle<()>, u32)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let line = Location::caller().line();
+    (task::Builder::new().name(name).spawn(fut), line)
+}
+
+/// Waits until every task of the dump is waiting (they start at once, but
+/// on other workers).
+async fn settled() -> gust::runtime::Dump {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let dump = gust::runtime::dump();
+        if dump.tasks().iter().all(|t| t.state() == TaskState::Waiting) {
+            return dump;
+        }
+        assert!(Instant::now() < deadline, "tasks never settled:\n{dump}");
+        gust::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn rt(workers: usize, on_deadlock: OnDeadlock) -> Runtime {
+    Builder::new()
+        .workers(workers)
+        .on_deadlock(on_deadlock)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_dump_names_every_kind_of_wait() {
+    let rt = rt(2, OnDeadlock::Off);
+    rt.block_on(async {
+        let (_keep_tx, rx) = gust::chan::<u8>(0);
+        let chan_line = line!() - 1;
+        let (full_tx, _keep_rx) = gust::chan::<u8>(1);
+        full_tx.try_send(0).unwrap();
+        let (_a_tx, a_rx) = gust::chan::<u8>(0);
+        let (_b_tx, b_rx) = gust::chan::<u8>(0);
+        let wg = gust::WaitGroup::new();
+        wg.add(1);
+        let (ctx, cancel) = gust::Context::background().with_cancel();
+        let mutex = std::sync::Arc::new(gust::sync::Mutex::new(()));
+        let held = mutex.lock().await;
+        let listener = gust::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (never, never_line) = go("never", std::future::pending());
+
+        let mut expect: Vec<(gust::JoinHandle<()>, u32, &str, String)> = Vec::new();
+        let mut add = |(h, line): (gust::JoinHandle<()>, u32), name: &'static str, wait: String| {
+            expect.push((h, line, name, wait));
+        };
+        add(
+            go("recv", async move {
+                rx.recv().await;
+            }),
+            "recv",
+            "chan receive".into(),
+        );
+        add(
+            go("send", async move {
+                let _ = full_tx.send(1).await;
+            }),
+            "send",
+            "chan send".into(),
+        );
+        add(
+            go("select", async move {
+                gust::select! {
+                    _ = a_rx.recv() => {}
+                    _ = b_rx.recv() => {}
+                }
+            }),
+            "select",
+            "select (2 cases)".into(),
+        );
+        add(
+            go("sleep", gust::time::sleep(Duration::from_secs(3600))),
+            "sleep",
+            "sleep".into(),
+        );
+        add(
+            go("timer", async move {
+                gust::time::Timer::new(Duration::from_secs(3600))
+                    .wait()
+                    .await;
+            }),
+            "timer",
+            "timer".into(),
+        );
+        let wg2 = wg.clone();
+        add(
+            go("wg", async move { wg2.wait().await }),
+            "wg",
+            "WaitGroup.wait".into(),
+        );
+        add(
+            go("ctx", async move { ctx.done().await }),
+            "ctx",
+            "Context.done".into(),
+        );
+        let m = mutex.clone();
+        add(
+            go("lock", async move {
+                drop(m.lock().await);
+            }),
+            "lock",
+            "lock (Mutex)".into(),
+        );
+        add(
+            go("io", async move {
+                let _ = listener.accept().await;
+            }),
+            "io",
+            "I/O".into(),
+        );
+        add(
+            go("other", futures::future::pending()),
+            "other",
+            "other future".into(),
+        );
+        let never_id = settled()
+            .await
+            .tasks()
+            .iter()
+            .find(|t| t.name() == Some("never"))
+            .unwrap()
+            .id();
+        add(
+            go("join", async move {
+                let _ = never.await;
+            }),
+            "join",
+            format!("join (task {never_id})"),
+        );
+
+        let dump = settled().await;
+        for (_, line, name, wait) in &expect {
+            let t = dump
+                .tasks()
+                .iter()
+                .find(|t| t.name() == Some(name))
+                .unwrap_or_else(|| panic!("no task {name:?} in\n{dump}"));
+            assert_eq!(t.wait(), Some(wait.as_str()), "task {name:?}:\n{dump}");
+            assert_eq!(t.spawned_at().file(), file!(), "{name}");
+            assert_eq!(t.spawned_at().line(), *line, "{name}");
+            assert!(t.waiting_for() < Duration::from_secs(60), "{name}");
+        }
+        let recv = dump
+            .tasks()
+            .iter()
+            .find(|t| t.name() == Some("recv"))
+            .unwrap();
+        let made = recv
+            .chan_made_at()
+            .expect("a channel wait names its channel");
+        assert_eq!((made.file(), made.line()), (file!(), chan_line));
+        let never = dump
+            .tasks()
+            .iter()
+            .find(|t| t.name() == Some("never"))
+            .unwrap();
+        assert_eq!(never.spawned_at().line(), never_line);
+        // The block_on that takes the dump is running.
+        assert_eq!(dump.block_ons().len(), 1);
+        assert_eq!(dump.block_ons()[0].state(), TaskState::Running);
+        // Go's format: `task N "name" [reason, duration]: spawned at file:line:col`.
+        let text = dump.to_string();
+        let line = text
+            .lines()
+            .find(|l| l.contains("\"recv\""))
+            .unwrap()
+            .to_owned();
+        assert!(
+            line.starts_with(&format!("task {} \"recv\" [chan receive, ", recv.id())),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(&format!("]: spawned at {}", recv.spawned_at())),
+            "{line}"
+        );
+        assert!(text.contains(&format!("    chan made at {made}")), "{text}");
+
+        drop(held);
+        wg.done();
+        cancel.cancel();
+        for (h, ..) in expect {
+            h.abort();
+        }
+    });
+}
+
+#[test]
+fn a_running_and_a_runnable_task_are_told_apart() {
+    let rt = rt(1, OnDeadlock::Off);
+    rt.block_on(async {
+        let (h, _) = go("queued", async {});
+        // The worker may have run it already (then it is gone); if not, it
+        // is runnable or running, never waiting.
+        let dump = gust::runtime::dump();
+        if let Some(t) = dump.tasks().iter().find(|t| t.name() == Some("queued")) {
+            assert_ne!(t.state(), TaskState::Waiting);
+            assert_eq!(t.wait(), None);
+        }
+        h.await.unwrap();
+        let me = task::Builder::new()
+            .name("me")
+            .spawn(async {
+                let dump = gust::runtime::dump();
+                let me = dump
+                    .tasks()
+                    .iter()
+                    .find(|t| t.name() == Some("me"))
+                    .unwrap();
+                (me.state(), dump.to_string())
+            })
+            .await
+            .unwrap();
+        assert_eq!(me.0, TaskState::Running);
+        assert!(me.1.contains("\"me\" [running]"), "{}", me.1);
+    });
+}
+
+/// Two tasks each receive from the other; `block_on` joins them.
+async fn two_task_deadlock() {
+    let (to_a, a_inbox) = gust::chan::<&'static str>(0);
+    let (to_b, b_inbox) = gust::chan::<&'static str>(0);
+    let (a, _) = go("a", async move {
+        a_inbox.recv().await;
+        let _ = to_b.send("from a").await;
+    });
+    let (b, _) = go("b", async move {
+        b_inbox.recv().await;
+        let _ = to_a.send("from b").await;
+    });
+    let _ = a.await;
+    let _ = b.await;
+}
+
+#[test]
+fn a_two_task_deadlock_is_reported_within_a_second() {
+    for workers in [1, 2] {
+        let rt = rt(workers, OnDeadlock::Panic);
+        let start = Instant::now();
+        let err = catch_unwind(AssertUnwindSafe(|| rt.block_on(two_task_deadlock())))
+            .expect_err("a deadlock panics block_on");
+        let took = start.elapsed();
+        let msg = err.downcast_ref::<String>().expect("a formatted message");
+        assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
+        assert!(msg.contains("\"a\" [chan receive"), "{msg}");
+        assert!(msg.contains("\"b\" [chan receive"), "{msg}");
+        assert!(msg.contains("block_on"), "{msg}");
+        assert!(took < Duration::from_secs(1), "{workers} workers: {took:?}");
+    }
+}
+
+#[test]
+fn a_block_on_alone_on_a_channel_is_a_deadlock() {
+    let rt = rt(1, OnDeadlock::Panic);
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let (_tx, rx) = gust::chan::<u8>(0);
+            rx.recv().await
+        })
+    }))
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains("block_on 1") || msg.contains("[chan receive"),
+        "{msg}"
+    );
+    // The runtime is still usable after.
+    assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
+}
+
+/// Waits long past the detector's grace (100 ms).
+const LONG: Duration = Duration::from_millis(400);
+
+#[test]
+fn a_sleeping_task_is_not_a_deadlock() {
+    let rt = rt(1, OnDeadlock::Panic);
+    rt.block_on(async {
+        let (tx, rx) = gust::chan::<u8>(0);
+        gust::spawn(async move {
+            gust::time::sleep(LONG).await;
+            tx.send(1).await.unwrap();
+        });
+        assert_eq!(rx.recv().await, Some(1));
+    });
+}
+
+#[test]
+fn a_context_deadline_is_not_a_deadlock() {
+    let rt = rt(1, OnDeadlock::Panic);
+    rt.block_on(async {
+        let (ctx, _cancel) = gust::Context::background().with_timeout(LONG);
+        gust::spawn(async move { ctx.done().await }).await.unwrap();
+    });
+}
+
+#[test]
+fn a_task_waiting_on_a_socket_is_not_a_deadlock() {
+    let rt = rt(2, OnDeadlock::Panic);
+    rt.block_on(async {
+        let listener = gust::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = gust::spawn(async move { listener.accept().await.map(|_| ()) });
+        let client = std::thread::spawn(move || {
+            std::thread::sleep(LONG);
+            std::net::TcpStream::connect(addr).unwrap()
+        });
+        accepted.await.unwrap().unwrap();
+        drop(client.join());
+    });
+}
+
+#[test]
+fn a_future_woken_by_a_plain_thread_is_not_a_deadlock() {
+    let rt = rt(2, OnDeadlock::Panic);
+    rt.block_on(async {
+        let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(LONG);
+            tx.send(7).unwrap();
+        });
+        // In a task, joined by block_on: the task's wait is "other future".
+        assert_eq!(gust::spawn(rx).await.unwrap(), Ok(7));
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn a_blocking_job_is_not_a_deadlock() {
+    let rt = rt(1, OnDeadlock::Panic);
+    rt.block_on(async {
+        let (tx, rx) = gust::chan::<u8>(0);
+        let job = gust::spawn_blocking(move || {
+            std::thread::sleep(LONG);
+            tx.send_blocking(3).unwrap();
+        });
+        assert_eq!(
+            gust::spawn(async move { rx.recv().await }).await.unwrap(),
+            Some(3)
+        );
+        job.await.unwrap();
+    });
+}
+
+#[test]
+fn warn_prints_and_waits_on() {
+    // A plain thread ends the "deadlock" later: under `Warn` the program
+    // goes on and gets its value.
+    let rt = rt(1, OnDeadlock::Warn);
+    let (tx, rx) = gust::chan::<u8>(0);
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(LONG);
+        tx.send_blocking(9).unwrap();
+    });
+    assert_eq!(rt.block_on(async move { rx.recv().await }), Some(9));
+    t.join().unwrap();
+}
+
+#[gust::test]
+#[should_panic(expected = "all tasks are asleep - deadlock!")]
+async fn gust_test_panics_on_a_deadlock_by_default() {
+    let wg = gust::WaitGroup::new();
+    wg.add(1);
+    wg.wait().await;
+}
+
+#[gust::test(start_paused = true)]
+#[should_panic(expected = "all tasks are asleep - deadlock!")]
+async fn virtual_time_panics_on_a_deadlock_after_its_timers() {
+    // The sleep ends (virtual time jumps); then nothing is left to wake
+    // the lock's waiter.
+    gust::time::sleep(Duration::from_secs(3600)).await;
+    let m = gust::sync::Mutex::new(());
+    let g = m.lock().await;
+    let (h, _) = go("stuck", async {});
+    h.await.unwrap();
+    let _never = m.lock().await;
+    drop(g);
+}
