@@ -57,6 +57,9 @@
 //! | `errgroup.WithContext`, `g.Go`, `g.SetLimit`, `g.Wait` | [`errgroup::Group`] |
 //! | `runtime.NumGoroutine()` | [`num_tasks()`] |
 //! | `GOMAXPROCS` | the `GUST_WORKERS` environment variable, or [`runtime::Builder::workers`] |
+//! | all goroutines' stacks (`runtime.Stack`, SIGQUIT) | [`runtime::dump()`] (what each task waits on, in Go's format); `GUST_SIGQUIT_DUMP=1` |
+//! | "all goroutines are asleep - deadlock!" | the same report, [`runtime::OnDeadlock`] / `GUST_DEADLOCK` (a panic under `#[gust::test]`) |
+//! | a named goroutine (pprof labels) | [`task::Builder::name`] |
 //!
 //! ## Semantics
 //!
@@ -130,6 +133,10 @@
 //! async fn t() {}
 //! # fn main() {}
 //! ```
+//!
+//! Under `#[gust::test]` a deadlock (the body and every task waiting on
+//! what only another of them could end) fails the test with Go's message
+//! and the task dump, instead of hanging.
 //!
 //! `#[gust::test(start_paused = true)]` runs the test on virtual time: the
 //! runtime's clock stands still while anything of it can run, and jumps to

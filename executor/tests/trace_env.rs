@@ -1,0 +1,165 @@
+//! The seeing-inside knobs, each in a child process of this test binary
+//! (environment variables and signals are per process): `GUST_DEADLOCK`,
+//! `GUST_SIGQUIT_DUMP`.
+
+use gust_executor::runtime::Builder;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+const CHILD: &str = "GUST_TRACE_TEST_CHILD";
+
+fn child(test: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(CHILD, test)
+        .env_remove("GUST_DEADLOCK")
+        .env_remove("GUST_SIGQUIT_DUMP");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn is_child(test: &str) -> bool {
+    std::env::var(CHILD).is_ok_and(|v| v == test)
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A "deadlock" that a plain thread ends after 400 ms (past the detector's
+/// 100 ms grace): reported, unless the detector is off.
+fn block_until_a_plain_thread_sends(rt: &gust_executor::runtime::Runtime) -> Option<u8> {
+    let (tx, rx) = gust_chan::chan::<u8>(0);
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        let _ = tx.send_blocking(5);
+    });
+    let got = rt.block_on(async move { rx.recv().await });
+    t.join().unwrap();
+    got
+}
+
+#[test]
+fn warn_prints_the_report_once_and_goes_on() {
+    let out = child("warn_child", &[("GUST_DEADLOCK", "warn")]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("got Some(5)"), "{stdout}");
+    assert_eq!(
+        stderr.matches("all tasks are asleep - deadlock!").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("block_on 1 [chan receive"), "{stderr}");
+}
+
+#[test]
+fn warn_child() {
+    if !is_child("warn_child") {
+        return;
+    }
+    let rt = Builder::new().workers(1).build().unwrap();
+    println!("got {:?}", block_until_a_plain_thread_sends(&rt));
+}
+
+#[test]
+fn the_environment_overrides_the_test_default() {
+    let out = child("off_child", &[("GUST_DEADLOCK", "off")]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("got Some(5)"), "{stdout}");
+    assert!(!stderr.contains("deadlock"), "{stderr}");
+}
+
+#[test]
+fn off_child() {
+    if !is_child("off_child") {
+        return;
+    }
+    // `#[gust::test]`'s runtime: `panic` unless the environment says.
+    let rt = Builder::new().workers(1).__test().build().unwrap();
+    println!("got {:?}", block_until_a_plain_thread_sends(&rt));
+}
+
+#[test]
+fn panic_from_the_environment() {
+    let out = child("panic_child", &[("GUST_DEADLOCK", "panic")]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("all tasks are asleep - deadlock!"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn panic_child() {
+    if !is_child("panic_child") {
+        return;
+    }
+    let rt = Builder::new().workers(2).build().unwrap();
+    println!("got {:?}", block_until_a_plain_thread_sends(&rt));
+}
+
+#[test]
+fn a_bad_value_is_an_error_naming_the_variable() {
+    for (var, value) in [("GUST_DEADLOCK", "sometimes"), ("GUST_SIGQUIT_DUMP", "yes")] {
+        let out = child("bad_value_child", &[(var, value)]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}{stderr}");
+        assert!(stdout.contains(&format!("error: gust: invalid {var}=")), "{stdout}");
+    }
+}
+
+#[test]
+fn bad_value_child() {
+    if !is_child("bad_value_child") {
+        return;
+    }
+    let err = Builder::new().build().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    println!("error: {err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigquit_prints_every_task_and_the_program_goes_on() {
+    let out = child("sigquit_child", &[("GUST_SIGQUIT_DUMP", "1")]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("still here"), "{stdout}");
+    assert!(stderr.contains("SIGQUIT: gust task dump"), "{stderr}");
+    assert!(stderr.contains("\"stuck\" [chan receive, "), "{stderr}");
+    assert!(stderr.contains("spawned at executor/tests/trace_env.rs:"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigquit_child() {
+    if !is_child("sigquit_child") {
+        return;
+    }
+    let rt = Builder::new().workers(1).build().unwrap();
+    let (tx, rx) = gust_chan::chan::<u8>(0);
+    let h = gust_executor::task::Builder::new()
+        .name("stuck")
+        .spawn_on(async move { rx.recv().await }, &rt);
+    // Let it start waiting, then send ourselves SIGQUIT.
+    while rt.dump().tasks().first().and_then(|t| t.wait()).is_none() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let status = Command::new("kill")
+        .args(["-QUIT", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    drop(tx);
+    assert_eq!(rt.block_on(h).unwrap(), None);
+    println!("still here");
+}
