@@ -112,7 +112,10 @@ fn a_bad_value_is_an_error_naming_the_variable() {
         let out = child("bad_value_child", &[(var, value)]);
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{stdout}{stderr}");
-        assert!(stdout.contains(&format!("error: gust: invalid {var}=")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("error: gust: invalid {var}=")),
+            "{stdout}"
+        );
     }
 }
 
@@ -135,7 +138,10 @@ fn sigquit_prints_every_task_and_the_program_goes_on() {
     assert!(stdout.contains("still here"), "{stdout}");
     assert!(stderr.contains("SIGQUIT: gust task dump"), "{stderr}");
     assert!(stderr.contains("\"stuck\" [chan receive, "), "{stderr}");
-    assert!(stderr.contains("spawned at executor/tests/trace_env.rs:"), "{stderr}");
+    assert!(
+        stderr.contains("spawned at executor/tests/trace_env.rs:"),
+        "{stderr}"
+    );
 }
 
 #[cfg(unix)]
