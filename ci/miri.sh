@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/miri}"
 crates=("$@")
-[ ${#crates[@]} -eq 0 ] && crates=(gust-chan gust-waitgroup gust-context gust-executor gust-sync)
+[ ${#crates[@]} -eq 0 ] && crates=(gust-trace gust-chan gust-waitgroup gust-context gust-executor gust-sync)
 for c in "${crates[@]}"; do
     start=$(date +%s)
     cargo +nightly miri test -p "$c" --lib
