@@ -16,7 +16,10 @@
 //!   wakes the thread, which panics with it.
 //!
 //! The global runtime's list is a static: a `block_on` outside any runtime
-//! (`#[gust::main]`'s) is listed without starting the global runtime.
+//! (`#[gust::main]`'s) is listed without starting the global runtime. One
+//! that goes to sleep on a durable wait before anything started it starts
+//! it, so that its detector watches: Go's first deadlock, a `main` waiting
+//! on a channel whose worker it forgot to start, spawns nothing.
 
 use crate::driver::Driver;
 use crate::scheduler::worker;
@@ -187,7 +190,10 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         // The deadlock detector may now find everything asleep.
         match &explicit {
             Some(s) => s.nudge_deadlock_watch(),
-            None => crate::runtime::nudge_global_deadlock_watch(),
+            None => {
+                let durable = unparker.wait.get().is_some_and(|w| w.is_durable());
+                crate::runtime::nudge_global_deadlock_watch(durable);
+            }
         }
         loop {
             // `polling` before the notification is taken, so a detector that

@@ -152,12 +152,17 @@ pub fn dump() -> Dump {
     with_current(|shared, _| Dump::collect(shared))
 }
 
-/// A `block_on` outside any runtime went to sleep: the global runtime (if
-/// started) may be deadlocked now.
-pub(crate) fn nudge_global_deadlock_watch() {
-    if let Some(rt) = GLOBAL.get() {
-        rt.shared.nudge_deadlock_watch();
-    }
+/// A `block_on` outside any runtime went to sleep (`durable`: on a wait
+/// only another gust task could end): the global runtime may be deadlocked
+/// now. If nothing started it yet and the wait is durable, it is started,
+/// so that its detector watches (see `block_on.rs`).
+pub(crate) fn nudge_global_deadlock_watch(durable: bool) {
+    let rt = match GLOBAL.get() {
+        Some(rt) => rt,
+        None if durable && !matches!(OnDeadlock::from_env(), Ok(Some(OnDeadlock::Off))) => global(),
+        None => return,
+    };
+    rt.shared.nudge_deadlock_watch();
 }
 
 /// The metrics of the current runtime (the global one outside any); see

@@ -107,6 +107,30 @@ fn panic_child() {
 }
 
 #[test]
+fn a_main_that_forgot_its_worker_is_reported() {
+    // Go's classic: `func main() { ch := make(chan int); <-ch }`, with
+    // nothing spawned (the global runtime was never started).
+    let out = child("forgot_worker_child", &[("GUST_DEADLOCK", "panic")]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("all tasks are asleep - deadlock!"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("block_on"), "{stderr}");
+    assert!(stderr.contains("[chan receive, "), "{stderr}");
+}
+
+#[test]
+fn forgot_worker_child() {
+    if !is_child("forgot_worker_child") {
+        return;
+    }
+    let (_tx, rx) = gust_chan::chan::<u8>(0);
+    gust_executor::block_on(async move { rx.recv().await });
+}
+
+#[test]
 fn a_bad_value_is_an_error_naming_the_variable() {
     for (var, value) in [("GUST_DEADLOCK", "sometimes"), ("GUST_SIGQUIT_DUMP", "yes")] {
         let out = child("bad_value_child", &[(var, value)]);
