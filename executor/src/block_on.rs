@@ -29,7 +29,7 @@ use slab::Slab;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -69,7 +69,7 @@ pub(crate) struct Unparker {
     polling: AtomicBool,
     /// Polls so far: the detector's evidence of progress.
     pub(crate) polls: AtomicU64,
-    since: AtomicU64,
+    since: AtomicU32,
     /// The deadlock report, under `OnDeadlock::Panic`.
     pub(crate) deadlock: OnceLock<String>,
 }
@@ -84,8 +84,8 @@ impl Unparker {
     }
 
     /// How long the current wait has lasted as of `now`.
-    pub(crate) fn waited(&self, now: u64) -> std::time::Duration {
-        std::time::Duration::from_nanos(now.saturating_sub(self.since.load(Ordering::Relaxed)))
+    pub(crate) fn waited(&self, now: u32) -> std::time::Duration {
+        trace::waited_since(self.since.load(Ordering::Relaxed), now)
     }
 
     /// Wakes the thread with the deadlock report to panic with.
@@ -150,7 +150,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         wait: WaitSlot::new(),
         polling: AtomicBool::new(true),
         polls: AtomicU64::new(0),
-        since: AtomicU64::new(0),
+        since: AtomicU32::new(0),
         deadlock: OnceLock::new(),
     });
     if let Some(d) = &unparker.virtual_time {
@@ -177,7 +177,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         if let Poll::Ready(v) = polled {
             return v;
         }
-        unparker.since.store(trace::coarse_now(), Ordering::Relaxed);
+        unparker.since.store(trace::stamp(), Ordering::Relaxed);
         bump(&unparker.polls);
         // SeqCst: the detector reads it after the workers parked; a detector
         // that saw it set judges nothing.

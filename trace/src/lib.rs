@@ -10,7 +10,7 @@
 //! - the executor gives each task a [`WaitSlot`] and, while it polls the
 //!   task, makes that slot the thread's current one ([`enter`]);
 //! - every gust wait, when its `poll` returns `Pending`, [`record`]s its
-//!   [`Wait`] into the current slot: one thread-local read and two stores,
+//!   [`Wait`] into the current slot: one thread-local read and one store,
 //!   no allocation, no lock; outside a gust task (another executor, a plain
 //!   thread) there is no current slot and the call does nothing;
 //! - a poll that records nothing is waiting on some other future ("other
@@ -37,8 +37,8 @@
 //!
 //! 1. A slot is written only by the thread that polls its task (the
 //!    current slot is per thread, set for the duration of one poll), and
-//!    read by anyone (a dump): every field is an atomic, so a reader sees
-//!    each field whole, though maybe a mix of two successive waits.
+//!    read by anyone (a dump): it is one atomic word, so a reader sees one
+//!    whole wait.
 //! 2. [`enter`] restores the previous current slot when its guard drops, so
 //!    a `block_on` nested inside a task's poll records into its own slot
 //!    and the task's is current again after.
@@ -47,7 +47,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a task or `block_on` waits on. `Display` gives the words of Go's
 /// goroutine dump (`chan receive`, `select (3 cases)`, `sleep`, ...).
@@ -180,52 +180,66 @@ impl Wait {
         }
     }
 
-    /// Packs into (word, location): kind in the low 8 bits, the rest above.
-    fn pack(self) -> (u64, *const Location<'static>) {
-        let (kind, aux, at): (u64, u64, *const Location<'static>) = match self {
-            Wait::ChanRecv { made_at } => (K_RECV, 0, made_at),
-            Wait::ChanSend { made_at } => (K_SEND, 0, made_at),
-            Wait::Select { cases, durable } => (
-                K_SELECT,
-                u64::from(cases) << 1 | u64::from(durable),
-                ptr::null(),
-            ),
-            Wait::Sleep => (K_SLEEP, 0, ptr::null()),
-            Wait::Timer => (K_TIMER, 0, ptr::null()),
-            Wait::WaitGroup => (K_WAITGROUP, 0, ptr::null()),
-            Wait::Context { deadline } => (K_CONTEXT, u64::from(deadline), ptr::null()),
-            Wait::Lock(l) => (K_LOCK, l as u64, ptr::null()),
-            Wait::Join { task } => (K_JOIN, task, ptr::null()),
-            Wait::Io => (K_IO, 0, ptr::null()),
-        };
-        (kind | aux << 8, at)
+    /// Packs into one word (see [`WaitSlot`]).
+    fn pack(self) -> u64 {
+        let other = |kind: u64, aux: u64| TAG_OTHER | kind << 2 | aux << 8;
+        match self {
+            Wait::ChanRecv { made_at } => location_bits(made_at) | TAG_RECV,
+            Wait::ChanSend { made_at } => location_bits(made_at) | TAG_SEND,
+            Wait::Select { cases, durable } => {
+                other(K_SELECT, u64::from(cases) << 1 | u64::from(durable))
+            }
+            Wait::Sleep => other(K_SLEEP, 0),
+            Wait::Timer => other(K_TIMER, 0),
+            Wait::WaitGroup => other(K_WAITGROUP, 0),
+            Wait::Context { deadline } => other(K_CONTEXT, u64::from(deadline)),
+            Wait::Lock(l) => other(K_LOCK, l as u64),
+            Wait::Join { task } => other(K_JOIN, task),
+            Wait::Io => other(K_IO, 0),
+        }
     }
 
-    fn unpack(word: u64, at: *const Location<'static>) -> Option<Wait> {
+    fn unpack(word: u64) -> Option<Wait> {
+        let made_at = || {
+            let addr = usize::try_from(word & !TAG_MASK).ok()?;
+            // SAFETY: the address came from a `&'static Location` in `pack`
+            // (`location_bits` exposed its provenance); only the tag bits,
+            // which its alignment leaves zero, were added.
+            unsafe { ptr::with_exposed_provenance::<Location<'static>>(addr).as_ref() }
+        };
         let aux = word >> 8;
-        // SAFETY: `at` is null or came from a `&'static Location` in `pack`.
-        let made_at = || unsafe { at.as_ref() };
-        Some(match word & 0xff {
-            K_RECV => Wait::ChanRecv {
+        Some(match word & TAG_MASK {
+            TAG_RECV => Wait::ChanRecv {
                 made_at: made_at()?,
             },
-            K_SEND => Wait::ChanSend {
+            TAG_SEND => Wait::ChanSend {
                 made_at: made_at()?,
             },
-            K_SELECT => Wait::Select {
-                cases: (aux >> 1) as u32,
-                durable: aux & 1 != 0,
+            TAG_OTHER => match word >> 2 & 0x3f {
+                K_SELECT => Wait::Select {
+                    cases: (aux >> 1) as u32,
+                    durable: aux & 1 != 0,
+                },
+                K_SLEEP => Wait::Sleep,
+                K_TIMER => Wait::Timer,
+                K_WAITGROUP => Wait::WaitGroup,
+                K_CONTEXT => Wait::Context { deadline: aux != 0 },
+                K_LOCK => Wait::Lock(*Lock::ALL.get(aux as usize)?),
+                K_JOIN => Wait::Join { task: aux },
+                K_IO => Wait::Io,
+                _ => return None,
             },
-            K_SLEEP => Wait::Sleep,
-            K_TIMER => Wait::Timer,
-            K_WAITGROUP => Wait::WaitGroup,
-            K_CONTEXT => Wait::Context { deadline: aux != 0 },
-            K_LOCK => Wait::Lock(*Lock::ALL.get(aux as usize)?),
-            K_JOIN => Wait::Join { task: aux },
-            K_IO => Wait::Io,
             _ => return None,
         })
     }
+}
+
+/// A location's address as slot bits (its alignment leaves the tag bits
+/// zero).
+fn location_bits(at: &'static Location<'static>) -> u64 {
+    let addr = (at as *const Location<'static>).expose_provenance() as u64;
+    debug_assert_eq!(addr & TAG_MASK, 0);
+    addr
 }
 
 impl fmt::Display for Wait {
@@ -246,18 +260,26 @@ impl fmt::Display for Wait {
     }
 }
 
-// The kinds in a slot's word; 0 is "nothing recorded".
+// A slot's word: 0 is "nothing recorded"; else the low two bits are a tag:
+// a channel receive or send (the rest: the address of the channel's
+// creation site, whose alignment leaves these bits zero), or another wait
+// (bits 2-7: its kind; bits 8-63: its data).
 const K_NONE: u64 = 0;
-const K_RECV: u64 = 1;
-const K_SEND: u64 = 2;
-const K_SELECT: u64 = 3;
-const K_SLEEP: u64 = 4;
-const K_TIMER: u64 = 5;
-const K_WAITGROUP: u64 = 6;
-const K_CONTEXT: u64 = 7;
-const K_LOCK: u64 = 8;
-const K_JOIN: u64 = 9;
-const K_IO: u64 = 10;
+const TAG_MASK: u64 = 0b11;
+const TAG_RECV: u64 = 1;
+const TAG_SEND: u64 = 2;
+const TAG_OTHER: u64 = 3;
+const K_SELECT: u64 = 1;
+const K_SLEEP: u64 = 2;
+const K_TIMER: u64 = 3;
+const K_WAITGROUP: u64 = 4;
+const K_CONTEXT: u64 = 5;
+const K_LOCK: u64 = 6;
+const K_JOIN: u64 = 7;
+const K_IO: u64 = 8;
+
+// The tags need two zero bits at the bottom of every location's address.
+const _: () = assert!(std::mem::align_of::<Location<'static>>() >= 4);
 
 /// Where one task (or `block_on`) keeps its [`Wait`]: written by the thread
 /// polling it, read by anyone (invariant #1).
@@ -275,10 +297,8 @@ const K_IO: u64 = 10;
 /// ```
 #[derive(Debug, Default)]
 pub struct WaitSlot {
-    /// Kind (low 8 bits) and its data (above).
+    /// The packed [`Wait`] (see the constants above), or 0.
     word: AtomicU64,
-    /// The channel's creation site, for channel waits; else null.
-    at: AtomicPtr<Location<'static>>,
 }
 
 impl WaitSlot {
@@ -286,18 +306,16 @@ impl WaitSlot {
     pub const fn new() -> Self {
         Self {
             word: AtomicU64::new(K_NONE),
-            at: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
     /// What was recorded last, or `None`.
     pub fn get(&self) -> Option<Wait> {
         // Relaxed: a dump's snapshot; no other memory depends on it.
-        let word = self.word.load(Ordering::Relaxed);
-        if word == K_NONE {
-            return None;
+        match self.word.load(Ordering::Relaxed) {
+            K_NONE => None,
+            word => Wait::unpack(word),
         }
-        Wait::unpack(word, self.at.load(Ordering::Relaxed))
     }
 
     /// Forgets what was recorded (the executor, before each poll).
@@ -306,23 +324,17 @@ impl WaitSlot {
         self.word.store(K_NONE, Ordering::Relaxed);
     }
 
-    /// Records `wait` here.
+    /// Records `wait` here: one store.
     #[inline]
     pub fn set(&self, wait: Wait) {
-        let (word, at) = wait.pack();
-        self.at.store(at.cast_mut(), Ordering::Relaxed);
-        self.word.store(word, Ordering::Relaxed);
+        self.word.store(wait.pack(), Ordering::Relaxed);
     }
 
-    fn raw(&self) -> (u64, *mut Location<'static>) {
-        (
-            self.word.load(Ordering::Relaxed),
-            self.at.load(Ordering::Relaxed),
-        )
+    fn raw(&self) -> u64 {
+        self.word.load(Ordering::Relaxed)
     }
 
-    fn set_raw(&self, (word, at): (u64, *mut Location<'static>)) {
-        self.at.store(at, Ordering::Relaxed);
+    fn set_raw(&self, word: u64) {
         self.word.store(word, Ordering::Relaxed);
     }
 }

@@ -64,7 +64,7 @@ mod builder;
 pub use builder::Builder;
 
 use crate::scheduler::{Shared, worker};
-use crate::trace::TaskTrace;
+use crate::trace::{TaskOrigin, TaskTrace};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -120,13 +120,14 @@ impl Drop for Caught {
 /// written once at spawn.
 pub(crate) struct TaskMeta {
     aborted: AtomicBool,
-    /// Id, name, spawn site, wait reason and state, for dumps.
+    /// Wait reason and state, for dumps (16 bytes; who the task is lives in
+    /// its registry entry, `trace/mod.rs`).
     pub(crate) trace: TaskTrace,
     /// The task's runtime, or null for a blocking task. Valid as long as
     /// the task's allocation: its schedule function holds an `Arc` of it.
     shared: *const Shared,
-    /// The task's registry entry.
-    shard: u32,
+    /// The task's registry entry (shards: at most 32768, a `Builder` limit).
+    shard: u16,
     key: u32,
 }
 
@@ -137,10 +138,10 @@ unsafe impl Send for TaskMeta {}
 unsafe impl Sync for TaskMeta {}
 
 impl TaskMeta {
-    fn new(shared: *const Shared, shard: u32, key: u32, trace: TaskTrace) -> Self {
+    fn new(shared: *const Shared, shard: u16, key: u32) -> Self {
         Self {
             aborted: AtomicBool::new(false),
-            trace,
+            trace: TaskTrace::new(),
             shared,
             shard,
             key,
@@ -155,10 +156,8 @@ impl TaskMeta {
     }
 
     /// Metadata of a blocking-pool task (no runtime, no registry entry).
-    #[track_caller]
     pub(crate) fn blocking() -> Self {
-        let trace = TaskTrace::new(0, None, Location::caller());
-        Self::new(std::ptr::null(), 0, 0, trace)
+        Self::new(std::ptr::null(), 0, 0)
     }
 }
 
@@ -284,12 +283,7 @@ where
     };
     let Some(vacant) = registry.vacant(shard) else {
         let (runnable, task) = async_task::Builder::new()
-            .metadata(TaskMeta::new(
-                Arc::as_ptr(shared),
-                0,
-                0,
-                TaskTrace::new(0, name, spawned_at),
-            ))
+            .metadata(TaskMeta::new(Arc::as_ptr(shared), 0, 0))
             .spawn(
                 |meta| TaskFuture {
                     fut,
@@ -299,14 +293,13 @@ where
                 schedule,
             );
         drop(runnable); // cancels: the future is dropped unpolled
-        return JoinHandle::new(task);
+        return JoinHandle::new(task, 0);
     };
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(
             Arc::as_ptr(shared),
-            shard as u32,
+            shard as u16,
             vacant.key(),
-            TaskTrace::new(vacant.task_id(), name, spawned_at),
         ))
         .spawn(
             |meta| TaskFuture {
@@ -319,9 +312,15 @@ where
             schedule,
         );
     let trace: *const TaskTrace = &runnable.metadata().trace;
-    vacant.insert(runnable.waker(), trace);
+    let id = vacant.task_id();
+    let origin = TaskOrigin {
+        id,
+        name,
+        spawned_at,
+    };
+    vacant.insert(runnable.waker(), trace, origin);
     runnable.schedule();
-    JoinHandle::new(task)
+    JoinHandle::new(task, id)
 }
 
 /// Spawns `f` as a task whose schedule function is `schedule` (the
@@ -346,7 +345,7 @@ where
             schedule,
         );
     runnable.schedule();
-    JoinHandle::new(task)
+    JoinHandle::new(task, 0)
 }
 
 /// An owned permission to await a spawned task's result, like a
@@ -367,6 +366,8 @@ pub struct JoinHandle<T> {
     /// The task's metadata (`FallibleTask` does not expose it); valid while
     /// `task` is `Some`, which keeps the allocation alive.
     meta: *const TaskMeta,
+    /// The task's id (0 for a blocking job), for its joiners' wait reason.
+    id: u64,
 }
 
 // SAFETY: the fields are a `FallibleTask` (Send for `T: Send`) and a pointer
@@ -377,11 +378,12 @@ unsafe impl<T: Send> Send for JoinHandle<T> {}
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: async_task::Task<Output<T>, TaskMeta>) -> Self {
+    pub(crate) fn new(task: async_task::Task<Output<T>, TaskMeta>, id: u64) -> Self {
         let meta: *const TaskMeta = task.metadata();
         Self {
             task: Some(task.fallible()),
             meta,
+            id,
         }
     }
 
@@ -441,15 +443,10 @@ impl<T> Future for JoinHandle<T> {
         };
         let out = match Pin::new(task).poll(cx) {
             Poll::Pending => {
-                // SAFETY: `task` is `Some`, so the allocation holding the
-                // metadata is alive (see the field).
-                let meta = unsafe { &*this.meta };
-                // A blocking job is not a task: the wait is not durable
-                // ("other future"), whatever the job does.
-                if !meta.shared.is_null() {
-                    gust_trace::record(gust_trace::Wait::Join {
-                        task: meta.trace.id,
-                    });
+                // A blocking job (id 0) is not a task: the wait is not
+                // durable ("other future"), whatever the job does.
+                if this.id != 0 {
+                    gust_trace::record(gust_trace::Wait::Join { task: this.id });
                 }
                 return Poll::Pending;
             }

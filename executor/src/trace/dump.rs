@@ -1,7 +1,7 @@
 //! The dump: every live task of a runtime and what it waits on, printed as
 //! Go prints its goroutines.
 
-use super::{DONE, RUNNABLE, RUNNING, TaskTrace, coarse_now, go_duration};
+use super::{DONE, RUNNABLE, RUNNING, TaskOrigin, TaskTrace, go_duration, stamp};
 use crate::block_on::Unparker;
 use crate::scheduler::Shared;
 use gust_trace::Wait;
@@ -201,10 +201,10 @@ impl Dump {
 
     /// The dump of `shared`'s tasks and `block_on` calls.
     pub(crate) fn collect(shared: &Shared) -> Dump {
-        let now = coarse_now();
+        let now = stamp();
         let mut tasks = Vec::new();
-        shared.registry.for_each_trace(|t| {
-            if let Some(info) = task_info(t, now) {
+        shared.registry.for_each_trace(|t, origin| {
+            if let Some(info) = task_info(t, origin, now) {
                 tasks.push(info);
             }
         });
@@ -234,7 +234,7 @@ impl Dump {
     }
 }
 
-fn task_info(t: &TaskTrace, now: u64) -> Option<TaskInfo> {
+fn task_info(t: &TaskTrace, origin: &TaskOrigin, now: u32) -> Option<TaskInfo> {
     let state = match t.state() {
         DONE => return None,
         RUNNING => TaskState::Running,
@@ -242,16 +242,16 @@ fn task_info(t: &TaskTrace, now: u64) -> Option<TaskInfo> {
         _ => TaskState::Waiting,
     };
     Some(TaskInfo::new(
-        t.id,
-        t.name.as_deref().map(str::to_owned),
-        t.spawned_at,
+        origin.id,
+        origin.name.as_deref().map(str::to_owned),
+        origin.spawned_at,
         state,
         t.wait.get(),
         t.waited(now),
     ))
 }
 
-fn block_on_info(b: &Unparker, now: u64) -> TaskInfo {
+fn block_on_info(b: &Unparker, now: u32) -> TaskInfo {
     let state = if b.is_runnable() {
         TaskState::Running
     } else {

@@ -30,7 +30,8 @@
 //!
 //! 1. A task's [`TaskTrace`] is written by the thread polling the task
 //!    (state, slot, since) or scheduling it (state), and read by dumps; all
-//!    fields are atomics or written once before the task is shared.
+//!    its fields are atomics. Its [`TaskOrigin`] is written once, before the
+//!    registry entry holding it is inserted.
 //! 2. A registry entry keeps its task's allocation (and so its
 //!    `TaskTrace`) alive: dumps read traces only under the shard lock.
 
@@ -42,7 +43,7 @@ use gust_trace::WaitSlot;
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// [`TaskTrace::state`] values.
@@ -53,30 +54,30 @@ pub(crate) const WAITING: u8 = 2;
 /// removes it (`registry.rs`).
 pub(crate) const DONE: u8 = 3;
 
-/// Who a task is and what it does now (module docs, invariant #1).
+/// What a task does now (module docs, invariant #1): 16 bytes in the
+/// task's header (with the rest of the header, a task with a small future
+/// stays within the allocator's smallest size classes).
 pub(crate) struct TaskTrace {
+    pub(crate) wait: WaitSlot,
+    /// [`stamp`] when the current wait began.
+    since: AtomicU32,
+    state: AtomicU8,
+}
+
+/// Who a task is: kept in its registry entry, not in the task's header
+/// (read by dumps only).
+pub(crate) struct TaskOrigin {
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
     pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) wait: WaitSlot,
-    state: AtomicU8,
-    /// Coarse nanoseconds since [`epoch`] when the current wait began.
-    since: AtomicU64,
 }
 
 impl TaskTrace {
-    pub(crate) fn new(
-        id: u64,
-        name: Option<Box<str>>,
-        spawned_at: &'static Location<'static>,
-    ) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            id,
-            name,
-            spawned_at,
             wait: WaitSlot::new(),
+            since: AtomicU32::new(0),
             state: AtomicU8::new(RUNNABLE),
-            since: AtomicU64::new(0),
         }
     }
 
@@ -92,7 +93,7 @@ impl TaskTrace {
     /// After a poll that returned `Pending`.
     #[inline]
     pub(crate) fn end_poll_pending(&self) {
-        self.since.store(coarse_now(), Ordering::Relaxed);
+        self.since.store(stamp(), Ordering::Relaxed);
         self.state.store(WAITING, Ordering::Relaxed);
     }
 
@@ -111,9 +112,9 @@ impl TaskTrace {
         self.state.load(Ordering::Relaxed)
     }
 
-    /// How long the current wait has lasted, as of `now` ([`coarse_now`]).
-    pub(crate) fn waited(&self, now: u64) -> Duration {
-        Duration::from_nanos(now.saturating_sub(self.since.load(Ordering::Relaxed)))
+    /// How long the current wait has lasted, as of `now` ([`stamp`]).
+    pub(crate) fn waited(&self, now: u32) -> Duration {
+        waited_since(self.since.load(Ordering::Relaxed), now)
     }
 }
 
@@ -127,31 +128,38 @@ unsafe impl Send for TracePtr {}
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
-/// Nanoseconds since the first call, from the real clock.
-pub(crate) fn precise_now() -> u64 {
+/// Milliseconds since the first call, from the real clock, wrapping at 32
+/// bits; never 0 (a worker's cache uses 0 for "not cached").
+fn precise_stamp() -> u32 {
     let epoch = *EPOCH.get_or_init(Instant::now);
-    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    (epoch.elapsed().as_millis() as u32).max(1)
 }
 
 thread_local! {
-    /// A worker's cached [`precise_now`], or 0 on other threads.
-    static COARSE: Cell<u64> = const { Cell::new(0) };
+    /// A worker's cached [`precise_stamp`], or 0 on other threads.
+    static COARSE: Cell<u32> = const { Cell::new(0) };
 }
 
-/// The time for wait stamps: a worker's cached clock (module docs), or the
-/// real clock on other threads.
+/// What waits are stamped with, in wrapping milliseconds: a worker's cached
+/// clock (module docs), or the real clock on other threads. A wait of 49
+/// days reads as a short one.
 #[inline]
-pub(crate) fn coarse_now() -> u64 {
+pub(crate) fn stamp() -> u32 {
     match COARSE.try_with(Cell::get) {
-        Ok(0) | Err(_) => precise_now(),
+        Ok(0) | Err(_) => precise_stamp(),
         Ok(t) => t,
     }
+}
+
+/// How long a wait stamped `since` has lasted at `now` (both [`stamp`]s).
+pub(crate) fn waited_since(since: u32, now: u32) -> Duration {
+    Duration::from_millis(u64::from(now.wrapping_sub(since)))
 }
 
 /// Refreshes this worker's cached clock (each maintenance round, after a
 /// park).
 pub(crate) fn refresh_coarse_clock() {
-    let _ = COARSE.try_with(|c| c.set(precise_now().max(1)));
+    let _ = COARSE.try_with(|c| c.set(precise_stamp()));
 }
 
 /// Formats `d` as Go's `time.Duration` prints it, to the millisecond below
@@ -174,6 +182,15 @@ pub(crate) fn go_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header stays small (module docs): a task with a small future
+    /// fits glibc's fast size classes.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_trace_in_the_header_is_small() {
+        assert_eq!(std::mem::size_of::<TaskTrace>(), 16);
+        assert_eq!(std::mem::size_of::<crate::task::TaskMeta>(), 32);
+    }
 
     #[test]
     fn durations_read_as_go_prints_them() {
