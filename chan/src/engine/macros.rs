@@ -17,6 +17,13 @@
 //! with the arm bodies inlined: so `break`, `continue`, `return` and `?` in a
 //! body act on the enclosing code, and the bodies may use what the cases
 //! borrowed.
+//!
+//! Diagnostics point at the user's tokens where `macro_rules!` allows it:
+//! the user's expressions, patterns and bodies are passed through unchanged
+//! (a case that is not a future fails `Wrap::new`'s bound, with
+//! `SelectCase`'s message, at the case expression). `compile_error!` can only
+//! point at the whole `select!`, so its messages quote the faulty case. The
+//! UI tests (`tests/ui/`, `tests/ui.rs`) pin where each error points.
 
 /// Waits on several channel operations and futures; runs the arm of the one
 /// that completes first. Go's `select`, as an expression.
@@ -206,13 +213,23 @@ macro_rules! select {
         $crate::select!(@case $cfg [$($cases)*] [$($default)*] [$($p)+] $($rest)*)
     };
     (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*] => $($rest:tt)*) => {
-        ::core::compile_error!("select!: expected `pattern = future => body`; use `_ = fut => ...` to ignore the output")
+        ::core::compile_error!(::core::concat!(
+            "select!: expected `pattern = future => body`, found `",
+            ::core::stringify!($($p)*),
+            " => ...`; to ignore the output, write `_ = ",
+            ::core::stringify!($($p)*),
+            " => ...`",
+        ))
     };
     (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*] $t:tt $($rest:tt)*) => {
         $crate::select!(@pat $cfg [$($cases)*] [$($default)*] [$($p)* $t] $($rest)*)
     };
     (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*]) => {
-        ::core::compile_error!("select!: expected `pattern = future => body`, `pattern = future, if guard => body` or `default => body`")
+        ::core::compile_error!(::core::concat!(
+            "select!: expected `pattern = future => body`, `pattern = future, if guard => body` or `default => body`, found `",
+            ::core::stringify!($($p)*),
+            "`",
+        ))
     };
     (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
         $f:expr, if $c:expr => $body:block, $($rest:tt)*) => {
@@ -238,14 +255,36 @@ macro_rules! select {
         $f:expr => $body:expr $(, $($rest:tt)*)?) => {
         $crate::select!(@parse $cfg [$($cases)* ($p ($f) (true) ($body))] [$($default)*] $($($rest)*)?)
     };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt $f:expr, if $c:expr $(, $($rest:tt)*)?) => {
-        ::core::compile_error!("select!: expected `=> body` after the guard")
+    // Errors. The message quotes the case: `compile_error!` can only point
+    // at the whole `select!`.
+    (@case $cfg:tt $cases:tt $default:tt [$($p:tt)+] $f:expr, if $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "select!: expected `, if guard => body` after the case `",
+            ::core::stringify!($($p)+ = $f),
+            "`",
+        ))
     };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt $f:expr $(, $($rest:tt)*)?) => {
-        ::core::compile_error!("select!: expected `=> body` after the case expression")
+    (@case $cfg:tt $cases:tt $default:tt [$($p:tt)+] $f:expr $(, $($rest:tt)*)?) => {
+        ::core::compile_error!(::core::concat!(
+            "select!: expected `=> body` after the case `",
+            ::core::stringify!($($p)+ = $f),
+            "`",
+        ))
     };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt $($rest:tt)*) => {
-        ::core::compile_error!("select!: expected a future after `pattern =`")
+    (@case $cfg:tt $cases:tt $default:tt [$($p:tt)+] $($rest:tt)*) => {
+        $crate::select!(@bad_case [$($p)+ =] $($rest)*)
+    };
+    // Anything else (no future, `->` for `=>`, ...): quote the case, up to
+    // the next comma.
+    (@bad_case [$($case:tt)*] $(, $($rest:tt)*)?) => {
+        ::core::compile_error!(::core::concat!(
+            "select!: expected `pattern = future => body`, found `",
+            ::core::stringify!($($case)*),
+            "`",
+        ))
+    };
+    (@bad_case [$($case:tt)*] $t:tt $($rest:tt)*) => {
+        $crate::select!(@bad_case [$($case)* $t] $($rest)*)
     };
 
     // ---- Stage 2: number the cases. -------------------------------------
@@ -273,7 +312,7 @@ macro_rules! select {
                 let mut $v = ::core::pin::pin!(
                     if $c {
                         ::core::option::Option::Some(
-                            (&mut $crate::__private::Wrap(::core::option::Option::Some($f)))
+                            (&mut $crate::__private::Wrap::new($f))
                                 .__gust_into_case(),
                         )
                     } else {
@@ -298,7 +337,7 @@ macro_rules! select {
                     $( $i => {
                         #[allow(unused_variables, unused_parens, unreachable_patterns, clippy::match_single_binding)]
                         match $crate::__private::peek_output($v.as_mut()) {
-                            $crate::select!(@clean [] [] $($p)+) => true,
+                            $crate::select!(@clean [$($p)+] () [] [] $($p)+) => true,
                             _ => false,
                         }
                     } )*
@@ -333,34 +372,39 @@ macro_rules! select {
 
     // ---- The pattern test: `mut` and `ref` taken out, groups walked with
     // an explicit stack (a macro call in a pattern must expand to a whole
-    // pattern, so the inside of a group cannot be a nested call). ---------
-    (@clean [] [$($out:tt)*]) => { ($($out)*) };
-    (@clean $stack:tt [$($out:tt)*] mut $($rest:tt)*) => {
-        $crate::select!(@clean $stack [$($out)*] $($rest)*)
+    // pattern, so the inside of a group cannot be a nested call). A pattern
+    // with neither is given back as the user's own tokens, so that a type
+    // error in it points at them: a rebuilt group gets a span in this macro
+    // (the whole `select!` in a diagnostic). `$orig` is the pattern as
+    // written, `$dirty` `()` until a `mut` or `ref` is taken out. --------
+    (@clean [$($orig:tt)*] () [] [$($out:tt)*]) => { $($orig)* };
+    (@clean $orig:tt $dirty:tt [] [$($out:tt)*]) => { $($out)* };
+    (@clean $orig:tt $dirty:tt $stack:tt [$($out:tt)*] mut $($rest:tt)*) => {
+        $crate::select!(@clean $orig (dirty) $stack [$($out)*] $($rest)*)
     };
-    (@clean $stack:tt [$($out:tt)*] ref $($rest:tt)*) => {
-        $crate::select!(@clean $stack [$($out)*] $($rest)*)
+    (@clean $orig:tt $dirty:tt $stack:tt [$($out:tt)*] ref $($rest:tt)*) => {
+        $crate::select!(@clean $orig (dirty) $stack [$($out)*] $($rest)*)
     };
-    (@clean [$($stack:tt)*] [$($out:tt)*] ($($g:tt)*) $($rest:tt)*) => {
-        $crate::select!(@clean [([$($out)*] paren) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
+    (@clean $orig:tt $dirty:tt [$($stack:tt)*] [$($out:tt)*] ($($g:tt)*) $($rest:tt)*) => {
+        $crate::select!(@clean $orig $dirty [([$($out)*] paren) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
     };
-    (@clean [$($stack:tt)*] [$($out:tt)*] [$($g:tt)*] $($rest:tt)*) => {
-        $crate::select!(@clean [([$($out)*] bracket) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
+    (@clean $orig:tt $dirty:tt [$($stack:tt)*] [$($out:tt)*] [$($g:tt)*] $($rest:tt)*) => {
+        $crate::select!(@clean $orig $dirty [([$($out)*] bracket) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
     };
-    (@clean [$($stack:tt)*] [$($out:tt)*] {$($g:tt)*} $($rest:tt)*) => {
-        $crate::select!(@clean [([$($out)*] brace) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
+    (@clean $orig:tt $dirty:tt [$($stack:tt)*] [$($out:tt)*] {$($g:tt)*} $($rest:tt)*) => {
+        $crate::select!(@clean $orig $dirty [([$($out)*] brace) $($stack)*] [] $($g)* __gust_group_end $($rest)*)
     };
-    (@clean [([$($prev:tt)*] paren) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
-        $crate::select!(@clean [$($stack)*] [$($prev)* ($($out)*)] $($rest)*)
+    (@clean $orig:tt $dirty:tt [([$($prev:tt)*] paren) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
+        $crate::select!(@clean $orig $dirty [$($stack)*] [$($prev)* ($($out)*)] $($rest)*)
     };
-    (@clean [([$($prev:tt)*] bracket) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
-        $crate::select!(@clean [$($stack)*] [$($prev)* [$($out)*]] $($rest)*)
+    (@clean $orig:tt $dirty:tt [([$($prev:tt)*] bracket) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
+        $crate::select!(@clean $orig $dirty [$($stack)*] [$($prev)* [$($out)*]] $($rest)*)
     };
-    (@clean [([$($prev:tt)*] brace) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
-        $crate::select!(@clean [$($stack)*] [$($prev)* {$($out)*}] $($rest)*)
+    (@clean $orig:tt $dirty:tt [([$($prev:tt)*] brace) $($stack:tt)*] [$($out:tt)*] __gust_group_end $($rest:tt)*) => {
+        $crate::select!(@clean $orig $dirty [$($stack)*] [$($prev)* {$($out)*}] $($rest)*)
     };
-    (@clean $stack:tt [$($out:tt)*] $t:tt $($rest:tt)*) => {
-        $crate::select!(@clean $stack [$($out)* $t] $($rest)*)
+    (@clean $orig:tt $dirty:tt $stack:tt [$($out:tt)*] $t:tt $($rest:tt)*) => {
+        $crate::select!(@clean $orig $dirty $stack [$($out)* $t] $($rest)*)
     };
 
     // ---- Entry. ---------------------------------------------------------

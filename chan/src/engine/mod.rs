@@ -520,9 +520,51 @@ pub fn take_output<C: CaseOutput>(case: Pin<&mut Option<C>>) -> C::Output {
 
 /// Wraps a case expression for autoref-specialized dispatch: channel futures
 /// become channel cases ([`IntoChanCase`], found first by method resolution),
-/// anything else that is a future becomes a [`FutCase`] ([`IntoFutCase`]).
+/// anything else that is a future becomes a [`FutCase`] ([`IntoFutCase`]),
+/// and what is not a future falls through to [`Wrap::__gust_into_case`]
+/// (after [`Wrap::new`] has reported it).
 #[derive(Debug)]
 pub struct Wrap<F>(pub Option<F>);
+
+/// What a `select!` case expression must be: a future (channel operations
+/// are futures too). Only a bound: its message is the diagnostic for a case
+/// that is not a future, at the user's expression (see [`Wrap::new`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a future: a select! case must be a future or a channel operation",
+    label = "not a future",
+    note = "a case is `pattern = rx.recv() => ...`, `pattern = tx.send(value) => ...` or `pattern = future => ...`"
+)]
+pub trait SelectCase {}
+
+impl<F: Future> SelectCase for F {}
+
+impl<F> Wrap<F> {
+    /// Wraps a case expression. The bound is checked here, on the user's
+    /// expression (the argument), so a case that is not a future is reported
+    /// there, with [`SelectCase`]'s message.
+    #[inline]
+    pub fn new(case: F) -> Self
+    where
+        F: SelectCase,
+    {
+        Wrap(Some(case))
+    }
+
+    /// Method resolution's last resort, for a case that is not a future
+    /// (`new` has already reported it; [`IntoFutCase`] does not apply): a
+    /// placeholder case whose output type is the expression's, so that the
+    /// rest of the expansion type-checks and the user sees that one error,
+    /// not a second one about this dispatch. Never called by a program that
+    /// compiles.
+    pub fn __gust_into_case(&self) -> FutCase<std::future::Pending<F>> {
+        FutCase {
+            fut: std::future::pending(),
+            out: None,
+            spent: false,
+            durable: false,
+        }
+    }
+}
 
 /// Dispatch for channel operations (see [`Wrap`]).
 pub trait IntoChanCase {

@@ -1,0 +1,7 @@
+async fn f(rx: gust_chan::Receiver<i32>) {
+    gust_chan::select! {
+        rx.recv() => {}
+    };
+}
+
+fn main() {}
