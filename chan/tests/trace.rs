@@ -16,28 +16,34 @@ fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(Waker::noop()))
 }
 
-/// A future that waits on a `WaitGroup`, as far as the trace can tell.
-struct RecordsWaitGroup;
+/// A future that records `.0` and stays pending: what a gust wait (a
+/// `WaitGroup`, a sleep) looks like to the trace.
+struct Records(Wait);
 
-impl Future for RecordsWaitGroup {
+impl Future for Records {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        gust_trace::record(Wait::WaitGroup);
+        gust_trace::record(self.0);
         Poll::Pending
     }
 }
 
-/// A future that sleeps, as far as the trace can tell.
-struct RecordsSleep;
-
-impl Future for RecordsSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        gust_trace::record(Wait::Sleep);
-        Poll::Pending
-    }
+/// What a select of a receive and `case` records on its first two polls.
+fn select_recv_and(case: impl Future<Output = ()>) -> [Option<Wait>; 2] {
+    let slot = WaitSlot::new();
+    let _g = gust_trace::enter(&slot);
+    let (_tx, rx) = chan::<i32>(1);
+    let mut fut = pin!(async {
+        select! {
+            v = rx.recv() => v,
+            _ = case => None,
+        }
+    });
+    [(), ()].map(|()| {
+        assert!(poll_once(fut.as_mut()).is_pending());
+        slot.get()
+    })
 }
 
 fn select_wait(cases: u32, durable: bool) -> Option<Wait> {
@@ -185,52 +191,25 @@ fn select_with_send_and_recv_cases_is_durable() {
 
 #[test]
 fn select_with_a_foreign_future_is_not_durable() {
-    let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
-    let (_tx, rx) = chan::<i32>(1);
-    let mut fut = pin!(async {
-        select! {
-            v = rx.recv() => v,
-            _ = pending::<()>() => None,
-        }
-    });
-    assert!(poll_once(fut.as_mut()).is_pending());
-    assert_eq!(slot.get(), select_wait(2, false));
-    // Registered now (the channel case queued): still not durable.
-    assert!(poll_once(fut.as_mut()).is_pending());
-    assert_eq!(slot.get(), select_wait(2, false));
+    // Also once registered (the channel case queued).
+    let not_durable = select_wait(2, false);
+    assert_eq!(select_recv_and(pending::<()>()), [not_durable; 2]);
 }
 
 #[test]
 fn select_with_a_future_recording_a_durable_wait_is_durable() {
-    let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
-    let (_tx, rx) = chan::<i32>(1);
-    let mut fut = pin!(async {
-        select! {
-            v = rx.recv() => v,
-            _ = RecordsWaitGroup => None,
-        }
-    });
-    assert!(poll_once(fut.as_mut()).is_pending());
-    assert_eq!(slot.get(), select_wait(2, true));
-    assert!(poll_once(fut.as_mut()).is_pending());
-    assert_eq!(slot.get(), select_wait(2, true));
+    assert_eq!(
+        select_recv_and(Records(Wait::WaitGroup)),
+        [select_wait(2, true); 2]
+    );
 }
 
 #[test]
 fn select_with_a_future_recording_a_sleep_is_not_durable() {
-    let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
-    let (_tx, rx) = chan::<i32>(1);
-    let mut fut = pin!(async {
-        select! {
-            v = rx.recv() => v,
-            _ = RecordsSleep => None,
-        }
-    });
-    assert!(poll_once(fut.as_mut()).is_pending());
-    assert_eq!(slot.get(), select_wait(2, false));
+    assert_eq!(
+        select_recv_and(Records(Wait::Sleep)),
+        [select_wait(2, false); 2]
+    );
 }
 
 #[test]
@@ -239,8 +218,8 @@ fn select_of_futures_only() {
     let _g = gust_trace::enter(&slot);
     let mut fut = pin!(async {
         select! {
-            _ = RecordsWaitGroup => 1,
-            _ = RecordsWaitGroup => 2,
+            _ = Records(Wait::WaitGroup) => 1,
+            _ = Records(Wait::WaitGroup) => 2,
         }
     });
     assert!(poll_once(fut.as_mut()).is_pending());
@@ -335,7 +314,7 @@ fn select_that_completes_records_nothing() {
         select! {
             v = rx1.recv() => v,
             v = rx2.recv() => v,
-            _ = RecordsWaitGroup => None,
+            _ = Records(Wait::WaitGroup) => None,
         }
     });
     assert_eq!(poll_once(fut), Poll::Ready(Some(5)));
@@ -347,7 +326,7 @@ fn select_that_completes_records_nothing() {
     let fut = pin!(async {
         select! {
             v = rx1.recv() => v,
-            _ = RecordsSleep => None,
+            _ = Records(Wait::Sleep) => None,
         }
     });
     assert_eq!(poll_once(fut), Poll::Ready(Some(6)));
@@ -362,7 +341,7 @@ fn select_with_default_records_nothing() {
     let fut = pin!(async {
         select! {
             v = rx.recv() => v,
-            _ = RecordsWaitGroup => None,
+            _ = Records(Wait::WaitGroup) => None,
             default => Some(-1),
         }
     });
