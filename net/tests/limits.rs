@@ -145,12 +145,25 @@ fn clients_child() {
     println!("clients: {} ok", conns.len());
 }
 
-/// CPU time of this process (user + system), from /proc.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+/// CPU time (user + system) of this process's threads whose names start
+/// with `name` (a runtime's workers are `name-0`, `name-1`, ...), from
+/// /proc: the runtime's workers only, not the other tests of this binary
+/// that run beside this one.
+fn cpu_time_of_threads(name: &str) -> Duration {
+    let (mut ticks, mut threads) = (0, 0);
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let Ok(stat) = std::fs::read_to_string(task.unwrap().path().join("stat")) else {
+            continue; // the thread ended
+        };
+        let (open, close) = (stat.find('(').unwrap(), stat.rfind(')').unwrap());
+        if !stat[open + 1..close].starts_with(name) {
+            continue;
+        }
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        ticks += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+        threads += 1;
+    }
+    assert!(threads > 0, "no thread named {name}-*");
     Duration::from_millis(ticks * 10) // USER_HZ = 100 on Linux
 }
 
@@ -161,7 +174,12 @@ fn idle_runtime_with_open_sockets_burns_no_cpu() {
     if std::env::var(CHILD).is_ok() {
         return;
     }
-    let rt = Builder::new().workers(2).build().unwrap();
+    const WORKERS: &str = "idle-probe";
+    let rt = Builder::new()
+        .workers(2)
+        .thread_name(WORKERS)
+        .build()
+        .unwrap();
     let (_c, _accepting) = rt.block_on(async {
         let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
@@ -178,6 +196,7 @@ fn idle_runtime_with_open_sockets_burns_no_cpu() {
     });
     // Let the workers finish spinning and park.
     std::thread::sleep(Duration::from_millis(200));
+    let cpu_time = || cpu_time_of_threads(WORKERS);
     let (cpu0, t0) = (cpu_time(), Instant::now());
     std::thread::sleep(Duration::from_millis(1_000));
     let (used, wall) = (cpu_time() - cpu0, t0.elapsed());
