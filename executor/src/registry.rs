@@ -64,7 +64,7 @@
 //!    itself.
 
 use crate::spin::{SpinGuard, SpinMutex};
-use crate::trace::{TaskOrigin, TaskTrace, TracePtr};
+use crate::trace::{TaskTrace, TracePtr};
 use crossbeam_utils::CachePadded;
 use slab::Slab;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -108,13 +108,13 @@ struct Remote {
     pending: AtomicBool,
 }
 
-/// A live task's entry: its waker (which keeps the allocation alive), a
-/// pointer to its trace in that allocation (null in unit tests), and who
-/// it is (dumps, `trace/mod.rs`).
+/// A live task's entry: its waker (which keeps the allocation alive) and a
+/// pointer to its trace in that allocation (null in unit tests). 24 bytes:
+/// a million live tasks keep a million entries, and each word more costs
+/// the spawn-and-join row measurable time (`trace/origin.rs`).
 pub(crate) struct Live {
     waker: Waker,
     trace: TracePtr,
-    origin: TaskOrigin,
 }
 
 /// A locked shard and the key its next entry gets (from
@@ -140,11 +140,10 @@ impl Vacant<'_> {
     /// Inserts the task's waker and trace under the key and unlocks the
     /// shard.
     #[inline]
-    pub(crate) fn insert(mut self, waker: Waker, trace: *const TaskTrace, origin: TaskOrigin) {
+    pub(crate) fn insert(mut self, waker: Waker, trace: *const TaskTrace) {
         let key = self.slab.insert(Live {
             waker,
             trace: TracePtr(trace),
-            origin,
         });
         debug_assert_eq!(key, self.key as usize);
         let spawned = &self.shard.spawned;
@@ -360,7 +359,7 @@ impl Registry {
     /// Calls `f` with the trace of every entry (tasks whose future was
     /// dropped included: their state says so), shard by shard, under the
     /// shard's lock.
-    pub(crate) fn for_each_trace(&self, mut f: impl FnMut(&TaskTrace, &TaskOrigin)) {
+    pub(crate) fn for_each_trace(&self, mut f: impl FnMut(&TaskTrace)) {
         for s in self.shards.iter() {
             for (_, live) in s.slab.lock().iter() {
                 // SAFETY: the entry's waker keeps the task allocation, and
@@ -368,7 +367,7 @@ impl Registry {
                 // the slab, which the lock we hold keeps it in (invariant
                 // #2 of `trace/mod.rs`).
                 if let Some(t) = unsafe { live.trace.0.as_ref() } {
-                    f(t, &live.origin);
+                    f(t);
                 }
             }
         }
@@ -412,12 +411,7 @@ mod tests {
             .map(|_| {
                 let v = reg.vacant(shard).expect("registry open");
                 let key = v.key();
-                let origin = crate::trace::TaskOrigin {
-                    id: 0,
-                    name: None,
-                    spawned_at: std::panic::Location::caller(),
-                };
-                v.insert(Waker::from(probe.clone()), std::ptr::null(), origin);
+                v.insert(Waker::from(probe.clone()), std::ptr::null());
                 key
             })
             .collect()

@@ -12,8 +12,8 @@
 // # One allocation per task
 //
 // A task is one `async-task` allocation: a header (state word, reference
-// count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag and
-// registry key), the schedule function (an `Arc` of the runtime's shared
+// count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag, registry
+// key, and the task's trace for dumps), the schedule function (an `Arc` of the runtime's shared
 // state), and a union of the future and its output. The
 // state word is async-task's (`SCHEDULED | RUNNING | COMPLETED | CLOSED |
 // HANDLE | AWAITER | REGISTERING | NOTIFYING` plus a reference count, each
@@ -55,7 +55,7 @@
 //    shard lock; `close` sets `closed` before it locks any shard, so after
 //    `close` has visited a shard no entry appears there.
 // 3. The raw pointers to `Shared` (in `TaskMeta`) and to `TaskMeta` (in
-//    `TaskFuture`, `Entry`, `JoinHandle`) are only dereferenced while the
+//    `TaskFuture`'s `Entry`, `JoinHandle`) are only dereferenced while the
 //    task allocation is alive: the future and the handle each keep it
 //    alive, and the allocation's schedule function holds an `Arc<Shared>`.
 
@@ -117,11 +117,14 @@ impl Drop for Caught {
 ///
 /// Fields: `aborted` is set by [`JoinHandle::abort`] (any thread) and read by
 /// the task's poll; `trace` as its docs say (`trace/mod.rs`); the rest are
-/// written once at spawn.
+/// written once at spawn. 48 bytes: with async-task's header and a small
+/// future, the allocation stays at 120 bytes, in glibc's fast size classes.
 pub(crate) struct TaskMeta {
     aborted: AtomicBool,
-    /// Wait reason and state, for dumps (16 bytes; who the task is lives in
-    /// its registry entry, `trace/mod.rs`).
+    /// Whether the task has a registry entry (`shard`, `key`), which its
+    /// future's [`Entry`] removes.
+    registered: bool,
+    /// Who the task is and what it waits on, for dumps (`trace/mod.rs`).
     pub(crate) trace: TaskTrace,
     /// The task's runtime, or null for a blocking task. Valid as long as
     /// the task's allocation: its schedule function holds an `Arc` of it.
@@ -138,10 +141,15 @@ unsafe impl Send for TaskMeta {}
 unsafe impl Sync for TaskMeta {}
 
 impl TaskMeta {
-    fn new(shared: *const Shared, shard: u16, key: u32) -> Self {
+    /// The metadata of a task of `shared` with registry entry `entry`
+    /// (shard, key), if it has one.
+    #[inline]
+    fn new(shared: *const Shared, entry: Option<(u16, u32)>, origin: TaskOrigin) -> Self {
+        let (shard, key) = entry.unwrap_or_default();
         Self {
             aborted: AtomicBool::new(false),
-            trace: TaskTrace::new(),
+            registered: entry.is_some(),
+            trace: TaskTrace::new(origin),
             shared,
             shard,
             key,
@@ -155,9 +163,11 @@ impl TaskMeta {
         !self.shared.is_null() && unsafe { &*self.shared }.exit_on_unhandled_panic
     }
 
-    /// Metadata of a blocking-pool task (no runtime, no registry entry).
+    /// Metadata of a blocking-pool task (no runtime, no registry entry, no
+    /// place in dumps).
     pub(crate) fn blocking() -> Self {
-        Self::new(std::ptr::null(), 0, 0)
+        let origin = TaskOrigin::new(0, None, Location::caller());
+        Self::new(std::ptr::null(), None, origin)
     }
 }
 
@@ -167,24 +177,9 @@ pin_project_lite::pin_project! {
     pub(crate) struct TaskFuture<F> {
         #[pin]
         fut: F,
-        meta: MetaRef,
-        entry: Option<Entry>,
-    }
-}
-
-/// A pointer to the task's own [`TaskMeta`].
-struct MetaRef(*const TaskMeta);
-
-// SAFETY: `TaskMeta` is `Sync`, and the pointer is only dereferenced while
-// the task allocation holding it is alive (see `MetaRef::get`).
-unsafe impl Send for MetaRef {}
-
-impl MetaRef {
-    fn get(&self) -> &TaskMeta {
-        // SAFETY: it points into the header of the task allocation whose
-        // future holds this `MetaRef`; async-task keeps that allocation alive
-        // until after the future is dropped.
-        unsafe { &*self.0 }
+        // Dropped after `fut` (declaration order): the entry outlives the
+        // future.
+        entry: Entry,
     }
 }
 
@@ -193,7 +188,7 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let meta = this.meta.get();
+        let meta = this.entry.meta();
         if meta.aborted.load(Ordering::Acquire) {
             worker::task_completing();
             return Poll::Ready(Err(None));
@@ -214,7 +209,7 @@ impl<F: Future> Future for TaskFuture<F> {
             }
             Err(panic) => Err(Some(Caught {
                 payload: Some(panic),
-                exit_if_dropped: this.meta.get().exit_on_unhandled_panic(),
+                exit_if_dropped: meta.exit_on_unhandled_panic(),
             })),
         };
         worker::task_completing();
@@ -222,14 +217,31 @@ impl<F: Future> Future for TaskFuture<F> {
     }
 }
 
-/// A task's place in the runtime's registry; removes itself on drop.
-pub(crate) struct Entry {
-    meta: MetaRef,
+/// A pointer to the task's own [`TaskMeta`], held by its future; removes
+/// the task's registry entry, if it has one, when the future is dropped.
+/// (One pointer: a second field for the entry would grow the allocation of
+/// a small task out of glibc's fast size classes.)
+pub(crate) struct Entry(*const TaskMeta);
+
+// SAFETY: `TaskMeta` is `Sync`, and the pointer is only dereferenced while
+// the task allocation holding it is alive (see `Entry::meta`).
+unsafe impl Send for Entry {}
+
+impl Entry {
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: it points into the header of the task allocation whose
+        // future holds this `Entry`; async-task keeps that allocation alive
+        // until after the future is dropped.
+        unsafe { &*self.0 }
+    }
 }
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        let meta = self.meta.get();
+        let meta = self.meta();
+        if !meta.registered {
+            return;
+        }
         meta.trace.done();
         // SAFETY: `meta.shared` is non-null for tasks with an entry, and the
         // task's schedule function holds an `Arc<Shared>` for the whole life
@@ -282,45 +294,35 @@ where
         })
     };
     let Some(vacant) = registry.vacant(shard) else {
+        let origin = TaskOrigin::new(0, name, spawned_at);
         let (runnable, task) = async_task::Builder::new()
-            .metadata(TaskMeta::new(Arc::as_ptr(shared), 0, 0))
+            .metadata(TaskMeta::new(Arc::as_ptr(shared), None, origin))
             .spawn(
                 |meta| TaskFuture {
                     fut,
-                    meta: MetaRef(meta),
-                    entry: None,
+                    entry: Entry(meta),
                 },
                 schedule,
             );
         drop(runnable); // cancels: the future is dropped unpolled
-        return JoinHandle::new(task, 0);
+        return JoinHandle::new(task);
     };
+    let id = vacant.task_id();
+    let origin = TaskOrigin::new(id, name, spawned_at);
+    let entry = Some((shard as u16, vacant.key()));
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(
-            Arc::as_ptr(shared),
-            shard as u16,
-            vacant.key(),
-        ))
+        .metadata(TaskMeta::new(Arc::as_ptr(shared), entry, origin))
         .spawn(
             |meta| TaskFuture {
                 fut,
-                meta: MetaRef(meta),
-                entry: Some(Entry {
-                    meta: MetaRef(meta),
-                }),
+                entry: Entry(meta),
             },
             schedule,
         );
     let trace: *const TaskTrace = &runnable.metadata().trace;
-    let id = vacant.task_id();
-    let origin = TaskOrigin {
-        id,
-        name,
-        spawned_at,
-    };
-    vacant.insert(runnable.waker(), trace, origin);
+    vacant.insert(runnable.waker(), trace);
     runnable.schedule();
-    JoinHandle::new(task, id)
+    JoinHandle::new(task)
 }
 
 /// Spawns `f` as a task whose schedule function is `schedule` (the
@@ -339,13 +341,12 @@ where
         .spawn(
             |meta| TaskFuture {
                 fut: async move { f() },
-                meta: MetaRef(meta),
-                entry: None,
+                entry: Entry(meta),
             },
             schedule,
         );
     runnable.schedule();
-    JoinHandle::new(task, 0)
+    JoinHandle::new(task)
 }
 
 /// An owned permission to await a spawned task's result, like a
@@ -366,8 +367,6 @@ pub struct JoinHandle<T> {
     /// The task's metadata (`FallibleTask` does not expose it); valid while
     /// `task` is `Some`, which keeps the allocation alive.
     meta: *const TaskMeta,
-    /// The task's id (0 for a blocking job), for its joiners' wait reason.
-    id: u64,
 }
 
 // SAFETY: the fields are a `FallibleTask` (Send for `T: Send`) and a pointer
@@ -378,12 +377,11 @@ unsafe impl<T: Send> Send for JoinHandle<T> {}
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: async_task::Task<Output<T>, TaskMeta>, id: u64) -> Self {
+    pub(crate) fn new(task: async_task::Task<Output<T>, TaskMeta>) -> Self {
         let meta: *const TaskMeta = task.metadata();
         Self {
             task: Some(task.fallible()),
             meta,
-            id,
         }
     }
 
@@ -443,10 +441,13 @@ impl<T> Future for JoinHandle<T> {
         };
         let out = match Pin::new(task).poll(cx) {
             Poll::Pending => {
+                // SAFETY: `task` is `Some`, so the allocation holding the
+                // metadata is alive (see the field).
+                let id = unsafe { &*this.meta }.trace.origin.id();
                 // A blocking job (id 0) is not a task: the wait is not
                 // durable ("other future"), whatever the job does.
-                if this.id != 0 {
-                    gust_trace::record(gust_trace::Wait::Join { task: this.id });
+                if id != 0 {
+                    gust_trace::record(gust_trace::Wait::Join { task: id });
                 }
                 return Poll::Pending;
             }

@@ -1,7 +1,7 @@
 //! The dump: every live task of a runtime and what it waits on, printed as
 //! Go prints its goroutines.
 
-use super::{DONE, RUNNABLE, RUNNING, TaskOrigin, TaskTrace, go_duration, stamp};
+use super::{DONE, RUNNABLE, RUNNING, TaskTrace, go_duration, stamp};
 use crate::block_on::Unparker;
 use crate::scheduler::Shared;
 use gust_trace::Wait;
@@ -203,8 +203,8 @@ impl Dump {
     pub(crate) fn collect(shared: &Shared) -> Dump {
         let now = stamp();
         let mut tasks = Vec::new();
-        shared.registry.for_each_trace(|t, origin| {
-            if let Some(info) = task_info(t, origin, now) {
+        shared.registry.for_each_trace(|t| {
+            if let Some(info) = task_info(t, now) {
                 tasks.push(info);
             }
         });
@@ -234,7 +234,7 @@ impl Dump {
     }
 }
 
-fn task_info(t: &TaskTrace, origin: &TaskOrigin, now: u32) -> Option<TaskInfo> {
+fn task_info(t: &TaskTrace, now: u32) -> Option<TaskInfo> {
     let state = match t.state() {
         DONE => return None,
         RUNNING => TaskState::Running,
@@ -242,9 +242,9 @@ fn task_info(t: &TaskTrace, origin: &TaskOrigin, now: u32) -> Option<TaskInfo> {
         _ => TaskState::Waiting,
     };
     Some(TaskInfo::new(
-        origin.id,
-        origin.name.as_deref().map(str::to_owned),
-        origin.spawned_at,
+        t.origin.id(),
+        t.origin.name().map(str::to_owned),
+        t.origin.spawned_at(),
         state,
         t.wait.get(),
         t.waited(now),

@@ -4,9 +4,9 @@
 //! # What each task carries ([`TaskTrace`], in the task's header)
 //!
 //! An id (unique in its runtime, from the registry's insert count: no
-//! shared counter), an optional name (`task::Builder`),
-//! where it was spawned (`#[track_caller]`), its [`WaitSlot`] and a state
-//! byte. Around each poll the task's future (`task.rs`) marks it running,
+//! shared counter), an optional name (`task::Builder`) and where it was
+//! spawned (`#[track_caller]`), packed into two words (`origin.rs`), its
+//! [`WaitSlot`], a state byte and a wait stamp: 32 bytes. Around each poll the task's future (`task.rs`) marks it running,
 //! clears the slot and makes it the thread's current slot, so that the gust
 //! wait that returns `Pending` records its reason there (gust-trace); after
 //! a `Pending` poll it marks the task waiting and stamps the time from the
@@ -31,17 +31,19 @@
 //! 1. A task's [`TaskTrace`] is written by the thread polling the task
 //!    (state, slot, since) or scheduling it (state), and read by dumps; all
 //!    its fields are atomics. Its [`TaskOrigin`] is written once, before the
-//!    registry entry holding it is inserted.
+//!    task is allocated.
 //! 2. A registry entry keeps its task's allocation (and so its
 //!    `TaskTrace`) alive: dumps read traces only under the shard lock.
 
 pub(crate) mod deadlock;
 pub(crate) mod dump;
+mod origin;
 pub(crate) mod sigquit;
+
+pub(crate) use origin::TaskOrigin;
 
 use gust_trace::WaitSlot;
 use std::cell::Cell;
-use std::panic::Location;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -54,30 +56,26 @@ pub(crate) const WAITING: u8 = 2;
 /// removes it (`registry.rs`).
 pub(crate) const DONE: u8 = 3;
 
-/// What a task does now (module docs, invariant #1): 16 bytes in the
-/// task's header (with the rest of the header, a task with a small future
-/// stays within the allocator's smallest size classes).
+/// Who a task is and what it does now (module docs, invariant #1): 32
+/// bytes in the task's header (with the rest of the header, a task with a
+/// small future stays within the allocator's smallest size classes).
 pub(crate) struct TaskTrace {
     pub(crate) wait: WaitSlot,
     /// [`stamp`] when the current wait began.
     since: AtomicU32,
     state: AtomicU8,
-}
-
-/// Who a task is: kept in its registry entry, not in the task's header
-/// (read by dumps only).
-pub(crate) struct TaskOrigin {
-    pub(crate) id: u64,
-    pub(crate) name: Option<Box<str>>,
-    pub(crate) spawned_at: &'static Location<'static>,
+    /// Written once, before the task is shared.
+    pub(crate) origin: TaskOrigin,
 }
 
 impl TaskTrace {
-    pub(crate) fn new() -> Self {
+    #[inline]
+    pub(crate) fn new(origin: TaskOrigin) -> Self {
         Self {
             wait: WaitSlot::new(),
             since: AtomicU32::new(0),
             state: AtomicU8::new(RUNNABLE),
+            origin,
         }
     }
 
@@ -188,8 +186,8 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn the_trace_in_the_header_is_small() {
-        assert_eq!(std::mem::size_of::<TaskTrace>(), 16);
-        assert_eq!(std::mem::size_of::<crate::task::TaskMeta>(), 32);
+        assert_eq!(std::mem::size_of::<TaskTrace>(), 32);
+        assert_eq!(std::mem::size_of::<crate::task::TaskMeta>(), 48);
     }
 
     #[test]
