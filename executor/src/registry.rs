@@ -37,6 +37,18 @@
 //! parked, drains the shard itself; and after the registry is closed every
 //! flush drains at once (invariant #4).
 //!
+//! # An entry is one waker, and the trace is found through it
+//!
+//! A million live tasks keep a million entries, and each word of an entry
+//! costs the spawn-and-join row measurable time. So an entry holds only the
+//! task's waker, and dumps find the task's [`TaskTrace`] from it: every
+//! waker's data pointer is its task's header (async-task's layout), and the
+//! trace sits at the same offset from it in every task of a runtime
+//! (`TaskMeta` is the one metadata type). The first insert records that
+//! offset; every insert checks its own against it (invariant #5), so a
+//! change in async-task's layout fails loudly at the first spawn instead of
+//! making dumps read the wrong memory.
+//!
 //! # Rejected alternatives
 //!
 //! - Registering a task only when it first returns `Pending` (a task that
@@ -62,11 +74,15 @@
 //!    drains every list after setting the flag, and a flush that takes the
 //!    lock after that drain reads `closed` under the same lock and drains
 //!    itself.
+//! 5. For every entry, the trace of its task is at `trace_offset` bytes
+//!    from its waker's data pointer, inside the task's allocation (checked
+//!    at insert).
 
 use crate::spin::{SpinGuard, SpinMutex};
-use crate::trace::{TaskTrace, TracePtr};
+use crate::trace::TaskTrace;
 use crossbeam_utils::CachePadded;
 use slab::Slab;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Waker;
 
@@ -83,6 +99,9 @@ pub(crate) struct Registry {
     shards: Box<[CachePadded<Shard>]>,
     /// Set once at shutdown (invariant #4).
     closed: AtomicBool,
+    /// Where a task's trace is, from its waker's data pointer (invariant
+    /// #5); set by the first insert.
+    trace_offset: OnceLock<usize>,
 }
 
 /// One shard (see the module docs for who touches what).
@@ -108,13 +127,10 @@ struct Remote {
     pending: AtomicBool,
 }
 
-/// A live task's entry: its waker (which keeps the allocation alive) and a
-/// pointer to its trace in that allocation (null in unit tests). 24 bytes:
-/// a million live tasks keep a million entries, and each word more costs
-/// the spawn-and-join row measurable time (`trace/origin.rs`).
+/// A live task's entry: its waker, which keeps the allocation alive and
+/// leads to its trace (module docs, invariant #5).
 pub(crate) struct Live {
     waker: Waker,
-    trace: TracePtr,
 }
 
 /// A locked shard and the key its next entry gets (from
@@ -124,6 +140,7 @@ pub(crate) struct Vacant<'a> {
     key: u32,
     id: u64,
     shard: &'a Shard,
+    trace_offset: &'a OnceLock<usize>,
 }
 
 impl Vacant<'_> {
@@ -137,14 +154,24 @@ impl Vacant<'_> {
         self.id
     }
 
-    /// Inserts the task's waker and trace under the key and unlocks the
-    /// shard.
+    /// Inserts the task's waker under the key and unlocks the shard.
+    /// `trace` is the task's trace, in the allocation `waker` points to.
+    ///
+    /// # Panics
+    ///
+    /// If `trace` is not where every earlier task's trace was, relative to
+    /// its waker (invariant #5; async-task's layout would have changed).
     #[inline]
-    pub(crate) fn insert(mut self, waker: Waker, trace: *const TaskTrace) {
-        let key = self.slab.insert(Live {
-            waker,
-            trace: TracePtr(trace),
-        });
+    pub(crate) fn insert(mut self, waker: Waker, trace: &TaskTrace) {
+        let offset = std::ptr::from_ref(trace)
+            .addr()
+            .wrapping_sub(waker.data().addr());
+        let expected = *self.trace_offset.get_or_init(|| offset);
+        assert_eq!(
+            offset, expected,
+            "gust: a task's waker no longer points at its header (async-task's layout changed)"
+        );
+        let key = self.slab.insert(Live { waker });
         debug_assert_eq!(key, self.key as usize);
         let spawned = &self.shard.spawned;
         // Relaxed: a counter written under the lock; `len` orders its reads.
@@ -183,6 +210,7 @@ impl Registry {
                 })
                 .collect(),
             closed: AtomicBool::new(false),
+            trace_offset: OnceLock::new(),
         }
     }
 
@@ -213,6 +241,7 @@ impl Registry {
             key,
             id,
             shard: s,
+            trace_offset: &self.trace_offset,
         })
     }
 
@@ -360,15 +389,18 @@ impl Registry {
     /// dropped included: their state says so), shard by shard, under the
     /// shard's lock.
     pub(crate) fn for_each_trace(&self, mut f: impl FnMut(&TaskTrace)) {
+        let Some(&offset) = self.trace_offset.get() else {
+            return; // nothing was ever inserted
+        };
         for s in self.shards.iter() {
             for (_, live) in s.slab.lock().iter() {
-                // SAFETY: the entry's waker keeps the task allocation, and
-                // so the trace in its header, alive while the entry is in
+                // SAFETY: the trace is `offset` bytes from the waker's data
+                // pointer, inside the task's allocation (invariant #5); the
+                // waker keeps that allocation alive while the entry is in
                 // the slab, which the lock we hold keeps it in (invariant
                 // #2 of `trace/mod.rs`).
-                if let Some(t) = unsafe { live.trace.0.as_ref() } {
-                    f(t);
-                }
+                let t = unsafe { &*live.waker.data().byte_add(offset).cast::<TaskTrace>() };
+                f(t);
             }
         }
     }
@@ -395,11 +427,25 @@ impl Registry {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::{END_BATCH, Ends, REMOTE_MAX, Registry};
+    use crate::trace::{TaskOrigin, TaskTrace};
+    use std::panic::Location;
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
-    /// A waker whose live clones `Arc::strong_count` counts.
-    struct Probe;
+    /// A waker whose live clones `Arc::strong_count` counts, with a trace
+    /// beside it as a task has one in its header.
+    struct Probe {
+        trace: TaskTrace,
+    }
+
+    impl Probe {
+        fn new(id: u64) -> Arc<Self> {
+            let origin = TaskOrigin::new(id, None, Location::caller());
+            Arc::new(Self {
+                trace: TaskTrace::new(origin),
+            })
+        }
+    }
 
     impl Wake for Probe {
         fn wake(self: Arc<Self>) {}
@@ -411,7 +457,7 @@ mod tests {
             .map(|_| {
                 let v = reg.vacant(shard).expect("registry open");
                 let key = v.key();
-                v.insert(Waker::from(probe.clone()), std::ptr::null());
+                v.insert(Waker::from(probe.clone()), &probe.trace);
                 key
             })
             .collect()
@@ -426,9 +472,33 @@ mod tests {
     }
 
     #[test]
+    fn each_entry_leads_to_its_tasks_trace() {
+        let reg = Registry::new(2);
+        let probes: Vec<_> = (1..=3).map(Probe::new).collect();
+        for (shard, p) in probes.iter().enumerate() {
+            insert(&reg, shard, p, 1);
+        }
+        let mut ids = Vec::new();
+        reg.for_each_trace(|t| ids.push(t.origin.id()));
+        ids.sort_unstable();
+        assert_eq!(ids, [1, 2, 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "no longer points at its header")]
+    fn a_trace_elsewhere_than_the_first_is_refused() {
+        let reg = Registry::new(1);
+        let (a, b) = (Probe::new(1), Probe::new(2));
+        insert(&reg, 0, &a, 1);
+        // b's waker with a's trace: not at the offset the first insert set.
+        let v = reg.vacant(0).expect("registry open");
+        v.insert(Waker::from(b.clone()), &a.trace);
+    }
+
+    #[test]
     fn deferred_ends_are_removed_by_the_owner() {
         let reg = Registry::new(2);
-        let probe = Arc::new(Probe);
+        let probe = Probe::new(1);
         let n = END_BATCH + 3;
         let keys = insert(&reg, 0, &probe, n);
         assert_eq!(reg.len(), n);
@@ -455,7 +525,7 @@ mod tests {
     #[test]
     fn a_flush_to_a_parked_owner_drains_at_once() {
         let reg = Registry::new(2);
-        let probe = Arc::new(Probe);
+        let probe = Probe::new(1);
         let keys = insert(&reg, 1, &probe, 2);
         let mut ends = Ends::new(2);
         for &k in &keys {
@@ -469,7 +539,7 @@ mod tests {
     #[test]
     fn a_long_remote_list_is_drained_by_the_flusher() {
         let reg = Registry::new(2);
-        let probe = Arc::new(Probe);
+        let probe = Probe::new(1);
         let n = if cfg!(miri) {
             REMOTE_MAX
         } else {
@@ -488,7 +558,7 @@ mod tests {
     #[test]
     fn close_removes_deferred_entries_and_returns_the_live_ones() {
         let reg = Registry::new(2);
-        let probe = Arc::new(Probe);
+        let probe = Probe::new(1);
         let ended = insert(&reg, 0, &probe, 3);
         let live = insert(&reg, 0, &probe, 2);
         let mut ends = Ends::new(2);
@@ -513,7 +583,7 @@ mod tests {
     #[test]
     fn ends_off_the_workers_count() {
         let reg = Registry::new(1);
-        let probe = Arc::new(Probe);
+        let probe = Probe::new(1);
         let keys = insert(&reg, 1, &probe, 2);
         for &k in &keys {
             reg.count_end_elsewhere();

@@ -134,3 +134,29 @@ fn foreign_wakes_around_runtime_drop() {
     let late: Vec<Waker> = std::mem::take(&mut *wakers.lock().unwrap());
     late.into_iter().for_each(Waker::wake);
 }
+
+/// A dump reads each task's trace through its registry entry's waker
+/// (registry.rs, invariant #5): names, ids and spawn sites of real tasks.
+#[test]
+fn dump_reads_every_tasks_trace() {
+    let rt = Builder::new().workers(1).build().unwrap();
+    let here = std::panic::Location::caller().file();
+    let dump = rt.block_on(async {
+        let named = crate::task::Builder::new()
+            .name("named")
+            .spawn(pending::<()>());
+        let unnamed = spawn(pending::<()>());
+        yield_now().await;
+        let dump = crate::runtime::dump();
+        named.abort();
+        unnamed.abort();
+        dump
+    });
+    let mut tasks: Vec<_> = dump
+        .tasks()
+        .iter()
+        .map(|t| (t.name(), t.spawned_at().file()))
+        .collect();
+    tasks.sort();
+    assert_eq!(tasks, [(None, here), (Some("named"), here)]);
+}

@@ -319,8 +319,7 @@ where
             },
             schedule,
         );
-    let trace: *const TaskTrace = &runnable.metadata().trace;
-    vacant.insert(runnable.waker(), trace);
+    vacant.insert(runnable.waker(), &runnable.metadata().trace);
     runnable.schedule();
     JoinHandle::new(task)
 }

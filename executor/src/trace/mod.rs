@@ -116,14 +116,6 @@ impl TaskTrace {
     }
 }
 
-/// A pointer to a task's trace, as the registry keeps it (invariant #2).
-#[derive(Clone, Copy)]
-pub(crate) struct TracePtr(pub(crate) *const TaskTrace);
-
-// SAFETY: `TaskTrace` is `Sync`, and the pointer is only dereferenced while
-// the registry entry holding it keeps the task allocation alive.
-unsafe impl Send for TracePtr {}
-
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 /// Milliseconds since the first call, from the real clock, wrapping at 32
