@@ -6,10 +6,11 @@
 //! An id (unique in its runtime, from the registry's insert count: no
 //! shared counter), an optional name (`task::Builder`) and where it was
 //! spawned (`#[track_caller]`), packed into two words (`origin.rs`), its
-//! [`WaitSlot`], a state byte and a wait stamp: 32 bytes. Around each poll the task's future (`task.rs`) marks it running,
-//! clears the slot and makes it the thread's current slot, so that the gust
-//! wait that returns `Pending` records its reason there (gust-trace); after
-//! a `Pending` poll it marks the task waiting and stamps the time from the
+//! [`WaitSlot`], and one word of state and wait stamp: 32 bytes. Around
+//! each poll the task's future (`task.rs`) marks it running, clears the
+//! slot and makes it the thread's current slot, so that the gust wait that
+//! returns `Pending` records its reason there (gust-trace); after a
+//! `Pending` poll it marks the task waiting, stamped with the time from the
 //! worker's coarse clock (refreshed every scheduler maintenance round, not
 //! read per poll: a clock read costs more than the rest together). The
 //! schedule function marks a woken task runnable. All of these are plain
@@ -29,7 +30,7 @@
 //! # Invariants
 //!
 //! 1. A task's [`TaskTrace`] is written by the thread polling the task
-//!    (state, slot, since) or scheduling it (state), and read by dumps; all
+//!    (status, slot) or scheduling it (status), and read by dumps; all
 //!    its fields are atomics. Its [`TaskOrigin`] is written once, before the
 //!    task is allocated.
 //! 2. A registry entry keeps its task's allocation (and so its
@@ -45,7 +46,7 @@ pub(crate) use origin::TaskOrigin;
 use gust_trace::WaitSlot;
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// [`TaskTrace::state`] values.
@@ -62,8 +63,10 @@ pub(crate) const DONE: u8 = 3;
 pub(crate) struct TaskTrace {
     pub(crate) wait: WaitSlot,
     /// [`stamp`] when the current wait began.
-    since: AtomicU32,
-    state: AtomicU8,
+    /// The state (low byte) and, while waiting, the [`stamp`] of when the
+    /// wait began (the 32 bits above): one word, so that a poll ending
+    /// `Pending` writes it once, and a dump reads both consistently.
+    status: AtomicU64,
     /// Written once, before the task is shared.
     pub(crate) origin: TaskOrigin,
 }
@@ -73,8 +76,7 @@ impl TaskTrace {
     pub(crate) fn new(origin: TaskOrigin) -> Self {
         Self {
             wait: WaitSlot::new(),
-            since: AtomicU32::new(0),
-            state: AtomicU8::new(RUNNABLE),
+            status: AtomicU64::new(RUNNABLE as u64),
             origin,
         }
     }
@@ -84,35 +86,35 @@ impl TaskTrace {
     pub(crate) fn begin_poll(&self) {
         // Relaxed, here and below: snapshots for dumps (invariant #1); the
         // detector orders its reads after the workers parked.
-        self.state.store(RUNNING, Ordering::Relaxed);
+        self.status.store(RUNNING.into(), Ordering::Relaxed);
         self.wait.clear();
     }
 
     /// After a poll that returned `Pending`.
     #[inline]
     pub(crate) fn end_poll_pending(&self) {
-        self.since.store(stamp(), Ordering::Relaxed);
-        self.state.store(WAITING, Ordering::Relaxed);
+        let status = u64::from(stamp()) << 8 | u64::from(WAITING);
+        self.status.store(status, Ordering::Relaxed);
     }
 
     /// The schedule function: woken.
     #[inline]
     pub(crate) fn scheduled(&self) {
-        self.state.store(RUNNABLE, Ordering::Relaxed);
+        self.status.store(RUNNABLE.into(), Ordering::Relaxed);
     }
 
     /// The future was dropped.
     pub(crate) fn done(&self) {
-        self.state.store(DONE, Ordering::Relaxed);
+        self.status.store(DONE.into(), Ordering::Relaxed);
     }
 
     pub(crate) fn state(&self) -> u8 {
-        self.state.load(Ordering::Relaxed)
+        self.status.load(Ordering::Relaxed) as u8
     }
 
     /// How long the current wait has lasted, as of `now` ([`stamp`]).
     pub(crate) fn waited(&self, now: u32) -> Duration {
-        waited_since(self.since.load(Ordering::Relaxed), now)
+        waited_since((self.status.load(Ordering::Relaxed) >> 8) as u32, now)
     }
 }
 
