@@ -377,18 +377,12 @@ impl<E: Send + 'static> Shared<E> {
             if self.try_acquire() {
                 return;
             }
-            let mut listener = self.slot_freed.listen();
+            let listener = self.slot_freed.listen();
             if self.try_acquire() {
                 return;
             }
-            std::future::poll_fn(|cx| {
-                let freed = Pin::new(&mut listener).poll(cx);
-                if freed.is_pending() {
-                    gust_trace::record(gust_trace::Wait::Lock(gust_trace::Lock::Semaphore));
-                }
-                freed
-            })
-            .await;
+            let reason = gust_trace::Wait::Lock(gust_trace::Lock::Semaphore);
+            gust_trace::traced(listener, reason).await;
         }
     }
 

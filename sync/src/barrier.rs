@@ -1,9 +1,7 @@
 //! [`Barrier`]: `n` tasks wait for each other. A pending `wait` records
 //! `Lock::Barrier` as its task's wait reason (gust-trace), for the task dump.
 
-use gust_trace::Lock;
-
-use crate::trace::traced;
+use gust_trace::{Lock, Wait, traced};
 
 /// Lets `n` tasks wait until all `n` have arrived, then releases them all
 /// at once; reusable, round after round. Exactly one caller of each round
@@ -63,7 +61,9 @@ impl Barrier {
     /// });
     /// ```
     pub async fn wait(&self) -> bool {
-        traced(self.inner.wait(), Lock::Barrier).await.is_leader()
+        traced(self.inner.wait(), Wait::Lock(Lock::Barrier))
+            .await
+            .is_leader()
     }
 
     /// [`wait`](Self::wait), blocking this thread.

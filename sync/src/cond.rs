@@ -4,10 +4,9 @@
 //! it locks the mutex again.
 
 use event_listener::{Event, IntoNotification, Listener};
-use gust_trace::Lock;
+use gust_trace::{Lock, Wait, traced};
 
 use crate::mutex::MutexGuard;
-use crate::trace::traced;
 
 /// A condition variable (Go's `sync.Cond`): tasks wait, with a [`Mutex`](crate::Mutex)
 /// held, until another task signals that the condition they wait for may
@@ -88,7 +87,7 @@ impl Cond {
         // reaches this listener.
         let listener = self.event.listen();
         drop(guard);
-        traced(listener, Lock::Cond).await;
+        traced(listener, Wait::Lock(Lock::Cond)).await;
         mutex.lock().await
     }
 

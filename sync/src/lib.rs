@@ -75,8 +75,6 @@ mod once_cell;
 #[cfg(not(loom))]
 mod rwlock;
 mod semaphore;
-#[cfg(not(loom))]
-mod trace;
 
 #[cfg(not(loom))]
 pub use barrier::Barrier;

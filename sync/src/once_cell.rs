@@ -11,9 +11,7 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use gust_trace::{Lock, Wait};
-
-use crate::trace::traced;
+use gust_trace::{Lock, Wait, traced};
 
 /// A value initialized once (Go's `sync.Once`, or `sync.OnceValue`): the
 /// first [`get_or_init`](OnceCell::get_or_init) runs its initializer, every
@@ -147,7 +145,7 @@ impl<T> OnceCell<T> {
     pub async fn set(&self, value: T) -> Result<&T, T> {
         // Its own initializer is ready at once: pending only while another
         // caller initializes.
-        traced(self.inner.set(value), Lock::OnceCell).await
+        traced(self.inner.set(value), Wait::Lock(Lock::OnceCell)).await
     }
 
     /// Consumes the cell and returns its value, if set.

@@ -5,9 +5,7 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use gust_trace::Lock;
-
-use crate::trace::traced;
+use gust_trace::{Lock, Wait, traced};
 
 /// A reader-writer lock (Go's `sync.RWMutex`, owning its data): many
 /// readers or one writer. Writer-preferring, as Go's: once a writer waits,
@@ -82,7 +80,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         RwLockReadGuard {
-            inner: traced(self.inner.read(), Lock::RwLock).await,
+            inner: traced(self.inner.read(), Wait::Lock(Lock::RwLock)).await,
         }
     }
 
@@ -98,7 +96,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
         RwLockWriteGuard {
-            inner: traced(self.inner.write(), Lock::RwLock).await,
+            inner: traced(self.inner.write(), Wait::Lock(Lock::RwLock)).await,
         }
     }
 

@@ -45,6 +45,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -390,6 +391,34 @@ fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
 #[inline]
 pub fn record(wait: Wait) {
     with_current(|slot| slot.set(wait));
+}
+
+/// Polls `fut` to its end, recording `wait` each time it returns `Pending`:
+/// the wait reason of a future that records none of its own (one from
+/// another crate, as the async-lock and event-listener waits under
+/// gust-sync). A wait that completes in its first poll records nothing.
+///
+/// ```
+/// use gust_trace::{Lock, Wait, WaitSlot};
+/// use std::future::Future;
+/// let slot = WaitSlot::new();
+/// let _current = gust_trace::enter(&slot);
+/// let wait = Wait::Lock(Lock::Mutex);
+/// let mut fut = std::pin::pin!(gust_trace::traced(std::future::pending::<()>(), wait));
+/// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// assert!(fut.as_mut().poll(&mut cx).is_pending());
+/// assert_eq!(slot.get(), Some(wait));
+/// ```
+pub async fn traced<F: Future>(fut: F, wait: Wait) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let poll = fut.as_mut().poll(cx);
+        if poll.is_pending() {
+            record(wait);
+        }
+        poll
+    })
+    .await
 }
 
 /// Runs `f` (the poll of one part of a composite wait) and returns what it
