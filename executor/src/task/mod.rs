@@ -293,23 +293,13 @@ where
             shared.schedule(runnable, info.woken_while_running)
         })
     };
-    let Some(vacant) = registry.vacant(shard) else {
-        let origin = TaskOrigin::new(0, name, spawned_at);
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(TaskMeta::new(Arc::as_ptr(shared), None, origin))
-            .spawn(
-                |meta| TaskFuture {
-                    fut,
-                    entry: Entry(meta),
-                },
-                schedule,
-            );
-        drop(runnable); // cancels: the future is dropped unpolled
-        return JoinHandle::new(task);
+    // `None` once the runtime has shut down (invariant #2).
+    let vacant = registry.vacant(shard);
+    let (id, entry) = match &vacant {
+        Some(v) => (v.task_id(), Some((shard as u16, v.key()))),
+        None => (0, None),
     };
-    let id = vacant.task_id();
     let origin = TaskOrigin::new(id, name, spawned_at);
-    let entry = Some((shard as u16, vacant.key()));
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(Arc::as_ptr(shared), entry, origin))
         .spawn(
@@ -319,8 +309,15 @@ where
             },
             schedule,
         );
-    vacant.insert(runnable.waker(), &runnable.metadata().trace);
-    runnable.schedule();
+    match vacant {
+        Some(vacant) => {
+            vacant.insert(runnable.waker(), &runnable.metadata().trace);
+            runnable.schedule();
+        }
+        // Cancels: the future is dropped unpolled, and the handle reports
+        // the task as aborted.
+        None => drop(runnable),
+    }
     JoinHandle::new(task)
 }
 
