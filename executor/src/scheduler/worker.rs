@@ -312,7 +312,7 @@ impl Worker {
             // Entries of this worker's tasks that ended elsewhere: freed
             // here, where they were allocated.
             self.shared.registry.drain(self.index);
-            crate::trace::refresh_coarse_clock();
+            crate::trace::refresh_coarse_clock(std::time::Instant::now());
             // I/O events and due timers, unless a parked worker waits in
             // the poller (`driver/mod.rs`): what they wake lands here.
             self.maintain();
@@ -439,9 +439,10 @@ impl Worker {
         struct Resume<'a>(&'a Worker);
         impl Drop for Resume<'_> {
             fn drop(&mut self) {
-                self.0.busy_since.set(std::time::Instant::now());
+                let now = std::time::Instant::now();
+                self.0.busy_since.set(now);
                 // Dumps stamp waits with it (`trace/mod.rs`).
-                crate::trace::refresh_coarse_clock();
+                crate::trace::refresh_coarse_clock(now);
             }
         }
         let _resume = Resume(self);

@@ -123,8 +123,13 @@ static EPOCH: OnceLock<Instant> = OnceLock::new();
 /// Milliseconds since the first call, from the real clock, wrapping at 32
 /// bits; never 0 (a worker's cache uses 0 for "not cached").
 fn precise_stamp() -> u32 {
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    (epoch.elapsed().as_millis() as u32).max(1)
+    stamp_at(Instant::now())
+}
+
+/// [`precise_stamp`] for a time the caller has already read.
+fn stamp_at(now: Instant) -> u32 {
+    let epoch = *EPOCH.get_or_init(|| now);
+    (now.saturating_duration_since(epoch).as_millis() as u32).max(1)
 }
 
 thread_local! {
@@ -148,10 +153,10 @@ pub(crate) fn waited_since(since: u32, now: u32) -> Duration {
     Duration::from_millis(u64::from(now.wrapping_sub(since)))
 }
 
-/// Refreshes this worker's cached clock (each maintenance round, after a
-/// park).
-pub(crate) fn refresh_coarse_clock() {
-    let _ = COARSE.try_with(|c| c.set(precise_stamp()));
+/// Refreshes this worker's cached clock to `now`, just read from the real
+/// clock (each maintenance round, after a park).
+pub(crate) fn refresh_coarse_clock(now: Instant) {
+    let _ = COARSE.try_with(|c| c.set(stamp_at(now)));
 }
 
 /// Formats `d` as Go's `time.Duration` prints it, to the millisecond below
