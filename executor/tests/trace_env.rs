@@ -2,27 +2,12 @@
 //! (environment variables and signals are per process): `GUST_DEADLOCK`,
 //! `GUST_SIGQUIT_DUMP`.
 
+mod common;
+
+use common::{child, is_child};
 use gust_executor::runtime::Builder;
 use std::process::{Command, Output};
 use std::time::Duration;
-
-const CHILD: &str = "GUST_TRACE_TEST_CHILD";
-
-fn child(test: &str, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", test, "--nocapture", "--test-threads", "1"])
-        .env(CHILD, test)
-        .env_remove("GUST_DEADLOCK")
-        .env_remove("GUST_SIGQUIT_DUMP");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn is_child(test: &str) -> bool {
-    std::env::var(CHILD).is_ok_and(|v| v == test)
-}
 
 fn text(out: &Output) -> (String, String) {
     (

@@ -2,27 +2,14 @@
 //! joins ends the process with status 2 after the panic message, as in Go;
 //! a joined panic does not. Run as child processes of this test binary.
 
-use std::process::Command;
+mod common;
+
+use common::{child, is_child};
 use std::time::Duration;
-
-const CHILD: &str = "GUST_PANIC_TEST_CHILD";
-
-fn child(test: &str, panic_env: &str) -> std::process::Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
-        .env(CHILD, test)
-        .env("GUST_PANIC", panic_env)
-        .output()
-        .unwrap()
-}
-
-fn is_child(test: &str) -> bool {
-    std::env::var(CHILD).is_ok_and(|v| v == test)
-}
 
 #[test]
 fn a_detached_panic_exits_2() {
-    let out = child("detached_panic_child", "exit");
+    let out = child("detached_panic_child", &[("GUST_PANIC", "exit")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     assert!(stderr.contains("boom in a detached task"), "{stderr}");
@@ -43,7 +30,7 @@ fn detached_panic_child() {
 
 #[test]
 fn a_joined_panic_does_not_exit() {
-    let out = child("joined_panic_child", "exit");
+    let out = child("joined_panic_child", &[("GUST_PANIC", "exit")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -66,7 +53,7 @@ fn joined_panic_child() {
 
 #[test]
 fn report_is_the_default() {
-    let out = child("report_child", "report");
+    let out = child("report_child", &[("GUST_PANIC", "report")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -93,12 +80,12 @@ fn report_child() {
 
 #[test]
 fn a_bad_value_is_an_error_naming_the_variable() {
-    if std::env::var(CHILD).is_ok() {
+    if std::env::var(common::CHILD).is_ok() {
         return;
     }
     // The variable is read by `build` (not set here: other tests of this
     // binary run in parallel); check the parser through a child instead.
-    let out = child("bad_value_child", "sometimes");
+    let out = child("bad_value_child", &[("GUST_PANIC", "sometimes")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("GUST_PANIC=\"sometimes\""), "{stdout}");
 }
