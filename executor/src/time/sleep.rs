@@ -143,7 +143,18 @@ impl Future for Sleep {
             gust_trace::record(gust_trace::Wait::Sleep);
             return Poll::Pending; // never
         };
-        // The only completion check: never early, whatever the driver does.
+        // Woken by the firer (the common case): its mark says the deadline
+        // passed on the set's clock, which must be ours (a sleep polled
+        // off its runtime may sit on the timer thread's real clock).
+        if let Some(key) = &this.key
+            && key.has_fired()
+            && key.timers.clock.same_as(&this.clock)
+        {
+            this.key = None; // its entry is gone: nothing to deregister
+            this.waker = None;
+            return Poll::Ready(());
+        }
+        // Otherwise the clock decides: never early, whatever the driver does.
         if this.clock.now() >= deadline {
             this.cancel();
             return Poll::Ready(());

@@ -22,6 +22,20 @@
 //! poller is busy or absent) wakes nobody: whoever next waits takes the
 //! lock and computes its timeout afresh.
 //!
+//! # Knowing a timer fired without the lock
+//!
+//! `pop_due(now)` takes every timer due at `now`, in deadline order, so once
+//! it has run no timer with a deadline at or before that `now` is left in
+//! the map. Each pop publishes its `now` as the set's *fired-through* mark
+//! (nanoseconds past the set's `base`, plus one so that 0 means "nothing
+//! fired yet"; it only grows; a `now` before `base` publishes nothing, as
+//! deadlines before `base` all read as 0). A woken sleep whose deadline lies below the
+//! mark knows, from one atomic load, that its entry is gone and that its
+//! deadline has passed on the set's clock: it completes without reading the
+//! clock and without taking the lock to remove an entry that is not there.
+//! (`close` empties the map without moving the mark: a sleep woken by a
+//! close is above it, and registers again.)
+//!
 //! # The watch (Go's sysmon, for timers)
 //!
 //! A runtime's timers are fired by its workers, between tasks. A task that
@@ -45,7 +59,7 @@
 use super::clock::Clock;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -66,6 +80,19 @@ pub(crate) struct Slot {
 pub(crate) struct Key {
     pub(crate) timers: Arc<Timers>,
     pub(crate) slot: Slot,
+}
+
+impl Key {
+    /// Whether the set's firer has taken this timer: it fired (or is
+    /// firing), so its deadline has passed on the set's clock (module docs,
+    /// "Knowing a timer fired without the lock"). `false` when unsure.
+    #[inline]
+    pub(crate) fn has_fired(&self) -> bool {
+        // Acquire: pairs with the Release in `pop_due`, published after the
+        // entry left the map.
+        let mark = self.timers.fired_through.load(Ordering::Acquire);
+        mark != 0 && self.timers.nanos_past_base(self.slot.deadline) < mark
+    }
 }
 
 /// What happens when a timer fires.
@@ -126,6 +153,12 @@ pub(crate) struct Timers {
     closed: AtomicBool,
     /// The clock the deadlines are on.
     pub(crate) clock: Clock,
+    /// Where the fired-through mark counts from.
+    base: Instant,
+    /// One plus the latest `now` (nanoseconds past `base`) that `pop_due`
+    /// took every due timer at; 0 before the first. Written under the lock,
+    /// only grows (module docs).
+    fired_through: AtomicU64,
 }
 
 impl Timers {
@@ -148,7 +181,16 @@ impl Timers {
             len: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             clock,
+            base: Instant::now(),
+            fired_through: AtomicU64::new(0),
         }
+    }
+
+    /// `at` as nanoseconds past `base` (0 before it; saturating).
+    #[inline]
+    fn nanos_past_base(&self, at: Instant) -> u64 {
+        let nanos = at.saturating_duration_since(self.base).as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -239,6 +281,9 @@ impl Timers {
             self.len.store(st.map.len(), Ordering::Relaxed);
             return Some(a);
         }
+        if st.forwarded.is_empty() {
+            return None; // (skips hashing the slot: the common case)
+        }
         let fwd = st.forwarded.remove(slot)?;
         drop(st);
         fwd.timers.remove(&fwd.slot)
@@ -268,6 +313,17 @@ impl Timers {
             due.push(entry.remove());
         }
         self.len.store(st.map.len(), Ordering::Relaxed);
+        // A `now` before `base` publishes nothing: every deadline before
+        // `base` reads as 0, and some of those may lie after `now`.
+        if now < self.base {
+            return;
+        }
+        // Plain load and store: every writer holds the lock. Release: pairs
+        // with the Acquire in `Key::has_fired`.
+        let mark = self.nanos_past_base(now).saturating_add(1);
+        if mark > self.fired_through.load(Ordering::Relaxed) {
+            self.fired_through.store(mark, Ordering::Release);
+        }
     }
 
     /// The firer's step: moves every timer due at `now` into `due` and
@@ -395,5 +451,81 @@ impl Timers {
         for w in wake {
             w.wake();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> Arc<Timers> {
+        Arc::new(Timers::new(Sleeper::Thread(Condvar::new()), Clock::Real))
+    }
+
+    fn key(timers: &Arc<Timers>, deadline: Instant) -> Key {
+        let Ok(key) = timers
+            .clone()
+            .insert(deadline, Action::Wake(Waker::noop().clone()))
+        else {
+            unreachable!("open set")
+        };
+        key
+    }
+
+    #[test]
+    fn fired_through_covers_exactly_the_popped_deadlines() {
+        let timers = set();
+        let t = timers.base + Duration::from_millis(10);
+        let early = key(&timers, t);
+        let same = key(&timers, t + Duration::from_nanos(1));
+        let late = key(&timers, t + Duration::from_millis(10));
+        assert!(!early.has_fired(), "nothing popped yet");
+
+        let mut due = Vec::new();
+        timers.take_due(t, &mut due);
+        assert_eq!(due.len(), 1);
+        assert!(early.has_fired());
+        assert!(!same.has_fired(), "1 ns after the pop's `now`");
+        assert!(!late.has_fired());
+
+        timers.take_due(t + Duration::from_millis(10), &mut due);
+        assert_eq!(due.len(), 3);
+        assert!(same.has_fired() && late.has_fired());
+        assert!(
+            timers.remove(&late.slot).is_none(),
+            "the mark agrees with the map"
+        );
+    }
+
+    #[test]
+    fn a_pop_before_base_publishes_nothing() {
+        let timers = set();
+        let Some(before) = timers.base.checked_sub(Duration::from_millis(10)) else {
+            return; // the clock started less than 10 ms ago
+        };
+        let k = key(&timers, before + Duration::from_millis(5));
+        let mut due = Vec::new();
+        timers.take_due(before, &mut due);
+        assert!(due.is_empty());
+        assert!(
+            !k.has_fired(),
+            "both read as 0 past base, yet the deadline is later"
+        );
+        timers.take_due(timers.base, &mut due);
+        assert_eq!(due.len(), 1);
+        assert!(k.has_fired());
+    }
+
+    #[test]
+    fn a_close_leaves_the_mark_alone() {
+        let timers = set();
+        let k = key(&timers, timers.base + Duration::from_secs(60));
+        timers.take_due(timers.base + Duration::from_secs(1), &mut Vec::new());
+        // (Only sleeps in the set: the timer thread is not asked for.)
+        timers.close(|| unreachable!("no callback to move"));
+        assert!(
+            !k.has_fired(),
+            "closed, not fired: the sleep registers again"
+        );
     }
 }
