@@ -237,7 +237,7 @@ fn after_func_reset() {
 /// period, stop ends them.
 #[test]
 fn ticker_reset_and_stop() {
-    let mut ticker = Ticker::new(Duration::from_secs(3600));
+    let ticker = Ticker::new(Duration::from_secs(3600));
     let start = Instant::now();
     ticker.reset(Duration::from_millis(5));
     let t1 = block_on(ticker.tick());
@@ -251,6 +251,24 @@ fn ticker_reset_and_stop() {
     );
     ticker.reset(Duration::from_millis(2));
     block_on(ticker.tick());
+}
+
+/// As in Go, one task resets a ticker that another task waits on (`reset`
+/// takes `&self`): the waiter gets the first tick of the new schedule.
+#[test]
+fn ticker_reset_by_another_task_while_one_waits() {
+    let ticker = Arc::new(Ticker::new(Duration::from_secs(3600)));
+    let waiter = spawn({
+        let ticker = ticker.clone();
+        async move { ticker.tick().await }
+    });
+    let start = Instant::now();
+    ticker.reset(Duration::from_millis(3));
+    assert_eq!(ticker.period(), Duration::from_millis(3));
+    let due = block_on(timeout(Duration::from_secs(30), waiter))
+        .expect("the reset's first tick reaches the waiting task")
+        .unwrap();
+    assert!(due >= start + Duration::from_millis(3), "a tick before the new period");
 }
 
 /// Go's TestTickerResetLtZeroDuration: a zero period panics.

@@ -35,8 +35,8 @@ use super::timer::{Core, TimerWait};
 /// });
 /// ```
 pub struct Ticker {
+    /// Holds the period too, so that `reset` can take `&self`.
     core: Arc<Core>,
-    period: Duration,
     /// The waiter slot of `poll_tick` and the `Stream`.
     slot: Option<usize>,
 }
@@ -67,7 +67,6 @@ impl Ticker {
         );
         Self {
             core: Core::new(super::now().checked_add(period), Some(period)),
-            period,
             slot: None,
         }
     }
@@ -82,7 +81,7 @@ impl Ticker {
     /// assert_eq!(ticker.period(), Duration::from_millis(250));
     /// ```
     pub fn period(&self) -> Duration {
-        self.period
+        self.core.period().expect("a ticker's core has a period")
     }
 
     /// Waits for the next tick; returns the `Instant` it was due.
@@ -120,7 +119,8 @@ impl Ticker {
 
     /// Stops the ticker and sets its period to `period`; the next tick is
     /// due `period` from now (Go's `Ticker.Reset`). A tick nobody received
-    /// is discarded.
+    /// is discarded. It takes `&self`: as in Go, any task holding the
+    /// ticker may reset it while others wait on it.
     ///
     /// # Panics
     ///
@@ -130,17 +130,17 @@ impl Ticker {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// let mut ticker = gust_executor::time::Ticker::new(Duration::from_secs(3600));
+    /// let ticker = gust_executor::time::Ticker::new(Duration::from_secs(3600));
     /// let start = Instant::now();
     /// ticker.reset(Duration::from_millis(2));
+    /// assert_eq!(ticker.period(), Duration::from_millis(2));
     /// assert!(gust_executor::block_on(ticker.tick()) >= start + Duration::from_millis(2));
     /// ```
-    pub fn reset(&mut self, period: Duration) {
+    pub fn reset(&self, period: Duration) {
         assert!(
             !period.is_zero(),
             "Ticker::reset: the period must be non-zero"
         );
-        self.period = period;
         Core::reset(&self.core, super::now().checked_add(period), Some(period));
     }
 
@@ -174,7 +174,7 @@ impl Drop for Ticker {
 impl fmt::Debug for Ticker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ticker")
-            .field("period", &self.period)
+            .field("period", &self.period())
             .field("next", &self.core.next())
             .finish_non_exhaustive()
     }

@@ -80,6 +80,11 @@ impl Core {
         core
     }
 
+    /// A ticker's period (`None` for a timer).
+    pub(crate) fn period(&self) -> Option<Duration> {
+        self.lock().period
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // No user code runs under the lock (wakers are woken after it).
         self.state.lock().unwrap_or_else(|e| e.into_inner())
