@@ -268,7 +268,10 @@ fn ticker_reset_by_another_task_while_one_waits() {
     let due = block_on(timeout(Duration::from_secs(30), waiter))
         .expect("the reset's first tick reaches the waiting task")
         .unwrap();
-    assert!(due >= start + Duration::from_millis(3), "a tick before the new period");
+    assert!(
+        due >= start + Duration::from_millis(3),
+        "a tick before the new period"
+    );
 }
 
 /// Go's TestTickerResetLtZeroDuration: a zero period panics.
