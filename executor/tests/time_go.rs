@@ -8,8 +8,10 @@
 //! machine: "never early" and "never a stale value" are exact, "on time" is
 //! only checked loosely.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use gust_executor::time::{Ticker, Timer, after, after_func, sleep, tick, timeout};
@@ -258,10 +260,20 @@ fn ticker_reset_and_stop() {
 #[test]
 fn ticker_reset_by_another_task_while_one_waits() {
     let ticker = Arc::new(Ticker::new(Duration::from_secs(3600)));
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
     let waiter = spawn({
         let ticker = ticker.clone();
-        async move { ticker.tick().await }
+        async move {
+            let mut tick = std::pin::pin!(ticker.tick());
+            // Poll once, so that the task waits on the ticker before the
+            // reset, then say so.
+            let first = std::future::poll_fn(|cx| Poll::Ready(tick.as_mut().poll(cx))).await;
+            assert!(first.is_pending(), "a tick of the one-hour schedule");
+            waiting_tx.send(()).unwrap();
+            tick.await
+        }
     });
+    waiting_rx.recv_timeout(Duration::from_secs(30)).unwrap();
     let start = Instant::now();
     ticker.reset(Duration::from_millis(3));
     assert_eq!(ticker.period(), Duration::from_millis(3));

@@ -27,9 +27,11 @@
 //!   entry under the lock, so a dropped timer frees its entry at once. A
 //!   timer removed before it fired never fires.
 //!
-//! A `Sleep` completes only when its own `Instant::now()` check says the
-//! deadline has passed, so it never completes early whatever the firer
-//! does; the poller's and the condvar's waits are precise to the kernel's
+//! A `Sleep` completes only when its deadline has passed on its clock:
+//! its own `now()` check says so, or the set's fired-through mark, a `now`
+//! the firer read from the same clock before it took the entry
+//! (`store.rs`). So it never completes early whatever the firer does; the
+//! poller's and the condvar's waits are precise to the kernel's
 //! timer slack (epoll's timeout is in whole milliseconds, rounded up), so a
 //! timer is late by about a millisecond at most on an idle machine. A
 //! deadline that does not fit in an `Instant` (for example `Duration::MAX`

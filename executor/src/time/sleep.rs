@@ -150,7 +150,7 @@ impl Future for Sleep {
             && key.has_fired()
             && key.timers.clock.same_as(&this.clock)
         {
-            this.key = None; // its entry is gone: nothing to deregister
+            this.key = None; // gone (store.rs, invariant #2): nothing to remove
             this.waker = None;
             return Poll::Ready(());
         }
@@ -168,7 +168,19 @@ impl Future for Sleep {
             _ => {
                 // First poll (or the entry fired while `now < deadline`,
                 // which a monotonic clock rules out; register again anyway).
-                this.key = Some(super::register(deadline, cx.waker(), &this.clock));
+                let key = super::register(deadline, cx.waker(), &this.clock);
+                // Another thread's pop may have moved the mark past the
+                // deadline between our clock read and the insert: then it
+                // is due, and the entry sits below the mark, where
+                // `has_fired` would take it for gone. Checked once here,
+                // every later rise of the mark past the deadline comes from
+                // a pop that took the entry (store.rs, invariant #1).
+                if key.has_fired() && key.timers.clock.same_as(&this.clock) {
+                    super::deregister(&key);
+                    this.waker = None;
+                    return Poll::Ready(());
+                }
+                this.key = Some(key);
                 this.waker = Some(cx.waker().clone());
             }
         }

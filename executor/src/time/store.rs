@@ -24,17 +24,28 @@
 //!
 //! # Knowing a timer fired without the lock
 //!
-//! `pop_due(now)` takes every timer due at `now`, in deadline order, so once
-//! it has run no timer with a deadline at or before that `now` is left in
-//! the map. Each pop publishes its `now` as the set's *fired-through* mark
+//! `pop_due(now)` takes every timer due at `now`, in deadline order, and
+//! then publishes that `now` as the set's *fired-through* mark
 //! (nanoseconds past the set's `base`, plus one so that 0 means "nothing
 //! fired yet"; it only grows; a `now` before `base` publishes nothing, as
-//! deadlines before `base` all read as 0). A woken sleep whose deadline lies below the
-//! mark knows, from one atomic load, that its entry is gone and that its
-//! deadline has passed on the set's clock: it completes without reading the
-//! clock and without taking the lock to remove an entry that is not there.
-//! (`close` empties the map without moving the mark: a sleep woken by a
-//! close is above it, and registers again.)
+//! deadlines before `base` all read as 0).
+//!
+//! Invariants:
+//!
+//! 1. A deadline below the mark has passed on the set's clock (the mark is
+//!    a `now` read from it). An entry in the map whose deadline is below
+//!    the mark was inserted below it (a deadline that passed while it was
+//!    being registered: another thread's pop came between the caller's
+//!    clock read and its insert); an entry that was at or above the mark
+//!    when inserted is taken by the very pop that moves the mark past it.
+//! 2. So a holder of a key that checked, after its insert, that its
+//!    deadline was not below the mark, may later read "below the mark" as
+//!    "my entry is gone and my deadline has passed": a woken sleep
+//!    completes from one atomic load, without reading the clock and
+//!    without taking the lock to remove an entry that is not there
+//!    (`sleep.rs`, which checks right after registering).
+//! 3. `close` empties the map without moving the mark: a sleep woken by a
+//!    close is above it, and registers again.
 //!
 //! # The watch (Go's sysmon, for timers)
 //!
@@ -83,9 +94,11 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    /// Whether the set's firer has taken this timer: it fired (or is
-    /// firing), so its deadline has passed on the set's clock (module docs,
-    /// "Knowing a timer fired without the lock"). `false` when unsure.
+    /// Whether the set's mark has passed this timer's deadline: the
+    /// deadline has passed on the set's clock, and, if the mark was not
+    /// past it just after the insert, the firer has taken the entry (module
+    /// docs, "Knowing a timer fired without the lock", invariants #1-#2).
+    /// `false` when unsure.
     #[inline]
     pub(crate) fn has_fired(&self) -> bool {
         // Acquire: pairs with the Release in `pop_due`, published after the
@@ -495,6 +508,19 @@ mod tests {
             timers.remove(&late.slot).is_none(),
             "the mark agrees with the map"
         );
+    }
+
+    /// Invariant #1: an insert below the mark (its deadline passed while
+    /// it was registered) stays in the map although `has_fired` says yes,
+    /// which is why a sleep checks right after registering.
+    #[test]
+    fn an_insert_below_the_mark_is_not_taken_by_a_past_pop() {
+        let timers = set();
+        let t = timers.base + Duration::from_millis(10);
+        timers.take_due(t, &mut Vec::new());
+        let late = key(&timers, t - Duration::from_millis(1));
+        assert!(late.has_fired(), "its deadline is below the mark");
+        assert!(timers.remove(&late.slot).is_some(), "yet it is in the map");
     }
 
     #[test]
