@@ -160,3 +160,48 @@ fn dump_reads_every_tasks_trace() {
     tasks.sort();
     assert_eq!(tasks, [(None, here), (Some("named"), here)]);
 }
+
+/// On a lone worker, a task that spawns (or wakes) two tasks in one poll
+/// gives neither the LIFO slot: both run after the tasks already queued, in
+/// spawn order (`scheduler/mod.rs`, "Where tasks live"). With the slot, the
+/// last one spawned would run first: `t, b, c, a`.
+#[test]
+fn a_broadcaster_on_a_lone_worker_gives_no_wakee_the_slot() {
+    use std::sync::Mutex;
+    let rt = Builder::new().workers(1).build().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let push = |log: &Arc<Mutex<Vec<&'static str>>>, what| log.lock().unwrap().push(what);
+    let root = {
+        let log = log.clone();
+        async move {
+            let c = spawn({
+                let log = log.clone();
+                async move { push(&log, "c") }
+            });
+            let t = spawn({
+                let log = log.clone();
+                async move {
+                    push(&log, "t");
+                    let a = spawn({
+                        let log = log.clone();
+                        async move { push(&log, "a") }
+                    });
+                    let b = spawn({
+                        let log = log.clone();
+                        async move { push(&log, "b") }
+                    });
+                    (a, b)
+                }
+            });
+            (c, t)
+        }
+    };
+    rt.block_on(async {
+        let (c, t) = rt.spawn(root).await.unwrap();
+        c.await.unwrap();
+        let (a, b) = t.await.unwrap();
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+    assert_eq!(*log.lock().unwrap(), ["c", "t", "a", "b"]);
+}

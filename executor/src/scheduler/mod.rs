@@ -12,7 +12,16 @@
 //!   by a task that finishes (its `JoinHandle`'s awaiter, or by the drop of
 //!   its future) goes to the back of the local queue instead: a joiner of
 //!   many tasks would otherwise be polled once per finished task, only to
-//!   find the next one unfinished;
+//!   find the next one unfinished. On a runtime of one worker, a task that
+//!   wakes or spawns more than one task in a poll (a broadcaster: a hub
+//!   waking every subscriber, a sieve filter waking the sender it took a
+//!   value from and the receiver it gave one to) gives none of them the
+//!   slot: all go to the back in wake order, so each runs later with more
+//!   work queued (measured: the prime sieve at 1 worker 761 -> 631 ms, the
+//!   chat server at 10 clients 66-74k -> 94k lines a second). With several
+//!   workers the slot keeps the latest wakee, as Go's: it keeps one here
+//!   while the rest are stolen, which the select rows at 2 workers measured
+//!   to pay (+14-35% without it);
 //! - a **local run queue** (`queue.rs`): a fixed ring that it pushes and pops
 //!   without locks and that idle workers steal half of. The task displaced
 //!   from the LIFO slot goes to its tail; a full ring moves half of itself to

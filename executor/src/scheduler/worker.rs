@@ -48,6 +48,10 @@ pub(crate) struct Worker {
     lifo: Cell<Option<Runnable>>,
     /// Tasks run from the LIFO slot in a row.
     lifo_streak: Cell<u32>,
+    /// Tasks the running task has woken or spawned so far in this poll
+    /// (`schedule_local`: on a lone worker, a task that wakes several gives
+    /// none of them the slot).
+    handoffs: Cell<u32>,
     /// Whether `idle` counts this worker as searching.
     searching: Cell<bool>,
     /// Set while the running task finishes: its future returned `Ready`
@@ -175,6 +179,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         local,
         lifo: Cell::new(None),
         lifo_streak: Cell::new(0),
+        handoffs: Cell::new(0),
         searching: Cell::new(false),
         completing: Cell::new(false),
         driving: Cell::new(false),
@@ -248,6 +253,7 @@ impl Worker {
 
     fn run_task(&self, task: Runnable) {
         self.stats().polled();
+        self.handoffs.set(0);
         // The task's future catches its own panics (`TaskFuture`); this only
         // guards against a panicking `Drop` of a future or output.
         let _ = catch_unwind(AssertUnwindSafe(|| task.run()));
@@ -281,11 +287,31 @@ impl Worker {
             }
             return;
         }
+        let alone = self.shared.num_workers() == 1;
+        let handoffs = self.handoffs.get();
+        self.handoffs.set(handoffs.saturating_add(1));
+        if alone && handoffs > 0 {
+            // A broadcaster on a lone worker (a hub waking every
+            // subscriber, a filter waking its sender and its receiver): none
+            // of its wakees goes first; all go to the back in wake order,
+            // behind the tasks already ready, so each runs later with more
+            // work queued. (With the slot, a chat hub's last subscriber ran
+            // at once on every line, a write per line; the prime sieve's
+            // values ran depth-first down the chain.) With several workers
+            // the slot stays: it keeps one wakee here while the others are
+            // stolen, which the select rows measured to pay.
+            if let Some(first) = self.lifo.take() {
+                self.push_back(first);
+            }
+            self.push_back(runnable);
+            return;
+        }
+        // Go's `runnext`: the latest wakee runs next, on a warm cache.
         if let Some(prev) = self.lifo.replace(Some(runnable)) {
             self.push_back(prev);
             // `prev` is stealable now: get help if nobody is looking. (Alone,
             // there is nobody to ask, and this worker is awake.)
-            if self.shared.num_workers() > 1 {
+            if !alone {
                 self.shared.notify_one();
             }
         }
