@@ -48,10 +48,10 @@ pub(crate) struct Worker {
     lifo: Cell<Option<Runnable>>,
     /// Tasks run from the LIFO slot in a row.
     lifo_streak: Cell<u32>,
-    /// Tasks the running task has woken or spawned so far in this poll
-    /// (`schedule_local`: on a lone worker, a task that wakes several gives
-    /// none of them the slot).
-    handoffs: Cell<u32>,
+    /// Whether the running task has woken or spawned a task in this poll
+    /// (counted on a lone worker only, where `schedule_local` gives none of
+    /// a task's wakees the slot once it has woken a second).
+    handed_off: Cell<bool>,
     /// Whether `idle` counts this worker as searching.
     searching: Cell<bool>,
     /// Set while the running task finishes: its future returned `Ready`
@@ -179,7 +179,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         local,
         lifo: Cell::new(None),
         lifo_streak: Cell::new(0),
-        handoffs: Cell::new(0),
+        handed_off: Cell::new(false),
         searching: Cell::new(false),
         completing: Cell::new(false),
         driving: Cell::new(false),
@@ -253,7 +253,7 @@ impl Worker {
 
     fn run_task(&self, task: Runnable) {
         self.stats().polled();
-        self.handoffs.set(0);
+        self.handed_off.set(false);
         // The task's future catches its own panics (`TaskFuture`); this only
         // guards against a panicking `Drop` of a future or output.
         let _ = catch_unwind(AssertUnwindSafe(|| task.run()));
@@ -288,9 +288,7 @@ impl Worker {
             return;
         }
         let alone = self.shared.num_workers() == 1;
-        let handoffs = self.handoffs.get();
-        self.handoffs.set(handoffs.saturating_add(1));
-        if alone && handoffs > 0 {
+        if alone && self.handed_off.replace(true) {
             // A broadcaster on a lone worker (a hub waking every
             // subscriber, a filter waking its sender and its receiver): none
             // of its wakees goes first; all go to the back in wake order,

@@ -144,11 +144,9 @@ impl Future for Sleep {
             return Poll::Pending; // never
         };
         // Woken by the firer (the common case): its mark says the deadline
-        // passed on the set's clock, which must be ours (a sleep polled
-        // off its runtime may sit on the timer thread's real clock).
+        // passed on our clock.
         if let Some(key) = &this.key
-            && key.has_fired()
-            && key.timers.clock.same_as(&this.clock)
+            && key.has_fired(&this.clock)
         {
             this.key = None; // gone (store.rs, invariant #2): nothing to remove
             this.waker = None;
@@ -175,7 +173,7 @@ impl Future for Sleep {
                 // `has_fired` would take it for gone. Checked once here,
                 // every later rise of the mark past the deadline comes from
                 // a pop that took the entry (store.rs, invariant #1).
-                if key.has_fired() && key.timers.clock.same_as(&this.clock) {
+                if key.has_fired(&this.clock) {
                     super::deregister(&key);
                     this.waker = None;
                     return Poll::Ready(());

@@ -94,17 +94,20 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    /// Whether the set's mark has passed this timer's deadline: the
-    /// deadline has passed on the set's clock, and, if the mark was not
-    /// past it just after the insert, the firer has taken the entry (module
-    /// docs, "Knowing a timer fired without the lock", invariants #1-#2).
-    /// `false` when unsure.
+    /// Whether the set's mark has passed this timer's deadline on `clock`:
+    /// the deadline has passed on that clock, and, if the mark was not past
+    /// it just after the insert, the firer has taken the entry (module docs,
+    /// "Knowing a timer fired without the lock", invariants #1-#2). `false`
+    /// when unsure, and when the set keeps another clock (a sleep polled
+    /// off its runtime sits on the timer thread's real clock).
     #[inline]
-    pub(crate) fn has_fired(&self) -> bool {
+    pub(crate) fn has_fired(&self, clock: &Clock) -> bool {
         // Acquire: pairs with the Release in `pop_due`, published after the
         // entry left the map.
         let mark = self.timers.fired_through.load(Ordering::Acquire);
-        mark != 0 && self.timers.nanos_past_base(self.slot.deadline) < mark
+        mark != 0
+            && self.timers.nanos_past_base(self.slot.deadline) < mark
+            && self.timers.clock.same_as(clock)
     }
 }
 
@@ -492,18 +495,18 @@ mod tests {
         let early = key(&timers, t);
         let same = key(&timers, t + Duration::from_nanos(1));
         let late = key(&timers, t + Duration::from_millis(10));
-        assert!(!early.has_fired(), "nothing popped yet");
+        assert!(!early.has_fired(&Clock::Real), "nothing popped yet");
 
         let mut due = Vec::new();
         timers.take_due(t, &mut due);
         assert_eq!(due.len(), 1);
-        assert!(early.has_fired());
-        assert!(!same.has_fired(), "1 ns after the pop's `now`");
-        assert!(!late.has_fired());
+        assert!(early.has_fired(&Clock::Real));
+        assert!(!same.has_fired(&Clock::Real), "1 ns after the pop's `now`");
+        assert!(!late.has_fired(&Clock::Real));
 
         timers.take_due(t + Duration::from_millis(10), &mut due);
         assert_eq!(due.len(), 3);
-        assert!(same.has_fired() && late.has_fired());
+        assert!(same.has_fired(&Clock::Real) && late.has_fired(&Clock::Real));
         assert!(
             timers.remove(&late.slot).is_none(),
             "the mark agrees with the map"
@@ -519,7 +522,10 @@ mod tests {
         let t = timers.base + Duration::from_millis(10);
         timers.take_due(t, &mut Vec::new());
         let late = key(&timers, t - Duration::from_millis(1));
-        assert!(late.has_fired(), "its deadline is below the mark");
+        assert!(
+            late.has_fired(&Clock::Real),
+            "its deadline is below the mark"
+        );
         assert!(timers.remove(&late.slot).is_some(), "yet it is in the map");
     }
 
@@ -534,12 +540,12 @@ mod tests {
         timers.take_due(before, &mut due);
         assert!(due.is_empty());
         assert!(
-            !k.has_fired(),
+            !k.has_fired(&Clock::Real),
             "both read as 0 past base, yet the deadline is later"
         );
         timers.take_due(timers.base, &mut due);
         assert_eq!(due.len(), 1);
-        assert!(k.has_fired());
+        assert!(k.has_fired(&Clock::Real));
     }
 
     #[test]
@@ -550,7 +556,7 @@ mod tests {
         // (Only sleeps in the set: the timer thread is not asked for.)
         timers.close(|| unreachable!("no callback to move"));
         assert!(
-            !k.has_fired(),
+            !k.has_fired(&Clock::Real),
             "closed, not fired: the sleep registers again"
         );
     }
