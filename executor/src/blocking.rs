@@ -27,9 +27,34 @@ pub(crate) const MAX_THREADS: usize = 512;
 /// How long an idle blocking thread waits for a job before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
+/// A queued job, and what keeps its runtime's virtual clock still until it
+/// has run (`None` for a job from outside any runtime).
+struct Job {
+    task: Runnable,
+    holds_clock: Option<HoldsClock>,
+}
+
+/// One count in the runtime driver's `blocking_jobs`: the virtual clock
+/// does not jump while any is alive (`driver/mod.rs`).
+struct HoldsClock(std::sync::Arc<crate::driver::Driver>);
+
+impl HoldsClock {
+    fn new(driver: std::sync::Arc<crate::driver::Driver>) -> Self {
+        driver.blocking_jobs.fetch_add(1, Ordering::SeqCst);
+        Self(driver)
+    }
+}
+
+impl Drop for HoldsClock {
+    fn drop(&mut self) {
+        self.0.blocking_jobs.fetch_sub(1, Ordering::SeqCst);
+        self.0.nudge();
+    }
+}
+
 #[derive(Default)]
 struct State {
-    queue: VecDeque<Runnable>,
+    queue: VecDeque<Job>,
     threads: usize,
     idle: usize,
     notified: usize,
@@ -57,35 +82,30 @@ where
     // the caller.
     match crate::runtime::current_explicit() {
         Some(shared) => {
-            // Virtual time stands still until the job is done (counted from
-            // submission: a queued job will run).
-            let driver = shared.driver.clone();
-            driver.blocking_jobs.fetch_add(1, Ordering::SeqCst);
-            struct Done(std::sync::Arc<crate::driver::Driver>);
-            impl Drop for Done {
-                fn drop(&mut self) {
-                    self.0.blocking_jobs.fetch_sub(1, Ordering::SeqCst);
-                    self.0.nudge();
-                }
-            }
-            let done = Done(driver);
+            // Virtual time stands still until the job has run (counted from
+            // submission: a queued job will run), and is released only after
+            // its task completed, so that whoever awaits it is woken (and
+            // counted runnable) first. Released inside the job instead, the
+            // clock could jump between the job's end and that wake-up.
+            let holds_clock = Mutex::new(Some(HoldsClock::new(shared.driver.clone())));
             spawn_blocking_task(
                 move || {
-                    let _done = done;
                     let _enter = crate::runtime::enter(shared);
                     f()
                 },
-                |r| pool().submit(r),
+                // A blocking task is scheduled once: its future is ready at
+                // its first poll.
+                move |r| pool().submit(r, holds_clock.lock().unwrap().take()),
             )
         }
-        None => spawn_blocking_task(f, |r| pool().submit(r)),
+        None => spawn_blocking_task(f, |r| pool().submit(r, None)),
     }
 }
 
 impl Pool {
-    fn submit(&'static self, job: Runnable) {
+    fn submit(&'static self, task: Runnable, holds_clock: Option<HoldsClock>) {
         let mut st = self.state.lock().unwrap();
-        st.queue.push_back(job);
+        st.queue.push_back(Job { task, holds_clock });
         if st.idle > st.notified {
             st.notified += 1;
             drop(st);
@@ -113,7 +133,9 @@ impl Pool {
             if let Some(job) = st.queue.pop_front() {
                 drop(st);
                 // The task catches its own panics.
-                job.run();
+                job.task.run();
+                // After the task completed and woke its awaiter.
+                drop(job.holds_clock);
                 st = self.state.lock().unwrap();
                 continue;
             }
