@@ -230,3 +230,68 @@ fn works_on_tokio() {
     });
     assert!(fired >= start + Duration::from_millis(5));
 }
+
+/// Polls `f` once with a waker that does nothing.
+fn poll_once<F: Future + Unpin>(f: &mut F) -> std::task::Poll<F::Output> {
+    let waker = futures::task::noop_waker();
+    std::pin::Pin::new(f).poll(&mut std::task::Context::from_waker(&waker))
+}
+
+#[test]
+fn a_zero_or_past_deadline_is_ready_on_the_first_poll() {
+    // Go's time.Sleep(0) returns at once; so do gust's zero and past
+    // deadlines, on a runtime and off it, without a trip through a timer set.
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(1)
+        .build()
+        .unwrap();
+    for on_runtime in [false, true] {
+        let check = move || {
+            assert!(poll_once(&mut sleep(Duration::ZERO)).is_ready());
+            let past = Instant::now() - Duration::from_millis(1);
+            assert!(poll_once(&mut sleep_until(past)).is_ready());
+            assert!(poll_once(&mut sleep_until(Instant::now())).is_ready());
+            let mut t = timeout(Duration::ZERO, std::future::pending::<()>());
+            assert!(matches!(
+                poll_once(&mut Box::pin(&mut t)),
+                std::task::Poll::Ready(Err(_))
+            ));
+        };
+        if on_runtime {
+            rt.block_on(rt.spawn(async move { check() })).unwrap();
+        } else {
+            check();
+        }
+    }
+}
+
+#[test]
+fn a_sleep_first_polled_after_its_deadline_completes_soon_and_never_early() {
+    // A `sleep(d)` of at least a millisecond registers on its first poll
+    // without reading the clock again; if that poll comes after the
+    // deadline, the runtime fires it at its next turn.
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(2)
+        .build()
+        .unwrap();
+    for _ in 0..if cfg!(miri) { 2 } else { 50 } {
+        let waited = rt.block_on(rt.spawn(async {
+            let start = Instant::now();
+            let s = sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(3)); // past it, unpolled
+            let polled = Instant::now();
+            s.await;
+            assert!(start.elapsed() >= Duration::from_millis(2), "early");
+            polled.elapsed()
+        }));
+        let waited = waited.unwrap();
+        assert!(
+            waited < Duration::from_millis(500),
+            "took {waited:?} after its first poll"
+        );
+    }
+    // Off any runtime (the timer thread's set) as well.
+    let s = sleep(Duration::from_millis(2));
+    std::thread::sleep(Duration::from_millis(3));
+    block_on(s);
+}

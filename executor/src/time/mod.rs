@@ -28,9 +28,11 @@
 //!   timer removed before it fired never fires.
 //!
 //! A `Sleep` completes only when its deadline has passed on its clock:
-//! its own `now()` check says so, or the set's fired-through mark, a `now`
-//! the firer read from the same clock before it took the entry
-//! (`store.rs`). So it never completes early whatever the firer does; the
+//! its own `now()` check says so (on its first poll, unless it is a
+//! `sleep(d)` of a millisecond or more, whose deadline was computed from a
+//! `now` read just before), or the set's fired-through mark, a `now` the
+//! firer read from the same clock before it took the entry (`store.rs`);
+//! a woken or re-polled sleep reads only the mark. So it never completes early whatever the firer does; the
 //! poller's and the condvar's waits are precise to the kernel's
 //! timer slack (epoll's timeout is in whole milliseconds, rounded up), so a
 //! timer is late by about a millisecond at most on an idle machine. A
