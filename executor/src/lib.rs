@@ -144,7 +144,8 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 }
 
 /// Yields to the scheduler once: the task goes to the back of its worker's
-/// queue, behind every other ready task (Go's `runtime.Gosched`).
+/// queue, or of its runtime's injection queue while that holds tasks:
+/// behind every other ready task (Go's `runtime.Gosched`).
 ///
 /// ```
 /// gust_executor::block_on(async {

@@ -205,3 +205,28 @@ fn a_broadcaster_on_a_lone_worker_gives_no_wakee_the_slot() {
     });
     assert_eq!(*log.lock().unwrap(), ["c", "t", "a", "b"]);
 }
+
+/// `yield_now` puts the task behind every task that is ready, those that
+/// overflowed a full local queue into the injection queue included. (A
+/// task that spawned four queues' worth and yielded came back after the
+/// newest half queue; the rest ran one per 61 ticks behind it.)
+#[test]
+fn a_yield_runs_after_every_ready_task_even_the_overflow() {
+    let rt = Builder::new().workers(1).build().unwrap();
+    let n = 4 * crate::scheduler::queue::CAPACITY as usize;
+    let ran = Arc::new(AtomicUsize::new(0));
+    let root = {
+        let ran = ran.clone();
+        async move {
+            for _ in 0..n {
+                let ran = ran.clone();
+                spawn(async move {
+                    ran.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            yield_now().await;
+            ran.load(Ordering::Relaxed)
+        }
+    };
+    assert_eq!(rt.block_on(rt.spawn(root)).unwrap(), n);
+}
