@@ -152,3 +152,41 @@ fn a_sleep_made_outside_keeps_real_time() {
     assert!(took >= Duration::from_millis(20), "{took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+/// A sleep shorter than the time the runtime took to build completes: its
+/// timer set's fired-through mark counts from the virtual clock's own start,
+/// so the pop that fires it publishes a mark past its deadline. (Counted
+/// from the real time the set was built, that pop published nothing, and
+/// the woken sleep, re-polled with the same waker, stayed pending: the
+/// deadlock detector then reported the runtime.)
+#[test]
+fn a_sleep_shorter_than_the_runtime_build_completes() {
+    for workers in [1, 2] {
+        for d in [
+            Duration::from_nanos(1),
+            Duration::from_micros(1),
+            Duration::from_micros(500),
+            Duration::from_millis(2),
+        ] {
+            // On a thread, so that a hang fails the test instead.
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = paused(workers);
+                let slept = rt
+                    .block_on(rt.spawn(async move {
+                        let t0 = now();
+                        sleep(d).await;
+                        now() - t0
+                    }))
+                    .unwrap();
+                let rt = paused(workers);
+                rt.block_on(async move { gust::time::sleep_until(now() + d).await });
+                tx.send(slept).unwrap();
+            });
+            let slept = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("a {d:?} sleep at {workers} workers never completed"));
+            assert!(slept >= d, "{d:?}: slept {slept:?}");
+        }
+    }
+}

@@ -265,7 +265,10 @@ impl Worker {
         if yielded {
             // `yield_now`: to the back, behind everything else that is ready.
             // No wake: this worker comes back to it soon.
-            if self.shared.inject.is_empty() {
+            // (Not after shutdown: its drain of the injection queue may
+            // have passed, while the local queue is dropped when this
+            // worker exits.)
+            if self.shared.inject.is_empty() || self.shared.is_shutdown() {
                 self.push_back(runnable);
             } else {
                 // Behind the injection queue too (Go's `Gosched` puts the

@@ -196,8 +196,13 @@ impl Timers {
             sleeper,
             len: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            // From the set's own clock: no `now` read from it later is
+            // before `base`, so every pop publishes its mark. (A virtual
+            // clock reads its own base, taken before this set was built;
+            // with `Instant::now()` here, a pop before the clock passed it
+            // published nothing, and a sleep it woke never completed.)
+            base: clock.now(),
             clock,
-            base: Instant::now(),
             fired_through: AtomicU64::new(0),
         }
     }
