@@ -48,6 +48,7 @@ mod metrics;
 mod registry;
 pub mod runtime;
 mod scheduler;
+mod slots;
 mod spin;
 pub mod task;
 pub mod time;
