@@ -190,3 +190,46 @@ fn a_sleep_shorter_than_the_runtime_build_completes() {
         }
     }
 }
+
+/// A runtime keeps a timer set per worker and one for its `block_on`
+/// threads; the virtual clock still jumps to the earliest deadline of all
+/// of them, so sleeps made on different workers and in `block_on` end in
+/// deadline order.
+#[test]
+fn sleeps_from_every_worker_and_block_on_end_in_deadline_order() {
+    let rt = paused(2);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    rt.block_on(async {
+        let t0 = now();
+        let mut hs = Vec::new();
+        for i in (0..40u64).rev() {
+            let log = log.clone();
+            hs.push(gust::spawn(async move {
+                sleep(Duration::from_millis(10 * i + 5)).await;
+                log.lock().unwrap().push(i);
+            }));
+        }
+        // The block_on's own sleeps, between the tasks' deadlines.
+        for i in 0..4u64 {
+            gust::time::sleep_until(t0 + Duration::from_millis(100 * i + 1)).await;
+            log.lock().unwrap().push(1000 + i);
+        }
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    let log = log.lock().unwrap().clone();
+    let mut by_deadline: Vec<(u64, u64)> = log
+        .iter()
+        .map(|&e| {
+            if e >= 1000 {
+                (100 * (e - 1000) + 1, e)
+            } else {
+                (10 * e + 5, e)
+            }
+        })
+        .collect();
+    by_deadline.sort();
+    let expected: Vec<u64> = by_deadline.into_iter().map(|(_, e)| e).collect();
+    assert_eq!(log, expected);
+}

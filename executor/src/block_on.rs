@@ -135,7 +135,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let explicit = crate::runtime::current_explicit();
     let virtual_time = explicit
         .as_ref()
-        .filter(|s| s.driver.timers.clock.is_virtual() && !worker::on_worker())
+        .filter(|s| s.driver.timers.clock().is_virtual() && !worker::on_worker())
         .map(|s| s.driver.clone());
     let list = match &explicit {
         Some(s) => s.block_ons.clone(),

@@ -187,9 +187,9 @@ pub(crate) fn current_driver() -> Arc<crate::driver::Driver> {
 /// the global runtime, whose clock is real).
 pub(crate) fn current_clock() -> Option<Clock> {
     worker::with_current(|w| match w {
-        Some((shared, _)) => Some(shared.driver.timers.clock.clone()),
+        Some((shared, _)) => Some(shared.driver.timers.clock().clone()),
         None => ENTERED
-            .try_with(|e| e.borrow().as_ref().map(|s| s.driver.timers.clock.clone()))
+            .try_with(|e| e.borrow().as_ref().map(|s| s.driver.timers.clock().clone()))
             .ok()
             .flatten(),
     })
@@ -199,11 +199,26 @@ pub(crate) fn current_clock() -> Option<Clock> {
 /// the global runtime): a worker's, or a `block_on`'s of a runtime.
 pub(crate) fn current_timers() -> Option<Arc<crate::time::store::Timers>> {
     worker::with_current(|w| match w {
-        Some((shared, _)) => Some(shared.driver.timers.clone()),
+        Some((shared, index)) => Some(shared.driver.timers.for_thread(index).clone()),
         None => ENTERED
-            .try_with(|e| e.borrow().as_ref().map(|s| s.driver.timers.clone()))
+            .try_with(|e| {
+                e.borrow()
+                    .as_ref()
+                    .map(|s| s.driver.timers.for_thread(usize::MAX).clone())
+            })
             .ok()
             .flatten(),
+    })
+}
+
+/// Pending timers of the current runtime, all its sets (0 off any runtime;
+/// tests).
+pub(crate) fn current_pending_timers() -> usize {
+    worker::with_current(|w| match w {
+        Some((shared, _)) => shared.driver.timers.len(),
+        None => ENTERED
+            .try_with(|e| e.borrow().as_ref().map_or(0, |s| s.driver.timers.len()))
+            .unwrap_or(0),
     })
 }
 

@@ -58,7 +58,7 @@ pub(crate) mod io;
 pub(crate) mod slot;
 
 use crate::time::clock::Clock;
-use crate::time::store::{Sleeper, Timers};
+use crate::time::sets::TimerSets;
 use crate::time::{Action, thread_timers};
 use io::{Direction, ReadyEvent, ScheduledIo};
 use mio::{Events, Interest, Poll as MioPoll, Token};
@@ -98,7 +98,7 @@ pub(crate) struct Driver {
     sources: Mutex<Slab<Arc<ScheduledIo>>>,
     num_sources: AtomicUsize,
     generation: AtomicUsize,
-    pub(crate) timers: Arc<Timers>,
+    pub(crate) timers: TimerSets,
     /// Which worker waits in the poller.
     polling: PollerSlot,
     /// Set once by the runtime's shutdown.
@@ -112,7 +112,7 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(clock: crate::time::clock::Clock) -> std::io::Result<Self> {
+    pub(crate) fn new(workers: usize, clock: crate::time::clock::Clock) -> std::io::Result<Self> {
         let poll = MioPoll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE_TOKEN)?);
@@ -124,7 +124,7 @@ impl Driver {
                 wake: Vec::new(),
             }),
             registry,
-            timers: Arc::new(Timers::new(Sleeper::Runtime(waker.clone()), clock)),
+            timers: TimerSets::new(workers, &waker, &clock),
             waker,
             sources: Mutex::new(Slab::new()),
             num_sources: AtomicUsize::new(0),
@@ -165,7 +165,7 @@ impl Driver {
     /// worker); the worker in the poller re-checks whether the clock may
     /// jump.
     pub(crate) fn nudge(&self) {
-        if self.timers.clock.is_virtual() {
+        if self.timers.clock().is_virtual() {
             let _ = self.waker.wake();
         }
     }
@@ -197,7 +197,8 @@ impl Driver {
         let mut did = false;
         if self.timers.len() > 0 {
             let mut due = Vec::new();
-            self.timers.take_due_busy(self.timers.clock.now(), &mut due);
+            self.timers
+                .take_due_busy(self.timers.clock().now(), &mut due);
             did = !due.is_empty();
             for action in due {
                 action.run();
@@ -344,7 +345,7 @@ impl Poller<'_> {
             d.polling.leave();
             return false;
         }
-        let clock = &d.timers.clock;
+        let clock = d.timers.clock();
         let now = clock.now();
         let next = d.timers.take_due(now, &mut self.core.due);
         if !self.core.due.is_empty() {

@@ -146,7 +146,7 @@ impl Shared {
             idle: CachePadded::new(idle::Idle::new(n)),
             threads: (0..n).map(|_| OnceLock::new()).collect(),
             registry: Registry::new(n),
-            driver: Arc::new(Driver::new(clock)?),
+            driver: Arc::new(Driver::new(n, clock)?),
             exit_on_unhandled_panic: false,
             block_ons: Arc::default(),
             detector: Detector::new(OnDeadlock::Off),

@@ -1,5 +1,6 @@
-//! A set of pending timers: the process-wide timer thread's, or one
-//! runtime's (fired by the worker that waits in its I/O driver).
+//! A set of pending timers: the process-wide timer thread's, or one of a
+//! runtime's (one per worker and one for its other threads, `sets.rs`;
+//! fired by the worker that waits in its I/O driver).
 //!
 //! # Structure
 //!
