@@ -36,8 +36,9 @@
 //!
 //! # Invariants
 //!
-//! 1. `entries.len() == 64 * free.len()` and `free.len()` is a multiple of
-//!    64 and equals `64 * summary.len()`: both levels cover whole words.
+//! 1. `entries.len() == 64 * free.len()` and `summary.len()` is
+//!    `free.len()` / 64 rounded up; a summary bit past the last word is
+//!    clear.
 //! 2. Bit `k` of `free` is set exactly when `entries[k]` is `None`.
 //! 3. Bit `w` of `summary` is set exactly when `free[w] != 0`.
 //! 4. `len` is the number of `Some` entries.
@@ -157,14 +158,18 @@ impl<T> Slots<T> {
         }
     }
 
-    /// Doubles the key space (at least one summary word: 4096 keys), all of
-    /// it free (invariant #1).
+    /// Doubles the key space (from one word: 64 keys), all of it free
+    /// (invariants #1-#3).
     fn grow(&mut self) {
-        let words = self.free.len().max(BITS);
+        let old = self.free.len();
+        let words = old.max(1);
         self.entries
             .resize_with(self.entries.len() + words * BITS, || None);
-        self.free.resize(self.free.len() + words, !0);
-        self.summary.resize(self.summary.len() + words / BITS, !0);
+        self.free.resize(old + words, !0);
+        self.summary.resize((old + words).div_ceil(BITS), 0);
+        for w in old..old + words {
+            self.summary[w / BITS] |= 1 << (w % BITS);
+        }
     }
 }
 
@@ -175,7 +180,14 @@ mod tests {
     /// Checks invariants #1-#4 against the entries.
     fn check<T>(s: &Slots<T>) {
         assert_eq!(s.entries.len(), 64 * s.free.len());
-        assert_eq!(s.free.len(), 64 * s.summary.len());
+        assert_eq!(s.summary.len(), s.free.len().div_ceil(64));
+        for w in s.free.len()..64 * s.summary.len() {
+            assert_eq!(
+                s.summary[w / 64] >> (w % 64) & 1,
+                0,
+                "bit past the end: {w}"
+            );
+        }
         for (k, e) in s.entries.iter().enumerate() {
             assert_eq!(s.free[k / 64] >> (k % 64) & 1 == 1, e.is_none(), "key {k}");
         }
