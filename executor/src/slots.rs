@@ -41,8 +41,7 @@
 //!    clear.
 //! 2. Bit `k` of `free` is set exactly when `entries[k]` is `None`.
 //! 3. Bit `w` of `summary` is set exactly when `free[w] != 0`.
-//! 4. `len` is the number of `Some` entries.
-//! 5. Every key below `cursor` holds a value.
+//! 4. Every key below `cursor` holds a value.
 
 /// Keys per bitmap word.
 const BITS: usize = 64;
@@ -54,9 +53,8 @@ pub(crate) struct Slots<T> {
     free: Vec<u64>,
     /// Words of `free` with a free key, a bit each (invariant #3).
     summary: Vec<u64>,
-    /// Where the search for a free key starts (invariant #5).
+    /// Where the search for a free key starts (invariant #4).
     cursor: usize,
-    len: usize,
 }
 
 impl<T> Slots<T> {
@@ -66,18 +64,11 @@ impl<T> Slots<T> {
             free: Vec::new(),
             summary: Vec::new(),
             cursor: 0,
-            len: 0,
         }
     }
 
-    /// Number of values held.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
     /// The key the next [`insert`](Self::insert) will use: the lowest
-    /// free one (invariant #5).
+    /// free one (invariant #4).
     pub(crate) fn vacant_key(&self) -> usize {
         self.find_free(self.cursor).unwrap_or(self.entries.len())
     }
@@ -92,7 +83,6 @@ impl<T> Slots<T> {
         debug_assert!(self.entries[key].is_none());
         self.entries[key] = Some(value);
         self.set_free(key, false);
-        self.len += 1;
         self.cursor = key + 1;
         key
     }
@@ -101,8 +91,7 @@ impl<T> Slots<T> {
     pub(crate) fn try_remove(&mut self, key: usize) -> Option<T> {
         let value = self.entries.get_mut(key)?.take()?;
         self.set_free(key, true);
-        self.len -= 1;
-        self.cursor = self.cursor.min(key); // invariant #5
+        self.cursor = self.cursor.min(key); // invariant #4
         Some(value)
     }
 
@@ -131,8 +120,7 @@ impl<T> Slots<T> {
         // Then the next word with a free key, through the summary.
         let next = word + 1;
         let mut s = next / BITS;
-        let mut bits =
-            self.summary.get(s)? & (!0u64).checked_shl((next % BITS) as u32).unwrap_or(0);
+        let mut bits = self.summary.get(s)? & (!0u64 << (next % BITS));
         loop {
             if bits != 0 {
                 let w = s * BITS + bits.trailing_zeros() as usize;
@@ -177,6 +165,11 @@ impl<T> Slots<T> {
 mod tests {
     use super::Slots;
 
+    /// Values held.
+    fn held<T>(s: &Slots<T>) -> usize {
+        s.iter().count()
+    }
+
     /// Checks invariants #1-#4 against the entries.
     fn check<T>(s: &Slots<T>) {
         assert_eq!(s.entries.len(), 64 * s.free.len());
@@ -194,7 +187,6 @@ mod tests {
         for (w, f) in s.free.iter().enumerate() {
             assert_eq!(s.summary[w / 64] >> (w % 64) & 1 == 1, *f != 0, "word {w}");
         }
-        assert_eq!(s.len, s.entries.iter().filter(|e| e.is_some()).count());
         assert!(s.entries[..s.cursor].iter().all(Option::is_some));
     }
 
@@ -214,7 +206,7 @@ mod tests {
             assert_eq!(s.try_remove(k), Some(k));
         }
         check(&s);
-        assert_eq!(s.len(), 0);
+        assert_eq!(held(&s), 0);
         let again: Vec<usize> = (0..n).map(|i| s.insert(i)).collect();
         assert_eq!(
             again,
@@ -229,7 +221,7 @@ mod tests {
         let mut s = Slots::new();
         // Fill past one summary word (4096 keys), up to the grown space.
         let mut k = 0;
-        while k < 2 * 4096 || s.len() < s.entries.len() {
+        while k < 2 * 4096 || k < s.entries.len() {
             assert_eq!(s.insert(k), k);
             k += 1;
         }
