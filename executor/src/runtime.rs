@@ -183,43 +183,36 @@ pub(crate) fn current_driver() -> Arc<crate::driver::Driver> {
     with_current(|shared, _| shared.driver.clone())
 }
 
-/// The clock of the current runtime, if this thread has one (never starts
-/// the global runtime, whose clock is real).
-pub(crate) fn current_clock() -> Option<Clock> {
+/// Calls `f` with this thread's runtime and registry shard, if it has one
+/// (a worker's, or that of a `block_on` inside a runtime); never starts the
+/// global runtime.
+fn with_explicit<R>(f: impl FnOnce(&Arc<Shared>, usize) -> R) -> Option<R> {
     worker::with_current(|w| match w {
-        Some((shared, _)) => Some(shared.driver.timers.clock().clone()),
+        Some((shared, index)) => Some(f(shared, index)),
         None => ENTERED
-            .try_with(|e| e.borrow().as_ref().map(|s| s.driver.timers.clock().clone()))
+            .try_with(|e| e.borrow().as_ref().map(|s| f(s, s.num_workers())))
             .ok()
             .flatten(),
     })
 }
 
-/// The timers of the current runtime, if this thread has one (never starts
-/// the global runtime): a worker's, or a `block_on`'s of a runtime.
+/// The clock of the current runtime, if this thread has one (never starts
+/// the global runtime, whose clock is real).
+pub(crate) fn current_clock() -> Option<Clock> {
+    with_explicit(|shared, _| shared.driver.timers.clock().clone())
+}
+
+/// The timers of the current runtime for this thread, if it has one (never
+/// starts the global runtime): its worker's set, or the set of the
+/// runtime's other threads for a `block_on`.
 pub(crate) fn current_timers() -> Option<Arc<crate::time::store::Timers>> {
-    worker::with_current(|w| match w {
-        Some((shared, index)) => Some(shared.driver.timers.for_thread(index).clone()),
-        None => ENTERED
-            .try_with(|e| {
-                e.borrow()
-                    .as_ref()
-                    .map(|s| s.driver.timers.for_thread(usize::MAX).clone())
-            })
-            .ok()
-            .flatten(),
-    })
+    with_explicit(|shared, index| shared.driver.timers.for_thread(index).clone())
 }
 
 /// Pending timers of the current runtime, all its sets (0 off any runtime;
 /// tests).
 pub(crate) fn current_pending_timers() -> usize {
-    worker::with_current(|w| match w {
-        Some((shared, _)) => shared.driver.timers.len(),
-        None => ENTERED
-            .try_with(|e| e.borrow().as_ref().map_or(0, |s| s.driver.timers.len()))
-            .unwrap_or(0),
-    })
+    with_explicit(|shared, _| shared.driver.timers.len()).unwrap_or(0)
 }
 
 /// Makes `shared` this thread's current runtime until the guard drops.
@@ -241,21 +234,13 @@ impl Drop for Enter {
 /// The current runtime, if this thread has one (never starts the global
 /// runtime).
 pub(crate) fn current_explicit() -> Option<Arc<Shared>> {
-    worker::with_current(|w| match w {
-        Some((shared, _)) => Some(shared.clone()),
-        None => ENTERED.try_with(|e| e.borrow().clone()).ok().flatten(),
-    })
+    with_explicit(|shared, _| shared.clone())
 }
 
 /// Live tasks of the current runtime; 0 when there is none yet.
 pub(crate) fn current_num_tasks() -> usize {
-    worker::with_current(|w| match w {
-        Some((shared, _)) => shared.registry.len(),
-        None => match ENTERED.try_with(|e| e.borrow().clone()).ok().flatten() {
-            Some(shared) => shared.registry.len(),
-            None => GLOBAL.get().map_or(0, |rt| rt.shared.registry.len()),
-        },
-    })
+    with_explicit(|shared, _| shared.registry.len())
+        .unwrap_or_else(|| GLOBAL.get().map_or(0, |rt| rt.shared.registry.len()))
 }
 
 /// Configures and starts a [`Runtime`].

@@ -189,10 +189,7 @@ impl Sleep {
         // mark, where `has_fired` would take it for gone. Checked once here,
         // every later rise of the mark past the deadline comes from a pop
         // that took the entry (store.rs, invariant #1).
-        let passed = key.has_fired(&self.clock)
-            // A sleep made on a paused runtime and polled off it sits on the
-            // timer thread's real clock, whose mark says nothing of ours.
-            || (!key.timers.clock.same_as(&self.clock) && self.clock.now() >= deadline);
+        let passed = key.has_fired(&self.clock) || self.passed_off_clock(&key, deadline);
         self.state = State::Armed(key);
         if passed {
             return self.complete();
@@ -200,6 +197,14 @@ impl Sleep {
         self.waker = Some(cx.waker().clone());
         gust_trace::record(gust_trace::Wait::Sleep);
         Poll::Pending
+    }
+
+    /// Whether `key` sits in a set that keeps another clock (a sleep made
+    /// on a paused runtime and polled off it sits on the timer thread's
+    /// real clock, whose mark says nothing of ours) and our clock says the
+    /// deadline has passed.
+    fn passed_off_clock(&self, key: &Key, deadline: Instant) -> bool {
+        !key.timers.clock.same_as(&self.clock) && self.clock.now() >= deadline
     }
 }
 
@@ -227,23 +232,18 @@ impl Future for Sleep {
             this.waker = None;
             return Poll::Ready(());
         }
-        // Not on a set that keeps our clock: only our clock can tell.
-        if !key.timers.clock.same_as(&this.clock) && this.clock.now() >= deadline {
+        if this.passed_off_clock(key, deadline) {
             return this.complete();
         }
-        if key.timers.is_closed() {
-            // The runtime shut down: register again, with the timer thread.
+        let same_waker = this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        // The runtime shut down and closed the set (a close takes entries
+        // without moving the mark, so a failed waker update means the same):
+        // register again, with the timer thread.
+        if key.timers.is_closed() || (!same_waker && !super::update_waker(key, cx.waker())) {
             this.cancel();
             return this.register(deadline, true, cx);
         }
-        let same_waker = this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
         if !same_waker {
-            if !super::update_waker(key, cx.waker()) {
-                // Gone from the set, but not below the mark: the set closed
-                // meanwhile (a close takes entries without moving it).
-                this.cancel();
-                return this.register(deadline, true, cx);
-            }
             this.waker = Some(cx.waker().clone());
         }
         gust_trace::record(gust_trace::Wait::Sleep);
