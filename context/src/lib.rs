@@ -38,7 +38,8 @@
 //! described in `tree.rs`; deadlines in `timer.rs`.
 //!
 //! Operations and their cost: `is_done`/`err` are one atomic load;
-//! `done().await` on a live context allocates one event listener;
+//! `done().await` on a live context stores its task's waker in the
+//! context's waiter slab under one lock (no allocation of its own);
 //! `with_cancel` is one allocation and one lock of the parent; cancelling a
 //! context that has no children, after-funcs or timer is one
 //! compare-and-swap plus one lock of the parent (to unregister); a cancel
@@ -72,8 +73,6 @@ use std::pin::Pin;
 use std::sync::Arc as StdArc;
 use std::task::{self, Poll};
 use std::time::{Duration, Instant};
-
-use event_listener::{EventListener, Listener};
 
 use crate::sync::{Arc, AtomicBool, Ordering};
 
@@ -352,7 +351,7 @@ impl Context {
     pub fn done(&self) -> Done<'_> {
         Done {
             node: self.node.as_deref(),
-            listener: None,
+            key: None,
         }
     }
 
@@ -372,12 +371,12 @@ impl Context {
                 std::thread::park();
             }
         };
-        while !node.is_done() {
-            let listener = node.listen();
-            if node.is_done() {
-                return;
-            }
-            listener.wait();
+        let waker = task::Waker::from(StdArc::new(Unparker(std::thread::current())));
+        let mut key = None;
+        // `Ready` forgets the key (tree.rs invariant #7); a spurious unpark
+        // only polls again.
+        while node.poll_done(&mut key, &waker).is_pending() {
+            std::thread::park();
         }
     }
 
@@ -670,8 +669,9 @@ impl fmt::Debug for AfterFuncHandle {
 pub struct Done<'a> {
     /// `None`: the context never ends.
     node: Option<&'a CancelNode>,
-    /// Created on the first pending poll (see tree.rs "Wake protocol").
-    listener: Option<EventListener>,
+    /// This waiter's key in the node's waiters, from its first pending poll
+    /// until it is woken ready or dropped (tree.rs "Wake protocol").
+    key: Option<usize>,
 }
 
 impl Future for Done<'_> {
@@ -683,22 +683,40 @@ impl Future for Done<'_> {
             gust_trace::record(gust_trace::Wait::Context { deadline: false });
             return Poll::Pending;
         };
-        loop {
-            if node.is_done() {
-                this.listener = None;
-                return Poll::Ready(());
+        match node.poll_done(&mut this.key, cx.waker()) {
+            Poll::Ready(()) => {
+                this.key = None; // tree.rs invariant #7: nothing to remove
+                Poll::Ready(())
             }
-            match &mut this.listener {
-                None => this.listener = Some(node.listen()),
-                Some(listener) => {
-                    if Pin::new(listener).poll(cx).is_pending() {
-                        gust_trace::record(wait_reason(node));
-                        return Poll::Pending;
-                    }
-                    this.listener = None;
-                }
+            Poll::Pending => {
+                gust_trace::record(wait_reason(node));
+                Poll::Pending
             }
         }
+    }
+}
+
+impl Drop for Done<'_> {
+    /// A waiter dropped while pending takes its waker out of the node, so a
+    /// long-lived context polled in a loop (`select!` on `done()`) does not
+    /// grow.
+    fn drop(&mut self) {
+        if let (Some(node), Some(key)) = (self.node, self.key.take()) {
+            node.forget_done(key);
+        }
+    }
+}
+
+/// Wakes the thread blocked in [`Context::done_blocking`].
+struct Unparker(std::thread::Thread);
+
+impl task::Wake for Unparker {
+    fn wake(self: StdArc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &StdArc<Self>) {
+        self.0.unpark();
     }
 }
 
@@ -844,6 +862,118 @@ mod tests {
 
     fn lock_cap(ctx: &Context) -> usize {
         ctx.node.as_ref().unwrap().registry_capacity()
+    }
+
+    fn waiters(ctx: &Context) -> (usize, usize) {
+        ctx.node.as_ref().unwrap().waiters_len_and_capacity()
+    }
+
+    /// A waker that counts its wake-ups.
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl task::Wake for CountingWaker {
+        fn wake(self: StdArc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (StdArc<CountingWaker>, task::Waker) {
+        let count = StdArc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+        (count.clone(), task::Waker::from(count))
+    }
+
+    /// A `done()` dropped while pending takes its waker out of the node, and
+    /// a long-lived context's waiter slab gives its memory back once empty
+    /// (the `select!` on `done()` in a loop).
+    #[test]
+    fn dropped_done_leaves_no_waiter() {
+        let (ctx, _cancel) = Context::background().with_cancel();
+        let waker = futures::task::noop_waker();
+        let mut cx = task::Context::from_waker(&waker);
+        let n = if cfg!(miri) { 100 } else { 10_000 };
+        let mut pending: Vec<_> = (0..n).map(|_| Box::pin(ctx.done())).collect();
+        for done in &mut pending {
+            assert!(done.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(waiters(&ctx).0, n);
+        drop(pending);
+        let (len, cap) = waiters(&ctx);
+        assert_eq!(len, 0);
+        assert!(cap <= 64, "the waiter slab kept capacity {cap}");
+        // A waiter that never was pending registers nothing.
+        drop(ctx.done());
+        assert_eq!(waiters(&ctx).0, 0);
+    }
+
+    /// Polled again with another waker, a pending `done()` is woken through
+    /// the new one only, once.
+    #[test]
+    fn done_wakes_the_latest_waker() {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (first, first_waker) = counting_waker();
+        let (second, second_waker) = counting_waker();
+        let mut done = Box::pin(ctx.done());
+        let poll = |done: &mut Pin<Box<Done<'_>>>, w: &task::Waker| {
+            done.as_mut().poll(&mut task::Context::from_waker(w))
+        };
+        assert!(poll(&mut done, &first_waker).is_pending());
+        assert!(poll(&mut done, &second_waker).is_pending());
+        assert_eq!(waiters(&ctx).0, 1, "a re-poll registers once");
+        cancel.cancel();
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert!(poll(&mut done, &second_waker).is_ready());
+        assert_eq!(waiters(&ctx).0, 0, "the end took the waiters");
+    }
+
+    /// A pending `done()` dropped after the end, unpolled, and another
+    /// polled after it: nothing is touched twice.
+    #[test]
+    fn done_dropped_after_the_end() {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (woken, waker) = counting_waker();
+        let mut cx = task::Context::from_waker(&waker);
+        let mut a = Box::pin(ctx.done());
+        let mut b = Box::pin(ctx.done());
+        assert!(a.as_mut().poll(&mut cx).is_pending());
+        assert!(b.as_mut().poll(&mut cx).is_pending());
+        drop(cancel);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 2);
+        drop(a);
+        assert!(b.as_mut().poll(&mut cx).is_ready());
+        drop(b);
+        assert_eq!(waiters(&ctx).0, 0);
+        // A fresh waiter on the ended context is ready at once.
+        assert!(Box::pin(ctx.done()).as_mut().poll(&mut cx).is_ready());
+    }
+
+    /// Waiters on threads, half of them dropped while pending, race the
+    /// cancel: every waiter that stays wakes, none is left registered.
+    #[test]
+    fn threads_done_dropped_vs_cancel() {
+        let rounds = if cfg!(miri) { 3 } else { 200 };
+        for _ in 0..rounds {
+            let (ctx, cancel) = Context::background().with_cancel();
+            let threads: Vec<_> = (0..4)
+                .map(|i| {
+                    let ctx = ctx.clone();
+                    std::thread::spawn(move || {
+                        if i % 2 == 0 {
+                            ctx.done_blocking();
+                        } else {
+                            let waker = futures::task::noop_waker();
+                            let mut done = Box::pin(ctx.done());
+                            let _ = done.as_mut().poll(&mut task::Context::from_waker(&waker));
+                        }
+                    })
+                })
+                .collect();
+            cancel.cancel();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(waiters(&ctx).0, 0);
+        }
     }
 
     /// Children created on two threads while a third cancels the parent:

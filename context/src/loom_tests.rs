@@ -2,10 +2,13 @@
 //! and without a cause, so through the locked and the lock-free end), a
 //! child's own cancel racing its parent's (with the child freed at once:
 //! tree.rs invariant #6), and waiters racing the cancel (the wake protocol,
-//! for a node with children and for a leaf).
+//! for a node with children and for a leaf; a waiter dropped while the
+//! cancel runs).
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
 //! -p gust-context --lib loom`.
+
+use std::future::Future;
 
 use loom::future::block_on;
 use loom::thread;
@@ -154,5 +157,30 @@ fn loom_leaf_waiter_wakes() {
         cancel.cancel();
         w.join().unwrap();
         assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    });
+}
+
+/// A `done()` polled once and dropped while the cancel runs: either its
+/// drop takes its waker out, or the end takes the whole slab; never both
+/// (tree.rs invariant #7), and nothing is left registered.
+#[test]
+fn loom_done_dropped_vs_cancel() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let w = {
+            let ctx = ctx.clone();
+            thread::spawn(move || {
+                let waker = futures::task::noop_waker();
+                let mut done = Box::pin(ctx.done());
+                let first = done
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(&waker));
+                drop(done);
+                first.is_ready()
+            })
+        };
+        cancel.cancel();
+        w.join().unwrap();
+        assert_eq!(ctx.node.as_ref().unwrap().waiters_len_and_capacity().0, 0);
     });
 }

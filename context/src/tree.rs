@@ -18,10 +18,10 @@
 //! ```
 //!
 //! * `END` goes from `00` to `01` or `10` exactly once (invariant #1).
-//! * `LISTENED` is set (and never cleared) by the first waiter of `done()`;
-//!   the node's end notifies its event only if it is set (see "Wake
-//!   protocol"), so a node nobody waited on never touches its event (whose
-//!   first use allocates).
+//! * `LISTENED` is set (and never cleared) by the first waiter of `done()`,
+//!   under the waiters' lock; the node's end takes that lock (to wake the
+//!   waiters) only if it is set (see "Wake protocol"), so ending a node
+//!   nobody waited on costs no lock for its waiters.
 //! * `HAS_ENTRIES` is set (and never cleared), under the node's lock, by the
 //!   first registration of a child, an after-func or a timer. Once it is set,
 //!   ending the node takes the lock (to take what is registered); before, a
@@ -58,6 +58,10 @@
 //!    (or the timer callback's upgraded `Weak`, or the parent's end) removes
 //!    it from the registry first, under the parent's lock. So the parent may
 //!    turn a registry pointer into an `Arc` while it holds its lock.
+//! 7. A waiter's key is in `waiters` from its insertion until its owner
+//!    removes it or the node's end takes the slab; no key is inserted after
+//!    the end (the insertion reads the state under the waiters' lock). So a
+//!    key may be indexed only under that lock with the node seen live.
 //!
 //! # Cancel algorithm
 //!
@@ -81,37 +85,51 @@
 //! parent (the child is not locked), ending locks at most the node being
 //! ended, unregistration locks only the parent, and `stop` on an after-func
 //! locks only its node. Should code ever need two, the order is parent before
-//! child (Go's order). User code (after-funcs) and timer calls run with no
-//! lock held; waker calls run under the event's own lock only.
+//! child (Go's order). A node's waiters' lock is taken with no other lock
+//! held, and nothing else is taken under it. User code (after-funcs), timer
+//! calls and waker calls run with no lock held.
 //!
 //! # Wake protocol
 //!
-//! Waiter ([`CancelNode::listen`], then a state check): insert a listener in
-//! the node's event (`Event::listen` issues a SeqCst fence after the
-//! insertion), then, if `LISTENED` is not set yet, set it with a `fetch_or`;
-//! sleep only if the state read last shows the node live.
+//! A pending `done()` keeps its task's waker in the node's `waiters` (a
+//! `Slab` under its own lock, so waiters never contend with children for
+//! `inner`), under a key it holds: no allocation per waiter, and the
+//! end wakes every waiter without any of them touching a lock again.
 //!
-//! Canceller ([`CancelNode::end`]): the compare-and-swap that ends the node
-//! returns the state it replaced; notify every listener (`Event::notify`
-//! issues a SeqCst fence before it reads the list) only if `LISTENED` was
-//! set in it.
+//! Waiter ([`CancelNode::poll_done`]): under the waiters' lock, read the
+//! state, setting `LISTENED` with a `fetch_or` if it is not set yet; if the
+//! node is live, insert (or update) the waker and sleep, else return ready.
+//!
+//! Canceller ([`CancelNode::end`], then [`CancelNode::wake`]): the
+//! compare-and-swap that ends the node returns the state it replaced; only
+//! if `LISTENED` was set in it, take the whole slab under the waiters' lock
+//! and wake every waker after unlocking.
 //!
 //! The first waiter's `fetch_or` and the end's compare-and-swap are two
-//! read-modify-writes of one word, so one reads the other: either the waiter
-//! sees the end, or the canceller sees `LISTENED`, and then
-//! (Release/Acquire) the insertion happened before the notification. A later
-//! waiter, which finds `LISTENED` set, and the canceller each store, fence,
-//! and load (Dekker, through the event's fences): either the waiter's load
-//! sees the end, or the canceller's notification sees its listener. So no
-//! wake-up is lost. The loom model `loom_waiters_wake` checks this protocol.
+//! read-modify-writes of one word, so one reads the other: if the waiter's
+//! comes first, the canceller sees `LISTENED` and takes the lock after the
+//! waiter released it (the waiter held it across its `fetch_or`), so it finds
+//! the waker; otherwise the waiter sees the end and does not sleep. A later
+//! waiter finds `LISTENED` set, so any end after it takes the lock; the lock
+//! orders the two: either the waiter's critical section comes first (its
+//! waker is taken) or the end's drain does, and then the waiter's read of the
+//! state, under the same lock, sees the end. So no wake-up is lost. The loom
+//! models `loom_waiters_wake` and `loom_leaf_waiter_wakes` check it.
+//!
+//! Keys (invariant #7): a key handed to a waiter stays in the slab while the
+//! node is live, and only that waiter removes it ([`CancelNode::forget_done`],
+//! which checks the state under the lock). Once the node has ended, nothing
+//! is inserted any more and the end takes (or is about to take) the slab
+//! whole, so a waiter forgets its key without touching the lock: at worst
+//! the end wakes its task once more, spuriously.
 
 use std::error::Error;
 use std::mem;
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use event_listener::Event;
-use event_listener::EventListener;
+use std::task::{Poll, Waker};
+
 use slab::Slab;
 
 use crate::ContextError;
@@ -130,7 +148,7 @@ const END: u8 = 0b0011;
 const CANCELED: u8 = 0b0001;
 /// `END` value: ended by its deadline (or an ancestor's).
 const DEADLINE_EXCEEDED: u8 = 0b0010;
-/// A waiter has inserted a listener in the node's event.
+/// A waiter has registered in the node's `waiters` (see "Wake protocol").
 const LISTENED: u8 = 0b0100;
 /// Something was registered under the node's lock: ending it takes the lock.
 const HAS_ENTRIES: u8 = 0b1000;
@@ -222,9 +240,10 @@ pub(crate) struct CancelNode {
     /// `END`, `LISTENED` and `HAS_ENTRIES` bits.
     state: AtomicU8,
 
-    // Own synchronization.
-    /// Waiters of `done()` sleep here; notified once, when the node ends.
-    event: Event,
+    // Under their own lock (never held with another).
+    /// The wakers of pending `done()` futures, keyed by the key each holds
+    /// (invariant #7); taken whole by the node's end ("Wake protocol").
+    waiters: Mutex<Slab<Waker>>,
 
     /// Everything else, under the node's lock.
     inner: Mutex<Inner>,
@@ -271,7 +290,7 @@ impl CancelNode {
             key: AtomicUsize::new(0),
             deadline,
             state: AtomicU8::new(state),
-            event: Event::new(),
+            waiters: Mutex::new(Slab::new()),
             inner: Mutex::new(Inner {
                 registry: Slab::new(),
                 cause,
@@ -353,20 +372,50 @@ impl CancelNode {
         Some(cause.unwrap_or_else(|| std::sync::Arc::new(err)))
     }
 
-    /// The waiter's half of the wake protocol: a listener that the end of
-    /// the node will notify. The caller must check [`is_done`] after this
-    /// and before sleeping on the listener.
-    ///
-    /// [`is_done`]: CancelNode::is_done
-    pub(crate) fn listen(&self) -> EventListener {
-        // Inserts, then a SeqCst fence (see "Wake protocol").
-        let listener = self.event.listen();
-        if !Snapshot(self.state.load(Ordering::Relaxed)).listened() {
-            // Release: the insertion above happens before a notify that
-            // reads this bit (pairs with the compare-and-swap in `end`).
-            self.state.fetch_or(LISTENED, Ordering::Release);
+    /// Polls a `done()` waiter (the waiter's half of the wake protocol):
+    /// `Ready` once the node has ended; else registers `waker` (or updates
+    /// the one registered under `*key`) and returns `Pending`. On `Ready`
+    /// the caller forgets `*key` without calling
+    /// [`forget_done`](CancelNode::forget_done) (invariant #7).
+    pub(crate) fn poll_done(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<()> {
+        if self.is_done() {
+            return Poll::Ready(());
         }
-        listener
+        let mut waiters = lock(&self.waiters);
+        let mut state = Snapshot(self.state.load(Ordering::Acquire));
+        if !state.listened() {
+            // AcqRel: a read-modify-write so that it and the end's
+            // compare-and-swap read one another ("Wake protocol"); the lock
+            // orders the insertion below before the end's drain.
+            state = Snapshot(self.state.fetch_or(LISTENED, Ordering::AcqRel));
+        }
+        if !state.is_live() {
+            return Poll::Ready(());
+        }
+        match *key {
+            // Live under the lock: the key is still ours (invariant #7).
+            Some(k) => {
+                let registered = &mut waiters[k];
+                if !registered.will_wake(waker) {
+                    registered.clone_from(waker);
+                }
+            }
+            None => *key = Some(waiters.insert(waker.clone())),
+        }
+        Poll::Pending
+    }
+
+    /// Removes the waker registered under `key` by a `done()` that is
+    /// dropped before the node ended (invariant #7).
+    pub(crate) fn forget_done(&self, key: usize) {
+        if self.is_done() {
+            return; // The end took, or is about to take, the whole slab.
+        }
+        let mut waiters = lock(&self.waiters);
+        if self.snapshot().is_live() {
+            drop(waiters.remove(key));
+            shrink(&mut waiters);
+        }
     }
 
     /// Ends this node and its whole subtree with `err` and `cause`; a no-op
@@ -484,9 +533,8 @@ impl CancelNode {
     /// One attempt to move the state from `state` (live) to ended with
     /// `end`: `Ok` with the state it replaced, or `Err` with the current one.
     fn try_end(&self, state: Snapshot, end: u8) -> Result<Snapshot, Snapshot> {
-        // AcqRel: Acquire pairs with the Release `fetch_or(LISTENED)` in
-        // `listen` (the listener's insertion happens before the notify);
-        // Release pairs with the Acquire loads of the state (`is_done`,
+        // AcqRel: Acquire pairs with the `fetch_or(LISTENED)` in
+        // `poll_done`; Release pairs with the Acquire loads of the state (`is_done`,
         // `err`, and registration's `set_has_entries`).
         self.state
             .compare_exchange(state.0, state.0 | end, Ordering::AcqRel, Ordering::Acquire)
@@ -495,10 +543,14 @@ impl CancelNode {
     }
 
     /// Wakes the waiters of a node whose end replaced state `old`, if any
-    /// listened (see "Wake protocol").
+    /// registered (see "Wake protocol"): takes them all under the waiters'
+    /// lock, and wakes them after releasing it.
     fn wake(&self, old: Snapshot) {
         if old.listened() {
-            self.event.notify(usize::MAX);
+            let wakers = mem::take(&mut *lock(&self.waiters));
+            for (_, waker) in wakers {
+                waker.wake();
+            }
         }
     }
 
@@ -561,12 +613,21 @@ impl CancelNode {
     pub(crate) fn registry_capacity(&self) -> usize {
         lock(&self.inner).registry.capacity()
     }
+
+    /// How many `done()` wakers are registered, and the slab's capacity
+    /// (tests).
+    #[cfg(test)]
+    pub(crate) fn waiters_len_and_capacity(&self) -> (usize, usize) {
+        let waiters = lock(&self.waiters);
+        (waiters.len(), waiters.capacity())
+    }
 }
 
-/// Gives back the memory of an empty registry that once was large.
-fn shrink(registry: &mut Slab<Entry>) {
-    if registry.is_empty() && registry.capacity() > SHRINK_ABOVE {
-        *registry = Slab::new();
+/// Gives back the memory of an empty registry (or waiter slab) that once
+/// was large.
+fn shrink<T>(slab: &mut Slab<T>) {
+    if slab.is_empty() && slab.capacity() > SHRINK_ABOVE {
+        *slab = Slab::new();
     }
 }
 
