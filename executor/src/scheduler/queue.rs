@@ -301,7 +301,14 @@ impl<T> Steal<T> {
 
     /// Steals half of this queue (rounded up) into `dst`, the calling
     /// worker's own queue, and returns one of the stolen values to run now.
+    #[cfg(test)]
     pub(crate) fn steal_into(&self, dst: &Local<T>) -> Option<T> {
+        self.steal_into_min(dst, 1)
+    }
+
+    /// [`steal_into`](Self::steal_into), only from a queue holding at least
+    /// `min` values (else `None`).
+    pub(crate) fn steal_into_min(&self, dst: &Local<T>, min: u32) -> Option<T> {
         let src = &*self.inner;
         let dst_inner = &*dst.inner;
         // Room check on our own queue: `dst` has at least half a ring free,
@@ -324,7 +331,7 @@ impl<T> Steal<T> {
             let tail = src.tail.load(Ordering::Acquire);
             let len = tail.wrapping_sub(real);
             let n = len - len / 2;
-            if n == 0 {
+            if n == 0 || len < min {
                 return None;
             }
             let next = pack(steal, real.wrapping_add(n));

@@ -33,6 +33,17 @@ pub(crate) const SPIN_ROUNDS: u32 = 64;
 /// `spin_loop` hints between two search passes.
 pub(crate) const SPINS_PER_ROUND: u32 = 64;
 
+/// For this many of its first search passes, a thief leaves alone a victim
+/// whose queue holds a single task (about 8 us; then it takes anything, so
+/// a lone task behind a long poll waits that long at most). A lone queued
+/// task is most often the wakee that the victim's running task pushed out
+/// of the LIFO slot by waking another, and the victim runs it next; stolen,
+/// it runs beside its waker, and both pay for the cache lines they share
+/// (Go's thieves likewise leave a running P's `runnext` alone for ~3 us).
+/// Measured at 2 workers: a select over 16 channels fed by 16 tasks made
+/// 195k steals for 400k messages (51 ms) and 95k with this (42 ms).
+pub(crate) const LONE_TASK_ROUNDS: u32 = 8;
+
 thread_local! {
     /// The worker running on this thread, or null.
     static CURRENT: Cell<*const Worker> = const { Cell::new(ptr::null()) };
@@ -398,8 +409,8 @@ impl Worker {
             }
             self.searching.set(true);
         }
-        for _ in 0..SPIN_ROUNDS {
-            if let Some(task) = self.steal_once() {
+        for round in 0..SPIN_ROUNDS {
+            if let Some(task) = self.steal_once(if round < LONE_TASK_ROUNDS { 2 } else { 1 }) {
                 return Some(task);
             }
             if self.shared.is_shutdown() {
@@ -420,7 +431,9 @@ impl Worker {
         None
     }
 
-    fn steal_once(&self) -> Option<Runnable> {
+    /// One steal pass: from a victim holding at least `min` tasks, else
+    /// from the injection queue.
+    fn steal_once(&self, min: u32) -> Option<Runnable> {
         let n = self.shared.num_workers();
         let start = self.next_rand() as usize % n;
         for i in 0..n {
@@ -428,7 +441,7 @@ impl Worker {
             if victim == self.index {
                 continue;
             }
-            if let Some(task) = self.shared.steal[victim].steal_into(&self.local) {
+            if let Some(task) = self.shared.steal[victim].steal_into_min(&self.local, min) {
                 self.stats().stole();
                 return Some(task);
             }
