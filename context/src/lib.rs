@@ -42,8 +42,9 @@
 //! context's waiter slab under one lock (no allocation of its own);
 //! `with_cancel` is one allocation and one lock of the parent; cancelling a
 //! context that has no children, after-funcs or timer is one
-//! compare-and-swap plus one lock of the parent (to unregister); a cancel
-//! wakes every waiter and ends every descendant before it returns.
+//! compare-and-swap plus one lock of the parent (to unregister), and one
+//! lock of its own if anyone waited on `done()`; a cancel wakes every waiter
+//! and ends every descendant before it returns.
 //!
 //! A pending `done()` records why its task waits, for gust's goroutine dump
 //! and deadlock detector (gust-trace): [`gust_trace::Wait::Context`],

@@ -87,7 +87,8 @@
 //! locks only its node. Should code ever need two, the order is parent before
 //! child (Go's order). A node's waiters' lock is taken with no other lock
 //! held, and nothing else is taken under it. User code (after-funcs), timer
-//! calls and waker calls run with no lock held.
+//! calls, waker calls and waker drops run with no lock held (a waker is only
+//! cloned under the waiters' lock).
 //!
 //! # Wake protocol
 //!
@@ -382,6 +383,8 @@ impl CancelNode {
             return Poll::Ready(());
         }
         let mut waiters = lock(&self.waiters);
+        // Acquire: pairs with the end's compare-and-swap, as `snapshot`
+        // (the caller then reads `err`/`cause`).
         let mut state = Snapshot(self.state.load(Ordering::Acquire));
         if !state.listened() {
             // AcqRel: a read-modify-write so that it and the end's
@@ -392,16 +395,18 @@ impl CancelNode {
         if !state.is_live() {
             return Poll::Ready(());
         }
-        match *key {
+        let replaced = match *key {
             // Live under the lock: the key is still ours (invariant #7).
-            Some(k) => {
-                let registered = &mut waiters[k];
-                if !registered.will_wake(waker) {
-                    registered.clone_from(waker);
-                }
+            Some(k) if waiters[k].will_wake(waker) => None,
+            Some(k) => Some(std::mem::replace(&mut waiters[k], waker.clone())),
+            None => {
+                *key = Some(waiters.insert(waker.clone()));
+                None
             }
-            None => *key = Some(waiters.insert(waker.clone())),
-        }
+        };
+        drop(waiters);
+        // Dropped with no lock held: a waker's drop may run foreign code.
+        drop(replaced);
         Poll::Pending
     }
 
@@ -411,11 +416,14 @@ impl CancelNode {
         if self.is_done() {
             return; // The end took, or is about to take, the whole slab.
         }
-        let mut waiters = lock(&self.waiters);
-        if self.snapshot().is_live() {
-            drop(waiters.remove(key));
+        let removed = {
+            let mut waiters = lock(&self.waiters);
+            let removed = self.snapshot().is_live().then(|| waiters.remove(key));
             shrink(&mut waiters);
-        }
+            removed
+        };
+        // Dropped with no lock held: a waker's drop may run foreign code.
+        drop(removed);
     }
 
     /// Ends this node and its whole subtree with `err` and `cause`; a no-op
@@ -534,8 +542,8 @@ impl CancelNode {
     /// `end`: `Ok` with the state it replaced, or `Err` with the current one.
     fn try_end(&self, state: Snapshot, end: u8) -> Result<Snapshot, Snapshot> {
         // AcqRel: Acquire pairs with the `fetch_or(LISTENED)` in
-        // `poll_done`; Release pairs with the Acquire loads of the state (`is_done`,
-        // `err`, and registration's `set_has_entries`).
+        // `poll_done`; Release pairs with the Acquire loads of the state
+        // (`is_done`, `err`, and registration's `set_has_entries`).
         self.state
             .compare_exchange(state.0, state.0 | end, Ordering::AcqRel, Ordering::Acquire)
             .map(Snapshot)

@@ -65,9 +65,11 @@
 //! 3. LOCKED is set only by a CAS that saw it clear (and, unless the CAS is
 //!    the starving waiter's, saw STARVING clear).
 //! 4. While WOKEN is set, a counted waiter holds the woken role: the
-//!    unlock that set it notified a listener that had not been notified,
-//!    and a counted waiter owns it (listeners are registered before the
-//!    count; a dropped one passes its notification on). That waiter clears
+//!    unlock that set it notified one more listener if any was not notified
+//!    yet (a counted waiter owns it: listeners are registered before the
+//!    count, and a dropped one passes its notification on), else every
+//!    listener was notified already and their waiters will all run. Such a
+//!    waiter clears
 //!    WOKEN before it returns `Pending` with a fresh listener (`awoke`),
 //!    and every counted waiter clears it when it locks or is dropped
 //!    (whether the role was its own or not: clearing it too often costs an
@@ -200,8 +202,11 @@ impl RawMutex {
             if s < WAITER || s & (LOCKED | WOKEN | STARVING) != 0 {
                 return;
             }
-            // Relaxed: the notification's SeqCst fence orders it with the
-            // waiters' listeners (see "Woken").
+            // Relaxed: nothing is published through WOKEN. A waiter that this
+            // word counts inserted its listener, under the event's list lock,
+            // before its counting RMW; had the notification below taken that
+            // lock first, our unlock RMW would come before that count in the
+            // word's order, yet it read it. So the notification finds it.
             match self.state.compare_exchange_weak(
                 s,
                 s | WOKEN,

@@ -306,8 +306,8 @@ impl<T> Steal<T> {
         self.steal_into_min(dst, 1)
     }
 
-    /// [`steal_into`](Self::steal_into), only from a queue holding at least
-    /// `min` values (else `None`).
+    /// Steals half of this queue (rounded up), as `steal_into`, but only
+    /// if it holds at least `min` values (else `None`).
     pub(crate) fn steal_into_min(&self, dst: &Local<T>, min: u32) -> Option<T> {
         let src = &*self.inner;
         let dst_inner = &*dst.inner;
@@ -442,6 +442,21 @@ mod tests {
     fn extend_past_the_room_panics() {
         let (local, _steal) = new::<usize>();
         local.extend(0..CAPACITY as usize + 1);
+    }
+
+    /// A thief asking for at least two leaves a lone value, and takes one
+    /// of two (the lone-task rule of `worker::LONE_TASK_ROUNDS`).
+    #[test]
+    fn steal_min_leaves_a_lone_value() {
+        let (a, steal_a) = new::<Box<usize>>();
+        let (b, _) = new::<Box<usize>>();
+        a.push_back(Box::new(1), |_| unreachable!());
+        assert!(steal_a.steal_into_min(&b, 2).is_none());
+        assert_eq!(a.len(), 1);
+        a.push_back(Box::new(2), |_| unreachable!());
+        assert_eq!(*steal_a.steal_into_min(&b, 2).unwrap(), 1);
+        assert_eq!((a.len(), b.len()), (1, 0));
+        assert_eq!(*steal_a.steal_into_min(&b, 1).unwrap(), 2);
     }
 
     #[test]
