@@ -398,7 +398,7 @@ impl CancelNode {
         let replaced = match *key {
             // Live under the lock: the key is still ours (invariant #7).
             Some(k) if waiters[k].will_wake(waker) => None,
-            Some(k) => Some(std::mem::replace(&mut waiters[k], waker.clone())),
+            Some(k) => Some(mem::replace(&mut waiters[k], waker.clone())),
             None => {
                 *key = Some(waiters.insert(waker.clone()));
                 None

@@ -69,13 +69,12 @@
 //!    yet (a counted waiter owns it: listeners are registered before the
 //!    count, and a dropped one passes its notification on), else every
 //!    listener was notified already and their waiters will all run. Such a
-//!    waiter clears
-//!    WOKEN before it returns `Pending` with a fresh listener (`awoke`),
-//!    and every counted waiter clears it when it locks or is dropped
-//!    (whether the role was its own or not: clearing it too often costs an
-//!    extra wake-up, never a lost one). So an unlock that skips the
-//!    notification because of WOKEN leaves a waiter that will look at the
-//!    lock again.
+//!    waiter clears WOKEN before it returns `Pending` with a fresh listener
+//!    (`awoke`), and every counted waiter clears it when it locks or is
+//!    dropped (whether the role was its own or not: clearing it too often
+//!    costs an extra wake-up, never a lost one). So an unlock that skips
+//!    the notification because of WOKEN leaves a waiter that will look at
+//!    the lock again.
 
 #[cfg(loom)]
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -191,33 +190,26 @@ impl RawMutex {
 
     /// Wakes a waiter after an unlock that left the word at `s`.
     #[cold]
-    fn wake(&self, mut s: usize) {
+    fn wake(&self, s: usize) {
         if s & STARVING != 0 {
             self.event.notify(usize::MAX);
             return;
         }
         // One woken waiter at a time (invariant #4), and none if a newcomer
         // took the lock already: its unlock will see the waiters.
-        loop {
-            if s < WAITER || s & (LOCKED | WOKEN | STARVING) != 0 {
-                return;
-            }
-            // Relaxed: nothing is published through WOKEN. A waiter that this
-            // word counts inserted its listener, under the event's list lock,
-            // before its counting RMW; had the notification below taken that
-            // lock first, our unlock RMW would come before that count in the
-            // word's order, yet it read it. So the notification finds it.
-            match self.state.compare_exchange_weak(
-                s,
-                s | WOKEN,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => s = now,
-            }
+        // Relaxed: nothing is published through WOKEN. A waiter that this
+        // word counts inserted its listener, under the event's list lock,
+        // before its counting RMW; had the notification below taken that
+        // lock first, our unlock RMW would come before that count in the
+        // word's order, yet it read it. So the notification finds it.
+        let set_woken = self
+            .state
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                (s >= WAITER && s & (LOCKED | WOKEN | STARVING) == 0).then_some(s | WOKEN)
+            });
+        if set_woken.is_ok() {
+            self.event.notify(1.additional());
         }
-        self.event.notify(1.additional());
     }
 }
 
@@ -339,15 +331,15 @@ impl Drop for Lock<'_> {
             WAITER
         };
         // Uncounted, and WOKEN cleared in the same RMW (invariant #4).
-        let mut old = self.raw.state.load(Ordering::Relaxed);
-        while let Err(now) = self.raw.state.compare_exchange_weak(
-            old,
-            (old - sub) & !WOKEN,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        ) {
-            old = now;
-        }
+        let Ok(old) = self
+            .raw
+            .state
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some((s - sub) & !WOKEN)
+            })
+        else {
+            unreachable!("the update always applies")
+        };
         // A free lock with others waiting: we may have taken a notification
         // (or the reservation) meant to get one of them going; pass it on.
         // A spurious wake-up only costs the woken one a retry.
