@@ -444,19 +444,26 @@ mod tests {
         local.extend(0..CAPACITY as usize + 1);
     }
 
-    /// A thief asking for at least two leaves a lone value, and takes one
-    /// of two (the lone-task rule of `worker::LONE_TASK_ROUNDS`).
+    /// A thief asking for at least `min` values leaves a shorter queue
+    /// alone, and takes half of one that long (the rule of
+    /// `worker::PATIENT_PASSES` asks for a backlog).
     #[test]
-    fn steal_min_leaves_a_lone_value() {
+    fn steal_min_leaves_a_short_queue() {
         let (a, steal_a) = new::<Box<usize>>();
         let (b, _) = new::<Box<usize>>();
-        a.push_back(Box::new(1), |_| unreachable!());
+        a.push_back(Box::new(0), |_| unreachable!());
         assert!(steal_a.steal_into_min(&b, 2).is_none());
         assert_eq!(a.len(), 1);
-        a.push_back(Box::new(2), |_| unreachable!());
-        assert_eq!(*steal_a.steal_into_min(&b, 2).unwrap(), 1);
-        assert_eq!((a.len(), b.len()), (1, 0));
+        for i in 1..3 {
+            a.push_back(Box::new(i), |_| unreachable!());
+        }
+        assert!(steal_a.steal_into_min(&b, 4).is_none());
+        assert_eq!((a.len(), b.len()), (3, 0));
+        a.push_back(Box::new(3), |_| unreachable!());
+        assert_eq!(*steal_a.steal_into_min(&b, 4).unwrap(), 1);
+        assert_eq!((a.len(), b.len()), (2, 1));
         assert_eq!(*steal_a.steal_into_min(&b, 1).unwrap(), 2);
+        assert_eq!((a.len(), b.len()), (1, 1));
     }
 
     #[test]

@@ -34,18 +34,35 @@ pub(crate) const SPIN_ROUNDS: u32 = 64;
 pub(crate) const SPINS_PER_ROUND: u32 = 64;
 
 /// For this many search passes after its last steal from another worker, a
-/// thief leaves alone a victim whose queue holds a single task (about 8 us
-/// of searching; the count runs on across searches, so work found in the
-/// injection queue or the driver meanwhile does not restart it, and a lone
-/// task waits for at most that many passes of any searching worker). A
-/// lone queued task is most often a wakee that the victim's running task
-/// pushed out of the LIFO slot by waking another, and the victim runs it
-/// soon after that one; stolen, it runs beside its waker, and both pay for
-/// the cache lines they share (Go's thieves leave a running P's `runnext`
-/// alone for ~3 us, for the same reason). Measured at 2 workers: a select
-/// over 16 channels fed by 16 tasks made 195k steals for 400k messages and
-/// 95k with this (51 -> 42 ms in a test program; 55 -> 41 ms in the bench).
-pub(crate) const LONE_TASK_ROUNDS: u32 = 8;
+/// thief takes only from a victim holding a backlog, at least [`BACKLOG`]
+/// queued tasks (about 8 us of searching; the count runs on across
+/// searches, so work found in the injection queue or the driver meanwhile
+/// does not restart it, and no queued task waits for more than that many
+/// passes of a searching worker). A short queue on a busy worker is most
+/// often the wakees of its running task (the ones it pushed out of the LIFO
+/// slot by waking the next), which that worker runs soon, on the cache that
+/// holds the channel buffers they share with their waker; stolen a few at
+/// a time, each runs beside its waker and both pay for those cache lines,
+/// and a producer stolen the moment its consumer made room sends one value
+/// per wake instead of a buffer's worth (Go's thieves leave a running P's
+/// `runnext` alone for ~3 us, for the same reason). A worker that has not
+/// stolen for a while (one just woken, say) steals at once.
+///
+/// Measured at 2 workers, gust alone, interleaved processes (a test
+/// program's select over k channels, each fed by its own task, 400k
+/// messages): with 16 producers, 195k steals with no such rule, 90k
+/// leaving only lone tasks alone (41-47 ms), 770 with this one (19-24 ms;
+/// one worker takes 26); with 32 and 64 producers, 58-64 -> 22-33 and
+/// 72-78 -> 34-46 ms. A backlog of 16 instead of 64: 20, 36-45 and 54-73
+/// ms; no early steals at all: 20-25, 20-29 and 31-44 ms, but the prime
+/// sieve row 531-684 ms against 423-595 and select over 4 26-36 against
+/// 25-31.
+pub(crate) const PATIENT_PASSES: u32 = 8;
+
+/// The queue length from which a thief steals without waiting out
+/// [`PATIENT_PASSES`]: a quarter of the ring, more than a running task
+/// wakes in one go unless it is a broadcaster or a spawner.
+pub(crate) const BACKLOG: u32 = queue::CAPACITY / 4;
 
 thread_local! {
     /// The worker running on this thread, or null.
@@ -70,9 +87,9 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     /// Search passes made since this worker last stole from another
     /// worker's queue (across searches: work found elsewhere in between
-    /// does not reset it); below [`LONE_TASK_ROUNDS`] it leaves lone tasks
-    /// alone.
-    lone_passes: Cell<u32>,
+    /// does not reset it); below [`PATIENT_PASSES`] it steals only a
+    /// [`BACKLOG`].
+    passes_since_steal: Cell<u32>,
     /// Set while the running task finishes: its future returned `Ready`
     /// and `Runnable::run` has not returned yet (output stored, future
     /// dropped, `JoinHandle` awaiter woken). Tasks woken then go to the back
@@ -200,7 +217,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         lifo_streak: Cell::new(0),
         handed_off: Cell::new(false),
         searching: Cell::new(false),
-        lone_passes: Cell::new(0),
+        passes_since_steal: Cell::new(0),
         completing: Cell::new(false),
         driving: Cell::new(false),
         busy_since: Cell::new(std::time::Instant::now()),
@@ -419,9 +436,9 @@ impl Worker {
             self.searching.set(true);
         }
         for _ in 0..SPIN_ROUNDS {
-            let passes = self.lone_passes.get();
-            self.lone_passes.set(passes.saturating_add(1));
-            let min = if passes < LONE_TASK_ROUNDS { 2 } else { 1 };
+            let passes = self.passes_since_steal.get();
+            self.passes_since_steal.set(passes.saturating_add(1));
+            let min = if passes < PATIENT_PASSES { BACKLOG } else { 1 };
             if let Some(task) = self.steal_once(min) {
                 return Some(task);
             }
@@ -454,7 +471,7 @@ impl Worker {
                 continue;
             }
             if let Some(task) = self.shared.steal[victim].steal_into_min(&self.local, min) {
-                self.lone_passes.set(0);
+                self.passes_since_steal.set(0);
                 self.stats().stole();
                 return Some(task);
             }
