@@ -49,8 +49,8 @@
 //! here to the workers that spawned them (`registry.rs`) and **search**
 //! (steal half of a random victim's queue, or a batch from the injection
 //! queue, for [`worker::SPIN_ROUNDS`] rounds; for the first
-//! [`worker::PATIENT_PASSES`] after its last steal, only from a victim
-//! holding a backlog of [`worker::BACKLOG`] tasks) →
+//! [`worker::PATIENT_PASSES`] passes after its last steal from a short
+//! queue, only from a victim holding at least [`worker::BACKLOG`] tasks) →
 //! else **park** until notified (in the OS poller, if no other worker waits
 //! there: `driver/mod.rs`). See `idle.rs` for the two-sided protocol
 //! between a task submitter and a parking worker, and why no wakeup is lost.

@@ -466,6 +466,22 @@ mod tests {
         assert_eq!((a.len(), b.len()), (1, 1));
     }
 
+    /// The scheduler's backlog: one task short of it is left alone, at it
+    /// half is taken.
+    #[test]
+    fn steal_backlog() {
+        use crate::scheduler::worker::BACKLOG;
+        let (a, steal_a) = new::<Box<u32>>();
+        let (b, _) = new::<Box<u32>>();
+        for i in 0..BACKLOG - 1 {
+            a.push_back(Box::new(i), |_| unreachable!());
+        }
+        assert!(steal_a.steal_into_min(&b, BACKLOG).is_none());
+        a.push_back(Box::new(BACKLOG - 1), |_| unreachable!());
+        assert!(steal_a.steal_into_min(&b, BACKLOG).is_some());
+        assert_eq!((a.len(), b.len() + 1), (BACKLOG / 2, BACKLOG - BACKLOG / 2));
+    }
+
     #[test]
     fn steal_half() {
         let (a, steal_a) = new::<Box<usize>>();
