@@ -10,7 +10,8 @@ Inputs, all under --out (bench/out by default, as bench/run.sh lays it):
   (criterion/<workload>_w<N>/... without round directories: one round; with
   no sample.json, criterion's own median and MAD from estimates.json)
   status.tsv   group, runtime, ops, "ok" or "FAIL: why" (from benches/compare.rs)
-  go.tsv       go, workload, workers, ns/op, spread %, ops  (from bench/go)
+  go.tsv       go, workload, workers, ns/op, spread %, ops  (from bench/go;
+               one line per round: the median of the rounds is taken)
   memory.tsv   memory, runtime, tasks, bytes/task, peak bytes/task
   notes.txt    lines to print under the table (a missing peer, Go not found)
   lateness.tsv row, workers, runtime, p50 µs, p99 µs, max µs: one line per
@@ -159,14 +160,23 @@ def load(out):
             else:
                 continue
             put(wl, w, rt, ns=med / ops, spread=(100.0 * mad / med if med else None), fail=None)
+    # Go: one line per workload, worker count and round; the row's value is
+    # the median of the rounds, its spread the larger of the rounds' own
+    # (median) and how far the rounds lie apart (median absolute deviation).
+    go_rounds = {}
     try:
         with open(os.path.join(out, "go.tsv")) as f:
             for line in f:
                 p = line.rstrip("\n").split("\t")
                 if len(p) >= 5 and p[0] == "go":
-                    put(p[1], int(p[2]), "go", ns=float(p[3]), spread=float(p[4]), fail=None)
+                    go_rounds.setdefault((p[1], int(p[2])), []).append((float(p[3]), float(p[4])))
     except (OSError, ValueError):
         pass
+    for (wl, w), rounds in go_rounds.items():
+        med = median([ns for ns, _ in rounds])
+        between = 100.0 * median([abs(ns - med) for ns, _ in rounds]) / med if med else 0.0
+        within = median([sp for _, sp in rounds])
+        put(wl, w, "go", ns=med, spread=max(within, between), fail=None)
     ops = {}
     for (g, _), n in ops_of.items():
         ops[g.rpartition("_w")[0]] = n

@@ -5,7 +5,8 @@
 # kanal (and the WaitGroup fan-in on the wg and awaitgroup crates too; the
 # child-context row on gust and tokio-util) (cargo bench --bench compare), memory per idle task (cargo bench
 # --bench memory), the same workloads in Go (bench/go, when a `go` toolchain
-# is found), at 1 worker and at all cores, then writes bench/results.md (the
+# is found; once per round, after the round's Rust rows), at 1 worker and at
+# all cores, then writes bench/results.md (the
 # table) and bench/results.svg (the chart) with bench/report.py. A runtime that
 # is missing or fails its own check shows as n/a or FAIL; the script goes on.
 #
@@ -53,12 +54,47 @@ start=$(date +%s)
 LOAD0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 echo "== gust bench: workers $GUST_BENCH_WORKERS, raw results in $OUT"
 
+# Go (bench/go) runs once per round, right after that round's Rust rows,
+# so that a slow spell of the machine does not fall on Go alone; its column
+# is the median of the rounds (bench/report.py).
+GO=$(command -v go || true)
+if [ -z "$GO" ]; then
+    for g in /usr/lib/go/bin/go /usr/local/go/bin/go $(ls -d /usr/lib/go-*/bin/go 2>/dev/null | sort -V -r); do
+        if [ -x "$g" ]; then GO=$g; break; fi
+    done
+fi
+GOBIN=
+if [ -n "${GUST_BENCH_NO_GO:-}" ]; then
+    echo "Go skipped (GUST_BENCH_NO_GO)" | tee -a "$NOTES"
+elif [ -z "$GO" ]; then
+    echo "Go: no go toolchain found (install golang-go, e.g. Debian's golang-1.19-go), so the Go columns are n/a" | tee -a "$NOTES"
+else
+    if [ -z "${HOME:-}" ] && [ -z "${GOCACHE:-}" ]; then export GOCACHE=$OUT/gocache; fi
+    if (cd bench/go && "$GO" build -o "$OUT/gustbench" .) 2>"$OUT/go.log"; then
+        GOBIN=$OUT/gustbench
+        echo "Go: $("$GO" version | cut -d' ' -f3)" >>"$NOTES"
+    else
+        echo "Go: bench/go did not build (see $OUT/go.log)" | tee -a "$NOTES"
+    fi
+fi
+GOQUICK=""
+if [ -n "${GUST_BENCH_QUICK:-}" ] && [ "${GUST_BENCH_QUICK}" != 0 ]; then GOQUICK=-quick; fi
+: >"$OUT/go.tsv"
+
 for r in $(seq 1 "$ROUNDS"); do
     echo "== cargo bench --bench compare (round $r of $ROUNDS)"
     CRITERION_HOME=$OUT/criterion/round$r cargo bench --bench compare 2>&1 | tee "$OUT/compare-$r.log" \
         | grep --line-buffered -E "time:|FAIL|panicked at|^error"
     if [ "${PIPESTATUS[0]}" != 0 ]; then
         echo "cargo bench --bench compare did not finish cleanly in round $r (see $OUT/compare-$r.log); rows it did not reach have fewer samples or are n/a" | tee -a "$NOTES"
+    fi
+    if [ -n "$GOBIN" ]; then
+        echo "== Go, round $r of $ROUNDS"
+        # One line per workload and worker count; the report takes the
+        # median of the rounds' lines.
+        "$GOBIN" -workers "$GUST_BENCH_WORKERS" -only "${GUST_BENCH_ONLY:-}" $GOQUICK >"$OUT/go-$r.tsv" 2>>"$OUT/go.log" \
+            || echo "Go: bench/go failed in round $r (see $OUT/go.log)" | tee -a "$NOTES"
+        tee -a "$OUT/go.tsv" <"$OUT/go-$r.tsv"
     fi
 done
 
@@ -70,33 +106,9 @@ if [ -z "${GUST_BENCH_NO_MEMORY:-}" ]; then
     grep -E "^(memory|chanmem)" "$OUT/memory.tsv" || true
 fi
 
-GO=$(command -v go || true)
-if [ -z "$GO" ]; then
-    for g in /usr/lib/go/bin/go /usr/local/go/bin/go $(ls -d /usr/lib/go-*/bin/go 2>/dev/null | sort -V -r); do
-        if [ -x "$g" ]; then GO=$g; break; fi
-    done
-fi
-if [ -n "${GUST_BENCH_NO_GO:-}" ]; then
-    echo "Go skipped (GUST_BENCH_NO_GO)" | tee -a "$NOTES"
-elif [ -z "$GO" ]; then
-    echo "Go: no go toolchain found (install golang-go, e.g. Debian's golang-1.19-go), so the Go columns are n/a" | tee -a "$NOTES"
-else
-    echo "== Go ($("$GO" version))"
-    QUICK=""
-    if [ -n "${GUST_BENCH_QUICK:-}" ] && [ "${GUST_BENCH_QUICK}" != 0 ]; then QUICK=-quick; fi
-    if [ -z "${HOME:-}" ] && [ -z "${GOCACHE:-}" ]; then export GOCACHE=$OUT/gocache; fi
-    if (cd bench/go && "$GO" build -o "$OUT/gustbench" .) 2>"$OUT/go.log"; then
-        "$OUT/gustbench" -workers "$GUST_BENCH_WORKERS" -only "${GUST_BENCH_ONLY:-}" $QUICK >"$OUT/go.tsv" 2>>"$OUT/go.log" \
-            || echo "Go: bench/go failed (see $OUT/go.log)" | tee -a "$NOTES"
-        cat "$OUT/go.tsv"
-        if [ -z "${GUST_BENCH_NO_MEMORY:-}" ]; then
-            "$OUT/gustbench" -mem >>"$OUT/memory.tsv" 2>>"$OUT/go.log" \
-                || echo "Go: memory run failed (see $OUT/go.log)" | tee -a "$NOTES"
-        fi
-        echo "Go: $("$GO" version | cut -d' ' -f3)" >>"$NOTES"
-    else
-        echo "Go: bench/go did not build (see $OUT/go.log)" | tee -a "$NOTES"
-    fi
+if [ -n "$GOBIN" ] && [ -z "${GUST_BENCH_NO_MEMORY:-}" ]; then
+    "$GOBIN" -mem >>"$OUT/memory.tsv" 2>>"$OUT/go.log" \
+        || echo "Go: memory run failed (see $OUT/go.log)" | tee -a "$NOTES"
 fi
 
 secs=$(( $(date +%s) - start ))
