@@ -395,3 +395,42 @@ async fn virtual_time_panics_on_a_deadlock_after_its_timers() {
     let _never = m.lock().await;
     drop(g);
 }
+
+/// Under virtual time a dump says how long a task has waited on the
+/// runtime's clock: 2m3s of virtual sleep read as 2m3s, not the real
+/// microseconds it took. The dump's text starts with the task's line, Go's
+/// first line of a goroutine; the `block_on` call comes after the tasks.
+#[gust::test(start_paused = true, workers = 2)]
+async fn a_dump_under_virtual_time_reads_the_virtual_clock() {
+    let (tx, rx) = gust::chan::<u8>(0);
+    let (h, line) = go("fetcher", async move {
+        rx.recv().await;
+    });
+    let dump = settled().await;
+    assert!(
+        dump.tasks()[0].waiting_for() < Duration::from_secs(1),
+        "{dump}"
+    );
+    gust::time::sleep(Duration::from_secs(123)).await;
+    let dump = gust::runtime::dump();
+    let task = &dump.tasks()[0];
+    assert_eq!(task.wait(), Some("chan receive"));
+    assert!(
+        (Duration::from_secs(123)..Duration::from_secs(124)).contains(&task.waiting_for()),
+        "{dump}"
+    );
+    let text = dump.to_string();
+    let first = text.lines().next().unwrap();
+    let want = format!(
+        "task {} \"fetcher\" [chan receive, 2m3s]: spawned at {}:{line}:",
+        task.id(),
+        file!()
+    );
+    assert!(
+        first.starts_with(&want),
+        "{first:?} should start with {want:?}"
+    );
+    assert!(text.contains("\nblock_on "), "{text}");
+    drop(tx);
+    h.await.unwrap();
+}

@@ -41,6 +41,13 @@ fn warn_prints_the_report_once_and_goes_on() {
         "{stderr}"
     );
     assert!(stderr.contains("block_on 1 [chan receive"), "{stderr}");
+    // Go's words start the line, as in the panic's message.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l == "all tasks are asleep - deadlock!"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -394,7 +394,10 @@ impl Worker {
             // Entries of this worker's tasks that ended elsewhere: freed
             // here, where they were allocated.
             self.shared.registry.drain(self.index);
-            crate::trace::refresh_coarse_clock(std::time::Instant::now());
+            crate::trace::refresh_coarse_clock(
+                self.shared.driver.timers.clock(),
+                std::time::Instant::now(),
+            );
             // I/O events and due timers, unless a parked worker waits in
             // the poller (`driver/mod.rs`): what they wake lands here.
             self.maintain();
@@ -534,7 +537,7 @@ impl Worker {
                 let now = std::time::Instant::now();
                 self.0.busy_since.set(now);
                 // Dumps stamp waits with it (`trace/mod.rs`).
-                crate::trace::refresh_coarse_clock(now);
+                crate::trace::refresh_coarse_clock(self.0.shared.driver.timers.clock(), now);
             }
         }
         let _resume = Resume(self);

@@ -78,6 +78,19 @@ impl Clock {
         }
     }
 
+    /// The time on this clock as a wait stamp (`trace/mod.rs`): wrapping
+    /// milliseconds, never 0; a virtual clock's count from its start.
+    pub(crate) fn stamp(&self) -> u32 {
+        match self {
+            Clock::Real => crate::trace::real_stamp(),
+            Clock::Virtual(v) => {
+                // Acquire: as in `now`.
+                let millis = v.offset.load(Ordering::Acquire) / 1_000_000;
+                (millis as u32).max(1)
+            }
+        }
+    }
+
     pub(crate) fn is_virtual(&self) -> bool {
         matches!(self, Clock::Virtual(_))
     }

@@ -235,7 +235,9 @@ fn judge(shared: &Shared, before: u64) -> Verdict {
 fn act(shared: &Shared, report: &str) {
     match shared.detector.on_deadlock {
         OnDeadlock::Off => {}
-        OnDeadlock::Warn => eprintln!("gust: {report}"),
+        // Go's words alone, as the panic carries them (Go prints "fatal
+        // error: " first because it then exits; gust goes on).
+        OnDeadlock::Warn => eprintln!("{report}"),
         OnDeadlock::Panic => {
             for (_, b) in shared.block_ons.lock().iter() {
                 b.report_deadlock(report);

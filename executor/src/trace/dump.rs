@@ -1,7 +1,7 @@
 //! The dump: every live task of a runtime and what it waits on, printed as
 //! Go prints its goroutines.
 
-use super::{DONE, RUNNABLE, RUNNING, TaskTrace, go_duration, stamp};
+use super::{DONE, RUNNABLE, RUNNING, TaskTrace, go_duration};
 use crate::block_on::Unparker;
 use crate::scheduler::Shared;
 use gust_trace::Wait;
@@ -162,13 +162,15 @@ impl TaskInfo {
 /// Every live task of a runtime, and its `block_on` calls in progress: Go's
 /// goroutine dump (`runtime.Stack` with all goroutines, or SIGQUIT).
 ///
-/// `Display` prints one block per `block_on`, then per task, by id:
+/// `Display` prints one block per task, by id, then one per `block_on`
+/// call (Go's goroutine blocks; a `block_on` is not a task, and is listed
+/// after them):
 ///
 /// ```text
-/// block_on 1 [join (task 2), 3s]: called at src/main.rs:9:5
-///
 /// task 2 "fetcher" [chan receive, 2m3s]: spawned at src/main.rs:42:5
 ///     chan made at src/main.rs:40:13
+///
+/// block_on 1 [join (task 2), 3s]: called at src/main.rs:9:5
 /// ```
 ///
 /// # Examples
@@ -201,7 +203,8 @@ impl Dump {
 
     /// The dump of `shared`'s tasks and `block_on` calls.
     pub(crate) fn collect(shared: &Shared) -> Dump {
-        let now = stamp();
+        // The runtime's clock, as its waits were stamped (`trace/mod.rs`).
+        let now = shared.driver.timers.clock().stamp();
         let mut tasks = Vec::new();
         shared.registry.for_each_trace(|t| {
             if let Some(info) = task_info(t, now) {
@@ -262,12 +265,12 @@ fn block_on_info(b: &Unparker, now: u32) -> TaskInfo {
 
 impl fmt::Display for Dump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for t in &self.tasks {
+            writeln!(f, "{t}\n")?;
+        }
         for b in &self.block_ons {
             b.write(f, "block_on", "called at")?;
             f.write_str("\n\n")?;
-        }
-        for t in &self.tasks {
-            writeln!(f, "{t}\n")?;
         }
         Ok(())
     }

@@ -12,7 +12,9 @@
 //! returns `Pending` records its reason there (gust-trace); after a
 //! `Pending` poll it marks the task waiting, stamped with the time from the
 //! worker's coarse clock (refreshed every scheduler maintenance round, not
-//! read per poll: a clock read costs more than the rest together). The
+//! read per poll: a clock read costs more than the rest together), or from
+//! the runtime's virtual clock under `start_paused`, so that a dump there
+//! says how long a task has waited in virtual time. The
 //! schedule function marks a woken task runnable. All of these are plain
 //! stores into the task's own header, which the poll touches anyway.
 //!
@@ -43,6 +45,7 @@ pub(crate) mod sigquit;
 
 pub(crate) use origin::TaskOrigin;
 
+use crate::time::clock::Clock;
 use gust_trace::WaitSlot;
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -122,28 +125,30 @@ static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 /// Milliseconds since the first call, from the real clock, wrapping at 32
 /// bits; never 0 (a worker's cache uses 0 for "not cached").
-fn precise_stamp() -> u32 {
+pub(crate) fn real_stamp() -> u32 {
     stamp_at(Instant::now())
 }
 
-/// [`precise_stamp`] for a time the caller has already read.
+/// [`real_stamp`] for a time the caller has already read.
 fn stamp_at(now: Instant) -> u32 {
     let epoch = *EPOCH.get_or_init(|| now);
     (now.saturating_duration_since(epoch).as_millis() as u32).max(1)
 }
 
 thread_local! {
-    /// A worker's cached [`precise_stamp`], or 0 on other threads.
+    /// A worker's cached [`real_stamp`], or 0: on other threads, and on the
+    /// workers of a runtime with a virtual clock, whose jumps a cache
+    /// would miss (an atomic load reads that clock, no cache needed).
     static COARSE: Cell<u32> = const { Cell::new(0) };
 }
 
-/// What waits are stamped with, in wrapping milliseconds: a worker's cached
-/// clock (module docs), or the real clock on other threads. A wait of 49
-/// days reads as a short one.
+/// What waits are stamped with, in wrapping milliseconds on the current
+/// runtime's clock: a worker's cached real clock (module docs), else the
+/// clock itself ([`Clock::stamp`]). A wait of 49 days reads as a short one.
 #[inline]
 pub(crate) fn stamp() -> u32 {
     match COARSE.try_with(Cell::get) {
-        Ok(0) | Err(_) => precise_stamp(),
+        Ok(0) | Err(_) => crate::time::clock::current().stamp(),
         Ok(t) => t,
     }
 }
@@ -154,9 +159,11 @@ pub(crate) fn waited_since(since: u32, now: u32) -> Duration {
 }
 
 /// Refreshes this worker's cached clock to `now`, just read from the real
-/// clock (each maintenance round, after a park).
-pub(crate) fn refresh_coarse_clock(now: Instant) {
-    let _ = COARSE.try_with(|c| c.set(stamp_at(now)));
+/// clock (each maintenance round, after a park); a worker of a runtime on
+/// a virtual `clock` keeps no cache.
+pub(crate) fn refresh_coarse_clock(clock: &Clock, now: Instant) {
+    let t = if clock.is_virtual() { 0 } else { stamp_at(now) };
+    let _ = COARSE.try_with(|c| c.set(t));
 }
 
 /// Formats `d` as Go's `time.Duration` prints it, to the millisecond below
