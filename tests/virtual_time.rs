@@ -140,11 +140,47 @@ fn a_ticker_and_timeout_program_is_deterministic() {
     }
 }
 
-/// A sleep made outside the paused runtime keeps real time when awaited in
-/// it (and does not spin: the runtime's jumps do not touch it).
+/// A sleep, timeout or `after` made outside any runtime and first polled in
+/// a paused one moves to its virtual clock with the time it had left, so
+/// `rt.block_on(sleep(1h))` takes an hour of virtual time and no real time,
+/// as `rt.block_on(async { sleep(1h).await })` does.
 #[test]
-fn a_sleep_made_outside_keeps_real_time() {
+fn a_sleep_made_outside_moves_to_the_virtual_clock() {
+    const HOUR: Duration = Duration::from_secs(3600);
     let rt = paused(1);
+    let real = Instant::now();
+    let t0 = rt.block_on(async { now() });
+    rt.block_on(sleep(HOUR));
+    let t1 = rt.block_on(async { now() });
+    assert!(t1 - t0 >= HOUR, "{:?}", t1 - t0);
+    let r = rt.block_on(gust::time::timeout(HOUR, std::future::pending::<()>()));
+    assert!(r.is_err());
+    let at = rt.block_on(gust::time::after(HOUR));
+    assert!(at - t1 >= 2 * HOUR, "{:?}", at - t1);
+    assert!(
+        real.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        real.elapsed()
+    );
+    // A deadline made outside: what was left of it when it was made, in
+    // virtual time (the real nanoseconds before `sleep_until` read the
+    // clock are gone).
+    let t2 = rt.block_on(async { now() });
+    rt.block_on(gust::time::sleep_until(Instant::now() + HOUR));
+    let slept = rt.block_on(async { now() }) - t2;
+    assert!(slept >= HOUR - Duration::from_millis(1), "{slept:?}");
+    assert!(
+        real.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        real.elapsed()
+    );
+}
+
+/// The same on a runtime with the real clock: a sleep made outside keeps
+/// real time.
+#[test]
+fn a_sleep_made_outside_a_real_runtime_keeps_real_time() {
+    let rt = gust::runtime::Builder::new().workers(1).build().unwrap();
     let s = sleep(Duration::from_millis(20));
     let real = Instant::now();
     rt.block_on(s);

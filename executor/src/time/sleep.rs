@@ -20,12 +20,16 @@ use std::time::{Duration, Instant};
 /// });
 /// ```
 pub fn sleep(d: Duration) -> Sleep {
-    let clock = super::clock::current();
+    let runtime_clock = crate::runtime::current_clock();
+    let made_outside = runtime_clock.is_none();
+    let clock = runtime_clock.unwrap_or_default();
     let mut s = Sleep::with_clock(clock.now().checked_add(d), clock);
     s.state = if d.is_zero() {
         // Go's `time.Sleep(0)` returns at once; the deadline is the `now`
         // just read, so it has passed without another look at the clock.
         State::Elapsed
+    } else if made_outside && s.deadline.is_some() {
+        State::Foreign(d)
     } else {
         State::Idle {
             check_clock: d < FRESH,
@@ -90,6 +94,10 @@ enum State {
     /// `reset`, or after the set it was in closed), reading the clock first
     /// when `check_clock` (the deadline may have passed: see [`FRESH`]).
     Idle { check_clock: bool },
+    /// Made outside any runtime with this much time to go, not polled yet:
+    /// the first poll may move it to a runtime's virtual clock
+    /// ([`Sleep::adopt_runtime_clock`]).
+    Foreign(Duration),
     /// Registered in a timer set under this key.
     Armed(Key),
     /// The deadline is known to have passed: no clock read, no lock.
@@ -98,7 +106,30 @@ enum State {
 
 impl Sleep {
     pub(crate) fn new_opt(deadline: Option<Instant>) -> Self {
-        Self::with_clock(deadline, super::clock::current())
+        let Some(clock) = crate::runtime::current_clock() else {
+            let mut s = Self::with_clock(deadline, Clock::Real);
+            if let Some(d) = deadline {
+                s.state = State::Foreign(d.saturating_duration_since(Instant::now()));
+            }
+            return s;
+        };
+        Self::with_clock(deadline, clock)
+    }
+
+    /// First poll of a sleep made outside any runtime, which had `left` to
+    /// go when it was made: in a runtime with a virtual clock the sleep
+    /// moves to that clock, `left` from its `now`, so `rt.block_on(sleep(d))`
+    /// on a paused runtime takes `d` of virtual time (and no real time), as
+    /// `rt.block_on(async { sleep(d).await })` does. Anywhere else it keeps
+    /// its deadline on the real clock.
+    fn adopt_runtime_clock(&mut self, left: Duration) {
+        self.state = State::Idle { check_clock: true };
+        if let Some(clock) = crate::runtime::current_clock() {
+            if clock.is_virtual() {
+                self.deadline = clock.now().checked_add(left);
+                self.clock = clock;
+            }
+        }
     }
 
     fn with_clock(deadline: Option<Instant>, clock: Clock) -> Self {
@@ -213,12 +244,16 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        if let State::Foreign(left) = this.state {
+            this.adopt_runtime_clock(left);
+        }
         let Some(deadline) = this.deadline else {
             gust_trace::record(gust_trace::Wait::Sleep);
             return Poll::Pending; // never
         };
         let key = match &this.state {
             State::Elapsed => return Poll::Ready(()),
+            State::Foreign(_) => unreachable!("adopted above"),
             State::Idle { check_clock } => {
                 let check_clock = *check_clock;
                 return this.register(deadline, check_clock, cx);
