@@ -140,7 +140,6 @@ impl<T> Inner<T> {
 
 impl<T> Local<T> {
     /// Number of values in the queue.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> u32 {
         self.inner.len()
     }
