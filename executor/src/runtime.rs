@@ -196,6 +196,12 @@ fn with_explicit<R>(f: impl FnOnce(&Arc<Shared>, usize) -> R) -> Option<R> {
     })
 }
 
+/// The current runtime's clock as a wait stamp (`trace/mod.rs`), if this
+/// thread has a runtime.
+pub(crate) fn current_stamp() -> Option<u32> {
+    with_explicit(|shared, _| shared.driver.timers.clock().stamp())
+}
+
 /// The clock of the current runtime, if this thread has one (never starts
 /// the global runtime, whose clock is real).
 pub(crate) fn current_clock() -> Option<Clock> {
@@ -404,7 +410,10 @@ impl Builder {
     /// tickers, `timeout` and context deadlines made in the runtime follow
     /// it, and [`time::now`](crate::time::now) reads it. A test of a
     /// one-hour timeout then takes microseconds, and sees the same order of
-    /// events every run.
+    /// events every run. A `sleep`, `sleep_until`, `timeout` or `after`
+    /// made outside any runtime (as in `rt.block_on(sleep(d))`) moves to
+    /// this clock when first polled here, with the time it had left; the
+    /// task dump's waiting times are on this clock too.
     ///
     /// # Examples
     ///

@@ -11,6 +11,14 @@ use std::time::{Duration, Instant};
 /// Waits until `d` has passed (Go's `time.Sleep`). `Duration::MAX` (or any
 /// `d` past the end of `Instant`) waits forever.
 ///
+/// Made in a runtime, it is on that runtime's clock. Made outside any (as
+/// in `rt.block_on(sleep(d))`), it is on the real clock until its first
+/// poll; polled first in a runtime with a virtual clock
+/// ([`Builder::start_paused`](crate::runtime::Builder::start_paused)), it
+/// moves to that clock with the time it had left, and its
+/// [`deadline`](Sleep::deadline) and [`is_elapsed`](Sleep::is_elapsed)
+/// answer on that clock from then on.
+///
 /// ```
 /// use std::time::{Duration, Instant};
 /// gust_executor::block_on(async {
@@ -24,18 +32,27 @@ pub fn sleep(d: Duration) -> Sleep {
     let made_outside = runtime_clock.is_none();
     let clock = runtime_clock.unwrap_or_default();
     let mut s = Sleep::with_clock(clock.now().checked_add(d), clock);
-    s.state = if d.is_zero() {
+    s.state = if made_outside {
+        // Even a zero sleep (`after(ZERO)` yields the polling runtime's
+        // `now`), and one that never ends (a `reset` may give it an end).
+        State::Foreign(d)
+    } else if d.is_zero() {
         // Go's `time.Sleep(0)` returns at once; the deadline is the `now`
         // just read, so it has passed without another look at the clock.
         State::Elapsed
-    } else if made_outside && s.deadline.is_some() {
-        State::Foreign(d)
     } else {
         State::Idle {
             check_clock: d < FRESH,
         }
     };
     s
+}
+
+/// How long until `deadline` on the real clock (`Duration::MAX`: never).
+fn time_left(deadline: Option<Instant>) -> Duration {
+    deadline.map_or(Duration::MAX, |at| {
+        at.saturating_duration_since(Instant::now())
+    })
 }
 
 /// A [`sleep`] at least this long registers on its first poll without
@@ -84,7 +101,9 @@ pub struct Sleep {
     state: State,
     /// The waker the registration holds (to skip re-registering the same).
     waker: Option<Waker>,
-    /// The clock the deadline is on (the runtime's it was made in).
+    /// The clock the deadline is on: the runtime's it was made in, or,
+    /// made outside any, the virtual clock of the runtime that first
+    /// polled it, else the real one.
     clock: Clock,
 }
 
@@ -108,9 +127,7 @@ impl Sleep {
     pub(crate) fn new_opt(deadline: Option<Instant>) -> Self {
         let Some(clock) = crate::runtime::current_clock() else {
             let mut s = Self::with_clock(deadline, Clock::Real);
-            if let Some(d) = deadline {
-                s.state = State::Foreign(d.saturating_duration_since(Instant::now()));
-            }
+            s.state = State::Foreign(time_left(deadline));
             return s;
         };
         Self::with_clock(deadline, clock)
@@ -183,8 +200,14 @@ impl Sleep {
     }
 
     pub(crate) fn reset_opt(&mut self, deadline: Option<Instant>) {
+        let foreign = matches!(self.state, State::Foreign(_));
         self.cancel();
         self.deadline = deadline;
+        if foreign {
+            // Not polled yet, made outside any runtime: still free to move
+            // to the clock of the runtime that polls it first.
+            self.state = State::Foreign(time_left(deadline));
+        }
     }
 
     /// Takes the registration out of its set (if any): the sleep is idle.

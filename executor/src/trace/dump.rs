@@ -123,7 +123,8 @@ impl TaskInfo {
     }
 
     /// How long the current wait has lasted (zero when not waiting;
-    /// measured to a few milliseconds).
+    /// measured to a few milliseconds), on the runtime's clock: virtual
+    /// time under `start_paused`.
     pub fn waiting_for(&self) -> Duration {
         self.waiting_for
     }

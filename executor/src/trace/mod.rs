@@ -65,7 +65,6 @@ pub(crate) const DONE: u8 = 3;
 /// small future stays within the allocator's smallest size classes).
 pub(crate) struct TaskTrace {
     pub(crate) wait: WaitSlot,
-    /// [`stamp`] when the current wait began.
     /// The state (low byte) and, while waiting, the [`stamp`] of when the
     /// wait began (the 32 bits above): one word, so that a poll ending
     /// `Pending` writes it once, and a dump reads both consistently.
@@ -148,14 +147,27 @@ thread_local! {
 #[inline]
 pub(crate) fn stamp() -> u32 {
     match COARSE.try_with(Cell::get) {
-        Ok(0) | Err(_) => crate::time::clock::current().stamp(),
+        Ok(0) | Err(_) => uncached_stamp(),
         Ok(t) => t,
     }
 }
 
+/// [`stamp`] off a worker's cache: the current runtime's clock, read
+/// through a borrow (no count taken on a virtual clock's `Arc`, which all
+/// of its workers share), or the real clock outside any runtime.
+#[cold]
+#[inline(never)]
+fn uncached_stamp() -> u32 {
+    crate::runtime::current_stamp().unwrap_or_else(real_stamp)
+}
+
 /// How long a wait stamped `since` has lasted at `now` (both [`stamp`]s).
+/// A `since` after `now` (a dump reads `now` once, then its tasks, and a
+/// wait may begin in between, after a jump of a virtual clock or a
+/// worker's refresh of its cache) reads as zero, not as 49 days.
 pub(crate) fn waited_since(since: u32, now: u32) -> Duration {
-    Duration::from_millis(u64::from(now.wrapping_sub(since)))
+    let d = now.wrapping_sub(since);
+    Duration::from_millis(if d > u32::MAX / 2 { 0 } else { u64::from(d) })
 }
 
 /// Refreshes this worker's cached clock to `now`, just read from the real
