@@ -408,7 +408,12 @@ async fn a_dump_under_virtual_time_reads_the_virtual_clock() {
     });
     // Until the task waits, with no virtual time passing (a yield does not
     // let the clock jump): its wait begins at the clock's start, 0 ms.
+    let real = Instant::now();
     while gust::runtime::dump().tasks()[0].state() != TaskState::Waiting {
+        assert!(
+            real.elapsed() < Duration::from_secs(10),
+            "the task never waited"
+        );
         gust::yield_now().await;
     }
     gust::time::sleep(Duration::from_secs(123)).await;

@@ -181,6 +181,16 @@ fn a_sleep_made_outside_moves_to_the_virtual_clock() {
         let slept = rt.block_on(async { now() }) - t2;
         assert!(slept >= HOUR - Duration::from_secs(1), "{slept:?}");
         assert!(slept <= HOUR, "{slept:?}");
+        // Reset inside the runtime before its first poll: the new deadline
+        // is an instant on the runtime's clock.
+        let mut s = sleep(Duration::MAX);
+        let t3 = rt.block_on(async { now() });
+        let t4 = rt.block_on(async move {
+            s.reset(now() + HOUR);
+            s.await;
+            now()
+        });
+        assert_eq!(t4 - t3, HOUR);
         tx.send(()).unwrap();
     });
     let real = Instant::now();

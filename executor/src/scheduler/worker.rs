@@ -72,11 +72,14 @@ pub(crate) const PATIENT_PASSES: u32 = 8;
 /// wakes in one go unless it is a broadcaster or a spawner.
 pub(crate) const BACKLOG: u32 = queue::CAPACITY / 4;
 
-/// Patience is for cheap wakees. When the tasks of a steal from a short
-/// queue kept the thief busy this long each (from the steal to its next
-/// search: their polls and what they woke on this worker), they were worth
-/// taking at once, and the thief's next search skips the
-/// [`PATIENT_PASSES`]. A producer stolen from its consumer's queue sends
+/// Patience is for cheap wakees. When a steal made without patience (most
+/// often from a short queue) kept the thief busy this long per task taken,
+/// the tasks were worth taking at once, and the thief's next search skips
+/// the [`PATIENT_PASSES`]. What is timed runs from the steal to the next
+/// search: the stolen tasks' polls and what they woke here, but also
+/// injection batches, driver turns and time the OS took the thread off
+/// its core, so a busy machine can make cheap wakees look heavy (then the
+/// thief is merely eager, as without the patience rule). A producer stolen from its consumer's queue sends
 /// what fits in its channel and blocks (well under a microsecond); a chat
 /// server's writer, woken by the hub that broadcasts a line to every
 /// client, writes to its socket (several microseconds of syscall), and
@@ -111,8 +114,9 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     /// Search passes made since this worker last stole from another
     /// worker's short queue (across searches: work found elsewhere in
-    /// between does not reset it); below [`PATIENT_PASSES`] it steals only
-    /// from a victim holding at least [`BACKLOG`] tasks.
+    /// between does not reset it), or [`PATIENT_PASSES`] after a steal
+    /// worth making ([`WORTH_STEALING`]); below [`PATIENT_PASSES`] it
+    /// steals only from a victim holding at least [`BACKLOG`] tasks.
     passes_since_steal: Cell<u32>,
     /// When this worker last stole from a short queue, and how many tasks
     /// it took, until its next search weighs them ([`WORTH_STEALING`]).

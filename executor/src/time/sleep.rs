@@ -204,9 +204,14 @@ impl Sleep {
         self.cancel();
         self.deadline = deadline;
         if foreign {
-            // Not polled yet, made outside any runtime: still free to move
-            // to the clock of the runtime that polls it first.
-            self.state = State::Foreign(time_left(deadline));
+            // Not polled yet, made outside any runtime. Reset in a runtime,
+            // the new deadline is on that runtime's clock; reset outside,
+            // the sleep is still free to move to the clock of the runtime
+            // that polls it first.
+            match crate::runtime::current_clock() {
+                Some(clock) => self.clock = clock,
+                None => self.state = State::Foreign(time_left(deadline)),
+            }
         }
     }
 

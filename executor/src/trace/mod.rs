@@ -143,7 +143,8 @@ thread_local! {
 
 /// What waits are stamped with, in wrapping milliseconds on the current
 /// runtime's clock: a worker's cached real clock (module docs), else the
-/// clock itself ([`Clock::stamp`]). A wait of 49 days reads as a short one.
+/// clock itself ([`Clock::stamp`]). A wait of more than about 24 days
+/// (half the 32-bit range) reads as zero ([`waited_since`]).
 #[inline]
 pub(crate) fn stamp() -> u32 {
     match COARSE.try_with(Cell::get) {
