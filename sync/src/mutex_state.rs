@@ -104,6 +104,21 @@ const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 7 };
 /// How long a waiter waits before it asks for a hand-off (Go: 1 ms).
 const STARVATION: Duration = Duration::from_millis(1);
 
+/// Whether a waiter waiting since `since` has waited past [`STARVATION`].
+#[cfg(not(loom))]
+fn waited_too_long(since: Option<Instant>) -> bool {
+    since.is_some_and(|t| t.elapsed() > STARVATION)
+}
+
+/// Under loom, never: the real clock would make a model nondeterministic
+/// (on a loaded machine a slow execution took the starving branch where
+/// its replay did not, and loom aborted: "Is the model fully
+/// deterministic?"). The models explore the path a fast machine takes.
+#[cfg(loom)]
+fn waited_too_long(_since: Option<Instant>) -> bool {
+    false
+}
+
 /// The lock word and the parked lockers.
 pub(crate) struct RawMutex {
     state: AtomicUsize,
@@ -286,7 +301,7 @@ impl Future for Lock<'_> {
                         }
                     }
                     if !this.starving
-                        && this.since.is_some_and(|t| t.elapsed() > STARVATION)
+                        && waited_too_long(this.since)
                         && raw.state.fetch_or(STARVING, Ordering::Relaxed) & STARVING == 0
                     {
                         this.starving = true;
