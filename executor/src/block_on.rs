@@ -172,7 +172,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         let polled = {
             let _current = gust_trace::enter(&unparker.wait);
             unparker.wait.clear();
-            fut.as_mut().poll(&mut cx)
+            crate::coop::unconstrained(|| fut.as_mut().poll(&mut cx))
         };
         if let Poll::Ready(v) = polled {
             return v;

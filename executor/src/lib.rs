@@ -29,8 +29,14 @@
 //!   the global runtime (one worker per core, or `GUST_WORKERS`), and the
 //!   numbered shutdown protocol.
 //! - **Blocking pool** (`blocking.rs`): [`spawn_blocking`].
-//! - **Timers** (`time/`): one driver thread for the process; timers work
-//!   on any executor.
+//! - **Driver** (`driver/`): each runtime's OS poller and timers; a worker
+//!   with nothing to run waits in it, a busy one polls it now and then
+//!   (Go's netpoller). [`io::Registration`] makes a mio source a future on
+//!   it; a task's poll completes at most a budget of I/O operations before
+//!   it yields (`coop.rs`).
+//! - **Timers** (`time/`): kept by the runtime they are made on, fired by
+//!   its workers; timers made anywhere else go to one process-wide thread,
+//!   so they work on any executor.
 //!
 //! # Panics in tasks
 //!
@@ -41,6 +47,7 @@
 
 mod block_on;
 mod blocking;
+mod coop;
 mod driver;
 pub mod io;
 mod loom;

@@ -342,3 +342,147 @@ fn half_close() {
         let _ = peer.write(b"");
     });
 }
+
+/// A task whose socket is always ready still lets the others run (the
+/// runtime's cooperative I/O budget): on one worker, a reader with 16 KiB
+/// waiting in its socket, read a byte at a time, wakes a second task after
+/// its first byte; that task gets its turn long before the reader has
+/// drained the socket, and the reader, back after its yield, still gets
+/// every byte.
+#[test]
+fn a_socket_that_stays_ready_does_not_starve_other_tasks() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const BYTES: usize = 16 * 1024;
+    let rt = rt(1);
+    let (reads_before, total) = rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (mut s, _) = ln.accept().await.unwrap();
+        let data: Vec<u8> = (0..BYTES).map(|i| i as u8).collect();
+        c.write_all(&data).await.unwrap();
+        c.flush().await.unwrap();
+        // Every byte sits in `s`'s receive buffer before the reader starts.
+        let mut first = [0u8; 1];
+        s.read_exact(&mut first).await.unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let (go_tx, go_rx) = futures::channel::oneshot::channel::<()>();
+        let other = gust_executor::spawn({
+            let flag = flag.clone();
+            async move {
+                go_rx.await.unwrap();
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+        let reader = gust_executor::spawn(async move {
+            let mut go_tx = Some(go_tx);
+            let mut got = vec![first[0]];
+            let mut reads_before = None;
+            let mut byte = [0u8; 1];
+            while got.len() < BYTES {
+                s.read_exact(&mut byte).await.unwrap();
+                got.push(byte[0]);
+                if let Some(tx) = go_tx.take() {
+                    tx.send(()).unwrap();
+                }
+                if reads_before.is_none() && flag.load(Ordering::SeqCst) {
+                    reads_before = Some(got.len() - 1);
+                }
+            }
+            assert_eq!(got, data, "every byte, in order");
+            (reads_before, got.len())
+        });
+        other.await.unwrap();
+        reader.await.unwrap()
+    });
+    assert_eq!(total, BYTES);
+    let reads_before = reads_before.expect("the other task ran before the socket was drained");
+    assert!(
+        reads_before < 1_000,
+        "the other task waited for {reads_before} reads of a ready socket"
+    );
+}
+
+/// A `block_on` inside a task does its I/O without the task's budget (it
+/// would never be refilled between the `block_on`'s polls): 2,000 one-byte
+/// reads complete. (Two workers: the other one waits in the poller while
+/// this one blocks.)
+#[test]
+fn block_on_inside_a_task_is_not_budgeted() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = rt(2);
+        let n = rt.block_on(async {
+            gust_executor::spawn(async {
+                gust_executor::block_on(async {
+                    let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+                    let (mut s, _) = ln.accept().await.unwrap();
+                    c.write_all(&[7u8; 2_000]).await.unwrap();
+                    let mut byte = [0u8; 1];
+                    let mut n = 0;
+                    while n < 2_000 {
+                        s.read_exact(&mut byte).await.unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .await
+            .unwrap()
+        });
+        let _ = done_tx.send(n);
+    });
+    let n = done_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a budgeted block_on spins forever");
+    assert_eq!(n, 2_000);
+}
+
+/// A task that yields hands its worker to the tasks its socket events
+/// wake at once, not after a few dozen turns: on one worker, a task spins
+/// on `yield_now` until a reader has got its byte; once the byte is sent,
+/// the reader runs within a few of those yields (a yield is followed by a
+/// turn of the I/O driver).
+#[test]
+fn a_yield_lets_ready_sockets_in() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let rt = rt(1);
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (mut s, _) = ln.accept().await.unwrap();
+        let sent = Arc::new(AtomicBool::new(false));
+        let got = Arc::new(AtomicBool::new(false));
+        let reader = gust_executor::spawn({
+            let got = got.clone();
+            async move {
+                let mut byte = [0u8; 1];
+                s.read_exact(&mut byte).await.unwrap();
+                got.store(true, Ordering::SeqCst);
+            }
+        });
+        let spinner = gust_executor::spawn({
+            let (sent, got) = (sent.clone(), got.clone());
+            async move {
+                let mut yields_after_send = 0u32;
+                while !got.load(Ordering::SeqCst) {
+                    if sent.load(Ordering::SeqCst) {
+                        yields_after_send += 1;
+                    }
+                    gust_executor::yield_now().await;
+                }
+                yields_after_send
+            }
+        });
+        c.write_all(&[1]).await.unwrap();
+        sent.store(true, Ordering::SeqCst);
+        reader.await.unwrap();
+        let yields = spinner.await.unwrap();
+        assert!(
+            yields < 10,
+            "the reader waited {yields} yields of a spinning task"
+        );
+    });
+}

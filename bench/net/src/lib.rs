@@ -49,7 +49,11 @@ pub const HUB_QUEUE: usize = 1024;
 /// Splits `data` (just read) into complete lines, carrying a partial line in
 /// `pending`; calls `emit` with each line, newline included. Returns false when
 /// a line grows past [`MAX_LINE`] (the caller closes the connection).
-pub fn split_lines(pending: &mut Vec<u8>, mut data: &[u8], mut emit: impl FnMut(std::sync::Arc<str>)) -> bool {
+pub fn split_lines(
+    pending: &mut Vec<u8>,
+    mut data: &[u8],
+    mut emit: impl FnMut(std::sync::Arc<str>),
+) -> bool {
     while let Some(i) = data.iter().position(|&b| b == b'\n') {
         let (head, rest) = data.split_at(i + 1);
         data = rest;

@@ -15,8 +15,10 @@
 //!   running. The others park on their threads as before;
 //! - a busy worker polls without blocking, and fires due timers, every
 //!   [`GLOBAL_QUEUE_INTERVAL`](crate::scheduler::worker::GLOBAL_QUEUE_INTERVAL)
-//!   tasks ([`Driver::maintain`]), so I/O and timers cannot starve behind
-//!   a busy queue, when nobody waits in the poller.
+//!   tasks and after each task that yields ([`Driver::maintain`]), so I/O
+//!   and timers cannot starve behind a busy queue, when nobody waits in the
+//!   poller. A task whose sources are always ready yields when its poll
+//!   has used its I/O budget (`coop.rs`).
 //!
 //! # Waking the worker in the poller (no lost wake-up)
 //!
@@ -277,7 +279,12 @@ impl Driver {
         dir: Direction,
     ) -> Poll<std::io::Result<ReadyEvent>> {
         match io.poll_ready(cx, dir, || self.is_shutdown()) {
-            Poll::Ready(Some(ev)) => Poll::Ready(Ok(ev)),
+            Poll::Ready(Some(ev)) => {
+                // Ready: one unit of the task's budget, or a yield
+                // (`coop.rs`); the readiness stays for the next poll.
+                std::task::ready!(crate::coop::poll_proceed(cx));
+                Poll::Ready(Ok(ev))
+            }
             Poll::Ready(None) => Poll::Ready(Err(gone())),
             Poll::Pending => {
                 gust_trace::record(gust_trace::Wait::Io);

@@ -44,8 +44,9 @@
 //!
 //! # Worker loop
 //!
-//! `tick` → next task (injection queue every N ticks, LIFO slot, local queue,
-//! injection queue) → else hand the registry entries of tasks that ended
+//! `tick` → next task (a driver turn first after a task yielded, so that
+//! what its sockets' events wake queues up before it comes back; injection
+//! queue every N ticks, LIFO slot, local queue, injection queue) → else hand the registry entries of tasks that ended
 //! here to the workers that spawned them (`registry.rs`) and **search**
 //! (steal half of a random victim's queue, or a batch from the injection
 //! queue, for [`worker::SPIN_ROUNDS`] rounds; for the first

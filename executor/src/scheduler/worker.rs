@@ -133,6 +133,11 @@ pub(crate) struct Worker {
     /// the events came, not through the LIFO slot (which would run the
     /// last of a batch of 500 ready connections first, and the first last).
     driving: Cell<bool>,
+    /// Set when a task yielded (`yield_now`, or its I/O budget ran out:
+    /// `coop.rs`): the next task is looked for after a driver turn, so
+    /// that the tasks its sockets' events wake queue up before it comes
+    /// back.
+    yielded: Cell<bool>,
     tick: Cell<u32>,
     /// xorshift state for picking steal victims.
     rng: Cell<u32>,
@@ -252,6 +257,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         stole: Cell::new(None),
         completing: Cell::new(false),
         driving: Cell::new(false),
+        yielded: Cell::new(false),
         busy_since: Cell::new(std::time::Instant::now()),
         tick: Cell::new(0),
         rng: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
@@ -325,13 +331,14 @@ impl Worker {
         self.handed_off.set(false);
         // The task's future catches its own panics (`TaskFuture`); this only
         // guards against a panicking `Drop` of a future or output.
-        let _ = catch_unwind(AssertUnwindSafe(|| task.run()));
+        let _ = catch_unwind(AssertUnwindSafe(|| crate::coop::budgeted(|| task.run())));
         self.completing.set(false);
     }
 
     /// Schedules a task spawned or woken by the task running on this worker.
     fn schedule_local(&self, runnable: Runnable, yielded: bool) {
         if yielded {
+            self.yielded.set(true);
             // `yield_now`: to the back, behind everything else that is ready.
             // No wake: this worker comes back to it soon.
             // (Not after shutdown: its drain of the injection queue may
@@ -416,6 +423,9 @@ impl Worker {
     fn next_task(&self) -> Option<Runnable> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
+        if self.yielded.replace(false) && tick % GLOBAL_QUEUE_INTERVAL != 0 {
+            self.maintain();
+        }
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
             // Entries of this worker's tasks that ended elsewhere: freed
             // here, where they were allocated.

@@ -11,7 +11,8 @@
 //!
 //! Only round trips that start after the warm-up and end before the deadline
 //! are counted. Prints
-//! `RESULT mode=.. conns=N rps=.. p50_us=.. p99_us=.. errors=.. samples=..`.
+//! `RESULT mode=.. conns=N rps=.. p50_us=.. p90_us=.. p99_us=.. p999_us=.. max_us=.. errors=.. samples=..`
+//! (run.sh keeps rps, p50 and p99; the rest is for looking at a tail).
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -100,12 +101,15 @@ fn main() {
         all.lat_ns[i] as f64 / 1000.0
     };
     println!(
-        "RESULT mode={} conns={} rps={:.0} p50_us={:.1} p99_us={:.1} errors={} samples={}",
+        "RESULT mode={} conns={} rps={:.0} p50_us={:.1} p90_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} errors={} samples={}",
         mode,
         cfg.conns,
         n as f64 / cfg.secs,
         pct(0.50),
+        pct(0.90),
         pct(0.99),
+        pct(0.999),
+        pct(1.0),
         all.errors,
         n
     );
@@ -168,7 +172,12 @@ fn run_thread(t: usize, threads: usize, cfg: &Cfg, barrier: &Barrier) -> Outcome
     out
 }
 
-async fn echo_client(mut s: TcpStream, size: usize, measure_from: Instant, end: Instant) -> Outcome {
+async fn echo_client(
+    mut s: TcpStream,
+    size: usize,
+    measure_from: Instant,
+    end: Instant,
+) -> Outcome {
     let msg = vec![b'x'; size];
     let mut buf = vec![0u8; size];
     let mut out = Outcome::default();
@@ -195,7 +204,13 @@ async fn echo_client(mut s: TcpStream, size: usize, measure_from: Instant, end: 
     out
 }
 
-async fn chat_client(id: usize, mut s: TcpStream, size: usize, measure_from: Instant, end: Instant) -> Outcome {
+async fn chat_client(
+    id: usize,
+    mut s: TcpStream,
+    size: usize,
+    measure_from: Instant,
+    end: Instant,
+) -> Outcome {
     let mut out = Outcome::default();
     // Received bytes; `rpos..rbuf.len()` is not yet parsed.
     let mut rbuf: Vec<u8> = Vec::with_capacity(64 * 1024);
