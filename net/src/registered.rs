@@ -43,6 +43,36 @@ impl<S: Source> Registered<S> {
         self.reg.poll_io(cx, dir, || op(source))
     }
 
+    /// [`poll_io`](Self::poll_io) for a byte stream's read or write of
+    /// `len` bytes: a call that moves fewer (but some) found the socket's
+    /// buffer drained (or full), so the readiness is forgotten at once
+    /// instead of by a next call that would say `WouldBlock`
+    /// (`Registration::clear_drained`).
+    pub(crate) fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let source = self.get();
+        loop {
+            let ev = match self.reg.poll_ready(cx, dir) {
+                Poll::Ready(Ok(ev)) => ev,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op(source) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear_readiness(ev),
+                Ok(n) if n > 0 && n < len => {
+                    self.reg.clear_drained(ev);
+                    return Poll::Ready(Ok(n));
+                }
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
     /// `poll_io` as a future.
     pub(crate) async fn io<R>(
         &self,

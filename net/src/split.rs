@@ -70,7 +70,7 @@ pub(crate) fn poll_read<S: ByteStream>(
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_io(cx, Direction::Read, |s| s.read(buf))
+    io.poll_stream_io(cx, Direction::Read, buf.len(), |s| s.read(buf))
 }
 
 pub(crate) fn poll_read_vectored<S: ByteStream>(
@@ -78,7 +78,8 @@ pub(crate) fn poll_read_vectored<S: ByteStream>(
     cx: &mut Context<'_>,
     bufs: &mut [IoSliceMut<'_>],
 ) -> Poll<io::Result<usize>> {
-    io.poll_io(cx, Direction::Read, |s| s.read_vectored(bufs))
+    let len = bufs.iter().map(|b| b.len()).sum();
+    io.poll_stream_io(cx, Direction::Read, len, |s| s.read_vectored(bufs))
 }
 
 pub(crate) fn poll_write<S: ByteStream>(
@@ -89,7 +90,7 @@ pub(crate) fn poll_write<S: ByteStream>(
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_io(cx, Direction::Write, |s| s.write(buf))
+    io.poll_stream_io(cx, Direction::Write, buf.len(), |s| s.write(buf))
 }
 
 pub(crate) fn poll_write_vectored<S: ByteStream>(
@@ -97,7 +98,8 @@ pub(crate) fn poll_write_vectored<S: ByteStream>(
     cx: &mut Context<'_>,
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
-    io.poll_io(cx, Direction::Write, |s| s.write_vectored(bufs))
+    let len = bufs.iter().map(|b| b.len()).sum();
+    io.poll_stream_io(cx, Direction::Write, len, |s| s.write_vectored(bufs))
 }
 
 /// Waits until a non-blocking `connect` has finished. mio's rule: wait for

@@ -100,6 +100,14 @@ pub struct ReadyEvent {
 }
 
 impl ReadyEvent {
+    /// The readable/writable bits only (`Registration::clear_drained`).
+    pub(crate) fn without_closed(self) -> Self {
+        Self {
+            bits: self.bits & (READABLE | WRITABLE),
+            ..self
+        }
+    }
+
     /// Whether the peer closed the direction this event is for (a read then
     /// returns 0 bytes; a write fails).
     pub fn is_closed(&self) -> bool {

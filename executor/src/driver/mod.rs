@@ -497,6 +497,37 @@ impl Registration {
         self.io.clear(ev);
     }
 
+    /// After a read or write of a byte stream that moved fewer bytes than
+    /// asked: the socket's buffer was empty (or full) at that moment, so
+    /// the next operation would say `WouldBlock`. Forgets that the source
+    /// was readable (or writable), unless an event came since (data that
+    /// arrives after the call brings one: the poller is edge-triggered and
+    /// reports every arrival); closed and error states are kept. This saves
+    /// that system call (tokio's rule). Not for datagram sockets, where a
+    /// short read says nothing about the next datagram.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::io::{Read, Write};
+    /// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// b.set_nonblocking(true).unwrap();
+    /// let mut b = gust_executor::io::mio::net::UnixStream::from_std(b);
+    /// let reg = Registration::new(&mut b, Interest::READABLE).unwrap();
+    /// a.write_all(b"hi").unwrap();
+    /// let ready = || std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Read));
+    /// let ev = gust_executor::block_on(ready()).unwrap();
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!((&b).read(&mut buf).unwrap(), 2); // short: drained
+    /// reg.clear_drained(ev);
+    /// a.write_all(b"!").unwrap(); // a new event sets it again
+    /// gust_executor::block_on(ready()).unwrap();
+    /// assert_eq!((&b).read(&mut buf).unwrap(), 1);
+    /// reg.deregister(&mut b).unwrap();
+    /// ```
+    pub fn clear_drained(&self, ev: ReadyEvent) {
+        self.io.clear(ev.without_closed());
+    }
+
     /// Runs the non-blocking operation `op` once the source is ready in
     /// `dir`, as often as it says `WouldBlock`; returns its first other
     /// result. Cancel-safe when `op` is: a dropped poll did nothing.
