@@ -61,7 +61,7 @@
 
 // Under `--cfg loom` only the semaphore and the mutex's lock word are built
 // (tests/loom.rs models them); the other types wrap async-lock and
-// event-listener.
+// event-listener (the barrier: a count under a std mutex, and an event).
 #[cfg(not(loom))]
 mod barrier;
 mod blocking;

@@ -152,3 +152,40 @@ fn failed_try_lock_keeps_the_lock() {
     drop(g);
     assert!(m.try_lock().is_some());
 }
+
+/// A `Barrier::wait` dropped before its round ends takes its arrival back:
+/// the next round still needs `n` live waiters (it released one early when
+/// the barrier was async-lock's).
+#[test]
+fn dropped_barrier_wait_does_not_count() {
+    let b = Barrier::new(2);
+    let mut first = Box::pin(b.wait());
+    assert!(
+        first.as_mut().poll(&mut cx()).is_pending(),
+        "1 of 2 arrived"
+    );
+    drop(first);
+    let mut second = Box::pin(b.wait());
+    assert!(
+        second.as_mut().poll(&mut cx()).is_pending(),
+        "the dropped wait counted as arrived"
+    );
+    let mut third = pin!(b.wait());
+    assert_eq!(
+        third.as_mut().poll(&mut cx()),
+        Poll::Ready(true),
+        "the leader"
+    );
+    assert_eq!(second.as_mut().poll(&mut cx()), Poll::Ready(false));
+    // A wait dropped after its round ended changes nothing.
+    let mut late = Box::pin(b.wait());
+    assert!(late.as_mut().poll(&mut cx()).is_pending());
+    let mut lead = pin!(b.wait());
+    assert_eq!(lead.as_mut().poll(&mut cx()), Poll::Ready(true));
+    drop(late);
+    let mut next = Box::pin(b.wait());
+    assert!(
+        next.as_mut().poll(&mut cx()).is_pending(),
+        "a new round of 2"
+    );
+}
