@@ -9,7 +9,9 @@
 //! bit 1      STARVING  hand-off mode: only the starving waiter may lock
 //! bit 2      WOKEN     a waiter was notified and has not yet locked or
 //!                      gone back to sleep (Go's mutexWoken)
-//! bits 3..   waiters   lockers parked (or about to park) on the event
+//! bit 3      HANDOFF   the woken waiter is overdue: only a notified waiter
+//!                      (or the starving one) may lock
+//! bits 4..   waiters   lockers parked (or about to park) on the event
 //! ```
 //!
 //! # Protocol
@@ -50,8 +52,28 @@
 //!   sets STARVING (if nobody has); from then on newcomers and other waiters
 //!   leave the free lock alone and only that waiter takes it, clearing
 //!   STARVING as it does. A dropped starving waiter clears it too.
+//! - **Overdue woken waiter**: STARVING needs the waiter to run, and a
+//!   woken waiter may not run while its waker's task holds the worker: a
+//!   task that unlocks and relocks in a loop without awaiting keeps its
+//!   wakee in its worker's LIFO slot, which other workers do not steal (on
+//!   one worker, nothing else runs at all). So the unlocker watches too:
+//!   an unlock that finds WOKEN already set counts; the first such unlock
+//!   notes the time, and every 16th looks at the clock; past 1 ms it sets
+//!   HANDOFF (if the lock is still free). Then a newcomer, or a waiter that
+//!   was not notified, leaves the free lock alone (the relocking holder
+//!   parks, and its worker runs the woken waiter), and only a notified
+//!   waiter (or the starving one) takes it, clearing HANDOFF and WOKEN.
+//!   A waiter that locks after waiting past 1 ms sets `fair`, one that
+//!   waited less clears it; while it is set, the unlock that wakes a
+//!   waiter sets HANDOFF with WOKEN at once, so the waiters take turns in
+//!   their order instead of each waiting out its own 1 ms (Go's
+//!   starvation mode lasts the same way). HANDOFF lives only while WOKEN does: whoever clears WOKEN without
+//!   locking clears HANDOFF with it, so the free lock is never reserved
+//!   for nobody. (Found by a check from outside: 8 tasks, a 50 us busy
+//!   critical section, relocking at once: seven of them waited the whole
+//!   400 ms run at 2 and 4 workers, and never ran at 1.)
 //! - **Cancel**: a dropped waiting future removes its waiter count (and its
-//!   STARVING bit) and clears WOKEN (it may hold that role, and the one it
+//!   STARVING bit) and clears WOKEN and HANDOFF (it may hold that role, and the one it
 //!   passes its notification on to takes it again); its listener, if
 //!   notified, passes the notification on (event-listener does that on
 //!   drop), so no wake-up is lost with it.
@@ -75,6 +97,10 @@
 //!    costs an extra wake-up, never a lost one). So an unlock that skips
 //!    the notification because of WOKEN leaves a waiter that will look at
 //!    the lock again.
+//! 5. HANDOFF is set only while WOKEN is set and the lock is free, and is
+//!    cleared whenever WOKEN is (by a counted waiter's lock, a woken
+//!    waiter going back to sleep, or a drop). So while it is set a waiter
+//!    holds the woken role (#4) and will take the lock or clear both.
 
 #[cfg(loom)]
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -91,7 +117,12 @@ use event_listener::{Event, EventListener, IntoNotification};
 const LOCKED: usize = 1;
 const STARVING: usize = 2;
 const WOKEN: usize = 4;
-const WAITER: usize = 8;
+const HANDOFF: usize = 8;
+const WAITER: usize = 16;
+
+/// An unlock that finds a woken waiter still pending looks at the clock
+/// once per this many such unlocks (the first notes the time).
+const OVERDUE_CHECK_EVERY: u32 = if cfg!(loom) { 1 } else { 16 };
 
 /// Rounds of spinning before a locker parks: 4, 8, ... 256 pauses (about
 /// 12 us here at most). Parking costs a wake-up through the executor, tens
@@ -110,6 +141,33 @@ fn waited_too_long(since: Option<Instant>) -> bool {
     since.is_some_and(|t| t.elapsed() > STARVATION)
 }
 
+/// Nanoseconds on a process-wide monotonic clock.
+#[cfg(not(loom))]
+fn now_nanos() -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Whether a woken waiter noted pending at `noted` (`now_nanos`) is
+/// overdue.
+#[cfg(not(loom))]
+fn overdue(noted: u64) -> bool {
+    now_nanos().saturating_sub(noted) > STARVATION.as_nanos() as u64
+}
+
+#[cfg(loom)]
+fn now_nanos() -> u64 {
+    0
+}
+
+/// Under loom, never (as `waited_too_long`), unless the model made the
+/// mutex with `RawMutex::overdue_at_once` (see `RawMutex::overdue`).
+#[cfg(loom)]
+fn overdue(_noted: u64) -> bool {
+    false
+}
+
 /// Under loom, never: the real clock would make a model nondeterministic
 /// (on a loaded machine a slow execution took the starving branch where
 /// its replay did not, and loom aborted: "Is the model fully
@@ -123,6 +181,20 @@ fn waited_too_long(_since: Option<Instant>) -> bool {
 pub(crate) struct RawMutex {
     state: AtomicUsize,
     event: Event,
+    /// Unlocks that found WOKEN set since it was last set, and when the
+    /// first of them came (`now_nanos`): the overdue check. Plain loads
+    /// and stores: unlockers rarely overlap, and a lost count only delays
+    /// the check.
+    woken_unlocks: std::sync::atomic::AtomicU32,
+    woken_noted: std::sync::atomic::AtomicU64,
+    /// Set by a waiter that locked after waiting past 1 ms, cleared by one
+    /// that waited less (Go's starvation mode, from the waiters' side):
+    /// while set, an unlock that wakes a waiter reserves the lock for it at
+    /// once (WOKEN with HANDOFF), so the waiters take turns in order.
+    fair: std::sync::atomic::AtomicBool,
+    /// Under loom: every woken waiter is overdue at once.
+    #[cfg(loom)]
+    overdue_at_once: bool,
 }
 
 impl RawMutex {
@@ -131,6 +203,9 @@ impl RawMutex {
         Self {
             state: AtomicUsize::new(0),
             event: Event::new(),
+            woken_unlocks: std::sync::atomic::AtomicU32::new(0),
+            woken_noted: std::sync::atomic::AtomicU64::new(0),
+            fair: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -139,7 +214,30 @@ impl RawMutex {
         Self {
             state: AtomicUsize::new(0),
             event: Event::new(),
+            woken_unlocks: std::sync::atomic::AtomicU32::new(0),
+            woken_noted: std::sync::atomic::AtomicU64::new(0),
+            fair: std::sync::atomic::AtomicBool::new(false),
+            overdue_at_once: false,
         }
+    }
+
+    /// Under loom: a mutex whose woken waiters are overdue at once (the
+    /// HANDOFF model).
+    #[cfg(all(loom, test))]
+    fn overdue_at_once() -> Self {
+        Self {
+            overdue_at_once: true,
+            ..Self::new()
+        }
+    }
+
+    /// Whether a woken waiter noted pending at `noted` is overdue.
+    fn overdue(&self, noted: u64) -> bool {
+        #[cfg(loom)]
+        if self.overdue_at_once {
+            return true;
+        }
+        overdue(noted)
     }
 
     /// Locks if the lock is free and nobody is starving.
@@ -150,16 +248,20 @@ impl RawMutex {
         self.state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            || self.try_lock_slow(false, false)
+            || self.try_lock_slow(false, false, false)
     }
 
     /// `try_lock` when waiters are counted: take a free lock unless it is
-    /// reserved for a starving waiter (`starving`: we are that waiter). A
-    /// counted waiter (`waiter`) clears WOKEN in the same CAS (invariant #4).
-    fn try_lock_slow(&self, starving: bool, waiter: bool) -> bool {
+    /// reserved for a starving waiter (`starving`: we are that waiter) or,
+    /// under HANDOFF, for a notified one (`awoke`). A counted waiter
+    /// (`waiter`) clears WOKEN and HANDOFF in the same CAS (invariant #4).
+    fn try_lock_slow(&self, starving: bool, waiter: bool, awoke: bool) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
-            if s & LOCKED != 0 || (s & STARVING != 0 && !starving) {
+            if s & LOCKED != 0
+                || (s & STARVING != 0 && !starving)
+                || (s & HANDOFF != 0 && !starving && !awoke)
+            {
                 return false;
             }
             let mut new = s | LOCKED;
@@ -167,7 +269,7 @@ impl RawMutex {
                 new &= !STARVING;
             }
             if waiter {
-                new &= !WOKEN;
+                new &= !(WOKEN | HANDOFF);
             }
             match self
                 .state
@@ -217,13 +319,44 @@ impl RawMutex {
         // before its counting RMW; had the notification below taken that
         // lock first, our unlock RMW would come before that count in the
         // word's order, yet it read it. So the notification finds it.
+        let woken = if self.fair.load(Ordering::Relaxed) {
+            WOKEN | HANDOFF
+        } else {
+            WOKEN
+        };
         let set_woken = self
             .state
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
-                (s >= WAITER && s & (LOCKED | WOKEN | STARVING) == 0).then_some(s | WOKEN)
+                (s >= WAITER && s & (LOCKED | WOKEN | STARVING) == 0).then_some(s | woken)
             });
-        if set_woken.is_ok() {
-            self.event.notify(1.additional());
+        match set_woken {
+            Ok(_) => {
+                self.woken_unlocks.store(0, Ordering::Relaxed);
+                self.event.notify(1.additional());
+            }
+            Err(s) if s & (WOKEN | LOCKED | HANDOFF | STARVING) == WOKEN => self.watch_woken(),
+            Err(_) => {}
+        }
+    }
+
+    /// An unlock found the lock free with a woken waiter still pending:
+    /// past 1 ms of that, reserve the lock for it (HANDOFF, module docs).
+    fn watch_woken(&self) {
+        let n = self.woken_unlocks.load(Ordering::Relaxed);
+        self.woken_unlocks
+            .store(n.wrapping_add(1), Ordering::Relaxed);
+        if n == 0 {
+            self.woken_noted.store(now_nanos(), Ordering::Relaxed);
+        } else if n % OVERDUE_CHECK_EVERY == 0
+            && self.overdue(self.woken_noted.load(Ordering::Relaxed))
+        {
+            // Relaxed: as WOKEN's; only while WOKEN is set and the lock
+            // free (invariant #5).
+            let _ = self
+                .state
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                    (s & (WOKEN | LOCKED | HANDOFF | STARVING) == WOKEN).then_some(s | HANDOFF)
+                });
         }
     }
 }
@@ -296,7 +429,8 @@ impl Future for Lock<'_> {
                         // woken role, and look again if the lock is free
                         // (invariant #4).
                         this.awoke = false;
-                        if raw.state.fetch_and(!WOKEN, Ordering::Relaxed) & LOCKED == 0 {
+                        if raw.state.fetch_and(!(WOKEN | HANDOFF), Ordering::Relaxed) & LOCKED == 0
+                        {
                             continue;
                         }
                     }
@@ -323,8 +457,13 @@ impl Lock<'_> {
     /// its own; if it is another's, that one only clears it again (an extra
     /// wake-up at most, never a lost one: invariant #4).
     fn try_lock_waiting(&mut self) -> bool {
-        if !self.raw.try_lock_slow(self.starving, true) {
+        if !self.raw.try_lock_slow(self.starving, true, self.awoke) {
             return false;
+        }
+        // Go's starvation mode, entered and left by the waiters: see `fair`.
+        let waited_long = waited_too_long(self.since);
+        if self.raw.fair.load(Ordering::Relaxed) != waited_long {
+            self.raw.fair.store(waited_long, Ordering::Relaxed);
         }
         self.starving = false;
         self.awoke = false;
@@ -345,12 +484,13 @@ impl Drop for Lock<'_> {
         } else {
             WAITER
         };
-        // Uncounted, and WOKEN cleared in the same RMW (invariant #4).
+        // Uncounted, and WOKEN (with HANDOFF) cleared in the same RMW
+        // (invariants #4, #5).
         let Ok(old) = self
             .raw
             .state
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
-                Some((s - sub) & !WOKEN)
+                Some((s - sub) & !(WOKEN | HANDOFF))
             })
         else {
             unreachable!("the update always applies")
@@ -425,6 +565,31 @@ mod loom_tests {
             for t in ts {
                 t.join().unwrap();
             }
+            assert!(m.try_lock(), "left locked");
+        });
+    }
+
+    /// HANDOFF: a holder that unlocks and relocks while its woken waiter
+    /// has not run yet gets the lock reserved for that waiter on its third
+    /// unlock (every unlock checks under loom, and the waiter is overdue
+    /// at once); the relocking holder then waits, and both finish (loom
+    /// reports a deadlock if the reserved lock is left to nobody).
+    #[test]
+    fn loom_overdue_woken_waiter_gets_the_lock() {
+        loom::model(|| {
+            let m = Arc::new(RawMutex::overdue_at_once());
+            assert!(m.try_lock());
+            let m2 = m.clone();
+            let waiter = thread::spawn(move || {
+                loom::future::block_on(m2.lock());
+                m2.unlock();
+            });
+            for _ in 0..3 {
+                m.unlock();
+                loom::future::block_on(m.lock());
+            }
+            m.unlock();
+            waiter.join().unwrap();
             assert!(m.try_lock(), "left locked");
         });
     }

@@ -573,6 +573,69 @@ fn starvation_8_tasks() {
     }
 }
 
+/// The same at 2 workers, but each task relocks at once, without
+/// awaiting anything between turns, and holds the lock 50 us: its wakee
+/// cannot run on its worker and stays in that worker's LIFO slot, which
+/// the other worker does not steal. The unlocker's overdue check (HANDOFF,
+/// `mutex_state.rs`) must get the others their turns. (Not at 1 worker:
+/// there a task that never awaits keeps the worker, as gust does not
+/// preempt, and the others never start; README.)
+#[test]
+fn starvation_8_tasks_relocking_at_once() {
+    let rt = Builder::new().workers(2).build().unwrap();
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let worst = rt.block_on(rt.spawn(relock_round())).unwrap();
+        rounds.push(worst);
+        if worst < Duration::from_millis(10) {
+            break;
+        }
+    }
+    eprintln!("longest wait for the mutex, relocking at once, per round: {rounds:?}");
+    assert!(
+        rounds.last().unwrap() < &Duration::from_millis(10),
+        "a task waited too long for the mutex in every round: {rounds:?}"
+    );
+}
+
+/// One round of [`starvation_8_tasks_relocking_at_once`].
+async fn relock_round() -> Duration {
+    let m = Arc::new(Mutex::new(0u64));
+    // All 8 running before anyone locks.
+    let start = Arc::new(Barrier::new(8));
+    let end = Instant::now() + Duration::from_millis(200);
+    let hs: Vec<_> = (0..8)
+        .map(|_| {
+            let (m, start) = (m.clone(), start.clone());
+            gust_executor::spawn(async move {
+                start.wait().await;
+                let mut longest = Duration::ZERO;
+                let mut turns = 0u64;
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    let mut g = m.lock().await;
+                    longest = longest.max(t.elapsed());
+                    let hold = Instant::now();
+                    while hold.elapsed() < Duration::from_micros(50) {}
+                    *g += 1;
+                    turns += 1;
+                }
+                (longest, turns)
+            })
+        })
+        .collect();
+    let mut worst = Duration::ZERO;
+    let mut total = 0;
+    for h in hs {
+        let (longest, turns) = h.await.unwrap();
+        assert!(turns > 0, "a task never got the lock");
+        worst = worst.max(longest);
+        total += turns;
+    }
+    assert_eq!(*m.lock().await, total);
+    worst
+}
+
 /// One round of [`starvation_8_tasks`]: the longest wait of any task.
 async fn starvation_round() -> Duration {
     let m = Arc::new(Mutex::new(0u64));
