@@ -195,6 +195,17 @@ impl Driver {
     /// worker waits in the poller (it gets them).
     ///
     /// Returns whether it woke or ran anything.
+    /// After a task yielded: the I/O events that are ready (no timers,
+    /// which a yield-heavy task would pay a lock and a clock read for each
+    /// time: `timeouts1m` went 174 -> 210 ns a timeout at 1 worker).
+    pub(crate) fn poll_io_now(&self) -> bool {
+        self.num_sources.load(Ordering::Relaxed) > 0
+            && !self.polling.anyone()
+            && self
+                .try_poller()
+                .is_some_and(|mut p| p.poll_io(Some(Duration::ZERO)))
+    }
+
     pub(crate) fn maintain(&self) -> bool {
         let mut did = false;
         if self.timers.len() > 0 {

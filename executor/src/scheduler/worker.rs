@@ -134,7 +134,8 @@ pub(crate) struct Worker {
     /// last of a batch of 500 ready connections first, and the first last).
     driving: Cell<bool>,
     /// Set when a task yielded (`yield_now`, or its I/O budget ran out:
-    /// `coop.rs`): the next task is looked for after a driver turn, so
+    /// `coop.rs`): the next task is looked for after a turn of the OS
+    /// poller (not the timers), so
     /// that the tasks its sockets' events wake queue up before it comes
     /// back.
     yielded: Cell<bool>,
@@ -423,8 +424,12 @@ impl Worker {
     fn next_task(&self) -> Option<Runnable> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if self.yielded.replace(false) && tick % GLOBAL_QUEUE_INTERVAL != 0 {
-            self.maintain();
+        if self.yielded.replace(false)
+            && tick % GLOBAL_QUEUE_INTERVAL != 0
+            && self.driving(|| self.shared.driver.poll_io_now())
+            && self.shared.num_workers() > 1
+        {
+            self.shared.notify_one();
         }
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
             // Entries of this worker's tasks that ended elsewhere: freed
