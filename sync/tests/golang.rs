@@ -557,20 +557,29 @@ mod semaphore_test {
 #[test]
 fn starvation_8_tasks() {
     for rt in runtimes() {
-        let mut rounds = Vec::new();
-        for _ in 0..3 {
-            let worst = rt.block_on(rt.spawn(starvation_round())).unwrap();
-            rounds.push(worst);
-            if worst < Duration::from_millis(10) {
-                break;
-            }
-        }
-        eprintln!("longest wait for the mutex, per round: {rounds:?}");
-        assert!(
-            rounds.last().unwrap() < &Duration::from_millis(10),
-            "a task waited too long for the mutex in every round: {rounds:?}"
-        );
+        assert_a_round_under_10ms(&rt, "", starvation_round);
     }
+}
+
+/// Runs `round` (which returns the longest wait of any task) up to 3
+/// times on `rt`, until one stays under 10 ms; fails if none does.
+fn assert_a_round_under_10ms<F>(rt: &Runtime, what: &str, round: fn() -> F)
+where
+    F: std::future::Future<Output = Duration> + Send + 'static,
+{
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let worst = rt.block_on(rt.spawn(round())).unwrap();
+        rounds.push(worst);
+        if worst < Duration::from_millis(10) {
+            break;
+        }
+    }
+    eprintln!("longest wait for the mutex{what}, per round: {rounds:?}");
+    assert!(
+        rounds.last().unwrap() < &Duration::from_millis(10),
+        "a task waited too long for the mutex in every round: {rounds:?}"
+    );
 }
 
 /// The same at 2 workers, but each task relocks at once, without
@@ -583,19 +592,7 @@ fn starvation_8_tasks() {
 #[test]
 fn starvation_8_tasks_relocking_at_once() {
     let rt = Builder::new().workers(2).build().unwrap();
-    let mut rounds = Vec::new();
-    for _ in 0..3 {
-        let worst = rt.block_on(rt.spawn(relock_round())).unwrap();
-        rounds.push(worst);
-        if worst < Duration::from_millis(10) {
-            break;
-        }
-    }
-    eprintln!("longest wait for the mutex, relocking at once, per round: {rounds:?}");
-    assert!(
-        rounds.last().unwrap() < &Duration::from_millis(10),
-        "a task waited too long for the mutex in every round: {rounds:?}"
-    );
+    assert_a_round_under_10ms(&rt, ", relocking at once", relock_round);
 }
 
 /// One round of [`starvation_8_tasks_relocking_at_once`].
