@@ -18,7 +18,9 @@
 //!
 //! - **Lock, fast path**: CAS `0 -> LOCKED`. One RMW, as Go's.
 //! - **Lock, spinning**: a few rounds of pauses and retries (Go spins too:
-//!   a critical section is usually shorter than parking and waking).
+//!   a critical section is usually shorter than parking and waking); more
+//!   rounds while spins keep winning late (`RawMutex::spin_rounds`), none
+//!   once the lock is reserved for a waiter (STARVING, HANDOFF).
 //! - **Lock, slow path** (a future): listen on the event *first*, then add
 //!   one waiter (`fetch_add`), and look at the state that RMW returned: if
 //!   the lock was free (and not reserved for a starving waiter), try to take
@@ -124,13 +126,21 @@ const WAITER: usize = 16;
 /// once per this many such unlocks (the first notes the time).
 const OVERDUE_CHECK_EVERY: u32 = if cfg!(loom) { 1 } else { 16 };
 
-/// Rounds of spinning before a locker parks: 4, 8, ... 256 pauses (about
-/// 12 us here at most). Parking costs a wake-up through the executor, tens
-/// of microseconds on these machines: with 4 rounds, 4 tasks contending at
-/// 2 workers took 72-83 ns per lock (Go 26), with 7 rounds 24 ns. Measured
-/// again with WOKEN: 2 rounds 8-30 ns, 4 rounds 13-29 ns, 7 rounds 15-20 ns
-/// (16 tasks; 4 tasks alike).
+/// Rounds of spinning before a locker parks, at the least: 4, 8, ... 256
+/// pauses (about 13 us here: a pause takes 25 ns). Parking costs a wake-up
+/// through the executor, tens of microseconds on these machines: with 4
+/// rounds, 4 tasks contending at 2 workers took 72-83 ns per lock (Go 26),
+/// with 7 rounds 24 ns. Measured again with WOKEN: 2 rounds 8-30 ns, 4
+/// rounds 13-29 ns, 7 rounds 15-20 ns (16 tasks; 4 tasks alike).
 const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 7 };
+
+/// Rounds of spinning at the most (8,188 pauses, about 200 us here), while
+/// spins keep winning the lock late (`RawMutex::spin_rounds`).
+const MAX_SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 11 };
+
+/// A spin that wins the lock in one of its last this many rounds asks for
+/// one more round next time.
+const LATE_WIN_ROUNDS: u32 = 4;
 
 /// How long a waiter waits before it asks for a hand-off (Go: 1 ms).
 const STARVATION: Duration = Duration::from_millis(1);
@@ -192,6 +202,18 @@ pub(crate) struct RawMutex {
     /// while set, an unlock that wakes a waiter reserves the lock for it at
     /// once (WOKEN with HANDOFF), so the waiters take turns in order.
     fair: std::sync::atomic::AtomicBool,
+    /// How many rounds a locker spins before it parks: from `SPIN_ROUNDS`
+    /// up to `MAX_SPIN_ROUNDS`. A spin that wins the lock in one of its
+    /// last `LATE_WIN_ROUNDS` rounds raises it by one, a spin that fails
+    /// lowers it by one (adaptive spinning, as glibc's adaptive mutex):
+    /// spinning grows only while it pays. It pays when a holder unlocks and
+    /// relocks in a loop on another worker: a spinner that catches the lock
+    /// free now and then lets each worker run long stretches uncontended
+    /// (16 tasks at 2 workers: 21-28 ns a lock with 7 rounds, 6-11 ns
+    /// adaptive; 4 tasks 10 -> 6-9 ns). A holder that keeps the lock across
+    /// an `.await` makes every spin fail, so they shrink back to 7 rounds.
+    /// Relaxed loads and stores: a hint; a lost update costs a round.
+    spin_rounds: std::sync::atomic::AtomicU32,
     /// Under loom: every woken waiter is overdue at once.
     #[cfg(loom)]
     overdue_at_once: bool,
@@ -206,6 +228,7 @@ impl RawMutex {
             woken_unlocks: std::sync::atomic::AtomicU32::new(0),
             woken_noted: std::sync::atomic::AtomicU64::new(0),
             fair: std::sync::atomic::AtomicBool::new(false),
+            spin_rounds: std::sync::atomic::AtomicU32::new(SPIN_ROUNDS),
         }
     }
 
@@ -217,6 +240,7 @@ impl RawMutex {
             woken_unlocks: std::sync::atomic::AtomicU32::new(0),
             woken_noted: std::sync::atomic::AtomicU64::new(0),
             fair: std::sync::atomic::AtomicBool::new(false),
+            spin_rounds: std::sync::atomic::AtomicU32::new(SPIN_ROUNDS),
             overdue_at_once: false,
         }
     }
@@ -249,6 +273,33 @@ impl RawMutex {
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
             || self.try_lock_slow(false, false, false)
+    }
+
+    /// Spins for the lock before a locker parks, as Go's sync.Mutex does (a
+    /// critical section is usually shorter than a park and a wake-up), for
+    /// `spin_rounds` rounds of growing pauses; true if it locked.
+    fn spin(&self) -> bool {
+        let limit = self.spin_rounds.load(Ordering::Relaxed);
+        for round in 0..limit {
+            for _ in 0..(4u32 << round) {
+                std::hint::spin_loop();
+            }
+            if self.try_lock() {
+                if round + LATE_WIN_ROUNDS >= limit && limit < MAX_SPIN_ROUNDS {
+                    self.spin_rounds.store(limit + 1, Ordering::Relaxed);
+                }
+                return true;
+            }
+            // A lock reserved for a waiter (STARVING, HANDOFF) does not
+            // come free for us: park at once (Go spins only in normal mode).
+            if self.state.load(Ordering::Relaxed) & (STARVING | HANDOFF) != 0 {
+                break;
+            }
+        }
+        if limit > SPIN_ROUNDS {
+            self.spin_rounds.store(limit - 1, Ordering::Relaxed);
+        }
+        false
     }
 
     /// `try_lock` when waiters are counted: take a free lock unless it is
@@ -385,15 +436,8 @@ impl Future for Lock<'_> {
                 if raw.try_lock() {
                     return Poll::Ready(());
                 }
-                // Spin a little first, as Go's sync.Mutex does: a critical
-                // section is usually shorter than a park and a wake-up.
-                for round in 0..SPIN_ROUNDS {
-                    for _ in 0..(4 << round) {
-                        std::hint::spin_loop();
-                    }
-                    if raw.try_lock() {
-                        return Poll::Ready(());
-                    }
+                if raw.spin() {
+                    return Poll::Ready(());
                 }
                 // Listen first, then count ourselves, then look again at
                 // the word that RMW returned (no lost wake-up).
@@ -505,6 +549,67 @@ impl Drop for Lock<'_> {
                 self.raw.event.notify(1.additional());
             }
         }
+    }
+}
+
+/// The adaptive spin's rule, one spinner at a time.
+#[cfg(all(test, not(loom)))]
+mod spin_tests {
+    use super::{MAX_SPIN_ROUNDS, RawMutex, SPIN_ROUNDS};
+    use std::sync::atomic::Ordering;
+
+    fn rounds(m: &RawMutex) -> u32 {
+        m.spin_rounds.load(Ordering::Relaxed)
+    }
+
+    /// A spin that fails (the lock held throughout, as by a holder parked
+    /// on an `.await`) takes a round off, down to `SPIN_ROUNDS` and no
+    /// further.
+    #[test]
+    fn a_failed_spin_shrinks_the_next_one() {
+        let m = RawMutex::new();
+        assert_eq!(rounds(&m), SPIN_ROUNDS);
+        assert!(m.try_lock());
+        m.spin_rounds.store(SPIN_ROUNDS + 1, Ordering::Relaxed);
+        assert!(!m.spin(), "the lock is held");
+        assert_eq!(rounds(&m), SPIN_ROUNDS);
+        assert!(!m.spin());
+        assert_eq!(rounds(&m), SPIN_ROUNDS, "never below the floor");
+        m.unlock();
+    }
+
+    /// A spin that wins in one of its last rounds adds one, up to
+    /// `MAX_SPIN_ROUNDS`; an early win changes nothing.
+    #[test]
+    fn a_late_win_grows_the_next_spin() {
+        let m = RawMutex::new();
+        // Round 0 of a 2-round spin is one of its last 4.
+        m.spin_rounds.store(2, Ordering::Relaxed);
+        assert!(m.spin());
+        assert_eq!(rounds(&m), 3);
+        m.unlock();
+        // Round 0 of a 7-round spin is early.
+        m.spin_rounds.store(SPIN_ROUNDS, Ordering::Relaxed);
+        assert!(m.spin());
+        assert_eq!(rounds(&m), SPIN_ROUNDS);
+        m.unlock();
+        m.spin_rounds.store(MAX_SPIN_ROUNDS, Ordering::Relaxed);
+        assert!(m.spin());
+        assert_eq!(rounds(&m), MAX_SPIN_ROUNDS, "never above the ceiling");
+        m.unlock();
+    }
+
+    /// A lock reserved for a waiter (HANDOFF) ends the spin without taking
+    /// it: it will not come free for a newcomer.
+    #[test]
+    fn a_reserved_lock_ends_the_spin() {
+        let m = RawMutex::new();
+        m.state.store(
+            super::WOKEN | super::HANDOFF | super::WAITER,
+            Ordering::Relaxed,
+        );
+        assert!(!m.spin());
+        assert!(!m.try_lock(), "reserved");
     }
 }
 
