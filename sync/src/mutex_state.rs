@@ -20,7 +20,8 @@
 //! - **Lock, spinning**: a few rounds of pauses and retries (Go spins too:
 //!   a critical section is usually shorter than parking and waking); more
 //!   rounds while spins keep winning late (`RawMutex::spin_rounds`), none
-//!   once the lock is reserved for a waiter (STARVING, HANDOFF).
+//!   while the lock is reserved for a waiter (STARVING, HANDOFF) or the
+//!   waiters take turns (`fair`, Go's starvation mode).
 //! - **Lock, slow path** (a future): listen on the event *first*, then add
 //!   one waiter (`fetch_add`), and look at the state that RMW returned: if
 //!   the lock was free (and not reserved for a starving waiter), try to take
@@ -126,7 +127,7 @@ const WAITER: usize = 16;
 /// once per this many such unlocks (the first notes the time).
 const OVERDUE_CHECK_EVERY: u32 = if cfg!(loom) { 1 } else { 16 };
 
-/// Rounds of spinning before a locker parks, at the least: 4, 8, ... 256
+/// Rounds of spinning before a locker parks, at the fewest: 4, 8, ... 256
 /// pauses (about 13 us here: a pause takes 25 ns). Parking costs a wake-up
 /// through the executor, tens of microseconds on these machines: with 4
 /// rounds, 4 tasks contending at 2 workers took 72-83 ns per lock (Go 26),
@@ -139,8 +140,38 @@ const SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 7 };
 const MAX_SPIN_ROUNDS: u32 = if cfg!(loom) { 0 } else { 11 };
 
 /// A spin that wins the lock in one of its last this many rounds asks for
-/// one more round next time.
+/// one more round next time. The rounds double, so the last four hold
+/// 15/16 of a spin's pauses: a spin grows while the lock comes free for it
+/// only after the first 1/16 of its time, so it settles at about 16 times
+/// the usual wait, within the bounds. Two instead of four (about 4 times)
+/// measured the same to 20% slower on the 16-task row at 2 workers (gust
+/// alone, 3 interleaved rounds: 7.9-9.3 against 6.4-7.3 ms per 1M locks;
+/// this machine's noise is about that large).
 const LATE_WIN_ROUNDS: u32 = 4;
+
+/// How a spin ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Spun {
+    /// It took the lock in this round (from 0).
+    Won { round: u32 },
+    /// Every round failed.
+    Failed,
+    /// The lock was reserved for a waiter: it stopped before this round.
+    Reserved { after: u32 },
+}
+
+/// The rounds of the next spin, after a spin of `limit` rounds that ended
+/// as `spun` (`RawMutex::spin_rounds`): one more after a win in one of the
+/// last `LATE_WIN_ROUNDS` rounds (up to `MAX_SPIN_ROUNDS`), one fewer after
+/// a failure (down to `SPIN_ROUNDS`); a reservation says nothing of how
+/// long spinning takes, and changes nothing.
+fn next_spin_rounds(limit: u32, spun: Spun) -> u32 {
+    match spun {
+        Spun::Won { round } if round + LATE_WIN_ROUNDS >= limit => (limit + 1).min(MAX_SPIN_ROUNDS),
+        Spun::Failed => limit.saturating_sub(1).max(SPIN_ROUNDS),
+        Spun::Won { .. } | Spun::Reserved { .. } => limit,
+    }
+}
 
 /// How long a waiter waits before it asks for a hand-off (Go: 1 ms).
 const STARVATION: Duration = Duration::from_millis(1);
@@ -203,16 +234,21 @@ pub(crate) struct RawMutex {
     /// once (WOKEN with HANDOFF), so the waiters take turns in order.
     fair: std::sync::atomic::AtomicBool,
     /// How many rounds a locker spins before it parks: from `SPIN_ROUNDS`
-    /// up to `MAX_SPIN_ROUNDS`. A spin that wins the lock in one of its
-    /// last `LATE_WIN_ROUNDS` rounds raises it by one, a spin that fails
-    /// lowers it by one (adaptive spinning, as glibc's adaptive mutex):
-    /// spinning grows only while it pays. It pays when a holder unlocks and
-    /// relocks in a loop on another worker: a spinner that catches the lock
-    /// free now and then lets each worker run long stretches uncontended
-    /// (16 tasks at 2 workers: 21-28 ns a lock with 7 rounds, 6-11 ns
-    /// adaptive; 4 tasks 10 -> 6-9 ns). A holder that keeps the lock across
-    /// an `.await` makes every spin fail, so they shrink back to 7 rounds.
-    /// Relaxed loads and stores: a hint; a lost update costs a round.
+    /// up to `MAX_SPIN_ROUNDS` (`next_spin_rounds`: one more after a win in
+    /// the last `LATE_WIN_ROUNDS` rounds, one fewer after a failure), in
+    /// the spirit of glibc's adaptive mutex: spinning grows only while it
+    /// pays. It pays when a holder unlocks and relocks in a loop on another
+    /// worker: a spinner that catches the lock free now and then, and
+    /// stays off the lock word in between, lets each worker run long
+    /// stretches uncontended (16 tasks at 2 workers, 1M locks: 23-27 ms
+    /// with 7 rounds, 7-9 ms adaptive; 4 tasks 10-11 -> 7 ms). A holder
+    /// that keeps the lock across an `.await` makes every spin fail, and
+    /// the spins shrink back to 7 rounds (from 11: four failed spins, about
+    /// 380 us of pauses). The cost that stays: a spinner whose worker's own
+    /// queue holds the task that would unlock delays it by its whole spin
+    /// (a task's worker does not run another task while it spins), up to
+    /// 200 us instead of 13. Relaxed loads and stores: a hint; a lost
+    /// update costs a round.
     spin_rounds: std::sync::atomic::AtomicU32,
     /// Under loom: every woken waiter is overdue at once.
     #[cfg(loom)]
@@ -280,26 +316,35 @@ impl RawMutex {
     /// `spin_rounds` rounds of growing pauses; true if it locked.
     fn spin(&self) -> bool {
         let limit = self.spin_rounds.load(Ordering::Relaxed);
+        let spun = self.spin_up_to(limit);
+        let next = next_spin_rounds(limit, spun);
+        if next != limit {
+            self.spin_rounds.store(next, Ordering::Relaxed);
+        }
+        matches!(spun, Spun::Won { .. })
+    }
+
+    /// The spin itself: up to `limit` rounds.
+    fn spin_up_to(&self, limit: u32) -> Spun {
         for round in 0..limit {
+            // A lock reserved for a waiter (STARVING, HANDOFF), or Go's
+            // starvation mode (`fair`: the next unlocks reserve it), does
+            // not come free for a newcomer: park at once (Go spins only in
+            // normal mode). Relaxed: a hint; the slow path's RMW re-reads
+            // the word.
+            if self.fair.load(Ordering::Relaxed)
+                || self.state.load(Ordering::Relaxed) & (STARVING | HANDOFF) != 0
+            {
+                return Spun::Reserved { after: round };
+            }
             for _ in 0..(4u32 << round) {
                 std::hint::spin_loop();
             }
             if self.try_lock() {
-                if round + LATE_WIN_ROUNDS >= limit && limit < MAX_SPIN_ROUNDS {
-                    self.spin_rounds.store(limit + 1, Ordering::Relaxed);
-                }
-                return true;
-            }
-            // A lock reserved for a waiter (STARVING, HANDOFF) does not
-            // come free for us: park at once (Go spins only in normal mode).
-            if self.state.load(Ordering::Relaxed) & (STARVING | HANDOFF) != 0 {
-                break;
+                return Spun::Won { round };
             }
         }
-        if limit > SPIN_ROUNDS {
-            self.spin_rounds.store(limit - 1, Ordering::Relaxed);
-        }
-        false
+        Spun::Failed
     }
 
     /// `try_lock` when waiters are counted: take a free lock unless it is
@@ -552,64 +597,71 @@ impl Drop for Lock<'_> {
     }
 }
 
-/// The adaptive spin's rule, one spinner at a time.
+/// The adaptive spin: its rule, and where a spin stops.
 #[cfg(all(test, not(loom)))]
 mod spin_tests {
-    use super::{MAX_SPIN_ROUNDS, RawMutex, SPIN_ROUNDS};
+    use super::{
+        HANDOFF, LATE_WIN_ROUNDS, MAX_SPIN_ROUNDS, RawMutex, SPIN_ROUNDS, Spun, WAITER, WOKEN,
+        next_spin_rounds,
+    };
     use std::sync::atomic::Ordering;
 
-    fn rounds(m: &RawMutex) -> u32 {
-        m.spin_rounds.load(Ordering::Relaxed)
+    /// A win in one of the last `LATE_WIN_ROUNDS` rounds adds a round, up
+    /// to the ceiling; an earlier win, or a reservation, changes nothing;
+    /// a failure takes one off, down to the floor.
+    #[test]
+    fn the_rule() {
+        let late = SPIN_ROUNDS - LATE_WIN_ROUNDS;
+        assert_eq!(
+            next_spin_rounds(SPIN_ROUNDS, Spun::Won { round: late }),
+            SPIN_ROUNDS + 1
+        );
+        assert_eq!(
+            next_spin_rounds(SPIN_ROUNDS, Spun::Won { round: late - 1 }),
+            SPIN_ROUNDS
+        );
+        let last = MAX_SPIN_ROUNDS - 1;
+        assert_eq!(
+            next_spin_rounds(MAX_SPIN_ROUNDS, Spun::Won { round: last }),
+            MAX_SPIN_ROUNDS
+        );
+        assert_eq!(
+            next_spin_rounds(SPIN_ROUNDS + 2, Spun::Failed),
+            SPIN_ROUNDS + 1
+        );
+        assert_eq!(next_spin_rounds(SPIN_ROUNDS, Spun::Failed), SPIN_ROUNDS);
+        assert_eq!(
+            next_spin_rounds(SPIN_ROUNDS + 2, Spun::Reserved { after: 0 }),
+            SPIN_ROUNDS + 2
+        );
     }
 
     /// A spin that fails (the lock held throughout, as by a holder parked
-    /// on an `.await`) takes a round off, down to `SPIN_ROUNDS` and no
-    /// further.
+    /// on an `.await`) runs every round and takes one off the next spin.
     #[test]
     fn a_failed_spin_shrinks_the_next_one() {
         let m = RawMutex::new();
-        assert_eq!(rounds(&m), SPIN_ROUNDS);
         assert!(m.try_lock());
+        assert_eq!(m.spin_up_to(3), Spun::Failed);
         m.spin_rounds.store(SPIN_ROUNDS + 1, Ordering::Relaxed);
         assert!(!m.spin(), "the lock is held");
-        assert_eq!(rounds(&m), SPIN_ROUNDS);
-        assert!(!m.spin());
-        assert_eq!(rounds(&m), SPIN_ROUNDS, "never below the floor");
+        assert_eq!(m.spin_rounds.load(Ordering::Relaxed), SPIN_ROUNDS);
         m.unlock();
+        assert_eq!(m.spin_up_to(3), Spun::Won { round: 0 });
     }
 
-    /// A spin that wins in one of its last rounds adds one, up to
-    /// `MAX_SPIN_ROUNDS`; an early win changes nothing.
+    /// A lock reserved for a waiter (HANDOFF), or Go's starvation mode
+    /// (`fair`), ends the spin before its first round: it will not come
+    /// free for a newcomer.
     #[test]
-    fn a_late_win_grows_the_next_spin() {
+    fn a_reserved_lock_ends_the_spin_at_once() {
         let m = RawMutex::new();
-        // Round 0 of a 2-round spin is one of its last 4.
-        m.spin_rounds.store(2, Ordering::Relaxed);
-        assert!(m.spin());
-        assert_eq!(rounds(&m), 3);
-        m.unlock();
-        // Round 0 of a 7-round spin is early.
-        m.spin_rounds.store(SPIN_ROUNDS, Ordering::Relaxed);
-        assert!(m.spin());
-        assert_eq!(rounds(&m), SPIN_ROUNDS);
-        m.unlock();
-        m.spin_rounds.store(MAX_SPIN_ROUNDS, Ordering::Relaxed);
-        assert!(m.spin());
-        assert_eq!(rounds(&m), MAX_SPIN_ROUNDS, "never above the ceiling");
-        m.unlock();
-    }
-
-    /// A lock reserved for a waiter (HANDOFF) ends the spin without taking
-    /// it: it will not come free for a newcomer.
-    #[test]
-    fn a_reserved_lock_ends_the_spin() {
-        let m = RawMutex::new();
-        m.state.store(
-            super::WOKEN | super::HANDOFF | super::WAITER,
-            Ordering::Relaxed,
-        );
-        assert!(!m.spin());
+        m.state.store(WOKEN | HANDOFF | WAITER, Ordering::Relaxed);
+        assert_eq!(m.spin_up_to(MAX_SPIN_ROUNDS), Spun::Reserved { after: 0 });
         assert!(!m.try_lock(), "reserved");
+        let m = RawMutex::new();
+        m.fair.store(true, Ordering::Relaxed);
+        assert_eq!(m.spin_up_to(MAX_SPIN_ROUNDS), Spun::Reserved { after: 0 });
     }
 }
 
