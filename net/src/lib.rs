@@ -51,6 +51,7 @@
 //! write or accept that is dropped before it completes did nothing, so the
 //! next read gets every byte.
 
+mod backlog;
 mod registered;
 mod resolve;
 mod split;

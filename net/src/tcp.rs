@@ -40,7 +40,9 @@ impl TcpListener {
     /// Listens on `addr` (`"127.0.0.1:8080"`, `"[::]:0"`, a `SocketAddr`,
     /// `("localhost", 80)`...); port 0 picks a free port. With several
     /// addresses, the first that binds wins. `SO_REUSEADDR` is set, as Go
-    /// and tokio do.
+    /// and tokio do, and the accept queue is the system's largest
+    /// (`somaxconn`, as Go's; std's and mio's 128 reset connections of a
+    /// burst that the server had not accepted yet).
     ///
     /// # Errors
     ///
@@ -61,7 +63,7 @@ impl TcpListener {
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let addrs = resolve(&addr).await?;
         each(addrs, |a| async move {
-            TcpListener::from_mio(mnet::TcpListener::bind(a)?)
+            TcpListener::from_std(crate::backlog::tcp(a)?)
         })
         .await
     }

@@ -45,13 +45,14 @@ pub struct UnixListener {
 
 impl UnixListener {
     /// Listens on the socket file `path` (which must not exist; Go removes
-    /// it on close, std and this type do not).
+    /// it on close, std and this type do not), with the system's largest
+    /// accept queue (`somaxconn`, as Go's).
     ///
     /// # Errors
     ///
     /// `AddrInUse` if the file exists; what `bind(2)` says otherwise.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Self::from_mio(mnet::UnixListener::bind(path)?)
+        Self::from_std(crate::backlog::unix(path.as_ref())?)
     }
 
     /// Wraps a std listener. It is made non-blocking here.
