@@ -127,8 +127,9 @@ const WAITER: usize = 16;
 /// once per this many such unlocks (the first notes the time).
 const OVERDUE_CHECK_EVERY: u32 = if cfg!(loom) { 1 } else { 16 };
 
-/// Rounds of spinning before a locker parks, at the fewest: 4, 8, ... 256
-/// pauses (about 13 us here: a pause takes 25 ns). Parking costs a wake-up
+/// Rounds of spinning before a locker parks, at the fewest unless the lock
+/// is reserved (then none): 4, 8, ... 256 pauses (about 13 us here: a pause
+/// takes 25 ns). Parking costs a wake-up
 /// through the executor, tens of microseconds on these machines: with 4
 /// rounds, 4 tasks contending at 2 workers took 72-83 ns per lock (Go 26),
 /// with 7 rounds 24 ns. Measured again with WOKEN: 2 rounds 8-30 ns, 4
