@@ -343,6 +343,122 @@ fn a_future_woken_by_a_plain_thread_is_not_a_deadlock() {
     });
 }
 
+/// A gust channel and a future woken by a plain thread, waited on together
+/// in a combinator gust cannot see into: the slot says "chan receive", but
+/// the thread still holds the task's waker (trace/holders.rs).
+#[test]
+fn a_foreign_combinator_with_a_thread_woken_future_is_not_a_deadlock() {
+    use futures::future::{Either, select};
+    for workers in [1, 2] {
+        let rt = rt(workers, OnDeadlock::Panic);
+        // In a task, the channel first and second.
+        for chan_first in [true, false] {
+            rt.block_on(async move {
+                let (_tx, rx) = gust::chan::<u8>(0);
+                let (otx, orx) = futures::channel::oneshot::channel::<u8>();
+                let t = std::thread::spawn(move || {
+                    std::thread::sleep(LONG);
+                    otx.send(7).unwrap();
+                });
+                let got = gust::spawn(async move {
+                    let recv = std::pin::pin!(rx.recv());
+                    if chan_first {
+                        match select(recv, orx).await {
+                            Either::Right((v, _)) => v.unwrap(),
+                            Either::Left(_) => unreachable!("nobody sends"),
+                        }
+                    } else {
+                        match select(orx, recv).await {
+                            Either::Left((v, _)) => v.unwrap(),
+                            Either::Right(_) => unreachable!("nobody sends"),
+                        }
+                    }
+                });
+                assert_eq!(got.await.unwrap(), 7);
+                t.join().unwrap();
+            });
+        }
+        // `join!` in `block_on` itself: one part waits on the channel, the
+        // other on the thread and then sends on the channel.
+        rt.block_on(async {
+            let (tx, rx) = gust::chan::<u8>(0);
+            let (otx, orx) = futures::channel::oneshot::channel::<u8>();
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(LONG);
+                otx.send(8).unwrap();
+            });
+            let relay = async move { tx.send(orx.await.unwrap()).await.unwrap() };
+            let (got, ()) = futures::join!(rx.recv(), relay);
+            assert_eq!(got, Some(8));
+            t.join().unwrap();
+        });
+    }
+}
+
+/// A foreign future that keeps its waker across polls (`will_wake`) in a
+/// loop around a foreign combinator: it clones the waker once, in the
+/// first round, and still holds it when the channel goes quiet.
+#[test]
+fn a_loop_around_a_foreign_combinator_is_not_a_deadlock() {
+    use futures::future::{Either, select};
+    let rt = rt(2, OnDeadlock::Panic);
+    rt.block_on(async {
+        let (tx, rx) = gust::chan::<u8>(0);
+        let (stop_tx, mut stop) = futures::channel::oneshot::channel::<()>();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(LONG);
+            stop_tx.send(()).unwrap();
+        });
+        let sender = {
+            let tx = tx.clone();
+            gust::spawn(async move {
+                for i in 0..3 {
+                    tx.send(i).await.unwrap();
+                }
+            })
+        };
+        let mut got = Vec::new();
+        loop {
+            match select(&mut stop, std::pin::pin!(rx.recv())).await {
+                Either::Left(_) => break,
+                Either::Right((v, _)) => got.push(v.unwrap()),
+            }
+        }
+        assert_eq!(got, [0, 1, 2]);
+        sender.await.unwrap();
+        drop(tx);
+        t.join().unwrap();
+    });
+}
+
+/// A foreign waker once held and then given back does not hide a later
+/// deadlock: the count is of wakers alive, not of wakers ever made.
+#[test]
+fn a_deadlock_after_a_foreign_combinator_ended_is_reported() {
+    use futures::future::{Either, select};
+    let rt = rt(2, OnDeadlock::Panic);
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let task = gust::spawn(async {
+                let (_tx, rx) = gust::chan::<u8>(0);
+                let (otx, orx) = futures::channel::oneshot::channel::<u8>();
+                let t = std::thread::spawn(move || otx.send(1).unwrap());
+                match select(std::pin::pin!(rx.recv()), orx).await {
+                    Either::Right((v, _)) => assert_eq!(v, Ok(1)),
+                    Either::Left(_) => unreachable!("nobody sends"),
+                }
+                t.join().unwrap();
+                two_task_deadlock().await;
+            });
+            let _ = task.await;
+        })
+    }))
+    .expect_err("the deadlock after the combinator is reported");
+    let msg = err.downcast_ref::<String>().expect("a formatted message");
+    assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
+    assert!(msg.contains("\"a\" [chan receive"), "{msg}");
+}
+
 #[test]
 fn a_blocking_job_is_not_a_deadlock() {
     let rt = rt(1, OnDeadlock::Panic);

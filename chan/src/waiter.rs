@@ -152,6 +152,9 @@ impl Token {
     /// The caller is the owner and holds the lock of every channel where this
     /// token has an entry (invariant #4).
     pub(crate) unsafe fn set_waker(&self, waker: &Waker, wakeups: &mut Wakeups) {
+        // The task's real waker, not the one it is polled with (gust-trace,
+        // "Who holds the waker").
+        let waker = gust_trace::real_waker(waker);
         self.waker.with_mut(|w| {
             // SAFETY: exclusive by invariant #4 and this function's contract.
             let w = unsafe { &mut *w };

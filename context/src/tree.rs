@@ -397,10 +397,10 @@ impl CancelNode {
         }
         let replaced = match *key {
             // Live under the lock: the key is still ours (invariant #7).
-            Some(k) if waiters[k].will_wake(waker) => None,
-            Some(k) => Some(mem::replace(&mut waiters[k], waker.clone())),
+            Some(k) if gust_trace::will_wake(&waiters[k], waker) => None,
+            Some(k) => Some(mem::replace(&mut waiters[k], gust_trace::own_waker(waker))),
             None => {
-                *key = Some(waiters.insert(waker.clone()));
+                *key = Some(waiters.insert(gust_trace::own_waker(waker)));
                 None
             }
         };

@@ -24,6 +24,7 @@
 use crate::driver::Driver;
 use crate::scheduler::worker;
 use crate::trace;
+use crate::trace::holders;
 use gust_trace::WaitSlot;
 use slab::Slab;
 use std::future::Future;
@@ -31,7 +32,7 @@ use std::panic::Location;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
 /// `Unparker::state`: woken and not yet polled.
@@ -72,6 +73,9 @@ pub(crate) struct Unparker {
     since: AtomicU32,
     /// The deadlock report, under `OnDeadlock::Panic`.
     pub(crate) deadlock: OnceLock<String>,
+    /// Counts the wakers that something other than a gust wait holds, in
+    /// its high bits (`trace/holders.rs`).
+    pub(crate) foreign: AtomicU64,
 }
 
 impl Unparker {
@@ -81,6 +85,13 @@ impl Unparker {
         // wait loop, which sets `polling` before it takes a notification.
         let notified = self.state.load(Ordering::SeqCst) & NOTIFIED != 0;
         notified || self.polling.load(Ordering::SeqCst)
+    }
+
+    /// Whether it waits durably: on a durable gust wait, with no waker held
+    /// by anything else (`trace/holders.rs`).
+    fn waits_durably(&self) -> bool {
+        holders::foreign_holders(&self.foreign) == 0
+            && self.wait.get().is_some_and(|w| w.is_durable())
     }
 
     /// How long the current wait has lasted as of `now`.
@@ -152,6 +163,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         polls: AtomicU64::new(0),
         since: AtomicU32::new(0),
         deadlock: OnceLock::new(),
+        foreign: AtomicU64::new(0),
     });
     if let Some(d) = &unparker.virtual_time {
         d.block_ons.fetch_add(1, Ordering::SeqCst);
@@ -167,13 +179,11 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     }
     let _finish = Finish(&unparker, &list, key);
     let waker = Waker::from(unparker.clone());
-    let mut cx = Context::from_waker(&waker);
     loop {
-        let polled = {
-            let _current = gust_trace::enter(&unparker.wait);
-            unparker.wait.clear();
-            crate::coop::unconstrained(|| fut.as_mut().poll(&mut cx))
-        };
+        unparker.wait.clear();
+        let polled = holders::poll_with(&unparker.wait, &waker, &unparker.foreign, |cx| {
+            crate::coop::unconstrained(|| fut.as_mut().poll(cx))
+        });
         if let Poll::Ready(v) = polled {
             return v;
         }
@@ -191,8 +201,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         match &explicit {
             Some(s) => s.nudge_deadlock_watch(),
             None => {
-                let durable = unparker.wait.get().is_some_and(|w| w.is_durable());
-                crate::runtime::nudge_global_deadlock_watch(durable);
+                crate::runtime::nudge_global_deadlock_watch(unparker.waits_durably());
             }
         }
         loop {

@@ -181,7 +181,8 @@ impl<'a, T: ?Sized> Future for MutexLock<'a, T> {
                 this.slow.insert(mutex.raw.lock())
             }
         };
-        match Pin::new(slow).poll(cx) {
+        // The slow path's listener keeps the waker for this lock: its own.
+        match gust_trace::owning(|| Pin::new(slow).poll(cx)) {
             Poll::Ready(()) => {
                 this.slow = None;
                 Poll::Ready(MutexGuard { mutex })

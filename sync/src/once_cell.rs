@@ -5,6 +5,10 @@
 //! dump. The caller that runs the initializer records nothing of its own:
 //! its initializer's waits record theirs. A flag set when this caller's
 //! initializer starts tells the two apart.
+//!
+//! The waker clones of the wait are its own (gust-trace's "Who holds the
+//! waker"), those of this caller's initializer are not: it is the user's
+//! future, polled inside the wait's poll.
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -80,7 +84,7 @@ impl<T> OnceCell<T> {
         let initializing = AtomicBool::new(false);
         let init = || {
             initializing.store(true, Ordering::Relaxed);
-            init()
+            not_owned(init())
         };
         wait_for_init(self.inner.get_or_init(init), &initializing).await
     }
@@ -106,7 +110,7 @@ impl<T> OnceCell<T> {
         let initializing = AtomicBool::new(false);
         let init = || {
             initializing.store(true, Ordering::Relaxed);
-            init()
+            not_owned(init())
         };
         wait_for_init(self.inner.get_or_try_init(init), &initializing).await
     }
@@ -168,7 +172,7 @@ impl<T> OnceCell<T> {
 async fn wait_for_init<F: Future>(fut: F, initializing: &AtomicBool) -> F::Output {
     let mut fut = pin!(fut);
     poll_fn(|cx| {
-        let poll = fut.as_mut().poll(cx);
+        let poll = gust_trace::owning(|| fut.as_mut().poll(cx));
         // Relaxed: set by this future's own poll (a future is polled by one
         // thread at a time; an executor moving it synchronizes).
         if poll.is_pending() && !initializing.load(Ordering::Relaxed) {
@@ -177,6 +181,13 @@ async fn wait_for_init<F: Future>(fut: F, initializing: &AtomicBool) -> F::Outpu
         poll
     })
     .await
+}
+
+/// `fut`, a caller's initializer, polled with its waker clones counted as
+/// foreign (module docs).
+async fn not_owned<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| gust_trace::not_owning(|| fut.as_mut().poll(cx))).await
 }
 
 impl<T> Default for OnceCell<T> {

@@ -311,8 +311,8 @@ impl<'a> Future for Acquire<'a> {
                     return granted();
                 }
                 match &mut w.waker {
-                    Some(old) if old.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
+                    Some(old) if gust_trace::will_wake(old, cx.waker()) => {}
+                    slot => *slot = Some(gust_trace::own_waker(cx.waker())),
                 }
             }
             None => {
@@ -327,7 +327,7 @@ impl<'a> Future for Acquire<'a> {
                     Waiter {
                         need: this.need,
                         granted: false,
-                        waker: Some(cx.waker().clone()),
+                        waker: Some(gust_trace::own_waker(cx.waker())),
                     },
                 );
                 this.ticket = Some(ticket);

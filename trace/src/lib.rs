@@ -33,6 +33,23 @@
 //! other futures may be woken by anything. The deadlock detector reports
 //! only when every task and `block_on` of a runtime waits durably.
 //!
+//! # Who holds the waker
+//!
+//! A wait reason says what a poll waited on, not who can end the wait: a
+//! foreign combinator (`futures::future::select`, `join!`, `tokio::select!`)
+//! may poll a gust channel receive and a future of another crate with the
+//! same waker, and the slot then holds "chan receive" while a plain thread
+//! could still wake the task through the other future. So the executor
+//! polls with a waker of its own ([`enter_polled`]) and counts the clones
+//! of it that something other than a gust wait keeps. A gust wait keeps
+//! the task's real waker instead: [`own_waker`] clones it (one
+//! thread-local read more than `Waker::clone`), [`will_wake`] compares
+//! with it, and [`owning`] marks the polls of another crate's wait that
+//! gust builds on (event-listener, async-lock), which clone inside. A task
+//! is durably blocked only while no foreign clone is alive. A gust wait
+//! that forgot to mark its clone costs only a report (its task reads as
+//! woken from outside while it waits there), never a false one.
+//!
 //! # Invariants
 //!
 //! 1. A slot is written only by the thread that polls its task (the
@@ -49,6 +66,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Waker;
 
 /// What a task or `block_on` waits on. `Display` gives the words of Go's
 /// goroutine dump (`chan receive`, `select (3 cases)`, `sleep`, ...).
@@ -340,45 +358,244 @@ impl WaitSlot {
     }
 }
 
+/// One poll of a task or `block_on`, as its executor sets it up: the slot
+/// it records into and, for an executor that polls with a waker of its own
+/// (crate docs, "Who holds the waker"), the real waker behind that one and
+/// the count of foreign clones. The polled waker's data pointer is the
+/// address of this record, so a waker is the polled one exactly when its
+/// data pointer is the current record's.
+#[derive(Debug)]
+pub struct Polled<'a> {
+    slot: &'a WaitSlot,
+    real: Option<&'a Waker>,
+    foreign: Option<&'a AtomicU64>,
+}
+
+impl<'a> Polled<'a> {
+    /// A poll recording into `slot`, polled with a waker whose data
+    /// pointer is this record's address, in front of `real`; `foreign`
+    /// counts what the executor wants counted (executor-defined).
+    pub fn new(slot: &'a WaitSlot, real: &'a Waker, foreign: &'a AtomicU64) -> Self {
+        Self {
+            slot,
+            real: Some(real),
+            foreign: Some(foreign),
+        }
+    }
+
+    /// The real waker.
+    pub fn real(&self) -> Option<&'a Waker> {
+        self.real
+    }
+
+    /// The count of foreign clones.
+    pub fn foreign(&self) -> Option<&'a AtomicU64> {
+        self.foreign
+    }
+}
+
 thread_local! {
-    /// The slot of what this thread polls now, or null.
-    static CURRENT: Cell<*const WaitSlot> = const { Cell::new(ptr::null()) };
+    /// The record of what this thread polls now, or null.
+    static CURRENT: Cell<*const Polled<'static>> = const { Cell::new(ptr::null()) };
+    /// Whether a waker cloned now is a gust wait's own (crate docs).
+    static OWNING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Makes `slot` this thread's current slot until the guard drops (then the
-/// previous one is current again, invariant #2). For executors.
-#[inline]
+/// previous one is current again, invariant #2). For executors that poll
+/// with their real waker (one allocation; see [`enter_polled`]).
 pub fn enter(slot: &WaitSlot) -> Entered<'_> {
-    let prev = CURRENT.with(|c| c.replace(slot));
+    // A raw pointer, not a `Box` in the guard: moving a `Box` would
+    // invalidate the pointer that `CURRENT` holds.
+    let record = Box::into_raw(Box::new(Polled {
+        slot,
+        real: None,
+        foreign: None,
+    }));
+    // SAFETY: just allocated; freed only by the guard's drop.
+    let prev = set_current(unsafe { &*record });
     Entered {
         prev,
+        boxed: record,
         _slot: std::marker::PhantomData,
     }
 }
 
-/// The guard of [`enter`].
+/// Makes `record` this thread's current poll until the guard drops (then
+/// the previous one is current again, invariant #2): its slot takes what
+/// the poll records, and [`own_waker`] and [`will_wake`] take the polled
+/// waker (the one whose data pointer is `record`'s address) for the real
+/// one. The executor keeps `record` where it is, and its real waker
+/// alive, for as long as it lends the polled waker.
+///
+/// ```
+/// use std::sync::atomic::AtomicU64;
+/// use std::task::{RawWaker, RawWakerVTable, Waker};
+/// # static VTABLE: RawWakerVTable = RawWakerVTable::new(|p| RawWaker::new(p, &VTABLE), |_| {}, |_| {}, |_| {});
+/// let slot = gust_trace::WaitSlot::new();
+/// let count = AtomicU64::new(0);
+/// let real = Waker::noop();
+/// let record = gust_trace::Polled::new(&slot, real, &count);
+/// // An executor's polled waker points to the record (a do-nothing one here).
+/// let raw = RawWaker::new((&raw const record).cast(), &VTABLE);
+/// let polled = unsafe { Waker::from_raw(raw) };
+/// let _current = gust_trace::enter_polled(&record);
+/// assert!(gust_trace::will_wake(real, &polled));
+/// assert!(gust_trace::own_waker(&polled).will_wake(real));
+/// ```
+#[inline]
+pub fn enter_polled<'a>(record: &'a Polled<'a>) -> Entered<'a> {
+    Entered {
+        prev: set_current(record),
+        boxed: ptr::null_mut(),
+        _slot: std::marker::PhantomData,
+    }
+}
+
+#[inline]
+fn set_current(record: &Polled<'_>) -> *const Polled<'static> {
+    let record: *const Polled<'_> = record;
+    CURRENT
+        .try_with(|c| c.replace(record.cast()))
+        .unwrap_or(ptr::null())
+}
+
+/// The guard of [`enter`] and [`enter_polled`].
 #[derive(Debug)]
 #[must_use = "the slot is current only while the guard lives"]
 pub struct Entered<'a> {
-    prev: *const WaitSlot,
+    prev: *const Polled<'static>,
+    /// [`enter`]'s record (from `Box::into_raw`), or null.
+    boxed: *mut Polled<'a>,
     _slot: std::marker::PhantomData<&'a WaitSlot>,
 }
 
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.prev));
+        let _ = CURRENT.try_with(|c| c.set(self.prev));
+        if !self.boxed.is_null() {
+            // SAFETY: `enter`'s box, no longer current; freed once, here.
+            drop(unsafe { Box::from_raw(self.boxed) });
+        }
     }
+}
+
+/// The current poll's record, if there is one.
+#[inline]
+fn current() -> Option<&'static Polled<'static>> {
+    let record = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null current record is borrowed by a live `Entered`
+    // guard on this thread's stack (`enter`, `enter_polled`), which resets
+    // it before the borrow ends; callers do not keep the reference past
+    // their own call.
+    unsafe { record.as_ref() }
+}
+
+/// The real waker behind `waker` if it is the one the current poll was
+/// given ([`enter_polled`]), else `waker` itself: what a gust wait that
+/// keeps a waker clones and compares with (one thread-local read; see
+/// [`own_waker`] and [`will_wake`], which call it).
+///
+/// ```
+/// let w = std::task::Waker::noop();
+/// assert!(std::ptr::eq(gust_trace::real_waker(w), w));
+/// ```
+#[inline]
+pub fn real_waker(waker: &Waker) -> &Waker {
+    match current() {
+        Some(record) if ptr::eq(waker.data(), (record as *const Polled<'_>).cast()) => {
+            // The executor keeps the real waker alive while it lends the
+            // polled one (`enter_polled`), so as long as `waker`'s borrow.
+            record.real.unwrap_or(waker)
+        }
+        _ => waker,
+    }
+}
+
+/// Clones `waker` for the gust wait that keeps it (crate docs, "Who holds
+/// the waker"): the real waker when `waker` is the one the current poll
+/// was given; else a clone the executor counts as the wait's own.
+///
+/// ```
+/// let w = gust_trace::own_waker(std::task::Waker::noop());
+/// assert!(w.will_wake(std::task::Waker::noop()));
+/// ```
+#[inline]
+pub fn own_waker(waker: &Waker) -> Waker {
+    let real = real_waker(waker);
+    if ptr::eq(real, waker) {
+        owning(|| waker.clone())
+    } else {
+        real.clone()
+    }
+}
+
+/// `kept.will_wake(waker)` for a waker a gust wait kept with
+/// [`own_waker`]: also true when `waker` is the current poll's and `kept`
+/// the real one behind it.
+///
+/// ```
+/// let kept = gust_trace::own_waker(std::task::Waker::noop());
+/// assert!(gust_trace::will_wake(&kept, std::task::Waker::noop()));
+/// ```
+#[inline]
+pub fn will_wake(kept: &Waker, waker: &Waker) -> bool {
+    kept.will_wake(real_waker(waker))
+}
+
+/// Runs `f`, the poll of a wait of another crate that a gust wait is made
+/// of (an event-listener, an async-lock future, an async-task handle), with
+/// every waker clone made in it counted as the gust wait's own.
+///
+/// ```
+/// assert!(!gust_trace::cloning_own());
+/// assert!(gust_trace::owning(gust_trace::cloning_own));
+/// assert!(!gust_trace::cloning_own());
+/// ```
+#[inline]
+pub fn owning<R>(f: impl FnOnce() -> R) -> R {
+    with_owning(true, f)
+}
+
+/// Runs `f`, the poll of a user's future inside a gust wait's [`owning`]
+/// part (an initializer that `OnceCell` runs), with its waker clones
+/// counted as foreign again.
+///
+/// ```
+/// assert!(!gust_trace::owning(|| gust_trace::not_owning(gust_trace::cloning_own)));
+/// ```
+#[inline]
+pub fn not_owning<R>(f: impl FnOnce() -> R) -> R {
+    with_owning(false, f)
+}
+
+/// Runs `f` with [`cloning_own`] answering `own`, then restores it (also
+/// when `f` panics).
+#[inline]
+fn with_owning<R>(own: bool, f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        #[inline]
+        fn drop(&mut self) {
+            let _ = OWNING.try_with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(OWNING.try_with(|o| o.replace(own)).unwrap_or(false));
+    f()
+}
+
+/// Whether a waker clone made now is a gust wait's own ([`own_waker`],
+/// [`owning`]). For executors, in their waker's `clone`.
+#[inline]
+pub fn cloning_own() -> bool {
+    OWNING.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Calls `f` with the current slot, if there is one.
 #[inline]
 fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
-    let slot = CURRENT.try_with(Cell::get).ok()?;
-    // SAFETY: a non-null current slot is borrowed by a live `Entered` guard
-    // on this thread's stack (`enter`), which resets it before the borrow
-    // ends.
-    unsafe { slot.as_ref() }.map(f)
+    current().map(|record| f(record.slot))
 }
 
 /// Records that what is being polled now waits on `wait` (call it when
@@ -397,6 +614,8 @@ pub fn record(wait: Wait) {
 /// the wait reason of a future that records none of its own (one from
 /// another crate, as the async-lock and event-listener waits under
 /// gust-sync). A wait that completes in its first poll records nothing.
+/// `fut`'s waker clones are the wait's own ([`owning`]): only for futures
+/// that a gust wait is made of, never a user's.
 ///
 /// ```
 /// use gust_trace::{Lock, Wait, WaitSlot};
@@ -412,7 +631,7 @@ pub fn record(wait: Wait) {
 pub async fn traced<F: Future>(fut: F, wait: Wait) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     std::future::poll_fn(|cx| {
-        let poll = fut.as_mut().poll(cx);
+        let poll = owning(|| fut.as_mut().poll(cx));
         if poll.is_pending() {
             record(wait);
         }

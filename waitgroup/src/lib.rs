@@ -356,7 +356,8 @@ impl Future for Wait<'_> {
         let this = &mut *self;
         loop {
             if let Some((generation, listener)) = &mut this.waiting {
-                if Pin::new(listener).poll(cx).is_pending() {
+                // The listener keeps the waker for this wait: its own.
+                if gust_trace::owning(|| Pin::new(&mut *listener).poll(cx)).is_pending() {
                     gust_trace::record(gust_trace::Wait::WaitGroup);
                     return Poll::Pending;
                 }

@@ -200,8 +200,8 @@ impl ScheduledIo {
             Direction::Read => &mut w.read,
             Direction::Write => &mut w.write,
         };
-        if !list.iter().any(|x| x.will_wake(cx.waker())) {
-            list.push(cx.waker().clone());
+        if !list.iter().any(|x| gust_trace::will_wake(x, cx.waker())) {
+            list.push(gust_trace::own_waker(cx.waker()));
         }
         drop(w);
         if gone() {

@@ -64,6 +64,7 @@ mod builder;
 pub use builder::Builder;
 
 use crate::scheduler::{Shared, worker};
+use crate::trace::holders;
 use crate::trace::{TaskOrigin, TaskTrace};
 use std::any::Any;
 use std::fmt;
@@ -197,10 +198,13 @@ impl<F: Future> Future for TaskFuture<F> {
         // The gust wait that returns `Pending` records its reason in the
         // task's slot (`trace/mod.rs`).
         meta.trace.begin_poll();
-        let polled = {
-            let _current = gust_trace::enter(&meta.trace.wait);
-            catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
-        };
+        // ... and the wakers that others keep are counted (`trace/holders.rs`).
+        let polled = holders::poll_with(
+            &meta.trace.wait,
+            cx.waker(),
+            meta.trace.origin.foreign(),
+            |cx| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
+        );
         let out = match polled {
             Ok(Poll::Ready(v)) => Ok(v),
             Ok(Poll::Pending) => {
@@ -435,7 +439,8 @@ impl<T> Future for JoinHandle<T> {
         let Some(task) = this.task.as_mut() else {
             panic!("`JoinHandle` polled after completion");
         };
-        let out = match Pin::new(task).poll(cx) {
+        // async-task keeps the waker for this join: the join's own.
+        let out = match gust_trace::owning(|| Pin::new(task).poll(cx)) {
             Poll::Pending => {
                 // SAFETY: `task` is `Some`, so the allocation holding the
                 // metadata is alive (see the field).

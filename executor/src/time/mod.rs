@@ -316,7 +316,11 @@ impl fmt::Debug for TimerHandle {
 
 /// Registers a waker to be woken at `deadline`.
 pub(crate) fn register(deadline: Instant, waker: &Waker, clock: &clock::Clock) -> Key {
-    insert(deadline, Action::Wake(waker.clone()), Some(clock))
+    insert(
+        deadline,
+        Action::Wake(gust_trace::own_waker(waker)),
+        Some(clock),
+    )
 }
 
 /// Cancels a registration (no-op if it fired).

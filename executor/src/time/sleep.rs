@@ -253,7 +253,7 @@ impl Sleep {
         if passed {
             return self.complete();
         }
-        self.waker = Some(cx.waker().clone());
+        self.waker = Some(gust_trace::own_waker(cx.waker()));
         gust_trace::record(gust_trace::Wait::Sleep);
         Poll::Pending
     }
@@ -298,7 +298,10 @@ impl Future for Sleep {
         if this.passed_off_clock(key, deadline) {
             return this.complete();
         }
-        let same_waker = this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        let same_waker = this
+            .waker
+            .as_ref()
+            .is_some_and(|w| gust_trace::will_wake(w, cx.waker()));
         // The runtime shut down and closed the set (a close takes entries
         // without moving the mark, so a failed waker update means the same):
         // register again, with the timer thread.
@@ -307,7 +310,7 @@ impl Future for Sleep {
             return this.register(deadline, true, cx);
         }
         if !same_waker {
-            this.waker = Some(cx.waker().clone());
+            this.waker = Some(gust_trace::own_waker(cx.waker()));
         }
         gust_trace::record(gust_trace::Wait::Sleep);
         Poll::Pending

@@ -317,7 +317,7 @@ impl Timers {
         let mut st = self.lock();
         match st.map.get_mut(slot) {
             Some(Action::Wake(w)) => {
-                let old = std::mem::replace(w, waker.clone());
+                let old = std::mem::replace(w, gust_trace::own_waker(waker));
                 drop(st);
                 drop(old);
                 true

@@ -184,11 +184,11 @@ impl Core {
         match slot {
             Some(k) => {
                 let w = &mut st.waiters[*k];
-                if !w.will_wake(cx.waker()) {
-                    *w = cx.waker().clone();
+                if !gust_trace::will_wake(w, cx.waker()) {
+                    *w = gust_trace::own_waker(cx.waker());
                 }
             }
-            None => *slot = Some(st.waiters.insert(cx.waker().clone())),
+            None => *slot = Some(st.waiters.insert(gust_trace::own_waker(cx.waker()))),
         }
         gust_trace::record(gust_trace::Wait::Timer);
         Poll::Pending

@@ -9,7 +9,8 @@
 //! `spawn_blocking` job of it is pending: then only a thread outside gust
 //! can wake anything. A task waiting on a sleep, a timer, I/O or a future
 //! gust cannot see into is not durably blocked, so its runtime is never
-//! reported.
+//! reported; nor is a task whose waker something other than a gust wait
+//! holds (a foreign future inside a foreign combinator, `holders.rs`).
 //!
 //! # Who looks, and when
 //!

@@ -1,7 +1,7 @@
 //! The dump: every live task of a runtime and what it waits on, printed as
 //! Go prints its goroutines.
 
-use super::{DONE, RUNNABLE, RUNNING, TaskTrace, go_duration};
+use super::{DONE, RUNNABLE, RUNNING, TaskTrace, go_duration, holders};
 use crate::block_on::Unparker;
 use crate::scheduler::Shared;
 use gust_trace::Wait;
@@ -71,6 +71,7 @@ impl TaskInfo {
         state: TaskState,
         wait: Option<Wait>,
         waiting_for: Duration,
+        foreign_holders: u64,
     ) -> Self {
         let waiting = state == TaskState::Waiting;
         Self {
@@ -82,7 +83,8 @@ impl TaskInfo {
                 .then(|| wait.map_or_else(|| "other future".to_owned(), |w| w.to_string())),
             chan_made_at: wait.and_then(|w| w.chan_made_at()).filter(|_| waiting),
             waiting_for: if waiting { waiting_for } else { Duration::ZERO },
-            durable: waiting && wait.is_some_and(|w| w.is_durable()),
+            // Durable also needs nobody else to hold a waker (holders.rs).
+            durable: waiting && foreign_holders == 0 && wait.is_some_and(|w| w.is_durable()),
         }
     }
 
@@ -239,6 +241,10 @@ impl Dump {
 }
 
 fn task_info(t: &TaskTrace, now: u32) -> Option<TaskInfo> {
+    // First: a foreign waker wakes before its count drops (holders.rs
+    // invariant #2), so a count read as zero here is followed by a state
+    // that shows the wake-up.
+    let foreign = holders::foreign_holders(t.origin.foreign());
     let state = match t.state() {
         DONE => return None,
         RUNNING => TaskState::Running,
@@ -252,16 +258,27 @@ fn task_info(t: &TaskTrace, now: u32) -> Option<TaskInfo> {
         state,
         t.wait.get(),
         t.waited(now),
+        foreign,
     ))
 }
 
 fn block_on_info(b: &Unparker, now: u32) -> TaskInfo {
+    // First, as in `task_info`.
+    let foreign = holders::foreign_holders(&b.foreign);
     let state = if b.is_runnable() {
         TaskState::Running
     } else {
         TaskState::Waiting
     };
-    TaskInfo::new(b.id, None, b.called_at, state, b.wait.get(), b.waited(now))
+    TaskInfo::new(
+        b.id,
+        None,
+        b.called_at,
+        state,
+        b.wait.get(),
+        b.waited(now),
+        foreign,
+    )
 }
 
 impl fmt::Display for Dump {

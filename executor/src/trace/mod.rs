@@ -6,7 +6,9 @@
 //! An id (unique in its runtime, from the registry's insert count: no
 //! shared counter), an optional name (`task::Builder`) and where it was
 //! spawned (`#[track_caller]`), packed into two words (`origin.rs`), its
-//! [`WaitSlot`], and one word of state and wait stamp: 32 bytes. Around
+//! [`WaitSlot`], and one word of state and wait stamp: 32 bytes. The id's
+//! word also counts the task's wakers that something other than a gust
+//! wait holds (`holders.rs`), which the poll sets up. Around
 //! each poll the task's future (`task.rs`) marks it running, clears the
 //! slot and makes it the thread's current slot, so that the gust wait that
 //! returns `Pending` records its reason there (gust-trace); after a
@@ -40,6 +42,7 @@
 
 pub(crate) mod deadlock;
 pub(crate) mod dump;
+pub(crate) mod holders;
 mod origin;
 pub(crate) mod sigquit;
 

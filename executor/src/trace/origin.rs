@@ -1,5 +1,6 @@
 //! Who a task is, in two words of its header: its id, and its name and
-//! spawn site packed into one tagged pointer.
+//! spawn site packed into one tagged pointer. The id's word also counts
+//! the task's foreign wakers, in its high bits (`holders.rs`).
 //!
 //! # Why a tagged pointer
 //!
@@ -17,8 +18,13 @@
 //! registry entry (the entry grew from 16 to 56 bytes and the
 //! spawn-and-join row slowed by 13%).
 
+use super::holders::FOREIGN_ONE;
 use std::marker::PhantomData;
 use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The id's bits of [`TaskOrigin`]'s word.
+const ID_MASK: u64 = FOREIGN_ONE - 1;
 
 /// A named task's name and spawn site (the boxed case of [`TaskOrigin`]).
 struct Named {
@@ -35,7 +41,9 @@ const _: () = assert!(align_of::<Named>() > NAMED);
 /// A task's id, and its name and spawn site (module docs). Written once,
 /// before the task is shared; read by dumps.
 pub(crate) struct TaskOrigin {
-    id: u64,
+    /// The id (the low 44 bits, written once) and the count
+    /// of foreign wakers (the bits above, `holders.rs`).
+    word: AtomicU64,
     /// `&'static Location` (tag clear) or `Box<Named>` (tag set), owned.
     site: *const (),
     _owns: PhantomData<Box<Named>>,
@@ -63,15 +71,23 @@ impl TaskOrigin {
                 .cast_const(),
         };
         Self {
-            id,
+            word: AtomicU64::new(id & ID_MASK),
             site,
             _owns: PhantomData,
         }
     }
 
-    /// The task's id (0 for blocking-pool jobs, which dumps do not list).
+    /// The task's id (0 for blocking-pool jobs, which dumps do not list),
+    /// of 44 bits (ids wrap after 17.6 trillion tasks of one runtime).
     pub(crate) fn id(&self) -> u64 {
-        self.id
+        // Relaxed: the id was written before the task was shared.
+        self.word.load(Ordering::Relaxed) & ID_MASK
+    }
+
+    /// The word whose high bits count the task's foreign wakers
+    /// (`holders.rs`).
+    pub(crate) fn foreign(&self) -> &AtomicU64 {
+        &self.word
     }
 
     /// The name given to `task::Builder`, if any.
