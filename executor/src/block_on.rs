@@ -24,7 +24,6 @@
 use crate::driver::Driver;
 use crate::scheduler::worker;
 use crate::trace;
-use crate::trace::holders;
 use gust_trace::WaitSlot;
 use slab::Slab;
 use std::future::Future;
@@ -74,7 +73,7 @@ pub(crate) struct Unparker {
     /// The deadlock report, under `OnDeadlock::Panic`.
     pub(crate) deadlock: OnceLock<String>,
     /// Counts the wakers that something other than a gust wait holds, in
-    /// its high bits (`trace/holders.rs`).
+    /// its high bits (gust-trace's "Who holds the waker").
     pub(crate) foreign: AtomicU64,
 }
 
@@ -88,9 +87,9 @@ impl Unparker {
     }
 
     /// Whether it waits durably: on a durable gust wait, with no waker held
-    /// by anything else (`trace/holders.rs`).
+    /// by anything else (gust-trace's "Who holds the waker").
     fn waits_durably(&self) -> bool {
-        holders::foreign_holders(&self.foreign) == 0
+        gust_trace::foreign_holders(&self.foreign) == 0
             && self.wait.get().is_some_and(|w| w.is_durable())
     }
 
@@ -181,7 +180,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let waker = Waker::from(unparker.clone());
     loop {
         unparker.wait.clear();
-        let polled = holders::poll_with(&unparker.wait, &waker, &unparker.foreign, |cx| {
+        let polled = trace::poll_traced(&unparker.wait, &waker, &unparker.foreign, |cx| {
             crate::coop::unconstrained(|| fut.as_mut().poll(cx))
         });
         if let Poll::Ready(v) = polled {

@@ -39,16 +39,16 @@
 //! foreign combinator (`futures::future::select`, `join!`, `tokio::select!`)
 //! may poll a gust channel receive and a future of another crate with the
 //! same waker, and the slot then holds "chan receive" while a plain thread
-//! could still wake the task through the other future. So the executor
-//! polls with a waker of its own ([`enter_polled`]) and counts the clones
-//! of it that something other than a gust wait keeps. A gust wait keeps
-//! the task's real waker instead: [`own_waker`] clones it (one
-//! thread-local read more than `Waker::clone`), [`will_wake`] compares
-//! with it, and [`owning`] marks the polls of another crate's wait that
-//! gust builds on (event-listener, async-lock), which clone inside. A task
-//! is durably blocked only while no foreign clone is alive. A gust wait
-//! that forgot to mark its clone costs only a report (its task reads as
-//! woken from outside while it waits there), never a false one.
+//! could still wake the task through the other future. So an executor
+//! polls with a waker of this crate's ([`Polled`]) whose clones are
+//! counted unless a gust wait makes them for itself: a gust wait keeps the
+//! task's real waker ([`own_waker`], [`real_waker`], [`will_wake`]), and
+//! [`owning`] marks the polls of another crate's wait that gust builds on
+//! (event-listener, async-lock), which clone inside. A task is durably
+//! blocked only while no foreign clone is alive ([`foreign_holders`]). A
+//! gust wait that forgot to mark its clone costs only a report (its task
+//! reads as woken from outside while it waits there), never a false one.
+//! The module `holders.rs` has the design.
 //!
 //! # Invariants
 //!
@@ -66,7 +66,10 @@ use std::future::Future;
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Waker;
+
+mod holders;
+
+pub use holders::{FOREIGN_SHIFT, Polled, foreign_holders, own_waker, real_waker, will_wake};
 
 /// What a task or `block_on` waits on. `Display` gives the words of Go's
 /// goroutine dump (`chan receive`, `select (3 cases)`, `sleep`, ...).
@@ -358,190 +361,37 @@ impl WaitSlot {
     }
 }
 
-/// One poll of a task or `block_on`, as its executor sets it up: the slot
-/// it records into and, for an executor that polls with a waker of its own
-/// (crate docs, "Who holds the waker"), the real waker behind that one and
-/// the count of foreign clones. The polled waker's data pointer is the
-/// address of this record, so a waker is the polled one exactly when its
-/// data pointer is the current record's.
-#[derive(Debug)]
-pub struct Polled<'a> {
-    slot: &'a WaitSlot,
-    real: Option<&'a Waker>,
-    foreign: Option<&'a AtomicU64>,
-}
-
-impl<'a> Polled<'a> {
-    /// A poll recording into `slot`, polled with a waker whose data
-    /// pointer is this record's address, in front of `real`; `foreign`
-    /// counts what the executor wants counted (executor-defined).
-    pub fn new(slot: &'a WaitSlot, real: &'a Waker, foreign: &'a AtomicU64) -> Self {
-        Self {
-            slot,
-            real: Some(real),
-            foreign: Some(foreign),
-        }
-    }
-
-    /// The real waker.
-    pub fn real(&self) -> Option<&'a Waker> {
-        self.real
-    }
-
-    /// The count of foreign clones.
-    pub fn foreign(&self) -> Option<&'a AtomicU64> {
-        self.foreign
-    }
-}
-
 thread_local! {
-    /// The record of what this thread polls now, or null.
-    static CURRENT: Cell<*const Polled<'static>> = const { Cell::new(ptr::null()) };
+    /// The slot of what this thread polls now, or null.
+    static CURRENT: Cell<*const WaitSlot> = const { Cell::new(ptr::null()) };
     /// Whether a waker cloned now is a gust wait's own (crate docs).
     static OWNING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Makes `slot` this thread's current slot until the guard drops (then the
-/// previous one is current again, invariant #2). For executors that poll
-/// with their real waker (one allocation; see [`enter_polled`]).
+/// previous one is current again, invariant #2). For executors.
+#[inline]
 pub fn enter(slot: &WaitSlot) -> Entered<'_> {
-    // A raw pointer, not a `Box` in the guard: moving a `Box` would
-    // invalidate the pointer that `CURRENT` holds.
-    let record = Box::into_raw(Box::new(Polled {
-        slot,
-        real: None,
-        foreign: None,
-    }));
-    // SAFETY: just allocated; freed only by the guard's drop.
-    let prev = set_current(unsafe { &*record });
+    let prev = CURRENT.with(|c| c.replace(slot));
     Entered {
         prev,
-        boxed: record,
         _slot: std::marker::PhantomData,
     }
 }
 
-/// Makes `record` this thread's current poll until the guard drops (then
-/// the previous one is current again, invariant #2): its slot takes what
-/// the poll records, and [`own_waker`] and [`will_wake`] take the polled
-/// waker (the one whose data pointer is `record`'s address) for the real
-/// one. The executor keeps `record` where it is, and its real waker
-/// alive, for as long as it lends the polled waker.
-///
-/// ```
-/// use std::sync::atomic::AtomicU64;
-/// use std::task::{RawWaker, RawWakerVTable, Waker};
-/// # static VTABLE: RawWakerVTable = RawWakerVTable::new(|p| RawWaker::new(p, &VTABLE), |_| {}, |_| {}, |_| {});
-/// let slot = gust_trace::WaitSlot::new();
-/// let count = AtomicU64::new(0);
-/// let real = Waker::noop();
-/// let record = gust_trace::Polled::new(&slot, real, &count);
-/// // An executor's polled waker points to the record (a do-nothing one here).
-/// let raw = RawWaker::new((&raw const record).cast(), &VTABLE);
-/// let polled = unsafe { Waker::from_raw(raw) };
-/// let _current = gust_trace::enter_polled(&record);
-/// assert!(gust_trace::will_wake(real, &polled));
-/// assert!(gust_trace::own_waker(&polled).will_wake(real));
-/// ```
-#[inline]
-pub fn enter_polled<'a>(record: &'a Polled<'a>) -> Entered<'a> {
-    Entered {
-        prev: set_current(record),
-        boxed: ptr::null_mut(),
-        _slot: std::marker::PhantomData,
-    }
-}
-
-#[inline]
-fn set_current(record: &Polled<'_>) -> *const Polled<'static> {
-    let record: *const Polled<'_> = record;
-    CURRENT
-        .try_with(|c| c.replace(record.cast()))
-        .unwrap_or(ptr::null())
-}
-
-/// The guard of [`enter`] and [`enter_polled`].
+/// The guard of [`enter`].
 #[derive(Debug)]
 #[must_use = "the slot is current only while the guard lives"]
 pub struct Entered<'a> {
-    prev: *const Polled<'static>,
-    /// [`enter`]'s record (from `Box::into_raw`), or null.
-    boxed: *mut Polled<'a>,
+    prev: *const WaitSlot,
     _slot: std::marker::PhantomData<&'a WaitSlot>,
 }
 
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| c.set(self.prev));
-        if !self.boxed.is_null() {
-            // SAFETY: `enter`'s box, no longer current; freed once, here.
-            drop(unsafe { Box::from_raw(self.boxed) });
-        }
+        CURRENT.with(|c| c.set(self.prev));
     }
-}
-
-/// The current poll's record, if there is one.
-#[inline]
-fn current() -> Option<&'static Polled<'static>> {
-    let record = CURRENT.try_with(Cell::get).ok()?;
-    // SAFETY: a non-null current record is borrowed by a live `Entered`
-    // guard on this thread's stack (`enter`, `enter_polled`), which resets
-    // it before the borrow ends; callers do not keep the reference past
-    // their own call.
-    unsafe { record.as_ref() }
-}
-
-/// The real waker behind `waker` if it is the one the current poll was
-/// given ([`enter_polled`]), else `waker` itself: what a gust wait that
-/// keeps a waker clones and compares with (one thread-local read; see
-/// [`own_waker`] and [`will_wake`], which call it).
-///
-/// ```
-/// let w = std::task::Waker::noop();
-/// assert!(std::ptr::eq(gust_trace::real_waker(w), w));
-/// ```
-#[inline]
-pub fn real_waker(waker: &Waker) -> &Waker {
-    match current() {
-        Some(record) if ptr::eq(waker.data(), (record as *const Polled<'_>).cast()) => {
-            // The executor keeps the real waker alive while it lends the
-            // polled one (`enter_polled`), so as long as `waker`'s borrow.
-            record.real.unwrap_or(waker)
-        }
-        _ => waker,
-    }
-}
-
-/// Clones `waker` for the gust wait that keeps it (crate docs, "Who holds
-/// the waker"): the real waker when `waker` is the one the current poll
-/// was given; else a clone the executor counts as the wait's own.
-///
-/// ```
-/// let w = gust_trace::own_waker(std::task::Waker::noop());
-/// assert!(w.will_wake(std::task::Waker::noop()));
-/// ```
-#[inline]
-pub fn own_waker(waker: &Waker) -> Waker {
-    let real = real_waker(waker);
-    if ptr::eq(real, waker) {
-        owning(|| waker.clone())
-    } else {
-        real.clone()
-    }
-}
-
-/// `kept.will_wake(waker)` for a waker a gust wait kept with
-/// [`own_waker`]: also true when `waker` is the current poll's and `kept`
-/// the real one behind it.
-///
-/// ```
-/// let kept = gust_trace::own_waker(std::task::Waker::noop());
-/// assert!(gust_trace::will_wake(&kept, std::task::Waker::noop()));
-/// ```
-#[inline]
-pub fn will_wake(kept: &Waker, waker: &Waker) -> bool {
-    kept.will_wake(real_waker(waker))
 }
 
 /// Runs `f`, the poll of a wait of another crate that a gust wait is made
@@ -595,7 +445,11 @@ pub fn cloning_own() -> bool {
 /// Calls `f` with the current slot, if there is one.
 #[inline]
 fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
-    current().map(|record| f(record.slot))
+    let slot = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null current slot is borrowed by a live `Entered` guard
+    // on this thread's stack (`enter`), which resets it before the borrow
+    // ends.
+    unsafe { slot.as_ref() }.map(f)
 }
 
 /// Records that what is being polled now waits on `wait` (call it when

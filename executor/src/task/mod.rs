@@ -64,8 +64,7 @@ mod builder;
 pub use builder::Builder;
 
 use crate::scheduler::{Shared, worker};
-use crate::trace::holders;
-use crate::trace::{TaskOrigin, TaskTrace};
+use crate::trace::{self, TaskOrigin, TaskTrace};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -198,8 +197,9 @@ impl<F: Future> Future for TaskFuture<F> {
         // The gust wait that returns `Pending` records its reason in the
         // task's slot (`trace/mod.rs`).
         meta.trace.begin_poll();
-        // ... and the wakers that others keep are counted (`trace/holders.rs`).
-        let polled = holders::poll_with(
+        // ... and the wakers that others keep are counted (gust-trace's
+        // "Who holds the waker").
+        let polled = trace::poll_traced(
             &meta.trace.wait,
             cx.waker(),
             meta.trace.origin.foreign(),

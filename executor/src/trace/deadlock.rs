@@ -10,7 +10,8 @@
 //! can wake anything. A task waiting on a sleep, a timer, I/O or a future
 //! gust cannot see into is not durably blocked, so its runtime is never
 //! reported; nor is a task whose waker something other than a gust wait
-//! holds (a foreign future inside a foreign combinator, `holders.rs`).
+//! holds (a foreign future inside a foreign combinator: gust-trace's "Who
+//! holds the waker").
 //!
 //! # Who looks, and when
 //!

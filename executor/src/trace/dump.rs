@@ -1,7 +1,7 @@
 //! The dump: every live task of a runtime and what it waits on, printed as
 //! Go prints its goroutines.
 
-use super::{DONE, RUNNABLE, RUNNING, TaskTrace, go_duration, holders};
+use super::{DONE, RUNNABLE, RUNNING, TaskTrace, go_duration};
 use crate::block_on::Unparker;
 use crate::scheduler::Shared;
 use gust_trace::Wait;
@@ -83,7 +83,8 @@ impl TaskInfo {
                 .then(|| wait.map_or_else(|| "other future".to_owned(), |w| w.to_string())),
             chan_made_at: wait.and_then(|w| w.chan_made_at()).filter(|_| waiting),
             waiting_for: if waiting { waiting_for } else { Duration::ZERO },
-            // Durable also needs nobody else to hold a waker (holders.rs).
+            // Durable also needs nobody else to hold a waker (gust-trace's
+            // "Who holds the waker").
             durable: waiting && foreign_holders == 0 && wait.is_some_and(|w| w.is_durable()),
         }
     }
@@ -241,10 +242,10 @@ impl Dump {
 }
 
 fn task_info(t: &TaskTrace, now: u32) -> Option<TaskInfo> {
-    // First: a foreign waker wakes before its count drops (holders.rs
-    // invariant #2), so a count read as zero here is followed by a state
+    // First: a foreign waker wakes before its count drops (gust-trace's
+    // holders.rs, invariant #2), so a count read as zero here is followed by a state
     // that shows the wake-up.
-    let foreign = holders::foreign_holders(t.origin.foreign());
+    let foreign = gust_trace::foreign_holders(t.origin.foreign());
     let state = match t.state() {
         DONE => return None,
         RUNNING => TaskState::Running,
@@ -264,7 +265,7 @@ fn task_info(t: &TaskTrace, now: u32) -> Option<TaskInfo> {
 
 fn block_on_info(b: &Unparker, now: u32) -> TaskInfo {
     // First, as in `task_info`.
-    let foreign = holders::foreign_holders(&b.foreign);
+    let foreign = gust_trace::foreign_holders(&b.foreign);
     let state = if b.is_runnable() {
         TaskState::Running
     } else {

@@ -8,7 +8,7 @@
 //! spawned (`#[track_caller]`), packed into two words (`origin.rs`), its
 //! [`WaitSlot`], and one word of state and wait stamp: 32 bytes. The id's
 //! word also counts the task's wakers that something other than a gust
-//! wait holds (`holders.rs`), which the poll sets up. Around
+//! wait holds (gust-trace's "Who holds the waker": [`poll_traced`]). Around
 //! each poll the task's future (`task.rs`) marks it running, clears the
 //! slot and makes it the thread's current slot, so that the gust wait that
 //! returns `Pending` records its reason there (gust-trace); after a
@@ -42,7 +42,6 @@
 
 pub(crate) mod deadlock;
 pub(crate) mod dump;
-pub(crate) mod holders;
 mod origin;
 pub(crate) mod sigquit;
 
@@ -53,6 +52,7 @@ use gust_trace::WaitSlot;
 use std::cell::Cell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 /// [`TaskTrace::state`] values.
@@ -121,6 +121,20 @@ impl TaskTrace {
     pub(crate) fn waited(&self, now: u32) -> Duration {
         waited_since((self.status.load(Ordering::Relaxed) >> 8) as u32, now)
     }
+}
+
+/// Polls with `slot` the thread's current wait slot and, in front of
+/// `real`, a polled waker whose foreign clones `count` counts (gust-trace's
+/// "Who holds the waker"): how a task's or `block_on`'s future is polled.
+#[inline]
+pub(crate) fn poll_traced<R>(
+    slot: &WaitSlot,
+    real: &Waker,
+    count: &AtomicU64,
+    poll: impl FnOnce(&mut Context<'_>) -> R,
+) -> R {
+    let _current = gust_trace::enter(slot);
+    gust_trace::Polled::new(real, count).with_waker(|polled| poll(&mut Context::from_waker(polled)))
 }
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();

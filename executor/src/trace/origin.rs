@@ -1,6 +1,7 @@
 //! Who a task is, in two words of its header: its id, and its name and
 //! spawn site packed into one tagged pointer. The id's word also counts
-//! the task's foreign wakers, in its high bits (`holders.rs`).
+//! the task's foreign wakers, in its high bits (gust-trace's "Who holds
+//! the waker").
 //!
 //! # Why a tagged pointer
 //!
@@ -18,13 +19,13 @@
 //! registry entry (the entry grew from 16 to 56 bytes and the
 //! spawn-and-join row slowed by 13%).
 
-use super::holders::FOREIGN_ONE;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The id's bits of [`TaskOrigin`]'s word.
-const ID_MASK: u64 = FOREIGN_ONE - 1;
+/// The id's bits of [`TaskOrigin`]'s word (gust-trace counts foreign
+/// wakers in the bits above).
+const ID_MASK: u64 = (1 << gust_trace::FOREIGN_SHIFT) - 1;
 
 /// A named task's name and spawn site (the boxed case of [`TaskOrigin`]).
 struct Named {
@@ -42,7 +43,7 @@ const _: () = assert!(align_of::<Named>() > NAMED);
 /// before the task is shared; read by dumps.
 pub(crate) struct TaskOrigin {
     /// The id (the low 44 bits, written once) and the count
-    /// of foreign wakers (the bits above, `holders.rs`).
+    /// of foreign wakers (the bits above, gust-trace's `foreign_holders`).
     word: AtomicU64,
     /// `&'static Location` (tag clear) or `Box<Named>` (tag set), owned.
     site: *const (),
@@ -85,7 +86,7 @@ impl TaskOrigin {
     }
 
     /// The word whose high bits count the task's foreign wakers
-    /// (`holders.rs`).
+    /// (gust-trace's `Polled`).
     pub(crate) fn foreign(&self) -> &AtomicU64 {
         &self.word
     }
