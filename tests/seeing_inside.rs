@@ -395,6 +395,29 @@ fn a_foreign_combinator_with_a_thread_woken_future_is_not_a_deadlock() {
     }
 }
 
+/// `tokio::select!` (a macro that polls its branches with the task's own
+/// waker) over a gust receive and a tokio oneshot sent from a thread.
+#[test]
+fn tokio_select_with_a_thread_woken_branch_is_not_a_deadlock() {
+    let rt = rt(2, OnDeadlock::Panic);
+    rt.block_on(async {
+        let (_tx, rx) = gust::chan::<u8>(0);
+        let (otx, orx) = tokio::sync::oneshot::channel::<u8>();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(LONG);
+            otx.send(5).unwrap();
+        });
+        let got = gust::spawn(async move {
+            tokio::select! {
+                _ = rx.recv() => unreachable!("nobody sends"),
+                v = orx => v.unwrap(),
+            }
+        });
+        assert_eq!(got.await.unwrap(), 5);
+        t.join().unwrap();
+    });
+}
+
 /// A foreign future that keeps its waker across polls (`will_wake`) in a
 /// loop around a foreign combinator: it clones the waker once, in the
 /// first round, and still holds it when the channel goes quiet.
