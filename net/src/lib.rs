@@ -50,6 +50,47 @@
 //! pause, as Go's `http.Server` does). Every future is cancel-safe: a read,
 //! write or accept that is dropped before it completes did nothing, so the
 //! next read gets every byte.
+//!
+//! # File descriptors
+//!
+//! On Unix every socket type is `AsRawFd` and `AsFd`, as std's and
+//! tokio's are: for socket options gust does not wrap (with `socket2`'s
+//! `SockRef`, or `libc`), or for passing a descriptor on. The socket stays
+//! registered with the driver: do not close it, and do not change its
+//! blocking mode.
+//!
+//! ```
+//! # #[cfg(unix)] {
+//! use std::os::fd::AsRawFd;
+//! let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//! let addr = ln.local_addr().unwrap();
+//! let ours = gust_executor::block_on(gust_net::TcpListener::bind(("127.0.0.1", 0))).unwrap();
+//! assert!(ours.as_raw_fd() >= 0);
+//! assert_ne!(ours.as_raw_fd(), ln.as_raw_fd());
+//! let sock = socket2::SockRef::from(&ours);
+//! assert_eq!(sock.local_addr().unwrap().as_socket(), Some(ours.local_addr().unwrap()));
+//! # let _ = addr;
+//! # }
+//! ```
+
+/// `AsRawFd` and `AsFd` for socket types whose `io` field derefs to a
+/// `Registered` source (crate docs, "File descriptors").
+macro_rules! impl_fd {
+    ($($ty:ty),* $(,)?) => {$(
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(self.io.get())
+            }
+        }
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(self.io.get())
+            }
+        }
+    )*};
+}
 
 mod backlog;
 mod registered;

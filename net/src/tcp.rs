@@ -219,6 +219,8 @@ impl TcpListener {
     }
 }
 
+impl_fd!(TcpListener, TcpStream);
+
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpListener")

@@ -203,6 +203,8 @@ impl UdpSocket {
     }
 }
 
+impl_fd!(UdpSocket);
+
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdpSocket")

@@ -110,6 +110,8 @@ impl UnixListener {
     }
 }
 
+impl_fd!(UnixListener, UnixStream);
+
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnixListener")
