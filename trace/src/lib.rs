@@ -435,8 +435,9 @@ fn with_owning<R>(own: bool, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Whether a waker clone made now is a gust wait's own ([`own_waker`],
-/// [`owning`]). For executors, in their waker's `clone`.
+/// Whether a waker clone made now is a gust wait's own ([`owning`]): the
+/// polled waker's `clone` asks it ([`Polled`]), and so may an executor
+/// with wakers of its own.
 #[inline]
 pub fn cloning_own() -> bool {
     OWNING.try_with(Cell::get).unwrap_or(false)
