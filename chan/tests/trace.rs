@@ -32,7 +32,8 @@ impl Future for Records {
 /// What a select of a receive and `case` records on its first two polls.
 fn select_recv_and(case: impl Future<Output = ()>) -> [Option<Wait>; 2] {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (_tx, rx) = chan::<i32>(1);
     let mut fut = pin!(async {
         select! {
@@ -53,7 +54,8 @@ fn select_wait(cases: u32, durable: bool) -> Option<Wait> {
 #[test]
 fn recv_on_empty_channel_records_chan_recv_with_creation_site() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let ((tx, rx), line) = (chan::<i32>(1), line!());
     assert!(poll_once(pin!(rx.recv())).is_pending());
     let Some(Wait::ChanRecv { made_at }) = slot.get() else {
@@ -67,7 +69,8 @@ fn recv_on_empty_channel_records_chan_recv_with_creation_site() {
 #[test]
 fn chan_new_records_its_caller() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (ch, line) = (Chan::<i32>::new(0), line!());
     assert!(poll_once(pin!(ch.recv())).is_pending());
     let made_at = slot
@@ -80,7 +83,8 @@ fn chan_new_records_its_caller() {
 #[test]
 fn send_on_full_channel_records_chan_send() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let ((tx, rx), line) = (chan::<i32>(1), line!());
     tx.try_send(1).unwrap();
     assert!(poll_once(pin!(tx.send(2))).is_pending());
@@ -94,7 +98,8 @@ fn send_on_full_channel_records_chan_send() {
 #[test]
 fn rendezvous_send_without_receiver_records_chan_send() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let ((tx, rx), line) = (chan::<i32>(0), line!());
     assert!(poll_once(pin!(tx.send(1))).is_pending());
     assert!(matches!(slot.get(), Some(Wait::ChanSend { made_at }) if made_at.line() == line));
@@ -104,7 +109,8 @@ fn rendezvous_send_without_receiver_records_chan_send() {
 #[test]
 fn receiver_stream_records_chan_recv() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let ((tx, mut rx), line) = (chan::<i32>(1), line!());
     let mut cx = Context::from_waker(Waker::noop());
     assert!(Pin::new(&mut rx).poll_next(&mut cx).is_pending());
@@ -115,7 +121,8 @@ fn receiver_stream_records_chan_recv() {
 #[test]
 fn sender_sink_records_chan_send() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let ((mut tx, rx), line) = (chan::<i32>(0), line!());
     let mut cx = Context::from_waker(Waker::noop());
     assert!(Pin::new(&mut tx).poll_ready(&mut cx).is_ready());
@@ -129,7 +136,8 @@ fn sender_sink_records_chan_send() {
 #[test]
 fn ops_that_complete_at_once_leave_the_slot_untouched() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (tx, rx) = chan::<i32>(1);
     assert_eq!(poll_once(pin!(tx.send(1))), Poll::Ready(Ok(())));
     assert_eq!(slot.get(), None);
@@ -156,7 +164,8 @@ fn no_slot_no_record() {
 #[test]
 fn select_over_two_empty_channels_is_durable() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (_tx1, rx1) = chan::<i32>(1);
     let (_tx2, rx2) = chan::<i32>(0);
     let mut fut = pin!(async {
@@ -176,7 +185,8 @@ fn select_over_two_empty_channels_is_durable() {
 #[test]
 fn select_with_send_and_recv_cases_is_durable() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (tx1, _rx1) = chan::<i32>(0);
     let (_tx2, rx2) = chan::<i32>(0);
     let mut fut = pin!(async {
@@ -215,7 +225,8 @@ fn select_with_a_future_recording_a_sleep_is_not_durable() {
 #[test]
 fn select_of_futures_only() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let mut fut = pin!(async {
         select! {
             _ = Records(Wait::WaitGroup) => 1,
@@ -229,7 +240,8 @@ fn select_of_futures_only() {
 #[test]
 fn channel_op_inside_a_future_case_counts_as_durable() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (_tx1, rx1) = chan::<i32>(1);
     let (_tx2, rx2) = chan::<i32>(1);
     let mut fut = pin!(async {
@@ -245,7 +257,8 @@ fn channel_op_inside_a_future_case_counts_as_durable() {
 #[test]
 fn nested_select_passes_its_durability_up() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (_tx1, rx1) = chan::<i32>(1);
     let (_tx2, rx2) = chan::<i32>(1);
     let mut fut = pin!(async {
@@ -266,7 +279,8 @@ fn nested_select_passes_its_durability_up() {
 #[test]
 fn disabled_cases_are_not_counted() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (_tx1, rx1) = chan::<i32>(1);
     let (_tx2, rx2) = chan::<i32>(1);
     let off = std::hint::black_box(false);
@@ -284,7 +298,8 @@ fn disabled_cases_are_not_counted() {
 #[test]
 fn select_with_every_case_disabled_waits_forever_durably() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (_tx, rx) = chan::<i32>(1);
     let off = std::hint::black_box(false);
     let mut fut = pin!(async {
@@ -306,7 +321,8 @@ fn select_with_every_case_disabled_waits_forever_durably() {
 #[test]
 fn select_that_completes_records_nothing() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (tx1, rx1) = chan::<i32>(1);
     let (_tx2, rx2) = chan::<i32>(1);
     tx1.try_send(5).unwrap();
@@ -336,7 +352,8 @@ fn select_that_completes_records_nothing() {
 #[test]
 fn select_with_default_records_nothing() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (_tx, rx) = chan::<i32>(1);
     let fut = pin!(async {
         select! {
@@ -352,7 +369,8 @@ fn select_with_default_records_nothing() {
 #[test]
 fn select_woken_by_a_counterpart_records_nothing_new() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let (tx, rx) = chan::<i32>(0);
     let (_tx2, rx2) = chan::<i32>(0);
     let mut fut = pin!(async {
@@ -372,7 +390,8 @@ fn select_woken_by_a_counterpart_records_nothing_new() {
 #[test]
 fn dynamic_select_records_select() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let chans: Vec<_> = (0..3).map(|_| chan::<i32>(0)).collect();
     let mut sel = Select::new();
     for (_, rx) in &chans {
@@ -398,7 +417,8 @@ fn dynamic_select_records_select() {
 #[test]
 fn empty_dynamic_select_waits_forever_durably() {
     let slot = WaitSlot::new();
-    let _g = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _g = unsafe { gust_trace::enter(&slot) };
     let mut sel = Select::<i32>::new();
     assert!(poll_once(pin!(sel.wait())).is_pending());
     assert_eq!(slot.get(), select_wait(0, true));

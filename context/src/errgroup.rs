@@ -500,7 +500,8 @@ mod tests {
         let g = Group::<()>::new();
         g.set_limit(0); // no task may run: the wait for a slot stays pending
         let slot = gust_trace::WaitSlot::new();
-        let _current = gust_trace::enter(&slot);
+        // SAFETY: the guard drops in this scope, before the slot, in order.
+        let _current = unsafe { gust_trace::enter(&slot) };
         let mut cx = task::Context::from_waker(task::Waker::noop());
         let mut acquire = std::pin::pin!(g.shared.acquire());
         assert!(acquire.as_mut().poll(&mut cx).is_pending());
@@ -516,7 +517,8 @@ mod tests {
         let g = Group::<()>::new();
         g.set_limit(1);
         let slot = gust_trace::WaitSlot::new();
-        let _current = gust_trace::enter(&slot);
+        // SAFETY: the guard drops in this scope, before the slot, in order.
+        let _current = unsafe { gust_trace::enter(&slot) };
         let mut cx = task::Context::from_waker(task::Waker::noop());
         let mut acquire = std::pin::pin!(g.shared.acquire());
         assert!(acquire.as_mut().poll(&mut cx).is_ready());

@@ -31,7 +31,8 @@ fn recording(wait: Wait) -> impl Future<Output = ()> {
 fn pending_done_records_context() {
     let (ctx, _cancel) = Context::background().with_cancel();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(ctx.done()).is_pending());
     assert_eq!(slot.get(), Some(Wait::Context { deadline: false }));
 }
@@ -39,7 +40,8 @@ fn pending_done_records_context() {
 #[test]
 fn never_ending_done_records_context() {
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(Context::background().done()).is_pending());
     assert_eq!(slot.get(), Some(Wait::Context { deadline: false }));
 }
@@ -49,7 +51,8 @@ fn done_under_a_deadline_is_not_durable() {
     let (parent, _c1) = Context::background().with_timeout(Duration::from_secs(3600));
     let (ctx, _c2) = parent.with_cancel(); // the deadline is an ancestor's
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(ctx.done()).is_pending());
     assert_eq!(slot.get(), Some(Wait::Context { deadline: true }));
 }
@@ -59,7 +62,8 @@ fn ended_done_records_nothing() {
     let (ctx, cancel) = Context::background().with_cancel();
     cancel.cancel();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(ctx.done()).is_ready());
     assert_eq!(slot.get(), None);
 }
@@ -68,7 +72,8 @@ fn ended_done_records_nothing() {
 fn run_of_a_foreign_future_records_nothing() {
     let (ctx, _cancel) = Context::background().with_cancel();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(ctx.run(std::future::pending::<()>())).is_pending());
     assert_eq!(slot.get(), None);
 }
@@ -77,7 +82,8 @@ fn run_of_a_foreign_future_records_nothing() {
 fn run_of_a_durable_wait_is_durable() {
     let (ctx, _cancel) = Context::background().with_cancel();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(ctx.run(recording(Wait::WaitGroup))).is_pending());
     assert_eq!(slot.get(), Some(Wait::WaitGroup));
 
@@ -94,7 +100,8 @@ fn run_of_a_durable_wait_is_durable() {
 fn run_of_a_sleep_is_not_durable() {
     let (ctx, _cancel) = Context::background().with_cancel();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(ctx.run(recording(Wait::Sleep))).is_pending());
     assert_eq!(slot.get(), Some(Wait::Sleep));
     assert!(!slot.get().unwrap().is_durable());
@@ -104,7 +111,8 @@ fn run_of_a_sleep_is_not_durable() {
 fn run_under_a_deadline_is_not_durable() {
     let (ctx, _cancel) = Context::background().with_timeout(Duration::from_secs(3600));
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(ctx.run(recording(Wait::WaitGroup))).is_pending());
     assert_eq!(slot.get(), Some(Wait::Context { deadline: true }));
 }
@@ -113,7 +121,8 @@ fn run_under_a_deadline_is_not_durable() {
 fn run_that_completes_or_ends_records_nothing() {
     let (ctx, cancel) = Context::background().with_cancel();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert_eq!(poll_once(ctx.run(async { 1 })), Poll::Ready(Ok(1)));
     assert_eq!(slot.get(), None);
     cancel.cancel();
@@ -131,7 +140,8 @@ fn pending_group_wait_records_waitgroup() {
     });
     {
         let slot = WaitSlot::new();
-        let _current = gust_trace::enter(&slot);
+        // SAFETY: the guard drops in this scope, before the slot, in order.
+        let _current = unsafe { gust_trace::enter(&slot) };
         assert!(poll_once(g.wait()).is_pending());
         assert_eq!(slot.get(), Some(Wait::WaitGroup));
     }

@@ -20,7 +20,8 @@ fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
 /// Polls `fut` once under a fresh slot and returns what it recorded.
 fn recorded<F: Future>(fut: F) -> (Poll<F::Output>, Option<Wait>) {
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     let poll = poll_once(fut);
     (poll, slot.get())
 }
@@ -87,7 +88,8 @@ fn cond_wait_then_relock() {
     let m = Mutex::new(());
     let c = Cond::new();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     let mut cx = Context::from_waker(Waker::noop());
     let mut wait = pin!(c.wait(m.try_lock().unwrap()));
     assert!(wait.as_mut().poll(&mut cx).is_pending());
@@ -129,7 +131,8 @@ fn once_cell_waits_for_another_initializer() {
         1
     }));
     {
-        let _current = gust_trace::enter(&first_slot);
+        // SAFETY: the guard drops in this scope, before the slot, in order.
+        let _current = unsafe { gust_trace::enter(&first_slot) };
         assert!(first.as_mut().poll(&mut cx).is_pending());
     }
     assert_eq!(first_slot.get(), None);

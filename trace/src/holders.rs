@@ -44,7 +44,12 @@
 //!   a thread-local read per clone and a second one per poll (+3-4% of
 //!   the instructions of a ping-pong); the vtable's address says it.
 //!
-//! What it misses, on the safe side: a combinator that wakes its parts
+//! What it misses, on the safe side: the detector judges a state once per
+//! step of progress, so a foreign waker dropped without waking (its future
+//! dropped by a plain thread while the task waits) leaves the task
+//! unreported until something else happens in its runtime; a
+//! `mem::forget`-ten foreign waker hides its task for good; and a
+//! combinator that wakes its parts
 //! through wakers of its own (`FuturesUnordered`, `JoinSet`) keeps one
 //! foreign clone of the task's waker, so a task waiting in one is never
 //! judged durably blocked, even when only gust waits are inside.
@@ -95,7 +100,9 @@ pub fn foreign_holders(word: &AtomicU64) -> u64 {
 /// use std::task::Waker;
 /// let count = AtomicU64::new(0);
 /// let real = Waker::noop();
-/// let record = gust_trace::Polled::new(real, &count);
+/// // SAFETY: `count` outlives every clone of `real` (the end of this
+/// // example: the noop waker keeps nothing alive).
+/// let record = unsafe { gust_trace::Polled::new(real, &count) };
 /// record.with_waker(|polled| {
 ///     // A gust wait keeps the real waker; anything else a counted one.
 ///     assert!(gust_trace::own_waker(polled).will_wake(real));
@@ -114,10 +121,15 @@ pub struct Polled<'a> {
 impl<'a> Polled<'a> {
     /// A record for a poll of the owner whose real waker is `real` and
     /// whose foreign wakers `count` counts (bits from [`FOREIGN_SHIFT`]
-    /// up). `count` must outlive every clone of `real`: the owner's
-    /// header or its `Arc`, which the real waker keeps alive.
+    /// up).
+    ///
+    /// # Safety
+    ///
+    /// `count` lives as long as any clone of `real` (it is in the owner's
+    /// task header or `Arc`, which the real waker keeps alive): a foreign
+    /// waker gives its count back when it is dropped, however late.
     #[inline]
-    pub fn new(real: &'a Waker, count: &'a AtomicU64) -> Self {
+    pub unsafe fn new(real: &'a Waker, count: &'a AtomicU64) -> Self {
         Self { real, count }
     }
 
@@ -221,16 +233,30 @@ fn into_raw(waker: Waker) -> RawWaker {
     RawWaker::new(waker.data(), waker.vtable())
 }
 
+/// The most foreign wakers of one owner alive at once.
+const FOREIGN_MAX: u64 = (1 << (64 - FOREIGN_SHIFT)) - 1;
+
 /// A new foreign waker: a clone of `real`, counted in `count`.
 fn new_foreign(real: &Waker, count: &AtomicU64) -> RawWaker {
-    // Relaxed: the count rises in the owner's poll (published with the
-    // poll's end, before a detector can look) or while another foreign
-    // waker keeps it above zero.
-    count.fetch_add(FOREIGN_ONE, Ordering::Relaxed);
+    // The clone first: if it panics, nothing was counted.
     let foreign = Box::new(Foreign {
         real: real.clone(),
         count,
     });
+    // Relaxed: the count rises in the owner's poll (published with the
+    // poll's end, before a detector can look) or while another foreign
+    // waker keeps it above zero.
+    let before = count.fetch_add(FOREIGN_ONE, Ordering::Relaxed);
+    if before >> FOREIGN_SHIFT == FOREIGN_MAX {
+        // The count wrapped to zero, which would read as "nobody else
+        // holds a waker": a false deadlock report. A million foreign
+        // wakers of one task alive is a leak; stop here.
+        eprintln!(
+            "gust: more than {FOREIGN_MAX} foreign wakers of one task are alive at once \
+             (leaked wakers?); aborting"
+        );
+        std::process::abort();
+    }
     RawWaker::new(Box::into_raw(foreign).cast_const().cast(), &FOREIGN)
 }
 
@@ -323,7 +349,8 @@ mod tests {
     #[test]
     fn own_clones_are_the_real_waker() {
         let (c, real, count) = setup();
-        let kept = Polled::new(&real, &count).with_waker(|polled| {
+        // SAFETY: `count` outlives every waker made here.
+        let kept = unsafe { Polled::new(&real, &count) }.with_waker(|polled| {
             let kept = own_waker(polled);
             assert_eq!(kept.data(), real.data());
             let inside = crate::owning(|| polled.clone());
@@ -343,7 +370,8 @@ mod tests {
     #[test]
     fn foreign_clones_are_counted_until_consumed() {
         let (c, real, count) = setup();
-        let (a, b) = Polled::new(&real, &count).with_waker(|polled| {
+        // SAFETY: as above.
+        let (a, b) = unsafe { Polled::new(&real, &count) }.with_waker(|polled| {
             polled.wake_by_ref();
             let a = polled.clone();
             assert!(!a.will_wake(polled));

@@ -310,7 +310,8 @@ const _: () = assert!(std::mem::align_of::<Location<'static>>() >= 4);
 /// use gust_trace::{Wait, WaitSlot};
 /// let slot = WaitSlot::new();
 /// {
-///     let _current = gust_trace::enter(&slot);
+///     // SAFETY: the guard drops in this scope, before the slot, in order.
+///     let _current = unsafe { gust_trace::enter(&slot) };
 ///     gust_trace::record(Wait::Sleep);
 /// }
 /// assert_eq!(slot.get(), Some(Wait::Sleep));
@@ -370,8 +371,15 @@ thread_local! {
 
 /// Makes `slot` this thread's current slot until the guard drops (then the
 /// previous one is current again, invariant #2). For executors.
+///
+/// # Safety
+///
+/// The guard is dropped (not forgotten), and guards of one thread are
+/// dropped in the reverse order of their `enter`: else the thread's
+/// current slot may be left pointing to a slot that is gone, which the
+/// next [`record`] writes to.
 #[inline]
-pub fn enter(slot: &WaitSlot) -> Entered<'_> {
+pub unsafe fn enter(slot: &WaitSlot) -> Entered<'_> {
     let prev = CURRENT.with(|c| c.replace(slot));
     Entered {
         prev,
@@ -476,7 +484,8 @@ pub fn record(wait: Wait) {
 /// use gust_trace::{Lock, Wait, WaitSlot};
 /// use std::future::Future;
 /// let slot = WaitSlot::new();
-/// let _current = gust_trace::enter(&slot);
+/// // SAFETY: the guard drops in this scope, before the slot, in order.
+/// let _current = unsafe { gust_trace::enter(&slot) };
 /// let wait = Wait::Lock(Lock::Mutex);
 /// let mut fut = std::pin::pin!(gust_trace::traced(std::future::pending::<()>(), wait));
 /// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -502,7 +511,8 @@ pub async fn traced<F: Future>(fut: F, wait: Wait) -> F::Output {
 /// ```
 /// use gust_trace::{Wait, WaitSlot};
 /// let slot = WaitSlot::new();
-/// let _current = gust_trace::enter(&slot);
+/// // SAFETY: the guard drops in this scope, before the slot, in order.
+/// let _current = unsafe { gust_trace::enter(&slot) };
 /// gust_trace::record(Wait::WaitGroup);
 /// let ((), inner) = gust_trace::observe(|| gust_trace::record(Wait::Io));
 /// assert_eq!(inner, Some(Wait::Io));
@@ -577,9 +587,11 @@ mod tests {
     fn nested_enter_restores_the_outer_slot() {
         let outer = WaitSlot::new();
         let inner = WaitSlot::new();
-        let _o = enter(&outer);
+        // SAFETY: both guards drop in this scope, inner first.
+        let _o = unsafe { enter(&outer) };
         {
-            let _i = enter(&inner);
+            // SAFETY: as above.
+            let _i = unsafe { enter(&inner) };
             record(Wait::Io);
         }
         record(Wait::Timer);

@@ -20,7 +20,8 @@ fn pending_wait_records_waitgroup() {
     let wg = WaitGroup::new();
     wg.add(1);
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(wg.wait()).is_pending());
     assert_eq!(slot.get(), Some(Wait::WaitGroup));
     assert!(slot.get().unwrap().is_durable());
@@ -31,7 +32,8 @@ fn pending_wait_records_waitgroup() {
 fn zero_counter_records_nothing() {
     let wg = WaitGroup::new();
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     assert!(poll_once(wg.wait()).is_ready());
     assert_eq!(slot.get(), None);
 }
@@ -41,7 +43,8 @@ fn released_wait_records_nothing_more() {
     let wg = WaitGroup::new();
     wg.add(1);
     let slot = WaitSlot::new();
-    let _current = gust_trace::enter(&slot);
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(&slot) };
     let mut cx = Context::from_waker(Waker::noop());
     let mut wait = pin!(wg.wait());
     assert!(wait.as_mut().poll(&mut cx).is_pending());

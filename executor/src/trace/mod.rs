@@ -36,7 +36,9 @@
 //! 1. A task's [`TaskTrace`] is written by the thread polling the task
 //!    (status, slot) or scheduling it (status), and read by dumps; all
 //!    its fields are atomics. Its [`TaskOrigin`] is written once, before the
-//!    task is allocated.
+//!    task is allocated, but for the count of foreign wakers in the id's
+//!    word, which any thread holding such a waker changes (read-modify-
+//!    writes that leave the id alone).
 //! 2. A registry entry keeps its task's allocation (and so its
 //!    `TaskTrace`) alive: dumps read traces only under the shard lock.
 
@@ -133,8 +135,13 @@ pub(crate) fn poll_traced<R>(
     count: &AtomicU64,
     poll: impl FnOnce(&mut Context<'_>) -> R,
 ) -> R {
-    let _current = gust_trace::enter(slot);
-    gust_trace::Polled::new(real, count).with_waker(|polled| poll(&mut Context::from_waker(polled)))
+    // SAFETY: the guard drops in this scope, before the slot, in order.
+    let _current = unsafe { gust_trace::enter(slot) };
+    // SAFETY: `count` is in the owner's task header or `block_on`
+    // unparker, which the real waker (and so each of its clones) keeps
+    // alive.
+    let record = unsafe { gust_trace::Polled::new(real, count) };
+    record.with_waker(|polled| poll(&mut Context::from_waker(polled)))
 }
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();

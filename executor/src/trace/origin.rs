@@ -40,7 +40,8 @@ const _: () = assert!(align_of::<Location<'static>>() > NAMED);
 const _: () = assert!(align_of::<Named>() > NAMED);
 
 /// A task's id, and its name and spawn site (module docs). Written once,
-/// before the task is shared; read by dumps.
+/// before the task is shared (but for the count in the id's word); read
+/// by dumps.
 pub(crate) struct TaskOrigin {
     /// The id (the low 44 bits, written once) and the count
     /// of foreign wakers (the bits above, gust-trace's `foreign_holders`).
@@ -51,9 +52,11 @@ pub(crate) struct TaskOrigin {
 }
 
 // SAFETY: `site` is a shared `'static` location or an owned `Box<Named>`,
-// both `Send + Sync`, and never written after construction.
+// both `Send + Sync`, and never written after construction; `word` is
+// atomic.
 unsafe impl Send for TaskOrigin {}
-// SAFETY: as above: shared access only reads.
+// SAFETY: as above: shared access reads `site` and reads or atomically
+// updates `word`.
 unsafe impl Sync for TaskOrigin {}
 
 impl TaskOrigin {
