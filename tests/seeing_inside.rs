@@ -290,6 +290,17 @@ fn a_block_on_alone_on_a_channel_is_a_deadlock() {
 /// Waits long past the detector's grace (100 ms).
 const LONG: Duration = Duration::from_millis(400);
 
+/// A plain thread that does `f` after [`LONG`]: what wakes a program that
+/// only seems stuck.
+fn long_after<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> std::thread::JoinHandle<R> {
+    std::thread::spawn(move || {
+        std::thread::sleep(LONG);
+        f()
+    })
+}
+
 #[test]
 fn a_sleeping_task_is_not_a_deadlock() {
     let rt = rt(1, OnDeadlock::Panic);
@@ -319,10 +330,7 @@ fn a_task_waiting_on_a_socket_is_not_a_deadlock() {
         let listener = gust::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = gust::spawn(async move { listener.accept().await.map(|_| ()) });
-        let client = std::thread::spawn(move || {
-            std::thread::sleep(LONG);
-            std::net::TcpStream::connect(addr).unwrap()
-        });
+        let client = long_after(move || std::net::TcpStream::connect(addr).unwrap());
         accepted.await.unwrap().unwrap();
         drop(client.join());
     });
@@ -333,10 +341,7 @@ fn a_future_woken_by_a_plain_thread_is_not_a_deadlock() {
     let rt = rt(2, OnDeadlock::Panic);
     rt.block_on(async {
         let (tx, rx) = futures::channel::oneshot::channel::<u8>();
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(LONG);
-            tx.send(7).unwrap();
-        });
+        let t = long_after(move || tx.send(7).unwrap());
         // In a task, joined by block_on: the task's wait is "other future".
         assert_eq!(gust::spawn(rx).await.unwrap(), Ok(7));
         t.join().unwrap();
@@ -356,10 +361,7 @@ fn a_foreign_combinator_with_a_thread_woken_future_is_not_a_deadlock() {
             rt.block_on(async move {
                 let (_tx, rx) = gust::chan::<u8>(0);
                 let (otx, orx) = futures::channel::oneshot::channel::<u8>();
-                let t = std::thread::spawn(move || {
-                    std::thread::sleep(LONG);
-                    otx.send(7).unwrap();
-                });
+                let t = long_after(move || otx.send(7).unwrap());
                 let got = gust::spawn(async move {
                     let recv = std::pin::pin!(rx.recv());
                     if chan_first {
@@ -383,10 +385,7 @@ fn a_foreign_combinator_with_a_thread_woken_future_is_not_a_deadlock() {
         rt.block_on(async {
             let (tx, rx) = gust::chan::<u8>(0);
             let (otx, orx) = futures::channel::oneshot::channel::<u8>();
-            let t = std::thread::spawn(move || {
-                std::thread::sleep(LONG);
-                otx.send(8).unwrap();
-            });
+            let t = long_after(move || otx.send(8).unwrap());
             let relay = async move { tx.send(orx.await.unwrap()).await.unwrap() };
             let (got, ()) = futures::join!(rx.recv(), relay);
             assert_eq!(got, Some(8));
@@ -403,10 +402,7 @@ fn tokio_select_with_a_thread_woken_branch_is_not_a_deadlock() {
     rt.block_on(async {
         let (_tx, rx) = gust::chan::<u8>(0);
         let (otx, orx) = tokio::sync::oneshot::channel::<u8>();
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(LONG);
-            otx.send(5).unwrap();
-        });
+        let t = long_after(move || otx.send(5).unwrap());
         let got = gust::spawn(async move {
             tokio::select! {
                 _ = rx.recv() => unreachable!("nobody sends"),
@@ -428,10 +424,7 @@ fn a_loop_around_a_foreign_combinator_is_not_a_deadlock() {
     rt.block_on(async {
         let (tx, rx) = gust::chan::<u8>(0);
         let (stop_tx, mut stop) = futures::channel::oneshot::channel::<()>();
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(LONG);
-            stop_tx.send(()).unwrap();
-        });
+        let t = long_after(move || stop_tx.send(()).unwrap());
         let sender = {
             let tx = tx.clone();
             gust::spawn(async move {
@@ -505,10 +498,7 @@ fn warn_prints_and_waits_on() {
     // goes on and gets its value.
     let rt = rt(1, OnDeadlock::Warn);
     let (tx, rx) = gust::chan::<u8>(0);
-    let t = std::thread::spawn(move || {
-        std::thread::sleep(LONG);
-        tx.send_blocking(9).unwrap();
-    });
+    let t = long_after(move || tx.send_blocking(9).unwrap());
     assert_eq!(rt.block_on(async move { rx.recv().await }), Some(9));
     t.join().unwrap();
 }

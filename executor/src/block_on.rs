@@ -86,11 +86,9 @@ impl Unparker {
         notified || self.polling.load(Ordering::SeqCst)
     }
 
-    /// Whether it waits durably: on a durable gust wait, with no waker held
-    /// by anything else (gust-trace's "Who holds the waker").
+    /// Whether it waits durably ([`trace::waits_durably`]).
     fn waits_durably(&self) -> bool {
-        gust_trace::foreign_holders(&self.foreign) == 0
-            && self.wait.get().is_some_and(|w| w.is_durable())
+        trace::waits_durably(self.wait.get(), gust_trace::foreign_holders(&self.foreign))
     }
 
     /// How long the current wait has lasted as of `now`.

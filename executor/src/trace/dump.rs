@@ -83,9 +83,7 @@ impl TaskInfo {
                 .then(|| wait.map_or_else(|| "other future".to_owned(), |w| w.to_string())),
             chan_made_at: wait.and_then(|w| w.chan_made_at()).filter(|_| waiting),
             waiting_for: if waiting { waiting_for } else { Duration::ZERO },
-            // Durable also needs nobody else to hold a waker (gust-trace's
-            // "Who holds the waker").
-            durable: waiting && foreign_holders == 0 && wait.is_some_and(|w| w.is_durable()),
+            durable: waiting && super::waits_durably(wait, foreign_holders),
         }
     }
 

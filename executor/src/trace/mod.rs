@@ -125,6 +125,13 @@ impl TaskTrace {
     }
 }
 
+/// Whether a waiting task or `block_on` waits durably (gust-trace's crate
+/// docs): on a durable gust wait, with no waker of it held by anything
+/// else (`foreign_holders`, gust-trace's "Who holds the waker").
+pub(crate) fn waits_durably(wait: Option<gust_trace::Wait>, foreign_holders: u64) -> bool {
+    foreign_holders == 0 && wait.is_some_and(|w| w.is_durable())
+}
+
 /// Polls with `slot` the thread's current wait slot and, in front of
 /// `real`, a polled waker whose foreign clones `count` counts (gust-trace's
 /// "Who holds the waker"): how a task's or `block_on`'s future is polled.
