@@ -72,6 +72,13 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 /// Where the count of foreign wakers starts in an owner's count word: the
 /// 44 bits below are the owner's (a task's id), the 20 above count (a
 /// million foreign wakers of one task alive).
+///
+/// ```
+/// use std::sync::atomic::AtomicU64;
+/// // Task id 9 with two foreign wakers alive.
+/// let word = AtomicU64::new(2 << gust_trace::FOREIGN_SHIFT | 9);
+/// assert_eq!(gust_trace::foreign_holders(&word), 2);
+/// ```
 pub const FOREIGN_SHIFT: u32 = 44;
 
 /// One foreign waker in a count word.
@@ -128,12 +135,32 @@ impl<'a> Polled<'a> {
     /// `count` lives as long as any clone of `real` (it is in the owner's
     /// task header or `Arc`, which the real waker keeps alive): a foreign
     /// waker gives its count back when it is dropped, however late.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let count = AtomicU64::new(0);
+    /// // SAFETY: `count` outlives every clone of the noop waker made here.
+    /// let record = unsafe { gust_trace::Polled::new(std::task::Waker::noop(), &count) };
+    /// assert_eq!(record.with_waker(|w| gust_trace::real_waker(w).data()), std::ptr::null());
+    /// ```
     #[inline]
     pub unsafe fn new(real: &'a Waker, count: &'a AtomicU64) -> Self {
         Self { real, count }
     }
 
     /// Calls `f` with the polled waker (module docs), lent for the call.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// use std::task::{Context, Poll};
+    /// let count = AtomicU64::new(0);
+    /// // SAFETY: `count` outlives every waker made here.
+    /// let record = unsafe { gust_trace::Polled::new(std::task::Waker::noop(), &count) };
+    /// // An executor polls its task's future with it.
+    /// let mut fut = std::pin::pin!(async { 5 });
+    /// let out = record.with_waker(|w| fut.as_mut().poll(&mut Context::from_waker(w)));
+    /// assert_eq!(out, Poll::Ready(5));
+    /// ```
     #[inline]
     pub fn with_waker<R>(&self, f: impl FnOnce(&Waker) -> R) -> R {
         let raw = RawWaker::new((self as *const Self).cast(), &POLLED);

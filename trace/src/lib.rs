@@ -446,6 +446,11 @@ fn with_owning<R>(own: bool, f: impl FnOnce() -> R) -> R {
 /// Whether a waker clone made now is a gust wait's own ([`owning`]): the
 /// polled waker's `clone` asks it ([`Polled`]), and so may an executor
 /// with wakers of its own.
+///
+/// ```
+/// assert!(!gust_trace::cloning_own());
+/// gust_trace::owning(|| assert!(gust_trace::cloning_own()));
+/// ```
 #[inline]
 pub fn cloning_own() -> bool {
     OWNING.try_with(Cell::get).unwrap_or(false)
