@@ -5,10 +5,10 @@
 //!
 //! A timer made on a gust runtime (from one of its tasks, or inside its
 //! `block_on`) is kept by that runtime, in the set of the worker it was
-//! made on (or the set of the runtime's other threads; `sets.rs`): an
-//! ordered map from `(deadline, id)` to what to do when it fires (wake a
-//! waker, or call an [`after_func`] callback), behind one mutex
-//! (`store.rs`). A worker with nothing to run
+//! made on (or the set of the runtime's other threads; `sets.rs`): a
+//! hierarchical timing wheel with exact deadlines (`wheel.rs`) of what to
+//! do when each fires (wake a waker, or call an [`after_func`] callback),
+//! behind one mutex (`store.rs`). A worker with nothing to run
 //! waits in the runtime's OS poller with the earliest deadline as its
 //! timeout and fires what is due when it wakes; a busy worker fires what is
 //! due every few dozen tasks (`driver/mod.rs`). A woken task thus goes
@@ -19,15 +19,15 @@
 //! use) that sleeps on a condition variable until the earliest deadline.
 //!
 //! - **Register** (first poll of a [`Sleep`], or `after_func`): insert under
-//!   the lock; if the new deadline is earlier than the one the firer sleeps
-//!   until (or it sleeps without one), wake it. The firer records its wake-up
-//!   target under the same lock, so a register either sees it or happens
-//!   before the firer computes it: no lost wakeup.
-//! - **Fire**: take every entry whose deadline is `<= now` out of the map
-//!   under the lock, then wake or call them outside it.
+//!   the lock (O(1)); if the new deadline is earlier than the one the firer
+//!   sleeps until (or it sleeps without one), wake it. The firer records its
+//!   wake-up target under the same lock, so a register either sees it or
+//!   happens before the firer computes it: no lost wakeup.
+//! - **Fire**: take every entry whose deadline is `<= now` out of the wheel
+//!   under the lock, in deadline order, then wake or call them outside it.
 //! - **Cancel**: dropping a `Sleep` (or `TimerHandle::stop`) removes its
-//!   entry under the lock, so a dropped timer frees its entry at once. A
-//!   timer removed before it fired never fires.
+//!   entry under the lock (O(1)), so a dropped timer frees its entry at
+//!   once. A timer removed before it fired never fires.
 //!
 //! A `Sleep` completes only when its deadline has passed on its clock:
 //! its own `now()` check says so (on its first poll, unless it is a
@@ -46,12 +46,14 @@
 //! callbacks move there (`store.rs`, "Closing"): a timer outlives its
 //! runtime.
 //!
-//! # Rejected (for now)
+//! # Rejected
 //!
-//! - A hierarchical timing wheel per worker (tokio): O(1) insert and
-//!   cancel, where the map here is O(log n) per operation; measured, the
-//!   map is about 4% of the 100k-timers row. The lock, not the map, was
-//!   what cost with several workers, and the per-worker sets remove it.
+//! - An ordered map from `(deadline, id)` (this module's first structure):
+//!   O(log n) insert and cancel; a million timeouts created and cancelled
+//!   spent about a third of their time in it at 1 worker (`wheel.rs`).
+//! - tokio's wheel, with its entries inside the sleeping futures: no slab,
+//!   but a `Sleep` would have to be pinned (it is `Unpin` here), and its
+//!   deadlines are rounded to the millisecond; here they are exact.
 //! - Go's per-P heaps with timer stealing: a worker that is busy leaves
 //!   its timers to another; here the poller fires every set, and a busy
 //!   worker fires them all on its turn.
@@ -63,6 +65,7 @@ pub(crate) mod store;
 mod tick;
 mod ticker;
 mod timer;
+mod wheel;
 
 pub use sleep::{After, Elapsed, Sleep, Timeout, after, sleep, sleep_until, timeout, timeout_at};
 pub use tick::tick;
@@ -202,8 +205,8 @@ type Callback = Box<dyn FnOnce() + Send + 'static>;
 
 /// Where an `after_func` callback is.
 enum Handle {
-    /// In the driver, under this key.
-    Scheduled(Key),
+    /// In the driver, under this key, due at this instant.
+    Scheduled(Key, Instant),
     /// Pending with a deadline past the end of `Instant`: never fires.
     Never(Callback),
     /// Stopped before it ran; kept for a `reset`.
@@ -216,7 +219,7 @@ impl Handle {
     /// `f` due at `deadline` (`None`: never).
     fn schedule(deadline: Option<Instant>, f: Callback) -> Self {
         match deadline {
-            Some(d) => Handle::Scheduled(insert(d, Action::Call(f), None)),
+            Some(d) => Handle::Scheduled(insert(d, Action::Call(f), None), d),
             None => Handle::Never(f),
         }
     }
@@ -224,7 +227,7 @@ impl Handle {
     /// Takes the callback out if it has not run: `(was pending, callback)`.
     fn take(&mut self) -> (bool, Option<Callback>) {
         match std::mem::replace(self, Handle::Ran) {
-            Handle::Scheduled(key) => match key.timers.remove(&key.slot) {
+            Handle::Scheduled(key, _) => match key.timers.remove(&key.slot) {
                 Some(Action::Call(f)) => (true, Some(f)),
                 Some(Action::Wake(_)) => unreachable!("a callback's key holds a callback"),
                 None => (false, None),
@@ -303,7 +306,7 @@ impl TimerHandle {
 impl fmt::Debug for TimerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &*self.lock() {
-            Handle::Scheduled(key) => format!("due at {:?}", key.slot.deadline),
+            Handle::Scheduled(_, at) => format!("due at {at:?}"),
             Handle::Never(_) => "never due".to_owned(),
             Handle::Stopped(_) => "stopped".to_owned(),
             Handle::Ran => "ran".to_owned(),

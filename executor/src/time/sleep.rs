@@ -248,7 +248,7 @@ impl Sleep {
         // mark, where `has_fired` would take it for gone. Checked once here,
         // every later rise of the mark past the deadline comes from a pop
         // that took the entry (store.rs, invariant #1).
-        let passed = key.has_fired(&self.clock) || self.passed_off_clock(&key, deadline);
+        let passed = key.has_fired(deadline, &self.clock) || self.passed_off_clock(&key, deadline);
         self.state = State::Armed(key);
         if passed {
             return self.complete();
@@ -290,7 +290,7 @@ impl Future for Sleep {
         };
         // Woken by the firer (the common case): its mark says the deadline
         // passed on our clock, and the entry is gone (store.rs, invariant #2).
-        if key.has_fired(&this.clock) {
+        if key.has_fired(deadline, &this.clock) {
             this.state = State::Elapsed;
             this.waker = None;
             return Poll::Ready(());

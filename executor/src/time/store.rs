@@ -4,7 +4,8 @@
 //!
 //! # Structure
 //!
-//! An ordered map from `(deadline, id)` to what to do when the timer fires
+//! A timing wheel (`wheel.rs`: O(1) insert and cancel, exact deadlines,
+//! fired in `(deadline, id)` order) of what to do when each timer fires
 //! (wake a waker, or call an `after_func` callback), behind one mutex. Who
 //! fires it is told apart by [`Sleeper`]:
 //!
@@ -17,7 +18,10 @@
 //! # No lost wake-up
 //!
 //! The firer records what it sleeps until (`wake_at`) under the lock,
-//! after taking everything due. An insert that comes earlier than that
+//! after taking everything due: the wheel's next deadline, which may be a
+//! lower bound (the start of a far slot; the firer then wakes early, finds
+//! nothing due, and sleeps again on a later bound). An insert that comes
+//! earlier than that
 //! (or while it sleeps with no deadline) wakes it, under the same lock; an
 //! insert while nobody sleeps on the set (`WakeAt::Nobody`: the runtime's
 //! poller is busy or absent) wakes nobody: whoever next waits takes the
@@ -34,7 +38,7 @@
 //! Invariants:
 //!
 //! 1. A deadline below the mark has passed on the set's clock (the mark is
-//!    a `now` read from it). An entry in the map whose deadline is below
+//!    a `now` read from it). An entry in the wheel whose deadline is below
 //!    the mark was inserted below it (a deadline that passed while it was
 //!    being registered: another thread's pop came between the caller's
 //!    clock read and its insert); an entry that was at or above the mark
@@ -45,7 +49,7 @@
 //!    completes from one atomic load, without reading the clock and
 //!    without taking the lock to remove an entry that is not there
 //!    (`sleep.rs`, which checks right after registering).
-//! 3. `close` empties the map without moving the mark: a sleep woken by a
+//! 3. `close` empties the wheel without moving the mark: a sleep woken by a
 //!    close is above it, and registers again.
 //!
 //! # The watch (Go's sysmon, for timers)
@@ -69,7 +73,9 @@
 //! deadline, leaving a forwarding entry so that `stop`/`reset` still reach it.
 
 use super::clock::Clock;
-use std::collections::{BTreeMap, HashMap};
+use super::wheel::Wheel;
+use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -80,11 +86,13 @@ use std::time::{Duration, Instant};
 /// that does not yield, before the timer thread fires it.
 pub(crate) const WATCH_GRACE: Duration = Duration::from_millis(5);
 
-/// A timer's place in its set's map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A timer's place in its set: its id (unique in the set) and its index in
+/// the set's wheel. (Small: a `Sleep` holds one, and every task that waits
+/// on one carries it; its holder knows the deadline.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Slot {
-    pub(crate) deadline: Instant,
-    id: u64,
+    id: NonZeroU64,
+    index: u32,
 }
 
 /// A registered timer: the set it lives in and its place there.
@@ -95,19 +103,20 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    /// Whether the set's mark has passed this timer's deadline on `clock`:
+    /// Whether the set's mark has passed this timer's `deadline` (the one it
+    /// was inserted with) on `clock`:
     /// the deadline has passed on that clock, and, if the mark was not past
     /// it just after the insert, the firer has taken the entry (module docs,
     /// "Knowing a timer fired without the lock", invariants #1-#2). `false`
     /// when unsure, and when the set keeps another clock (a sleep polled
     /// off its runtime sits on the timer thread's real clock).
     #[inline]
-    pub(crate) fn has_fired(&self, clock: &Clock) -> bool {
+    pub(crate) fn has_fired(&self, deadline: Instant, clock: &Clock) -> bool {
         // Acquire: pairs with the Release in `pop_due`, published after the
-        // entry left the map.
+        // entry left the wheel.
         let mark = self.timers.fired_through.load(Ordering::Acquire);
         mark != 0
-            && self.timers.nanos_past_base(self.slot.deadline) < mark
+            && self.timers.nanos_past_base(deadline) < mark
             && self.timers.clock.same_as(clock)
     }
 }
@@ -149,13 +158,14 @@ pub(crate) enum Sleeper {
 }
 
 struct State {
-    map: BTreeMap<Slot, Action>,
-    next_id: u64,
+    wheel: Wheel<Action>,
+    /// The id of the next timer (from 1).
+    next_id: NonZeroU64,
     wake_at: WakeAt,
     /// Set once by a runtime's shutdown (see the module docs).
     closed: bool,
-    /// After closing: where each moved callback went.
-    forwarded: HashMap<Slot, Key>,
+    /// After closing: where each moved callback went, by id.
+    forwarded: HashMap<u64, Key>,
     /// A watch is pending on the timer thread (module docs).
     watched: bool,
 }
@@ -164,7 +174,7 @@ struct State {
 pub(crate) struct Timers {
     state: Mutex<State>,
     sleeper: Sleeper,
-    /// `map.len()`, readable without the lock (a busy worker's check).
+    /// `wheel.len()`, readable without the lock (a busy worker's check).
     len: AtomicUsize,
     /// `closed`, readable without the lock (a sleep's re-poll).
     closed: AtomicBool,
@@ -185,10 +195,16 @@ impl Timers {
             Sleeper::Thread(_) => WakeAt::Forever,
             Sleeper::Runtime(_) => WakeAt::Nobody,
         };
+        // From the set's own clock: no `now` read from it later is before
+        // `base`, so every pop publishes its mark. (A virtual clock reads
+        // its own base, taken before this set was built; with
+        // `Instant::now()` here, a pop before the clock passed it published
+        // nothing, and a sleep it woke never completed.)
+        let base = clock.now();
         Self {
             state: Mutex::new(State {
-                map: BTreeMap::new(),
-                next_id: 0,
+                wheel: Wheel::new(base),
+                next_id: NonZeroU64::MIN,
                 wake_at,
                 closed: false,
                 forwarded: HashMap::new(),
@@ -197,12 +213,7 @@ impl Timers {
             sleeper,
             len: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
-            // From the set's own clock: no `now` read from it later is
-            // before `base`, so every pop publishes its mark. (A virtual
-            // clock reads its own base, taken before this set was built;
-            // with `Instant::now()` here, a pop before the clock passed it
-            // published nothing, and a sleep it woke never completed.)
-            base: clock.now(),
+            base,
             clock,
             fired_through: AtomicU64::new(0),
         }
@@ -243,13 +254,11 @@ impl Timers {
         if st.closed {
             return Err(action);
         }
-        let slot = Slot {
-            deadline,
-            id: st.next_id,
-        };
-        st.next_id += 1;
-        st.map.insert(slot, action);
-        self.len.store(st.map.len(), Ordering::Relaxed);
+        let id = st.next_id;
+        st.next_id = id.saturating_add(1);
+        let index = st.wheel.insert(deadline, id.get(), action);
+        let slot = Slot { id, index };
+        self.len.store(st.wheel.len(), Ordering::Relaxed);
         // Nobody sleeps on a runtime's set: its workers are busy. Watch it.
         // (Not on a virtual clock: its deadlines are not real instants, and
         // it only moves when the workers are idle anyway.)
@@ -257,12 +266,11 @@ impl Timers {
             && !self.clock.is_virtual()
             && st.wake_at == WakeAt::Nobody
             && !st.watched;
-        // The watch is due after the earliest deadline, read under this lock.
+        // The watch is due after the earliest deadline (or a lower bound
+        // on it), read under this lock.
         let watch_from = watch.then(|| {
             st.watched = true;
-            st.map
-                .first_key_value()
-                .map_or(deadline, |(k, _)| k.deadline)
+            st.wheel.next_deadline().unwrap_or(deadline)
         });
         let wake = match st.wake_at {
             WakeAt::Nobody => false,
@@ -299,14 +307,14 @@ impl Timers {
     /// closure may run arbitrary code when dropped.
     pub(crate) fn remove(&self, slot: &Slot) -> Option<Action> {
         let mut st = self.lock();
-        if let Some(a) = st.map.remove(slot) {
-            self.len.store(st.map.len(), Ordering::Relaxed);
+        if let Some(a) = st.wheel.remove(slot.index, slot.id.get()) {
+            self.len.store(st.wheel.len(), Ordering::Relaxed);
             return Some(a);
         }
         if st.forwarded.is_empty() {
             return None; // (skips hashing the slot: the common case)
         }
-        let fwd = st.forwarded.remove(slot)?;
+        let fwd = st.forwarded.remove(&slot.id.get())?;
         drop(st);
         fwd.timers.remove(&fwd.slot)
     }
@@ -315,7 +323,7 @@ impl Timers {
     /// was closed: the caller registers again, elsewhere).
     pub(crate) fn update_waker(&self, slot: &Slot, waker: &Waker) -> bool {
         let mut st = self.lock();
-        match st.map.get_mut(slot) {
+        match st.wheel.get_mut(slot.index, slot.id.get()) {
             Some(Action::Wake(w)) => {
                 let old = std::mem::replace(w, gust_trace::own_waker(waker));
                 drop(st);
@@ -326,15 +334,11 @@ impl Timers {
         }
     }
 
-    /// Moves every timer due at `now` out of the map (held locked) into `due`.
+    /// Moves every timer due at `now` out of the wheel (held locked) into
+    /// `due`, in deadline order.
     fn pop_due(&self, st: &mut State, now: Instant, due: &mut Vec<Action>) {
-        while let Some(entry) = st.map.first_entry() {
-            if entry.key().deadline > now {
-                break;
-            }
-            due.push(entry.remove());
-        }
-        self.len.store(st.map.len(), Ordering::Relaxed);
+        st.wheel.pop_due(now, due);
+        self.len.store(st.wheel.len(), Ordering::Relaxed);
         // A `now` before `base` publishes nothing: every deadline before
         // `base` reads as 0, and some of those may lie after `now`.
         if now < self.base {
@@ -350,11 +354,13 @@ impl Timers {
 
     /// The firer's step: moves every timer due at `now` into `due` and
     /// records that it will sleep until the next deadline (or forever);
-    /// returns that next deadline.
+    /// returns that next deadline: the wheel's, a lower bound that is later
+    /// than `now` (`wheel.rs`), so a firer that sleeps until it and comes
+    /// back finds the wheel advanced.
     pub(crate) fn take_due(&self, now: Instant, due: &mut Vec<Action>) -> Option<Instant> {
         let mut st = self.lock();
         self.pop_due(&mut st, now, due);
-        let next = st.map.first_key_value().map(|(k, _)| k.deadline);
+        let next = st.wheel.next_deadline();
         st.wake_at = next.map_or(WakeAt::Forever, WakeAt::Until);
         next
     }
@@ -381,17 +387,14 @@ impl Timers {
     /// The watch: fires what the busy workers left overdue by the grace,
     /// and re-arms while they stay busy.
     fn watch_fire(self: Arc<Self>) {
-        let now = Instant::now();
         let mut due = Vec::new();
         let mut st = self.lock();
-        let overdue = st
-            .map
-            .first_key_value()
-            .is_some_and(|(k, _)| k.deadline + WATCH_GRACE <= now);
-        if overdue {
-            self.pop_due(&mut st, now, &mut due);
+        // Only what is overdue by the grace: what is due but not that late
+        // is the workers' (they fire it in order, onto their own queues).
+        if let Some(overdue) = Instant::now().checked_sub(WATCH_GRACE) {
+            self.pop_due(&mut st, overdue, &mut due);
         }
-        let first = st.map.first_key_value().map(|(k, _)| k.deadline);
+        let first = st.wheel.next_deadline();
         let rearm = first.filter(|_| st.wake_at == WakeAt::Nobody && !st.closed);
         st.watched = rearm.is_some();
         drop(st);
@@ -438,7 +441,7 @@ impl Timers {
             let st = self.lock();
             // Re-check under the lock: an insert between `take_due` and here
             // saw our `wake_at` and notified nobody yet waiting.
-            let earliest = st.map.first_key_value().map(|(k, _)| k.deadline);
+            let earliest = st.wheel.next_deadline();
             if earliest.is_some_and(|d| d <= Instant::now()) {
                 continue;
             }
@@ -453,18 +456,18 @@ impl Timers {
         let mut st = self.lock();
         st.closed = true;
         self.closed.store(true, Ordering::Relaxed);
-        let map = std::mem::take(&mut st.map);
+        let all = st.wheel.drain();
         self.len.store(0, Ordering::Relaxed);
         let mut wake = Vec::new();
         let mut to = Some(to);
         let mut target: Option<&'static Arc<Timers>> = None;
-        for (slot, action) in map {
+        for (deadline, id, action) in all {
             match action {
                 Action::Wake(w) => wake.push(w),
                 action @ Action::Call(_) => {
                     let to = *target.get_or_insert_with(|| (to.take().expect("taken once"))());
-                    if let Ok(key) = to.clone().insert(slot.deadline, action) {
-                        st.forwarded.insert(slot, key);
+                    if let Ok(key) = to.clone().insert(deadline, action) {
+                        st.forwarded.insert(id, key);
                     }
                 }
             }
@@ -484,14 +487,15 @@ mod tests {
         Arc::new(Timers::new(Sleeper::Thread(Condvar::new()), Clock::Real))
     }
 
-    fn key(timers: &Arc<Timers>, deadline: Instant) -> Key {
+    /// A timer's key, with its deadline (what its `Sleep` would keep).
+    fn key(timers: &Arc<Timers>, deadline: Instant) -> (Key, Instant) {
         let Ok(key) = timers
             .clone()
             .insert(deadline, Action::Wake(Waker::noop().clone()))
         else {
             unreachable!("open set")
         };
-        key
+        (key, deadline)
     }
 
     #[test]
@@ -501,26 +505,32 @@ mod tests {
         let early = key(&timers, t);
         let same = key(&timers, t + Duration::from_nanos(1));
         let late = key(&timers, t + Duration::from_millis(10));
-        assert!(!early.has_fired(&Clock::Real), "nothing popped yet");
+        assert!(
+            !early.0.has_fired(early.1, &Clock::Real),
+            "nothing popped yet"
+        );
 
         let mut due = Vec::new();
         timers.take_due(t, &mut due);
         assert_eq!(due.len(), 1);
-        assert!(early.has_fired(&Clock::Real));
-        assert!(!same.has_fired(&Clock::Real), "1 ns after the pop's `now`");
-        assert!(!late.has_fired(&Clock::Real));
+        assert!(early.0.has_fired(early.1, &Clock::Real));
+        assert!(
+            !same.0.has_fired(same.1, &Clock::Real),
+            "1 ns after the pop's `now`"
+        );
+        assert!(!late.0.has_fired(late.1, &Clock::Real));
 
         timers.take_due(t + Duration::from_millis(10), &mut due);
         assert_eq!(due.len(), 3);
-        assert!(same.has_fired(&Clock::Real) && late.has_fired(&Clock::Real));
+        assert!(same.0.has_fired(same.1, &Clock::Real) && late.0.has_fired(late.1, &Clock::Real));
         assert!(
-            timers.remove(&late.slot).is_none(),
-            "the mark agrees with the map"
+            timers.remove(&late.0.slot).is_none(),
+            "the mark agrees with the wheel"
         );
     }
 
     /// Invariant #1: an insert below the mark (its deadline passed while
-    /// it was registered) stays in the map although `has_fired` says yes,
+    /// it was registered) stays in the wheel although `has_fired` says yes,
     /// which is why a sleep checks right after registering.
     #[test]
     fn an_insert_below_the_mark_is_not_taken_by_a_past_pop() {
@@ -529,10 +539,13 @@ mod tests {
         timers.take_due(t, &mut Vec::new());
         let late = key(&timers, t - Duration::from_millis(1));
         assert!(
-            late.has_fired(&Clock::Real),
+            late.0.has_fired(late.1, &Clock::Real),
             "its deadline is below the mark"
         );
-        assert!(timers.remove(&late.slot).is_some(), "yet it is in the map");
+        assert!(
+            timers.remove(&late.0.slot).is_some(),
+            "yet it is in the wheel"
+        );
     }
 
     #[test]
@@ -546,12 +559,12 @@ mod tests {
         timers.take_due(before, &mut due);
         assert!(due.is_empty());
         assert!(
-            !k.has_fired(&Clock::Real),
+            !k.0.has_fired(k.1, &Clock::Real),
             "both read as 0 past base, yet the deadline is later"
         );
         timers.take_due(timers.base, &mut due);
         assert_eq!(due.len(), 1);
-        assert!(k.has_fired(&Clock::Real));
+        assert!(k.0.has_fired(k.1, &Clock::Real));
     }
 
     #[test]
@@ -562,7 +575,7 @@ mod tests {
         // (Only sleeps in the set: the timer thread is not asked for.)
         timers.close(|| unreachable!("no callback to move"));
         assert!(
-            !k.has_fired(&Clock::Real),
+            !k.0.has_fired(k.1, &Clock::Real),
             "closed, not fired: the sleep registers again"
         );
     }
