@@ -362,6 +362,9 @@ impl Timers {
         self.pop_due(&mut st, now, due);
         let next = st.wheel.next_deadline();
         st.wake_at = next.map_or(WakeAt::Forever, WakeAt::Until);
+        let spare = st.wheel.release_spare();
+        drop(st);
+        drop(spare);
         next
     }
 

@@ -87,6 +87,9 @@ const TICK_SHIFT: u32 = 10;
 pub(crate) const LEVELS: usize = (64 - TICK_SHIFT).div_ceil(LEVEL_BITS) as usize;
 /// The end of a slot's list.
 const NIL: u32 = u32::MAX;
+/// An empty wheel keeps room for this many entries; more is given back
+/// ([`Wheel::release_spare`]).
+const KEEP_ROOM: usize = 1024;
 
 /// A timing wheel of actions `A` (module docs).
 pub(crate) struct Wheel<A> {
@@ -98,6 +101,13 @@ pub(crate) struct Wheel<A> {
     entries: Slab<Entry<A>>,
     /// `pop_due`'s scratch: one fired slot, to sort.
     fired: Vec<(Instant, u64, A)>,
+}
+
+/// The room an empty wheel gave back ([`Wheel::release_spare`]): freed
+/// when dropped.
+pub(crate) struct Spare<A> {
+    _entries: Slab<Entry<A>>,
+    _fired: Vec<(Instant, u64, A)>,
 }
 
 /// One level: its slots' lists and which of them are non-empty.
@@ -243,6 +253,18 @@ impl<A> Wheel<A> {
             Some(at) if level > 0 => Some(at),
             _ => self.list(level, slot).map(|e| e.deadline).min(),
         }
+    }
+
+    /// When the wheel is empty and its slab has grown past [`KEEP_ROOM`]
+    /// entries (a burst of timers), gives the slab back, for the caller to
+    /// drop outside its lock: a slab never shrinks by itself, and a burst of
+    /// a million timers would keep 64 MB for good. (The firer calls it
+    /// before it sleeps, off the hot path.)
+    pub(crate) fn release_spare(&mut self) -> Option<Spare<A>> {
+        (self.entries.is_empty() && self.entries.capacity() > KEEP_ROOM).then(|| Spare {
+            _entries: std::mem::take(&mut self.entries),
+            _fired: std::mem::take(&mut self.fired),
+        })
     }
 
     /// Takes every entry out, in `(deadline, id)` order.
@@ -423,6 +445,21 @@ mod tests {
             Vec::<u64>::new()
         );
         assert_eq!(pop(&mut w, end), [2]);
+    }
+
+    #[test]
+    fn an_empty_wheel_gives_back_a_grown_slab() {
+        let (mut w, base) = wheel();
+        assert!(w.release_spare().is_none(), "nothing grown");
+        for id in 0..2 * KEEP_ROOM as u64 {
+            w.insert(base + NS(id), id, id);
+        }
+        assert!(w.release_spare().is_none(), "not empty");
+        assert_eq!(pop(&mut w, base + NS(10_000)).len(), 2 * KEEP_ROOM);
+        assert!(w.release_spare().is_some());
+        assert_eq!(w.entries.capacity(), 0);
+        w.insert(base + NS(20_000), 7, 7);
+        assert_eq!(pop(&mut w, base + NS(20_000)), [7], "usable after");
     }
 
     #[test]
