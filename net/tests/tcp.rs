@@ -486,3 +486,62 @@ fn a_yield_lets_ready_sockets_in() {
         );
     });
 }
+
+/// A busy worker takes I/O events only while few tasks are queued ahead of
+/// them (the backlog waits in the kernel's ready list, in order), but not
+/// never: on one worker, with 100 tasks spinning on `yield_now` (a queue
+/// that never gets short), a reader whose byte has arrived still runs
+/// within a few hundred polls (the worker's forced I/O turn), not after the
+/// spinners give up.
+#[test]
+fn a_long_queue_still_lets_ready_sockets_in() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    const SPINNERS: usize = 100;
+    /// The spinners give up after this many yields in all (the test fails
+    /// instead of hanging).
+    const GIVE_UP: u64 = 1_000_000;
+    let rt = rt(1);
+    let yields = rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (mut s, _) = ln.accept().await.unwrap();
+        let sent = Arc::new(AtomicBool::new(false));
+        let got = Arc::new(AtomicBool::new(false));
+        let after_send = Arc::new(AtomicU64::new(0));
+        let reader = gust_executor::spawn({
+            let got = got.clone();
+            async move {
+                let mut byte = [0u8; 1];
+                s.read_exact(&mut byte).await.unwrap();
+                got.store(true, Ordering::SeqCst);
+            }
+        });
+        let spinners: Vec<_> = (0..SPINNERS)
+            .map(|_| {
+                let (sent, got, after_send) = (sent.clone(), got.clone(), after_send.clone());
+                gust_executor::spawn(async move {
+                    while !got.load(Ordering::SeqCst)
+                        && after_send.load(Ordering::Relaxed) < GIVE_UP
+                    {
+                        if sent.load(Ordering::SeqCst) {
+                            after_send.fetch_add(1, Ordering::Relaxed);
+                        }
+                        gust_executor::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        c.write_all(&[1]).await.unwrap();
+        sent.store(true, Ordering::SeqCst);
+        for h in spinners {
+            h.await.unwrap();
+        }
+        reader.await.unwrap();
+        after_send.load(Ordering::Relaxed)
+    });
+    assert!(
+        yields < 5_000,
+        "the reader waited {yields} yields of 100 spinning tasks"
+    );
+}

@@ -13,12 +13,17 @@
 //!   from that worker, so a woken task of the runtime goes straight onto its
 //!   local queue: no thread hop between a socket becoming ready and its task
 //!   running. The others park on their threads as before;
-//! - a busy worker polls without blocking, and fires due timers, every
+//! - a busy worker fires due timers every
 //!   [`GLOBAL_QUEUE_INTERVAL`](crate::scheduler::worker::GLOBAL_QUEUE_INTERVAL)
-//!   tasks and after each task that yields ([`Driver::maintain`]), so I/O
-//!   and timers cannot starve behind a busy queue, when nobody waits in the
-//!   poller. A task whose sources are always ready yields when its poll
-//!   has used its I/O budget (`coop.rs`).
+//!   tasks, and at those turns and after each task that yields polls the OS
+//!   poller without blocking ([`Driver::maintain`]), when nobody waits in
+//!   it: while fewer than a few dozen tasks are queued ahead of what the
+//!   events would wake, and at least every few hundred tasks whatever the
+//!   queue (`Worker::io_turn`). So I/O and timers cannot starve behind a
+//!   busy queue, and a backlog of ready sockets waits in the kernel's
+//!   ready list, in order, rather than overflowing the worker's queue. A
+//!   task whose sources are always ready yields when its poll has used its
+//!   I/O budget (`coop.rs`).
 //!
 //! # Waking the worker in the poller (no lost wake-up)
 //!
@@ -196,19 +201,25 @@ impl Driver {
     /// which a yield-heavy task would pay a lock and a clock read for each
     /// time: `timeouts1m` went 174 -> 210 ns a timeout at 1 worker).
     pub(crate) fn poll_io_now(&self) -> bool {
-        self.num_sources.load(Ordering::Relaxed) > 0
+        self.has_sources()
             && !self.polling.anyone()
             && self
                 .try_poller()
                 .is_some_and(|mut p| p.poll_io(Some(Duration::ZERO)))
     }
 
-    /// A busy worker's turn (every few dozen tasks): fires due timers, and
-    /// takes the I/O events that are ready without blocking, unless another
-    /// worker waits in the poller (it gets them).
+    /// Whether any source is registered (racy: a hint for the busy
+    /// worker's turn).
+    pub(crate) fn has_sources(&self) -> bool {
+        self.num_sources.load(Ordering::Relaxed) > 0
+    }
+
+    /// A busy worker's turn (every few dozen tasks): fires due timers, and,
+    /// with `io`, takes the I/O events that are ready without blocking,
+    /// unless another worker waits in the poller (it gets them).
     ///
     /// Returns whether it woke or ran anything.
-    pub(crate) fn maintain(&self) -> bool {
+    pub(crate) fn maintain(&self, io: bool) -> bool {
         let mut did = false;
         if self.timers.len() > 0 {
             let mut due = Vec::new();
@@ -219,7 +230,7 @@ impl Driver {
                 action.run();
             }
         }
-        self.poll_io_now() || did
+        (io && self.poll_io_now()) || did
     }
 
     /// Registers `source` for `interest`.
