@@ -545,3 +545,65 @@ fn a_long_queue_still_lets_ready_sockets_in() {
         "the reader waited {yields} yields of 100 spinning tasks"
     );
 }
+
+/// The forced I/O turn also comes by time: with 40 tasks that each keep the
+/// worker for 100 us per poll (a few hundred ticks would take tens of
+/// milliseconds), a reader whose byte has arrived runs at the first of the
+/// worker's periodic turns that finds a millisecond gone since its last
+/// I/O turn: within about one such period of yields (61 ticks) plus the
+/// queue ahead of it, not after hundreds.
+#[test]
+fn long_polls_still_let_ready_sockets_in() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    const SPINNERS: usize = 40;
+    const GIVE_UP: u64 = 5_000;
+    let rt = rt(1);
+    let yields = rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (mut s, _) = ln.accept().await.unwrap();
+        let sent = Arc::new(AtomicBool::new(false));
+        let got = Arc::new(AtomicBool::new(false));
+        let after_send = Arc::new(AtomicU64::new(0));
+        let reader = gust_executor::spawn({
+            let got = got.clone();
+            async move {
+                let mut byte = [0u8; 1];
+                s.read_exact(&mut byte).await.unwrap();
+                got.store(true, Ordering::SeqCst);
+            }
+        });
+        let spinners: Vec<_> = (0..SPINNERS)
+            .map(|_| {
+                let (sent, got, after_send) = (sent.clone(), got.clone(), after_send.clone());
+                gust_executor::spawn(async move {
+                    while !got.load(Ordering::SeqCst)
+                        && after_send.load(Ordering::Relaxed) < GIVE_UP
+                    {
+                        if sent.load(Ordering::SeqCst) {
+                            after_send.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let busy = Instant::now();
+                        while busy.elapsed() < Duration::from_micros(100) {
+                            std::hint::spin_loop();
+                        }
+                        gust_executor::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        c.write_all(&[1]).await.unwrap();
+        sent.store(true, Ordering::SeqCst);
+        for h in spinners {
+            h.await.unwrap();
+        }
+        reader.await.unwrap();
+        after_send.load(Ordering::Relaxed)
+    });
+    assert!(
+        yields < 300,
+        "the reader waited {yields} yields of tasks that each ran 100 us"
+    );
+}

@@ -26,8 +26,11 @@ pub(crate) const LIFO_STREAK_MAX: u32 = 16;
 /// A busy worker takes I/O events only while its local queue holds fewer
 /// tasks than this ([`Worker::io_turn`])...
 const IO_BACKLOG: usize = 32;
-/// ...or once in this many ticks (a few hundred tasks) at least.
+/// ...or once in this many ticks (a few hundred tasks) at least...
 const IO_STARVE: u32 = 8 * GLOBAL_QUEUE_INTERVAL;
+/// ...and at the first turn this long after the last (tasks that each run
+/// long make few ticks; Go's sysmon polls the network after 10 ms).
+const IO_STARVE_TIME: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A searching worker makes this many passes over the other queues before
 /// it parks. A pass is a steal attempt on every other worker and the
@@ -146,8 +149,9 @@ pub(crate) struct Worker {
     /// back.
     yielded: Cell<bool>,
     tick: Cell<u32>,
-    /// The tick of this worker's last busy turn of the OS poller.
-    last_io: Cell<u32>,
+    /// The tick (and, when known, the time) of this worker's last busy
+    /// turn of the OS poller (`io_turn`).
+    last_io: Cell<(u32, std::time::Instant)>,
     /// xorshift state for picking steal victims.
     rng: Cell<u32>,
     /// Registry entries of tasks that ended here but were spawned on another
@@ -269,7 +273,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         yielded: Cell::new(false),
         busy_since: Cell::new(std::time::Instant::now()),
         tick: Cell::new(0),
-        last_io: Cell::new(0),
+        last_io: Cell::new((0, std::time::Instant::now())),
         rng: Cell::new((index as u32).wrapping_mul(0x9E37_79B9) | 1),
         ends: RefCell::new(Ends::new(shared_workers)),
     };
@@ -436,7 +440,7 @@ impl Worker {
         if self.yielded.replace(false)
             && tick % GLOBAL_QUEUE_INTERVAL != 0
             && self.shared.driver.has_sources()
-            && self.io_turn(tick)
+            && self.io_turn(tick, None)
             && self.driving(|| self.shared.driver.poll_io_now())
             && self.shared.num_workers() > 1
         {
@@ -446,13 +450,11 @@ impl Worker {
             // Entries of this worker's tasks that ended elsewhere: freed
             // here, where they were allocated.
             self.shared.registry.drain(self.index);
-            crate::trace::refresh_coarse_clock(
-                self.shared.driver.timers.clock(),
-                std::time::Instant::now(),
-            );
+            let now = std::time::Instant::now();
+            crate::trace::refresh_coarse_clock(self.shared.driver.timers.clock(), now);
             // I/O events and due timers, unless a parked worker waits in
             // the poller (`driver/mod.rs`): what they wake lands here.
-            self.maintain(self.io_turn(tick));
+            self.maintain(self.io_turn(tick, Some(now)));
             if let Some(r) = self.shared.inject.pop() {
                 return Some(r);
             }
@@ -576,20 +578,24 @@ impl Worker {
     /// when the tasks ahead of them are few (its local queue and its share
     /// of the injection queue; Go's scheduler polls the network when it
     /// finds nothing else to run), or when it has not for [`IO_STARVE`]
-    /// ticks. So the backlog waits in the kernel's ready list, which is
+    /// ticks or [`IO_STARVE_TIME`] (by `now`, when the caller read the
+    /// clock). So the backlog waits in the kernel's ready list, which is
     /// FIFO, and events are not taken faster than their tasks run. Taken
     /// at every turn, 500 busy connections on one worker overflowed the
     /// local queue, and the older half of it waited in the injection queue
     /// (one task per 61 ticks) while newer events went ahead: echo-500's
     /// p99 was 20-25 ms at a p50 of 1.7 ms; now 9-10 ms (bench/net).
-    fn io_turn(&self, tick: u32) -> bool {
+    fn io_turn(&self, tick: u32, now: Option<std::time::Instant>) -> bool {
+        let (last_tick, last_at) = self.last_io.get();
         let ahead = || {
             let share = self.shared.inject.len() / self.shared.num_workers();
             self.local.len() as usize + share
         };
-        let due = tick.wrapping_sub(self.last_io.get()) >= IO_STARVE || ahead() < IO_BACKLOG;
+        let due = tick.wrapping_sub(last_tick) >= IO_STARVE
+            || now.is_some_and(|now| now.saturating_duration_since(last_at) >= IO_STARVE_TIME)
+            || ahead() < IO_BACKLOG;
         if due {
-            self.last_io.set(tick);
+            self.last_io.set((tick, now.unwrap_or(last_at)));
         }
         due
     }
