@@ -8,7 +8,7 @@
 //!
 //! - a worker that has nothing to run and is about to park tries to take
 //!   the poller ([`Driver::try_poller`]); the one that gets it waits in the
-//!   OS poller, with the earliest timer deadline as its timeout, instead of
+//!   OS poller, with the next timer deadline as its timeout, instead of
 //!   on its thread's park. Readiness events and due timers wake their tasks
 //!   from that worker, so a woken task of the runtime goes straight onto its
 //!   local queue: no thread hop between a socket becoming ready and its task
@@ -386,7 +386,9 @@ impl Poller<'_> {
         } else if self.poll_io(Some(Duration::ZERO)) {
             // Virtual time: I/O first; its tasks may set new timers.
         } else if let (Some(at), true) = (next, runtime_idle() && d.outside_idle()) {
-            // Nothing can run but a timer: jump to it.
+            // Nothing can run but a timer: jump to the next deadline (if
+            // it is a lower bound, nothing fires; this worker comes back
+            // here and jumps again, further).
             if let Clock::Virtual(v) = clock {
                 v.advance_to(at);
             }

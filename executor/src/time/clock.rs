@@ -9,8 +9,10 @@
 //! waits in the runtime's poller makes the jump (`driver/mod.rs`): when every
 //! worker is parked with nothing queued, no `block_on` of the runtime is
 //! runnable and no `spawn_blocking` job runs, nothing of the runtime can
-//! make progress but a timer, so it moves the clock to the earliest pending
-//! deadline and fires it. Everything that reads time in the runtime (sleeps,
+//! make progress but a timer, so it moves the clock to the timers' next
+//! deadline and fires what is due there (the next deadline may be a lower
+//! bound on the earliest, `time/wheel.rs`: then nothing fires and the jump
+//! is repeated, to a later bound or to the deadline itself). Everything that reads time in the runtime (sleeps,
 //! timers, tickers, `timeout`, context deadlines, [`now`](super::now)) reads
 //! this clock, so a one-hour timeout takes microseconds and a program's
 //! events come in the same order every run.

@@ -9,14 +9,21 @@
 //! hierarchical timing wheel with exact deadlines (`wheel.rs`) of what to
 //! do when each fires (wake a waker, or call an [`after_func`] callback),
 //! behind one mutex (`store.rs`). A worker with nothing to run
-//! waits in the runtime's OS poller with the earliest deadline as its
+//! waits in the runtime's OS poller with the next deadline as its
 //! timeout and fires what is due when it wakes; a busy worker fires what is
 //! due every few dozen tasks (`driver/mod.rs`). A woken task thus goes
 //! straight onto the firing worker's queue: no thread hop.
 //!
 //! A timer made anywhere else (on tokio, `futures::executor`, a plain
 //! thread) goes to one process-wide thread (`gust-timer`, started on first
-//! use) that sleeps on a condition variable until the earliest deadline.
+//! use) that sleeps on a condition variable until the next deadline.
+//!
+//! "The next deadline" is the wheel's: the earliest deadline, or, while
+//! the earliest timer is more than about 65 µs ahead, the start of the
+//! wheel's slot that holds it, a lower bound (`wheel.rs`). Whoever waits
+//! until it (the poller, the timer thread, a virtual clock's jump) may find
+//! nothing due there; the wheel has then moved that slot's timers closer,
+//! and the next wait is until a later bound or the deadline itself.
 //!
 //! - **Register** (first poll of a [`Sleep`], or `after_func`): insert under
 //!   the lock (O(1)); if the new deadline is earlier than the one the firer

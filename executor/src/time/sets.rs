@@ -19,8 +19,9 @@
 //! about to wait in the poller takes what is due from every set and, under
 //! each set's lock, records what it will sleep until; an insert into any
 //! set that is earlier than that wakes the poller. So nothing here is new
-//! but the loops; the earliest deadline of the runtime is the earliest of
-//! the sets', and a virtual clock (shared by all the sets) jumps to it.
+//! but the loops; the next deadline of the runtime is the earliest of the
+//! sets' (each possibly a lower bound, `wheel.rs`), and a virtual clock
+//! (shared by all the sets) jumps to it.
 
 use super::clock::Clock;
 use super::store::{Action, Sleeper, Timers};

@@ -10,9 +10,9 @@
 //! fires it is told apart by [`Sleeper`]:
 //!
 //! - **Thread**: the `gust-timer` thread sleeps on a condition variable until
-//!   the earliest deadline (timers made outside any gust runtime).
+//!   the next deadline (timers made outside any gust runtime).
 //! - **Runtime**: a runtime's worker that has nothing to run waits in the
-//!   OS poller with the earliest deadline as its timeout; a busy worker fires
+//!   OS poller with the next deadline as its timeout; a busy worker fires
 //!   what is due every few dozen tasks (`driver/mod.rs`).
 //!
 //! # No lost wake-up
@@ -59,7 +59,7 @@
 //! its worker from firing them; if every worker is so busy, a deadline that
 //! would end the loop (a context's) never fires. So while no worker sleeps
 //! on the set, it keeps one *watch* on the timer thread: a callback due
-//! [`WATCH_GRACE`] after the earliest deadline, which fires whatever the
+//! [`WATCH_GRACE`] after the next deadline, which fires whatever the
 //! workers left overdue by that much (from the timer thread, as timers made
 //! outside a runtime are) and re-arms itself while the workers stay busy.
 //! At most one watch per set is pending, so a busy runtime costs the timer
@@ -354,8 +354,9 @@ impl Timers {
 
     /// The firer's step: moves every timer due at `now` into `due` and
     /// records that it will sleep until the next deadline (or forever);
-    /// returns that next deadline: the wheel's, a lower bound that is later
-    /// than `now` (`wheel.rs`), so a firer that sleeps until it and comes
+    /// returns that next deadline: the wheel's, exact or a lower bound,
+    /// and later than `now` (after the pop, every slot left starts after
+    /// `now`'s tick, `wheel.rs`), so a firer that sleeps until it and comes
     /// back finds the wheel advanced.
     pub(crate) fn take_due(&self, now: Instant, due: &mut Vec<Action>) -> Option<Instant> {
         let mut st = self.lock();
@@ -414,7 +415,7 @@ impl Timers {
         self.lock().wake_at = WakeAt::Nobody;
     }
 
-    /// The timer thread's wait: until the earliest deadline, or a notify.
+    /// The timer thread's wait: until the next deadline, or a notify.
     fn thread_wait<'a>(&self, st: MutexGuard<'a, State>, cond: &Condvar) -> MutexGuard<'a, State> {
         match st.wake_at {
             WakeAt::Until(at) => {

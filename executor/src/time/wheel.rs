@@ -200,8 +200,13 @@ impl<A> Wheel<A> {
 
     /// Moves every action due at `now` (deadline at or before it) into
     /// `due`, in `(deadline, id)` order, and advances the wheel to `now`.
+    ///
+    /// A `now` earlier than an earlier call's (two threads' clock reads
+    /// racing, or the watch's `now - grace`) still takes what is due at it
+    /// from the slot of `elapsed`, where a deadline that had passed when it
+    /// was inserted waits: that slot is always scanned against `now`.
     pub(crate) fn pop_due(&mut self, now: Instant, due: &mut Vec<A>) {
-        let now_tick = self.tick_of(now);
+        let now_tick = self.tick_of(now).max(self.elapsed);
         while let Some((level, slot, start)) = self.next_slot() {
             if start > now_tick {
                 break;
@@ -412,6 +417,20 @@ mod tests {
         w.insert(base, 2, 2);
         assert_eq!(w.next_deadline(), Some(base));
         assert_eq!(pop(&mut w, base + NS(1_000_000)), [2, 1]);
+    }
+
+    /// A pop with an earlier `now` than the last one (the watch pops at
+    /// `now - grace`) still fires a passed deadline that was inserted
+    /// after the last pop: it waits in the slot of `elapsed`.
+    #[test]
+    fn a_pop_behind_the_last_one_fires_what_is_due_at_it() {
+        let (mut w, base) = wheel();
+        pop(&mut w, base + NS(10_000_000));
+        w.insert(base + NS(1_000_000), 1, 1);
+        w.insert(base + NS(7_000_000), 2, 2);
+        assert_eq!(pop(&mut w, base + NS(5_000_000)), [1]);
+        assert_eq!(w.next_deadline(), Some(base + NS(7_000_000)));
+        assert_eq!(pop(&mut w, base + NS(10_000_000)), [2]);
     }
 
     #[test]
