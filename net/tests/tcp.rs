@@ -549,9 +549,9 @@ fn a_long_queue_still_lets_ready_sockets_in() {
 /// The forced I/O turn also comes by time: with 40 tasks that each keep the
 /// worker for 100 us per poll (a few hundred ticks would take tens of
 /// milliseconds), a reader whose byte has arrived runs at the first of the
-/// worker's periodic turns that finds a millisecond gone since its last
-/// I/O turn: within about one such period of yields (61 ticks) plus the
-/// queue ahead of it, not after hundreds.
+/// worker's periodic turns that finds 10 ms gone since its last I/O turn:
+/// within about two such periods of yields (61 ticks each, 6 ms here) plus
+/// the queue ahead of it, not after hundreds.
 #[test]
 fn long_polls_still_let_ready_sockets_in() {
     use std::sync::Arc;
