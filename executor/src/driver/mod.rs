@@ -18,8 +18,8 @@
 //!   tasks, and at those turns and after each task that yields polls the OS
 //!   poller without blocking ([`Driver::maintain`]), when nobody waits in
 //!   it: while fewer than a few dozen tasks are queued ahead of what the
-//!   events would wake, and at least every few hundred tasks whatever the
-//!   queue (`Worker::io_turn`). So I/O and timers cannot starve behind a
+//!   events would wake, and at least every few hundred tasks or 10 ms
+//!   whatever the queue (`Worker::io_turn`). So I/O and timers cannot starve behind a
 //!   busy queue, and a backlog of ready sockets waits in the kernel's
 //!   ready list, in order, rather than overflowing the worker's queue. A
 //!   task whose sources are always ready yields when its poll has used its

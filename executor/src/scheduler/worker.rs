@@ -23,8 +23,9 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// goes to the back of the local queue.
 pub(crate) const LIFO_STREAK_MAX: u32 = 16;
 
-/// A busy worker takes I/O events only while its local queue holds fewer
-/// tasks than this ([`Worker::io_turn`])...
+/// A busy worker takes I/O events only while fewer tasks than this are
+/// queued ahead of them, in its local queue and its share of the injection
+/// queue ([`Worker::io_turn`])...
 const IO_BACKLOG: usize = 32;
 /// ...or once in this many ticks (a few hundred tasks) at least...
 const IO_STARVE: u32 = 8 * GLOBAL_QUEUE_INTERVAL;
