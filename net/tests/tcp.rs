@@ -6,7 +6,7 @@ use gust_executor::runtime::Builder;
 use gust_net::{TcpListener, TcpStream};
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn rt(workers: usize) -> gust_executor::runtime::Runtime {
     Builder::new().workers(workers).build().unwrap()
@@ -487,22 +487,16 @@ fn a_yield_lets_ready_sockets_in() {
     });
 }
 
-/// A busy worker takes I/O events only while few tasks are queued ahead of
-/// them (the backlog waits in the kernel's ready list, in order), but not
-/// never: on one worker, with 100 tasks spinning on `yield_now` (a queue
-/// that never gets short), a reader whose byte has arrived still runs
-/// within a few hundred polls (the worker's forced I/O turn), not after the
-/// spinners give up.
-#[test]
-fn a_long_queue_still_lets_ready_sockets_in() {
+/// On one worker: `spinners` tasks loop on `yield_now`, each first keeping
+/// the worker busy for `busy`, while a reader waits for a byte; once the
+/// byte is sent, counts the spinners' yields until the reader has it. The
+/// spinners give up after `give_up` yields in all (a test fails instead of
+/// hanging).
+fn yields_until_a_ready_read(spinners: usize, busy: Duration, give_up: u64) -> u64 {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    const SPINNERS: usize = 100;
-    /// The spinners give up after this many yields in all (the test fails
-    /// instead of hanging).
-    const GIVE_UP: u64 = 1_000_000;
     let rt = rt(1);
-    let yields = rt.block_on(async {
+    rt.block_on(async {
         let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
         let (mut s, _) = ln.accept().await.unwrap();
@@ -517,76 +511,18 @@ fn a_long_queue_still_lets_ready_sockets_in() {
                 got.store(true, Ordering::SeqCst);
             }
         });
-        let spinners: Vec<_> = (0..SPINNERS)
+        let spinners: Vec<_> = (0..spinners)
             .map(|_| {
                 let (sent, got, after_send) = (sent.clone(), got.clone(), after_send.clone());
                 gust_executor::spawn(async move {
                     while !got.load(Ordering::SeqCst)
-                        && after_send.load(Ordering::Relaxed) < GIVE_UP
+                        && after_send.load(Ordering::Relaxed) < give_up
                     {
                         if sent.load(Ordering::SeqCst) {
                             after_send.fetch_add(1, Ordering::Relaxed);
                         }
-                        gust_executor::yield_now().await;
-                    }
-                })
-            })
-            .collect();
-        c.write_all(&[1]).await.unwrap();
-        sent.store(true, Ordering::SeqCst);
-        for h in spinners {
-            h.await.unwrap();
-        }
-        reader.await.unwrap();
-        after_send.load(Ordering::Relaxed)
-    });
-    assert!(
-        yields < 5_000,
-        "the reader waited {yields} yields of 100 spinning tasks"
-    );
-}
-
-/// The forced I/O turn also comes by time: with 40 tasks that each keep the
-/// worker for 100 us per poll (a few hundred ticks would take tens of
-/// milliseconds), a reader whose byte has arrived runs at the first of the
-/// worker's periodic turns that finds 10 ms gone since its last I/O turn:
-/// within about two such periods of yields (61 ticks each, 6 ms here) plus
-/// the queue ahead of it, not after hundreds.
-#[test]
-fn long_polls_still_let_ready_sockets_in() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::time::{Duration, Instant};
-    const SPINNERS: usize = 40;
-    const GIVE_UP: u64 = 5_000;
-    let rt = rt(1);
-    let yields = rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
-        let sent = Arc::new(AtomicBool::new(false));
-        let got = Arc::new(AtomicBool::new(false));
-        let after_send = Arc::new(AtomicU64::new(0));
-        let reader = gust_executor::spawn({
-            let got = got.clone();
-            async move {
-                let mut byte = [0u8; 1];
-                s.read_exact(&mut byte).await.unwrap();
-                got.store(true, Ordering::SeqCst);
-            }
-        });
-        let spinners: Vec<_> = (0..SPINNERS)
-            .map(|_| {
-                let (sent, got, after_send) = (sent.clone(), got.clone(), after_send.clone());
-                gust_executor::spawn(async move {
-                    while !got.load(Ordering::SeqCst)
-                        && after_send.load(Ordering::Relaxed) < GIVE_UP
-                    {
-                        if sent.load(Ordering::SeqCst) {
-                            after_send.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let busy = Instant::now();
-                        while busy.elapsed() < Duration::from_micros(100) {
+                        let start = Instant::now();
+                        while start.elapsed() < busy {
                             std::hint::spin_loop();
                         }
                         gust_executor::yield_now().await;
@@ -601,7 +537,32 @@ fn long_polls_still_let_ready_sockets_in() {
         }
         reader.await.unwrap();
         after_send.load(Ordering::Relaxed)
-    });
+    })
+}
+
+/// A busy worker takes I/O events only while few tasks are queued ahead of
+/// them (the backlog waits in the kernel's ready list, in order), but not
+/// never: with 100 tasks spinning on `yield_now` (a queue that never gets
+/// short), a reader whose byte has arrived still runs within a few hundred
+/// polls (the worker's forced I/O turn), not after the spinners give up.
+#[test]
+fn a_long_queue_still_lets_ready_sockets_in() {
+    let yields = yields_until_a_ready_read(100, Duration::ZERO, 1_000_000);
+    assert!(
+        yields < 5_000,
+        "the reader waited {yields} yields of 100 spinning tasks"
+    );
+}
+
+/// The forced I/O turn also comes by time: with 40 tasks that each keep the
+/// worker for 100 us per poll (a few hundred ticks would take tens of
+/// milliseconds), a reader whose byte has arrived runs at the first of the
+/// worker's periodic turns that finds 10 ms gone since its last I/O turn:
+/// within about two such periods of yields (61 ticks each, 6 ms here) plus
+/// the queue ahead of it, not after hundreds.
+#[test]
+fn long_polls_still_let_ready_sockets_in() {
+    let yields = yields_until_a_ready_read(40, Duration::from_micros(100), 5_000);
     assert!(
         yields < 300,
         "the reader waited {yields} yields of tasks that each ran 100 us"
