@@ -206,6 +206,48 @@ fn a_broadcaster_on_a_lone_worker_gives_no_wakee_the_slot() {
     assert_eq!(*log.lock().unwrap(), ["c", "t", "a", "b"]);
 }
 
+/// With several workers, a task that spawns (or wakes) more than two tasks
+/// in one poll keeps the LIFO slot for none of them: with the other worker
+/// held by a task that never yields (so nothing is stolen), four tasks
+/// spawned in one poll run in spawn order. (With the slot for the last,
+/// as before: `d, a, b, c`.)
+#[test]
+fn a_broadcaster_on_several_workers_gives_no_wakee_the_slot() {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+    let rt = Builder::new().workers(2).build().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let hogging = Arc::new(AtomicBool::new(false));
+    let hog = rt.spawn({
+        let (log, hogging) = (log.clone(), hogging.clone());
+        async move {
+            hogging.store(true, Ordering::SeqCst);
+            while log.lock().unwrap().len() < 4 {
+                std::hint::spin_loop();
+            }
+        }
+    });
+    while !hogging.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    let root = {
+        let log = log.clone();
+        async move {
+            ["a", "b", "c", "d"].map(|name| {
+                let log = log.clone();
+                spawn(async move { log.lock().unwrap().push(name) })
+            })
+        }
+    };
+    rt.block_on(async {
+        for h in rt.spawn(root).await.unwrap() {
+            h.await.unwrap();
+        }
+        hog.await.unwrap();
+    });
+    assert_eq!(*log.lock().unwrap(), ["a", "b", "c", "d"]);
+}
+
 /// `yield_now` puts the task behind every task that is ready, those that
 /// overflowed a full local queue into the injection queue included. (A
 /// task that spawned four queues' worth and yielded came back after the

@@ -19,9 +19,15 @@
 //!   slot: all go to the back in wake order, so each runs later with more
 //!   work queued (measured: the prime sieve at 1 worker 761 -> 631 ms, the
 //!   chat server at 10 clients 66-74k -> 94k lines a second). With several
-//!   workers the slot keeps the latest wakee, as Go's: it keeps one here
-//!   while the rest are stolen, which the select rows at 2 workers measured
-//!   to pay (+14-35% without it);
+//!   workers the slot keeps the latest of a task's first two wakees, as
+//!   Go's: it keeps one here while the other is stolen, which the select
+//!   rows at 2 workers measured to pay (+14-35% without it); a task that
+//!   wakes or spawns a third in the same poll is a broadcaster there too,
+//!   and the third and later go to the back, each waking a thief
+//!   ([`worker::BROADCASTER`]; chat-10 at 2 workers 44-48k -> 56-66k round
+//!   trips a second, chat-50 42-56k -> 53-71k; the select over 4 and the
+//!   fan-out rows at 2 workers pay about 3-4%, still 0.3-0.7x the best
+//!   peer);
 //! - a **local run queue** (`queue.rs`): a fixed ring that it pushes and pops
 //!   without locks and that idle workers steal half of. The task displaced
 //!   from the LIFO slot goes to its tail; a full ring moves half of itself to

@@ -23,6 +23,14 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// goes to the back of the local queue.
 pub(crate) const LIFO_STREAK_MAX: u32 = 16;
 
+/// A task that has woken (or spawned) this many tasks in one poll is a
+/// broadcaster: its further wakees all go to the back of the queue
+/// (`schedule_local`), on a lone worker (`[0]`) and with several (`[1]`).
+/// A hub broadcasting a line to 10 writers at 2 workers, with the slot for
+/// every wakee (each pushing the previous one out and waking a thief): each
+/// writer ran at once and wrote one line per `sendto`.
+pub(crate) const BROADCASTER: [u32; 2] = [1, 2];
+
 /// A busy worker takes I/O events only while fewer tasks than this are
 /// queued ahead of them, in its local queue and its share of the injection
 /// queue ([`Worker::io_turn`])...
@@ -118,10 +126,10 @@ pub(crate) struct Worker {
     lifo: Cell<Option<Runnable>>,
     /// Tasks run from the LIFO slot in a row.
     lifo_streak: Cell<u32>,
-    /// Whether the running task has woken or spawned a task in this poll
-    /// (counted on a lone worker only, where `schedule_local` gives none of
-    /// a task's wakees the slot once it has woken a second).
-    handed_off: Cell<bool>,
+    /// Tasks the running task has woken or spawned in this poll (through
+    /// `schedule_local`'s slot path; saturating): past [`BROADCASTER`] of
+    /// them, it is a broadcaster, and none of its wakees gets the slot.
+    wakes: Cell<u32>,
     /// Whether `idle` counts this worker as searching.
     searching: Cell<bool>,
     /// Search passes made since this worker last stole from another
@@ -267,7 +275,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         local,
         lifo: Cell::new(None),
         lifo_streak: Cell::new(0),
-        handed_off: Cell::new(false),
+        wakes: Cell::new(0),
         searching: Cell::new(false),
         passes_since_steal: Cell::new(0),
         stole: Cell::new(None),
@@ -345,7 +353,7 @@ impl Worker {
 
     fn run_task(&self, task: Runnable) {
         self.stats().polled();
-        self.handed_off.set(false);
+        self.wakes.set(0);
         // The task's future catches its own panics (`TaskFuture`); this only
         // guards against a panicking `Drop` of a future or output.
         let _ = catch_unwind(AssertUnwindSafe(|| crate::coop::budgeted(|| task.run())));
@@ -396,20 +404,25 @@ impl Worker {
             return;
         }
         let alone = self.shared.num_workers() == 1;
-        if alone && self.handed_off.replace(true) {
-            // A broadcaster on a lone worker (a hub waking every
-            // subscriber, a filter waking its sender and its receiver): none
-            // of its wakees goes first; all go to the back in wake order,
-            // behind the tasks already ready, so each runs later with more
-            // work queued. (With the slot, a chat hub's last subscriber ran
-            // at once on every line, a write per line; the prime sieve's
-            // values ran depth-first down the chain.) With several workers
-            // the slot stays: it keeps one wakee here while the others are
-            // stolen, which the select rows measured to pay.
+        let wakes = self.wakes.get();
+        self.wakes.set(wakes.saturating_add(1));
+        if wakes >= BROADCASTER[usize::from(!alone)] {
+            // A broadcaster (a hub waking every subscriber; on a lone
+            // worker, also a filter waking its sender and its receiver):
+            // none of its wakees goes first; all go to the back in wake
+            // order, behind the tasks already ready, so each runs later
+            // with more work queued. (With the slot, a chat hub's last
+            // subscriber ran at once on every line, a write per line; the
+            // prime sieve's values ran depth-first down the chain.) With
+            // several workers a task that wakes two keeps the slot for the
+            // second: it keeps one wakee here while the other is stolen.
             if let Some(first) = self.lifo.take() {
                 self.push_back(first);
             }
             self.push_back(runnable);
+            if !alone {
+                self.shared.notify_one();
+            }
             return;
         }
         // Go's `runnext`: the latest wakee runs next, on a warm cache.
