@@ -446,45 +446,11 @@ fn block_on_inside_a_task_is_not_budgeted() {
 /// turn of the I/O driver).
 #[test]
 fn a_yield_lets_ready_sockets_in() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let rt = rt(1);
-    rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
-        let sent = Arc::new(AtomicBool::new(false));
-        let got = Arc::new(AtomicBool::new(false));
-        let reader = gust_executor::spawn({
-            let got = got.clone();
-            async move {
-                let mut byte = [0u8; 1];
-                s.read_exact(&mut byte).await.unwrap();
-                got.store(true, Ordering::SeqCst);
-            }
-        });
-        let spinner = gust_executor::spawn({
-            let (sent, got) = (sent.clone(), got.clone());
-            async move {
-                let mut yields_after_send = 0u32;
-                while !got.load(Ordering::SeqCst) {
-                    if sent.load(Ordering::SeqCst) {
-                        yields_after_send += 1;
-                    }
-                    gust_executor::yield_now().await;
-                }
-                yields_after_send
-            }
-        });
-        c.write_all(&[1]).await.unwrap();
-        sent.store(true, Ordering::SeqCst);
-        reader.await.unwrap();
-        let yields = spinner.await.unwrap();
-        assert!(
-            yields < 10,
-            "the reader waited {yields} yields of a spinning task"
-        );
-    });
+    let yields = yields_until_a_ready_read(1, Duration::ZERO, 1_000_000);
+    assert!(
+        yields < 10,
+        "the reader waited {yields} yields of a spinning task"
+    );
 }
 
 /// On one worker: `spinners` tasks loop on `yield_now`, each first keeping
