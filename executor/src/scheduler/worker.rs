@@ -600,7 +600,7 @@ impl Worker {
     /// at every turn, 500 busy connections on one worker overflowed the
     /// local queue, and the older half of it waited in the injection queue
     /// (one task per 61 ticks) while newer events went ahead: echo-500's
-    /// p99 was 20-25 ms at a p50 of 1.7 ms; now 9-10 ms (bench/net).
+    /// p99 was 20-25 ms at a p50 of 1.7 ms; now 7.5-10 ms (bench/net).
     fn io_turn(&self, tick: u32, now: Option<std::time::Instant>) -> bool {
         let (last_tick, last_at) = self.last_io.get();
         let ahead = || {

@@ -222,8 +222,7 @@ impl Timers {
     /// `at` as nanoseconds past `base` (0 before it; saturating).
     #[inline]
     fn nanos_past_base(&self, at: Instant) -> u64 {
-        let nanos = at.saturating_duration_since(self.base).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX)
+        super::wheel::nanos_past(self.base, at)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -312,7 +311,7 @@ impl Timers {
             return Some(a);
         }
         if st.forwarded.is_empty() {
-            return None; // (skips hashing the slot: the common case)
+            return None; // (skips hashing the id: the common case)
         }
         let fwd = st.forwarded.remove(&slot.id.get())?;
         drop(st);

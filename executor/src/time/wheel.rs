@@ -91,6 +91,20 @@ const NIL: u32 = u32::MAX;
 /// ([`Wheel::release_spare`]).
 const KEEP_ROOM: usize = 1024;
 
+/// `at` as nanoseconds past `base`: 0 before it, `u64::MAX` past 584
+/// years (the wheel's ticks, and its set's fired-through mark, count these).
+#[inline]
+pub(crate) fn nanos_past(base: Instant, at: Instant) -> u64 {
+    let nanos = at.saturating_duration_since(base).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
+/// Sorts taken entries into the order timers fire in: by deadline, then by
+/// id (insertion order), as the ordered map did (module docs).
+fn in_firing_order<A>(taken: &mut [(Instant, u64, A)]) {
+    taken.sort_unstable_by_key(|&(deadline, id, _)| (deadline, id));
+}
+
 /// A timing wheel of actions `A` (module docs).
 pub(crate) struct Wheel<A> {
     /// Tick 0 starts here.
@@ -152,8 +166,7 @@ impl<A> Wheel<A> {
 
     /// `at`'s tick (0 before `base`; saturating).
     fn tick_of(&self, at: Instant) -> u64 {
-        let nanos = at.saturating_duration_since(self.base).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX) >> TICK_SHIFT
+        nanos_past(self.base, at) >> TICK_SHIFT
     }
 
     /// Adds `action`, due at `deadline`, under the caller's `id`; returns
@@ -234,8 +247,7 @@ impl<A> Wheel<A> {
                 }
                 entry = next;
             }
-            self.fired
-                .sort_unstable_by_key(|&(deadline, id, _)| (deadline, id));
+            in_firing_order(&mut self.fired);
             due.extend(self.fired.drain(..).map(|(_, _, action)| action));
             if self.levels[0].occupied & (1 << slot) != 0 {
                 // The rest of `now`'s own tick: not due yet, and nothing
@@ -283,7 +295,7 @@ impl<A> Wheel<A> {
             .drain()
             .map(|e| (e.deadline, e.id, e.action))
             .collect();
-        all.sort_unstable_by_key(|&(deadline, id, _)| (deadline, id));
+        in_firing_order(&mut all);
         all
     }
 
