@@ -86,7 +86,9 @@ pub use handles::{Chan, Receiver, Sender, chan};
 /// `reflect.Select`), and what it returns. (The `select!` macro has the same
 /// name in the macro namespace.)
 pub mod select {
-    pub use crate::engine::{Outcome, Select, SelectRecv, SelectSend, SelectWait};
+    pub use crate::engine::{
+        MAX_DYNAMIC_CASES, Outcome, Select, SelectRecv, SelectSend, SelectWait,
+    };
 }
 
 /// Internals of `select!`; not a public API.

@@ -259,3 +259,23 @@ fn dynamic_select_threads() {
     assert_eq!(sel.into_unsent(), [(1, Box::new(2))]);
     t.join().unwrap().unwrap();
 }
+
+/// A `Select` past 64 cases (its engine's arrays on the heap): a receive
+/// waits registered on 70 channels until a thread sends on the last one;
+/// an unsent boxed value comes back, none leaks.
+#[test]
+fn dynamic_select_on_the_heap() {
+    use crate::select::Outcome;
+    let chans: Vec<Chan<Box<u32>>> = (0..70).map(|_| Chan::new(0)).collect();
+    let last = chans[69].clone();
+    let t = thread::spawn(move || last.send_blocking(Box::new(69)));
+    let mut sel = crate::Select::new();
+    for c in &chans[1..] {
+        sel.recv(c);
+    }
+    let send = sel.send(&chans[0], Box::new(0));
+    let (i, out) = sel.wait_blocking();
+    assert_eq!((i, out), (68, Outcome::Recv(Some(Box::new(69)))));
+    assert_eq!(sel.into_unsent(), [(send, Box::new(0))]);
+    t.join().unwrap().unwrap();
+}

@@ -254,19 +254,127 @@ fn unsent_values_come_back() {
     assert!(rx2.try_recv().is_err());
 }
 
-/// 64 cases work; the 65th panics with a message.
+/// 64 cases (the largest select on the stack) and 65 (the first on the
+/// heap) both find the one ready case.
 #[test]
-fn sixty_four_cases() {
-    let chans: Vec<Chan<usize>> = (0..64).map(|_| Chan::new(1)).collect();
-    let extra = Chan::<usize>::new(1);
-    chans[63].try_send(63).unwrap();
+fn sixty_four_and_sixty_five_cases() {
+    for n in [64, 65] {
+        let chans: Vec<Chan<usize>> = (0..n).map(|_| Chan::new(1)).collect();
+        chans[n - 1].try_send(n).unwrap();
+        let mut sel = Select::new();
+        for c in &chans {
+            sel.recv(c);
+        }
+        assert_eq!(sel.try_select(), Some((n - 1, Outcome::Recv(Some(n)))));
+        assert_eq!(sel.try_select(), None, "{n} cases: nothing left");
+    }
+}
+
+/// A select of 1,000 receive cases waits (its entries queued on every
+/// channel, the registered path of the engine on the heap) until a thread
+/// sends on one of them, takes exactly that value, and leaves no entry
+/// queued behind: afterwards no other channel has a waiting receiver.
+#[test]
+fn a_thousand_cases_wait_for_the_one_that_sends() {
+    let n = scale(1_000).max(100);
+    let chans: Vec<Chan<usize>> = (0..n).map(|_| Chan::new(0)).collect();
+    let target = n * 3 / 4;
     let mut sel = Select::new();
     for c in &chans {
         sel.recv(c);
     }
-    assert_eq!(sel.try_select(), Some((63, Outcome::Recv(Some(63)))));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sel.recv(&extra)));
-    assert!(r.is_err());
+    thread::scope(|s| {
+        let tx = chans[target].clone();
+        s.spawn(move || tx.send_blocking(target).unwrap());
+        assert_eq!(sel.wait_blocking(), (target, Outcome::Recv(Some(target))));
+    });
+    for (i, c) in chans.iter().enumerate() {
+        assert!(c.try_send(i).is_err(), "case {i} left a receiver queued");
+    }
+}
+
+/// Past 64 cases every guarantee still holds: a `Select` of 200 send cases
+/// on rendezvous channels pairs with a `select!` receiving on one of them,
+/// exactly one value is delivered, and the other 199 come back.
+#[test]
+fn two_hundred_send_cases_pair_with_a_select_macro() {
+    let chans: Vec<Chan<usize>> = (0..200).map(|_| Chan::new(0)).collect();
+    let mut sel = Select::new();
+    for (i, c) in chans.iter().enumerate() {
+        sel.send(c, i);
+    }
+    let target = 123;
+    thread::scope(|s| {
+        let rx = chans[target].clone();
+        let other = Chan::<usize>::new(0);
+        let got = s.spawn(move || {
+            block_on(async {
+                select! {
+                    v = rx.recv() => v,
+                    v = other.recv() => v,
+                }
+            })
+        });
+        assert_eq!(sel.wait_blocking(), (target, Outcome::Send(Ok(()))));
+        assert_eq!(got.join().unwrap(), Some(target));
+    });
+    let unsent = sel.into_unsent();
+    assert_eq!(unsent.len(), 199);
+    assert!(unsent.iter().all(|&(i, v)| i == v && i != target));
+}
+
+/// Past 64 cases the choice among ready cases stays uniform: 100 ready
+/// cases, each chosen about equally often.
+#[test]
+fn a_hundred_ready_cases_are_chosen_evenly() {
+    const N: usize = 100;
+    let rounds = scale(300);
+    let chans: Vec<Chan<usize>> = (0..N).map(|_| Chan::new(1)).collect();
+    let mut sel = Select::new();
+    for c in &chans {
+        sel.recv(c);
+    }
+    let mut counts = [0usize; N];
+    for _ in 0..N * rounds {
+        for (i, c) in chans.iter().enumerate() {
+            let _ = c.try_send(i);
+        }
+        match sel.try_select() {
+            Some((i, Outcome::Recv(Some(v)))) => {
+                assert_eq!(i, v);
+                counts[i] += 1;
+            }
+            other => panic!("every case is ready, got {other:?}"),
+        }
+    }
+    if !cfg!(miri) {
+        // 300 expected per case, standard deviation ~17: 6 sigma.
+        for (i, &c) in counts.iter().enumerate() {
+            assert!(
+                c.abs_diff(rounds) < 104,
+                "case {i} chosen {c} times: {counts:?}"
+            );
+        }
+    }
+}
+
+/// Go's limit, 65,536 cases (all on one channel here), works; one more
+/// panics with a message that names the limit.
+#[test]
+#[cfg_attr(miri, ignore = "65,536 cases: too slow under Miri")]
+fn go_limit_of_cases() {
+    let c = Chan::<usize>::new(1);
+    let mut sel = Select::new();
+    for _ in 0..gust_chan::select::MAX_DYNAMIC_CASES {
+        sel.recv(&c);
+    }
+    c.try_send(9).unwrap();
+    let (_, out) = sel.try_select().expect("the channel holds a value");
+    assert_eq!(out, Outcome::Recv(Some(9)));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sel.recv(&c)));
+    let msg = r.expect_err("the 65,537th case panics");
+    let msg = msg.downcast_ref::<String>().expect("a formatted message");
+    assert!(msg.contains("65536"), "{msg}");
 }
 
 /// Waiting pends until a case is ready, then completes (polled by hand).

@@ -8,10 +8,13 @@
 //! guarantee carries over unchanged: exactly one case commits, a `Select`
 //! pairs with a `select!` (or another `Select`) across a rendezvous channel,
 //! ready cases are chosen uniformly, and a dropped wait commits nothing new.
-//! The engine takes its cases as an array of a size known at compile time;
-//! a wait pads the case list with disabled cases up to the next size of 1,
-//! 2, 4, 8, 16, 32 or 64 (a disabled case costs one look per poll), hence
-//! the limit of [`MAX_CASES`] cases.
+//! The engine's per-case arrays live on the stack for a size known at
+//! compile time: a wait of up to [`MAX_CASES`] cases pads the case list
+//! with disabled cases up to the next size of 1, 2, 4, 8, 16, 32 or 64 (a
+//! disabled case costs one look per poll) and runs the instance of that
+//! size, as a `select!` would; a larger select (up to Go's limit,
+//! [`MAX_DYNAMIC_CASES`], 65,536) runs the same engine with its arrays on
+//! the heap, allocated for each poll.
 //!
 //! Between waits a receive case stays armed (it holds no value), so a loop
 //! of waits serves every channel in turn (remove the case of a closed
@@ -26,7 +29,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::{Case, CaseOutput, ChanCase, DEFAULT, Kind, MAX_CASES, RawLock, SelectState, Token};
+use super::{
+    Case, CaseOutput, ChanCase, DEFAULT, Kind, MAX_CASES, MAX_DYNAMIC_CASES, RawLock, SelectState,
+    Token,
+};
 use crate::chan::{RecvState, SendState, Shared};
 use crate::error::SendError;
 use crate::handles::{Chan, Receiver, Sender};
@@ -156,8 +162,8 @@ impl<'a, T> Select<'a, T> {
 
     fn push(&mut self, case: DynCase<'a, T>) -> usize {
         assert!(
-            self.cases.len() < MAX_CASES,
-            "Select: at most {MAX_CASES} cases"
+            self.cases.len() < MAX_DYNAMIC_CASES,
+            "Select: too many cases (at most {MAX_DYNAMIC_CASES}, as Go's reflect.Select)"
         );
         self.cases.push(Some(case));
         self.cases.len() - 1
@@ -168,7 +174,7 @@ impl<'a, T> Select<'a, T> {
     ///
     /// # Panics
     ///
-    /// Past 64 cases.
+    /// Past 65,536 cases ([`MAX_DYNAMIC_CASES`], Go's limit).
     ///
     /// # Examples
     ///
@@ -192,7 +198,7 @@ impl<'a, T> Select<'a, T> {
     ///
     /// # Panics
     ///
-    /// Past 64 cases.
+    /// Past 65,536 cases ([`MAX_DYNAMIC_CASES`], Go's limit).
     ///
     /// # Examples
     ///
@@ -423,7 +429,14 @@ fn poll_cases<T>(
         5..=8 => poll_padded::<8, T>(state, cases, cx),
         9..=16 => poll_padded::<16, T>(state, cases, cx),
         17..=32 => poll_padded::<32, T>(state, cases, cx),
-        _ => poll_padded::<64, T>(state, cases, cx),
+        33..=MAX_CASES => poll_padded::<64, T>(state, cases, cx),
+        _ => {
+            let mut cases: Vec<Pin<&mut dyn Case>> = cases
+                .iter_mut()
+                .map(|c| Pin::new(c) as Pin<&mut dyn Case>)
+                .collect();
+            state.poll_slice(&mut cases, cx)
+        }
     }
 }
 

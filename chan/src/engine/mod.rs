@@ -132,6 +132,9 @@ pub use crate::waiter::{Token, Wakeups};
 /// The most cases one `select!` may have.
 pub const MAX_CASES: usize = 64;
 
+/// The most cases one [`Select`] may have: Go's `reflect.Select` limit.
+pub const MAX_DYNAMIC_CASES: usize = 1 << 16;
+
 /// The index `SelectState::poll` returns when the `default` arm is taken.
 pub(crate) const DEFAULT: usize = usize::MAX;
 
@@ -644,36 +647,93 @@ pub struct SelectState {
     done: bool,
 }
 
+/// A case's number within one select, in the engine's per-case arrays: at
+/// most [`MAX_DYNAMIC_CASES`] cases.
+type CaseIx = u16;
+
+/// Where one poll keeps its per-case arrays: on the stack for a size known
+/// at compile time ([`Inline`], `select!`), or on the heap ([`Heap`], a
+/// [`Select`] of more cases than a `select!` may have). The engine is
+/// generic over it, so the `select!` instances are what they would be if
+/// written for arrays alone.
+trait Arrays {
+    /// An array of `T`, one per case. (The cases themselves are passed as
+    /// one too, so that an `Inline` instance knows their number.)
+    type Of<T>: AsRef<[T]> + AsMut<[T]>;
+
+    /// `n` (the number of cases) copies of `v`.
+    fn filled<T: Copy>(n: usize, v: T) -> Self::Of<T>;
+
+    /// `0, 1, ..., n - 1`: the source order of `n` cases.
+    fn source_order(n: usize) -> Self::Of<CaseIx>;
+}
+
+/// Arrays of `N` elements, on the stack.
+struct Inline<const N: usize>;
+
+impl<const N: usize> Arrays for Inline<N> {
+    type Of<T> = [T; N];
+
+    #[inline]
+    fn filled<T: Copy>(n: usize, v: T) -> [T; N] {
+        debug_assert_eq!(n, N);
+        [v; N]
+    }
+
+    #[inline]
+    fn source_order(n: usize) -> [CaseIx; N] {
+        debug_assert_eq!(n, N);
+        // `i < MAX_CASES`: fits.
+        std::array::from_fn(|i| i as CaseIx)
+    }
+}
+
+/// Vectors, allocated for each poll.
+struct Heap;
+
+impl Arrays for Heap {
+    type Of<T> = Vec<T>;
+
+    fn filled<T: Copy>(n: usize, v: T) -> Vec<T> {
+        vec![v; n]
+    }
+
+    fn source_order(n: usize) -> Vec<CaseIx> {
+        // `n <= MAX_DYNAMIC_CASES`: each index fits (`CaseIx`'s docs).
+        (0..n).map(|i| i as CaseIx).collect()
+    }
+}
+
 /// What one poll knows about the cases, read once (the case methods are
 /// dynamic calls): kinds, lock addresses, poll order and lock order.
-struct Plan<const N: usize> {
-    kinds: [Kind; N],
+struct Plan<A: Arrays> {
+    kinds: A::Of<Kind>,
     /// The channel lock of each channel case (null otherwise).
-    locks: [*const RawLock; N],
+    locks: A::Of<*const RawLock>,
     /// Poll order (1.): a uniformly random permutation of the enabled cases.
-    order: [u8; N],
+    order: A::Of<CaseIx>,
     n_enabled: usize,
     /// Lock order (2.): the channel cases, sorted by lock address when
     /// `sorted` (only a poll that takes all the locks needs the order).
-    by_addr: [u8; N],
+    by_addr: A::Of<CaseIx>,
     n_locks: usize,
     sorted: bool,
 }
 
-/// A uniformly random permutation of `0..N` (1. Poll order), drawn lazily:
-/// forward Fisher-Yates, position `k` fixed only when pass 1 first asks for
-/// it, so a select whose first tried case is ready draws one position, not
-/// `N - 1` (the whole permutation is drawn only for the [`Plan`]). Each
-/// position takes one multiplication from a 64-bit random word (Lemire's
-/// multiply-shift; the low half of the product is the unused randomness,
-/// and a word serves several draws while their bounds multiply to at most
-/// 2^32, so the bias stays below 2^-32): one thread-local draw for up to 12
-/// positions. A random rotation would be cheaper still, but it favours the
-/// case after a run of unready ones. `biased;` and loom use the source
-/// order: loom needs determinism, and the models explore the interleavings
-/// instead.
-struct Shuffle<const N: usize> {
-    order: [u8; N],
+/// A uniformly random permutation of the cases (1. Poll order), drawn
+/// lazily: forward Fisher-Yates, position `k` fixed only when pass 1 first
+/// asks for it, so a select whose first tried case is ready draws one
+/// position, not `n - 1` (the whole permutation is drawn only for the
+/// [`Plan`]). Each position takes one multiplication from a 64-bit random
+/// word (Lemire's multiply-shift; the low half of the product is the unused
+/// randomness, and a word serves several draws while their bounds multiply
+/// to at most 2^32, so the bias stays below 2^-32): one thread-local draw
+/// for up to 12 positions. A random rotation would be cheaper still, but it
+/// favours the case after a run of unready ones. `biased;` and loom use the
+/// source order: loom needs determinism, and the models explore the
+/// interleavings instead.
+struct Shuffle<A: Arrays> {
+    order: A::Of<CaseIx>,
     /// Positions `..drawn` are final.
     drawn: usize,
     word: u64,
@@ -681,22 +741,29 @@ struct Shuffle<const N: usize> {
     spent: u64,
 }
 
-impl<const N: usize> Shuffle<N> {
+impl<A: Arrays> Shuffle<A> {
+    /// Over `n` cases.
     #[inline]
-    fn new(biased: bool) -> Self {
+    fn new(n: usize, biased: bool) -> Self {
         Self {
-            order: std::array::from_fn(|i| i as u8),
-            drawn: if biased || cfg!(loom) { N } else { 0 },
+            order: A::source_order(n),
+            drawn: if biased || cfg!(loom) { n } else { 0 },
             word: 0,
             spent: u64::MAX,
         }
+    }
+
+    /// The number of cases.
+    #[inline]
+    fn len(&self) -> usize {
+        self.order.as_ref().len()
     }
 
     /// Fixes the next position.
     #[inline]
     fn draw(&mut self) {
         let k = self.drawn;
-        let bound = (N - k) as u64;
+        let bound = (self.len() - k) as u64;
         if bound > 1 {
             self.spent = self.spent.saturating_mul(bound);
             if self.spent > 1 << 32 {
@@ -705,7 +772,7 @@ impl<const N: usize> Shuffle<N> {
             }
             let m = u128::from(self.word) * u128::from(bound);
             self.word = m as u64;
-            self.order.swap(k, k + (m >> 64) as usize);
+            self.order.as_mut().swap(k, k + (m >> 64) as usize);
         }
         self.drawn += 1;
     }
@@ -716,50 +783,60 @@ impl<const N: usize> Shuffle<N> {
         while self.drawn <= k {
             self.draw();
         }
-        self.order[k] as usize
+        self.order.as_ref()[k] as usize
     }
 
     /// The whole permutation.
-    fn all(&mut self) -> &[u8; N] {
-        while self.drawn < N {
+    fn all(&mut self) -> &[CaseIx] {
+        while self.drawn < self.len() {
             self.draw();
         }
-        &self.order
+        self.order.as_ref()
     }
 }
 
 /// A whole uniformly random permutation (the unit tests' view of [`Shuffle`]).
 #[cfg(test)]
-fn shuffled<const N: usize>() -> [u8; N] {
-    *Shuffle::<N>::new(false).all()
+fn shuffled<const N: usize>() -> [CaseIx; N] {
+    let mut s = Shuffle::<Inline<N>>::new(N, false);
+    s.all();
+    s.order
 }
 
-impl<const N: usize> Plan<N> {
+impl<A: Arrays> Plan<A> {
     /// Reads the cases; `perm` is the poll order over all the cases (the
     /// disabled ones are left out: a uniform permutation of all the cases
     /// keeps the enabled ones in uniform random order).
-    fn new(cases: &[Pin<&mut dyn Case>; N], perm: &[u8; N]) -> Self {
-        let mut plan = Plan {
-            kinds: [Kind::Disabled; N],
-            locks: [std::ptr::null(); N],
-            order: [0; N],
+    fn new(cases: &A::Of<Pin<&mut dyn Case>>, perm: &[CaseIx]) -> Self {
+        let cases = cases.as_ref();
+        let n = cases.len();
+        let mut plan = Plan::<A> {
+            kinds: A::filled(n, Kind::Disabled),
+            locks: A::filled(n, std::ptr::null()),
+            order: A::filled(n, 0),
             n_enabled: 0,
-            by_addr: [0; N],
+            by_addr: A::filled(n, 0),
             n_locks: 0,
             sorted: false,
         };
+        let (kinds, locks, by_addr) = (
+            plan.kinds.as_mut(),
+            plan.locks.as_mut(),
+            plan.by_addr.as_mut(),
+        );
         for (i, case) in cases.iter().enumerate() {
             let (kind, lock) = case.describe();
-            plan.kinds[i] = kind;
+            kinds[i] = kind;
             if kind == Kind::Channel {
-                plan.locks[i] = lock.expect("a channel case has a lock");
-                plan.by_addr[plan.n_locks] = i as u8;
+                locks[i] = lock.expect("a channel case has a lock");
+                by_addr[plan.n_locks] = i as CaseIx;
                 plan.n_locks += 1;
             }
         }
+        let order = plan.order.as_mut();
         for &i in perm {
-            if plan.kinds[i as usize] != Kind::Disabled {
-                plan.order[plan.n_enabled] = i;
+            if kinds[i as usize] != Kind::Disabled {
+                order[plan.n_enabled] = i;
                 plan.n_enabled += 1;
             }
         }
@@ -768,25 +845,28 @@ impl<const N: usize> Plan<N> {
 
     /// The enabled cases in poll order.
     fn order(&self) -> impl Iterator<Item = usize> + '_ {
-        self.order[..self.n_enabled].iter().map(|&i| i as usize)
+        self.order.as_ref()[..self.n_enabled]
+            .iter()
+            .map(|&i| i as usize)
     }
 
     /// The channel cases in poll order.
     fn channel_cases(&self) -> impl Iterator<Item = usize> + '_ {
-        self.order().filter(|&i| self.kinds[i] == Kind::Channel)
+        let kinds = self.kinds.as_ref();
+        self.order().filter(move |&i| kinds[i] == Kind::Channel)
     }
 
     fn lock_of(&self, i: usize) -> &RawLock {
         // SAFETY: `locks[i]` was taken from case `i`, which the caller's
         // `cases` borrows for the whole poll, so the channel is alive.
-        unsafe { &*self.locks[i] }
+        unsafe { &*self.locks.as_ref()[i] }
     }
 
     /// Sorts the lock order; needed before `lock_all`.
     fn sort_locks(&mut self) {
         if !self.sorted {
-            let locks = self.locks;
-            self.by_addr[..self.n_locks].sort_unstable_by_key(|&i| locks[i as usize]);
+            let locks = self.locks.as_ref();
+            self.by_addr.as_mut()[..self.n_locks].sort_unstable_by_key(|&i| locks[i as usize]);
             self.sorted = true;
         }
     }
@@ -795,8 +875,8 @@ impl<const N: usize> Plan<N> {
     fn lock_all(&self) {
         debug_assert!(self.sorted, "lock_all before sort_locks");
         let mut prev = std::ptr::null();
-        for &i in &self.by_addr[..self.n_locks] {
-            let l = self.locks[i as usize];
+        for &i in &self.by_addr.as_ref()[..self.n_locks] {
+            let l = self.locks.as_ref()[i as usize];
             if l != prev {
                 self.lock_of(i as usize).lock_eager();
                 prev = l;
@@ -812,13 +892,13 @@ impl<const N: usize> Plan<N> {
     /// All the select's channel locks are held (`lock_all`).
     unsafe fn try_channels(
         &self,
-        cases: &mut [Pin<&mut dyn Case>; N],
+        cases: &mut A::Of<Pin<&mut dyn Case>>,
         me: Option<&Token>,
         wakeups: &mut Wakeups,
     ) -> Option<usize> {
         self.channel_cases()
             // SAFETY: every channel lock is held (this function's contract).
-            .find(|&i| unsafe { cases[i].as_mut().try_commit(me, wakeups) })
+            .find(|&i| unsafe { cases.as_mut()[i].as_mut().try_commit(me, wakeups) })
     }
 
     /// Unlocks what `lock_all` locked.
@@ -828,8 +908,8 @@ impl<const N: usize> Plan<N> {
     /// `lock_all` was called and not undone.
     unsafe fn unlock_all(&self) {
         let mut prev = std::ptr::null();
-        for &i in self.by_addr[..self.n_locks].iter().rev() {
-            let l = self.locks[i as usize];
+        for &i in self.by_addr.as_ref()[..self.n_locks].iter().rev() {
+            let l = self.locks.as_ref()[i as usize];
             if l != prev {
                 // SAFETY: locked by `lock_all` (contract).
                 unsafe { self.lock_of(i as usize).unlock() };
@@ -860,20 +940,47 @@ impl SelectState {
 
     /// Polls the select over `cases`: `Ready(i)` when case `i` committed (its
     /// output is stored in it), `Ready(DEFAULT)` for the default arm.
+    ///
+    /// # Panics
+    ///
+    /// Past [`MAX_CASES`] cases, or if polled again after `Ready`.
     pub fn poll<const N: usize>(
         &mut self,
         mut cases: [Pin<&mut dyn Case>; N],
         cx: &mut Context<'_>,
     ) -> Poll<usize> {
-        assert!(!self.done, "select polled after completion");
         assert!(N <= MAX_CASES, "select: more than {MAX_CASES} cases");
-        let mut perm = Shuffle::<N>::new(self.biased);
+        self.poll_in::<Inline<N>>(&mut cases, cx)
+    }
+
+    /// [`poll`](Self::poll) over any number of cases up to
+    /// [`MAX_DYNAMIC_CASES`], with the per-case arrays on the heap: the wait
+    /// of a [`Select`] of more than [`MAX_CASES`] cases.
+    pub(crate) fn poll_slice(
+        &mut self,
+        cases: &mut Vec<Pin<&mut dyn Case>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<usize> {
+        assert!(
+            cases.len() <= MAX_DYNAMIC_CASES,
+            "select: more than {MAX_DYNAMIC_CASES} cases"
+        );
+        self.poll_in::<Heap>(cases, cx)
+    }
+
+    fn poll_in<A: Arrays>(
+        &mut self,
+        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<usize> {
+        assert!(!self.done, "select polled after completion");
+        let mut perm = Shuffle::<A>::new(cases.as_ref().len(), self.biased);
         let mut wakeups = Wakeups::new();
         let res = if self.registered {
-            let mut plan = Plan::new(&cases, perm.all());
-            self.poll_registered(&mut cases, &mut plan, cx, &mut wakeups)
+            let mut plan = Plan::<A>::new(cases, perm.all());
+            self.poll_registered(cases, &mut plan, cx, &mut wakeups)
         } else {
-            self.poll_fresh(&mut cases, &mut perm, cx, &mut wakeups)
+            self.poll_fresh(cases, &mut perm, cx, &mut wakeups)
         };
         // No lock is held here (each path unlocks before it returns).
         wakeups.wake();
@@ -892,26 +999,26 @@ impl SelectState {
     /// ready). Then all the locks are taken, the channel cases tried once
     /// more under them (a counterpart may have queued on a channel after we
     /// tried it), and the entries queued under those same locks (pass 2).
-    fn poll_fresh<const N: usize>(
+    fn poll_fresh<A: Arrays>(
         &mut self,
-        cases: &mut [Pin<&mut dyn Case>; N],
-        perm: &mut Shuffle<N>,
+        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        perm: &mut Shuffle<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) -> Poll<usize> {
         if self.has_default {
-            let mut plan = Plan::new(cases, perm.all());
+            let mut plan = Plan::<A>::new(cases, perm.all());
             return Self::poll_once(cases, &mut plan, cx, wakeups);
         }
         // 3. Pass 1, case by case (disabled cases answer `false`), drawing
         // the poll order as it goes.
-        for k in 0..N {
+        for k in 0..perm.len() {
             let i = perm.at(k);
-            if cases[i].as_mut().try_alone(cx, wakeups) {
+            if cases.as_mut()[i].as_mut().try_alone(cx, wakeups) {
                 return Poll::Ready(i);
             }
         }
-        let plan = &mut Plan::new(cases, perm.all());
+        let plan = &mut Plan::<A>::new(cases, perm.all());
         if plan.n_locks == 0 {
             // Only futures (or nothing): they hold our waker.
             record_wait(cases, plan);
@@ -940,9 +1047,9 @@ impl SelectState {
     /// then empties `c1`; tried one at a time, `c2` could be seen before the
     /// send and `c1` after the receive). So the channel cases are tried
     /// under all the select's locks, released only to poll a future case.
-    fn poll_once<const N: usize>(
-        cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &mut Plan<N>,
+    fn poll_once<A: Arrays>(
+        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        plan: &mut Plan<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) -> Poll<usize> {
@@ -950,14 +1057,14 @@ impl SelectState {
         let mut locked = false;
         let mut chosen = DEFAULT;
         for i in plan.order() {
-            match plan.kinds[i] {
+            match plan.kinds.as_ref()[i] {
                 Kind::Channel => {
                     if !locked {
                         plan.lock_all();
                         locked = true;
                     }
                     // SAFETY: all the select's channel locks are held.
-                    if unsafe { cases[i].as_mut().try_commit(None, wakeups) } {
+                    if unsafe { cases.as_mut()[i].as_mut().try_commit(None, wakeups) } {
                         chosen = i;
                         break;
                     }
@@ -968,7 +1075,7 @@ impl SelectState {
                         unsafe { plan.unlock_all() };
                         locked = false;
                     }
-                    if cases[i].as_mut().poll_future(cx).is_ready() {
+                    if cases.as_mut()[i].as_mut().poll_future(cx).is_ready() {
                         chosen = i;
                         break;
                     }
@@ -985,10 +1092,10 @@ impl SelectState {
     }
 
     /// A poll with entries of ours queued: we were woken.
-    fn poll_registered<const N: usize>(
+    fn poll_registered<A: Arrays>(
         &mut self,
-        cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &mut Plan<N>,
+        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        plan: &mut Plan<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) -> Poll<usize> {
@@ -1009,7 +1116,7 @@ impl SelectState {
         let me = self.token.as_deref();
 
         for i in plan.order() {
-            match plan.kinds[i] {
+            match plan.kinds.as_ref()[i] {
                 Kind::Channel => {
                     if !locked {
                         plan.lock_all();
@@ -1022,7 +1129,7 @@ impl SelectState {
                     }
                     // Pass 1: try the operation, skipping our own entries.
                     // SAFETY: all the select's channel locks are held.
-                    if unsafe { cases[i].as_mut().try_commit(me, wakeups) } {
+                    if unsafe { cases.as_mut()[i].as_mut().try_commit(me, wakeups) } {
                         chosen = Some((i, false));
                         break;
                     }
@@ -1039,12 +1146,12 @@ impl SelectState {
                         chosen = Some((k, true));
                         break;
                     }
-                    if cases[i].as_mut().poll_future(cx).is_ready() {
+                    if cases.as_mut()[i].as_mut().poll_future(cx).is_ready() {
                         if me.expect("registered").try_claim() {
                             chosen = Some((i, false));
                         } else {
                             // A counterpart won: the future's output is dropped.
-                            cases[i].as_mut().discard_output();
+                            cases.as_mut()[i].as_mut().discard_output();
                             let k = selection(me).expect("lost the claim");
                             chosen = Some((k, true));
                         }
@@ -1093,10 +1200,14 @@ impl SelectState {
         if !locked {
             plan.lock_all();
         }
-        for &i in &plan.by_addr[..plan.n_locks] {
+        for &i in &plan.by_addr.as_ref()[..plan.n_locks] {
             let i = i as usize;
             // SAFETY: all locks held.
-            unsafe { cases[i].as_mut().finish(by_peer && i == index, wakeups) };
+            unsafe {
+                cases.as_mut()[i]
+                    .as_mut()
+                    .finish(by_peer && i == index, wakeups)
+            };
         }
         self.registered = false;
         // SAFETY: locked above.
@@ -1107,17 +1218,17 @@ impl SelectState {
     /// Pass 2 (5.): queue an entry for every channel case not queued yet, in the
     /// random poll order (so that, as in Go, a select's cases on one channel
     /// queue in random order), and store the waker. All locks held.
-    fn enqueue<const N: usize>(
+    fn enqueue<A: Arrays>(
         &mut self,
-        cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &Plan<N>,
+        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        plan: &Plan<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
     ) {
         let token = self.token.get_or_insert_with(|| Arc::new(Token::new()));
         for i in plan.channel_cases() {
             // SAFETY: all the select's channel locks are held (caller).
-            unsafe { cases[i].as_mut().register(token, i) };
+            unsafe { cases.as_mut()[i].as_mut().register(token, i) };
         }
         // SAFETY: all the locks of the channels where the token is queued
         // are held (waiter.rs invariant #4).
@@ -1128,20 +1239,20 @@ impl SelectState {
     /// Pass 3 (6.) when a counterpart chose case `chosen` (the token is final):
     /// each channel case unqueues under its own lock; the chosen one collects
     /// what it was handed.
-    fn finish_each<const N: usize>(
+    fn finish_each<A: Arrays>(
         &mut self,
-        cases: &mut [Pin<&mut dyn Case>; N],
-        plan: &Plan<N>,
+        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        plan: &Plan<A>,
         chosen: usize,
         wakeups: &mut Wakeups,
     ) {
-        for &i in &plan.by_addr[..plan.n_locks] {
+        for &i in &plan.by_addr.as_ref()[..plan.n_locks] {
             let i = i as usize;
             let lock = plan.lock_of(i);
             lock.lock_eager();
             // SAFETY: the case's lock is held; the token is final, so no
             // other lock is needed (`Case::finish` touches one channel).
-            unsafe { cases[i].as_mut().finish(i == chosen, wakeups) };
+            unsafe { cases.as_mut()[i].as_mut().finish(i == chosen, wakeups) };
             // SAFETY: locked just above.
             unsafe { lock.unlock() };
         }
@@ -1155,15 +1266,15 @@ impl SelectState {
 /// all), so their `durable` flags are fresh. Out of line and skipped when no
 /// task is traced: the pending path pays one thread-local read.
 #[inline(never)]
-fn record_wait<const N: usize>(cases: &[Pin<&mut dyn Case>; N], plan: &Plan<N>) {
+fn record_wait<A: Arrays>(cases: &A::Of<Pin<&mut dyn Case>>, plan: &Plan<A>) {
     if !gust_trace::is_traced() {
         return;
     }
     let durable = plan
         .order()
-        .all(|i| plan.kinds[i] == Kind::Channel || cases[i].waits_durably());
+        .all(|i| plan.kinds.as_ref()[i] == Kind::Channel || cases.as_ref()[i].waits_durably());
     gust_trace::record(Wait::Select {
-        // At most `MAX_CASES`.
+        // At most `MAX_DYNAMIC_CASES`.
         cases: plan.n_enabled as u32,
         durable,
     });
@@ -1196,7 +1307,7 @@ mod tests {
     /// Every permutation of `0..N` comes out of `shuffled` equally often:
     /// a chi-squared test over `draws` permutations (p < 0.001 fails).
     fn uniform<const N: usize>(draws: usize, critical: f64) {
-        let mut counts = std::collections::HashMap::<[u8; N], usize>::new();
+        let mut counts = std::collections::HashMap::<[u16; N], usize>::new();
         for _ in 0..draws {
             *counts.entry(shuffled::<N>()).or_default() += 1;
         }
