@@ -90,6 +90,66 @@ fn nine_senders_are_all_received() {
 }
 
 #[test]
+fn the_tour_runs_every_step_to_its_end() {
+    let out = run("tour", &[]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("tour finished in"), "{stdout}");
+}
+
+/// The deadlock example, by default: `block_on` panics with Go's words and
+/// the dump, naming both tasks, what they wait on and where they were
+/// spawned.
+#[test]
+fn deadlock_is_reported_with_the_dump() {
+    let start = Instant::now();
+    let out = Command::new(example("deadlock"))
+        .env_remove("GUST_DEADLOCK")
+        .output()
+        .expect("starts");
+    assert!(
+        !out.status.success(),
+        "a deadlock ends the program: {out:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(5), "reported late");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("all tasks are asleep - deadlock!"),
+        "{stderr}"
+    );
+    for task in ["\"ping\" [chan receive", "\"pong\" [chan receive"] {
+        assert!(stderr.contains(task), "{task}: {stderr}");
+    }
+    assert!(
+        stderr.contains("spawned at examples/deadlock.rs:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("block_on 1 [join (task "), "{stderr}");
+}
+
+/// `GUST_DEADLOCK=warn`: the same report on stderr, once, and the program
+/// waits on (killed here after the report).
+#[test]
+fn deadlock_warn_prints_once_and_waits_on() {
+    let mut child = Reap(
+        Command::new(example("deadlock"))
+            .env("GUST_DEADLOCK", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts"),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().expect("piped"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("a report");
+    assert!(line.contains("all tasks are asleep - deadlock!"), "{line}");
+    assert!(
+        child.0.try_wait().expect("waits").is_none(),
+        "warn must not end the program"
+    );
+}
+
+#[test]
 fn pipeline_hashes_a_directory() {
     let dir = std::env::temp_dir().join(format!("gust-pipeline-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("sub")).unwrap();
