@@ -272,3 +272,57 @@ fn a_yield_runs_after_every_ready_task_even_the_overflow() {
     };
     assert_eq!(rt.block_on(rt.spawn(root)).unwrap(), n);
 }
+
+/// Go's timers on a runtime's own timers (no process-wide thread, so Miri
+/// can run them): a stop or reset racing the firing callback on another
+/// worker never lets a value of the old schedule through (Go 1.23), and a
+/// ticker shared by two tasks hands each tick to one of them. A runtime's
+/// timer set keeps a watch on the process-wide timer thread, which outlives
+/// the test: `ci/miri.sh` runs it with `-Zmiri-ignore-leaks`, as
+/// `timers_and_blocking`.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn timers_stop_and_reset_race_their_callbacks() {
+    use crate::time::{Ticker, Timer};
+    let rt = Builder::new().workers(2).build().unwrap();
+    let rounds = if cfg!(miri) { 3 } else { 200 };
+    rt.block_on(async move {
+        for i in 0..rounds {
+            let t = Arc::new(Timer::new(Duration::from_micros(50)));
+            // Let the deadline come close, then stop it from another task
+            // while a worker may be firing it.
+            sleep(Duration::from_micros(i % 100)).await;
+            let stopper = t.clone();
+            // A fired value nobody received still counts as pending.
+            let stopped = spawn(async move { stopper.stop() }).await.unwrap();
+            assert!(stopped, "round {i}: an unreceived timer is pending");
+            // Its value, fired or not, is gone for good.
+            assert!(timeout(Duration::from_millis(2), t.wait()).await.is_err());
+            // A reset re-arms it: one value, from the new schedule.
+            let reset_at = crate::time::now();
+            assert!(!t.reset(Duration::from_micros(10)), "stopped: not pending");
+            let at = t.wait().await;
+            assert!(at >= reset_at + Duration::from_micros(10), "round {i}: early");
+            assert!(!t.stop(), "its value was received: not pending");
+        }
+        let ticker = Arc::new(Ticker::new(Duration::from_micros(100)));
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (ticker, ticks) = (ticker.clone(), ticks.clone());
+                spawn(async move {
+                    for _ in 0..3 {
+                        ticker.tick().await;
+                        ticks.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.await.unwrap();
+        }
+        ticker.stop();
+        assert_eq!(ticks.load(Ordering::Relaxed), 6);
+    });
+    drop(rt);
+}

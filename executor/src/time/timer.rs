@@ -24,6 +24,19 @@
 //! 3. Each waiter (a pending [`TimerWait`] or a ticker's stream) has one
 //!    slot in `waiters`, removed when it completes or is dropped.
 //!
+//! # Why no wake-up is lost (and why no loom model)
+//!
+//! The protocol has no lock-free step: arming, firing, `stop`, `reset` and
+//! a waiter's registration each happen whole under the one mutex, and the
+//! wakers are woken after it is released, from a list taken under it. A
+//! waiter that finds no value registers under the lock; `fire` sets the
+//! value and takes the list under the same lock: so either the waiter saw
+//! the value, or it is in the list that `fire` wakes. A loom model would
+//! check only the mutex. What is checked instead: the stop/reset races of
+//! Go's tests on real threads (`tests/time_go.rs`, `stop_reset_race_stress`),
+//! and a unit test of stop and reset racing the callback on a runtime's
+//! workers that Miri runs (`timers_stop_and_reset_race_their_callbacks`).
+//!
 //! [`Ticker`]: super::Ticker
 
 use std::fmt;
