@@ -467,6 +467,7 @@ impl Worker {
             // here, where they were allocated.
             self.shared.registry.drain(self.index);
             let now = std::time::Instant::now();
+            crate::time::clock::saw(now);
             crate::trace::refresh_coarse_clock(self.shared.driver.timers.clock(), now);
             // I/O events and due timers, unless a parked worker waits in
             // the poller (`driver/mod.rs`): what they wake lands here.
@@ -641,6 +642,7 @@ impl Worker {
         impl Drop for Resume<'_> {
             fn drop(&mut self) {
                 let now = std::time::Instant::now();
+                crate::time::clock::saw(now);
                 self.0.busy_since.set(now);
                 // Dumps stamp waits with it (`trace/mod.rs`).
                 crate::trace::refresh_coarse_clock(self.0.shared.driver.timers.clock(), now);

@@ -238,7 +238,7 @@ impl Sleep {
     /// at once; without, it is registered like any other and fires at its
     /// set's next turn.
     fn register(&mut self, deadline: Instant, check_clock: bool, cx: &Context<'_>) -> Poll<()> {
-        if check_clock && self.clock.now() >= deadline {
+        if check_clock && self.clock.has_passed(deadline) {
             self.state = State::Elapsed;
             return Poll::Ready(());
         }
@@ -263,7 +263,7 @@ impl Sleep {
     /// real clock, whose mark says nothing of ours) and our clock says the
     /// deadline has passed.
     fn passed_off_clock(&self, key: &Key, deadline: Instant) -> bool {
-        !key.timers.clock.same_as(&self.clock) && self.clock.now() >= deadline
+        !key.timers.clock.same_as(&self.clock) && self.clock.has_passed(deadline)
     }
 }
 
