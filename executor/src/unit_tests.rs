@@ -302,7 +302,10 @@ fn timers_stop_and_reset_race_their_callbacks() {
             let reset_at = crate::time::now();
             assert!(!t.reset(Duration::from_micros(10)), "stopped: not pending");
             let at = t.wait().await;
-            assert!(at >= reset_at + Duration::from_micros(10), "round {i}: early");
+            assert!(
+                at >= reset_at + Duration::from_micros(10),
+                "round {i}: early"
+            );
             assert!(!t.stop(), "its value was received: not pending");
         }
         let ticker = Arc::new(Ticker::new(Duration::from_micros(100)));
