@@ -44,6 +44,18 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 /// The guard of a locked [`Mutex`]: the lock is released when it is dropped.
 /// `Send` when `T` is, so it may be held across an `.await` in a spawned
 /// task.
+///
+/// # Examples
+///
+/// ```
+/// let m = gust_sync::Mutex::new(vec![1]);
+/// {
+///     let mut guard = m.try_lock().unwrap();
+///     guard.push(2); // the value, through the guard
+///     assert!(m.try_lock().is_none()); // held while the guard lives
+/// }
+/// assert_eq!(*m.try_lock().unwrap(), [1, 2]); // dropped: unlocked
+/// ```
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct MutexGuard<'a, T: ?Sized> {
     pub(crate) mutex: &'a Mutex<T>,

@@ -30,12 +30,35 @@ pub struct RwLock<T: ?Sized> {
 }
 
 /// Shared access to an [`RwLock`]'s value; released on drop.
+///
+/// # Examples
+///
+/// ```
+/// let lock = gust_sync::RwLock::new(1);
+/// let a = lock.try_read().unwrap();
+/// let b = lock.try_read().unwrap(); // readers share the lock
+/// assert_eq!(*a + *b, 2);
+/// assert!(lock.try_write().is_none()); // no writer while a reader holds it
+/// drop((a, b));
+/// assert!(lock.try_write().is_some());
+/// ```
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     inner: async_lock::RwLockReadGuard<'a, T>,
 }
 
 /// Exclusive access to an [`RwLock`]'s value; released on drop.
+///
+/// # Examples
+///
+/// ```
+/// let lock = gust_sync::RwLock::new(vec![1]);
+/// let mut w = lock.try_write().unwrap();
+/// w.push(2);
+/// assert!(lock.try_read().is_none()); // exclusive: not even a reader
+/// drop(w);
+/// assert_eq!(*lock.try_read().unwrap(), [1, 2]);
+/// ```
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     inner: async_lock::RwLockWriteGuard<'a, T>,

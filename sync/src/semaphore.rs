@@ -93,6 +93,19 @@ struct Waiter {
 }
 
 /// Permits held from a [`Semaphore`]; dropping it releases them.
+///
+/// # Examples
+///
+/// ```
+/// let sem = gust_sync::Semaphore::new(3);
+/// gust_executor::block_on(async {
+///     let permit = sem.acquire(2).await.unwrap();
+///     assert_eq!(permit.count(), 2);
+///     assert_eq!(sem.available(), 1);
+///     drop(permit); // both go back
+///     assert_eq!(sem.available(), 3);
+/// });
+/// ```
 #[must_use = "the permits are released at once if the permit is not kept"]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
@@ -100,6 +113,19 @@ pub struct SemaphorePermit<'a> {
 }
 
 /// [`Semaphore::acquire`] asked for more permits than the semaphore has.
+///
+/// # Examples
+///
+/// ```
+/// let sem = gust_sync::Semaphore::new(2);
+/// let err = gust_executor::block_on(sem.acquire(3)).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "semaphore: acquiring 3 permits from a semaphore of 2"
+/// );
+/// assert_eq!(sem.acquire_blocking(3).unwrap_err(), err);
+/// assert_eq!(sem.available(), 2); // a failed acquire takes nothing
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcquireError {
     requested: usize,

@@ -125,6 +125,15 @@ pub enum Wait {
 }
 
 /// Which lock a [`Wait::Lock`] waits on.
+///
+/// # Examples
+///
+/// ```
+/// use gust_trace::{Lock, Wait};
+/// let wait = Wait::Lock(Lock::Cond);
+/// assert_eq!(wait.to_string(), "lock (Cond)");
+/// assert!(wait.is_durable()); // only another task ends a lock wait
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Lock {
@@ -326,6 +335,14 @@ pub struct WaitSlot {
 
 impl WaitSlot {
     /// An empty slot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_trace::WaitSlot;
+    /// static SLOT: WaitSlot = WaitSlot::new(); // const: fit for a static
+    /// assert_eq!(SLOT.get(), None);
+    /// ```
     pub const fn new() -> Self {
         Self {
             word: AtomicU64::new(K_NONE),
@@ -333,6 +350,16 @@ impl WaitSlot {
     }
 
     /// What was recorded last, or `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_trace::{Wait, WaitSlot};
+    /// let slot = WaitSlot::new();
+    /// assert_eq!(slot.get(), None);
+    /// slot.set(Wait::Join { task: 7 });
+    /// assert_eq!(slot.get(), Some(Wait::Join { task: 7 }));
+    /// ```
     pub fn get(&self) -> Option<Wait> {
         // Relaxed: a dump's snapshot; no other memory depends on it.
         match self.word.load(Ordering::Relaxed) {
@@ -342,12 +369,32 @@ impl WaitSlot {
     }
 
     /// Forgets what was recorded (the executor, before each poll).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_trace::{Wait, WaitSlot};
+    /// let slot = WaitSlot::new();
+    /// slot.set(Wait::Io);
+    /// slot.clear();
+    /// assert_eq!(slot.get(), None);
+    /// ```
     #[inline]
     pub fn clear(&self) {
         self.word.store(K_NONE, Ordering::Relaxed);
     }
 
     /// Records `wait` here: one store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_trace::{Lock, Wait, WaitSlot};
+    /// let slot = WaitSlot::new();
+    /// slot.set(Wait::Sleep);
+    /// slot.set(Wait::Lock(Lock::Mutex)); // the last record wins
+    /// assert_eq!(slot.get(), Some(Wait::Lock(Lock::Mutex)));
+    /// ```
     #[inline]
     pub fn set(&self, wait: Wait) {
         self.word.store(wait.pack(), Ordering::Relaxed);
@@ -388,6 +435,23 @@ pub unsafe fn enter(slot: &WaitSlot) -> Entered<'_> {
 }
 
 /// The guard of [`enter`].
+///
+/// # Examples
+///
+/// ```
+/// use gust_trace::{Wait, WaitSlot};
+/// let (outer, inner) = (WaitSlot::new(), WaitSlot::new());
+/// // SAFETY: both guards drop in this scope, before the slots, inner first.
+/// let _outer = unsafe { gust_trace::enter(&outer) };
+/// {
+///     // SAFETY: as above.
+///     let _inner = unsafe { gust_trace::enter(&inner) };
+///     gust_trace::record(Wait::Io);
+/// } // `_inner` dropped: `outer` is current again
+/// gust_trace::record(Wait::Timer);
+/// assert_eq!(inner.get(), Some(Wait::Io));
+/// assert_eq!(outer.get(), Some(Wait::Timer));
+/// ```
 #[derive(Debug)]
 #[must_use = "the slot is current only while the guard lives"]
 pub struct Entered<'a> {

@@ -89,21 +89,74 @@ impl TaskInfo {
 
     /// The task's id, unique among the tasks of its runtime (a `block_on`
     /// has its own sequence).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let a = rt.spawn(std::future::pending::<()>());
+    /// let b = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// let ids: Vec<u64> = dump.tasks().iter().map(|t| t.id()).collect();
+    /// assert_eq!(ids.len(), 2);
+    /// assert!(ids[0] < ids[1]); // listed by id, and no two alike
+    /// a.abort();
+    /// b.abort();
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
 
     /// The name given with [`task::Builder::name`](crate::task::Builder::name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::task::Builder;
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let named = Builder::new().name("fetcher").spawn_on(std::future::pending::<()>(), &rt);
+    /// let unnamed = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// let names: Vec<Option<&str>> = dump.tasks().iter().map(|t| t.name()).collect();
+    /// assert_eq!(names, [Some("fetcher"), None]);
+    /// named.abort();
+    /// unnamed.abort();
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// Where the task was spawned (or `block_on` was called).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let line = line!() + 1;
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// let at = dump.tasks()[0].spawned_at();
+    /// assert_eq!((at.file(), at.line()), (file!(), line));
+    /// h.abort();
+    /// ```
     pub fn spawned_at(&self) -> &'static Location<'static> {
         self.spawned_at
     }
 
     /// Running, runnable or waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::runtime::TaskState;
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let h = rt.spawn(async {
+    ///     let dump = gust_executor::runtime::dump();
+    ///     dump.tasks().iter().map(|t| t.state()).collect::<Vec<_>>()
+    /// });
+    /// // The only task is the one that took the dump, while it ran.
+    /// assert_eq!(rt.block_on(h).unwrap(), [TaskState::Running]);
+    /// ```
     pub fn state(&self) -> TaskState {
         self.state
     }
@@ -114,11 +167,47 @@ impl TaskInfo {
     /// `Semaphore`, `Cond`, `Barrier`, `OnceCell`), `join (task N)`, `I/O`,
     /// or `other future` (a future gust cannot see into). `None` when not
     /// waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let (tx, rx) = gust_chan::chan::<()>(0);
+    /// let h = rt.spawn(async move { rx.recv().await });
+    /// // `None` until a worker has polled the task and it waits.
+    /// let wait = loop {
+    ///     if let Some(w) = rt.dump().tasks()[0].wait() {
+    ///         break w.to_owned();
+    ///     }
+    ///     std::thread::yield_now();
+    /// };
+    /// assert_eq!(wait, "chan receive");
+    /// drop(tx);
+    /// rt.block_on(h).unwrap();
+    /// ```
     pub fn wait(&self) -> Option<&str> {
         self.wait.as_deref()
     }
 
     /// For a channel wait: where the channel was made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let line = line!() + 1;
+    /// let (tx, rx) = gust_chan::chan::<()>(0);
+    /// let h = rt.spawn(async move { rx.recv().await });
+    /// let made_at = loop {
+    ///     if let Some(at) = rt.dump().tasks()[0].chan_made_at() {
+    ///         break at;
+    ///     }
+    ///     std::thread::yield_now();
+    /// };
+    /// assert_eq!((made_at.file(), made_at.line()), (file!(), line));
+    /// drop(tx);
+    /// rt.block_on(h).unwrap();
+    /// ```
     pub fn chan_made_at(&self) -> Option<&'static Location<'static>> {
         self.chan_made_at
     }
@@ -126,6 +215,29 @@ impl TaskInfo {
     /// How long the current wait has lasted (zero when not waiting;
     /// measured to a few milliseconds), on the runtime's clock: virtual
     /// time under `start_paused`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let started = Instant::now();
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let (tx, rx) = gust_chan::chan::<()>(0);
+    /// let h = rt.spawn(async move { rx.recv().await });
+    /// let waited = loop {
+    ///     let dump = rt.dump();
+    ///     let task = &dump.tasks()[0];
+    ///     if task.wait().is_some() {
+    ///         break task.waiting_for();
+    ///     }
+    ///     assert_eq!(task.waiting_for(), Duration::ZERO); // not waiting (yet)
+    ///     std::thread::yield_now();
+    /// };
+    /// // Not longer than the runtime has lived (the clock counts whole ms).
+    /// assert!(waited <= started.elapsed() + Duration::from_millis(1));
+    /// drop(tx);
+    /// rt.block_on(h).unwrap();
+    /// ```
     pub fn waiting_for(&self) -> Duration {
         self.waiting_for
     }
@@ -193,12 +305,34 @@ pub struct Dump {
 
 impl Dump {
     /// The live spawned tasks, by id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// let pending = rt.spawn(std::future::pending::<()>());
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// assert_eq!(rt.dump().tasks().len(), 1); // an ended task is not listed
+    /// pending.abort();
+    /// ```
     pub fn tasks(&self) -> &[TaskInfo] {
         &self.tasks
     }
 
     /// The runtime's `block_on` calls in progress (not tasks: `num_tasks`
     /// does not count them), by id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Runtime::new().unwrap();
+    /// assert!(rt.dump().block_ons().is_empty());
+    /// let line = line!() + 1;
+    /// let dump = rt.block_on(async { gust_executor::runtime::dump() });
+    /// assert_eq!(dump.block_ons().len(), 1); // the call that took it
+    /// assert_eq!(dump.block_ons()[0].spawned_at().line(), line);
+    /// assert!(dump.tasks().is_empty());
+    /// ```
     pub fn block_ons(&self) -> &[TaskInfo] {
         &self.block_ons
     }
