@@ -3,7 +3,8 @@
 # within its time. Each crate's models are where its own docs say:
 #   gust-executor, gust-waitgroup, gust-context: `--lib loom` (unit tests under cfg(loom))
 #   gust-chan: the `loom` integration test (chan/tests/loom.rs, #![cfg(loom)])
-#   gust-sync: both (the mutex's lock word in its unit tests, the semaphore in tests/loom.rs)
+#   gust-sync: both (the mutex's lock word in its unit tests; the semaphore, and
+#     step-for-step copies of Barrier's and Cond's waits, in tests/loom.rs)
 # Usage: ci/loom.sh [crate...]   (default: all five); prints each duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
