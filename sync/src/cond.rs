@@ -42,6 +42,17 @@ pub struct Cond {
     event: Event,
 }
 
+/// Passes a notification on to one more waiter when dropped: held by a
+/// notified `wait` while it locks the mutex again, and forgotten once it
+/// has.
+struct PassOn<'a>(&'a Event);
+
+impl Drop for PassOn<'_> {
+    fn drop(&mut self) {
+        self.0.notify(1.additional());
+    }
+}
+
 impl Cond {
     /// A condition variable with no waiters.
     ///
@@ -88,7 +99,13 @@ impl Cond {
         let listener = self.event.listen();
         drop(guard);
         traced(listener, Wait::Lock(Lock::Cond)).await;
-        mutex.lock().await
+        // Notified: from here until the mutex is ours, a drop hands the
+        // notification to another waiter (as the listener's drop does
+        // before it fired), or a signal would wake nobody who acts on it.
+        let pass_on = PassOn(&self.event);
+        let guard = mutex.lock().await;
+        std::mem::forget(pass_on);
+        guard
     }
 
     /// [`wait`](Self::wait), blocking this thread.
