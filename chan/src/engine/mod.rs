@@ -647,10 +647,6 @@ pub struct SelectState {
     done: bool,
 }
 
-/// A case's number within one select, in the engine's per-case arrays: at
-/// most [`MAX_DYNAMIC_CASES`] cases.
-type CaseIx = u16;
-
 /// Where one poll keeps its per-case arrays: on the stack for a size known
 /// at compile time ([`Inline`], `select!`), or on the heap ([`Heap`], a
 /// [`Select`] of more cases than a `select!` may have). The engine is
@@ -661,11 +657,20 @@ trait Arrays {
     /// one too, so that an `Inline` instance knows their number.)
     type Of<T>: AsRef<[T]> + AsMut<[T]>;
 
+    /// A case's number in the per-case arrays: `u8` for the up to 64 cases
+    /// of a `select!` (measured: `u16` there cost select over 4 3% of its
+    /// instructions), `u16` for the up to [`MAX_DYNAMIC_CASES`] of a
+    /// `Select`.
+    type Ix: Copy + Into<usize>;
+
+    /// Case `i`'s number (`i` below the number of cases).
+    fn ix(i: usize) -> Self::Ix;
+
     /// `n` (the number of cases) copies of `v`.
     fn filled<T: Copy>(n: usize, v: T) -> Self::Of<T>;
 
     /// `0, 1, ..., n - 1`: the source order of `n` cases.
-    fn source_order(n: usize) -> Self::Of<CaseIx>;
+    fn source_order(n: usize) -> Self::Of<Self::Ix>;
 }
 
 /// Arrays of `N` elements, on the stack.
@@ -673,6 +678,13 @@ struct Inline<const N: usize>;
 
 impl<const N: usize> Arrays for Inline<N> {
     type Of<T> = [T; N];
+    type Ix = u8;
+
+    #[inline]
+    fn ix(i: usize) -> u8 {
+        // `i < N <= MAX_CASES`: fits.
+        i as u8
+    }
 
     #[inline]
     fn filled<T: Copy>(n: usize, v: T) -> [T; N] {
@@ -681,10 +693,9 @@ impl<const N: usize> Arrays for Inline<N> {
     }
 
     #[inline]
-    fn source_order(n: usize) -> [CaseIx; N] {
+    fn source_order(n: usize) -> [u8; N] {
         debug_assert_eq!(n, N);
-        // `i < MAX_CASES`: fits.
-        std::array::from_fn(|i| i as CaseIx)
+        std::array::from_fn(Self::ix)
     }
 }
 
@@ -693,14 +704,19 @@ struct Heap;
 
 impl Arrays for Heap {
     type Of<T> = Vec<T>;
+    type Ix = u16;
+
+    fn ix(i: usize) -> u16 {
+        // `i < n <= MAX_DYNAMIC_CASES = 2^16`: fits.
+        i as u16
+    }
 
     fn filled<T: Copy>(n: usize, v: T) -> Vec<T> {
         vec![v; n]
     }
 
-    fn source_order(n: usize) -> Vec<CaseIx> {
-        // `n <= MAX_DYNAMIC_CASES`: each index fits (`CaseIx`'s docs).
-        (0..n).map(|i| i as CaseIx).collect()
+    fn source_order(n: usize) -> Vec<u16> {
+        (0..n).map(Self::ix).collect()
     }
 }
 
@@ -711,11 +727,11 @@ struct Plan<A: Arrays> {
     /// The channel lock of each channel case (null otherwise).
     locks: A::Of<*const RawLock>,
     /// Poll order (1.): a uniformly random permutation of the enabled cases.
-    order: A::Of<CaseIx>,
+    order: A::Of<A::Ix>,
     n_enabled: usize,
     /// Lock order (2.): the channel cases, sorted by lock address when
     /// `sorted` (only a poll that takes all the locks needs the order).
-    by_addr: A::Of<CaseIx>,
+    by_addr: A::Of<A::Ix>,
     n_locks: usize,
     sorted: bool,
 }
@@ -733,7 +749,7 @@ struct Plan<A: Arrays> {
 /// source order: loom needs determinism, and the models explore the
 /// interleavings instead.
 struct Shuffle<A: Arrays> {
-    order: A::Of<CaseIx>,
+    order: A::Of<A::Ix>,
     /// Positions `..drawn` are final.
     drawn: usize,
     word: u64,
@@ -783,11 +799,11 @@ impl<A: Arrays> Shuffle<A> {
         while self.drawn <= k {
             self.draw();
         }
-        self.order.as_ref()[k] as usize
+        self.order.as_ref()[k].into()
     }
 
     /// The whole permutation.
-    fn all(&mut self) -> &[CaseIx] {
+    fn all(&mut self) -> &[A::Ix] {
         while self.drawn < self.len() {
             self.draw();
         }
@@ -797,7 +813,7 @@ impl<A: Arrays> Shuffle<A> {
 
 /// A whole uniformly random permutation (the unit tests' view of [`Shuffle`]).
 #[cfg(test)]
-fn shuffled<const N: usize>() -> [CaseIx; N] {
+fn shuffled<const N: usize>() -> [u8; N] {
     let mut s = Shuffle::<Inline<N>>::new(N, false);
     s.all();
     s.order
@@ -807,15 +823,15 @@ impl<A: Arrays> Plan<A> {
     /// Reads the cases; `perm` is the poll order over all the cases (the
     /// disabled ones are left out: a uniform permutation of all the cases
     /// keeps the enabled ones in uniform random order).
-    fn new(cases: &A::Of<Pin<&mut dyn Case>>, perm: &[CaseIx]) -> Self {
+    fn new(cases: &A::Of<Pin<&mut dyn Case>>, perm: &[A::Ix]) -> Self {
         let cases = cases.as_ref();
         let n = cases.len();
         let mut plan = Plan::<A> {
             kinds: A::filled(n, Kind::Disabled),
             locks: A::filled(n, std::ptr::null()),
-            order: A::filled(n, 0),
+            order: A::filled(n, A::ix(0)),
             n_enabled: 0,
-            by_addr: A::filled(n, 0),
+            by_addr: A::filled(n, A::ix(0)),
             n_locks: 0,
             sorted: false,
         };
@@ -829,13 +845,13 @@ impl<A: Arrays> Plan<A> {
             kinds[i] = kind;
             if kind == Kind::Channel {
                 locks[i] = lock.expect("a channel case has a lock");
-                by_addr[plan.n_locks] = i as CaseIx;
+                by_addr[plan.n_locks] = A::ix(i);
                 plan.n_locks += 1;
             }
         }
         let order = plan.order.as_mut();
         for &i in perm {
-            if kinds[i as usize] != Kind::Disabled {
+            if kinds[i.into()] != Kind::Disabled {
                 order[plan.n_enabled] = i;
                 plan.n_enabled += 1;
             }
@@ -847,7 +863,7 @@ impl<A: Arrays> Plan<A> {
     fn order(&self) -> impl Iterator<Item = usize> + '_ {
         self.order.as_ref()[..self.n_enabled]
             .iter()
-            .map(|&i| i as usize)
+            .map(|&i| i.into())
     }
 
     /// The channel cases in poll order.
@@ -866,7 +882,7 @@ impl<A: Arrays> Plan<A> {
     fn sort_locks(&mut self) {
         if !self.sorted {
             let locks = self.locks.as_ref();
-            self.by_addr.as_mut()[..self.n_locks].sort_unstable_by_key(|&i| locks[i as usize]);
+            self.by_addr.as_mut()[..self.n_locks].sort_unstable_by_key(|&i| locks[i.into()]);
             self.sorted = true;
         }
     }
@@ -876,9 +892,9 @@ impl<A: Arrays> Plan<A> {
         debug_assert!(self.sorted, "lock_all before sort_locks");
         let mut prev = std::ptr::null();
         for &i in &self.by_addr.as_ref()[..self.n_locks] {
-            let l = self.locks.as_ref()[i as usize];
+            let l = self.locks.as_ref()[i.into()];
             if l != prev {
-                self.lock_of(i as usize).lock_eager();
+                self.lock_of(i.into()).lock_eager();
                 prev = l;
             }
         }
@@ -909,10 +925,10 @@ impl<A: Arrays> Plan<A> {
     unsafe fn unlock_all(&self) {
         let mut prev = std::ptr::null();
         for &i in self.by_addr.as_ref()[..self.n_locks].iter().rev() {
-            let l = self.locks.as_ref()[i as usize];
+            let l = self.locks.as_ref()[i.into()];
             if l != prev {
                 // SAFETY: locked by `lock_all` (contract).
-                unsafe { self.lock_of(i as usize).unlock() };
+                unsafe { self.lock_of(i.into()).unlock() };
                 prev = l;
             }
         }
@@ -1201,7 +1217,7 @@ impl SelectState {
             plan.lock_all();
         }
         for &i in &plan.by_addr.as_ref()[..plan.n_locks] {
-            let i = i as usize;
+            let i: usize = i.into();
             // SAFETY: all locks held.
             unsafe {
                 cases.as_mut()[i]
@@ -1247,7 +1263,7 @@ impl SelectState {
         wakeups: &mut Wakeups,
     ) {
         for &i in &plan.by_addr.as_ref()[..plan.n_locks] {
-            let i = i as usize;
+            let i: usize = i.into();
             let lock = plan.lock_of(i);
             lock.lock_eager();
             // SAFETY: the case's lock is held; the token is final, so no
@@ -1307,7 +1323,7 @@ mod tests {
     /// Every permutation of `0..N` comes out of `shuffled` equally often:
     /// a chi-squared test over `draws` permutations (p < 0.001 fails).
     fn uniform<const N: usize>(draws: usize, critical: f64) {
-        let mut counts = std::collections::HashMap::<[u16; N], usize>::new();
+        let mut counts = std::collections::HashMap::<[u8; N], usize>::new();
         for _ in 0..draws {
             *counts.entry(shuffled::<N>()).or_default() += 1;
         }
