@@ -139,14 +139,39 @@ fn deadlock_warn_prints_once_and_waits_on() {
             .spawn()
             .expect("starts"),
     );
-    let mut stderr = BufReader::new(child.0.stderr.take().expect("piped"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("a report");
-    assert!(line.contains("all tasks are asleep - deadlock!"), "{line}");
+    // stderr line by line, from a thread, so that a missing report fails
+    // the test after a while instead of hanging it.
+    let stderr = BufReader::new(child.0.stderr.take().expect("piped"));
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    const HEADLINE: &str = "all tasks are asleep - deadlock!";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains(HEADLINE)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no report within 10 s; stderr so far: {seen:?}"),
+        }
+    }
+    // The detector looks again every 100 ms or so: a second report would
+    // come within this window.
+    let window = Instant::now() + Duration::from_millis(500);
+    while let Ok(line) = lines.recv_timeout(window.saturating_duration_since(Instant::now())) {
+        seen.push(line);
+    }
     assert!(
         child.0.try_wait().expect("waits").is_none(),
         "warn must not end the program"
     );
+    let reports = seen.iter().filter(|l| l.contains(HEADLINE)).count();
+    assert_eq!(reports, 1, "reported more than once: {seen:?}");
 }
 
 #[test]

@@ -72,6 +72,16 @@ impl Cond {
     /// mutex again (Go's `Wait`). Any mutex may be used, but each waiter
     /// must hold the one that guards the condition.
     ///
+    /// # Cancellation
+    ///
+    /// Dropped before it completes, the wait passes a notification it took
+    /// on to another waiter (while it waits for one, or while it relocks).
+    /// Once it has completed, its notification is spent: a `select!` that
+    /// has this wait as a case and commits another case in the same poll
+    /// drops the returned guard, and no other waiter hears of that
+    /// notification. Waiters that check their condition in a loop after a
+    /// timeout or another wake-up (as Go's `Wait` asks) lose nothing.
+    ///
     /// # Examples
     ///
     /// ```

@@ -14,8 +14,11 @@
 //! module copies its file's protocol, step for step, over loom's `Mutex`
 //! and atomics and event-listener's loom build (which loom sees into): the
 //! models check the protocol in every interleaving, not the file's code,
-//! and a change to a protocol must be copied here. tests/waiters.rs runs
-//! the same races on the real types, under threads.
+//! and a change to a protocol must be copied here. (Not modelled: `Cond`'s
+//! pass-on of a notification by a wait dropped while it relocks, as the
+//! copy relocks a blocking loom `Mutex`; tests/waiters.rs checks it on the
+//! real type.) tests/waiters.rs runs the same races on the real types,
+//! under threads.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p gust-sync --test loom`
 //! (ci/loom.sh).

@@ -33,8 +33,9 @@
 //!   by the rounds tests: a copy without its second check hangs there in
 //!   most runs (and always in the loom model).
 //!
-//! One test is ignored: it shows a gap in cond.rs (a `wait` dropped while
-//! it relocks the mutex does not pass its notification on).
+//! `a_wait_dropped_while_relocking_passes_the_notification_on` found a gap
+//! in cond.rs (a `wait` dropped while it relocked the mutex kept its
+//! notification), since fixed.
 
 #![cfg(not(loom))]
 

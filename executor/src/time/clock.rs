@@ -29,7 +29,9 @@ thread_local! {
     static SEEN: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// Notes `now`, just read from the real clock, as [`SEEN`].
+/// Notes `now`, just read from the real clock, as [`SEEN`]. Only ever a
+/// reading of the real clock (`Instant::now()`), never a virtual clock's
+/// time: a note ahead of the real time would let a sleep end early.
 #[inline]
 pub(crate) fn saw(now: Instant) {
     let _ = SEEN.try_with(|s| s.set(Some(now)));
@@ -159,11 +161,13 @@ mod tests {
         assert!(seen >= start);
         assert!(clock.has_passed(seen)); // from the note
         assert!(!clock.has_passed(seen + Duration::from_secs(3600)));
-        let soon = Instant::now() + Duration::from_millis(2);
-        assert!(!clock.has_passed(soon));
-        while Instant::now() < soon {
+        // A deadline just past the note: the note cannot say, the clock
+        // is read again, and says so once the time has come.
+        let next = seen + Duration::from_nanos(1);
+        while Instant::now() <= next {
             std::hint::spin_loop();
         }
-        assert!(clock.has_passed(soon), "read again once the note is behind");
+        assert!(clock.has_passed(next), "read again once the note is behind");
+        assert!(SEEN.with(Cell::get).expect("noted") > seen, "a newer note");
     }
 }
