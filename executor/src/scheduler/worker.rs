@@ -466,9 +466,7 @@ impl Worker {
             // Entries of this worker's tasks that ended elsewhere: freed
             // here, where they were allocated.
             self.shared.registry.drain(self.index);
-            let now = std::time::Instant::now();
-            crate::time::clock::saw(now);
-            crate::trace::refresh_coarse_clock(self.shared.driver.timers.clock(), now);
+            let now = self.read_clock();
             // I/O events and due timers, unless a parked worker waits in
             // the poller (`driver/mod.rs`): what they wake lands here.
             self.maintain(self.io_turn(tick, Some(now)));
@@ -633,6 +631,17 @@ impl Worker {
         x
     }
 
+    /// Reads the real clock, and leaves the reading where this thread's
+    /// later work looks first: the note that sleeps check their deadlines
+    /// against (`time::clock::saw`) and the stamp dumps give waits
+    /// (`trace::refresh_coarse_clock`).
+    fn read_clock(&self) -> std::time::Instant {
+        let now = std::time::Instant::now();
+        crate::time::clock::saw(now);
+        crate::trace::refresh_coarse_clock(self.shared.driver.timers.clock(), now);
+        now
+    }
+
     /// Parks until notified (sleeper side of the protocol in `idle.rs`).
     fn park(&self) {
         let stats = self.stats();
@@ -641,11 +650,7 @@ impl Worker {
         struct Resume<'a>(&'a Worker);
         impl Drop for Resume<'_> {
             fn drop(&mut self) {
-                let now = std::time::Instant::now();
-                crate::time::clock::saw(now);
-                self.0.busy_since.set(now);
-                // Dumps stamp waits with it (`trace/mod.rs`).
-                crate::trace::refresh_coarse_clock(self.0.shared.driver.timers.clock(), now);
+                self.0.busy_since.set(self.0.read_clock());
             }
         }
         let _resume = Resume(self);

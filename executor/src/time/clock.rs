@@ -37,6 +37,15 @@ pub(crate) fn saw(now: Instant) {
     let _ = SEEN.try_with(|s| s.set(Some(now)));
 }
 
+/// `at` as nanoseconds past `base`: 0 before it, `u64::MAX` past 584
+/// years. A virtual clock's offset, a wheel's ticks and a timer set's
+/// fired-through mark all count these.
+#[inline]
+pub(crate) fn nanos_past(base: Instant, at: Instant) -> u64 {
+    let nanos = at.saturating_duration_since(base).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
 /// A clock.
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Clock {
@@ -71,10 +80,9 @@ impl VirtualClock {
 
     /// Moves the clock forward to `to` (never back).
     pub(crate) fn advance_to(&self, to: Instant) {
-        let nanos = to.saturating_duration_since(self.base).as_nanos();
-        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
         // Release: pairs with the Acquire in `now`.
-        self.offset.fetch_max(nanos, Ordering::Release);
+        self.offset
+            .fetch_max(nanos_past(self.base, to), Ordering::Release);
     }
 }
 

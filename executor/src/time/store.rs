@@ -222,7 +222,7 @@ impl Timers {
     /// `at` as nanoseconds past `base` (0 before it; saturating).
     #[inline]
     fn nanos_past_base(&self, at: Instant) -> u64 {
-        super::wheel::nanos_past(self.base, at)
+        super::clock::nanos_past(self.base, at)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

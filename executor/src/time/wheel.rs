@@ -91,14 +91,6 @@ const NIL: u32 = u32::MAX;
 /// ([`Wheel::release_spare`]).
 const KEEP_ROOM: usize = 1024;
 
-/// `at` as nanoseconds past `base`: 0 before it, `u64::MAX` past 584
-/// years (the wheel's ticks, and its set's fired-through mark, count these).
-#[inline]
-pub(crate) fn nanos_past(base: Instant, at: Instant) -> u64 {
-    let nanos = at.saturating_duration_since(base).as_nanos();
-    u64::try_from(nanos).unwrap_or(u64::MAX)
-}
-
 /// Sorts taken entries into the order timers fire in: by deadline, then by
 /// id (insertion order), as the ordered map did (module docs).
 fn in_firing_order<A>(taken: &mut [(Instant, u64, A)]) {
@@ -166,7 +158,7 @@ impl<A> Wheel<A> {
 
     /// `at`'s tick (0 before `base`; saturating).
     fn tick_of(&self, at: Instant) -> u64 {
-        nanos_past(self.base, at) >> TICK_SHIFT
+        super::clock::nanos_past(self.base, at) >> TICK_SHIFT
     }
 
     /// Adds `action`, due at `deadline`, under the caller's `id`; returns
