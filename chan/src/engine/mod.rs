@@ -653,8 +653,7 @@ pub struct SelectState {
 /// generic over it, so the `select!` instances are what they would be if
 /// written for arrays alone.
 trait Arrays {
-    /// An array of `T`, one per case. (The cases themselves are passed as
-    /// one too, so that an `Inline` instance knows their number.)
+    /// An array of `T`, one per case.
     type Of<T>: AsRef<[T]> + AsMut<[T]>;
 
     /// A case's number in the per-case arrays: `u8` for the up to 64 cases
@@ -823,8 +822,7 @@ impl<A: Arrays> Plan<A> {
     /// Reads the cases; `perm` is the poll order over all the cases (the
     /// disabled ones are left out: a uniform permutation of all the cases
     /// keeps the enabled ones in uniform random order).
-    fn new(cases: &A::Of<Pin<&mut dyn Case>>, perm: &[A::Ix]) -> Self {
-        let cases = cases.as_ref();
+    fn new(cases: &[Pin<&mut dyn Case>], perm: &[A::Ix]) -> Self {
         let n = cases.len();
         let mut plan = Plan::<A> {
             kinds: A::filled(n, Kind::Disabled),
@@ -908,13 +906,13 @@ impl<A: Arrays> Plan<A> {
     /// All the select's channel locks are held (`lock_all`).
     unsafe fn try_channels(
         &self,
-        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         me: Option<&Token>,
         wakeups: &mut Wakeups,
     ) -> Option<usize> {
         self.channel_cases()
             // SAFETY: every channel lock is held (this function's contract).
-            .find(|&i| unsafe { cases.as_mut()[i].as_mut().try_commit(me, wakeups) })
+            .find(|&i| unsafe { cases[i].as_mut().try_commit(me, wakeups) })
     }
 
     /// Unlocks what `lock_all` locked.
@@ -974,7 +972,7 @@ impl SelectState {
     /// of a [`Select`] of more than [`MAX_CASES`] cases.
     pub(crate) fn poll_slice(
         &mut self,
-        cases: &mut Vec<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         cx: &mut Context<'_>,
     ) -> Poll<usize> {
         assert!(
@@ -986,11 +984,11 @@ impl SelectState {
 
     fn poll_in<A: Arrays>(
         &mut self,
-        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         cx: &mut Context<'_>,
     ) -> Poll<usize> {
         assert!(!self.done, "select polled after completion");
-        let mut perm = Shuffle::<A>::new(cases.as_ref().len(), self.biased);
+        let mut perm = Shuffle::<A>::new(cases.len(), self.biased);
         let mut wakeups = Wakeups::new();
         let res = if self.registered {
             let mut plan = Plan::<A>::new(cases, perm.all());
@@ -1017,7 +1015,7 @@ impl SelectState {
     /// tried it), and the entries queued under those same locks (pass 2).
     fn poll_fresh<A: Arrays>(
         &mut self,
-        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         perm: &mut Shuffle<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
@@ -1030,7 +1028,7 @@ impl SelectState {
         // the poll order as it goes.
         for k in 0..perm.len() {
             let i = perm.at(k);
-            if cases.as_mut()[i].as_mut().try_alone(cx, wakeups) {
+            if cases[i].as_mut().try_alone(cx, wakeups) {
                 return Poll::Ready(i);
             }
         }
@@ -1064,7 +1062,7 @@ impl SelectState {
     /// send and `c1` after the receive). So the channel cases are tried
     /// under all the select's locks, released only to poll a future case.
     fn poll_once<A: Arrays>(
-        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         plan: &mut Plan<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
@@ -1080,7 +1078,7 @@ impl SelectState {
                         locked = true;
                     }
                     // SAFETY: all the select's channel locks are held.
-                    if unsafe { cases.as_mut()[i].as_mut().try_commit(None, wakeups) } {
+                    if unsafe { cases[i].as_mut().try_commit(None, wakeups) } {
                         chosen = i;
                         break;
                     }
@@ -1091,7 +1089,7 @@ impl SelectState {
                         unsafe { plan.unlock_all() };
                         locked = false;
                     }
-                    if cases.as_mut()[i].as_mut().poll_future(cx).is_ready() {
+                    if cases[i].as_mut().poll_future(cx).is_ready() {
                         chosen = i;
                         break;
                     }
@@ -1110,7 +1108,7 @@ impl SelectState {
     /// A poll with entries of ours queued: we were woken.
     fn poll_registered<A: Arrays>(
         &mut self,
-        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         plan: &mut Plan<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
@@ -1145,7 +1143,7 @@ impl SelectState {
                     }
                     // Pass 1: try the operation, skipping our own entries.
                     // SAFETY: all the select's channel locks are held.
-                    if unsafe { cases.as_mut()[i].as_mut().try_commit(me, wakeups) } {
+                    if unsafe { cases[i].as_mut().try_commit(me, wakeups) } {
                         chosen = Some((i, false));
                         break;
                     }
@@ -1162,12 +1160,12 @@ impl SelectState {
                         chosen = Some((k, true));
                         break;
                     }
-                    if cases.as_mut()[i].as_mut().poll_future(cx).is_ready() {
+                    if cases[i].as_mut().poll_future(cx).is_ready() {
                         if me.expect("registered").try_claim() {
                             chosen = Some((i, false));
                         } else {
                             // A counterpart won: the future's output is dropped.
-                            cases.as_mut()[i].as_mut().discard_output();
+                            cases[i].as_mut().discard_output();
                             let k = selection(me).expect("lost the claim");
                             chosen = Some((k, true));
                         }
@@ -1219,11 +1217,7 @@ impl SelectState {
         for &i in &plan.by_addr.as_ref()[..plan.n_locks] {
             let i: usize = i.into();
             // SAFETY: all locks held.
-            unsafe {
-                cases.as_mut()[i]
-                    .as_mut()
-                    .finish(by_peer && i == index, wakeups)
-            };
+            unsafe { cases[i].as_mut().finish(by_peer && i == index, wakeups) };
         }
         self.registered = false;
         // SAFETY: locked above.
@@ -1236,7 +1230,7 @@ impl SelectState {
     /// queue in random order), and store the waker. All locks held.
     fn enqueue<A: Arrays>(
         &mut self,
-        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         plan: &Plan<A>,
         cx: &mut Context<'_>,
         wakeups: &mut Wakeups,
@@ -1244,7 +1238,7 @@ impl SelectState {
         let token = self.token.get_or_insert_with(|| Arc::new(Token::new()));
         for i in plan.channel_cases() {
             // SAFETY: all the select's channel locks are held (caller).
-            unsafe { cases.as_mut()[i].as_mut().register(token, i) };
+            unsafe { cases[i].as_mut().register(token, i) };
         }
         // SAFETY: all the locks of the channels where the token is queued
         // are held (waiter.rs invariant #4).
@@ -1257,7 +1251,7 @@ impl SelectState {
     /// what it was handed.
     fn finish_each<A: Arrays>(
         &mut self,
-        cases: &mut A::Of<Pin<&mut dyn Case>>,
+        cases: &mut [Pin<&mut dyn Case>],
         plan: &Plan<A>,
         chosen: usize,
         wakeups: &mut Wakeups,
@@ -1268,7 +1262,7 @@ impl SelectState {
             lock.lock_eager();
             // SAFETY: the case's lock is held; the token is final, so no
             // other lock is needed (`Case::finish` touches one channel).
-            unsafe { cases.as_mut()[i].as_mut().finish(i == chosen, wakeups) };
+            unsafe { cases[i].as_mut().finish(i == chosen, wakeups) };
             // SAFETY: locked just above.
             unsafe { lock.unlock() };
         }
@@ -1282,13 +1276,13 @@ impl SelectState {
 /// all), so their `durable` flags are fresh. Out of line and skipped when no
 /// task is traced: the pending path pays one thread-local read.
 #[inline(never)]
-fn record_wait<A: Arrays>(cases: &A::Of<Pin<&mut dyn Case>>, plan: &Plan<A>) {
+fn record_wait<A: Arrays>(cases: &[Pin<&mut dyn Case>], plan: &Plan<A>) {
     if !gust_trace::is_traced() {
         return;
     }
     let durable = plan
         .order()
-        .all(|i| plan.kinds.as_ref()[i] == Kind::Channel || cases.as_ref()[i].waits_durably());
+        .all(|i| plan.kinds.as_ref()[i] == Kind::Channel || cases[i].waits_durably());
     gust_trace::record(Wait::Select {
         // At most `MAX_DYNAMIC_CASES`.
         cases: plan.n_enabled as u32,
