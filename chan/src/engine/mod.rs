@@ -133,6 +133,21 @@ pub use crate::waiter::{Token, Wakeups};
 pub const MAX_CASES: usize = 64;
 
 /// The most cases one [`Select`] may have: Go's `reflect.Select` limit.
+///
+/// # Examples
+///
+/// ```
+/// use gust_chan::{Chan, Select, select::{MAX_DYNAMIC_CASES, Outcome}};
+/// let c = Chan::<u32>::new(1);
+/// let mut sel = Select::new();
+/// for _ in 0..1_000 {
+///     sel.recv(&c); // far past select!'s 64 cases
+/// }
+/// assert!(sel.len() <= MAX_DYNAMIC_CASES);
+/// c.try_send(7).unwrap();
+/// let (_, out) = sel.try_select().unwrap();
+/// assert_eq!(out, Outcome::Recv(Some(7)));
+/// ```
 pub const MAX_DYNAMIC_CASES: usize = 1 << 16;
 
 /// The index `SelectState::poll` returns when the `default` arm is taken.
