@@ -492,6 +492,49 @@ fn a_blocking_job_is_not_a_deadlock() {
     });
 }
 
+/// A task of another runtime ends by itself (here, after a busy [`LONG`]
+/// on its worker): joining it is not a durable wait for the joiner's
+/// runtime, whose detector cannot see that runtime's progress. So
+/// `rt.block_on(gust::spawn(..))`, whose task `gust::spawn` puts on the
+/// global runtime, is not a deadlock of `rt`, nor is a task of `rt` that
+/// joins a task of another runtime.
+#[test]
+fn joining_a_task_of_another_runtime_is_not_a_deadlock() {
+    let busy = || async {
+        std::thread::sleep(LONG);
+        7
+    };
+    let other = rt(1, OnDeadlock::Panic);
+    let rt = rt(1, OnDeadlock::Panic);
+    // The block_on joins.
+    assert_eq!(rt.block_on(other.spawn(busy())).unwrap(), 7);
+    // A task joins; the block_on joins it.
+    let h = other.spawn(busy());
+    assert_eq!(rt.block_on(rt.spawn(h)).unwrap().unwrap(), 7);
+    // The global runtime's task, from a block_on outside it.
+    assert_eq!(rt.block_on(gust::spawn(busy())).unwrap(), 7);
+    // The dump says whose the joined task is.
+    let h = other.spawn(async {
+        std::thread::sleep(LONG);
+    });
+    let joiner = rt.spawn(h);
+    let dump = rt.block_on(async {
+        loop {
+            let dump = gust::runtime::dump();
+            if dump.tasks().iter().any(|t| t.state() == TaskState::Waiting) {
+                return dump;
+            }
+            gust::yield_now().await;
+        }
+    });
+    let wait = dump.tasks()[0].wait().unwrap().to_string();
+    assert!(
+        wait.starts_with("join (task ") && wait.ends_with(" of another runtime)"),
+        "{wait}"
+    );
+    rt.block_on(joiner).unwrap().unwrap();
+}
+
 #[test]
 fn warn_prints_and_waits_on() {
     // A plain thread ends the "deadlock" later: under `Warn` the program

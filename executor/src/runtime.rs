@@ -243,6 +243,16 @@ pub(crate) fn current_explicit() -> Option<Arc<Shared>> {
     with_explicit(|shared, _| shared.clone())
 }
 
+/// Whether `shared` is the current runtime (the global one outside any),
+/// without starting the global one.
+pub(crate) fn is_current(shared: *const Shared) -> bool {
+    with_explicit(|s, _| std::ptr::eq(Arc::as_ptr(s), shared)).unwrap_or_else(|| {
+        GLOBAL
+            .get()
+            .is_some_and(|rt| std::ptr::eq(Arc::as_ptr(&rt.shared), shared))
+    })
+}
+
 /// Live tasks of the current runtime; 0 when there is none yet.
 pub(crate) fn current_num_tasks() -> usize {
     with_explicit(|shared, _| shared.registry.len())

@@ -29,7 +29,8 @@
 //!
 //! A wait is *durable* when only another gust task (or a `block_on`) can end
 //! it: a channel operation, a select of durable cases, `WaitGroup::wait`,
-//! `Context::done`, a lock, a join. Sleeps, timers and I/O end by themselves;
+//! `Context::done`, a lock, a join of a task of the waiter's own runtime
+//! (one of another runtime ends as that runtime goes on). Sleeps, timers and I/O end by themselves;
 //! other futures may be woken by anything. The deadlock detector reports
 //! only when every task and `block_on` of a runtime waits durably.
 //!
@@ -115,10 +116,14 @@ pub enum Wait {
     },
     /// A lock of `gust::sync`.
     Lock(Lock),
-    /// A `JoinHandle`: waits for the task with this id.
+    /// A `JoinHandle`: waits for the task with this id. A task of another
+    /// runtime (`other_runtime`) ends without the waiter's runtime: not
+    /// durable.
     Join {
-        /// The id of the task joined.
+        /// The id of the task joined (unique in its runtime).
         task: u64,
+        /// The task runs on another runtime than the waiter.
+        other_runtime: bool,
     },
     /// A socket or other I/O source of the runtime's driver.
     Io,
@@ -190,8 +195,15 @@ impl Wait {
             | Wait::WaitGroup
             | Wait::Context { deadline: false }
             | Wait::Lock(_)
-            | Wait::Join { .. } => true,
+            | Wait::Join {
+                other_runtime: false,
+                ..
+            } => true,
             Wait::Select { durable, .. } => *durable,
+            Wait::Join {
+                other_runtime: true,
+                ..
+            } => false,
             Wait::Sleep | Wait::Timer | Wait::Io | Wait::Context { deadline: true } => false,
         }
     }
@@ -225,7 +237,10 @@ impl Wait {
             Wait::WaitGroup => other(K_WAITGROUP, 0),
             Wait::Context { deadline } => other(K_CONTEXT, u64::from(deadline)),
             Wait::Lock(l) => other(K_LOCK, l as u64),
-            Wait::Join { task } => other(K_JOIN, task),
+            Wait::Join {
+                task,
+                other_runtime,
+            } => other(K_JOIN, task << 1 | u64::from(other_runtime)),
             Wait::Io => other(K_IO, 0),
         }
     }
@@ -256,7 +271,10 @@ impl Wait {
                 K_WAITGROUP => Wait::WaitGroup,
                 K_CONTEXT => Wait::Context { deadline: aux != 0 },
                 K_LOCK => Wait::Lock(*Lock::ALL.get(aux as usize)?),
-                K_JOIN => Wait::Join { task: aux },
+                K_JOIN => Wait::Join {
+                    task: aux >> 1,
+                    other_runtime: aux & 1 != 0,
+                },
                 K_IO => Wait::Io,
                 _ => return None,
             },
@@ -285,7 +303,14 @@ impl fmt::Display for Wait {
             Wait::WaitGroup => f.write_str("WaitGroup.wait"),
             Wait::Context { .. } => f.write_str("Context.done"),
             Wait::Lock(l) => write!(f, "lock ({})", l.name()),
-            Wait::Join { task } => write!(f, "join (task {task})"),
+            Wait::Join {
+                task,
+                other_runtime: false,
+            } => write!(f, "join (task {task})"),
+            Wait::Join {
+                task,
+                other_runtime: true,
+            } => write!(f, "join (task {task} of another runtime)"),
             Wait::Io => f.write_str("I/O"),
         }
     }
@@ -357,8 +382,9 @@ impl WaitSlot {
     /// use gust_trace::{Wait, WaitSlot};
     /// let slot = WaitSlot::new();
     /// assert_eq!(slot.get(), None);
-    /// slot.set(Wait::Join { task: 7 });
-    /// assert_eq!(slot.get(), Some(Wait::Join { task: 7 }));
+    /// let join = Wait::Join { task: 7, other_runtime: false };
+    /// slot.set(join);
+    /// assert_eq!(slot.get(), Some(join));
     /// ```
     pub fn get(&self) -> Option<Wait> {
         // Relaxed: a dump's snapshot; no other memory depends on it.
@@ -640,7 +666,14 @@ mod tests {
             Wait::WaitGroup,
             Wait::Context { deadline: false },
             Wait::Context { deadline: true },
-            Wait::Join { task: 1 << 40 },
+            Wait::Join {
+                task: 1 << 40,
+                other_runtime: false,
+            },
+            Wait::Join {
+                task: (1 << 44) - 1,
+                other_runtime: true,
+            },
             Wait::Io,
         ]
         .into_iter()
@@ -684,7 +717,13 @@ mod tests {
             durable: true,
         };
         assert_eq!(sel.to_string(), "select (3 cases)");
-        assert_eq!(Wait::Join { task: 9 }.to_string(), "join (task 9)");
+        let join = |other_runtime| Wait::Join {
+            task: 9,
+            other_runtime,
+        };
+        assert_eq!(join(false).to_string(), "join (task 9)");
+        assert_eq!(join(true).to_string(), "join (task 9 of another runtime)");
+        assert!(join(false).is_durable() && !join(true).is_durable());
         assert_eq!(Wait::Context { deadline: true }.to_string(), "Context.done");
         assert_eq!(Wait::WaitGroup.to_string(), "WaitGroup.wait");
     }

@@ -444,11 +444,18 @@ impl<T> Future for JoinHandle<T> {
             Poll::Pending => {
                 // SAFETY: `task` is `Some`, so the allocation holding the
                 // metadata is alive (see the field).
-                let id = unsafe { &*this.meta }.trace.origin.id();
+                let meta = unsafe { &*this.meta };
+                let id = meta.trace.origin.id();
                 // A blocking job (id 0) is not a task: the wait is not
-                // durable ("other future"), whatever the job does.
-                if id != 0 {
-                    gust_trace::record(gust_trace::Wait::Join { task: id });
+                // durable ("other future"), whatever the job does. A task
+                // of another runtime goes on with that runtime, whose
+                // progress this one's detector does not see: not durable
+                // either.
+                if id != 0 && gust_trace::is_traced() {
+                    gust_trace::record(gust_trace::Wait::Join {
+                        task: id,
+                        other_runtime: !crate::runtime::is_current(meta.shared),
+                    });
                 }
                 return Poll::Pending;
             }

@@ -164,9 +164,9 @@ impl TaskInfo {
     /// What a waiting task waits on, in the words of Go's dump: `chan
     /// receive`, `chan send`, `select (N cases)`, `sleep`, `timer`,
     /// `WaitGroup.wait`, `Context.done`, `lock (Mutex)` (or `RwLock`,
-    /// `Semaphore`, `Cond`, `Barrier`, `OnceCell`), `join (task N)`, `I/O`,
-    /// or `other future` (a future gust cannot see into). `None` when not
-    /// waiting.
+    /// `Semaphore`, `Cond`, `Barrier`, `OnceCell`), `join (task N)` (`join
+    /// (task N of another runtime)`), `I/O`, or `other future` (a future
+    /// gust cannot see into). `None` when not waiting.
     ///
     /// # Examples
     ///
