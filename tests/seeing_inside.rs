@@ -535,6 +535,76 @@ fn joining_a_task_of_another_runtime_is_not_a_deadlock() {
     rt.block_on(joiner).unwrap().unwrap();
 }
 
+/// A wait on a socket, polled inside a foreign combinator before a channel
+/// receive: the slot keeps the last record ("chan receive"), but the
+/// socket's waiter in the runtime's driver is seen, so no report.
+#[test]
+fn a_socket_wait_in_a_foreign_combinator_is_not_a_deadlock() {
+    use futures::future::{Either, select};
+    for workers in [1, 2] {
+        let rt = rt(workers, OnDeadlock::Panic);
+        rt.block_on(async {
+            let listener = gust::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (_tx, rx) = gust::chan::<u8>(0);
+            let client = long_after(move || std::net::TcpStream::connect(addr).unwrap());
+            let accept = std::pin::pin!(listener.accept());
+            let recv = std::pin::pin!(rx.recv());
+            match select(accept, recv).await {
+                Either::Left((accepted, _)) => drop(accepted.unwrap()),
+                Either::Right(_) => panic!("nobody sends"),
+            }
+            drop(client.join());
+        });
+    }
+    // The same with a join of a task of another runtime in place of the
+    // socket (its join is not durable; the other runtime goes on).
+    let other = rt(1, OnDeadlock::Panic);
+    let rt = rt(1, OnDeadlock::Panic);
+    let h = other.spawn(async {
+        std::thread::sleep(LONG);
+        7
+    });
+    rt.block_on(async {
+        let (_tx, rx) = gust::chan::<u8>(0);
+        let recv = std::pin::pin!(rx.recv());
+        match select(h, recv).await {
+            Either::Left((joined, _)) => assert_eq!(joined.unwrap(), 7),
+            Either::Right(_) => panic!("nobody sends"),
+        }
+    });
+}
+
+/// What wakes a runtime may live outside it: a blocking job started
+/// outside any runtime, an `after_func` callback or a `tick` channel made
+/// outside any runtime (on the process-wide timer thread). None of these
+/// programs is deadlocked.
+#[test]
+fn gust_work_outside_the_runtime_is_not_a_deadlock() {
+    let rt = rt(1, OnDeadlock::Panic);
+    // A blocking job from outside any runtime.
+    let (tx, rx) = gust::chan::<u8>(0);
+    let job = gust::spawn_blocking(move || {
+        std::thread::sleep(LONG);
+        tx.send_blocking(1).unwrap();
+    });
+    assert_eq!(rt.block_on(rx.recv()), Some(1));
+    rt.block_on(job).unwrap();
+    // An `after_func` made outside any runtime.
+    let (tx, rx) = gust::chan::<u8>(1);
+    let _timer = gust::time::after_func(LONG, move || tx.try_send(2).unwrap());
+    assert_eq!(rt.block_on(rx.recv()), Some(2));
+    // A `tick` channel made outside, beside a channel nobody sends on.
+    let ticks = gust::time::tick(LONG);
+    let (_tx, rx) = gust::chan::<u8>(0);
+    rt.block_on(async move {
+        gust::select! {
+            _ = rx.recv() => panic!("nobody sends"),
+            t = ticks.recv() => assert!(t.is_some()),
+        }
+    });
+}
+
 #[test]
 fn warn_prints_and_waits_on() {
     // A plain thread ends the "deadlock" later: under `Warn` the program

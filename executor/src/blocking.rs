@@ -17,7 +17,7 @@
 
 use crate::task::{JoinHandle, Runnable, spawn_blocking_task};
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -27,28 +27,52 @@ pub(crate) const MAX_THREADS: usize = 512;
 /// How long an idle blocking thread waits for a job before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-/// A queued job, and what keeps its runtime's virtual clock still until it
-/// has run (`None` for a job from outside any runtime).
+/// A queued job, and its count until it has run.
 struct Job {
     task: Runnable,
-    holds_clock: Option<HoldsClock>,
+    counted: Option<Counted>,
 }
 
-/// One count in the runtime driver's `blocking_jobs`: the virtual clock
-/// does not jump while any is alive (`driver/mod.rs`).
-struct HoldsClock(std::sync::Arc<crate::driver::Driver>);
+/// Blocking jobs submitted from outside any runtime and not finished: a
+/// runtime's deadlock detector waits for them, since any may wake one of
+/// its tasks (`trace/deadlock.rs`; a job of a runtime counts in its
+/// driver's `blocking_jobs` instead).
+static OUTSIDE_JOBS: AtomicUsize = AtomicUsize::new(0);
 
-impl HoldsClock {
-    fn new(driver: std::sync::Arc<crate::driver::Driver>) -> Self {
-        driver.blocking_jobs.fetch_add(1, Ordering::SeqCst);
+/// [`OUTSIDE_JOBS`] now.
+pub(crate) fn outside_jobs() -> usize {
+    OUTSIDE_JOBS.load(Ordering::SeqCst)
+}
+
+/// One count of a pending job, from submission until after it has run:
+/// in its runtime driver's `blocking_jobs` (the virtual clock does not
+/// jump while any is alive, `driver/mod.rs`; the deadlock detector waits),
+/// or, for a job from outside any runtime, in [`OUTSIDE_JOBS`].
+struct Counted(Option<std::sync::Arc<crate::driver::Driver>>);
+
+impl Counted {
+    fn new(driver: Option<std::sync::Arc<crate::driver::Driver>>) -> Self {
+        // SeqCst, here and in `drop`: read by the detector and the clock
+        // after the workers parked.
+        match &driver {
+            Some(d) => d.blocking_jobs.fetch_add(1, Ordering::SeqCst),
+            None => OUTSIDE_JOBS.fetch_add(1, Ordering::SeqCst),
+        };
         Self(driver)
     }
 }
 
-impl Drop for HoldsClock {
+impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.blocking_jobs.fetch_sub(1, Ordering::SeqCst);
-        self.0.nudge();
+        match &self.0 {
+            Some(d) => {
+                d.blocking_jobs.fetch_sub(1, Ordering::SeqCst);
+                d.nudge();
+            }
+            None => {
+                OUTSIDE_JOBS.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
     }
 }
 
@@ -87,7 +111,7 @@ where
             // its task completed, so that whoever awaits it is woken (and
             // counted runnable) first. Released inside the job instead, the
             // clock could jump between the job's end and that wake-up.
-            let holds_clock = Mutex::new(Some(HoldsClock::new(shared.driver.clone())));
+            let counted = Mutex::new(Some(Counted::new(Some(shared.driver.clone()))));
             spawn_blocking_task(
                 move || {
                     let _enter = crate::runtime::enter(shared);
@@ -95,17 +119,20 @@ where
                 },
                 // A blocking task is scheduled once: its future is ready at
                 // its first poll.
-                move |r| pool().submit(r, holds_clock.lock().unwrap().take()),
+                move |r| pool().submit(r, counted.lock().unwrap().take()),
             )
         }
-        None => spawn_blocking_task(f, |r| pool().submit(r, None)),
+        None => {
+            let counted = Mutex::new(Some(Counted::new(None)));
+            spawn_blocking_task(f, move |r| pool().submit(r, counted.lock().unwrap().take()))
+        }
     }
 }
 
 impl Pool {
-    fn submit(&'static self, task: Runnable, holds_clock: Option<HoldsClock>) {
+    fn submit(&'static self, task: Runnable, counted: Option<Counted>) {
         let mut st = self.state.lock().unwrap();
-        st.queue.push_back(Job { task, holds_clock });
+        st.queue.push_back(Job { task, counted });
         if st.idle > st.notified {
             st.notified += 1;
             drop(st);
@@ -135,7 +162,7 @@ impl Pool {
                 // The task catches its own panics.
                 job.task.run();
                 // After the task completed and woke its awaiter.
-                drop(job.holds_clock);
+                drop(job.counted);
                 st = self.state.lock().unwrap();
                 continue;
             }

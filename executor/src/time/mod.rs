@@ -129,6 +129,11 @@ pub(crate) fn thread_timers() -> &'static Arc<Timers> {
     })
 }
 
+/// The timer thread's set, if anything started it.
+pub(crate) fn thread_timers_if_started() -> Option<&'static Arc<Timers>> {
+    THREAD_TIMERS.get()
+}
+
 /// Adds a timer to the current runtime's set (the timer thread's outside
 /// any runtime, or once that runtime has shut down).
 ///

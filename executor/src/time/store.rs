@@ -170,6 +170,21 @@ struct State {
     watched: bool,
 }
 
+/// Watches pending on the timer thread (module docs): entries of its set
+/// that are not timers of anyone's.
+static WATCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// Timers made outside any runtime (or moved out of one that shut down)
+/// and pending on the timer thread, the watches left out (racy): what the
+/// deadlock detector waits for, since any of them may wake a runtime's
+/// task (`trace/deadlock.rs`).
+pub(crate) fn outside_timers() -> usize {
+    let Some(thread) = super::thread_timers_if_started() else {
+        return 0;
+    };
+    thread.len().saturating_sub(WATCHES.load(Ordering::Relaxed))
+}
+
 /// A set of pending timers.
 pub(crate) struct Timers {
     state: Mutex<State>,
@@ -383,6 +398,9 @@ impl Timers {
             return;
         };
         let action = Action::Call(Box::new(move || this.watch_fire()));
+        // Relaxed: a count for the deadlock detector, which re-reads it
+        // (`outside_timers`).
+        WATCHES.fetch_add(1, Ordering::Relaxed);
         // The timer thread's set never closes.
         let _ = super::thread_timers().clone().insert(at, action);
     }
@@ -390,6 +408,7 @@ impl Timers {
     /// The watch: fires what the busy workers left overdue by the grace,
     /// and re-arms while they stay busy.
     fn watch_fire(self: Arc<Self>) {
+        WATCHES.fetch_sub(1, Ordering::Relaxed);
         let mut due = Vec::new();
         let mut st = self.lock();
         // Only what is overdue by the grace: what is due but not that late

@@ -4,14 +4,21 @@
 //!
 //! When its `block_on` futures (at least one) and all its tasks wait, each
 //! durably (on a gust channel, select, WaitGroup, Context without a
-//! deadline, lock or join: gust-trace's crate docs), while no worker runs,
-//! no task is queued, no timer of the runtime is pending, and no
-//! `spawn_blocking` job of it is pending: then only a thread outside gust
-//! can wake anything. A task waiting on a sleep, a timer, I/O or a future
-//! gust cannot see into is not durably blocked, so its runtime is never
-//! reported; nor is a task whose waker something other than a gust wait
-//! holds (a foreign future inside a foreign combinator: gust-trace's "Who
-//! holds the waker").
+//! deadline, lock or join of a task of this runtime: gust-trace's crate
+//! docs), while no worker runs, no task is queued, no timer of the runtime
+//! is pending, no waker waits on a socket of its driver, and no
+//! `spawn_blocking` job of it is pending, nor anything of gust that belongs
+//! to no runtime (a blocking job started outside any, a timer on the
+//! process-wide timer thread: an `after_func` or `tick` made outside any):
+//! then only a thread outside gust, or another runtime, can wake anything.
+//! The socket check sees what a wait record may hide: a foreign combinator
+//! that polls a socket and then a channel leaves "chan receive" in the
+//! slot (the last record of a poll wins). A task waiting on a sleep, a
+//! timer, I/O or a future gust cannot see into is not durably blocked, so
+//! its runtime is never reported; nor is a task whose waker something
+//! other than a gust wait holds (a foreign future inside a foreign
+//! combinator, a join of another runtime's task: gust-trace's "Who holds
+//! the waker").
 //!
 //! # Who looks, and when
 //!
@@ -167,8 +174,13 @@ pub(crate) fn watch(shared: &Shared) -> Option<Duration> {
         .blocking_jobs
         .load(std::sync::atomic::Ordering::SeqCst)
         > 0
+        || crate::blocking::outside_jobs() > 0
+        || crate::time::store::outside_timers() > 0
     {
-        // It may end without waking this runtime: look again later.
+        // A blocking job of this runtime or of none, or a timer of none
+        // (an `after_func` or `tick` made outside any runtime): any may
+        // wake a task of this one, and may end without waking this
+        // runtime: look again later.
         return Some(GRACE);
     }
     let now = progress(shared);
@@ -228,7 +240,10 @@ fn judge(shared: &Shared, before: u64) -> Verdict {
     if !idle || progress(shared) != before || dump.any_runnable() {
         return Verdict::Changing;
     }
-    if dump.block_ons().is_empty() || !dump.all_durably_blocked() {
+    // A task waiting on I/O may have its wait recorded over by a later one
+    // (a foreign combinator polling a socket, then a channel: the last
+    // record of a poll wins); the driver holds its waker all the same.
+    if dump.block_ons().is_empty() || !dump.all_durably_blocked() || shared.driver.io_waited_on() {
         return Verdict::Live;
     }
     Verdict::Deadlocked(format!("{HEADLINE}\n\n{dump}"))
