@@ -575,36 +575,6 @@ fn a_socket_wait_in_a_foreign_combinator_is_not_a_deadlock() {
     });
 }
 
-/// What wakes a runtime may live outside it: a blocking job started
-/// outside any runtime, an `after_func` callback or a `tick` channel made
-/// outside any runtime (on the process-wide timer thread). None of these
-/// programs is deadlocked.
-#[test]
-fn gust_work_outside_the_runtime_is_not_a_deadlock() {
-    let rt = rt(1, OnDeadlock::Panic);
-    // A blocking job from outside any runtime.
-    let (tx, rx) = gust::chan::<u8>(0);
-    let job = gust::spawn_blocking(move || {
-        std::thread::sleep(LONG);
-        tx.send_blocking(1).unwrap();
-    });
-    assert_eq!(rt.block_on(rx.recv()), Some(1));
-    rt.block_on(job).unwrap();
-    // An `after_func` made outside any runtime.
-    let (tx, rx) = gust::chan::<u8>(1);
-    let _timer = gust::time::after_func(LONG, move || tx.try_send(2).unwrap());
-    assert_eq!(rt.block_on(rx.recv()), Some(2));
-    // A `tick` channel made outside, beside a channel nobody sends on.
-    let ticks = gust::time::tick(LONG);
-    let (_tx, rx) = gust::chan::<u8>(0);
-    rt.block_on(async move {
-        gust::select! {
-            _ = rx.recv() => panic!("nobody sends"),
-            t = ticks.recv() => assert!(t.is_some()),
-        }
-    });
-}
-
 #[test]
 fn warn_prints_and_waits_on() {
     // A plain thread ends the "deadlock" later: under `Warn` the program

@@ -18,7 +18,13 @@
 //!
 //! # Composite waits
 //!
-//! The last record of a poll wins. A combinator that waits on several
+//! The last record of a poll wins, except that a durable wait never
+//! hides one that is not (see "Durable waits") recorded earlier in the
+//! same poll: a foreign combinator (`futures::future::select`, `join!`)
+//! that polls a socket and then a channel waits on both, and the socket's
+//! readiness may wake the task. (Missed on the safe side: a foreign
+//! combinator that returns in the poll that dropped such a part leaves its
+//! record until the task's next poll.) A combinator that waits on several
 //! things at once (`select!`, `Select`, `Context::run`) polls each part
 //! under [`observe`], which hands back what the part recorded and leaves
 //! the slot as it was, and then records one [`Wait`] for the whole, e.g.
@@ -334,6 +340,23 @@ const K_LOCK: u64 = 6;
 const K_JOIN: u64 = 7;
 const K_IO: u64 = 8;
 
+/// [`Wait::is_durable`] of the wait packed in `word` (not 0), without
+/// unpacking it (`record`'s check, on the hot path).
+#[inline]
+fn word_is_durable(word: u64) -> bool {
+    let aux = word >> 8;
+    match word & TAG_MASK {
+        TAG_RECV | TAG_SEND => true,
+        _ => match word >> 2 & 0x3f {
+            K_WAITGROUP | K_LOCK => true,
+            K_SELECT => aux & 1 != 0,
+            K_CONTEXT => aux == 0,
+            K_JOIN => aux & 1 == 0,
+            _ => false,
+        },
+    }
+}
+
 // The tags need two zero bits at the bottom of every location's address.
 const _: () = assert!(std::mem::align_of::<Location<'static>>() >= 4);
 
@@ -565,7 +588,17 @@ fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
 /// ```
 #[inline]
 pub fn record(wait: Wait) {
-    with_current(|slot| slot.set(wait));
+    with_current(|slot| {
+        // A durable wait never hides one that is not, recorded earlier in
+        // the same poll (crate docs, "Composite waits").
+        if wait.is_durable() {
+            let cur = slot.raw();
+            if cur != K_NONE && !word_is_durable(cur) {
+                return;
+            }
+        }
+        slot.set(wait);
+    });
 }
 
 /// Polls `fut` to its end, recording `wait` each time it returns `Pending`:
@@ -682,7 +715,33 @@ mod tests {
         for w in waits {
             slot.set(w);
             assert_eq!(slot.get(), Some(w));
+            assert_eq!(word_is_durable(slot.raw()), w.is_durable(), "{w:?}");
         }
+    }
+
+    #[test]
+    fn a_durable_record_does_not_hide_one_that_is_not() {
+        let here = Location::caller();
+        let slot = WaitSlot::new();
+        // SAFETY: the guard drops in this scope, before the slot.
+        let _current = unsafe { enter(&slot) };
+        // A socket, then a channel, in one poll: the socket stays.
+        record(Wait::Io);
+        record(Wait::ChanRecv { made_at: here });
+        assert_eq!(slot.get(), Some(Wait::Io));
+        // The other way round, the socket replaces the channel.
+        slot.clear();
+        record(Wait::ChanRecv { made_at: here });
+        record(Wait::Io);
+        assert_eq!(slot.get(), Some(Wait::Io));
+        // Durable after durable, and not after not: the last wins.
+        slot.clear();
+        record(Wait::WaitGroup);
+        record(Wait::ChanSend { made_at: here });
+        assert_eq!(slot.get(), Some(Wait::ChanSend { made_at: here }));
+        record(Wait::Sleep);
+        record(Wait::Timer);
+        assert_eq!(slot.get(), Some(Wait::Timer));
     }
 
     #[test]

@@ -171,14 +171,6 @@ impl ScheduledIo {
         wake.append(&mut w.write);
     }
 
-    /// Whether a task's waker waits here for readiness (the deadlock
-    /// detector's question; a waiter whose future was dropped stays until
-    /// the next event, so this errs on the side of "waited on").
-    pub(crate) fn is_waited_on(&self) -> bool {
-        let w = self.lock();
-        !w.read.is_empty() || !w.write.is_empty()
-    }
-
     fn ready(&self, dir: Direction) -> Option<ReadyEvent> {
         // Acquire: pairs with the AcqRel update in `deliver`.
         let cur = self.readiness.load(Ordering::Acquire);

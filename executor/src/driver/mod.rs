@@ -275,13 +275,6 @@ impl Driver {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// Whether any task waits on a source of this driver (the deadlock
-    /// detector's cold path: it walks every source).
-    pub(crate) fn io_waited_on(&self) -> bool {
-        // Lock order: sources, then a source's waiters (as in `shutdown`).
-        self.lock_sources().iter().any(|(_, io)| io.is_waited_on())
-    }
-
     /// The runtime's shutdown, after its workers left: I/O waiters wake and
     /// get an error; timers move to the timer thread.
     pub(crate) fn shutdown(&self) {

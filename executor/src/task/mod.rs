@@ -439,33 +439,24 @@ impl<T> Future for JoinHandle<T> {
         let Some(task) = this.task.as_mut() else {
             panic!("`JoinHandle` polled after completion");
         };
-        // SAFETY: `task` is `Some`, so the allocation holding the metadata
-        // is alive (see the field).
-        let meta = unsafe { &*this.meta };
-        // A task of another runtime goes on with that runtime, whose
-        // progress this one's deadlock detector does not see: the wait is
-        // not durable, and the waker async-task keeps for it is counted as
-        // held from outside (gust-trace's "Who holds the waker"), so that a
-        // later record of the same poll (a foreign combinator's next part)
-        // cannot make the task read as durably blocked.
-        let other_runtime = !meta.shared.is_null()
-            && gust_trace::is_traced()
-            && !crate::runtime::is_current(meta.shared);
-        let polled = if other_runtime {
-            Pin::new(task).poll(cx)
-        } else {
-            // async-task keeps the waker for this join: the join's own.
-            gust_trace::owning(|| Pin::new(task).poll(cx))
-        };
-        let out = match polled {
+        // async-task keeps the waker for this join: the join's own.
+        let out = match gust_trace::owning(|| Pin::new(task).poll(cx)) {
             Poll::Pending => {
+                // SAFETY: `task` is `Some`, so the allocation holding the
+                // metadata is alive (see the field).
+                let meta = unsafe { &*this.meta };
                 let id = meta.trace.origin.id();
                 // A blocking job (id 0) is not a task: the wait is not
-                // durable ("other future"), whatever the job does.
-                if id != 0 {
+                // durable ("other future"), whatever the job does. A task
+                // of another runtime goes on with that runtime, whose
+                // progress this one's detector does not see: not durable
+                // either (and, as any wait that is not, not hidden by a
+                // durable one that a foreign combinator's next part
+                // records in this poll).
+                if id != 0 && gust_trace::is_traced() {
                     gust_trace::record(gust_trace::Wait::Join {
                         task: id,
-                        other_runtime,
+                        other_runtime: !crate::runtime::is_current(meta.shared),
                     });
                 }
                 return Poll::Pending;

@@ -174,15 +174,20 @@ struct State {
 /// that are not timers of anyone's.
 static WATCHES: AtomicUsize = AtomicUsize::new(0);
 
+/// Timers the timer thread took out of its set and has not finished
+/// running (a callback may still be sending).
+static FIRING: AtomicUsize = AtomicUsize::new(0);
+
 /// Timers made outside any runtime (or moved out of one that shut down)
-/// and pending on the timer thread, the watches left out (racy): what the
-/// deadlock detector waits for, since any of them may wake a runtime's
-/// task (`trace/deadlock.rs`).
+/// that are pending or firing on the timer thread, the watches left out
+/// (racy, for a moment around each firing): what the deadlock detector
+/// waits for, since any of them may wake a runtime's task
+/// (`trace/deadlock.rs`).
 pub(crate) fn outside_timers() -> usize {
     let Some(thread) = super::thread_timers_if_started() else {
         return 0;
     };
-    thread.len().saturating_sub(WATCHES.load(Ordering::Relaxed))
+    (thread.len() + FIRING.load(Ordering::Relaxed)).saturating_sub(WATCHES.load(Ordering::Relaxed))
 }
 
 /// A set of pending timers.
@@ -455,8 +460,12 @@ impl Timers {
         loop {
             self.take_due(Instant::now(), &mut due);
             if !due.is_empty() {
+                // Relaxed: counts for the deadlock detector, which re-reads
+                // them (`outside_timers`).
+                FIRING.store(due.len(), Ordering::Relaxed);
                 for action in due.drain(..) {
                     action.run();
+                    FIRING.fetch_sub(1, Ordering::Relaxed);
                 }
                 continue;
             }

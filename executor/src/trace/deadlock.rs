@@ -6,19 +6,18 @@
 //! durably (on a gust channel, select, WaitGroup, Context without a
 //! deadline, lock or join of a task of this runtime: gust-trace's crate
 //! docs), while no worker runs, no task is queued, no timer of the runtime
-//! is pending, no waker waits on a socket of its driver, and no
-//! `spawn_blocking` job of it is pending, nor anything of gust that belongs
-//! to no runtime (a blocking job started outside any, a timer on the
-//! process-wide timer thread: an `after_func` or `tick` made outside any):
-//! then only a thread outside gust, or another runtime, can wake anything.
-//! The socket check sees what a wait record may hide: a foreign combinator
-//! that polls a socket and then a channel leaves "chan receive" in the
-//! slot (the last record of a poll wins). A task waiting on a sleep, a
-//! timer, I/O or a future gust cannot see into is not durably blocked, so
-//! its runtime is never reported; nor is a task whose waker something
-//! other than a gust wait holds (a foreign future inside a foreign
-//! combinator, a join of another runtime's task: gust-trace's "Who holds
-//! the waker").
+//! is pending, and no `spawn_blocking` job of it is pending, nor anything
+//! of gust that belongs to no runtime (a blocking job started outside any,
+//! a timer on the process-wide timer thread: made outside any runtime, as
+//! an `after_func` or `tick` in `main` before a `block_on`, or moved out of
+//! one that shut down): then only a thread outside gust, or another
+//! runtime, can wake anything. A task waiting on a sleep, a timer, I/O,
+//! another runtime's task or a future gust cannot see into is not durably
+//! blocked, so its runtime is never reported, even when a foreign
+//! combinator polls a channel after it in the same poll (gust-trace's
+//! "Composite waits"); nor is a task whose waker something other than a
+//! gust wait holds (a foreign future inside a foreign combinator:
+//! gust-trace's "Who holds the waker").
 //!
 //! # Who looks, and when
 //!
@@ -47,6 +46,7 @@ use super::dump::Dump;
 use crate::scheduler::Shared;
 use std::io;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How long a runtime must stay idle and unchanged before it is judged.
@@ -156,7 +156,7 @@ fn progress(shared: &Shared) -> u64 {
         .block_ons
         .lock()
         .iter()
-        .map(|(_, b)| b.polls.load(std::sync::atomic::Ordering::Relaxed))
+        .map(|(_, b)| b.polls.load(Ordering::Relaxed))
         .fold(0, u64::wrapping_add);
     polls.wrapping_add(block_ons)
 }
@@ -168,20 +168,6 @@ pub(crate) fn watch(shared: &Shared) -> Option<Duration> {
     let detector = &shared.detector;
     if detector.on_deadlock == OnDeadlock::Off {
         return None;
-    }
-    if shared
-        .driver
-        .blocking_jobs
-        .load(std::sync::atomic::Ordering::SeqCst)
-        > 0
-        || crate::blocking::outside_jobs() > 0
-        || crate::time::store::outside_timers() > 0
-    {
-        // A blocking job of this runtime or of none, or a timer of none
-        // (an `after_func` or `tick` made outside any runtime): any may
-        // wake a task of this one, and may end without waking this
-        // runtime: look again later.
-        return Some(GRACE);
     }
     let now = progress(shared);
     let mut w = detector.watch.lock().unwrap_or_else(|e| e.into_inner());
@@ -240,11 +226,19 @@ fn judge(shared: &Shared, before: u64) -> Verdict {
     if !idle || progress(shared) != before || dump.any_runnable() {
         return Verdict::Changing;
     }
-    // A task waiting on I/O may have its wait recorded over by a later one
-    // (a foreign combinator polling a socket, then a channel: the last
-    // record of a poll wins); the driver holds its waker all the same.
-    if dump.block_ons().is_empty() || !dump.all_durably_blocked() || shared.driver.io_waited_on() {
+    if dump.block_ons().is_empty() || !dump.all_durably_blocked() {
         return Verdict::Live;
+    }
+    if shared.driver.blocking_jobs.load(Ordering::SeqCst) > 0
+        || crate::blocking::outside_jobs() > 0
+        || crate::time::store::outside_timers() > 0
+    {
+        // A blocking job of this runtime or of none, or a timer of none
+        // (made outside any runtime, or moved out of one that shut down):
+        // any may wake a task of this one, and may end without waking this
+        // runtime. Looked at last, so that only a runtime that would be
+        // reported keeps looking (every `GRACE`) until they are gone.
+        return Verdict::Changing;
     }
     Verdict::Deadlocked(format!("{HEADLINE}\n\n{dump}"))
 }
