@@ -341,8 +341,9 @@ const K_JOIN: u64 = 7;
 const K_IO: u64 = 8;
 
 /// [`Wait::is_durable`] of the wait packed in `word` (not 0), without
-/// unpacking it (`record`'s check, on the hot path).
-#[inline]
+/// unpacking it: `record`'s check when a poll records a second wait (out
+/// of line: the common first record only compares the word with 0).
+#[inline(never)]
 fn word_is_durable(word: u64) -> bool {
     let aux = word >> 8;
     match word & TAG_MASK {
@@ -449,6 +450,7 @@ impl WaitSlot {
         self.word.store(wait.pack(), Ordering::Relaxed);
     }
 
+    #[inline]
     fn raw(&self) -> u64 {
         self.word.load(Ordering::Relaxed)
     }
@@ -570,7 +572,7 @@ pub fn cloning_own() -> bool {
 }
 
 /// Calls `f` with the current slot, if there is one.
-#[inline]
+#[inline(always)]
 fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
     let slot = CURRENT.try_with(Cell::get).ok()?;
     // SAFETY: a non-null current slot is borrowed by a live `Entered` guard
