@@ -36,8 +36,8 @@
 //! A wait is *durable* when only another gust task (or a `block_on`) can end
 //! it: a channel operation, a select of durable cases, `WaitGroup::wait`,
 //! `Context::done`, a lock, a join of a task of the waiter's own runtime
-//! (one of another runtime ends as that runtime goes on). Sleeps, timers and I/O end by themselves;
-//! other futures may be woken by anything. The deadlock detector reports
+//! (one of another runtime ends as that runtime goes on). Sleeps, timers
+//! and I/O end by themselves; other futures may be woken by anything. The deadlock detector reports
 //! only when every task and `block_on` of a runtime waits durably.
 //!
 //! # Who holds the waker
