@@ -459,10 +459,17 @@ mod sieve2 {
                     next_prime = None;
                     continue;
                 }
-                // Offer the next composite, or take the next prime found:
-                // while the main loop has not asked for a composite at or
-                // above the prime's square, the prime is not needed yet.
+                // Take the next prime found, else offer the next composite.
+                // The prime first (`biased;`): the main loop feeds a prime
+                // back long before it asks for a composite at its square,
+                // but a select choosing at random could still send that
+                // composite (27 for 5) before taking the prime, and 25 would
+                // come out as a prime (seen once under ThreadSanitizer). Go's
+                // sieve2.go takes the next prime before merging past its
+                // square, without a select.
                 select! {
+                    biased;
+                    p = prx.recv(), if next_prime.is_none() => next_prime = p,
                     r = ctx.send(n) => {
                         if r.is_err() {
                             return;
@@ -470,7 +477,6 @@ mod sieve2 {
                         heap.pop();
                         heap.push(Reverse((chans[i].recv().await.unwrap(), i)));
                     }
-                    p = prx.recv(), if next_prime.is_none() => next_prime = p,
                 }
             }
         });
