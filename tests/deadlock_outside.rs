@@ -5,24 +5,15 @@
 //! test binary of its own: these counts are process-wide, and the
 //! deadlock tests of `seeing_inside.rs` time their reports.
 
-use gust::runtime::{Builder, OnDeadlock, Runtime};
-use std::time::Duration;
+mod common;
 
-/// Waits long past the detector's grace (100 ms).
-const LONG: Duration = Duration::from_millis(400);
-
-fn rt(workers: usize, on_deadlock: OnDeadlock) -> Runtime {
-    Builder::new()
-        .workers(workers)
-        .on_deadlock(on_deadlock)
-        .build()
-        .unwrap()
-}
+use common::{LONG, rt};
+use gust::runtime::OnDeadlock;
 
 /// What wakes a runtime may live outside it: a blocking job started
 /// outside any runtime, an `after_func` callback or a `tick` channel made
 /// outside any runtime (on the process-wide timer thread). None of these
-/// programs is deadlocked.
+/// programs is deadlocked; a true deadlock after them is reported.
 #[test]
 fn gust_work_outside_the_runtime_holds_the_detector_off() {
     gust_work_outside_the_runtime_is_not_a_deadlock();

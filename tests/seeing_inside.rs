@@ -4,7 +4,10 @@
 //! and stays quiet while a timer, a socket, a plain thread or a blocking
 //! job still can.
 
-use gust::runtime::{Builder, OnDeadlock, Runtime, TaskState};
+mod common;
+
+use common::{LONG, rt};
+use gust::runtime::{OnDeadlock, TaskState};
 use gust::task;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::time::{Duration, Instant};
@@ -32,14 +35,6 @@ async fn settled() -> gust::runtime::Dump {
         assert!(Instant::now() < deadline, "tasks never settled:\n{dump}");
         gust::time::sleep(Duration::from_millis(1)).await;
     }
-}
-
-fn rt(workers: usize, on_deadlock: OnDeadlock) -> Runtime {
-    Builder::new()
-        .workers(workers)
-        .on_deadlock(on_deadlock)
-        .build()
-        .unwrap()
 }
 
 #[test]
@@ -287,9 +282,6 @@ fn a_block_on_alone_on_a_channel_is_a_deadlock() {
     assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
 }
 
-/// Waits long past the detector's grace (100 ms).
-const LONG: Duration = Duration::from_millis(400);
-
 /// A plain thread that does `f` after [`LONG`]: what wakes a program that
 /// only seems stuck.
 fn long_after<R: Send + 'static>(
@@ -536,8 +528,8 @@ fn joining_a_task_of_another_runtime_is_not_a_deadlock() {
 }
 
 /// A wait on a socket, polled inside a foreign combinator before a channel
-/// receive: the slot keeps the last record ("chan receive"), but the
-/// socket's waiter in the runtime's driver is seen, so no report.
+/// receive: the channel's durable record does not hide the socket's, made
+/// earlier in the same poll (gust-trace's "Composite waits"), so no report.
 #[test]
 fn a_socket_wait_in_a_foreign_combinator_is_not_a_deadlock() {
     use futures::future::{Either, select};

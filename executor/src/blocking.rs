@@ -102,30 +102,29 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    // `spawn` inside `f` spawns onto the caller's runtime, as it would in
-    // the caller.
-    match crate::runtime::current_explicit() {
-        Some(shared) => {
-            // Virtual time stands still until the job has run (counted from
-            // submission: a queued job will run), and is released only after
-            // its task completed, so that whoever awaits it is woken (and
-            // counted runnable) first. Released inside the job instead, the
-            // clock could jump between the job's end and that wake-up.
-            let counted = Mutex::new(Some(Counted::new(Some(shared.driver.clone()))));
-            spawn_blocking_task(
-                move || {
-                    let _enter = crate::runtime::enter(shared);
-                    f()
-                },
-                // A blocking task is scheduled once: its future is ready at
-                // its first poll.
-                move |r| pool().submit(r, counted.lock().unwrap().take()),
-            )
-        }
-        None => {
-            let counted = Mutex::new(Some(Counted::new(None)));
-            spawn_blocking_task(f, move |r| pool().submit(r, counted.lock().unwrap().take()))
-        }
+    let explicit = crate::runtime::current_explicit();
+    // Counted from submission (a queued job will run) until after its task
+    // completed, so that whoever awaits it is woken (and counted runnable)
+    // first: a virtual clock stands still until then (released inside the
+    // job instead, it could jump between the job's end and that wake-up),
+    // and the deadlock detectors wait.
+    let counted = Mutex::new(Some(Counted::new(
+        explicit.as_ref().map(|s| s.driver.clone()),
+    )));
+    // A blocking task is scheduled once: its future is ready at its first
+    // poll.
+    let submit = move |r| pool().submit(r, counted.lock().unwrap().take());
+    match explicit {
+        // `spawn` inside `f` spawns onto the caller's runtime, as it would
+        // in the caller.
+        Some(shared) => spawn_blocking_task(
+            move || {
+                let _enter = crate::runtime::enter(shared);
+                f()
+            },
+            submit,
+        ),
+        None => spawn_blocking_task(f, submit),
     }
 }
 

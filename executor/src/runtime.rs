@@ -243,20 +243,21 @@ pub(crate) fn current_explicit() -> Option<Arc<Shared>> {
     with_explicit(|shared, _| shared.clone())
 }
 
+/// Calls `f` with the current runtime (the global one outside any), if
+/// there is one yet: never starts the global runtime.
+fn with_current_if_started<R>(f: impl Fn(&Arc<Shared>) -> R) -> Option<R> {
+    with_explicit(|shared, _| f(shared)).or_else(|| GLOBAL.get().map(|rt| f(&rt.shared)))
+}
+
 /// Whether `shared` is the current runtime (the global one outside any),
 /// without starting the global one.
 pub(crate) fn is_current(shared: *const Shared) -> bool {
-    with_explicit(|s, _| std::ptr::eq(Arc::as_ptr(s), shared)).unwrap_or_else(|| {
-        GLOBAL
-            .get()
-            .is_some_and(|rt| std::ptr::eq(Arc::as_ptr(&rt.shared), shared))
-    })
+    with_current_if_started(|s| std::ptr::eq(Arc::as_ptr(s), shared)).unwrap_or(false)
 }
 
 /// Live tasks of the current runtime; 0 when there is none yet.
 pub(crate) fn current_num_tasks() -> usize {
-    with_explicit(|shared, _| shared.registry.len())
-        .unwrap_or_else(|| GLOBAL.get().map_or(0, |rt| rt.shared.registry.len()))
+    with_current_if_started(|shared| shared.registry.len()).unwrap_or(0)
 }
 
 /// Configures and starts a [`Runtime`].

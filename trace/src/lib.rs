@@ -37,8 +37,9 @@
 //! it: a channel operation, a select of durable cases, `WaitGroup::wait`,
 //! `Context::done`, a lock, a join of a task of the waiter's own runtime
 //! (one of another runtime ends as that runtime goes on). Sleeps, timers
-//! and I/O end by themselves; other futures may be woken by anything. The deadlock detector reports
-//! only when every task and `block_on` of a runtime waits durably.
+//! and I/O end by themselves; other futures may be woken by anything. The
+//! deadlock detector reports only when every task and `block_on` of a
+//! runtime waits durably.
 //!
 //! # Who holds the waker
 //!
@@ -340,22 +341,12 @@ const K_LOCK: u64 = 6;
 const K_JOIN: u64 = 7;
 const K_IO: u64 = 8;
 
-/// [`Wait::is_durable`] of the wait packed in `word` (not 0), without
-/// unpacking it: `record`'s check when a poll records a second wait (out
-/// of line: the common first record only compares the word with 0).
+/// Whether the wait packed in `word` (not 0) is not durable: `record`'s
+/// check when a poll records a second wait (out of line: the common first
+/// record only compares the word with 0).
 #[inline(never)]
-fn word_is_durable(word: u64) -> bool {
-    let aux = word >> 8;
-    match word & TAG_MASK {
-        TAG_RECV | TAG_SEND => true,
-        _ => match word >> 2 & 0x3f {
-            K_WAITGROUP | K_LOCK => true,
-            K_SELECT => aux & 1 != 0,
-            K_CONTEXT => aux == 0,
-            K_JOIN => aux & 1 == 0,
-            _ => false,
-        },
-    }
+fn word_is_not_durable(word: u64) -> bool {
+    Wait::unpack(word).is_some_and(|w| !w.is_durable())
 }
 
 // The tags need two zero bits at the bottom of every location's address.
@@ -595,7 +586,7 @@ pub fn record(wait: Wait) {
         // the same poll (crate docs, "Composite waits").
         if wait.is_durable() {
             let cur = slot.raw();
-            if cur != K_NONE && !word_is_durable(cur) {
+            if cur != K_NONE && word_is_not_durable(cur) {
                 return;
             }
         }
@@ -717,7 +708,7 @@ mod tests {
         for w in waits {
             slot.set(w);
             assert_eq!(slot.get(), Some(w));
-            assert_eq!(word_is_durable(slot.raw()), w.is_durable(), "{w:?}");
+            assert_eq!(word_is_not_durable(slot.raw()), !w.is_durable(), "{w:?}");
         }
     }
 
