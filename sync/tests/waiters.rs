@@ -441,15 +441,25 @@ mod cond {
                 let (state, stop) = (state.clone(), stop_cancelling.clone());
                 std::thread::spawn(move || {
                     let (m, c) = &*state;
-                    let mut cancelled = 0u64;
+                    let (mut cancelled, mut completed) = (0u64, 0u64);
                     while !stop.load(Ordering::SeqCst) {
                         let mut w = pin!(c.wait(m.lock_blocking()));
-                        // Listening; notified or not, dropped: its
-                        // notification must go to a consumer.
-                        let _ = poll_once(w.as_mut());
-                        cancelled += 1;
+                        // Listening (or relocking); notified or not,
+                        // dropped: its notification must go to a consumer.
+                        if let Poll::Ready(guard) = poll_once(w.as_mut()) {
+                            // Completed at once (notified between its
+                            // listen and its poll, the mutex free): the
+                            // notification is this thread's, as a Go
+                            // waiter's once `Wait` returns, and a waiter
+                            // that leaves the queue alone signals again.
+                            drop(guard);
+                            c.notify_one();
+                            completed += 1;
+                        } else {
+                            cancelled += 1;
+                        }
                     }
-                    cancelled
+                    (cancelled, completed)
                 })
             })
             .collect();
@@ -475,12 +485,15 @@ mod cond {
         }
         await_reports(&reports, CONSUMERS, "consumers");
         stop_cancelling.store(true, Ordering::SeqCst);
-        let cancelled: u64 = cancellers.into_iter().map(|t| t.join().unwrap()).sum();
+        let (cancelled, completed) = cancellers
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .fold((0, 0), |(c, d), (c1, d1)| (c + c1, d + d1));
         let n = PRODUCERS * PER_PRODUCER;
         assert_eq!(taken.load(Ordering::SeqCst), n);
         assert_eq!(consumed.load(Ordering::SeqCst), n * (n + 1) / 2, "checksum");
         assert!(m.lock_blocking().is_empty());
-        eprintln!("{cancelled} waits cancelled during the run");
+        eprintln!("{cancelled} waits cancelled during the run, {completed} completed at once");
     }
 
     /// A `wait` that was notified and is dropped while it locks the mutex
