@@ -62,5 +62,10 @@ fn a_deadlock_is_reported_after_the_outside_work_ends() {
     let msg = err.downcast_ref::<String>().unwrap();
     assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
     let took = start.elapsed();
-    assert!(took >= LONG && took < LONG * 3, "{took:?}");
+    // Held off while the job ran; reported once it ended (the upper
+    // bound only says "then, not much later": room for a loaded machine).
+    assert!(
+        took >= LONG && took < LONG + std::time::Duration::from_secs(5),
+        "{took:?}"
+    );
 }

@@ -65,15 +65,16 @@ fn sieve_rejects_a_bad_n_with_one_line() {
 fn six_sleepers_sleep_at_the_same_time() {
     let start = Instant::now();
     let out = Command::new(example("sleepers"))
-        .env("GUST_SLEEP_MS", "300")
+        .env("GUST_SLEEP_MS", "1000")
         .output()
         .expect("starts");
     let elapsed = start.elapsed();
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches(" done after ").count(), 6, "{stdout}");
-    // Sequential sleeps would take 1.8 s.
-    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+    // Sequential sleeps would take 6 s; the bound leaves room for the
+    // process's start on a loaded machine.
+    assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
 }
 
 #[test]
@@ -468,12 +469,10 @@ fn http_serves_100_concurrent_requests_from_a_real_client() {
         .map(|t| t.join().expect("every request succeeds"))
         .collect();
     let last = slept.into_iter().max().unwrap();
-    // One after another, the sleeps would take 20 × 200 ms = 4 s.
+    // One after another, the sleeps would take 20 × 200 ms = 4 s; the
+    // bound leaves room for a loaded machine.
     let span = last - start;
-    assert!(
-        span < Duration::from_millis(1500),
-        "20 sleeps took {span:?}"
-    );
+    assert!(span < Duration::from_secs(3), "20 sleeps took {span:?}");
 }
 
 #[test]

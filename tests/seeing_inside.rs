@@ -505,21 +505,27 @@ fn joining_a_task_of_another_runtime_is_not_a_deadlock() {
     assert_eq!(rt.block_on(rt.spawn(h)).unwrap().unwrap(), 7);
     // The global runtime's task, from a block_on outside it.
     assert_eq!(rt.block_on(gust::spawn(busy())).unwrap(), 7);
-    // The dump says whose the joined task is.
-    let h = other.spawn(async {
-        std::thread::sleep(LONG);
+    // The dump says whose the joined task is. The joined task ends when
+    // the test lets it, after the dump (not after a time that a loaded
+    // machine could let pass before the joiner is seen waiting).
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let h = other.spawn(async move {
+        let _ = released.recv_timeout(Duration::from_secs(30));
     });
     let joiner = rt.spawn(h);
     let dump = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let dump = gust::runtime::dump();
             if dump.tasks().iter().any(|t| t.state() == TaskState::Waiting) {
                 return dump;
             }
+            assert!(Instant::now() < deadline, "the joiner never waited");
             gust::yield_now().await;
         }
     });
     let wait = dump.tasks()[0].wait().unwrap().to_string();
+    release.send(()).unwrap();
     assert!(
         wait.starts_with("join (task ") && wait.ends_with(" of another runtime)"),
         "{wait}"

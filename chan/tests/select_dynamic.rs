@@ -180,7 +180,9 @@ fn select_pairs_with_select() {
 }
 
 /// Among ready cases each is chosen with equal probability (chi-squared,
-/// 4 cases, p = 0.001 critical value 16.27).
+/// 4 cases: the critical value 30.66 is p = 1e-6, so a fair choice fails
+/// once in a million runs; a bias of one case 0.30 against 0.233 for the
+/// others at 8,000 trials reads about 107).
 #[test]
 fn uniform_choice() {
     let chans: Vec<Chan<u8>> = (0..4).map(|_| Chan::new(1)).collect();
@@ -201,7 +203,7 @@ fn uniform_choice() {
     }
     let e = trials as f64 / 4.0;
     let chi2: f64 = counts.iter().map(|&c| (c as f64 - e).powi(2) / e).sum();
-    assert!(chi2 < 16.27, "counts {counts:?}, chi2 {chi2}");
+    assert!(chi2 < 30.66, "counts {counts:?}, chi2 {chi2}");
 }
 
 /// A dropped pending wait commits nothing: its send is not delivered, its

@@ -335,7 +335,7 @@ fn tick_channel() {
     let period = Duration::from_millis(2);
     let ticks = tick(period);
     let t1 = ticks.recv_blocking().unwrap();
-    std::thread::sleep(10 * period); // fall behind
+    std::thread::sleep(50 * period); // fall behind, by far more than a late tick
     let stale = ticks.recv_blocking().unwrap();
     let next = ticks.recv_blocking().unwrap();
     assert!(stale > t1 && next > stale);

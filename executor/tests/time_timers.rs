@@ -187,7 +187,14 @@ fn after_func_stop_prevents_call_and_drop_does_not_stop() {
             c.fetch_add(10, Ordering::SeqCst);
         });
     }
-    std::thread::sleep(Duration::from_millis(60));
+    // Waits for the kept timer's call (not a fixed sleep: the timer
+    // thread may be late on a loaded machine), then past the stopped one's
+    // deadline: it never adds its 1.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while count.load(Ordering::SeqCst) < 10 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(30));
     assert_eq!(count.load(Ordering::SeqCst), 10);
 }
 

@@ -16,12 +16,13 @@ fn text(out: &Output) -> (String, String) {
     )
 }
 
-/// A "deadlock" that a plain thread ends after 400 ms (past the detector's
-/// 100 ms grace): reported, unless the detector is off.
+/// A "deadlock" that a plain thread ends after 2 s (far past the
+/// detector's 100 ms grace, so that a loaded machine still reports it
+/// first): reported, unless the detector is off.
 fn block_until_a_plain_thread_sends(rt: &gust_executor::runtime::Runtime) -> Option<u8> {
     let (tx, rx) = gust_chan::chan::<u8>(0);
     let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(400));
+        std::thread::sleep(Duration::from_secs(2));
         let _ = tx.send_blocking(5);
     });
     let got = rt.block_on(async move { rx.recv().await });
@@ -180,7 +181,9 @@ fn sigquit_child() {
         .status()
         .unwrap();
     assert!(status.success());
-    std::thread::sleep(Duration::from_millis(300));
+    // Time for the handler's thread to print (nothing here can see it
+    // done; 2 s leaves room on a loaded machine).
+    std::thread::sleep(Duration::from_secs(2));
     drop(tx);
     assert_eq!(rt.block_on(h).unwrap(), None);
     println!("still here");
