@@ -2,9 +2,9 @@
 //!
 //! TCP ([`TcpListener`], [`TcpStream`]), UDP ([`UdpSocket`]) and, on Unix,
 //! [`UnixListener`] and [`UnixStream`]. Streams are futures-io
-//! `AsyncRead`/`AsyncWrite` (wrap one in `futures::io::BufReader` for
-//! `AsyncBufRead`), and split into owned halves that two tasks can use at
-//! once.
+//! `AsyncRead`/`AsyncWrite`/`AsyncBufRead` (read a line straight off a
+//! stream, as from Go's `bufio.Reader` over a `net.Conn`), and split into
+//! owned halves that two tasks can use at once.
 //!
 //! ```
 //! use futures::io::{AsyncReadExt, AsyncWriteExt};
@@ -93,6 +93,7 @@ macro_rules! impl_fd {
 }
 
 mod backlog;
+mod read_ahead;
 mod registered;
 mod resolve;
 mod split;

@@ -1,6 +1,7 @@
 //! The byte-stream machinery shared by [`TcpStream`](crate::TcpStream) and
 //! `UnixStream`: `AsyncRead`/`AsyncWrite` over a registered source, and the
-//! owned halves of [`into_split`](crate::TcpStream::into_split).
+//! owned halves of [`into_split`](crate::TcpStream::into_split). (A stream
+//! and its reading half are `AsyncBufRead` too: `read_ahead.rs`.)
 //!
 //! A stream and its halves share one [`Registered`] source through an
 //! `Arc`; reads wait on its read readiness and writes on its write
@@ -148,8 +149,8 @@ pub(crate) use async_rw;
 /// Defines the owned read and write halves of a stream type.
 macro_rules! halves {
     ($read:ident, $write:ident, $source:ty, $stream:literal) => {
-        #[doc = concat!("The reading half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncRead`, usable")]
-        /// from another task than the writing half.
+        #[doc = concat!("The reading half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncRead` and")]
+        /// `AsyncBufRead`, usable from another task than the writing half.
         ///
         /// # Examples
         ///
@@ -173,6 +174,8 @@ macro_rules! halves {
         /// ```
         pub struct $read {
             pub(crate) io: $crate::split::Shared<$source>,
+            /// The stream's read-ahead, moved here by `into_split`.
+            pub(crate) ahead: $crate::read_ahead::ReadAhead,
         }
 
         #[doc = concat!("The writing half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncWrite`.")]
@@ -201,7 +204,7 @@ macro_rules! halves {
             pub(crate) io: $crate::split::Shared<$source>,
         }
 
-        $crate::split::async_read!($read);
+        $crate::read_ahead::async_buf_read!($read);
         $crate::split::async_write!($write);
 
         impl Drop for $write {

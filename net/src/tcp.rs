@@ -1,9 +1,10 @@
 //! [`TcpListener`] and [`TcpStream`]: Go's `net.Listen("tcp", ..)` and
 //! `net.Dial("tcp", ..)`.
 
+use crate::read_ahead::{ReadAhead, async_buf_read};
 use crate::registered::Registered;
 use crate::resolve::{ToSocketAddrs, each, resolve};
-use crate::split::{self, OwnedReadHalf, OwnedWriteHalf, async_rw};
+use crate::split::{self, OwnedReadHalf, OwnedWriteHalf, async_rw, async_write};
 use futures_core::Stream;
 use gust_executor::io::Direction;
 use gust_executor::io::mio::net as mnet;
@@ -259,10 +260,36 @@ impl Stream for Incoming<'_> {
     }
 }
 
-/// A TCP connection (Go's `net.TCPConn`): futures-io `AsyncRead` and
-/// `AsyncWrite`, also on `&TcpStream`. Dropping it closes the connection.
+/// A TCP connection (Go's `net.TCPConn`): futures-io `AsyncRead`,
+/// `AsyncWrite` and `AsyncBufRead`. Dropping it closes the connection.
+///
+/// `&TcpStream` is `AsyncRead` and `AsyncWrite` too (tasks may share one
+/// stream); it reads the socket itself, past any bytes that `fill_buf` on
+/// the stream has read ahead and not yet handed out, which only the stream
+/// (or its reading half) returns, in order. `peek` likewise looks at the
+/// socket.
 ///
 /// # Examples
+///
+/// ```
+/// use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+/// gust_executor::block_on(async {
+///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+///     let mut c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+///     let (mut s, _) = ln.accept().await?;
+///     c.write_all(b"HELO gust\nrest").await?;
+///     // A line, as Go's bufio.Reader.ReadString('\n') reads one...
+///     let mut line = String::new();
+///     s.read_line(&mut line).await?;
+///     assert_eq!(line, "HELO gust\n");
+///     // ...and plain reads go on after it.
+///     let mut rest = [0u8; 4];
+///     s.read_exact(&mut rest).await?;
+///     assert_eq!(&rest, b"rest");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
 ///
 /// ```
 /// use futures::io::{AsyncReadExt, AsyncWriteExt};
@@ -281,6 +308,8 @@ impl Stream for Incoming<'_> {
 /// ```
 pub struct TcpStream {
     io: split::Shared<mnet::TcpStream>,
+    /// Bytes `fill_buf` read and nobody consumed yet (`read_ahead.rs`).
+    ahead: ReadAhead,
 }
 
 impl TcpStream {
@@ -334,6 +363,7 @@ impl TcpStream {
     fn from_mio(s: mnet::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: Arc::new(Registered::new(s)?),
+            ahead: ReadAhead::default(),
         })
     }
 
@@ -478,6 +508,7 @@ impl TcpStream {
         (
             OwnedReadHalf {
                 io: self.io.clone(),
+                ahead: self.ahead,
             },
             OwnedWriteHalf { io: self.io },
         )
@@ -490,7 +521,8 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
     Ok(s)
 }
 
-async_rw!(TcpStream);
+async_buf_read!(TcpStream);
+async_write!(TcpStream);
 async_rw!(&TcpStream);
 
 impl fmt::Debug for TcpStream {

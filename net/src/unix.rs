@@ -1,8 +1,9 @@
 //! [`UnixListener`] and [`UnixStream`]: Go's `net.Listen("unix", ..)` and
 //! `net.Dial("unix", ..)`.
 
+use crate::read_ahead::{ReadAhead, async_buf_read};
 use crate::registered::Registered;
-use crate::split::{self, async_rw, halves};
+use crate::split::{self, async_rw, async_write, halves};
 use futures_core::Stream;
 use gust_executor::io::Direction;
 use gust_executor::io::mio::net as mnet;
@@ -155,8 +156,10 @@ impl Stream for UnixIncoming<'_> {
     }
 }
 
-/// A Unix-domain stream connection: `AsyncRead`/`AsyncWrite`, also on
-/// `&UnixStream`.
+/// A Unix-domain stream connection: `AsyncRead`, `AsyncWrite` and
+/// `AsyncBufRead`; `&UnixStream` is `AsyncRead`/`AsyncWrite` and reads the
+/// socket past what `fill_buf` has read ahead (as
+/// [`TcpStream`](crate::TcpStream)).
 ///
 /// # Examples
 ///
@@ -174,6 +177,8 @@ impl Stream for UnixIncoming<'_> {
 /// ```
 pub struct UnixStream {
     io: split::Shared<mnet::UnixStream>,
+    /// Bytes `fill_buf` read and nobody consumed yet (`read_ahead.rs`).
+    ahead: ReadAhead,
 }
 
 impl UnixStream {
@@ -212,6 +217,7 @@ impl UnixStream {
     fn from_mio(s: mnet::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
             io: Arc::new(Registered::new(s)?),
+            ahead: ReadAhead::default(),
         })
     }
 
@@ -248,13 +254,15 @@ impl UnixStream {
         (
             UnixOwnedReadHalf {
                 io: self.io.clone(),
+                ahead: self.ahead,
             },
             UnixOwnedWriteHalf { io: self.io },
         )
     }
 }
 
-async_rw!(UnixStream);
+async_buf_read!(UnixStream);
+async_write!(UnixStream);
 async_rw!(&UnixStream);
 
 impl fmt::Debug for UnixStream {

@@ -534,3 +534,120 @@ fn long_polls_still_let_ready_sockets_in() {
         "the reader waited {yields} yields of tasks that each ran 100 us"
     );
 }
+
+/// `TcpStream` is `AsyncBufRead` (DESIGN.md): lines read straight off it,
+/// as Go reads them through a `bufio.Reader`, with plain reads, vectored
+/// reads and `fill_buf` mixed in any order, and every byte once, in order.
+#[test]
+fn lines_and_reads_mixed_come_out_in_order() {
+    use futures::io::AsyncBufReadExt;
+    let rt = rt(1);
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (mut s, _) = ln.accept().await.unwrap();
+        // More than one buffer's worth, so fills happen mid-line too.
+        let mut sent = Vec::new();
+        for i in 0..2_000u32 {
+            sent.extend_from_slice(
+                format!("line {i} {}\n", "x".repeat(i as usize % 37)).as_bytes(),
+            );
+        }
+        let writer = gust_executor::spawn(async move {
+            c.write_all(&sent).await.unwrap();
+            c.close().await.unwrap();
+            sent
+        });
+        let mut got = Vec::new();
+        let mut round = 0u32;
+        loop {
+            round += 1;
+            let n = match round % 4 {
+                // A line.
+                0 => s.read_until(b'\n', &mut got).await.unwrap(),
+                // A plain read of a few bytes.
+                1 => {
+                    let mut b = [0u8; 7];
+                    let n = s.read(&mut b).await.unwrap();
+                    got.extend_from_slice(&b[..n]);
+                    n
+                }
+                // A vectored read over two small buffers.
+                2 => {
+                    let (mut a, mut b) = ([0u8; 3], [0u8; 5]);
+                    let mut bufs = [
+                        std::io::IoSliceMut::new(&mut a),
+                        std::io::IoSliceMut::new(&mut b),
+                    ];
+                    let n = s.read_vectored(&mut bufs).await.unwrap();
+                    got.extend_from_slice(&a[..n.min(3)]);
+                    got.extend_from_slice(&b[..n.saturating_sub(3)]);
+                    n
+                }
+                // Part of what fill_buf holds.
+                _ => {
+                    let buf = s.fill_buf().await.unwrap();
+                    let n = buf.len().min(11);
+                    got.extend_from_slice(&buf[..n]);
+                    s.consume_unpin(n);
+                    n
+                }
+            };
+            if n == 0 {
+                break;
+            }
+        }
+        assert!(got == writer.await.unwrap(), "the bytes differ");
+        // The lines API on a fresh stream, as a Go scanner reads.
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (s, _) = ln.accept().await.unwrap();
+        c.write_all(b"one\ntwo\nthree").await.unwrap();
+        drop(c);
+        use futures::StreamExt;
+        let lines: Vec<String> = s.lines().map(Result::unwrap).collect().await;
+        assert_eq!(lines, ["one", "two", "three"]);
+    });
+}
+
+/// `into_split` hands the bytes `fill_buf` read ahead to the reading half.
+#[test]
+fn split_keeps_the_bytes_read_ahead() {
+    use futures::io::AsyncBufReadExt;
+    let rt = rt(1);
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (mut s, _) = ln.accept().await.unwrap();
+        c.write_all(b"first\nsecond\n").await.unwrap();
+        let mut line = String::new();
+        s.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "first\n");
+        // "second\n" may be in the stream's buffer by now: the half has it.
+        let (mut r, _w) = s.into_split();
+        drop(c);
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "second\n");
+    });
+}
+
+/// A `fill_buf` dropped while it waits loses nothing: the next read gets
+/// every byte.
+#[test]
+fn cancelled_fill_buf_loses_no_data() {
+    use futures::io::AsyncBufReadExt;
+    let rt = rt(1);
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (mut s, _) = ln.accept().await.unwrap();
+        for round in 0..50u8 {
+            let r = gust_executor::time::timeout(Duration::from_micros(200), s.fill_buf()).await;
+            assert!(r.is_err(), "nothing was sent yet");
+            c.write_all(&[round; 16]).await.unwrap();
+            let mut buf = [0u8; 16];
+            s.read_exact(&mut buf).await.unwrap();
+            assert_eq!(buf, [round; 16]);
+        }
+    });
+}

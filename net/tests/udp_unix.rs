@@ -106,3 +106,23 @@ fn unix_echo_and_split() {
     });
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
+
+/// `UnixStream` and its reading half are `AsyncBufRead`: lines off a
+/// socket pair, then the rest through the half, after `into_split`, with
+/// `copy_buf` (which needs a buffered reader).
+#[test]
+fn unix_lines_and_copy_buf() {
+    use futures::io::AsyncBufReadExt;
+    gust_executor::block_on(async {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        a.write_all(b"hello\nworld\nand the rest").await.unwrap();
+        a.close().await.unwrap();
+        let mut line = String::new();
+        b.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "hello\n");
+        let (mut r, _w) = b.into_split();
+        let mut out = Vec::new();
+        futures::io::copy_buf(&mut r, &mut out).await.unwrap();
+        assert_eq!(out, b"world\nand the rest");
+    });
+}
