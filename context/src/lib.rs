@@ -89,7 +89,7 @@ fn now() -> Instant {
 fn now() -> Instant {
     Instant::now()
 }
-use crate::tree::CancelNode;
+use crate::tree::{CancelNode, Cause};
 
 /// Why a context ended (Go's `context.Canceled` and
 /// `context.DeadlineExceeded`).
@@ -216,6 +216,36 @@ impl Context {
     /// assert_eq!(ctx.deadline(), Some(far));
     /// ```
     pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelFunc) {
+        self.with_deadline_and(deadline, None)
+    }
+
+    /// [`with_deadline`](Context::with_deadline), with `cause` as what
+    /// [`cause`](Context::cause) returns once the deadline has passed (Go's
+    /// `WithDeadlineCause`); `err` is still
+    /// [`ContextError::DeadlineExceeded`]. A `cancel` before the deadline
+    /// ends it with [`ContextError::Canceled`] and no such cause, and when
+    /// this context's own deadline comes first, that one ends the child,
+    /// with this context's cause (as in Go: `cause` is then never used).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, _cancel) =
+    ///     Context::background().with_deadline_cause(Instant::now(), "the batch window closed");
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "the batch window closed");
+    /// ```
+    pub fn with_deadline_cause(
+        &self,
+        deadline: Instant,
+        cause: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> (Context, CancelFunc) {
+        self.with_deadline_and(deadline, Some(StdArc::from(cause.into())))
+    }
+
+    /// `with_deadline`, ending with `cause` (`None`: the same error as `err`).
+    fn with_deadline_and(&self, deadline: Instant, cause: Cause) -> (Context, CancelFunc) {
         if self.deadline().is_some_and(|d| d <= deadline) {
             // The parent's deadline comes first: it will end us anyway.
             return self.with_cancel();
@@ -223,9 +253,9 @@ impl Context {
         let (ctx, cancel) = self.with_node(Some(deadline));
         if !cancel.node.is_done() {
             if deadline <= now() {
-                cancel.node.cancel(ContextError::DeadlineExceeded, None);
+                cancel.node.cancel(ContextError::DeadlineExceeded, cause);
             } else {
-                timer::arm(&cancel.node, deadline);
+                timer::arm(&cancel.node, deadline, cause);
             }
         }
         (ctx, cancel)
@@ -247,6 +277,33 @@ impl Context {
     pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFunc) {
         match now().checked_add(timeout) {
             Some(deadline) => self.with_deadline(deadline),
+            None => self.with_cancel(),
+        }
+    }
+
+    /// `with_deadline_cause(now + timeout, cause)` (Go's
+    /// `WithTimeoutCause`). A timeout too large to represent means no
+    /// deadline, and `cause` is never used.
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] {
+    /// use std::time::Duration;
+    /// use gust_context::{Context, ContextError};
+    ///
+    /// let (ctx, _cancel) =
+    ///     Context::background().with_timeout_cause(Duration::from_millis(1), "the backend was slow");
+    /// ctx.done_blocking();
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "the backend was slow");
+    /// # }
+    /// ```
+    pub fn with_timeout_cause(
+        &self,
+        timeout: Duration,
+        cause: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> (Context, CancelFunc) {
+        match now().checked_add(timeout) {
+            Some(deadline) => self.with_deadline_cause(deadline, cause),
             None => self.with_cancel(),
         }
     }

@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use crate::sync::Arc;
-use crate::tree::CancelNode;
+use crate::tree::{CancelNode, Cause};
 
 /// The timer of one deadline node.
 #[cfg(not(loom))]
@@ -33,15 +33,15 @@ impl Timer {
 }
 
 /// Arms `node`'s deadline timer: at `deadline`, the node is cancelled with
-/// `DeadlineExceeded`. The caller has checked that `deadline` is in the
+/// `DeadlineExceeded` and `cause` (`None`: the same error). The caller has checked that `deadline` is in the
 /// future and that the node is live (if it ends meanwhile, the timer is
 /// stopped here).
 #[cfg(not(loom))]
-pub(crate) fn arm(node: &Arc<CancelNode>, deadline: Instant) {
+pub(crate) fn arm(node: &Arc<CancelNode>, deadline: Instant, cause: Cause) {
     let weak = Arc::downgrade(node);
     let handle = gust_executor::time::after_func_at(deadline, move || {
         if let Some(node) = weak.upgrade() {
-            node.cancel(crate::ContextError::DeadlineExceeded, None);
+            node.cancel(crate::ContextError::DeadlineExceeded, cause);
         }
     });
     if let Some(timer) = node.set_timer(Timer(handle)) {
@@ -51,8 +51,8 @@ pub(crate) fn arm(node: &Arc<CancelNode>, deadline: Instant) {
 
 /// No timers under loom.
 #[cfg(loom)]
-pub(crate) fn arm(node: &Arc<CancelNode>, deadline: Instant) {
-    let _ = deadline;
+pub(crate) fn arm(node: &Arc<CancelNode>, deadline: Instant, cause: Cause) {
+    let _ = (deadline, cause);
     if let Some(timer) = node.set_timer(Timer(())) {
         timer.stop();
     }

@@ -484,6 +484,78 @@ mod cause {
         assert_eq!(cause_str(&v).as_deref(), Some("by message"));
     }
 
+    // Go 1.21's WithDeadlineCause / WithTimeoutCause (TestCause's cases).
+
+    /// "WithTimeoutCause": the deadline passes; `err` says so, `cause`
+    /// gives the cause.
+    #[test]
+    fn timeout_cause() {
+        let (c, cancel) =
+            Context::background().with_timeout_cause(Duration::ZERO, MyErr("too slow"));
+        cancel.cancel();
+        assert_eq!(c.err(), Some(ContextError::DeadlineExceeded));
+        assert_eq!(cause_str(&c).as_deref(), Some("too slow"));
+        // And when the timer ends it.
+        let (c, _cancel) = Context::background().with_timeout_cause(SHORT, MyErr("too slow"));
+        assert!(wait_done(&c));
+        assert_eq!(c.err(), Some(ContextError::DeadlineExceeded));
+        assert_eq!(cause_str(&c).as_deref(), Some("too slow"));
+        let (c, _cancel) = Context::background()
+            .with_deadline_cause(Instant::now() + SHORT, MyErr("window closed"));
+        assert!(wait_done(&c));
+        assert_eq!(cause_str(&c).as_deref(), Some("window closed"));
+    }
+
+    /// "WithTimeoutCause canceled": cancelled before the deadline, the
+    /// context is `Canceled`, and the cause given for the deadline is not
+    /// used.
+    #[test]
+    fn timeout_cause_canceled() {
+        let (c, cancel) = Context::background().with_timeout_cause(VERY_LONG, MyErr("too slow"));
+        cancel.cancel();
+        assert_eq!(c.err(), Some(ContextError::Canceled));
+        assert_eq!(cause_str(&c).as_deref(), Some("context canceled"));
+    }
+
+    /// "WithTimeoutCause stacked": a deadline child of a cancel-with-cause
+    /// parent, ended by its deadline before the parent is cancelled.
+    #[test]
+    fn timeout_cause_stacked() {
+        let (p, cancel) = Context::background().with_cancel();
+        let (c, _c) = p.with_timeout_cause(Duration::ZERO, MyErr("too slow"));
+        cancel.cancel_with_cause(MyErr("finished early"));
+        assert_eq!(c.err(), Some(ContextError::DeadlineExceeded));
+        assert_eq!(cause_str(&c).as_deref(), Some("too slow"));
+        assert_eq!(cause_str(&p).as_deref(), Some("finished early"));
+    }
+
+    /// "WithTimeoutCause stacked canceled": the parent ended first; the
+    /// child is born ended, with the parent's error and cause.
+    #[test]
+    fn timeout_cause_stacked_canceled() {
+        let (p, cancel) = Context::background().with_cancel();
+        cancel.cancel_with_cause(MyErr("finished early"));
+        let (c, _c) = p.with_timeout_cause(Duration::ZERO, MyErr("too slow"));
+        assert_eq!(c.err(), Some(ContextError::Canceled));
+        assert_eq!(cause_str(&c).as_deref(), Some("finished early"));
+    }
+
+    /// A parent's earlier deadline ends the child, with the parent's cause
+    /// (Go returns `WithCancel(parent)` then).
+    #[test]
+    fn the_parents_earlier_deadline_brings_its_cause() {
+        let (p, _c1) = Context::background().with_timeout_cause(SHORT, MyErr("parent's"));
+        let (c, _c2) = p.with_timeout_cause(VERY_LONG, MyErr("child's"));
+        assert!(wait_done(&c));
+        assert_eq!(c.err(), Some(ContextError::DeadlineExceeded));
+        assert_eq!(cause_str(&c).as_deref(), Some("parent's"));
+        // A timeout too large to represent: no deadline, cause unused.
+        let (c, cancel) = Context::background().with_timeout_cause(Duration::MAX, MyErr("never"));
+        assert_eq!(c.deadline(), None);
+        cancel.cancel();
+        assert_eq!(cause_str(&c).as_deref(), Some("context canceled"));
+    }
+
     #[test]
     fn child_of_ended_parent_gets_cause() {
         let (p, cancel) = Context::background().with_cancel();
