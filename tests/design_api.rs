@@ -527,6 +527,8 @@ mod select_macro {
                         },
                     }
                 }
+                // `continue` skipped 2, `break` left the loop.
+                assert_eq!(sum, 4);
                 let (etx, erx) = gust::chan::<Result<u32, String>>(1);
                 etx.try_send(Err("bad".into())).unwrap();
                 let n: u32 = gust::select! {
@@ -757,7 +759,8 @@ mod errgroup {
     /// when `wait` returns.
     #[test]
     fn new_set_limit_try_go() {
-        gust::block_on(async {
+        let rt = super::paused();
+        rt.block_on(async {
             let g = gust::errgroup::Group::<String>::new();
             g.set_limit(1);
             let (tx, rx) = gust::chan::<()>(0);
@@ -772,6 +775,9 @@ mod errgroup {
                 ran2.store(true, Ordering::SeqCst);
                 Ok(())
             });
+            // Every task has had its chance to run (virtual time moves only
+            // once none can): the second still waits for a free slot.
+            super::settle().await;
             assert!(!ran.load(Ordering::SeqCst), "it waits for a free slot");
             drop(tx);
             assert_eq!(g.wait().await, Ok(()));
@@ -1032,9 +1038,17 @@ mod timers {
             assert!(fired.load(Ordering::SeqCst));
             assert!(!h.stop(), "it had fired");
 
-            let h = gust::time::after_func(Duration::from_secs(1), || panic!("stopped"));
+            let called = Arc::new(AtomicBool::new(false));
+            let c = called.clone();
+            let h = gust::time::after_func(Duration::from_secs(1), move || {
+                c.store(true, Ordering::SeqCst)
+            });
             assert!(h.stop(), "true while pending");
             gust::time::sleep(Duration::from_secs(2)).await;
+            assert!(
+                !called.load(Ordering::SeqCst),
+                "a stopped timer never calls"
+            );
         });
     }
 
@@ -1449,6 +1463,7 @@ mod auto_traits {
         is_clone::<gust::WaitGroup>();
         is_clone::<gust::Context>();
         is_read_write::<gust::net::TcpStream>();
+        #[cfg(unix)]
         is_read_write::<gust::net::UnixStream>();
         is_display::<gust::runtime::Dump>();
         gust::block_on(async {

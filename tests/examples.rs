@@ -66,6 +66,8 @@ fn six_sleepers_sleep_at_the_same_time() {
     let start = Instant::now();
     let out = Command::new(example("sleepers"))
         .env("GUST_SLEEP_MS", "1000")
+        // One worker: sleeps that held their worker would take 6 s.
+        .env("GUST_WORKERS", "1")
         .output()
         .expect("starts");
     let elapsed = start.elapsed();
@@ -433,12 +435,12 @@ fn http_serves_100_concurrent_requests_from_a_real_client() {
             std::thread::spawn(move || {
                 let agent = http_agent();
                 barrier.wait();
-                // 1: twenty 200 ms sleeps at once.
+                // 1: twenty 400 ms sleeps at once.
                 let started = Instant::now();
-                let (status, body) = http_get(&agent, &format!("{url}/sleep?ms=200"));
+                let (status, body) = http_get(&agent, &format!("{url}/sleep?ms=400"));
                 let slept = Instant::now();
-                assert_eq!((status, body.as_str()), (200, "slept 200 ms\n"));
-                assert!(slept - started >= Duration::from_millis(200));
+                assert_eq!((status, body.as_str()), (200, "slept 400 ms\n"));
+                assert!(slept - started >= Duration::from_millis(400));
                 // 2: hello.
                 let (status, body) = http_get(&agent, &format!("{url}/"));
                 assert_eq!((status, body.as_str()), (200, "hello from gust\n"));
@@ -469,8 +471,8 @@ fn http_serves_100_concurrent_requests_from_a_real_client() {
         .map(|t| t.join().expect("every request succeeds"))
         .collect();
     let last = slept.into_iter().max().unwrap();
-    // One after another, the sleeps would take 20 × 200 ms = 4 s; the
-    // bound leaves room for a loaded machine.
+    // One after another, the sleeps would take 20 × 400 ms = 8 s, and one
+    // per worker at a time 4 s; the bound leaves room for a loaded machine.
     let span = last - start;
     assert!(span < Duration::from_secs(3), "20 sleeps took {span:?}");
 }

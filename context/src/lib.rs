@@ -224,8 +224,10 @@ impl Context {
     /// `WithDeadlineCause`); `err` is still
     /// [`ContextError::DeadlineExceeded`]. A `cancel` before the deadline
     /// ends it with [`ContextError::Canceled`] and no such cause, and when
-    /// this context's own deadline comes first, that one ends the child,
-    /// with this context's cause (as in Go: `cause` is then never used).
+    /// this context's own deadline comes first or at the same time, that
+    /// one ends the child, with this context's cause (`cause` is then
+    /// never used; Go does so for an earlier deadline, and for an equal
+    /// one either cause may win there).
     ///
     /// ```
     /// use std::time::Instant;

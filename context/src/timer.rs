@@ -7,7 +7,8 @@
 //! cancel, or a parent's end), `CancelNode::cancel` takes the timer out of the
 //! node and stops it, freeing the timer entry at once rather than at the
 //! deadline; when the timer fires first it cancels the node with
-//! `DeadlineExceeded` (and the later `stop` is a cheap no-op).
+//! `DeadlineExceeded` and the cause it was armed with, if any
+//! (`with_deadline_cause`; the later `stop` is a cheap no-op).
 //!
 //! Under `--cfg loom` there are no timers: the models cover the tree only.
 
@@ -33,9 +34,9 @@ impl Timer {
 }
 
 /// Arms `node`'s deadline timer: at `deadline`, the node is cancelled with
-/// `DeadlineExceeded` and `cause` (`None`: the same error). The caller has checked that `deadline` is in the
-/// future and that the node is live (if it ends meanwhile, the timer is
-/// stopped here).
+/// `DeadlineExceeded` and `cause` (`None`: the same error). The caller has
+/// checked that `deadline` is in the future and that the node is live (if
+/// it ends meanwhile, the timer is stopped here).
 #[cfg(not(loom))]
 pub(crate) fn arm(node: &Arc<CancelNode>, deadline: Instant, cause: Cause) {
     let weak = Arc::downgrade(node);

@@ -12,10 +12,11 @@
 //! 2. Every read of the stream itself (`poll_read`, `poll_read_vectored`,
 //!    `poll_fill_buf`) takes those bytes before it reads the socket again,
 //!    so the stream's bytes come out in order, however reads and
-//!    `fill_buf`/`consume` are mixed. (What reads the socket past the
-//!    stream, `&TcpStream`'s `AsyncRead` or `peek`, does not see them: the
-//!    bytes `fill_buf` returned belong to the stream that returned them, as
-//!    a `bufio.Reader`'s belong to it and not to its `net.Conn`.)
+//!    `fill_buf`/`consume` are mixed; `peek` and `readable` look at them
+//!    first too. (Reads through `&TcpStream` go to the socket, past them:
+//!    a shared reference cannot take them out of the buffer; the bytes
+//!    `fill_buf` returned belong to the stream that returned them, as a
+//!    `bufio.Reader`'s belong to it and not to its `net.Conn`.)
 //! 3. `into_split` moves the buffer to the reading half, bytes and all.
 //!
 //! A program that never calls `fill_buf` pays one branch per read and 32
@@ -43,7 +44,7 @@ pub(crate) struct ReadAhead {
 
 impl ReadAhead {
     /// The bytes read ahead and not consumed.
-    fn pending(&self) -> &[u8] {
+    pub(crate) fn pending(&self) -> &[u8] {
         &self.data[self.pos..self.filled]
     }
 

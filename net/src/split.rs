@@ -7,7 +7,9 @@
 //! `Arc`; reads wait on its read readiness and writes on its write
 //! readiness, so a reading task and a writing task never wake each other.
 //! Several tasks may read (or write) one `&TcpStream` at once; each is
-//! woken on readiness, and the bytes go to whichever reads first.
+//! woken on readiness, and the bytes go to whichever reads first. Such
+//! reads go to the socket, past bytes the stream's `fill_buf` has read
+//! ahead (`read_ahead.rs`): read a stream through `&` or through itself.
 
 use crate::registered::Registered;
 use gust_executor::io::{Direction, Source};

@@ -266,8 +266,14 @@ impl Stream for Incoming<'_> {
 /// `&TcpStream` is `AsyncRead` and `AsyncWrite` too (tasks may share one
 /// stream); it reads the socket itself, past any bytes that `fill_buf` on
 /// the stream has read ahead and not yet handed out, which only the stream
-/// (or its reading half) returns, in order. `peek` likewise looks at the
-/// socket.
+/// (or its reading half) returns, in order: read through one or the other
+/// (`peek` and `readable` see the bytes read ahead).
+///
+/// `fill_buf` and the plain reads are cancel-safe. futures'
+/// `read_line` is not: dropped halfway (a `select!` case, a `timeout`),
+/// it drops the part of the line it had taken. Where a line read may be
+/// cancelled, `read_until(b'\n', &mut buf)` into a `Vec` that outlives it
+/// keeps every byte.
 ///
 /// # Examples
 ///
@@ -452,21 +458,55 @@ impl TcpStream {
         self.io.get().shutdown(how)
     }
 
-    /// Receives bytes without taking them out of the socket.
+    /// Receives bytes without taking them: the next read of the stream
+    /// returns them. Bytes that `fill_buf` has read ahead come first (only
+    /// those, when there are any), then the socket's.
     ///
     /// # Errors
     ///
     /// As a read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (mut s, _) = ln.accept().await?;
+    ///     c.write_all(b"GET\nbody").await?;
+    ///     let mut line = String::new();
+    ///     s.read_line(&mut line).await?; // may read "body" ahead too
+    ///     let mut head = [0u8; 4];
+    ///     let n = s.peek(&mut head).await?;
+    ///     assert_eq!(&head[..n], &b"body"[..n]);
+    ///     let mut body = [0u8; 4];
+    ///     s.read_exact(&mut body).await?;
+    ///     assert_eq!(&body, b"body");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let ahead = self.ahead.pending();
+        if !ahead.is_empty() {
+            let n = ahead.len().min(buf.len());
+            buf[..n].copy_from_slice(&ahead[..n]);
+            return Ok(n);
+        }
         self.io.io(Direction::Read, |s| s.peek(buf)).await
     }
 
-    /// Waits until the stream is readable (a read may still find nothing).
+    /// Waits until the stream is readable (a read may still find nothing):
+    /// at once while `fill_buf` has read bytes ahead that are not consumed.
     ///
     /// # Errors
     ///
     /// If the runtime the stream belongs to has shut down.
     pub async fn readable(&self) -> io::Result<()> {
+        if !self.ahead.pending().is_empty() {
+            return Ok(());
+        }
         self.io.ready(Direction::Read).await
     }
 

@@ -609,7 +609,8 @@ fn lines_and_reads_mixed_come_out_in_order() {
     });
 }
 
-/// `into_split` hands the bytes `fill_buf` read ahead to the reading half.
+/// `into_split` hands the bytes `fill_buf` read ahead to the reading half;
+/// `peek` and `readable` see them before it.
 #[test]
 fn split_keeps_the_bytes_read_ahead() {
     use futures::io::AsyncBufReadExt;
@@ -622,7 +623,17 @@ fn split_keeps_the_bytes_read_ahead() {
         let mut line = String::new();
         s.read_line(&mut line).await.unwrap();
         assert_eq!(line, "first\n");
-        // "second\n" may be in the stream's buffer by now: the half has it.
+        // "second\n" read ahead, not consumed (already there, or read now).
+        assert_eq!(s.fill_buf().await.unwrap(), b"second\n");
+        // peek and readable see it; nothing more is coming from the socket.
+        let mut head = [0u8; 16];
+        let n = s.peek(&mut head).await.unwrap();
+        assert_eq!(&head[..n], b"second\n");
+        gust_executor::time::timeout(Duration::from_secs(10), s.readable())
+            .await
+            .expect("readable at once: bytes are read ahead")
+            .unwrap();
+        // The half has them.
         let (mut r, _w) = s.into_split();
         drop(c);
         let mut rest = String::new();
@@ -631,8 +642,8 @@ fn split_keeps_the_bytes_read_ahead() {
     });
 }
 
-/// A `fill_buf` dropped while it waits loses nothing: the next read gets
-/// every byte.
+/// A `fill_buf` dropped while it waits (on an empty buffer: the only
+/// place it can wait) loses nothing: the next read gets every byte.
 #[test]
 fn cancelled_fill_buf_loses_no_data() {
     use futures::io::AsyncBufReadExt;
