@@ -12,6 +12,14 @@ fn rt(workers: usize) -> gust_executor::runtime::Runtime {
     Builder::new().workers(workers).build().unwrap()
 }
 
+/// Both ends of a fresh loopback connection: (client, server).
+async fn connected() -> (TcpStream, TcpStream) {
+    let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    let (s, _) = ln.accept().await.unwrap();
+    (c, s)
+}
+
 /// A task per connection echoes; 100 clients each send 1,000 lines and
 /// check every byte back, at 1 and 2 workers.
 #[test]
@@ -66,9 +74,7 @@ fn echo_100_clients() {
 fn full_duplex_megabyte() {
     let rt = rt(2);
     rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (s, _) = ln.accept().await.unwrap();
+        let (c, s) = connected().await;
         let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i * 7 + i / 251) as u8).collect();
         let mut tasks = Vec::new();
         for stream in [c, s] {
@@ -103,9 +109,7 @@ fn full_duplex_megabyte() {
 fn cancelled_read_loses_no_data() {
     let rt = rt(1);
     rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
+        let (mut c, mut s) = connected().await;
         let mut buf = [0u8; 16];
         for round in 0..100u8 {
             // A read that times out (nothing sent yet) is dropped pending.
@@ -144,9 +148,7 @@ fn cancelled_accept_loses_no_connection() {
 fn cancelled_write_loses_no_data() {
     let rt = rt(1);
     rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
+        let (mut c, mut s) = connected().await;
         let chunk = [0xabu8; 4096];
         let mut written = 0usize;
         // One `write` at a time (not `write_all`): it writes some bytes or
@@ -231,9 +233,7 @@ fn works_on_tokio() {
 #[test]
 fn works_on_futures_executor() {
     futures::executor::block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
+        let (mut c, mut s) = connected().await;
         c.write_all(b"hi").await.unwrap();
         let mut b = [0u8; 2];
         s.read_exact(&mut b).await.unwrap();
@@ -356,9 +356,7 @@ fn a_socket_that_stays_ready_does_not_starve_other_tasks() {
     const BYTES: usize = 16 * 1024;
     let rt = rt(1);
     let (reads_before, total) = rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
+        let (mut c, mut s) = connected().await;
         let data: Vec<u8> = (0..BYTES).map(|i| i as u8).collect();
         c.write_all(&data).await.unwrap();
         c.flush().await.unwrap();
@@ -415,9 +413,7 @@ fn block_on_inside_a_task_is_not_budgeted() {
         let n = rt.block_on(async {
             gust_executor::spawn(async {
                 gust_executor::block_on(async {
-                    let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                    let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-                    let (mut s, _) = ln.accept().await.unwrap();
+                    let (mut c, mut s) = connected().await;
                     c.write_all(&[7u8; 2_000]).await.unwrap();
                     let mut byte = [0u8; 1];
                     let mut n = 0;
@@ -463,9 +459,7 @@ fn yields_until_a_ready_read(spinners: usize, busy: Duration, give_up: u64) -> u
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let rt = rt(1);
     rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
+        let (mut c, mut s) = connected().await;
         let sent = Arc::new(AtomicBool::new(false));
         let got = Arc::new(AtomicBool::new(false));
         let after_send = Arc::new(AtomicU64::new(0));
@@ -616,9 +610,7 @@ fn split_keeps_the_bytes_read_ahead() {
     use futures::io::AsyncBufReadExt;
     let rt = rt(1);
     rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
+        let (mut c, mut s) = connected().await;
         c.write_all(b"first\nsecond\n").await.unwrap();
         let mut line = String::new();
         s.read_line(&mut line).await.unwrap();
@@ -649,9 +641,7 @@ fn cancelled_fill_buf_loses_no_data() {
     use futures::io::AsyncBufReadExt;
     let rt = rt(1);
     rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-        let (mut s, _) = ln.accept().await.unwrap();
+        let (mut c, mut s) = connected().await;
         for round in 0..50u8 {
             let r = gust_executor::time::timeout(Duration::from_micros(200), s.fill_buf()).await;
             assert!(r.is_err(), "nothing was sent yet");
