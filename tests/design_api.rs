@@ -14,6 +14,10 @@
 
 use std::time::{Duration, Instant};
 
+/// One test of this binary alone in a child process (`mod environment`).
+#[path = "../executor/tests/common/mod.rs"]
+mod child_process;
+
 /// A 1-worker runtime on virtual time.
 fn paused() -> gust::runtime::Runtime {
     gust::runtime::Builder::new()
@@ -1296,33 +1300,17 @@ mod seeing_inside {
 }
 
 /// `GUST_DEADLOCK=panic` and `GUST_PANIC=exit`, each in a child process:
-/// this test binary, running one of its ignored tests.
+/// this test binary, running one of its tests alone (the executor tests'
+/// helper, which clears gust's other knobs).
 mod environment {
     use super::*;
-    use std::process::{Command, Output};
 
-    /// Set in the child only; without it the ignored tests do nothing.
-    const CHILD: &str = "GUST_DESIGN_API_CHILD";
+    use super::child_process::{child, is_child};
 
-    fn child(test: &str, var: &str, value: &str) -> Output {
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                test,
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
-            .env(var, value)
-            .output()
-            .unwrap()
-    }
-
+    /// Run by `gust_deadlock_panic`.
     #[test]
-    #[ignore = "run in a child process by gust_deadlock_panic"]
     fn child_deadlocks() {
-        if std::env::var_os(CHILD).is_none() {
+        if !is_child("environment::child_deadlocks") {
             return;
         }
         let rt = gust::runtime::Builder::new().build().unwrap();
@@ -1332,16 +1320,19 @@ mod environment {
 
     #[test]
     fn gust_deadlock_panic() {
-        let out = child("environment::child_deadlocks", "GUST_DEADLOCK", "panic");
+        let out = child(
+            "environment::child_deadlocks",
+            &[("GUST_DEADLOCK", "panic")],
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(err.contains("all tasks are asleep - deadlock!"), "{err}");
     }
 
+    /// Run by `gust_panic_exit`.
     #[test]
-    #[ignore = "run in a child process by gust_panic_exit"]
     fn child_panics_unjoined() {
-        if std::env::var_os(CHILD).is_none() {
+        if !is_child("environment::child_panics_unjoined") {
             return;
         }
         let rt = gust::runtime::Builder::new().build().unwrap();
@@ -1359,7 +1350,10 @@ mod environment {
 
     #[test]
     fn gust_panic_exit() {
-        let out = child("environment::child_panics_unjoined", "GUST_PANIC", "exit");
+        let out = child(
+            "environment::child_panics_unjoined",
+            &[("GUST_PANIC", "exit")],
+        );
         assert_eq!(out.status.code(), Some(2), "{out:?}");
     }
 }
