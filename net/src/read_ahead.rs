@@ -48,6 +48,14 @@ impl ReadAhead {
         &self.data[self.pos..self.filled]
     }
 
+    /// Copies as many of the bytes read ahead as fit into `buf`, without
+    /// consuming them; how many.
+    pub(crate) fn copy_to(&self, buf: &mut [u8]) -> usize {
+        let n = self.pending().len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending()[..n]);
+        n
+    }
+
     /// `poll_read` of a stream with this buffer: the bytes read ahead first
     /// (invariant #2), else the socket.
     pub(crate) fn poll_read<S: ByteStream>(
@@ -59,8 +67,7 @@ impl ReadAhead {
         if self.pos == self.filled {
             return split::poll_read(io, cx, buf);
         }
-        let n = self.pending().len().min(buf.len());
-        buf[..n].copy_from_slice(&self.pending()[..n]);
+        let n = self.copy_to(buf);
         self.consume(n);
         Poll::Ready(Ok(n))
     }
@@ -78,8 +85,7 @@ impl ReadAhead {
         }
         let mut total = 0;
         for buf in bufs {
-            let n = self.pending().len().min(buf.len());
-            buf[..n].copy_from_slice(&self.pending()[..n]);
+            let n = self.copy_to(buf);
             self.consume(n);
             total += n;
             if self.pos == self.filled {

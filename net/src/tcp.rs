@@ -488,11 +488,8 @@ impl TcpStream {
     /// .unwrap();
     /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let ahead = self.ahead.pending();
-        if !ahead.is_empty() {
-            let n = ahead.len().min(buf.len());
-            buf[..n].copy_from_slice(&ahead[..n]);
-            return Ok(n);
+        if !self.ahead.pending().is_empty() {
+            return Ok(self.ahead.copy_to(buf));
         }
         self.io.io(Direction::Read, |s| s.peek(buf)).await
     }
