@@ -277,10 +277,7 @@ impl Context {
     /// # }
     /// ```
     pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFunc) {
-        match now().checked_add(timeout) {
-            Some(deadline) => self.with_deadline(deadline),
-            None => self.with_cancel(),
-        }
+        self.with_timeout_and(timeout, None)
     }
 
     /// `with_deadline_cause(now + timeout, cause)` (Go's
@@ -304,8 +301,13 @@ impl Context {
         timeout: Duration,
         cause: impl Into<Box<dyn Error + Send + Sync>>,
     ) -> (Context, CancelFunc) {
+        self.with_timeout_and(timeout, Some(StdArc::from(cause.into())))
+    }
+
+    /// `with_timeout`, ending with `cause` (`None`: the same error as `err`).
+    fn with_timeout_and(&self, timeout: Duration, cause: Cause) -> (Context, CancelFunc) {
         match now().checked_add(timeout) {
-            Some(deadline) => self.with_deadline_cause(deadline, cause),
+            Some(deadline) => self.with_deadline_and(deadline, cause),
             None => self.with_cancel(),
         }
     }
