@@ -115,7 +115,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, EventListener, IntoNotification};
+use event_listener::{Event, EventListener, IntoNotification, Listener};
 
 const LOCKED: usize = 1;
 const STARVING: usize = 2;
@@ -541,11 +541,18 @@ impl Future for Lock<'_> {
 impl Lock<'_> {
     /// A counted waiter's attempt; on success it holds the lock, is no
     /// longer counted, and has cleared STARVING if it set it, and WOKEN in
-    /// any case: it may have been notified without having seen it yet (its
-    /// listener is dropped unpolled, passing the notification on to a
-    /// listener that may not exist), so it cannot know whether the role is
-    /// its own; if it is another's, that one only clears it again (an extra
-    /// wake-up at most, never a lost one: invariant #4).
+    /// any case: it may have been notified without having seen it yet, so
+    /// it cannot know whether the role is its own; if it is another's, that
+    /// one only clears it again (an extra wake-up at most, never a lost
+    /// one: invariant #4).
+    ///
+    /// A notification its listener got and it has not seen is discarded,
+    /// not passed on: it was a call to come and lock, and this waiter has
+    /// the lock; its unlock wakes the next waiter (if nobody is woken
+    /// already). Passed on, it woke the next waiter while the lock was
+    /// still held, and that one, having seen its notification, had to
+    /// listen again at the back of the queue: parked lockers got the lock
+    /// out of the order they parked in (five: 0, 1, 3, 4, 2).
     fn try_lock_waiting(&mut self) -> bool {
         if !self.raw.try_lock_slow(self.starving, true, self.awoke) {
             return false;
@@ -559,7 +566,9 @@ impl Lock<'_> {
         self.awoke = false;
         self.raw.state.fetch_sub(WAITER, Ordering::Relaxed);
         self.since = None;
-        self.listener = None;
+        if let Some(listener) = self.listener.take() {
+            listener.discard();
+        }
         true
     }
 }
