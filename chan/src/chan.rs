@@ -470,6 +470,25 @@ impl<T> RecvState<T> {
         self.entry.is_some()
     }
 
+    /// The state as one pointer (null: not registered), for a handle that
+    /// keeps it in an atomic; [`from_raw`](Self::from_raw) takes it back.
+    pub(crate) fn into_raw(self) -> *mut Entry<T> {
+        self.entry
+            .map_or(std::ptr::null_mut(), OwnedEntry::into_raw)
+    }
+
+    /// Takes back a state given up by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from `into_raw`, and is taken back once.
+    pub(crate) unsafe fn from_raw(ptr: *mut Entry<T>) -> Self {
+        Self {
+            // SAFETY: the caller's contract.
+            entry: std::ptr::NonNull::new(ptr).map(|p| unsafe { OwnedEntry::from_raw(p) }),
+        }
+    }
+
     /// Polls a standalone receive: complete it if possible, else (re)register.
     #[inline]
     pub(crate) fn poll(&mut self, shared: &Shared<T>, cx: &mut Context<'_>) -> Option<Option<T>> {

@@ -16,12 +16,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 use futures_sink::Sink;
 
 use crate::blocking::block_on;
 use crate::chan::{RecvState, SendState, Shared};
 use crate::error::{SendError, TryRecvError, TrySendError};
-use crate::loom::Arc;
+use crate::loom::{Arc, AtomicPtr, Ordering};
+use crate::waiter::Entry;
 
 /// Makes a channel of capacity `cap` (0 = rendezvous) and returns its two
 /// directional ends: Go's `ch := make(chan T, cap)` split into `chan<- T` and
@@ -88,8 +90,16 @@ pub struct Sender<T> {
 /// ```
 pub struct Receiver<T> {
     pub(crate) shared: Arc<Shared<T>>,
-    /// The `Stream`'s receive in flight; touched only through `&mut self`.
-    stream: RecvState<T>,
+    /// The `Stream`'s receive in flight, as [`RecvState::into_raw`]'s
+    /// pointer (null: none), so the handle stays two words. `poll_next`
+    /// takes it and puts it back through `&mut self`. A `next()` dropped
+    /// while pending (a `timeout`, a `select!` that went another way) leaves
+    /// it queued in the channel, where a sender may hand it a value: so the
+    /// handle's other operations take it back first
+    /// ([`Receiver::take_back_stream`]: a value it holds goes back to the
+    /// front of the channel), and that value is theirs, in order, and
+    /// counted by `len`.
+    stream: AtomicPtr<Entry<T>>,
 }
 
 // Nothing in a handle is structurally pinned (the Sink's value is never pinned).
@@ -111,6 +121,14 @@ impl<T> RefUnwindSafe for Receiver<T> {}
 // so sharing a `&Sender` never shares the `T` inside it; the channel itself is
 // `Sync` for `T: Send`.
 unsafe impl<T: Send> Sync for Sender<T> {}
+
+// SAFETY: `stream` owns a `RecvState<T>`, which may hold a `T`; through
+// `&self` it is only swapped out, whole, by one caller (`take_back_stream`),
+// which moves that `T` into the channel: sharing a `&Receiver` moves `T`s
+// between threads, which `T: Send` allows, as the channel itself does.
+unsafe impl<T: Send> Send for Receiver<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Receiver<T> {}
 
 impl<T> Chan<T> {
     /// Makes a channel of capacity `cap`; 0 makes a rendezvous channel, where a
@@ -384,8 +402,38 @@ impl<T> Receiver<T> {
     fn from_shared(shared: Arc<Shared<T>>) -> Self {
         Self {
             shared,
-            stream: RecvState::new(),
+            stream: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// Takes back a receive that a dropped `next()` left queued (see
+    /// `stream`): every operation of the handle does this first.
+    #[inline]
+    pub(crate) fn take_back_stream(&self) {
+        // Relaxed: the pointer was last stored through `&mut self`, before
+        // this shared borrow existed; the swap below only elects one caller.
+        if !self.stream.load(Ordering::Relaxed).is_null() {
+            self.take_back_stream_slow();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_back_stream_slow(&self) {
+        let ptr = self.stream.swap(std::ptr::null_mut(), Ordering::Relaxed);
+        // SAFETY: from `into_raw` (`poll_next`), and ours alone: the swap
+        // left null for every other caller.
+        unsafe { RecvState::from_raw(ptr) }.cancel(&self.shared);
+    }
+
+    /// `f` on the `Stream`'s receive in flight (`&mut self`: nobody else
+    /// touches it).
+    fn with_stream<R>(&mut self, f: impl FnOnce(&mut RecvState<T>, &Shared<T>) -> R) -> R {
+        // SAFETY: from `into_raw`, and put back below (Relaxed: `&mut self`).
+        let mut state = unsafe { RecvState::from_raw(self.stream.load(Ordering::Relaxed)) };
+        let r = f(&mut state, &self.shared);
+        self.stream.store(state.into_raw(), Ordering::Relaxed);
+        r
     }
 
     /// Receives a value; see [`Chan::recv`].
@@ -396,6 +444,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(futures::executor::block_on(rx.recv()), Some(9));
     /// ```
     pub fn recv(&self) -> RecvFuture<'_, T> {
+        self.take_back_stream();
         RecvFuture::new(&self.shared)
     }
 
@@ -407,6 +456,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(9));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.take_back_stream();
         self.shared.try_recv()
     }
 
@@ -429,6 +479,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
+        self.take_back_stream();
         self.shared.len()
     }
 
@@ -506,7 +557,7 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.stream.cancel(&self.shared);
+        self.with_stream(|stream, shared| stream.cancel(shared));
         self.shared.drop_receiver();
     }
 }
@@ -553,15 +604,47 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
+/// Receives as [`recv`](Receiver::recv) does; `None` once the channel is
+/// closed and drained.
+///
+/// # Cancellation
+///
+/// The receive in flight lives in the handle (the `Stream` trait has
+/// nowhere else to keep it), so a `next()` dropped while pending (a
+/// `timeout`, a `select!` that went another way) leaves it queued in the
+/// channel until the handle's next operation: a sender may hand it a value
+/// meanwhile (on a rendezvous channel, such a send completes). No value is
+/// lost: the next `next()`, `recv`, `try_recv`, `len` or select on the
+/// handle takes that value first, and dropping the handle gives it back to
+/// the channel. In a `select!` or under a timeout, use `recv()`, which
+/// leaves nothing behind.
+///
+/// ```
+/// use futures::{FutureExt, StreamExt};
+/// let (tx, mut rx) = gust_chan::chan::<i32>(0);
+/// assert!(rx.next().now_or_never().is_none()); // dropped while pending
+/// tx.try_send(1).unwrap(); // taken by the receive it left queued
+/// assert_eq!(rx.try_recv(), Ok(1)); // which the handle hands out first
+/// ```
 impl<T> Stream for Receiver<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.get_mut();
-        match this.stream.poll(&this.shared, cx) {
+        match self
+            .get_mut()
+            .with_stream(|stream, shared| stream.poll(shared, cx))
+        {
             Some(v) => Poll::Ready(v),
             None => Poll::Pending,
         }
+    }
+}
+
+/// Terminated once the channel is closed and drained, when `poll_next`
+/// returns `None` (and keeps returning it).
+impl<T> FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.is_closed() && self.is_empty()
     }
 }
 

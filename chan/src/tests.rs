@@ -142,6 +142,26 @@ fn stream_and_sink_roundtrip() {
     });
 }
 
+/// A `next()` dropped while pending: the handle's next operation takes
+/// its receive back (and the value a sender handed it), through `&self`
+/// (`Receiver::take_back_stream`); a handle dropped with one frees it.
+#[test]
+fn dropped_next_is_taken_back() {
+    use futures::StreamExt;
+    let (tx, mut rx) = chan::<Box<u8>>(0);
+    assert!(poll_once(std::pin::pin!(rx.next())).is_pending());
+    tx.try_send(Box::new(1)).unwrap();
+    let shared = &rx;
+    thread::scope(|s| {
+        let got = s.spawn(|| shared.try_recv()).join().unwrap();
+        assert_eq!(got.as_deref(), Ok(&1));
+    });
+    assert!(poll_once(std::pin::pin!(rx.next())).is_pending());
+    tx.try_send(Box::new(2)).unwrap();
+    drop(rx); // the value goes back to the channel, and drops with it
+    drop(tx);
+}
+
 #[test]
 fn receiver_drop_fails_blocked_sender() {
     let (tx, rx) = chan::<i32>(0);

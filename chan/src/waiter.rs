@@ -305,6 +305,24 @@ impl<T> OwnedEntry<T> {
     pub(crate) fn new(entry: Entry<T>) -> Self {
         Self(NonNull::from(Box::leak(Box::new(entry))))
     }
+
+    /// Gives up ownership as a pointer (for a handle that keeps its
+    /// stream's entry in an atomic); [`from_raw`](Self::from_raw) takes it
+    /// back.
+    pub(crate) fn into_raw(self) -> *mut Entry<T> {
+        let ptr = self.0.as_ptr();
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// Takes back ownership given up by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from `into_raw`, and is taken back once.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Entry<T>>) -> Self {
+        Self(ptr)
+    }
 }
 
 impl<T> Deref for OwnedEntry<T> {

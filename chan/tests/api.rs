@@ -165,3 +165,82 @@ fn a_panicking_buffered_drop_comes_out_of_the_last_receiver() {
         Err(TrySendError::Closed(_))
     ));
 }
+
+/// The `Stream`'s receive in flight lives in the `Receiver` (`poll_next`
+/// has nowhere else to keep it). A `next()` dropped while pending (a
+/// `timeout`, a `select!` that went another way, `now_or_never`) leaves
+/// it queued: a value sent meanwhile goes into the handle. The handle's
+/// other operations take such a receive back first, so that value is
+/// theirs, in order, and counted (found by a check from outside: it was
+/// hidden from `recv`, `try_recv` and `len` until the next `poll_next`).
+mod dropped_next {
+    use futures::{FutureExt, StreamExt};
+    use gust_chan::{TryRecvError, TrySendError, chan};
+
+    #[test]
+    fn a_value_sent_into_it_comes_out_of_try_recv() {
+        for cap in [0, 1] {
+            let (tx, mut rx) = chan::<i32>(cap);
+            assert!(rx.next().now_or_never().is_none());
+            // The receive left queued takes it (the one case that still
+            // looks like a waiting receiver to a sender).
+            tx.try_send(1).unwrap();
+            assert_eq!(rx.try_recv(), Ok(1), "cap {cap}");
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "cap {cap}");
+        }
+    }
+
+    #[test]
+    fn a_value_sent_into_it_comes_out_of_recv_first() {
+        let (tx, mut rx) = chan::<i32>(2);
+        assert!(rx.next().now_or_never().is_none());
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(rx.recv().now_or_never(), Some(Some(1)));
+        assert_eq!(rx.recv().now_or_never(), Some(Some(2)));
+    }
+
+    #[test]
+    fn a_value_sent_into_it_is_counted_by_len() {
+        let (tx, mut rx) = chan::<i32>(1);
+        assert!(rx.next().now_or_never().is_none());
+        tx.try_send(1).unwrap();
+        assert_eq!(rx.len(), 1);
+        assert_eq!(rx.recv_blocking(), Some(1));
+    }
+
+    #[test]
+    fn once_the_handle_is_used_a_rendezvous_send_finds_no_receiver() {
+        let (tx, mut rx) = chan::<i32>(0);
+        assert!(rx.next().now_or_never().is_none());
+        assert!(rx.is_empty());
+        assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    }
+
+    #[test]
+    fn a_select_on_the_handle_sees_it() {
+        let (tx, mut rx) = chan::<i32>(0);
+        let (_tx2, rx2) = chan::<i32>(0);
+        assert!(rx.next().now_or_never().is_none());
+        tx.try_send(7).unwrap();
+        let got = async {
+            gust_chan::select! {
+                v = rx2.recv() => ("rx2", v),
+                v = rx.recv() => ("rx", v),
+            }
+        };
+        assert_eq!(got.now_or_never(), Some(("rx", Some(7))));
+    }
+
+    #[test]
+    fn the_stream_is_fused() {
+        use futures::stream::FusedStream;
+        let (tx, mut rx) = chan::<i32>(1);
+        tx.try_send(1).unwrap();
+        drop(tx);
+        assert!(!rx.is_terminated());
+        assert_eq!(rx.next().now_or_never(), Some(Some(1)));
+        assert_eq!(rx.next().now_or_never(), Some(None));
+        assert!(rx.is_terminated());
+    }
+}

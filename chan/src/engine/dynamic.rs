@@ -124,6 +124,7 @@ mod sealed {
 
 impl<T> SelectRecv<T> for Receiver<T> {
     fn __shared(&self) -> &Shared<T> {
+        self.take_back_stream();
         &self.shared
     }
 }
