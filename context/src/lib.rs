@@ -527,27 +527,27 @@ impl Context {
     }
 
     /// Arranges for `f` to be called once this context ends (Go 1.21's
-    /// `context.AfterFunc`). If the context has ended already, `f` is called
-    /// at once, on this thread. Otherwise it is called by whoever ends the
-    /// context (the `cancel` caller, or the timer thread at a deadline),
-    /// after the whole subtree has ended and with no lock held; keep it short
-    /// or have it spawn. Calls for several contexts are independent.
+    /// `context.AfterFunc`), in a thread of its own (Go: "in its own
+    /// goroutine"; gust's blocking pool, as
+    /// [`spawn_blocking`](gust_executor::spawn_blocking)), so `f` may block
+    /// and the `cancel` that ends the context does not wait for it. If the
+    /// context has ended already, `f` is started at once. Calls for several
+    /// contexts are independent.
     ///
-    /// The returned handle's [`stop`](AfterFuncHandle::stop) unregisters `f`.
-    /// Dropping the handle does **not** unregister it.
+    /// The returned handle's [`stop`](AfterFuncHandle::stop) unregisters `f`:
+    /// `true` if that kept it from being started. Dropping the handle does
+    /// **not** unregister it.
     ///
     /// ```
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::mpsc;
     /// use gust_context::Context;
     ///
     /// let (ctx, cancel) = Context::background().with_cancel();
-    /// let called = Arc::new(AtomicBool::new(false));
-    /// let c = called.clone();
-    /// let stop = ctx.after_func(move || c.store(true, Ordering::SeqCst));
+    /// let (tx, rx) = mpsc::channel();
+    /// let stop = ctx.after_func(move || tx.send("ended").unwrap());
     /// cancel.cancel();
-    /// assert!(called.load(Ordering::SeqCst));
-    /// assert!(!stop.stop()); // too late: it ran
+    /// assert_eq!(rx.recv().unwrap(), "ended");
+    /// assert!(!stop.stop()); // too late: it was started
     /// ```
     pub fn after_func(&self, f: impl FnOnce() + Send + 'static) -> AfterFuncHandle {
         let handle = |node, key| AfterFuncHandle {
@@ -559,7 +559,8 @@ impl Context {
             // Never ends: f never runs; stop() still reports "stopped it".
             return handle(None, 0);
         };
-        match node.register_after_func(Box::new(f)) {
+        let f = Box::new(move || start_in_own_thread(f));
+        match node.register_after_func(f) {
             Ok(key) => handle(Some(node.clone()), key),
             Err(f) => {
                 f();
@@ -569,6 +570,19 @@ impl Context {
             }
         }
     }
+}
+
+/// Starts an `after_func` callback in a thread of its own, on gust's
+/// blocking pool (Go: "in its own goroutine").
+#[cfg(not(loom))]
+fn start_in_own_thread(f: impl FnOnce() + Send + 'static) {
+    drop(gust_executor::spawn_blocking(f));
+}
+
+/// Under loom (no executor): on the thread that ends the context.
+#[cfg(loom)]
+fn start_in_own_thread(f: impl FnOnce() + Send + 'static) {
+    f();
 }
 
 impl fmt::Debug for Context {

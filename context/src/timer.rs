@@ -1,7 +1,7 @@
 //! Deadline contexts wired to the executor's timers.
 //!
 //! A deadline node holds exactly one timer, armed with
-//! `gust_executor::time::after_func_at`, which works with no runtime running.
+//! `gust_executor::time::call_at`, which works with no runtime running.
 //! The timer's callback holds only a `Weak` reference to the node, so a
 //! pending timer never keeps a context alive. When the node ends early (a
 //! cancel, or a parent's end), `CancelNode::cancel` takes the timer out of the
@@ -40,7 +40,8 @@ impl Timer {
 #[cfg(not(loom))]
 pub(crate) fn arm(node: &Arc<CancelNode>, deadline: Instant, cause: Cause) {
     let weak = Arc::downgrade(node);
-    let handle = gust_executor::time::after_func_at(deadline, move || {
+    // Short, and ours: on the thread that fires the timer.
+    let handle = gust_executor::time::call_at(deadline, move || {
         if let Some(node) = weak.upgrade() {
             node.cancel(crate::ContextError::DeadlineExceeded, cause);
         }

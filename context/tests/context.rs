@@ -104,8 +104,13 @@ mod golang {
             assert!(done_now(c), "child not done after parent cancel");
             assert_eq!(c.err(), Some(ContextError::Canceled));
         }
-        assert_eq!(ran.load(Ordering::SeqCst), 1, "after_func not run");
-        assert!(!after.stop());
+        assert!(!after.stop(), "after_func not started");
+        let limit = Instant::now() + LIMIT;
+        while ran.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < limit, "after_func not run");
+            thread::yield_now();
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "after_func run twice");
 
         // A child made from an ended parent is ended at once.
         let (child, _c) = parent.with_cancel();
@@ -572,76 +577,142 @@ mod cause {
 mod after_func {
     use super::*;
 
-    fn counter() -> (Arc<AtomicUsize>, impl FnOnce() + Send + 'static) {
-        let n = Arc::new(AtomicUsize::new(0));
-        let m = n.clone();
-        (n, move || {
-            m.fetch_add(1, Ordering::SeqCst);
-        })
+    /// Counts the calls of the callbacks it makes, which run in threads of
+    /// their own (Go: "in its own goroutine").
+    struct Calls {
+        n: Arc<AtomicUsize>,
+        tx: mpsc::Sender<()>,
+        rx: mpsc::Receiver<()>,
+    }
+
+    impl Calls {
+        fn new() -> Self {
+            let (tx, rx) = mpsc::channel();
+            let n = Arc::new(AtomicUsize::new(0));
+            Self { n, tx, rx }
+        }
+
+        fn callback(&self) -> impl FnOnce() + Send + 'static {
+            let (n, tx) = (self.n.clone(), self.tx.clone());
+            move || {
+                n.fetch_add(1, Ordering::SeqCst);
+                let _ = tx.send(());
+            }
+        }
+
+        /// Waits for `k` more calls.
+        fn wait(&self, k: usize) {
+            for i in 0..k {
+                self.rx
+                    .recv_timeout(LIMIT)
+                    .unwrap_or_else(|_| panic!("AfterFunc call {} of {k} did not come", i + 1));
+            }
+        }
+
+        /// No further call comes within a moment.
+        fn no_more(&self) {
+            assert!(
+                self.rx.recv_timeout(Duration::from_millis(50)).is_err(),
+                "called once too often"
+            );
+        }
+
+        fn count(&self) -> usize {
+            self.n.load(Ordering::SeqCst)
+        }
     }
 
     #[test]
     fn called_after_cancel() {
         let (ctx, cancel) = Context::background().with_cancel();
-        let (n, f) = counter();
-        let _stop = ctx.after_func(f);
-        assert_eq!(n.load(Ordering::SeqCst), 0);
+        let calls = Calls::new();
+        let stop = ctx.after_func(calls.callback());
+        assert_eq!(calls.count(), 0, "called before the context ended");
         cancel.cancel();
-        assert_eq!(n.load(Ordering::SeqCst), 1);
+        calls.wait(1);
         cancel.cancel();
-        assert_eq!(n.load(Ordering::SeqCst), 1, "called twice");
+        calls.no_more();
+        assert!(!stop.stop(), "stop() = true after the function ran");
     }
 
     #[test]
     fn called_after_timeout() {
         let (ctx, _cancel) = Context::background().with_timeout(SHORT);
-        let (tx, rx) = mpsc::channel();
-        let _stop = ctx.after_func(move || tx.send(()).unwrap());
-        rx.recv_timeout(LIMIT)
-            .expect("AfterFunc not called after timeout");
+        let calls = Calls::new();
+        let _stop = ctx.after_func(calls.callback());
+        calls.wait(1);
+    }
+
+    /// Go's TestAfterFuncCalledAsynchronously: `f` runs in its own
+    /// goroutine, so one that waits for the code after `cancel()` does not
+    /// stop `cancel()` from returning. (Found by a check from outside:
+    /// `cancel()` ran `f` itself and never returned.)
+    #[test]
+    fn called_asynchronously() {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (release, released) = mpsc::channel::<()>();
+        let calls = Calls::new();
+        let done = calls.callback();
+        let _stop = ctx.after_func(move || {
+            released.recv().unwrap();
+            done();
+        });
+        let (cancelled, returned) = mpsc::channel();
+        let canceller = thread::spawn(move || {
+            cancel.cancel();
+            cancelled.send(()).unwrap();
+        });
+        returned
+            .recv_timeout(LIMIT)
+            .expect("cancel() waited for the AfterFunc callback");
+        release.send(()).unwrap();
+        calls.wait(1);
+        canceller.join().unwrap();
     }
 
     #[test]
     fn called_immediately() {
         let (ctx, cancel) = Context::background().with_cancel();
         cancel.cancel();
-        let (n, f) = counter();
-        let stop = ctx.after_func(f);
-        assert_eq!(n.load(Ordering::SeqCst), 1);
+        let calls = Calls::new();
+        let stop = ctx.after_func(calls.callback());
+        calls.wait(1);
         assert!(!stop.stop(), "stop() = true after the function ran");
     }
 
     #[test]
     fn not_called_after_stop() {
         let (ctx, cancel) = Context::background().with_cancel();
-        let (n, f) = counter();
-        let stop = ctx.after_func(f);
+        let calls = Calls::new();
+        let stop = ctx.after_func(calls.callback());
         assert!(stop.stop(), "stop() = false, want true");
         cancel.cancel();
-        assert_eq!(n.load(Ordering::SeqCst), 0);
+        calls.no_more();
+        assert_eq!(calls.count(), 0);
         assert!(!stop.stop(), "second stop() = true, want false");
     }
 
     #[test]
     fn stop_after_run_is_false() {
         let (ctx, cancel) = Context::background().with_cancel();
-        let (_n, f) = counter();
-        let stop = ctx.after_func(f);
+        let calls = Calls::new();
+        let stop = ctx.after_func(calls.callback());
         cancel.cancel();
         assert!(!stop.stop());
+        calls.wait(1);
     }
 
     #[test]
     fn on_parent_cancel_and_never_for_background() {
         let (parent, cancel) = Context::background().with_cancel();
         let (child, _c) = parent.with_cancel();
-        let (n, f) = counter();
-        let _s = child.with_value(1u8).after_func(f);
-        let (m, g) = counter();
-        let s2 = Context::background().after_func(g);
+        let calls = Calls::new();
+        let _s = child.with_value(1u8).after_func(calls.callback());
+        let never = Calls::new();
+        let s2 = Context::background().after_func(never.callback());
         cancel.cancel();
-        assert_eq!(n.load(Ordering::SeqCst), 1);
-        assert_eq!(m.load(Ordering::SeqCst), 0);
+        calls.wait(1);
+        assert_eq!(never.count(), 0);
         assert!(s2.stop());
         assert!(!s2.stop());
     }
@@ -649,20 +720,15 @@ mod after_func {
     #[test]
     fn many_registered_and_stopped() {
         let (ctx, cancel) = Context::background().with_cancel();
-        let (n, _) = counter();
-        let handles: Vec<_> = (0..100)
-            .map(|_| {
-                let n = n.clone();
-                ctx.after_func(move || {
-                    n.fetch_add(1, Ordering::SeqCst);
-                })
-            })
-            .collect();
+        let calls = Calls::new();
+        let handles: Vec<_> = (0..100).map(|_| ctx.after_func(calls.callback())).collect();
         for h in handles.iter().step_by(2) {
             assert!(h.stop());
         }
         cancel.cancel();
-        assert_eq!(n.load(Ordering::SeqCst), 50);
+        calls.wait(50);
+        calls.no_more();
+        assert_eq!(calls.count(), 50);
     }
 }
 

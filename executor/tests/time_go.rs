@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -375,4 +376,36 @@ fn zero_timers_complete() {
     for h in hs {
         block_on(h).unwrap();
     }
+}
+
+/// Go's `AfterFunc` calls `f` "in its own goroutine": a callback that
+/// blocks (here until another timer's callback releases it, as in Go's
+/// `TestAfterFunc`, whose `f` sleeps a second) holds up no other timer.
+/// (Found by a check from outside: callbacks ran on the thread that fired
+/// them, so a 20 ms sleep behind a slow callback took 804 ms, and this
+/// test hung.)
+#[test]
+fn after_func_runs_in_its_own_thread() {
+    let (release, released) = mpsc::channel::<()>();
+    let (done, finished) = mpsc::channel();
+    let _waits = after_func(Duration::ZERO, move || {
+        released.recv().unwrap();
+        done.send(()).unwrap();
+    });
+    let _releases = after_func(Duration::from_millis(5), move || release.send(()).unwrap());
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the waiting callback held up the timer that releases it");
+    // And a sleep is not held up by a callback that blocks.
+    let _slow = after_func(Duration::ZERO, || {
+        std::thread::sleep(Duration::from_secs(3))
+    });
+    std::thread::sleep(Duration::from_millis(5));
+    let start = Instant::now();
+    block_on(sleep(Duration::from_millis(20)));
+    assert!(
+        start.elapsed() < Duration::from_millis(2_500),
+        "a 20 ms sleep waited for a callback: {:?}",
+        start.elapsed()
+    );
 }

@@ -7,8 +7,9 @@
 //! `block_on`) is kept by that runtime, in the set of the worker it was
 //! made on (or the set of the runtime's other threads; `sets.rs`): a
 //! hierarchical timing wheel with exact deadlines (`wheel.rs`) of what to
-//! do when each fires (wake a waker, or call an [`after_func`] callback),
-//! behind one mutex (`store.rs`). A worker with nothing to run
+//! do when each fires (wake a waker, or call a callback: gust's own, such
+//! as a [`Timer`]'s firing, or one that starts an [`after_func`] callback
+//! in its own thread on the blocking pool), behind one mutex (`store.rs`). A worker with nothing to run
 //! waits in the runtime's OS poller with the next deadline as its
 //! timeout and fires what is due when it wakes; a busy worker fires what is
 //! due every few dozen tasks (`driver/mod.rs`). A woken task thus goes
@@ -156,9 +157,11 @@ fn insert(deadline: Instant, action: Action, clock: Option<&clock::Clock>) -> Ke
     }
 }
 
-/// Calls `f` once, on the timer thread, at or after `deadline` (Go's
-/// `time.AfterFunc`). `f` must be short: it delays every other timer while
-/// it runs (spawn a task from it for longer work).
+/// Calls `f` once, in a thread of its own, at or after `deadline` (Go's
+/// `time.AfterFunc`, which calls `f` "in its own goroutine"): the timer
+/// starts `f` on gust's blocking pool (as
+/// [`spawn_blocking`](crate::spawn_blocking)), so `f` may block, and
+/// other timers do not wait for it.
 ///
 /// Dropping the returned handle does not stop the timer.
 ///
@@ -173,14 +176,12 @@ fn insert(deadline: Instant, action: Action, clock: Option<&clock::Clock>) -> Ke
 /// assert!(rx.recv().unwrap() >= start + Duration::from_millis(5));
 /// ```
 pub fn after_func_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> TimerHandle {
-    TimerHandle {
-        state: Mutex::new(Handle::schedule(Some(deadline), Box::new(f))),
-    }
+    call_at(deadline, in_own_thread(f))
 }
 
-/// Calls `f` once, on the timer thread, after `d` (Go's `time.AfterFunc`).
-/// `Duration::MAX` (any `d` past the end of `Instant`) never fires. See
-/// [`after_func_at`].
+/// Calls `f` once, in a thread of its own, after `d` (Go's
+/// `time.AfterFunc`). `Duration::MAX` (any `d` past the end of `Instant`)
+/// never fires. See [`after_func_at`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -190,7 +191,23 @@ pub fn after_func_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> Ti
 /// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> TimerHandle {
     TimerHandle {
-        state: Mutex::new(Handle::schedule(now().checked_add(d), Box::new(f))),
+        state: Mutex::new(Handle::schedule(now().checked_add(d), in_own_thread(f))),
+    }
+}
+
+/// `f`, started on the blocking pool when called.
+fn in_own_thread(f: impl FnOnce() + Send + 'static) -> Callback {
+    Box::new(move || drop(crate::blocking::spawn_blocking(f)))
+}
+
+/// Calls `f` once at or after `deadline` on the thread that fires the timer
+/// (a worker, or the timer thread), which waits for it: for gust's own
+/// short callbacks (a [`Timer`] firing, a [`tick`], a context's deadline),
+/// not for users' ([`after_func_at`] starts those in their own thread).
+#[doc(hidden)]
+pub fn call_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> TimerHandle {
+    TimerHandle {
+        state: Mutex::new(Handle::schedule(Some(deadline), Box::new(f))),
     }
 }
 

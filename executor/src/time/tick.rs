@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use gust_chan::{Receiver, Sender, TrySendError, chan};
 
-use super::after_func_at;
+use super::call_at;
 use super::timer::next_tick;
 
 /// A channel that receives the `Instant` of a tick every `period` (Go's
@@ -40,7 +40,7 @@ pub fn tick(period: Duration) -> Receiver<Instant> {
 /// Schedules the tick due at `due`, which schedules the next one.
 fn arm(tx: Sender<Instant>, period: Duration, due: Instant) {
     // The handle is dropped: the timer runs on, and stops itself.
-    let _ = after_func_at(due, move || {
+    let _ = call_at(due, move || {
         match tx.try_send(due) {
             Ok(()) | Err(TrySendError::Full(_)) => {}
             Err(TrySendError::Closed(_)) => return, // no receiver left

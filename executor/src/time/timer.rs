@@ -4,7 +4,7 @@
 //!
 //! A timer's state sits behind one mutex ([`Core`]): whether it is armed,
 //! its next deadline, a fired value not yet received, the waiters, and a
-//! generation number. Firing is an [`after_func_at`] callback holding a
+//! generation number. Firing is a [`call_at`] callback holding a
 //! `Weak` to the core and the generation it was armed with; `stop` and
 //! `reset` bump the generation, clear a fired value and stop the callback,
 //! so a callback that was already running when they took the lock finds a
@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use super::{TimerHandle, after_func_at};
+use super::{TimerHandle, call_at};
 
 /// The state shared by a timer (or ticker), its waiters and its callback.
 pub(crate) struct Core {
@@ -109,7 +109,7 @@ impl Core {
         st.handle = next.map(|at| {
             let core = Arc::downgrade(this);
             let generation = st.generation;
-            after_func_at(at, move || Core::fire(&core, generation, at))
+            call_at(at, move || Core::fire(&core, generation, at))
         });
     }
 
