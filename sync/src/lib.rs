@@ -86,7 +86,9 @@ pub use mutex::{Mutex, MutexGuard, MutexLock};
 pub use once_cell::OnceCell;
 #[cfg(not(loom))]
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::{Acquire, AcquireError, Semaphore, SemaphorePermit};
+pub use semaphore::{
+    Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
+};
 
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -40,6 +40,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 #[cfg(not(loom))]
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -109,6 +110,27 @@ struct Waiter {
 #[must_use = "the permits are released at once if the permit is not kept"]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
+    count: usize,
+}
+
+/// Permits held from a [`Semaphore`] in an `Arc`, owning a reference to it
+/// ([`Semaphore::acquire_owned`]): `'static`, so it moves into a spawned
+/// task, as Go code acquires in a loop and releases in the goroutine.
+/// Dropping it releases them.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// let sem = Arc::new(gust_sync::Semaphore::new(2));
+/// let permit = sem.try_acquire_owned(2).unwrap();
+/// let t = std::thread::spawn(move || drop(permit)); // released there
+/// t.join().unwrap();
+/// assert_eq!(sem.available(), 2);
+/// ```
+#[must_use = "the permits are released at once if the permit is not kept"]
+pub struct OwnedSemaphorePermit {
+    sem: Arc<Semaphore>,
     count: usize,
 }
 
@@ -225,16 +247,74 @@ impl Semaphore {
     /// assert!(sem.try_acquire(1).is_some());
     /// ```
     pub fn try_acquire(&self, k: usize) -> Option<SemaphorePermit<'_>> {
-        let mut st = self.lock();
-        if st.waiters.is_empty() && st.available >= k {
-            st.available -= k;
-            Some(SemaphorePermit {
-                sem: self,
-                count: k,
-            })
-        } else {
-            None
+        // `then`, not `then_some`: a permit made when none was taken would
+        // release `k` permits as it drops.
+        self.try_take(k).then(|| SemaphorePermit {
+            sem: self,
+            count: k,
+        })
+    }
+
+    /// [`acquire`](Self::acquire) for a semaphore in an `Arc`: the permit
+    /// owns a reference to it, so it may move into a spawned task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(gust_sync::Semaphore::new(2));
+    /// gust_executor::block_on(async {
+    ///     let mut tasks = Vec::new();
+    ///     for i in 0..4 {
+    ///         let permit = sem.acquire_owned(1).await.unwrap(); // waits while 2 run
+    ///         tasks.push(gust_executor::spawn(async move {
+    ///             let _permit = permit; // released when the task ends
+    ///             i * 2
+    ///         }));
+    ///     }
+    ///     let mut sum = 0;
+    ///     for t in tasks {
+    ///         sum += t.await.unwrap();
+    ///     }
+    ///     assert_eq!(sum, 12);
+    /// });
+    /// ```
+    pub fn acquire_owned(self: &Arc<Self>, k: usize) -> AcquireOwned {
+        AcquireOwned {
+            sem: self.clone(),
+            need: k,
+            ticket: None,
         }
+    }
+
+    /// [`try_acquire`](Self::try_acquire) for a semaphore in an `Arc`: the
+    /// permit owns a reference to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(gust_sync::Semaphore::new(1));
+    /// let p = sem.try_acquire_owned(1).unwrap();
+    /// assert!(sem.try_acquire_owned(1).is_none());
+    /// drop(p);
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn try_acquire_owned(self: &Arc<Self>, k: usize) -> Option<OwnedSemaphorePermit> {
+        self.try_take(k).then(|| OwnedSemaphorePermit {
+            sem: self.clone(),
+            count: k,
+        })
+    }
+
+    /// Takes `k` permits if they are free now and nobody waits.
+    fn try_take(&self, k: usize) -> bool {
+        let mut st = self.lock();
+        let free = st.waiters.is_empty() && st.available >= k;
+        if free {
+            st.available -= k;
+        }
+        free
     }
 
     /// Permits free now.
@@ -315,73 +395,130 @@ impl<'a> Future for Acquire<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let sem = this.sem;
-        if this.need > sem.capacity {
-            return Poll::Ready(Err(AcquireError {
-                requested: this.need,
-                capacity: sem.capacity,
-            }));
-        }
-        let granted = || {
-            Poll::Ready(Ok(SemaphorePermit {
-                sem,
-                count: this.need,
-            }))
-        };
-        let mut st = sem.lock();
-        match this.ticket {
-            Some(ticket) => {
-                let w = st.waiters.get_mut(&ticket).expect("invariant #3");
-                if w.granted {
-                    st.waiters.remove(&ticket);
-                    this.ticket = None;
-                    return granted();
-                }
-                match &mut w.waker {
-                    Some(old) if gust_trace::will_wake(old, cx.waker()) => {}
-                    slot => *slot = Some(gust_trace::own_waker(cx.waker())),
-                }
-            }
-            None => {
-                if st.waiters.is_empty() && st.available >= this.need {
-                    st.available -= this.need;
-                    return granted();
-                }
-                let ticket = st.next_ticket;
-                st.next_ticket += 1;
-                st.waiters.insert(
-                    ticket,
-                    Waiter {
-                        need: this.need,
-                        granted: false,
-                        waker: Some(gust_trace::own_waker(cx.waker())),
-                    },
-                );
-                this.ticket = Some(ticket);
-            }
-        }
-        drop(st);
-        gust_trace::record(gust_trace::Wait::Lock(gust_trace::Lock::Semaphore));
-        Poll::Pending
+        poll_acquire(sem, this.need, &mut this.ticket, cx)
+            .map_ok(|count| SemaphorePermit { sem, count })
     }
 }
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        let Some(ticket) = self.ticket else { return };
-        let mut st = self.sem.lock();
-        let head = st.waiters.iter().find(|(_, w)| !w.granted).map(|(t, _)| *t);
-        let me = st.waiters.remove(&ticket).expect("invariant #3");
-        if me.granted {
-            st.available += me.need; // the grant goes back (cancel safety)
-        }
-        let wakers = if me.granted || head == Some(ticket) {
-            st.grant()
-        } else {
-            Vec::new()
-        };
-        drop(st);
-        wake_all(wakers);
+        cancel_acquire(self.sem, self.ticket);
     }
+}
+
+/// The future of [`Semaphore::acquire_owned`].
+///
+/// ```
+/// use std::sync::Arc;
+/// let sem = Arc::new(gust_sync::Semaphore::new(2));
+/// let fut = sem.acquire_owned(2);
+/// assert_eq!(gust_executor::block_on(fut).unwrap().count(), 2);
+/// ```
+pub struct AcquireOwned {
+    sem: Arc<Semaphore>,
+    need: usize,
+    /// Our place in the queue, once queued.
+    ticket: Option<u64>,
+}
+
+impl Future for AcquireOwned {
+    type Output = Result<OwnedSemaphorePermit, AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        poll_acquire(&this.sem, this.need, &mut this.ticket, cx).map_ok(|count| {
+            OwnedSemaphorePermit {
+                sem: this.sem.clone(),
+                count,
+            }
+        })
+    }
+}
+
+impl Drop for AcquireOwned {
+    fn drop(&mut self) {
+        cancel_acquire(&self.sem, self.ticket);
+    }
+}
+
+impl fmt::Debug for AcquireOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcquireOwned")
+            .field("permits", &self.need)
+            .field("queued", &self.ticket.is_some())
+            .finish()
+    }
+}
+
+/// One poll of a request for `need` permits, queued under `ticket` once it
+/// waits: `Ok(need)` once they are ours.
+fn poll_acquire(
+    sem: &Semaphore,
+    need: usize,
+    ticket: &mut Option<u64>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<usize, AcquireError>> {
+    if need > sem.capacity {
+        return Poll::Ready(Err(AcquireError {
+            requested: need,
+            capacity: sem.capacity,
+        }));
+    }
+    let mut st = sem.lock();
+    match *ticket {
+        Some(t) => {
+            let w = st.waiters.get_mut(&t).expect("invariant #3");
+            if w.granted {
+                st.waiters.remove(&t);
+                *ticket = None;
+                return Poll::Ready(Ok(need));
+            }
+            match &mut w.waker {
+                Some(old) if gust_trace::will_wake(old, cx.waker()) => {}
+                slot => *slot = Some(gust_trace::own_waker(cx.waker())),
+            }
+        }
+        None => {
+            if st.waiters.is_empty() && st.available >= need {
+                st.available -= need;
+                return Poll::Ready(Ok(need));
+            }
+            let t = st.next_ticket;
+            st.next_ticket += 1;
+            st.waiters.insert(
+                t,
+                Waiter {
+                    need,
+                    granted: false,
+                    waker: Some(gust_trace::own_waker(cx.waker())),
+                },
+            );
+            *ticket = Some(t);
+        }
+    }
+    drop(st);
+    gust_trace::record(gust_trace::Wait::Lock(gust_trace::Lock::Semaphore));
+    Poll::Pending
+}
+
+/// A request dropped while queued under `ticket` leaves the queue; permits
+/// granted to it go back (cancel safety), and if it was the head, the ones
+/// behind it are served.
+fn cancel_acquire(sem: &Semaphore, ticket: Option<u64>) {
+    let Some(ticket) = ticket else { return };
+    let mut st = sem.lock();
+    let head = st.waiters.iter().find(|(_, w)| !w.granted).map(|(t, _)| *t);
+    let me = st.waiters.remove(&ticket).expect("invariant #3");
+    if me.granted {
+        st.available += me.need; // the grant goes back (cancel safety)
+    }
+    let wakers = if me.granted || head == Some(ticket) {
+        st.grant()
+    } else {
+        Vec::new()
+    };
+    drop(st);
+    wake_all(wakers);
 }
 
 impl fmt::Debug for Acquire<'_> {
@@ -432,6 +569,64 @@ impl Drop for SemaphorePermit<'_> {
 impl fmt::Debug for SemaphorePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphorePermit")
+            .field("count", &self.count)
+            .finish()
+    }
+}
+
+impl OwnedSemaphorePermit {
+    /// How many permits this holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = std::sync::Arc::new(gust_sync::Semaphore::new(3));
+    /// assert_eq!(sem.try_acquire_owned(2).unwrap().count(), 2);
+    /// ```
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The semaphore the permits came from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(gust_sync::Semaphore::new(3));
+    /// let p = sem.try_acquire_owned(1).unwrap();
+    /// assert!(Arc::ptr_eq(p.semaphore(), &sem));
+    /// ```
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.sem
+    }
+
+    /// Keeps the permits taken for good: they never go back to the
+    /// semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = std::sync::Arc::new(gust_sync::Semaphore::new(3));
+    /// sem.try_acquire_owned(1).unwrap().forget();
+    /// assert_eq!(sem.available(), 2);
+    /// ```
+    pub fn forget(mut self) {
+        self.count = 0;
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        if self.count > 0 {
+            self.sem.release(self.count);
+        }
+    }
+}
+
+impl fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedSemaphorePermit")
             .field("count", &self.count)
             .finish()
     }

@@ -446,6 +446,45 @@ mod semaphore_test {
         }
     }
 
+    /// Go's way to bound concurrency (x/sync/semaphore's example): acquire
+    /// in the loop, release in the goroutine. The permit is owned
+    /// (`acquire_owned`), so it moves into the task. (Found by a check
+    /// from outside: with only borrowed permits this did not compile.)
+    #[test]
+    fn acquire_then_go() {
+        for rt in runtimes() {
+            run(&rt, async {
+                let sem = Arc::new(Semaphore::new(3));
+                let out = Arc::new(AtomicUsize::new(0));
+                let peak = Arc::new(AtomicUsize::new(0));
+                let mut hs = Vec::new();
+                for _ in 0..20 {
+                    let permit = sem.acquire_owned(1).await.unwrap();
+                    let (out, peak) = (out.clone(), peak.clone());
+                    hs.push(gust_executor::spawn(async move {
+                        let now = out.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        yield_now().await;
+                        out.fetch_sub(1, Ordering::SeqCst);
+                        drop(permit);
+                    }));
+                }
+                for h in hs {
+                    h.await.unwrap();
+                }
+                assert!(peak.load(Ordering::SeqCst) <= 3, "more than 3 at once");
+                assert_eq!(sem.available(), 3);
+                let p = sem.try_acquire_owned(3).unwrap();
+                assert_eq!(p.count(), 3);
+                assert!(sem.try_acquire_owned(1).is_none());
+                drop(p);
+                assert!(sem.acquire_owned(4).await.is_err(), "more than it has");
+                sem.try_acquire_owned(2).unwrap().forget();
+                assert_eq!(sem.available(), 1);
+            });
+        }
+    }
+
     /// TestWeightedTryAcquire.
     #[test]
     fn test_weighted_try_acquire() {
