@@ -130,29 +130,41 @@ impl WaitGroup {
         }
     }
 
-    /// Adds `n` to the counter (Go's `Add` with a positive delta; use
-    /// [`done`](WaitGroup::done) to subtract).
+    /// Adds `delta` to the counter (Go's `Add`): any primitive integer, so
+    /// `wg.add(3)`, `wg.add(items.len())` and `wg.add(-1)` all read as in
+    /// Go. A negative delta counts down as that many [`done`](Self::done)
+    /// calls: the counter reaching zero releases every waiter.
     ///
     /// Call `add` before starting the work it counts, not inside it, or a
     /// waiter may see zero before the work began.
     ///
     /// # Panics
     ///
-    /// If the counter would exceed `u32::MAX`; the counter is left unchanged.
+    /// If the counter would exceed `u32::MAX` (it is left unchanged), or
+    /// go below zero: "negative WaitGroup counter", as Go's (it is left at
+    /// zero).
     ///
     /// ```
     /// let wg = gust_waitgroup::WaitGroup::new();
     /// wg.add(3);
-    /// assert_eq!(wg.count(), 3);
+    /// wg.add(-1);
+    /// assert_eq!(wg.count(), 2);
     /// ```
-    pub fn add(&self, n: usize) {
-        if n == 0 {
+    pub fn add(&self, delta: impl Delta) {
+        let d = delta.to_i128();
+        if d < 0 {
+            for _ in 0..d.unsigned_abs().min(u128::from(u32::MAX) + 1) {
+                self.done();
+            }
             return;
         }
-        let ok = u32::try_from(n).is_ok_and(|n| self.inner.state.add(n));
+        if d == 0 {
+            return;
+        }
+        let ok = u32::try_from(d).is_ok_and(|n| self.inner.state.add(n));
         if !ok {
             panic!(
-                "gust: WaitGroup counter overflow: add({n}) on a counter of {} (the limit is {})",
+                "gust: WaitGroup counter overflow: add({d}) on a counter of {} (the limit is {})",
                 self.count(),
                 u32::MAX
             );
@@ -317,6 +329,34 @@ impl Default for WaitGroup {
         WaitGroup::new()
     }
 }
+
+/// A [`WaitGroup::add`] delta: any primitive integer (Go's `Add(delta
+/// int)`; negative counts down). Sealed.
+pub trait Delta: sealed::Sealed + Copy {
+    /// The delta, widened.
+    #[doc(hidden)]
+    fn to_i128(self) -> i128;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! delta {
+    ($($t:ty)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Delta for $t {
+            #[inline]
+            fn to_i128(self) -> i128 {
+                // Lossless: every primitive integer but u128/i128 fits, and
+                // those two are not implemented.
+                self as i128
+            }
+        }
+    )*};
+}
+
+delta!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize);
 
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

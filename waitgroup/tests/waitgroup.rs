@@ -90,6 +90,31 @@ mod golang {
         }
     }
 
+    /// Go's `Add` takes a signed delta: `Add(-1)` is `Done`, and one that
+    /// takes the counter below zero panics.
+    #[test]
+    fn wait_group_add_negative() {
+        let wg = WaitGroup::new();
+        wg.add(3);
+        wg.add(-2);
+        assert_eq!(wg.count(), 1);
+        let wg2 = wg.clone();
+        let waiter = thread::spawn(move || wg2.wait_blocking());
+        wg.add(-1); // zero: releases the waiter
+        waiter.join().unwrap();
+        let n: usize = 2; // unsigned counts too, as `add(v.len())`
+        wg.add(n);
+        wg.add(-2i64);
+        let err = panic::catch_unwind(AssertUnwindSafe(|| wg.add(-1))).unwrap_err();
+        let msg = err
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| err.downcast_ref::<String>().cloned())
+            .unwrap();
+        assert!(msg.contains("negative WaitGroup counter"), "{msg}");
+        assert_eq!(wg.count(), 0);
+    }
+
     /// Go 1.25's `WaitGroup.Go` test, on the gust executor.
     #[test]
     fn wait_group_go() {
