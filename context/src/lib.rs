@@ -672,19 +672,16 @@ impl fmt::Debug for CancelFunc {
 /// # Examples
 ///
 /// ```
-/// use std::sync::Arc;
-/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::mpsc;
 /// use gust_context::{AfterFuncHandle, Context};
 ///
 /// let (ctx, cancel) = Context::background().with_cancel();
-/// let calls = Arc::new(AtomicUsize::new(0));
-/// let c = calls.clone();
-/// let _handle: AfterFuncHandle = ctx.after_func(move || {
-///     c.fetch_add(1, Ordering::SeqCst);
-/// });
-/// assert_eq!(calls.load(Ordering::SeqCst), 0);
+/// let (tx, rx) = mpsc::channel();
+/// let handle: AfterFuncHandle = ctx.after_func(move || tx.send("called").unwrap());
+/// assert!(rx.try_recv().is_err()); // not before the context ends
 /// cancel.cancel();
-/// assert_eq!(calls.load(Ordering::SeqCst), 1);
+/// assert_eq!(rx.recv().unwrap(), "called"); // in a thread of its own
+/// assert!(!handle.stop()); // it was started: too late to stop
 /// ```
 pub struct AfterFuncHandle {
     /// The node `f` is registered with; `None` when it never was.
