@@ -1,14 +1,14 @@
 //! The `select!` macro: stages, and diagnostics for malformed input.
 //!
-//! Stage 1 (`@parse`) munches the arms one at a time into a normalized list
-//! `([pattern tokens] (future) (guard) (body))`, collecting the `default` arm
-//! apart and reporting malformed input with a targeted `compile_error!`. A
-//! pattern is kept as its tokens (up to the first `=`), not as a `pat`
-//! fragment, so that `@clean` can copy it without `mut`/`ref` to test it by
-//! reference (tokio does the same with a procedural macro).
-//! Stage 2 (`@number`) pairs each case with a fresh variable name, a type
-//! parameter name and its index literal (from a fixed list of 64).
-//! Stage 3 (`@emit`) expands to: evaluate every case expression in source order
+//! Stage 1 (`@parse`) reads the arms into a normalized list
+//! `((var Type index) [pattern tokens] (future) (guard?) (body))`, giving
+//! each case the next name of a fixed list of 64 (a variable, a type
+//! parameter, its index literal), collecting the `default` arm apart and
+//! reporting malformed input with a targeted `compile_error!`. A pattern is
+//! kept as its tokens (up to the first `=`), not as a `pat` fragment, so
+//! that `@clean` can copy it without `mut`/`ref` to test it by reference
+//! (tokio does the same with a procedural macro).
+//! Stage 2 (`@emit`) expands to: evaluate every case expression in source order
 //! (disabled ones not at all), pin them on the stack, run the engine
 //! (`SelectState::poll`) inside `poll_fn`, test the chosen case's output
 //! against its pattern (on a mismatch: disable the case, restart the engine),
@@ -17,6 +17,19 @@
 //! with the arm bodies inlined: so `break`, `continue`, `return` and `?` in a
 //! body act on the enclosing code, and the bodies may use what the cases
 //! borrowed.
+//!
+//! Expansion depth: rustc counts nested macro calls against
+//! `#![recursion_limit]` (128 by default), and stage 1 calls itself once per
+//! step, so its steps add up over the cases. It takes a whole case in one
+//! step when the pattern is at most 4 token trees (`v`, `Some(v)`,
+//! `Msg::Data(x)`); a longer pattern costs one more step per token tree past
+//! the fourth. Stage 2's helpers (`@clean`, `@guard`, ...) are called side
+//! by side, once per case: their depth does not grow with the number of
+//! cases (`@clean`'s grows with the pattern's tokens). Measured: 64 cases
+//! with patterns of 1 to 4 token trees compile at a limit of 75, the
+//! 64-case select of `tests/select_many.rs` (three 9-token-tree patterns) at
+//! 95. The earlier parser (a token at a time, then a numbering pass) took 5
+//! levels per `v = rx.recv()` case: 24 cases overflowed the default.
 //!
 //! Diagnostics point at the user's tokens where `macro_rules!` allows it:
 //! the user's expressions, patterns and bodies are passed through unchanged
@@ -145,8 +158,11 @@
 ///
 /// # Limits and diagnostics
 ///
-/// At most 64 cases (past about 40, raise `#![recursion_limit]`). Malformed
-/// input gets a targeted error:
+/// At most 64 cases, with no `#![recursion_limit]` needed: each case costs
+/// one level of macro expansion depth when its pattern is at most 4 token
+/// trees (`v`, `Some(v)`, `Msg::Data(x)`), one more per token tree past
+/// that (`::core::option::Option::Some(v)` costs 6), and 64 short cases
+/// take 75 of the default 128. Malformed input gets a targeted error:
 ///
 /// ```compile_fail
 /// # async fn f(rx: gust_chan::Receiver<i32>) {
@@ -181,38 +197,55 @@
 /// ```
 #[macro_export]
 macro_rules! select {
-    // ---- Stage 1: parse arms. -------------------------------------------
-    // `$cfg` is `(biased)`: `true` or `false`.
-    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*]) => {
-        $crate::select!(@number $cfg [] [$($cases)*] [(__c0 __T0 0) (__c1 __T1 1) (__c2 __T2 2) (__c3 __T3 3) (__c4 __T4 4) (__c5 __T5 5) (__c6 __T6 6) (__c7 __T7 7) (__c8 __T8 8) (__c9 __T9 9) (__c10 __T10 10) (__c11 __T11 11) (__c12 __T12 12) (__c13 __T13 13) (__c14 __T14 14) (__c15 __T15 15) (__c16 __T16 16) (__c17 __T17 17) (__c18 __T18 18) (__c19 __T19 19) (__c20 __T20 20) (__c21 __T21 21) (__c22 __T22 22) (__c23 __T23 23) (__c24 __T24 24) (__c25 __T25 25) (__c26 __T26 26) (__c27 __T27 27) (__c28 __T28 28) (__c29 __T29 29) (__c30 __T30 30) (__c31 __T31 31) (__c32 __T32 32) (__c33 __T33 33) (__c34 __T34 34) (__c35 __T35 35) (__c36 __T36 36) (__c37 __T37 37) (__c38 __T38 38) (__c39 __T39 39) (__c40 __T40 40) (__c41 __T41 41) (__c42 __T42 42) (__c43 __T43 43) (__c44 __T44 44) (__c45 __T45 45) (__c46 __T46 46) (__c47 __T47 47) (__c48 __T48 48) (__c49 __T49 49) (__c50 __T50 50) (__c51 __T51 51) (__c52 __T52 52) (__c53 __T53 53) (__c54 __T54 54) (__c55 __T55 55) (__c56 __T56 56) (__c57 __T57 57) (__c58 __T58 58) (__c59 __T59 59) (__c60 __T60 60) (__c61 __T61 61) (__c62 __T62 62) (__c63 __T63 63)] [$($default)*])
+    // ---- Stage 1: parse and number the arms. ----------------------------
+    // The state: `$cfg` is `(biased)`, `true` or `false`; then the cases
+    // parsed so far, each `((var Type index) [pattern tokens] (future)
+    // (guard, or nothing) (body))`; the `default` body, if any, in `[]`;
+    // the names not given out yet (a fixed list of 64: the cap); the
+    // pattern tokens munched so far for the case at hand (`[]` between
+    // cases); the input left.
+    //
+    // Each step must add as little as it can to the expansion depth (the
+    // `recursion_limit`, 128 by default, counts nested macro calls, and this
+    // stage calls itself once per step): a case whose pattern is at most 4
+    // token trees (`v`, `Some(v)`, `mut v`, `Msg::Data(x)`) is taken whole
+    // in one step, so 64 cases cost 64 levels; a longer pattern first costs
+    // a step per token tree past the fourth.
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt []) => {
+        $crate::select!(@emit $cfg $cases $default)
     };
-    (@parse $cfg:tt [$($cases:tt)*] [] default => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($cases)*] [$body] $($rest)*)
+    (@parse $cfg:tt $cases:tt [] $names:tt [] default => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases [$body] $names [] $($rest)*)
     };
-    (@parse $cfg:tt [$($cases:tt)*] [] default => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($cases)*] [$body] $($rest)*)
+    (@parse $cfg:tt $cases:tt [] $names:tt [] default => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases [$body] $names [] $($rest)*)
     };
-    (@parse $cfg:tt [$($cases:tt)*] [] default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse $cfg [$($cases)*] [$body] $($($rest)*)?)
+    (@parse $cfg:tt $cases:tt [] $names:tt [] default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg $cases [$body] $names [] $($($rest)*)?)
     };
-    (@parse $cfg:tt [$($cases:tt)*] [$($d:tt)+] default $($rest:tt)*) => {
+    (@parse $cfg:tt $cases:tt [$($d:tt)+] $names:tt [] default $($rest:tt)*) => {
         ::core::compile_error!("select!: more than one `default` arm")
     };
-    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*] default $($rest:tt)*) => {
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [] default $($rest:tt)*) => {
         ::core::compile_error!("select!: expected `default => body`")
     };
-    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*] biased; $($rest:tt)*) => {
+    (@parse (false) [] [] $names:tt [] biased; $($rest:tt)*) => {
+        $crate::select!(@parse (true) [] [] $names [] $($rest)*)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [] biased; $($rest:tt)*) => {
         ::core::compile_error!("select!: `biased;` must come first")
     };
-    (@parse $cfg:tt [$($cases:tt)*] [$($default:tt)*] $($rest:tt)+) => {
-        $crate::select!(@pat $cfg [$($cases)*] [$($default)*] [] $($rest)+)
+    (@parse $cfg:tt $cases:tt $default:tt [] [] $($rest:tt)+) => {
+        ::core::compile_error!("select!: at most 64 cases")
     };
-    // The pattern: its tokens up to the first `=` (a pattern has none), kept
-    // as tokens so that a cleaned copy can test it (see `@clean`).
-    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)+] = $($rest:tt)*) => {
-        $crate::select!(@case $cfg [$($cases)*] [$($default)*] [$($p)+] $($rest)*)
+    // The pattern is its tokens up to the first `=` (a pattern has none),
+    // kept as tokens so that a cleaned copy can test it (see `@clean`).
+    // Found the `=` after munching: what follows is not `future => body`
+    // (the rules below would have taken it), so `@case` names the mistake.
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)+] = $($rest:tt)*) => {
+        $crate::select!(@case [$($p)+] $($rest)*)
     };
-    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*] => $($rest:tt)*) => {
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] => $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
             "select!: expected `pattern = future => body`, found `",
             ::core::stringify!($($p)*),
@@ -221,57 +254,106 @@ macro_rules! select {
             " => ...`",
         ))
     };
-    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*] $t:tt $($rest:tt)*) => {
-        $crate::select!(@pat $cfg [$($cases)*] [$($default)*] [$($p)* $t] $($rest)*)
+    // A whole case in one step: the pattern's last 1 to 4 token trees
+    // (after those munched so far), `= future`, an optional `, if guard`,
+    // `=> body` and the comma after it (optional after a block or at the
+    // end). The shortest pattern is tried first: it ends at the first `=`.
+    // A case that fits none of these is munched one token tree further.
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt = $f:expr $(, if $c:expr)? => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
     };
-    (@pat $cfg:tt [$($cases:tt)*] [$($default:tt)*] [$($p:tt)*]) => {
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt = $f:expr $(, if $c:expr)? => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt = $f:expr $(, if $c:expr)? => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($($rest)*)?)
+    };
+    // A malformed case whose pattern ends here (at an `=` or `=>`): the
+    // rules for longer patterns must not take that `=` as part of theirs.
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $p1:tt = $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $p1] = $($rest)*)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $p1:tt => $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $p1] => $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt = $f:expr $(, if $c:expr)? => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt = $f:expr $(, if $c:expr)? => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt = $f:expr $(, if $c:expr)? => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($($rest)*)?)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $p1:tt $p2:tt = $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $p1 $p2] = $($rest)*)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $p1:tt $p2:tt => $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $p1 $p2] => $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt $p3:tt = $f:expr $(, if $c:expr)? => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2 $p3] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt $p3:tt = $f:expr $(, if $c:expr)? => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2 $p3] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt $p3:tt = $f:expr $(, if $c:expr)? => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2 $p3] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($($rest)*)?)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $p1:tt $p2:tt $p3:tt = $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $p1 $p2 $p3] = $($rest)*)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $p1:tt $p2:tt $p3:tt => $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $p1 $p2 $p3] => $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt $p3:tt $p4:tt = $f:expr $(, if $c:expr)? => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2 $p3 $p4] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt $p3:tt $p4:tt = $f:expr $(, if $c:expr)? => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2 $p3 $p4] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
+    };
+    (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
+        $p1:tt $p2:tt $p3:tt $p4:tt = $f:expr $(, if $c:expr)? => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2 $p3 $p4] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($($rest)*)?)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $t:tt $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $t] $($rest)*)
+    };
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*]) => {
         ::core::compile_error!(::core::concat!(
             "select!: expected `pattern = future => body`, `pattern = future, if guard => body` or `default => body`, found `",
             ::core::stringify!($($p)*),
             "`",
         ))
     };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
-        $f:expr, if $c:expr => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($cases)* ($p ($f) ($c) ($body))] [$($default)*] $($rest)*)
-    };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
-        $f:expr, if $c:expr => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($cases)* ($p ($f) ($c) ($body))] [$($default)*] $($rest)*)
-    };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
-        $f:expr, if $c:expr => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse $cfg [$($cases)* ($p ($f) ($c) ($body))] [$($default)*] $($($rest)*)?)
-    };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
-        $f:expr => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($cases)* ($p ($f) (true) ($body))] [$($default)*] $($rest)*)
-    };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
-        $f:expr => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse $cfg [$($cases)* ($p ($f) (true) ($body))] [$($default)*] $($rest)*)
-    };
-    (@case $cfg:tt [$($cases:tt)*] [$($default:tt)*] $p:tt
-        $f:expr => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse $cfg [$($cases)* ($p ($f) (true) ($body))] [$($default)*] $($($rest)*)?)
-    };
-    // Errors. The message quotes the case: `compile_error!` can only point
-    // at the whole `select!`.
-    (@case $cfg:tt $cases:tt $default:tt [$($p:tt)+] $f:expr, if $($rest:tt)*) => {
+    // Errors after `pattern =`. The message quotes the case:
+    // `compile_error!` can only point at the whole `select!`.
+    (@case [$($p:tt)+] $f:expr, if $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
             "select!: expected `, if guard => body` after the case `",
             ::core::stringify!($($p)+ = $f),
             "`",
         ))
     };
-    (@case $cfg:tt $cases:tt $default:tt [$($p:tt)+] $f:expr $(, $($rest:tt)*)?) => {
+    (@case [$($p:tt)+] $f:expr $(, $($rest:tt)*)?) => {
         ::core::compile_error!(::core::concat!(
             "select!: expected `=> body` after the case `",
             ::core::stringify!($($p)+ = $f),
             "`",
         ))
     };
-    (@case $cfg:tt $cases:tt $default:tt [$($p:tt)+] $($rest:tt)*) => {
+    (@case [$($p:tt)+] $($rest:tt)*) => {
         $crate::select!(@bad_case [$($p)+ =] $($rest)*)
     };
     // Anything else (no future, `->` for `=>`, ...): quote the case, up to
@@ -287,19 +369,8 @@ macro_rules! select {
         $crate::select!(@bad_case [$($case)* $t] $($rest)*)
     };
 
-    // ---- Stage 2: number the cases. -------------------------------------
-    (@number $cfg:tt [$($out:tt)*] [] [$($names:tt)*] $default:tt) => {
-        $crate::select!(@emit $cfg [$($out)*] $default)
-    };
-    (@number $cfg:tt [$($out:tt)*] [$case:tt $($cases:tt)*] [($v:ident $t:ident $i:tt) $($names:tt)*] $default:tt) => {
-        $crate::select!(@number $cfg [$($out)* ($v $t $i $case)] [$($cases)*] [$($names)*] $default)
-    };
-    (@number $cfg:tt [$($out:tt)*] [$($cases:tt)+] [] $default:tt) => {
-        ::core::compile_error!("select!: at most 64 cases")
-    };
-
-    // ---- Stage 3: emit. -------------------------------------------------
-    (@emit ($biased:tt) [$( ($v:ident $t:ident $i:tt ([$($p:tt)+] ($f:expr) ($c:expr) $body:tt)) )*] [$($default:tt)?]) => {{
+    // ---- Stage 2: emit. -------------------------------------------------
+    (@emit ($biased:tt) [$( (($v:ident $t:ident $i:tt) [$($p:tt)+] ($f:expr) ($($c:expr)?) $body:tt) )*] [$($default:tt)?]) => {{
         #[allow(non_camel_case_types, dead_code)]
         enum __GustSelectOut<$($t,)*> {
             $($t($t),)*
@@ -310,7 +381,7 @@ macro_rules! select {
             use $crate::__private::{IntoChanCase as _, IntoFutCase as _};
             $(
                 let mut $v = ::core::pin::pin!(
-                    if $c {
+                    if $crate::select!(@guard $($c)?) {
                         ::core::option::Option::Some(
                             (&mut $crate::__private::Wrap::new($f))
                                 .__gust_into_case(),
@@ -365,6 +436,8 @@ macro_rules! select {
             _ => ::core::unreachable!("select!: the pattern was tested before"),
         }
     }};
+    (@guard) => { true };
+    (@guard $c:expr) => { $c };
     (@has_default) => { false };
     (@has_default $d:tt) => { true };
     (@default_body) => { ::core::unreachable!("select!: no default arm") };
@@ -408,10 +481,8 @@ macro_rules! select {
     };
 
     // ---- Entry. ---------------------------------------------------------
-    (biased; $($tokens:tt)*) => {
-        $crate::select!(@parse (true) [] [] $($tokens)*)
-    };
+    // The names: a variable, a type parameter and the index of each case.
     ($($tokens:tt)*) => {
-        $crate::select!(@parse (false) [] [] $($tokens)*)
+        $crate::select!(@parse (false) [] [] [(__c0 __T0 0) (__c1 __T1 1) (__c2 __T2 2) (__c3 __T3 3) (__c4 __T4 4) (__c5 __T5 5) (__c6 __T6 6) (__c7 __T7 7) (__c8 __T8 8) (__c9 __T9 9) (__c10 __T10 10) (__c11 __T11 11) (__c12 __T12 12) (__c13 __T13 13) (__c14 __T14 14) (__c15 __T15 15) (__c16 __T16 16) (__c17 __T17 17) (__c18 __T18 18) (__c19 __T19 19) (__c20 __T20 20) (__c21 __T21 21) (__c22 __T22 22) (__c23 __T23 23) (__c24 __T24 24) (__c25 __T25 25) (__c26 __T26 26) (__c27 __T27 27) (__c28 __T28 28) (__c29 __T29 29) (__c30 __T30 30) (__c31 __T31 31) (__c32 __T32 32) (__c33 __T33 33) (__c34 __T34 34) (__c35 __T35 35) (__c36 __T36 36) (__c37 __T37 37) (__c38 __T38 38) (__c39 __T39 39) (__c40 __T40 40) (__c41 __T41 41) (__c42 __T42 42) (__c43 __T43 43) (__c44 __T44 44) (__c45 __T45 45) (__c46 __T46 46) (__c47 __T47 47) (__c48 __T48 48) (__c49 __T49 49) (__c50 __T50 50) (__c51 __T51 51) (__c52 __T52 52) (__c53 __T53 53) (__c54 __T54 54) (__c55 __T55 55) (__c56 __T56 56) (__c57 __T57 57) (__c58 __T58 58) (__c59 __T59 59) (__c60 __T60 60) (__c61 __T61 61) (__c62 __T62 62) (__c63 __T63 63)] [] $($tokens)*)
     };
 }
