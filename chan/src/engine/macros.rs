@@ -22,13 +22,13 @@
 //! `#![recursion_limit]` (128 by default), and stage 1 calls itself once per
 //! step, so its steps add up over the cases. It takes a whole case in one
 //! step when the pattern is at most 4 token trees (`v`, `Some(v)`,
-//! `Msg::Data(x)`); a longer pattern costs one more step per token tree past
-//! the fourth. Stage 2's helpers (`@clean`, `@guard`, ...) are called side
+//! `Msg::Data(x)`); a longer pattern costs one more step per 4 token trees
+//! past the fourth. Stage 2's helpers (`@clean`, `@guard`, ...) are called side
 //! by side, once per case: their depth does not grow with the number of
 //! cases (`@clean`'s grows with the pattern's tokens). Measured: 64 cases
 //! with patterns of 1 to 4 token trees compile at a limit of 75, the
 //! 64-case select of `tests/select_many.rs` (three 9-token-tree patterns) at
-//! 95. The earlier parser (a token at a time, then a numbering pass) took 5
+//! 86. The earlier parser (a token at a time, then a numbering pass) took 5
 //! levels per `v = rx.recv()` case: 24 cases overflowed the default.
 //!
 //! Diagnostics point at the user's tokens where `macro_rules!` allows it:
@@ -160,8 +160,8 @@
 ///
 /// At most 64 cases, with no `#![recursion_limit]` needed: each case costs
 /// one level of macro expansion depth when its pattern is at most 4 token
-/// trees (`v`, `Some(v)`, `Msg::Data(x)`), one more per token tree past
-/// that (`::core::option::Option::Some(v)` costs 6), and 64 short cases
+/// trees (`v`, `Some(v)`, `Msg::Data(x)`), one more per 4 token trees past
+/// that (`::core::option::Option::Some(v)`, 9, costs 3), and 64 short cases
 /// take 75 of the default 128. Malformed input gets a targeted error:
 ///
 /// ```compile_fail
@@ -210,7 +210,7 @@ macro_rules! select {
     // stage calls itself once per step): a case whose pattern is at most 4
     // token trees (`v`, `Some(v)`, `mut v`, `Msg::Data(x)`) is taken whole
     // in one step, so 64 cases cost 64 levels; a longer pattern first costs
-    // a step per token tree past the fourth.
+    // a step per 4 token trees past the fourth.
     (@parse $cfg:tt $cases:tt $default:tt $names:tt []) => {
         $crate::select!(@emit $cfg $cases $default)
     };
@@ -258,7 +258,6 @@ macro_rules! select {
     // (after those munched so far), `= future`, an optional `, if guard`,
     // `=> body` and the comma after it (optional after a block or at the
     // end). The shortest pattern is tried first: it ends at the first `=`.
-    // A case that fits none of these is munched one token tree further.
     (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
         $p1:tt = $f:expr $(, if $c:expr)? => $body:block, $($rest:tt)*) => {
         $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($rest)*)
@@ -326,6 +325,12 @@ macro_rules! select {
     (@parse $cfg:tt [$($cases:tt)*] $default:tt [$n:tt $($names:tt)*] [$($pre:tt)*]
         $p1:tt $p2:tt $p3:tt $p4:tt = $f:expr $(, if $c:expr)? => $body:expr $(, $($rest:tt)*)?) => {
         $crate::select!(@parse $cfg [$($cases)* ($n [$($pre)* $p1 $p2 $p3 $p4] ($f) ($($c)?) ($body))] $default [$($names)*] [] $($($rest)*)?)
+    };
+    // None of these: a longer pattern, munched four token trees at a time
+    // (none of them is an `=` or `=>`: the rules above took those), or
+    // fewer than four left.
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $p1:tt $p2:tt $p3:tt $p4:tt $($rest:tt)*) => {
+        $crate::select!(@parse $cfg $cases $default $names [$($p)* $p1 $p2 $p3 $p4] $($rest)*)
     };
     (@parse $cfg:tt $cases:tt $default:tt $names:tt [$($p:tt)*] $t:tt $($rest:tt)*) => {
         $crate::select!(@parse $cfg $cases $default $names [$($p)* $t] $($rest)*)
