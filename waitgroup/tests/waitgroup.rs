@@ -63,13 +63,17 @@ mod golang {
         let wg = WaitGroup::new();
         wg.add(1);
         wg.done();
-        let err = panic::catch_unwind(AssertUnwindSafe(|| wg.done())).unwrap_err();
-        let msg = err
-            .downcast_ref::<&str>()
+        let msg = panic_message(|| wg.done());
+        assert!(msg.contains("negative WaitGroup counter"), "{msg}");
+    }
+
+    /// The message of the panic `f` must raise.
+    fn panic_message(f: impl FnOnce()) -> String {
+        let err = panic::catch_unwind(AssertUnwindSafe(f)).unwrap_err();
+        err.downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| err.downcast_ref::<String>().cloned())
-            .unwrap();
-        assert!(msg.contains("negative WaitGroup counter"), "{msg}");
+            .unwrap()
     }
 
     #[test]
@@ -105,12 +109,7 @@ mod golang {
         let n: usize = 2; // unsigned counts too, as `add(v.len())`
         wg.add(n);
         wg.add(-2i64);
-        let err = panic::catch_unwind(AssertUnwindSafe(|| wg.add(-1))).unwrap_err();
-        let msg = err
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| err.downcast_ref::<String>().cloned())
-            .unwrap();
+        let msg = panic_message(|| wg.add(-1));
         assert!(msg.contains("negative WaitGroup counter"), "{msg}");
         assert_eq!(wg.count(), 0);
     }
