@@ -427,13 +427,31 @@ impl<T> Receiver<T> {
     }
 
     /// `f` on the `Stream`'s receive in flight (`&mut self`: nobody else
-    /// touches it).
+    /// touches it). The state goes back into the handle even if `f`
+    /// unwinds (a waker's `clone` may panic): dropped instead, a queued
+    /// entry would be freed while the channel still links it.
     fn with_stream<R>(&mut self, f: impl FnOnce(&mut RecvState<T>, &Shared<T>) -> R) -> R {
-        // SAFETY: from `into_raw`, and put back below (Relaxed: `&mut self`).
-        let mut state = unsafe { RecvState::from_raw(self.stream.load(Ordering::Relaxed)) };
-        let r = f(&mut state, &self.shared);
-        self.stream.store(state.into_raw(), Ordering::Relaxed);
-        r
+        struct PutBack<'a, T> {
+            slot: &'a AtomicPtr<Entry<T>>,
+            state: Option<RecvState<T>>,
+        }
+        impl<T> Drop for PutBack<'_, T> {
+            fn drop(&mut self) {
+                if let Some(state) = self.state.take() {
+                    // Relaxed: `&mut self` (see `take_back_stream`).
+                    self.slot.store(state.into_raw(), Ordering::Relaxed);
+                }
+            }
+        }
+        let mut held = PutBack {
+            slot: &self.stream,
+            // SAFETY: from `into_raw`, and put back by `held`'s drop.
+            state: Some(unsafe { RecvState::from_raw(self.stream.load(Ordering::Relaxed)) }),
+        };
+        f(
+            held.state.as_mut().expect("put back only on drop"),
+            &self.shared,
+        )
     }
 
     /// Receives a value; see [`Chan::recv`].

@@ -162,6 +162,30 @@ fn dropped_next_is_taken_back() {
     drop(tx);
 }
 
+/// A waker whose `clone` panics, met by `poll_next` as it queues its
+/// receive: the receive stays in the handle (not freed while the channel
+/// links it), and the handle's drop takes it out (Miri checks the memory).
+#[test]
+fn a_panicking_waker_leaves_the_stream_whole() {
+    use futures::Stream;
+    use std::task::{RawWaker, RawWakerVTable, Waker};
+    fn clone(_: *const ()) -> RawWaker {
+        panic!("clone")
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions ignore the data pointer.
+    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
+    let (tx, mut rx) = chan::<Box<u8>>(0);
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(&waker))
+    }));
+    assert!(polled.is_err(), "the clone panicked");
+    tx.try_send(Box::new(1)).unwrap(); // into the receive left queued
+    assert_eq!(rx.try_recv().as_deref(), Ok(&1));
+    drop(rx);
+}
+
 #[test]
 fn receiver_drop_fails_blocked_sender() {
     let (tx, rx) = chan::<i32>(0);
