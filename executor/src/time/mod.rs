@@ -190,9 +190,7 @@ pub fn after_func_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> Ti
 /// assert!(!t.stop());
 /// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> TimerHandle {
-    TimerHandle {
-        state: Mutex::new(Handle::schedule(now().checked_add(d), in_own_thread(f))),
-    }
+    TimerHandle::scheduled(now().checked_add(d), in_own_thread(f))
 }
 
 /// `f`, started on the blocking pool when called.
@@ -206,9 +204,7 @@ fn in_own_thread(f: impl FnOnce() + Send + 'static) -> Callback {
 /// not for users' ([`after_func_at`] starts those in their own thread).
 #[doc(hidden)]
 pub fn call_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> TimerHandle {
-    TimerHandle {
-        state: Mutex::new(Handle::schedule(Some(deadline), Box::new(f))),
-    }
+    TimerHandle::scheduled(Some(deadline), Box::new(f))
 }
 
 /// A timer started by [`after_func`]: [`stop`](TimerHandle::stop) cancels
@@ -269,6 +265,13 @@ impl Handle {
 }
 
 impl TimerHandle {
+    /// A handle for `f`, due at `deadline` (`None`: never).
+    fn scheduled(deadline: Option<Instant>, f: Callback) -> Self {
+        TimerHandle {
+            state: Mutex::new(Handle::schedule(deadline, f)),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Handle> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
