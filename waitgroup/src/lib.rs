@@ -332,6 +332,17 @@ impl Default for WaitGroup {
 
 /// A [`WaitGroup::add`] delta: any primitive integer (Go's `Add(delta
 /// int)`; negative counts down). Sealed.
+///
+/// # Examples
+///
+/// ```
+/// let wg = gust_waitgroup::WaitGroup::new();
+/// let jobs = vec!["a", "b", "c"];
+/// wg.add(jobs.len()); // a usize
+/// wg.add(-2); // an i32 literal
+/// wg.add(1u8);
+/// assert_eq!(wg.count(), 2);
+/// ```
 pub trait Delta: sealed::Sealed + Copy {
     /// The delta, widened.
     #[doc(hidden)]

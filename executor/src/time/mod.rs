@@ -202,6 +202,15 @@ fn in_own_thread(f: impl FnOnce() + Send + 'static) -> Callback {
 /// (a worker, or the timer thread), which waits for it: for gust's own
 /// short callbacks (a [`Timer`] firing, a [`tick`], a context's deadline),
 /// not for users' ([`after_func_at`] starts those in their own thread).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let _t = gust_executor::time::call_at(Instant::now() + Duration::from_millis(1), move || {
+///     tx.send(std::thread::current().name().map(str::to_owned)).unwrap();
+/// });
+/// assert_eq!(rx.recv().unwrap().as_deref(), Some("gust-timer")); // the timer thread
+/// ```
 #[doc(hidden)]
 pub fn call_at(deadline: Instant, f: impl FnOnce() + Send + 'static) -> TimerHandle {
     TimerHandle::scheduled(Some(deadline), Box::new(f))
