@@ -132,17 +132,17 @@ impl WaitGroup {
 
     /// Adds `delta` to the counter (Go's `Add`): any primitive integer, so
     /// `wg.add(3)`, `wg.add(items.len())` and `wg.add(-1)` all read as in
-    /// Go. A negative delta counts down as that many [`done`](Self::done)
-    /// calls: the counter reaching zero releases every waiter.
+    /// Go. A negative delta counts down in one step, as Go's: the counter
+    /// reaching zero releases every waiter.
     ///
     /// Call `add` before starting the work it counts, not inside it, or a
     /// waiter may see zero before the work began.
     ///
     /// # Panics
     ///
-    /// If the counter would exceed `u32::MAX` (it is left unchanged), or
-    /// go below zero: "negative WaitGroup counter", as Go's (it is left at
-    /// zero).
+    /// If the counter would exceed `u32::MAX`, or go below zero: "negative
+    /// WaitGroup counter", as Go's. Either way the counter is left unchanged
+    /// (Go's is left broken).
     ///
     /// ```
     /// let wg = gust_waitgroup::WaitGroup::new();
@@ -153,9 +153,19 @@ impl WaitGroup {
     pub fn add(&self, delta: impl Delta) {
         let d = delta.to_i128();
         if d < 0 {
-            for _ in 0..d.unsigned_abs().min(u128::from(u32::MAX) + 1) {
-                self.done();
+            // One transition, as Go's one atomic add. A delta past u32::MAX
+            // is larger than any counter: refused like any other.
+            let transition = match u32::try_from(d.unsigned_abs()) {
+                Ok(n) => self.inner.state.sub(n),
+                Err(_) => TransitionToDone::Negative,
+            };
+            if let TransitionToDone::Negative = transition {
+                panic!(
+                    "sync: negative WaitGroup counter: add({d}) on a counter of {}",
+                    self.count()
+                );
             }
+            self.release_if(transition);
             return;
         }
         if d == 0 {
@@ -186,14 +196,18 @@ impl WaitGroup {
     /// assert_eq!(wg.count(), 0);
     /// ```
     pub fn done(&self) {
-        match self.inner.state.done() {
-            TransitionToDone::Decremented => {}
-            TransitionToDone::ReleaseWaiters => {
-                self.inner.event.notify(usize::MAX);
-            }
-            TransitionToDone::Negative => {
-                panic!("sync: negative WaitGroup counter (done() called more often than add())")
-            }
+        let transition = self.inner.state.done();
+        if let TransitionToDone::Negative = transition {
+            panic!("sync: negative WaitGroup counter (done() called more often than add())")
+        }
+        self.release_if(transition);
+    }
+
+    /// Notifies every listener if `transition` took the counter to zero with
+    /// waiters registered (invariant #3 of the state word).
+    fn release_if(&self, transition: TransitionToDone) {
+        if let TransitionToDone::ReleaseWaiters = transition {
+            self.inner.event.notify(usize::MAX);
         }
     }
 

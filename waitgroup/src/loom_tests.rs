@@ -81,3 +81,25 @@ fn loom_reuse_while_waking() {
         assert_eq!(wg.count(), 0);
     });
 }
+
+/// A negative `add` is one transition: `add(-2)` racing a `done` and a
+/// waiter; the wait returns once, after both, and the counter ends at zero.
+#[test]
+fn loom_negative_add_with_done() {
+    loom::model(|| {
+        let wg = WaitGroup::new();
+        wg.add(3);
+        let subtract = {
+            let wg = wg.clone();
+            thread::spawn(move || wg.add(-2))
+        };
+        let doer = {
+            let wg = wg.clone();
+            thread::spawn(move || wg.done())
+        };
+        block_on(wg.wait());
+        assert_eq!(wg.count(), 0);
+        subtract.join().unwrap();
+        doer.join().unwrap();
+    });
+}

@@ -10,9 +10,10 @@
 //! +----------------------------------+----------------------------------+---+
 //! ```
 //!
-//! * `counter` (32 bits): `add(n)` adds `n`, `done()` subtracts 1. It never goes
-//!   below zero: `done()` at zero is refused before any store (invariant #1), and
-//!   an `add` that would pass `u32::MAX` is refused the same way.
+//! * `counter` (32 bits): `add(n)` adds `n`, `sub(n)` (`done()`, a negative
+//!   `add`) subtracts `n`. It never goes below zero: a `sub` past zero is
+//!   refused before any store (invariant #1), and an `add` that would pass
+//!   `u32::MAX` is refused the same way.
 //! * `generation` (31 bits, wrapping): bumped by the `done()` that takes the
 //!   counter to zero while `W` is set. A waiter remembers the generation it
 //!   registered in; a different generation means "the counter reached zero
@@ -30,7 +31,7 @@
 //!
 //! # Invariants
 //!
-//! 1. The counter only changes through [`State::add`] and [`State::done`],
+//! 1. The counter only changes through [`State::add`] and [`State::sub`],
 //!    each a single compare-and-swap that checks the bounds before storing.
 //! 2. A waiter registers by reading the generation from a word whose counter
 //!    is above zero and whose `W` is set (setting it with a CAS when clear);
@@ -43,8 +44,6 @@
 
 use crate::sync::{AtomicU64, Ordering};
 
-/// One unit of the counter.
-const COUNTER_ONE: u64 = 1 << COUNTER_SHIFT;
 /// Where the counter starts.
 const COUNTER_SHIFT: u32 = 32;
 /// One unit of the generation.
@@ -136,23 +135,34 @@ impl State {
     }
 
     /// Subtracts one from the counter (invariants #1 and #3).
+    pub(crate) fn done(&self) -> TransitionToDone {
+        self.sub(1)
+    }
+
+    /// Subtracts `n` (at least 1) from the counter in one transition
+    /// (invariants #1 and #3); `Negative`, with nothing stored, if the counter
+    /// is below `n`.
     ///
     /// `Release` on success pairs with the `Acquire` in [`State::load`] and
     /// [`State::register`]: everything the task did before `done` is visible to
     /// the waiter that sees the zero. Earlier `done`s are covered too, since
     /// each RMW continues the release sequence of the ones before it.
-    pub(crate) fn done(&self) -> TransitionToDone {
+    pub(crate) fn sub(&self, n: u32) -> TransitionToDone {
+        debug_assert!(n > 0, "State::sub(0)");
         let mut cur = self.0.load(Ordering::Relaxed);
         loop {
             let s = Snapshot(cur);
-            let (next, transition) = match s.counter() {
-                0 => return TransitionToDone::Negative,
-                1 if s.has_waiters() => {
+            let (next, transition) = match s.counter().checked_sub(n) {
+                None => return TransitionToDone::Negative,
+                Some(0) if s.has_waiters() => {
                     // Counter to zero, next generation, flag cleared.
                     let generation = (cur & GEN_MASK).wrapping_add(GEN_ONE) & GEN_MASK;
                     (generation, TransitionToDone::ReleaseWaiters)
                 }
-                _ => (cur - COUNTER_ONE, TransitionToDone::Decremented),
+                Some(_) => (
+                    cur - (u64::from(n) << COUNTER_SHIFT),
+                    TransitionToDone::Decremented,
+                ),
             };
             match self
                 .0

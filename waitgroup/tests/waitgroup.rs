@@ -114,6 +114,32 @@ mod golang {
         assert_eq!(wg.count(), 0);
     }
 
+    /// `add(-k)` is one transition, as Go's one atomic add: a delta past the
+    /// counter is refused whole (the counter is left as it was, no waiter is
+    /// released), and one that reaches zero releases every waiter at once.
+    #[test]
+    fn wait_group_add_negative_is_one_step() {
+        let wg = WaitGroup::new();
+        wg.add(2);
+        let msg = panic_message(|| wg.add(-3));
+        assert!(msg.contains("negative WaitGroup counter"), "{msg}");
+        assert_eq!(wg.count(), 2, "a refused add(-3) must not count down");
+        let msg = panic_message(|| wg.add(i64::MIN));
+        assert!(msg.contains("negative WaitGroup counter"), "{msg}");
+        assert_eq!(wg.count(), 2);
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let wg = wg.clone();
+                thread::spawn(move || wg.wait_blocking())
+            })
+            .collect();
+        wg.add(-2);
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(wg.count(), 0);
+    }
+
     /// Go 1.25's `WaitGroup.Go` test, on the gust executor.
     #[test]
     fn wait_group_go() {
