@@ -14,9 +14,11 @@
 //!    that change decides what the operation did. (The one exception is
 //!    [`Entry::recycle`]: a finished standalone entry that no queue links any
 //!    more is reset to `WAITING` for reuse; as no other thread can reach it,
-//!    nobody can observe the reset.)
+//!    nobody can observe the reset.) On the way, a select's token may go
+//!    `WAITING -> POLLING -> WAITING` any number of times (#8).
 //! 2. Only the token's owner CASes `WAITING -> CLAIMED` (a select whose generic
-//!    future case completed, or a select being dropped). Only a counterpart
+//!    future case completed, or a select being dropped) or `WAITING ->
+//!    POLLING`, and only the owner leaves `POLLING`. Only a counterpart
 //!    holding the lock of a channel in whose queue an entry of the token sits
 //!    CASes `WAITING -> SELECTED`. A standalone token is never claimed and
 //!    sits in one queue: every change to it is made under that one channel's
@@ -39,6 +41,21 @@
 //!    goes through the lock), so a linked entry is alive for as long as the
 //!    lock is held: the counterpart that selects an entry may use it until it
 //!    unlocks. An owner that is leaked leaks its entry too, which stays valid.
+//! 8. `POLLING`: a select whose entries are queued polls one of its generic
+//!    future cases (a read, a timer, a join) with its channel locks released.
+//!    Were a counterpart to select one of its entries meanwhile, and the
+//!    future complete in that same poll, one of the two outcomes would be
+//!    dropped: the bytes read, the timer's fire, the value sent. So the owner
+//!    moves its token to `POLLING` (a CAS from `WAITING`: failing, a
+//!    counterpart chose first, and the future is not polled) and back to
+//!    `WAITING`, or on to `CLAIMED` if the future completed (plain stores:
+//!    nobody else changes a `POLLING` token). A counterpart that finds a
+//!    `POLLING` entry passes it by and keeps it queued: at that instant the
+//!    select is running, not waiting, as a Go select holding its locks. It
+//!    may then queue itself; the owner, back to `WAITING`, tries its channel
+//!    cases once more under their locks before it waits (the engine's
+//!    `stale` pass), and finds it there. `close` unlinks a `POLLING` entry
+//!    without selecting it, and that same pass then sees the channel closed.
 
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
@@ -52,8 +69,11 @@ const WAITING: usize = 0;
 /// The owner took the token itself (a generic future case won, or the owner is
 /// being dropped). Final.
 const CLAIMED: usize = 1;
+/// The owner is polling a generic future case: no counterpart may select it
+/// now (invariant #8).
+const POLLING: usize = 2;
 /// `SELECTED_BASE + case`: a counterpart (or `close`) chose case `case`. Final.
-const SELECTED_BASE: usize = 2;
+const SELECTED_BASE: usize = 3;
 
 /// What a token's state word says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +82,8 @@ pub(crate) enum Selection {
     Waiting,
     /// The owner claimed the token itself.
     Claimed,
+    /// The owner is polling a future case (invariant #8).
+    Polling,
     /// A counterpart completed case `.0`.
     Selected(usize),
 }
@@ -104,6 +126,7 @@ impl Token {
         match self.state.load(Ordering::Relaxed) {
             WAITING => Selection::Waiting,
             CLAIMED => Selection::Claimed,
+            POLLING => Selection::Polling,
             s => Selection::Selected(s - SELECTED_BASE),
         }
     }
@@ -111,15 +134,17 @@ impl Token {
     /// A counterpart tries to choose `case` of this token's owner. Must hold the
     /// lock of the channel where the entry for `case` sits (invariant #2).
     #[inline]
-    pub(crate) fn try_select(&self, case: usize) -> bool {
-        self.state
-            .compare_exchange(
-                WAITING,
-                SELECTED_BASE + case,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
-            .is_ok()
+    pub(crate) fn try_select(&self, case: usize) -> Attempt {
+        match self.state.compare_exchange(
+            WAITING,
+            SELECTED_BASE + case,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => Attempt::Selected,
+            Err(POLLING) => Attempt::Busy,
+            Err(_) => Attempt::Stale,
+        }
     }
 
     /// `try_select` for a token whose every change is made under one lock
@@ -140,6 +165,29 @@ impl Token {
         self.state
             .compare_exchange(WAITING, CLAIMED, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
+    }
+
+    /// The owner is about to poll a generic future case (invariant #8):
+    /// `false`, and the future must not be polled, if a counterpart chose a
+    /// case first. Otherwise [`end_polling`](Self::end_polling) must follow
+    /// (the engine's guard sees to it, even if the poll unwinds).
+    #[inline]
+    pub(crate) fn begin_polling(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, POLLING, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// The owner's future case returned: `claim` (it completed) makes the
+    /// token `CLAIMED`, else it is `WAITING` again. A plain store: nobody but
+    /// the owner changes a `POLLING` token (invariant #2). `Relaxed`: a
+    /// counterpart that passed the entry by did so under a channel lock that
+    /// the owner takes before it waits (invariant #8), which orders the two.
+    #[inline]
+    pub(crate) fn end_polling(&self, claim: bool) {
+        debug_assert_eq!(self.state.load(Ordering::Relaxed), POLLING);
+        let next = if claim { CLAIMED } else { WAITING };
+        self.state.store(next, Ordering::Relaxed);
     }
 
     /// Stores the owner's waker, unless the stored one already wakes the same
@@ -176,6 +224,18 @@ impl Token {
         // SAFETY: exclusive by invariant #4 and this function's contract.
         self.waker.with_mut(|w| unsafe { (*w).take() })
     }
+}
+
+/// What a counterpart's [`Entry::try_select`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// The entry is ours: complete the transfer under this lock.
+    Selected,
+    /// Its owner completed elsewhere: unlink it (invariant #5).
+    Stale,
+    /// Its owner is polling a future case: pass it by, keep it queued
+    /// (invariant #8).
+    Busy,
 }
 
 /// One waiting operation in one channel queue (Go's `sudog`).
@@ -256,14 +316,15 @@ impl<T> Entry<T> {
     /// A counterpart holding the lock of the channel where this entry is
     /// queued tries to choose it: `Token::try_select` on its token.
     #[inline]
-    pub(crate) fn try_select(&self) -> bool {
+    pub(crate) fn try_select(&self) -> Attempt {
         match &self.shared {
             // The owner of a select may claim its token at any time: a CAS
             // decides between us.
             Some(token) => token.try_select(self.case),
             // Nobody but a holder of our lock changes a standalone token
             // (invariant #2): a lock-prefixed CAS per handoff saved.
-            None => self.inline.select_locked(self.case),
+            None if self.inline.select_locked(self.case) => Attempt::Selected,
+            None => Attempt::Stale,
         }
     }
 
@@ -601,13 +662,20 @@ impl<T> WaitQueue<T> {
                 prev = cur;
                 continue;
             }
-            let selected = entry.try_select();
-            // SAFETY: `cur` follows `prev` in this queue.
-            unsafe { self.unlink(prev, cur) };
-            if selected {
-                return Some(Selected(entry.into()));
+            match entry.try_select() {
+                Attempt::Selected => {
+                    // SAFETY: `cur` follows `prev` in this queue.
+                    unsafe { self.unlink(prev, cur) };
+                    return Some(Selected(entry.into()));
+                }
+                Attempt::Stale => {
+                    // Lost (invariant #5): its owner completed elsewhere.
+                    // SAFETY: `cur` follows `prev` in this queue.
+                    unsafe { self.unlink(prev, cur) };
+                }
+                // Its owner is running (invariant #8): keep it, look further.
+                Attempt::Busy => prev = cur,
             }
-            // Lost (invariant #5): its owner completed elsewhere.
             if last {
                 return None;
             }
@@ -616,6 +684,8 @@ impl<T> WaitQueue<T> {
     }
 
     /// Selects every waiting entry (for `close`), collecting their wakers.
+    /// A busy entry is unlinked unselected: its owner is running, and checks
+    /// the channel again before it waits (invariant #8).
     pub(crate) fn select_all(&mut self, wakeups: &mut Wakeups) {
         while !self.tail.is_null() {
             // SAFETY: the tail is linked here; lock held (caller's contract).
@@ -624,7 +694,7 @@ impl<T> WaitQueue<T> {
             unsafe { self.unlink(self.tail, head) };
             // SAFETY: alive while we hold the lock (invariant #6).
             let entry = unsafe { &*head };
-            if entry.try_select() {
+            if entry.try_select() == Attempt::Selected {
                 // SAFETY: we selected it and hold the lock (caller's contract).
                 wakeups.push(unsafe { entry.token().take_waker() });
             }
@@ -698,6 +768,37 @@ mod tests {
         assert!(std::ptr::eq(&*got, &*own));
         assert_eq!(mine.selection(), Selection::Selected(0));
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn busy_entries_are_passed_by_and_kept() {
+        let polling = Arc::new(Token::new());
+        let busy = OwnedEntry::new(Entry::for_select(polling.clone(), 0, Some(20)));
+        let live = standalone(21);
+        let mut q = WaitQueue::new();
+        q.push(&busy);
+        q.push(&live);
+        assert!(polling.begin_polling());
+        assert_eq!(polling.selection(), Selection::Polling);
+        assert!(!polling.try_claim(), "only end_polling leaves POLLING");
+        let got = q.select_first(None).expect("the live entry behind");
+        assert!(std::ptr::eq(&*got, &*live));
+        assert!(q.select_first(None).is_none(), "busy: passed by");
+        assert!(!q.is_empty(), "busy: kept");
+        polling.end_polling(false);
+        let got = q.select_first(None).expect("waiting again");
+        assert!(std::ptr::eq(&*got, &*busy));
+        assert_eq!(polling.selection(), Selection::Selected(0));
+        assert!(!polling.begin_polling(), "chosen: the future is not polled");
+        // A poll that completes claims the token; its entry is then stale.
+        let claimed = Arc::new(Token::new());
+        let e = OwnedEntry::new(Entry::for_select(claimed.clone(), 1, Some(22)));
+        q.push(&e);
+        assert!(claimed.begin_polling());
+        claimed.end_polling(true);
+        assert_eq!(claimed.selection(), Selection::Claimed);
+        assert!(q.select_first(None).is_none());
+        assert!(q.is_empty(), "stale: unlinked");
     }
 
     #[test]

@@ -68,6 +68,54 @@ fn select_vs_select_rendezvous() {
     );
 }
 
+/// A future that wakes its task once and then pends forever: it makes a
+/// select poll again while its entries are queued, and so poll this case
+/// in `POLLING` (invariant #8 of the waiter module) while a counterpart
+/// may be looking at those entries.
+struct WakeOnceThenPend(bool);
+
+impl std::future::Future for WakeOnceThenPend {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if !self.0 {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+        }
+        std::task::Poll::Pending
+    }
+}
+
+/// Two selects on the two ends of a rendezvous channel, each also polling a
+/// future case while registered: a counterpart passes a `POLLING` entry by,
+/// so each may pass the other by, but the one that finishes polling last
+/// tries its channel again and pairs: both complete, with the value.
+#[test]
+fn polling_selects_still_pair() {
+    loom::model(|| {
+        let a = Chan::<i32>::new(0);
+        let a2 = a.clone();
+        let t = thread::spawn(move || {
+            block_on(async {
+                select! {
+                    r = a2.send(1) => r.is_ok(),
+                    _ = WakeOnceThenPend(false) => false,
+                }
+            })
+        });
+        let got = block_on(async {
+            select! {
+                v = a.recv() => v,
+                _ = WakeOnceThenPend(false) => None,
+            }
+        });
+        assert!(t.join().unwrap());
+        assert_eq!(got, Some(1));
+    });
+}
+
 /// Two counterparts race for one waiting select (cases on two channels):
 /// at most one hands over its value, and the select returns exactly that.
 #[test]
@@ -262,18 +310,24 @@ fn future_case_vs_channel_case() {
         b.close();
         let got = waiter.join().unwrap();
         match got {
-            Some((0, 1)) => assert!(sent_a),
+            Some((0, 1)) => {
+                assert!(sent_a);
+                // The future case did not complete: b's value is still there.
+                assert_eq!(b.try_recv(), Ok(2));
+            }
             Some((1, 2)) => {
                 // a's value, if handed over, was given back to `a`.
                 if sent_a {
                     assert_eq!(a.try_recv(), Ok(1));
                 }
             }
-            // a was closed before the select committed. b's receive, if it
-            // completed in that same poll, had its output dropped: the
-            // documented cost of a generic future case (a channel case would
-            // have given the value back).
-            None => assert!(!sent_a),
+            // a was closed before the select committed; b's receive did not
+            // complete (a completed future case wins: invariant #8 of the
+            // waiter module), so b's value is still there.
+            None => {
+                assert!(!sent_a);
+                assert_eq!(b.try_recv(), Ok(2));
+            }
             other => panic!("unexpected {other:?}"),
         }
     });

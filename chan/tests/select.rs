@@ -587,3 +587,53 @@ fn default_sees_all_channels_at_once() {
     drop(go);
     selector.join().unwrap();
 }
+
+/// A generic future case that completes while a counterpart tries a channel
+/// case of the same select: one of the two commits, never both. Here the
+/// future's second poll (the select is then waiting, its receive case queued)
+/// makes another thread `try_send` to that receive case before it returns
+/// `Ready`. That send must not complete (the select is busy polling: no
+/// receiver is waiting at that instant), or the future's output would be
+/// dropped: a read's bytes, a timer's fire, a task's result lost. Go has
+/// the same rule for free (its select holds the channel locks while it runs).
+#[test]
+fn future_case_output_is_never_dropped_for_a_channel_case() {
+    struct SendsThenReady<'a> {
+        ch: &'a Chan<i32>,
+        polls: u32,
+        sent: &'a Cell<bool>,
+        produced: &'a Cell<bool>,
+    }
+    impl Future for SendsThenReady<'_> {
+        type Output = i32;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<i32> {
+            self.polls += 1;
+            if self.polls == 1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let ch = self.ch.clone();
+            let sent = thread::spawn(move || ch.try_send(1).is_ok())
+                .join()
+                .unwrap();
+            self.sent.set(sent);
+            self.produced.set(true);
+            Poll::Ready(42)
+        }
+    }
+    for _ in 0..scale(32) {
+        let ch = Chan::<i32>::new(0);
+        let (sent, produced) = (Cell::new(false), Cell::new(false));
+        let got = block_on(async {
+            select! {
+                v = ch.recv() => ("recv", v),
+                v = (SendsThenReady { ch: &ch, polls: 0, sent: &sent, produced: &produced }) => ("future", Some(v)),
+            }
+        });
+        match got {
+            ("future", Some(42)) => assert!(!sent.get(), "a value sent to the select was lost"),
+            ("recv", Some(1)) => assert!(!produced.get(), "the future's output was dropped"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

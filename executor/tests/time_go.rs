@@ -409,3 +409,43 @@ fn after_func_runs_in_its_own_thread() {
         start.elapsed()
     );
 }
+
+/// Go's `select { case v := <-ch: ...; case <-t.C: ... }`: when the channel
+/// case wins, the timer's fire stays in `t.C`, so `t.Stop()` reports it
+/// pending (Go 1.23). A `t.wait()` case that completed in the poll a sender
+/// chose the channel case in used to be dropped with the fire: `stop` then
+/// said nothing was pending, and a later `wait` never returned. The sender
+/// spins until about the timer's deadline, so the two race every time.
+#[test]
+fn timer_fire_is_kept_when_a_channel_case_wins() {
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (mut lost, mut recv_won) = (0, 0);
+        for i in 0..5_000u64 {
+            let (tx, rx) = gust_chan::chan::<u64>(0);
+            let d = Duration::from_micros(20 + i % 40);
+            let t = Timer::new(d);
+            let sender = spawn(async move {
+                let start = Instant::now();
+                while start.elapsed() < d {
+                    std::hint::spin_loop();
+                }
+                let _ = tx.send(i).await;
+            });
+            gust_chan::select! {
+                _ = rx.recv() => {
+                    recv_won += 1;
+                    if !t.stop() {
+                        lost += 1;
+                    }
+                }
+                _ = t.wait() => drop(rx),
+            }
+            sender.await.unwrap();
+        }
+        assert_eq!(lost, 0, "fires dropped ({recv_won} channel wins)");
+    });
+}

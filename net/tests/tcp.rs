@@ -123,6 +123,65 @@ fn cancelled_read_loses_no_data() {
     });
 }
 
+/// A read raced in `select!` against a channel that a busy sender keeps
+/// ready (Go's `for { select { case <-tick: ...; default read } }` shape,
+/// tokio's `select!` over `read` and `recv`): the read's bytes are never
+/// dropped for the channel case, in either poll order. 200,000 bytes
+/// written one at a time, checked in order, at 1 and 2 workers.
+#[test]
+fn read_in_select_against_a_busy_channel_loses_no_bytes() {
+    const N: usize = 200_000;
+    for (workers, cap) in [(1, 0), (2, 0), (2, 1)] {
+        let rt = rt(workers);
+        let got = rt.block_on(async move {
+            let (mut c, mut s) = connected().await;
+            let (tick_tx, tick_rx) = gust_chan::chan::<()>(cap);
+            let ticker =
+                gust_executor::spawn(async move { while tick_tx.send(()).await.is_ok() {} });
+            let writer = gust_executor::spawn(async move {
+                for i in 0..N {
+                    c.write_all(&[i as u8]).await.unwrap();
+                    if i % 64 == 0 {
+                        gust_executor::yield_now().await;
+                    }
+                }
+                c.close().await.unwrap();
+            });
+            let (mut got, mut ticks) = (0usize, 0u64);
+            let mut buf = [0u8; 16];
+            loop {
+                gust_chan::select! {
+                    n = s.read(&mut buf) => {
+                        let n = n.unwrap();
+                        if n == 0 {
+                            break;
+                        }
+                        for (k, b) in buf[..n].iter().enumerate() {
+                            assert_eq!(*b, (got + k) as u8, "byte {} out of order", got + k);
+                        }
+                        got += n;
+                    }
+                    _ = tick_rx.recv() => ticks += 1,
+                }
+            }
+            drop(tick_rx);
+            ticker.await.unwrap();
+            writer.await.unwrap();
+            assert!(
+                ticks > 0,
+                "the channel case never won: the race was not run"
+            );
+            got
+        });
+        assert_eq!(
+            got,
+            N,
+            "{} bytes lost at {workers} workers, cap {cap}",
+            N - got
+        );
+    }
+}
+
 /// Dropping a pending accept takes no connection.
 #[test]
 fn cancelled_accept_loses_no_connection() {

@@ -474,8 +474,6 @@ impl Case for Padding {
         false
     }
 
-    fn discard_output(self: Pin<&mut Self>) {}
-
     unsafe fn try_commit(self: Pin<&mut Self>, _: Option<&Token>, _: &mut Wakeups) -> bool {
         unreachable!("padding is disabled")
     }
@@ -552,8 +550,6 @@ impl<T> Case for DynCase<'_, T> {
             DynCase::Send(c) => Pin::new(c).try_alone(cx, w),
         }
     }
-
-    fn discard_output(self: Pin<&mut Self>) {}
 
     unsafe fn try_commit(self: Pin<&mut Self>, me: Option<&Token>, w: &mut Wakeups) -> bool {
         // SAFETY: forwarded contract.

@@ -149,12 +149,17 @@
 ///
 /// Dropping a pending select commits nothing new: a value that a sender
 /// already handed to one of its receive cases goes back to the channel, and a
-/// send case that was not chosen never delivers its value (it is dropped). A
-/// generic future case that completes in the same poll in which a channel case
-/// was chosen by a counterpart has its output dropped; so write channel
-/// operations as cases themselves (`v = rx.recv()`), not wrapped in another
-/// future (`v = async { rx.recv().await }`), to keep their exactly-once and
-/// no-loss guarantees.
+/// send case that was not chosen never delivers its value (it is dropped).
+///
+/// A generic future case (a socket read, a timer, a `JoinHandle`) is never
+/// dropped with its output: while the select polls it, no counterpart can
+/// choose one of its channel cases (a sender or receiver meanwhile passes the
+/// select by, as it would a Go select that is running, and the select looks
+/// again before it waits), so a future that completes always wins. Write
+/// channel operations as cases themselves (`v = rx.recv()`), not wrapped in
+/// another future (`v = async { rx.recv().await }`): a wrapped one waits
+/// on its own, outside the select's exactly-once protocol, so it may commit
+/// while the select is waiting and another case then win.
 ///
 /// # Limits and diagnostics
 ///

@@ -183,9 +183,6 @@ pub trait Case {
     /// completed (its output is stored); `false` if not, or if disabled.
     fn try_alone(self: Pin<&mut Self>, cx: &mut Context<'_>, wakeups: &mut Wakeups) -> bool;
 
-    /// Drops a stored output (the case lost the race for the token).
-    fn discard_output(self: Pin<&mut Self>);
-
     /// Tries to complete a channel case now; on success the output is stored.
     ///
     /// # Safety
@@ -288,16 +285,13 @@ pub type SendCase<'a, T> = ChanCase<'a, SendState<T>>;
 impl<Op: ChanOp> Unpin for ChanCase<'_, Op> {}
 
 pin_project! {
-    /// Any other future as a case. If the select was decided by a channel case
-    /// while this future completed, its output is dropped.
+    /// Any other future as a case. No channel case can be chosen while it is
+    /// polled (invariant #8 of the waiter module), so an output it produced
+    /// is never dropped.
     pub struct FutCase<F: Future> {
         #[pin]
         fut: F,
         out: Option<F::Output>,
-        // The future completed and its output was dropped (a channel case
-        // won the same poll): it is never polled again, so a select that goes
-        // on (a refutable pattern rejected the winner) treats it as disabled.
-        spent: bool,
         // Its last `Pending` poll recorded a durable wait (`gust_trace`).
         durable: bool,
     }
@@ -329,8 +323,6 @@ impl<Op: ChanOp> Case for ChanCase<'_, Op> {
         unsafe { lock.unlock() };
         ready
     }
-
-    fn discard_output(self: Pin<&mut Self>) {}
 
     unsafe fn try_commit(self: Pin<&mut Self>, me: Option<&Token>, w: &mut Wakeups) -> bool {
         let this = self.get_mut();
@@ -401,11 +393,7 @@ impl<Op: ChanOp> Drop for ChanCase<'_, Op> {
 
 impl<F: Future> Case for FutCase<F> {
     fn describe(&self) -> (Kind, Option<&RawLock>) {
-        if self.spent {
-            (Kind::Disabled, None)
-        } else {
-            (Kind::Future, None)
-        }
+        (Kind::Future, None)
     }
 
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -428,13 +416,6 @@ impl<F: Future> Case for FutCase<F> {
 
     fn try_alone(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut Wakeups) -> bool {
         self.poll_future(cx).is_ready()
-    }
-
-    fn discard_output(self: Pin<&mut Self>) {
-        let this = self.project();
-        if this.out.take().is_some() {
-            *this.spent = true;
-        }
     }
 
     unsafe fn try_commit(self: Pin<&mut Self>, _: Option<&Token>, _: &mut Wakeups) -> bool {
@@ -487,12 +468,6 @@ impl<C: Case> Case for Option<C> {
         match self.as_pin_mut() {
             Some(c) => c.try_alone(cx, w),
             None => false,
-        }
-    }
-
-    fn discard_output(self: Pin<&mut Self>) {
-        if let Some(c) = self.as_pin_mut() {
-            c.discard_output();
         }
     }
 
@@ -578,7 +553,6 @@ impl<F> Wrap<F> {
         FutCase {
             fut: std::future::pending(),
             out: None,
-            spent: false,
             durable: false,
         }
     }
@@ -643,7 +617,6 @@ impl<F: Future> IntoFutCase for &mut Wrap<F> {
         FutCase {
             fut: self.0.take().expect("case converted twice"),
             out: None,
-            spent: false,
             durable: false,
         }
     }
@@ -1171,19 +1144,20 @@ impl SelectState {
                         stale = true;
                         wakeups.wake();
                     }
-                    if let Some(k) = selection(me) {
+                    // No counterpart may choose a channel case while the
+                    // future runs, or one of the two outcomes would be
+                    // dropped (invariant #8 of waiter.rs).
+                    let token = me.expect("registered");
+                    if !token.begin_polling() {
+                        let k = selection(me).expect("chosen by a counterpart");
                         chosen = Some((k, true));
                         break;
                     }
-                    if cases[i].as_mut().poll_future(cx).is_ready() {
-                        if me.expect("registered").try_claim() {
-                            chosen = Some((i, false));
-                        } else {
-                            // A counterpart won: the future's output is dropped.
-                            cases[i].as_mut().discard_output();
-                            let k = selection(me).expect("lost the claim");
-                            chosen = Some((k, true));
-                        }
+                    let polling = Polling(token);
+                    let ready = cases[i].as_mut().poll_future(cx).is_ready();
+                    polling.end(ready);
+                    if ready {
+                        chosen = Some((i, false));
                         break;
                     }
                 }
@@ -1309,7 +1283,25 @@ fn record_wait<A: Arrays>(cases: &[Pin<&mut dyn Case>], plan: &Plan<A>) {
 fn selection(token: Option<&Token>) -> Option<usize> {
     match token?.selection() {
         Selection::Selected(k) => Some(k),
-        Selection::Waiting | Selection::Claimed => None,
+        Selection::Waiting | Selection::Claimed | Selection::Polling => None,
+    }
+}
+
+/// A token in `POLLING` while a future case is polled: [`end`](Self::end)
+/// claims it or puts it back to `WAITING`; dropped by an unwinding poll, it
+/// puts it back (the select's drop then claims it).
+struct Polling<'a>(&'a Token);
+
+impl Polling<'_> {
+    fn end(self, claim: bool) {
+        self.0.end_polling(claim);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        self.0.end_polling(false);
     }
 }
 
