@@ -37,6 +37,27 @@
 //! it, so writers do not starve. [`Semaphore`] is strictly FIFO: a large
 //! request at the head of the queue is not overtaken by small ones.
 //!
+//! ## A panic while a lock is held
+//!
+//! There is no poisoning, as in Go and in tokio's and async-lock's locks
+//! (std's `Mutex` poisons): a guard dropped by a panic releases the lock
+//! like any other drop, and the value stays as the panicking code left it,
+//! half-updated perhaps. A program that must not see such a value catches
+//! the panic where it can restore it, or lets it end the task that owns the
+//! data.
+//!
+//! ```
+//! use std::panic::{AssertUnwindSafe, catch_unwind};
+//! let m = gust_sync::Mutex::new(5);
+//! let r = catch_unwind(AssertUnwindSafe(|| {
+//!     let mut g = m.lock_blocking();
+//!     *g = 6;
+//!     panic!("midway");
+//! }));
+//! assert!(r.is_err());
+//! assert_eq!(*m.try_lock().expect("released by the unwind"), 6);
+//! ```
+//!
 //! ```
 //! use std::sync::Arc;
 //! use gust_sync::Mutex;

@@ -19,6 +19,10 @@
 //!   gives its permits back (and the queue is served again); one still
 //!   waiting leaves the queue, and if it was the head the queue is served
 //!   again, since the new head may fit.
+//! - **Forget** (a permit kept for good): the capacity drops by its count.
+//!   A queued request above the new capacity can never be met: it is
+//!   refused (its `acquire` returns the error a request above the capacity
+//!   gets at once), so it does not hold up the queue behind it.
 //!
 //! Wakers are woken after the lock is released.
 //!
@@ -30,9 +34,13 @@
 //! 1. `available <= capacity`; permits held by granted waiters and live
 //!    [`SemaphorePermit`]s plus `available` add up to `capacity`.
 //! 2. A waiter is granted at most once, and only from the head of the
-//!    ungranted waiters, in ticket order.
-//! 3. A waiter stays in the queue until its future takes the grant or is
-//!    dropped; the queue never holds a waiter whose future is gone.
+//!    waiting (neither granted nor refused) waiters, in ticket order.
+//! 3. A waiter stays in the queue until its future takes the grant or the
+//!    refusal, or is dropped; the queue never holds a waiter whose future
+//!    is gone.
+//! 4. No waiting waiter needs more than `capacity` (a request above it is
+//!    refused before it queues, and `forget` refuses the ones it leaves
+//!    above it).
 
 #[cfg(loom)]
 use loom::sync::{Mutex, MutexGuard};
@@ -76,12 +84,17 @@ use std::task::{Context, Poll, Waker};
 /// });
 /// ```
 pub struct Semaphore {
-    capacity: usize,
     state: Mutex<State>,
 }
 
 struct State {
+    /// The permits made with, less those forgotten.
+    capacity: usize,
     available: usize,
+    /// How many of `waiters` are `Grant::Waiting`: a newcomer may take
+    /// free permits at once only when this is zero (granted or refused
+    /// waiters that have not yet seen it are no queue to respect).
+    waiting: usize,
     next_ticket: u64,
     /// Queued acquires in arrival order (invariants #2, #3).
     waiters: BTreeMap<u64, Waiter>,
@@ -89,8 +102,19 @@ struct State {
 
 struct Waiter {
     need: usize,
-    granted: bool,
+    grant: Grant,
     waker: Option<Waker>,
+}
+
+/// Where a queued request stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// In the queue (invariant #2).
+    Waiting,
+    /// Its permits are set aside for it.
+    Granted,
+    /// Above the capacity after a `forget` (invariant #4): it fails.
+    Refused,
 }
 
 /// Permits held from a [`Semaphore`]; dropping it releases them.
@@ -177,9 +201,10 @@ impl Semaphore {
     /// ```
     pub fn new(permits: usize) -> Self {
         Self {
-            capacity: permits,
             state: Mutex::new(State {
+                capacity: permits,
                 available: permits,
+                waiting: 0,
                 next_ticket: 0,
                 waiters: BTreeMap::new(),
             }),
@@ -310,7 +335,7 @@ impl Semaphore {
     /// Takes `k` permits if they are free now and nobody waits.
     fn try_take(&self, k: usize) -> bool {
         let mut st = self.lock();
-        let free = st.waiters.is_empty() && st.available >= k;
+        let free = st.waiting == 0 && st.available >= k;
         if free {
             st.available -= k;
         }
@@ -330,23 +355,39 @@ impl Semaphore {
         self.lock().available
     }
 
-    /// The number of permits the semaphore was made with.
+    /// The number of permits the semaphore was made with, less those
+    /// [forgotten](SemaphorePermit::forget).
     ///
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gust_sync::Semaphore::new(5).capacity(), 5);
+    /// let sem = gust_sync::Semaphore::new(5);
+    /// assert_eq!(sem.capacity(), 5);
+    /// sem.try_acquire(2).unwrap().forget();
+    /// assert_eq!(sem.capacity(), 3);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.lock().capacity
     }
 
     /// Gives `k` permits back and serves the queue.
     fn release(&self, k: usize) {
         let mut st = self.lock();
         st.available += k;
-        debug_assert!(st.available <= self.capacity, "invariant #1");
+        debug_assert!(st.available <= st.capacity, "invariant #1");
         let wakers = st.grant();
+        drop(st);
+        wake_all(wakers);
+    }
+
+    /// `k` permits held are kept for good: the capacity drops by `k`, and
+    /// queued requests that no longer fit are refused (invariant #4).
+    fn forget(&self, k: usize) {
+        let mut st = self.lock();
+        st.capacity -= k;
+        let mut wakers = st.refuse_above_capacity();
+        // The head may have been refused: the next one may fit.
+        wakers.extend(st.grant());
         drop(st);
         wake_all(wakers);
     }
@@ -357,13 +398,32 @@ impl State {
     /// (invariant #2); returns their wakers, to wake after unlocking.
     fn grant(&mut self) -> Vec<Waker> {
         let mut wakers = Vec::new();
-        for w in self.waiters.values_mut().filter(|w| !w.granted) {
+        for w in self
+            .waiters
+            .values_mut()
+            .filter(|w| w.grant == Grant::Waiting)
+        {
             if w.need > self.available {
                 break; // the head blocks the rest: no starvation of large requests
             }
             self.available -= w.need;
-            w.granted = true;
+            self.waiting -= 1;
+            w.grant = Grant::Granted;
             wakers.extend(w.waker.take());
+        }
+        wakers
+    }
+
+    /// Refuses the waiting requests above the capacity (invariant #4);
+    /// returns their wakers.
+    fn refuse_above_capacity(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        for w in self.waiters.values_mut() {
+            if w.grant == Grant::Waiting && w.need > self.capacity {
+                w.grant = Grant::Refused;
+                self.waiting -= 1;
+                wakers.extend(w.waker.take());
+            }
         }
         wakers
     }
@@ -458,20 +518,25 @@ fn poll_acquire(
     ticket: &mut Option<u64>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<usize, AcquireError>> {
-    if need > sem.capacity {
-        return Poll::Ready(Err(AcquireError {
-            requested: need,
-            capacity: sem.capacity,
-        }));
-    }
     let mut st = sem.lock();
+    let refused = AcquireError {
+        requested: need,
+        capacity: st.capacity,
+    };
     match *ticket {
         Some(t) => {
             let w = st.waiters.get_mut(&t).expect("invariant #3");
-            if w.granted {
-                st.waiters.remove(&t);
-                *ticket = None;
-                return Poll::Ready(Ok(need));
+            match w.grant {
+                Grant::Granted | Grant::Refused => {
+                    let grant = w.grant;
+                    st.waiters.remove(&t);
+                    *ticket = None;
+                    return Poll::Ready(match grant {
+                        Grant::Granted => Ok(need),
+                        _ => Err(refused),
+                    });
+                }
+                Grant::Waiting => {}
             }
             match &mut w.waker {
                 Some(old) if gust_trace::will_wake(old, cx.waker()) => {}
@@ -479,17 +544,21 @@ fn poll_acquire(
             }
         }
         None => {
-            if st.waiters.is_empty() && st.available >= need {
+            if need > st.capacity {
+                return Poll::Ready(Err(refused));
+            }
+            if st.waiting == 0 && st.available >= need {
                 st.available -= need;
                 return Poll::Ready(Ok(need));
             }
             let t = st.next_ticket;
             st.next_ticket += 1;
+            st.waiting += 1;
             st.waiters.insert(
                 t,
                 Waiter {
                     need,
-                    granted: false,
+                    grant: Grant::Waiting,
                     waker: Some(gust_trace::own_waker(cx.waker())),
                 },
             );
@@ -507,12 +576,20 @@ fn poll_acquire(
 fn cancel_acquire(sem: &Semaphore, ticket: Option<u64>) {
     let Some(ticket) = ticket else { return };
     let mut st = sem.lock();
-    let head = st.waiters.iter().find(|(_, w)| !w.granted).map(|(t, _)| *t);
+    let head = st
+        .waiters
+        .iter()
+        .find(|(_, w)| w.grant == Grant::Waiting)
+        .map(|(t, _)| *t);
     let me = st.waiters.remove(&ticket).expect("invariant #3");
-    if me.granted {
+    let granted = me.grant == Grant::Granted;
+    if me.grant == Grant::Waiting {
+        st.waiting -= 1;
+    }
+    if granted {
         st.available += me.need; // the grant goes back (cancel safety)
     }
-    let wakers = if me.granted || head == Some(ticket) {
+    let wakers = if granted || head == Some(ticket) {
         st.grant()
     } else {
         Vec::new()
@@ -543,18 +620,20 @@ impl SemaphorePermit<'_> {
         self.count
     }
 
-    /// Keeps the permits taken for good: they never go back to the
-    /// semaphore.
+    /// Keeps the permits taken for good: they never go back, and the
+    /// semaphore's [capacity](Semaphore::capacity) drops by as many. A
+    /// queued request above the new capacity fails with [`AcquireError`]
+    /// (it could never be met, and would hold up the queue).
     ///
     /// # Examples
     ///
     /// ```
     /// let sem = gust_sync::Semaphore::new(3);
     /// sem.try_acquire(1).unwrap().forget();
-    /// assert_eq!(sem.available(), 2);
+    /// assert_eq!((sem.available(), sem.capacity()), (2, 2));
     /// ```
     pub fn forget(mut self) {
-        self.count = 0;
+        self.sem.forget(std::mem::take(&mut self.count));
     }
 }
 
@@ -601,18 +680,18 @@ impl OwnedSemaphorePermit {
         &self.sem
     }
 
-    /// Keeps the permits taken for good: they never go back to the
-    /// semaphore.
+    /// Keeps the permits taken for good, as
+    /// [`SemaphorePermit::forget`]: the capacity drops by as many.
     ///
     /// # Examples
     ///
     /// ```
     /// let sem = std::sync::Arc::new(gust_sync::Semaphore::new(3));
     /// sem.try_acquire_owned(1).unwrap().forget();
-    /// assert_eq!(sem.available(), 2);
+    /// assert_eq!((sem.available(), sem.capacity()), (2, 2));
     /// ```
     pub fn forget(mut self) {
-        self.count = 0;
+        self.sem.forget(std::mem::take(&mut self.count));
     }
 }
 
@@ -636,7 +715,7 @@ impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.lock();
         f.debug_struct("Semaphore")
-            .field("capacity", &self.capacity)
+            .field("capacity", &st.capacity)
             .field("available", &st.available)
             .field("waiters", &st.waiters.len())
             .finish()

@@ -585,6 +585,73 @@ mod semaphore_test {
             assert_eq!(sem.available(), 2);
         });
     }
+
+    /// A request granted but not yet polled is no queue: a newcomer may
+    /// take the permits left free at once (x/sync removes a waiter from its
+    /// list when it grants it). It used to queue behind, with permits free,
+    /// until the next release.
+    #[test]
+    fn granted_waiter_does_not_block_newcomers() {
+        futures::executor::block_on(async {
+            let sem = Semaphore::new(3);
+            let all = sem.acquire(3).await.unwrap();
+            let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+            let mut b = Box::pin(sem.acquire(1));
+            assert!(b.as_mut().poll(&mut cx).is_pending());
+            drop(all); // grants b; two left free
+            assert_eq!(sem.available(), 2);
+            let c = sem.try_acquire(1).expect("one of the two free permits");
+            let d = gust_executor::time::timeout(std::time::Duration::from_secs(5), sem.acquire(1))
+                .await
+                .expect("the last free permit, at once")
+                .unwrap();
+            assert_eq!(sem.available(), 0);
+            drop((c, d));
+            assert!(matches!(
+                b.as_mut().poll(&mut cx),
+                std::task::Poll::Ready(Ok(_))
+            ));
+        });
+    }
+
+    /// Forgotten permits are gone for good: the capacity drops with them, so
+    /// a request above what is left is an error at once (as one above the
+    /// capacity always is), also one already queued, which would otherwise
+    /// wait forever at the head and hold up everyone behind it.
+    #[test]
+    fn forgotten_permits_lower_the_capacity() {
+        futures::executor::block_on(async {
+            let sem = Semaphore::new(3);
+            sem.try_acquire(1).unwrap().forget();
+            assert_eq!((sem.capacity(), sem.available()), (2, 2));
+            let err = sem.acquire(3).await.unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "semaphore: acquiring 3 permits from a semaphore of 2"
+            );
+            assert!(sem.try_acquire(3).is_none());
+            // Queued before the forget: refused by it, and the queue moves on.
+            let held = sem.acquire(1).await.unwrap();
+            let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+            let mut big = Box::pin(sem.acquire(2));
+            let mut small = Box::pin(sem.acquire(1));
+            assert!(big.as_mut().poll(&mut cx).is_pending());
+            assert!(small.as_mut().poll(&mut cx).is_pending(), "behind the head");
+            held.forget(); // capacity 1, one permit free
+            assert_eq!(sem.capacity(), 1);
+            let refused = big.as_mut().poll(&mut cx);
+            assert!(
+                matches!(refused, std::task::Poll::Ready(Err(_))),
+                "{refused:?}"
+            );
+            let granted = small.as_mut().poll(&mut cx);
+            assert!(
+                matches!(granted, std::task::Poll::Ready(Ok(_))),
+                "{granted:?}"
+            );
+            assert_eq!(sem.available(), 0);
+        });
+    }
 }
 
 /// DESIGN.md's starvation bar: 8 tasks hammer one Mutex, at 1 and 2

@@ -94,6 +94,35 @@ fn cancel_racing_release_leaks_nothing() {
     });
 }
 
+/// A permit is forgotten while another thread waits for more than will be
+/// left: the waiter always wakes (refused, or granted if it came first and
+/// fit), never sleeps on; the capacity ends one lower.
+#[test]
+fn forget_refuses_a_queued_acquire_that_no_longer_fits() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(2));
+        let held = sem.try_acquire(1).unwrap();
+        let s2 = sem.clone();
+        let t = thread::spawn(move || {
+            let flag = std::sync::Arc::new(Unpark(thread::current()));
+            let waker = futures::task::waker(flag);
+            let mut cx = Context::from_waker(&waker);
+            let mut fut = pin!(s2.acquire(2));
+            loop {
+                if let Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
+                    // Refused: the one permit left cannot make two.
+                    assert!(r.is_err());
+                    return;
+                }
+                thread::park();
+            }
+        });
+        held.forget();
+        t.join().unwrap();
+        assert_eq!((sem.capacity(), sem.available()), (1, 1));
+    });
+}
+
 /// Polls `fut` once with a waker that does nothing.
 fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(noop_waker_ref()))
