@@ -449,3 +449,14 @@ fn timer_fire_is_kept_when_a_channel_case_wins() {
         assert_eq!(lost, 0, "fires dropped ({recv_won} channel wins)");
     });
 }
+
+/// `Duration::MAX` means never (DESIGN.md): `tick(MAX)` is a channel that
+/// never ticks and stays open, as Go's `time.Tick` of a huge period. It
+/// used to come back closed (its sender dropped, as no tick could be armed).
+#[test]
+fn tick_of_duration_max_never_ticks() {
+    let ticks = tick(Duration::MAX);
+    let got = block_on(timeout(Duration::from_millis(30), ticks.recv()));
+    assert!(got.is_err(), "got {got:?}: a tick or a closed channel");
+    assert!(!ticks.is_closed());
+}

@@ -82,6 +82,9 @@ pub(crate) fn poll_read_vectored<S: ByteStream>(
     bufs: &mut [IoSliceMut<'_>],
 ) -> Poll<io::Result<usize>> {
     let len = bufs.iter().map(|b| b.len()).sum();
+    if len == 0 {
+        return Poll::Ready(Ok(0)); // as `poll_read` of an empty buffer
+    }
     io.poll_stream_io(cx, Direction::Read, len, |s| s.read_vectored(bufs))
 }
 
@@ -102,6 +105,9 @@ pub(crate) fn poll_write_vectored<S: ByteStream>(
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
     let len = bufs.iter().map(|b| b.len()).sum();
+    if len == 0 {
+        return Poll::Ready(Ok(0)); // as `poll_write` of an empty buffer
+    }
     io.poll_stream_io(cx, Direction::Write, len, |s| s.write_vectored(bufs))
 }
 

@@ -182,6 +182,33 @@ fn read_in_select_against_a_busy_channel_loses_no_bytes() {
     }
 }
 
+/// Empty reads and writes, plain or vectored, return `Ok(0)` at once: with
+/// nothing to read, and with the send buffer full (the vectored forms used
+/// to wait for readiness).
+#[test]
+fn empty_reads_and_writes_return_at_once() {
+    use futures::FutureExt;
+    use std::io::{IoSlice, IoSliceMut};
+    rt(1).block_on(async {
+        let (mut c, mut s) = connected().await;
+        assert_eq!(s.read(&mut []).now_or_never().unwrap().unwrap(), 0);
+        let mut empty: [IoSliceMut<'_>; 1] = [IoSliceMut::new(&mut [])];
+        assert_eq!(
+            s.read_vectored(&mut empty).now_or_never().unwrap().unwrap(),
+            0
+        );
+        assert_eq!(s.read_vectored(&mut []).now_or_never().unwrap().unwrap(), 0);
+        let chunk = vec![0u8; 1 << 16];
+        while let Some(r) = c.write(&chunk).now_or_never() {
+            r.unwrap(); // until the send buffer is full
+        }
+        assert_eq!(c.write(&[]).now_or_never().unwrap().unwrap(), 0);
+        let empty = [IoSlice::new(&[])];
+        assert_eq!(c.write_vectored(&empty).now_or_never().unwrap().unwrap(), 0);
+        assert_eq!(c.write_vectored(&[]).now_or_never().unwrap().unwrap(), 0);
+    });
+}
+
 /// Dropping a pending accept takes no connection.
 #[test]
 fn cancelled_accept_loses_no_connection() {

@@ -13,6 +13,11 @@ use super::timer::next_tick;
 /// dropped) and the schedule never drifts. The ticking stops, and its timer
 /// is freed, at the first tick after every receiver is gone.
 ///
+/// A period past the end of `Instant` (`Duration::MAX`) never ticks, and
+/// the channel stays open: its sender, with no timer to keep it, is leaked
+/// (one small allocation per such call, as Go's `time.Tick` before 1.23
+/// leaked its ticker).
+///
 /// # Panics
 ///
 /// If `period` is zero (Go returns a nil channel; a channel that never
@@ -31,10 +36,17 @@ use super::timer::next_tick;
 pub fn tick(period: Duration) -> Receiver<Instant> {
     assert!(!period.is_zero(), "time::tick: the period must be non-zero");
     let (tx, rx) = chan(1);
-    if let Some(first) = super::now().checked_add(period) {
-        arm(tx, period, first);
+    match super::now().checked_add(period) {
+        Some(first) => arm(tx, period, first),
+        None => never(tx),
     }
     rx
+}
+
+/// No tick can be scheduled (past the end of `Instant`): the channel must
+/// stay open all the same, as a channel that ticks "never".
+fn never(tx: Sender<Instant>) {
+    std::mem::forget(tx);
 }
 
 /// Schedules the tick due at `due`, which schedules the next one.
@@ -45,8 +57,9 @@ fn arm(tx: Sender<Instant>, period: Duration, due: Instant) {
             Ok(()) | Err(TrySendError::Full(_)) => {}
             Err(TrySendError::Closed(_)) => return, // no receiver left
         }
-        if let Some(next) = next_tick(due, period, super::now()) {
-            arm(tx, period, next);
+        match next_tick(due, period, super::now()) {
+            Some(next) => arm(tx, period, next),
+            None => never(tx),
         }
     });
 }
