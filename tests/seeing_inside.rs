@@ -199,6 +199,59 @@ fn the_dump_names_every_kind_of_wait() {
     });
 }
 
+/// Tasks started by gust's own helpers (`WaitGroup::go`, errgroup's `go`
+/// and `try_go`) are spawned at the user's call, and `time::tick`'s channel
+/// is made there: the dump's one location points at the program, not at
+/// gust's source.
+#[test]
+fn helper_spawns_and_tick_point_at_the_caller() {
+    let rt = rt(1, OnDeadlock::Off);
+    rt.block_on(async {
+        let (gate_tx, gate) = gust::chan::<()>(0);
+        let wg = gust::WaitGroup::new();
+        let g = gust::errgroup::Group::<()>::new();
+        let (g1, g2, g3) = (gate.clone(), gate.clone(), gate.clone());
+        let wg_line = line!() + 1;
+        wg.go(async move { drop(g1.recv().await) });
+        let go_line = line!() + 1;
+        g.go(async move {
+            drop(g2.recv().await);
+            Ok(())
+        });
+        let try_go_line = line!() + 1;
+        assert!(g.try_go(async move {
+            drop(g3.recv().await);
+            Ok(())
+        }));
+        let ticks = gust::time::tick(Duration::from_secs(3600));
+        let tick_line = line!() - 1;
+        let (waiter, _) = go("tick reader", async move { drop(ticks.recv().await) });
+        let dump = settled().await;
+        let mut lines: Vec<u32> = dump
+            .tasks()
+            .iter()
+            .filter(|t| t.wait() == Some("chan receive"))
+            .map(|t| {
+                assert_eq!(t.spawned_at().file(), file!(), "{dump}");
+                t.spawned_at().line()
+            })
+            .collect();
+        lines.sort();
+        assert_eq!(lines[..3], [wg_line, go_line, try_go_line], "{dump}");
+        let ticker = dump
+            .tasks()
+            .iter()
+            .find(|t| t.name() == Some("tick reader"))
+            .expect("the tick reader");
+        let made = ticker.chan_made_at().expect("a channel wait");
+        assert_eq!((made.file(), made.line()), (file!(), tick_line), "{dump}");
+        drop(gate_tx);
+        waiter.abort();
+        wg.wait().await;
+        g.wait().await.unwrap();
+    });
+}
+
 #[test]
 fn a_running_and_a_runnable_task_are_told_apart() {
     let rt = rt(1, OnDeadlock::Off);

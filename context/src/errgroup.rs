@@ -256,6 +256,7 @@ impl<E: Send + 'static> Group<E> {
     /// assert!(g.wait().await.is_ok());
     /// # });
     /// ```
+    #[track_caller]
     pub fn go<F>(&self, fut: F)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
@@ -273,6 +274,7 @@ impl<E: Send + 'static> Group<E> {
     /// assert!(g.wait().await.is_ok());
     /// # });
     /// ```
+    #[track_caller]
     pub fn try_go<F>(&self, fut: F) -> bool
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
@@ -285,6 +287,7 @@ impl<E: Send + 'static> Group<E> {
     }
 
     /// Spawns the task; `has_slot`: the caller already took its slot.
+    #[track_caller]
     fn spawn<F>(&self, fut: F, has_slot: bool)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,

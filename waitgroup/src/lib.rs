@@ -272,6 +272,7 @@ impl WaitGroup {
     /// assert_eq!(hits.load(Ordering::Relaxed), 10);
     /// ```
     #[cfg(not(loom))]
+    #[track_caller]
     pub fn go<F>(&self, fut: F) -> gust_executor::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

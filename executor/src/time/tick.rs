@@ -33,6 +33,7 @@ use super::timer::next_tick;
 ///     assert!(t1 >= start + Duration::from_millis(2) && t2 > t1);
 /// });
 /// ```
+#[track_caller]
 pub fn tick(period: Duration) -> Receiver<Instant> {
     assert!(!period.is_zero(), "time::tick: the period must be non-zero");
     let (tx, rx) = chan(1);
