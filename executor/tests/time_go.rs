@@ -460,3 +460,35 @@ fn tick_of_duration_max_never_ticks() {
     assert!(got.is_err(), "got {got:?}: a tick or a closed channel");
     assert!(!ticks.is_closed());
 }
+
+/// `time::tick` is `#[track_caller]`: a task waiting on its channel shows,
+/// in the dump, the line of the `tick` call as where the channel was made
+/// (not gust's source).
+#[test]
+fn a_tick_channel_is_made_at_the_caller() {
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ticks = tick(Duration::from_secs(3600));
+        let line = line!() - 1;
+        let reader = spawn(async move {
+            let _ = ticks.recv().await;
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let made = loop {
+            let dump = gust_executor::runtime::dump();
+            if let Some(made) = dump.tasks().first().and_then(|t| t.chan_made_at()) {
+                break made;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the reader never waited:\n{dump}"
+            );
+            sleep(Duration::from_millis(1)).await;
+        };
+        assert_eq!((made.file(), made.line()), (file!(), line));
+        reader.abort();
+    });
+}

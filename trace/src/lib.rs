@@ -111,8 +111,13 @@ pub enum Wait {
     },
     /// `sleep`, `sleep_until`, `after`, a `timeout`'s deadline.
     Sleep,
-    /// A `Timer`, `Ticker` or `tick` channel.
-    Timer,
+    /// A `Timer` or `Ticker`; `stopped` if it is not armed (stopped, or a
+    /// timer whose value was received): then only another task's `reset`
+    /// can end the wait, which is durable (Go 1.23's `<-t.C` after `Stop`).
+    Timer {
+        /// Not armed: no fire will come by itself.
+        stopped: bool,
+    },
     /// `WaitGroup::wait`.
     WaitGroup,
     /// `Context::done`; `deadline` if the context has a deadline (then it
@@ -201,6 +206,7 @@ impl Wait {
             | Wait::ChanSend { .. }
             | Wait::WaitGroup
             | Wait::Context { deadline: false }
+            | Wait::Timer { stopped: true }
             | Wait::Lock(_)
             | Wait::Join {
                 other_runtime: false,
@@ -211,7 +217,10 @@ impl Wait {
                 other_runtime: true,
                 ..
             } => false,
-            Wait::Sleep | Wait::Timer | Wait::Io | Wait::Context { deadline: true } => false,
+            Wait::Sleep
+            | Wait::Timer { stopped: false }
+            | Wait::Io
+            | Wait::Context { deadline: true } => false,
         }
     }
 
@@ -240,7 +249,7 @@ impl Wait {
                 other(K_SELECT, u64::from(cases) << 1 | u64::from(durable))
             }
             Wait::Sleep => other(K_SLEEP, 0),
-            Wait::Timer => other(K_TIMER, 0),
+            Wait::Timer { stopped } => other(K_TIMER, u64::from(stopped)),
             Wait::WaitGroup => other(K_WAITGROUP, 0),
             Wait::Context { deadline } => other(K_CONTEXT, u64::from(deadline)),
             Wait::Lock(l) => other(K_LOCK, l as u64),
@@ -274,7 +283,7 @@ impl Wait {
                     durable: aux & 1 != 0,
                 },
                 K_SLEEP => Wait::Sleep,
-                K_TIMER => Wait::Timer,
+                K_TIMER => Wait::Timer { stopped: aux != 0 },
                 K_WAITGROUP => Wait::WaitGroup,
                 K_CONTEXT => Wait::Context { deadline: aux != 0 },
                 K_LOCK => Wait::Lock(*Lock::ALL.get(aux as usize)?),
@@ -306,7 +315,8 @@ impl fmt::Display for Wait {
             Wait::Select { cases: 1, .. } => f.write_str("select (1 case)"),
             Wait::Select { cases, .. } => write!(f, "select ({cases} cases)"),
             Wait::Sleep => f.write_str("sleep"),
-            Wait::Timer => f.write_str("timer"),
+            Wait::Timer { stopped: false } => f.write_str("timer"),
+            Wait::Timer { stopped: true } => f.write_str("timer (stopped)"),
             Wait::WaitGroup => f.write_str("WaitGroup.wait"),
             Wait::Context { .. } => f.write_str("Context.done"),
             Wait::Lock(l) => write!(f, "lock ({})", l.name()),
@@ -490,9 +500,9 @@ pub unsafe fn enter(slot: &WaitSlot) -> Entered<'_> {
 ///     let _inner = unsafe { gust_trace::enter(&inner) };
 ///     gust_trace::record(Wait::Io);
 /// } // `_inner` dropped: `outer` is current again
-/// gust_trace::record(Wait::Timer);
+/// gust_trace::record(Wait::Timer { stopped: false });
 /// assert_eq!(inner.get(), Some(Wait::Io));
-/// assert_eq!(outer.get(), Some(Wait::Timer));
+/// assert_eq!(outer.get(), Some(Wait::Timer { stopped: false }));
 /// ```
 #[derive(Debug)]
 #[must_use = "the slot is current only while the guard lives"]
@@ -688,7 +698,8 @@ mod tests {
                 durable: false,
             },
             Wait::Sleep,
-            Wait::Timer,
+            Wait::Timer { stopped: false },
+            Wait::Timer { stopped: true },
             Wait::WaitGroup,
             Wait::Context { deadline: false },
             Wait::Context { deadline: true },
@@ -733,8 +744,8 @@ mod tests {
         record(Wait::ChanSend { made_at: here });
         assert_eq!(slot.get(), Some(Wait::ChanSend { made_at: here }));
         record(Wait::Sleep);
-        record(Wait::Timer);
-        assert_eq!(slot.get(), Some(Wait::Timer));
+        record(Wait::Timer { stopped: false });
+        assert_eq!(slot.get(), Some(Wait::Timer { stopped: false }));
     }
 
     #[test]
@@ -748,9 +759,9 @@ mod tests {
             let _i = unsafe { enter(&inner) };
             record(Wait::Io);
         }
-        record(Wait::Timer);
+        record(Wait::Timer { stopped: false });
         assert_eq!(inner.get(), Some(Wait::Io));
-        assert_eq!(outer.get(), Some(Wait::Timer));
+        assert_eq!(outer.get(), Some(Wait::Timer { stopped: false }));
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl Core {
             }
             None => *slot = Some(st.waiters.insert(gust_trace::own_waker(cx.waker()))),
         }
-        gust_trace::record(gust_trace::Wait::Timer);
+        gust_trace::record(gust_trace::Wait::Timer { stopped: !st.armed });
         Poll::Pending
     }
 
