@@ -7,7 +7,13 @@
 //! #[gust::test]                  // a test on a fresh runtime of 1 worker
 //! #[gust::test(workers = 2)]
 //! #[gust::test(start_paused = true)]  // virtual time: sleeps take no real time
+//! #[gust::main(start_paused = true)]  // a whole program on virtual time (a simulation)
 //! ```
+//!
+//! A mistake in the arguments or the function is one error at the user's
+//! tokens: an unknown or repeated argument, `workers` not a positive
+//! integer, `start_paused` without `= true`/`false`, a function that is not
+//! `async` or takes arguments (tests/ui pins each).
 //!
 //! The body runs as the runtime's `block_on` future (as `#[tokio::main]`
 //! does): it may hold what is not `Send`, and `spawn` inside it spawns onto
@@ -20,7 +26,7 @@ use quote::{quote, quote_spanned};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
+use syn::{Expr, ExprLit, ExprUnary, ItemFn, Lit, Meta, Token, UnOp};
 
 /// What the attribute's arguments say.
 struct Config {
@@ -29,41 +35,95 @@ struct Config {
 }
 
 fn parse_config(args: TokenStream, which: &str) -> Result<Config, syn::Error> {
-    let list = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse(args)?;
+    let list = Punctuated::<Meta, Token![,]>::parse_terminated.parse(args)?;
     let mut config = Config {
         workers: None,
         start_paused: None,
     };
-    for nv in list {
-        let name = nv
-            .path
+    let expected = "expected `workers = N` or `start_paused = true`";
+    for meta in list {
+        let name = meta
+            .path()
             .get_ident()
             .map(ToString::to_string)
             .unwrap_or_default();
-        match name.as_str() {
-            "workers" => {
-                if let Expr::Lit(ExprLit {
-                    lit: Lit::Int(n), ..
-                }) = &nv.value
-                {
-                    if n.base10_parse::<usize>()? == 0 {
-                        return Err(syn::Error::new(n.span(), "`workers` must be at least 1"));
-                    }
-                }
-                config.workers = Some(nv.value);
-            }
-            "start_paused" => config.start_paused = Some(nv.value),
-            _ => {
+        let known = matches!(name.as_str(), "workers" | "start_paused");
+        let nv = match meta {
+            Meta::NameValue(nv) if known => nv,
+            Meta::Path(p) if known => {
+                let example = if name == "workers" {
+                    "workers = 2"
+                } else {
+                    "start_paused = true"
+                };
                 return Err(syn::Error::new(
-                    nv.path.span(),
-                    format!(
-                        "#[gust::{which}]: unknown argument; expected `workers = N` or `start_paused = true`"
-                    ),
+                    p.span(),
+                    format!("#[gust::{which}]: `{name}` takes a value: `{example}`"),
                 ));
             }
+            other => {
+                return Err(syn::Error::new(
+                    other.path().span(),
+                    format!("#[gust::{which}]: unknown argument; {expected}"),
+                ));
+            }
+        };
+        let slot = match name.as_str() {
+            "workers" => {
+                check_workers(&nv.value, which)?;
+                &mut config.workers
+            }
+            _ => {
+                check_start_paused(&nv.value, which)?;
+                &mut config.start_paused
+            }
+        };
+        if slot.is_some() {
+            return Err(syn::Error::new(
+                nv.path.span(),
+                format!("#[gust::{which}]: `{name}` is given twice"),
+            ));
         }
+        *slot = Some(nv.value);
     }
     Ok(config)
+}
+
+/// `workers = N`: a literal must be a positive integer; any other
+/// expression (a constant) is left to the type checker.
+fn check_workers(value: &Expr, which: &str) -> Result<(), syn::Error> {
+    let positive = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(n), ..
+        }) => n.base10_parse::<usize>().is_ok_and(|n| n > 0),
+        Expr::Lit(_)
+        | Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => false,
+        _ => true,
+    };
+    if positive {
+        Ok(())
+    } else {
+        Err(syn::Error::new(
+            value.span(),
+            format!("#[gust::{which}]: `workers` must be a positive integer (at least 1)"),
+        ))
+    }
+}
+
+/// `start_paused = B`: a literal must be `true` or `false`.
+fn check_start_paused(value: &Expr, which: &str) -> Result<(), syn::Error> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(_), ..
+        }) => Ok(()),
+        Expr::Lit(_) => Err(syn::Error::new(
+            value.span(),
+            format!("#[gust::{which}]: `start_paused` is `true` or `false`"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_async(f: &ItemFn, which: &str) -> Result<(), syn::Error> {
@@ -94,7 +154,7 @@ fn check_async(f: &ItemFn, which: &str) -> Result<(), syn::Error> {
 /// ```
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand(args, item, "main").unwrap_or_else(|e| e.to_compile_error().into())
+    expand(args, item.clone(), "main").unwrap_or_else(|e| with_stub(e, item, "main"))
 }
 
 /// Runs an `async fn` test on a fresh gust runtime (1 worker unless
@@ -111,12 +171,27 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand(args, item, "test").unwrap_or_else(|e| e.to_compile_error().into())
+    expand(args, item.clone(), "test").unwrap_or_else(|e| with_stub(e, item, "test"))
+}
+
+/// The error, and in place of the function a stub with its name: without
+/// one, a `main` that failed to expand would add "`main` function not
+/// found" to the real error (and a test, "cannot find function").
+fn with_stub(e: syn::Error, item: TokenStream, which: &str) -> TokenStream {
+    let error = e.to_compile_error();
+    let stub = syn::parse::<ItemFn>(item).ok().map(|f| {
+        let (vis, ident) = (&f.vis, &f.sig.ident);
+        let allow = (which == "test").then(|| quote! { #[allow(dead_code)] });
+        quote! { #allow #vis fn #ident() {} }
+    });
+    quote! { #error #stub }.into()
 }
 
 fn expand(args: TokenStream, item: TokenStream, which: &str) -> Result<TokenStream, syn::Error> {
     let config = parse_config(args, which)?;
-    let mut f: ItemFn = syn::parse(item)?;
+    let mut f: ItemFn = syn::parse(item).map_err(|e| {
+        syn::Error::new(e.span(), format!("#[gust::{which}] goes on an `async fn`"))
+    })?;
     check_async(&f, which)?;
     f.sig.asyncness = None;
     let body = &f.block;

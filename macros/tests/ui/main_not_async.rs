@@ -1,0 +1,2 @@
+#[gust::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[gust::main]
+async fn main(_workers: usize) {}

@@ -1,0 +1,4 @@
+#[gust::test]
+struct Adds;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[gust::test(start_paused)]
+async fn an_hour() {}
+
+fn main() {}

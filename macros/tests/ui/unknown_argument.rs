@@ -1,0 +1,2 @@
+#[gust::main(flavor = "multi_thread")]
+async fn main() {}

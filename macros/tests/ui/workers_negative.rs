@@ -1,0 +1,4 @@
+#[gust::test(workers = -1)]
+async fn adds() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[gust::main(workers = "four")]
+async fn main() {}
