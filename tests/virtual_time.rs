@@ -305,3 +305,28 @@ fn sleeps_from_every_worker_and_block_on_end_in_deadline_order() {
     let expected: Vec<u64> = by_deadline.into_iter().map(|(_, e)| e).collect();
     assert_eq!(log, expected);
 }
+
+/// A `spawn_blocking` job holds the clock still while it runs, but not
+/// while it waits in gust's `block_on` (counted as that `block_on` then):
+/// a job that sleeps 10 s of virtual time ends, at once, after exactly
+/// 10 s of it. It hung before (the job held the clock that its own sleep
+/// waited on).
+#[test]
+fn a_blocking_job_may_wait_on_a_virtual_timer() {
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = paused(1);
+        let waited = rt.block_on(async {
+            let t0 = now();
+            gust::spawn_blocking(|| gust::block_on(sleep(Duration::from_secs(10))))
+                .await
+                .unwrap();
+            now() - t0
+        });
+        let _ = done_tx.send(waited);
+    });
+    let waited = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the job's sleep never ended");
+    assert_eq!(waited, Duration::from_secs(10));
+}

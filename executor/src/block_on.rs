@@ -8,7 +8,11 @@
 //! - **virtual time**: the runtime's clock must not jump while the future
 //!   can run, so on a paused runtime it counts in the driver's `block_ons`
 //!   while polled or woken (a wake counts itself back in; `finish` takes
-//!   back both, see there);
+//!   back both, see there). And the tasks go first: a woken `block_on`
+//!   polls once the runtime's workers are idle (for at most
+//!   [`TASKS_FIRST_LIMIT`]), so when a jump of the clock fires timers of
+//!   both, which sees the other's effects does not depend on which thread
+//!   a loaded machine runs first;
 //! - **seeing inside**: it is listed in the runtime's [`BlockOns`] for the
 //!   dump and the deadlock detector, with a [`WaitSlot`] that its poll
 //!   records into, as a task's does (`trace/mod.rs`). Under
@@ -38,6 +42,12 @@ use std::thread::{self, Thread};
 const NOTIFIED: u8 = 1;
 /// `Unparker::state`: `block_on` returned; later wakes count nothing.
 const DONE: u8 = 2;
+
+/// Virtual time: how long (real time) a woken `block_on` waits for the
+/// runtime's tasks to go idle before it polls all the same: tasks that
+/// never go idle (one spinning on `yield_now` until the `block_on` acts)
+/// only slow it down.
+const TASKS_FIRST_LIMIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The `block_on` calls in progress on one runtime.
 #[derive(Default)]
@@ -162,19 +172,35 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         deadlock: OnceLock::new(),
         foreign: AtomicU64::new(0),
     });
+    // A `block_on` in a blocking job of the runtime: while it runs, its
+    // own count (polled or woken, not parked) stands for the job's, so the
+    // clock may jump while the job sleeps on a gust wait (it would never
+    // end if the job's count held the clock still). Counted here first,
+    // then the job's count taken, so that one of the two always holds.
+    let in_job = unparker
+        .virtual_time
+        .as_ref()
+        .filter(|d| crate::blocking::runs_job_of(d));
     if let Some(d) = &unparker.virtual_time {
         d.block_ons.fetch_add(1, Ordering::SeqCst);
     }
+    if let Some(d) = in_job {
+        d.blocking_jobs.fetch_sub(1, Ordering::SeqCst);
+    }
     let key = list.lock().insert(unparker.clone());
-    struct Finish<'a>(&'a Unparker, &'a BlockOns, usize);
+    struct Finish<'a>(&'a Unparker, &'a BlockOns, usize, bool);
     impl Drop for Finish<'_> {
         fn drop(&mut self) {
-            // Also on a panic in `poll`: leave the counts as we found them.
+            // Also on a panic in `poll`: leave the counts as we found them
+            // (the job's back first).
+            if let (true, Some(d)) = (self.3, &self.0.virtual_time) {
+                d.blocking_jobs.fetch_add(1, Ordering::SeqCst);
+            }
             self.0.finish();
             self.1.lock().try_remove(self.2);
         }
     }
-    let _finish = Finish(&unparker, &list, key);
+    let _finish = Finish(&unparker, &list, key, in_job.is_some());
     let waker = Waker::from(unparker.clone());
     loop {
         unparker.wait.clear();
@@ -216,6 +242,14 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         }
         if let Some(report) = unparker.deadlock.get() {
             panic!("{report}");
+        }
+        if unparker.virtual_time.is_some() {
+            if let Some(s) = &explicit {
+                let start = std::time::Instant::now();
+                while !s.is_idle() && start.elapsed() < TASKS_FIRST_LIMIT {
+                    thread::yield_now();
+                }
+            }
         }
     }
 }

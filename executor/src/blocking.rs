@@ -39,6 +39,25 @@ struct Job {
 /// driver's `blocking_jobs` instead).
 static OUTSIDE_JOBS: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// The driver whose `blocking_jobs` counts the job this thread runs
+    /// (a pool thread, during a job of a runtime): a `block_on` in the job
+    /// hands that count over to its own while it runs (`block_on.rs`).
+    static JOB_OF: std::cell::RefCell<Option<std::sync::Arc<crate::driver::Driver>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Whether this thread runs a blocking job counted by `driver`.
+pub(crate) fn runs_job_of(driver: &crate::driver::Driver) -> bool {
+    JOB_OF
+        .try_with(|j| {
+            j.borrow()
+                .as_ref()
+                .is_some_and(|d| std::ptr::eq(&**d, driver))
+        })
+        .unwrap_or(false)
+}
+
 /// [`OUTSIDE_JOBS`] now.
 pub(crate) fn outside_jobs() -> usize {
     OUTSIDE_JOBS.load(Ordering::SeqCst)
@@ -158,8 +177,11 @@ impl Pool {
         loop {
             if let Some(job) = st.queue.pop_front() {
                 drop(st);
+                let driver = job.counted.as_ref().and_then(|c| c.0.clone());
+                let _ = JOB_OF.try_with(|j| *j.borrow_mut() = driver);
                 // The task catches its own panics.
                 job.task.run();
+                let _ = JOB_OF.try_with(|j| *j.borrow_mut() = None);
                 // After the task completed and woke its awaiter.
                 drop(job.counted);
                 st = self.state.lock().unwrap();
