@@ -367,6 +367,8 @@ pub struct JoinHandle<T> {
     /// The task's metadata (`FallibleTask` does not expose it); valid while
     /// `task` is `Some`, which keeps the allocation alive.
     meta: *const TaskMeta,
+    /// The task's id, kept for after the output was taken.
+    id: u64,
 }
 
 // SAFETY: the fields are a `FallibleTask` (Send for `T: Send`) and a pointer
@@ -378,11 +380,33 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: async_task::Task<Output<T>, TaskMeta>) -> Self {
-        let meta: *const TaskMeta = task.metadata();
+        let meta: &TaskMeta = task.metadata();
+        let id = meta.trace.origin.id();
+        let meta: *const TaskMeta = meta;
         Self {
             task: Some(task.fallible()),
             meta,
+            id,
         }
+    }
+
+    /// The task's id: the one its entry in [`runtime::dump`] shows
+    /// ([`TaskInfo::id`]), as tokio's `JoinHandle::id`, to find a task
+    /// there. Ids are unique in the process and never reused; a
+    /// [`spawn_blocking`](crate::spawn_blocking) job is not a task, and
+    /// its handle's id is 0.
+    ///
+    /// [`runtime::dump`]: crate::runtime::dump
+    /// [`TaskInfo::id`]: crate::runtime::TaskInfo::id
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(std::future::pending::<()>());
+    /// let dump = gust_executor::runtime::dump();
+    /// assert!(dump.tasks().iter().any(|t| t.id() == h.id()));
+    /// h.abort();
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Cancels the task: its future is dropped at its next scheduling point
