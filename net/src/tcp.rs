@@ -432,6 +432,38 @@ impl TcpStream {
         self.io.get().set_ttl(ttl)
     }
 
+    /// The IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     s.set_ttl(9)?;
+    ///     assert_eq!(s.ttl()?, 9);
+    ///     assert!(s.take_error()?.is_none());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get().ttl()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get().take_error()
+    }
+
     /// Shuts down reading, writing or both (Go's `CloseRead`/`CloseWrite`).
     ///
     /// # Errors
@@ -584,3 +616,44 @@ fn assert_send_sync(ln: &TcpListener, s: &TcpStream) {
     fut(TcpStream::connect("127.0.0.1:1"));
     fut(TcpListener::bind("127.0.0.1:0"));
 }
+
+macro_rules! half_addrs {
+    ($($half:ty),*) => {$(
+        impl $half {
+            /// The remote address of the connection.
+            ///
+            /// # Errors
+            ///
+            /// `NotConnected` once the connection is gone.
+            pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+                self.io.get().peer_addr()
+            }
+
+            /// The local address of the connection.
+            ///
+            /// # Errors
+            ///
+            /// What `getsockname(2)` says.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// gust_executor::block_on(async {
+            ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+            ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+            ///     let (local, peer) = (s.local_addr()?, s.peer_addr()?);
+            ///     let (r, w) = s.into_split();
+            ///     assert_eq!((r.local_addr()?, r.peer_addr()?), (local, peer));
+            ///     assert_eq!((w.local_addr()?, w.peer_addr()?), (local, peer));
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn local_addr(&self) -> io::Result<SocketAddr> {
+                self.io.get().local_addr()
+            }
+        }
+    )*};
+}
+
+half_addrs!(crate::OwnedReadHalf, crate::OwnedWriteHalf);

@@ -201,6 +201,48 @@ impl UdpSocket {
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get().set_ttl(ttl)
     }
+
+    /// Whether sending to broadcast addresses is allowed.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     s.set_broadcast(true)?;
+    ///     assert!(s.broadcast()?);
+    ///     s.set_ttl(7)?;
+    ///     assert_eq!(s.ttl()?, 7);
+    ///     assert!(s.take_error()?.is_none());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.io.get().broadcast()
+    }
+
+    /// The IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get().ttl()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get().take_error()
+    }
 }
 
 impl_fd!(UdpSocket);
