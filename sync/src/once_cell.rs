@@ -66,6 +66,50 @@ impl<T> OnceCell<T> {
         self.inner.get()
     }
 
+    /// Whether the value is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// assert!(!c.is_initialized());
+    /// c.get_or_init_blocking(|| 1);
+    /// assert!(c.is_initialized());
+    /// ```
+    pub fn is_initialized(&self) -> bool {
+        self.inner.is_initialized()
+    }
+
+    /// The value, mutably, if set: `&mut self` proves nobody else is using
+    /// the cell.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut c = gust_sync::OnceCell::new();
+    /// c.get_or_init_blocking(|| 1);
+    /// *c.get_mut().unwrap() += 1;
+    /// assert_eq!(c.get(), Some(&2));
+    /// ```
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        self.inner.get_mut()
+    }
+
+    /// Takes the value out, leaving the cell empty (the next
+    /// `get_or_init` initializes it again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut c = gust_sync::OnceCell::new();
+    /// c.get_or_init_blocking(|| "old");
+    /// assert_eq!(c.take(), Some("old"));
+    /// assert_eq!(*c.get_or_init_blocking(|| "new"), "new");
+    /// ```
+    pub fn take(&mut self) -> Option<T> {
+        self.inner.take()
+    }
+
     /// The value; initializes it with `init` first if nobody has (Go's
     /// `once.Do`). Concurrent callers wait for the one initializer.
     ///

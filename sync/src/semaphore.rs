@@ -370,6 +370,35 @@ impl Semaphore {
         self.lock().capacity
     }
 
+    /// Adds `k` new permits (tokio's `add_permits`): the capacity grows by
+    /// `k`, and queued requests are served. For permits acquired, drop
+    /// the permit instead (Go's `Release`).
+    ///
+    /// # Panics
+    ///
+    /// If the capacity would pass `usize::MAX`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(0);
+    /// assert!(sem.try_acquire(1).is_none());
+    /// sem.add_permits(2);
+    /// assert_eq!((sem.capacity(), sem.available()), (2, 2));
+    /// assert!(sem.try_acquire(2).is_some());
+    /// ```
+    pub fn add_permits(&self, k: usize) {
+        let mut st = self.lock();
+        st.capacity = st
+            .capacity
+            .checked_add(k)
+            .expect("Semaphore::add_permits: the capacity would overflow usize");
+        st.available += k;
+        let wakers = st.grant();
+        drop(st);
+        wake_all(wakers);
+    }
+
     /// Gives `k` permits back and serves the queue.
     fn release(&self, k: usize) {
         let mut st = self.lock();

@@ -614,6 +614,26 @@ mod semaphore_test {
         });
     }
 
+    /// `add_permits` grows the capacity and serves the queue in order.
+    #[test]
+    fn added_permits_serve_the_queue() {
+        futures::executor::block_on(async {
+            let sem = Semaphore::new(0);
+            assert!(sem.acquire(1).await.is_err(), "above the capacity of 0");
+            sem.add_permits(2);
+            let held = sem.acquire(2).await.unwrap();
+            let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+            let mut one = Box::pin(sem.acquire(1));
+            assert!(one.as_mut().poll(&mut cx).is_pending(), "both held");
+            sem.add_permits(1);
+            let got = one.as_mut().poll(&mut cx);
+            assert!(matches!(&got, std::task::Poll::Ready(Ok(_))), "{got:?}");
+            assert_eq!((sem.capacity(), sem.available()), (3, 0));
+            drop((got, held));
+            assert_eq!(sem.available(), 3);
+        });
+    }
+
     /// Forgotten permits are gone for good: the capacity drops with them, so
     /// a request above what is left is an error at once (as one above the
     /// capacity always is), also one already queued, which would otherwise
