@@ -133,6 +133,13 @@ where
     // A blocking task is scheduled once: its future is ready at its first
     // poll.
     let submit = move |r| pool().submit(r, counted.lock().unwrap().take());
+    // A job nobody joins is a detached `go f()`: its panic ends the process
+    // where the submitter's runtime says so (outside any: `GUST_PANIC`, as
+    // the global runtime reads it).
+    let exit_on_panic = match &explicit {
+        Some(shared) => shared.exit_on_unhandled_panic,
+        None => crate::runtime::global_exits_on_panic(),
+    };
     match explicit {
         // `spawn` inside `f` spawns onto the caller's runtime, as it would
         // in the caller.
@@ -141,9 +148,10 @@ where
                 let _enter = crate::runtime::enter(shared);
                 f()
             },
+            exit_on_panic,
             submit,
         ),
-        None => spawn_blocking_task(f, submit),
+        None => spawn_blocking_task(f, exit_on_panic, submit),
     }
 }
 

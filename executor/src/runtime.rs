@@ -78,6 +78,18 @@ pub(crate) fn global() -> &'static Runtime {
     })
 }
 
+/// Whether the global runtime ends the process on a panic nobody joins:
+/// its own setting once started, else what `GUST_PANIC` says (read once;
+/// a bad value is reported when the global runtime starts, and reads as
+/// `report` here).
+pub(crate) fn global_exits_on_panic() -> bool {
+    if let Some(rt) = GLOBAL.get() {
+        return rt.shared.exit_on_unhandled_panic;
+    }
+    static FROM_ENV: OnceLock<bool> = OnceLock::new();
+    *FROM_ENV.get_or_init(|| matches!(UnhandledPanic::from_env(), Ok(Some(UnhandledPanic::Exit))))
+}
+
 fn workers_from_env(var: Result<String, std::env::VarError>) -> usize {
     match var {
         Err(std::env::VarError::NotPresent) => default_workers(),
@@ -295,7 +307,10 @@ pub const PANIC_ENV: &str = "GUST_PANIC";
 
 /// What a panic in a task that nobody joins does: one whose
 /// [`JoinHandle`] was dropped (detached, as `go f()`),
-/// or is dropped without being awaited.
+/// or is dropped without being awaited. A `spawn_blocking` job submitted
+/// from the runtime (and an `after_func` callback, which runs as one)
+/// counts as such a task; outside any runtime, the global runtime's
+/// setting (`GUST_PANIC`) applies.
 ///
 /// # Examples
 ///
@@ -317,7 +332,7 @@ pub enum UnhandledPanic {
 
 impl UnhandledPanic {
     /// The choice of [`PANIC_ENV`], if set.
-    fn from_env() -> io::Result<Option<Self>> {
+    pub(crate) fn from_env() -> io::Result<Option<Self>> {
         match std::env::var(PANIC_ENV) {
             Err(std::env::VarError::NotPresent) => Ok(None),
             Ok(v) if v.trim().eq_ignore_ascii_case("exit") => Ok(Some(UnhandledPanic::Exit)),

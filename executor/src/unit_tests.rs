@@ -332,3 +332,10 @@ fn timers_stop_and_reset_race_their_callbacks() {
     });
     drop(rt);
 }
+
+/// `TaskMeta` stays at the 48 bytes its docs promise (a larger one moves a
+/// small task's allocation out of glibc's fast size classes).
+#[test]
+fn task_meta_is_48_bytes() {
+    assert_eq!(std::mem::size_of::<crate::task::TaskMeta>(), 48);
+}

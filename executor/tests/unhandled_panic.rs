@@ -99,3 +99,39 @@ fn bad_value_child() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     println!("{err}");
 }
+
+/// A `spawn_blocking` job whose handle was dropped is a detached `go f()`
+/// too (Go has only goroutines): its panic exits 2 under `GUST_PANIC=exit`,
+/// as does one in an `after_func` callback (Go's `AfterFunc` runs `f` in
+/// a goroutine of its own). It exited 0 and the program went on.
+#[test]
+fn a_detached_blocking_job_panic_exits_2() {
+    for which in ["job", "after_func"] {
+        let out = child(
+            "detached_blocking_panic_child",
+            &[("GUST_PANIC", "exit"), ("WHICH", which)],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{which}: stderr: {stderr}");
+        assert!(stderr.contains("boom in a detached"), "{stderr}");
+        assert!(stderr.contains("nobody joined"), "{stderr}");
+    }
+}
+
+#[test]
+fn detached_blocking_panic_child() {
+    if !is_child("detached_blocking_panic_child") {
+        return;
+    }
+    if std::env::var("WHICH").as_deref() == Ok("job") {
+        drop(gust_executor::spawn_blocking(|| {
+            panic!("boom in a detached blocking job")
+        }));
+    } else {
+        let _t = gust_executor::time::after_func(Duration::from_millis(1), || {
+            panic!("boom in a detached after_func callback")
+        });
+    }
+    std::thread::sleep(Duration::from_secs(10));
+    // Not reached: the process exited.
+}

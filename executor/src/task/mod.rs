@@ -113,6 +113,13 @@ impl Drop for Caught {
     }
 }
 
+/// [`TaskMeta::flags`]: the task has a registry entry (`shard`, `key`),
+/// which its future's [`Entry`] removes.
+const REGISTERED: u8 = 0b01;
+/// [`TaskMeta::flags`], of a blocking task (a runtime task reads its
+/// runtime's setting): its panic, if nobody joins it, ends the process.
+const EXIT_ON_PANIC: u8 = 0b10;
+
 /// Per-task data in async-task's header, next to the state word.
 ///
 /// Fields: `aborted` is set by [`JoinHandle::abort`] (any thread) and read by
@@ -121,9 +128,9 @@ impl Drop for Caught {
 /// future, the allocation stays at 120 bytes, in glibc's fast size classes.
 pub(crate) struct TaskMeta {
     aborted: AtomicBool,
-    /// Whether the task has a registry entry (`shard`, `key`), which its
-    /// future's [`Entry`] removes.
-    registered: bool,
+    /// [`REGISTERED`] and [`EXIT_ON_PANIC`] (one byte: a second field would
+    /// take the metadata past 48 bytes).
+    flags: u8,
     /// Who the task is and what it waits on, for dumps (`trace/mod.rs`).
     pub(crate) trace: TaskTrace,
     /// The task's runtime, or null for a blocking task. Valid as long as
@@ -148,7 +155,7 @@ impl TaskMeta {
         let (shard, key) = entry.unwrap_or_default();
         Self {
             aborted: AtomicBool::new(false),
-            registered: entry.is_some(),
+            flags: if entry.is_some() { REGISTERED } else { 0 },
             trace: TaskTrace::new(origin),
             shared,
             shard,
@@ -158,16 +165,24 @@ impl TaskMeta {
 
     /// Whether the task's runtime ends the process on a panic nobody joins.
     fn exit_on_unhandled_panic(&self) -> bool {
+        if self.shared.is_null() {
+            return self.flags & EXIT_ON_PANIC != 0;
+        }
         // SAFETY: as in `Entry::drop`: non-null for runtime tasks, alive as
         // long as the task's allocation.
-        !self.shared.is_null() && unsafe { &*self.shared }.exit_on_unhandled_panic
+        unsafe { &*self.shared }.exit_on_unhandled_panic
     }
 
     /// Metadata of a blocking-pool task (no runtime, no registry entry, no
-    /// place in dumps).
-    pub(crate) fn blocking() -> Self {
+    /// place in dumps); `exit_on_panic`: its panic, if nobody joins it,
+    /// ends the process (its submitter's `UnhandledPanic::Exit`).
+    pub(crate) fn blocking(exit_on_panic: bool) -> Self {
         let origin = TaskOrigin::new(0, None, Location::caller());
-        Self::new(std::ptr::null(), None, origin)
+        let mut meta = Self::new(std::ptr::null(), None, origin);
+        if exit_on_panic {
+            meta.flags |= EXIT_ON_PANIC;
+        }
+        meta
     }
 }
 
@@ -243,7 +258,7 @@ impl Entry {
 impl Drop for Entry {
     fn drop(&mut self) {
         let meta = self.meta();
-        if !meta.registered {
+        if meta.flags & REGISTERED == 0 {
             return;
         }
         meta.trace.done();
@@ -330,6 +345,7 @@ where
 /// prevents it.
 pub(crate) fn spawn_blocking_task<F, T>(
     f: F,
+    exit_on_panic: bool,
     schedule: impl Fn(Runnable) + Send + Sync + 'static,
 ) -> JoinHandle<T>
 where
@@ -337,7 +353,7 @@ where
     T: Send + 'static,
 {
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::blocking())
+        .metadata(TaskMeta::blocking(exit_on_panic))
         .spawn(
             |meta| TaskFuture {
                 fut: async move { f() },
