@@ -7,14 +7,6 @@ use gust::time::{sleep, timeout};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn paused(workers: usize) -> gust::runtime::Runtime {
-    Builder::new()
-        .workers(workers)
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
-
 /// Two timers due at the same virtual instant, one of the `block_on`
 /// future (a `timeout`) and one of a task (its sleep, which then ends the
 /// task the timeout waits on): the tasks woken by a jump of the clock run
@@ -37,7 +29,11 @@ fn a_jump_runs_the_woken_tasks_before_the_block_on() {
         .collect();
     let mut elapsed = 0;
     for _ in 0..100 {
-        let rt = paused(1);
+        let rt = Builder::new()
+            .workers(1)
+            .start_paused(true)
+            .build()
+            .unwrap();
         let r = rt.block_on(async {
             timeout(Duration::from_secs(1), async {
                 gust::spawn(async {

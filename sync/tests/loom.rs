@@ -45,22 +45,28 @@ fn release_wakes_queued_acquire() {
         let held = sem.try_acquire(1).unwrap();
         let s2 = sem.clone();
         let t = thread::spawn(move || {
-            let flag = std::sync::Arc::new(Unpark(thread::current()));
-            let waker = futures::task::waker(flag);
-            let mut cx = Context::from_waker(&waker);
-            let mut fut = pin!(s2.acquire(1));
-            loop {
-                if let Poll::Ready(p) = fut.as_mut().poll(&mut cx) {
-                    assert_eq!(p.unwrap().count(), 1);
-                    return;
-                }
-                thread::park();
-            }
+            let p = park_until_ready(s2.acquire(1));
+            assert_eq!(p.unwrap().count(), 1);
         });
         drop(held);
         t.join().unwrap();
         assert_eq!(sem.available(), 1);
     });
+}
+
+/// Polls `fut` on this loom thread, parking until its waker unparks it: a
+/// lost wake-up shows as a deadlock that loom reports.
+fn park_until_ready<F: Future>(fut: F) -> F::Output {
+    let flag = std::sync::Arc::new(Unpark(thread::current()));
+    let waker = futures::task::waker(flag);
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
 }
 
 /// A waker that unparks a loom thread.
@@ -104,18 +110,8 @@ fn forget_refuses_a_queued_acquire_that_no_longer_fits() {
         let held = sem.try_acquire(1).unwrap();
         let s2 = sem.clone();
         let t = thread::spawn(move || {
-            let flag = std::sync::Arc::new(Unpark(thread::current()));
-            let waker = futures::task::waker(flag);
-            let mut cx = Context::from_waker(&waker);
-            let mut fut = pin!(s2.acquire(2));
-            loop {
-                if let Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
-                    // Refused: the one permit left cannot make two.
-                    assert!(r.is_err());
-                    return;
-                }
-                thread::park();
-            }
+            // Refused: the one permit left cannot make two.
+            assert!(park_until_ready(s2.acquire(2)).is_err());
         });
         held.forget();
         t.join().unwrap();
