@@ -198,6 +198,30 @@ impl<T: ?Sized> RwLock<T> {
     }
 }
 
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Turns write access into read access without letting a writer in
+    /// between (tokio's and async-lock's `downgrade`; Go's `RWMutex` has
+    /// none): other readers may join at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_sync::{RwLock, RwLockWriteGuard};
+    /// let lock = RwLock::new(1);
+    /// let mut w = lock.try_write().unwrap();
+    /// *w = 2;
+    /// let r = RwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*r, 2);
+    /// assert_eq!(*lock.try_read().unwrap(), 2); // readers join
+    /// assert!(lock.try_write().is_none());
+    /// ```
+    pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
+        RwLockReadGuard {
+            inner: async_lock::RwLockWriteGuard::downgrade(guard.inner),
+        }
+    }
+}
+
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
 
