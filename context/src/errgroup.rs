@@ -31,8 +31,11 @@
 //! running tasks plus an event that a finishing task notifies, one waiter at
 //! a time, with `additional` notifications so two releases wake two waiters).
 //!
-//! `go` spawns at once and never blocks the caller: past the limit, the
-//! spawned task itself waits for a free slot before it polls the future.
+//! `go` spawns at once and never blocks the caller: under the limit it
+//! takes its slot in the caller, as Go's `Go` does (so a `try_go` right
+//! after it sees the slot taken); past the limit, the spawned task itself
+//! waits for a free slot before it polls the future, and a later `go` or
+//! `try_go` does not take a freed slot ahead of it.
 //!
 //! For gust's goroutine dump and deadlock detector (gust-trace), a pending
 //! `wait` records the WaitGroup's reason, and a task waiting for a slot
@@ -105,6 +108,10 @@ struct Shared<E> {
     limit: AtomicUsize,
     /// Tasks holding a slot (running, or started by `try_go`).
     running: AtomicUsize,
+    /// Tasks started past the limit and still waiting for a slot: while
+    /// any waits, a new `go` or `try_go` does not take a freed slot ahead
+    /// of it (Go's waiting `Go` callers are served first, too).
+    queued: AtomicUsize,
     /// Notified (one additional waiter per call) when a slot is freed.
     slot_freed: Event,
 }
@@ -190,6 +197,7 @@ impl<E: Send + 'static> Group<E> {
                 describe,
                 limit: AtomicUsize::new(usize::MAX),
                 running: AtomicUsize::new(0),
+                queued: AtomicUsize::new(0),
                 slot_freed: Event::new(),
             }),
         }
@@ -261,7 +269,10 @@ impl<E: Send + 'static> Group<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        self.spawn(fut, false);
+        // The slot is taken here when one is free, as Go's `Go` takes it in
+        // the caller: a `try_go` right after sees the limit reached.
+        let has_slot = self.shared.try_take_slot();
+        self.spawn(fut, has_slot);
     }
 
     /// Runs `fut` in a new task only if a slot is free under the limit;
@@ -279,20 +290,24 @@ impl<E: Send + 'static> Group<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        if !self.shared.try_acquire() {
+        if !self.shared.try_take_slot() {
             return false;
         }
         self.spawn(fut, true);
         true
     }
 
-    /// Spawns the task; `has_slot`: the caller already took its slot.
+    /// Spawns the task; `has_slot`: the caller already took its slot (else
+    /// the task waits for one, counted in `queued` until it has it).
     #[track_caller]
     fn spawn<F>(&self, fut: F, has_slot: bool)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
         self.shared.wg.add(1);
+        if !has_slot {
+            self.shared.queued.fetch_add(1, Ordering::SeqCst);
+        }
         // Created before the task, so that `done` runs even if the task is
         // dropped unpolled (runtime shutdown) or `spawn` panics.
         let guard = TaskGuard {
@@ -304,6 +319,7 @@ impl<E: Send + 'static> Group<E> {
             if !guard.has_slot {
                 guard.shared.acquire().await;
                 guard.has_slot = true;
+                guard.shared.queued.fetch_sub(1, Ordering::SeqCst);
             }
             let outcome = CatchUnwind { fut }.await;
             match outcome {
@@ -352,6 +368,13 @@ impl<E: Send + 'static> Group<E> {
 }
 
 impl<E: Send + 'static> Shared<E> {
+    /// Takes a slot for a new task (`go`, `try_go`) if one is free and no
+    /// task started earlier waits for one. `SeqCst`, with the `queued`
+    /// updates: a newcomer that finds nobody queued may take the slot.
+    fn try_take_slot(&self) -> bool {
+        self.queued.load(Ordering::SeqCst) == 0 && self.try_acquire()
+    }
+
     /// Takes a slot if one is free under the limit.
     fn try_acquire(&self) -> bool {
         let limit = self.limit.load(Ordering::Acquire);
@@ -442,6 +465,10 @@ impl<E: Send + 'static> Drop for TaskGuard<E> {
     fn drop(&mut self) {
         if self.has_slot {
             self.shared.release();
+        } else {
+            // Dropped while queued (its runtime shut down, or it was
+            // never polled): no longer ahead of anyone.
+            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
         }
         self.shared.wg.done();
     }

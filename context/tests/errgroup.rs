@@ -199,6 +199,41 @@ fn try_go() {
     assert_eq!(block_on(g.wait()), Err(E("after")));
 }
 
+/// `go` takes its slot in the caller when one is free (as Go's `Go`
+/// does): a `try_go` right after it, before its task has run, finds the
+/// limit reached. It took that slot before (100 of 100 runs, found from
+/// outside), and its task ran first.
+#[test]
+fn try_go_sees_the_slot_go_took() {
+    for _ in 0..100 {
+        block_on(async {
+            let g = Group::<E>::new();
+            g.set_limit(1);
+            let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (open, gate) = futures::channel::oneshot::channel::<()>();
+            let r = ran.clone();
+            g.go(async move {
+                r.lock().unwrap().push("go");
+                let _ = gate.await; // holds the slot until opened
+                Ok(())
+            });
+            let r = ran.clone();
+            let took = g.try_go(async move {
+                r.lock().unwrap().push("try_go");
+                Ok(())
+            });
+            drop(open);
+            g.wait().await.unwrap();
+            assert!(
+                !took,
+                "go's slot was free for try_go: ran {:?}",
+                ran.lock().unwrap()
+            );
+            assert_eq!(*ran.lock().unwrap(), ["go"]);
+        });
+    }
+}
+
 #[test]
 fn set_limit_while_active_panics() {
     let g = Group::<E>::new();
