@@ -8,9 +8,9 @@
 //! - **virtual time**: the runtime's clock must not jump while the future
 //!   can run, so on a paused runtime it counts in the driver's `block_ons`
 //!   while polled or woken (a wake counts itself back in; `finish` takes
-//!   back both, see there). And the tasks go first: a woken `block_on`
-//!   polls once the runtime's workers are idle (for at most
-//!   [`TASKS_FIRST_LIMIT`]), so when a jump of the clock fires timers of
+//!   back both, see there). And the tasks go first: a `block_on` woken
+//!   after a jump of the clock polls once the runtime's workers are idle
+//!   (for at most [`TASKS_FIRST_LIMIT`]), so when the jump fires timers of
 //!   both, which sees the other's effects does not depend on which thread
 //!   a loaded machine runs first;
 //! - **seeing inside**: it is listed in the runtime's [`BlockOns`] for the
@@ -210,6 +210,11 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         if let Poll::Ready(v) = polled {
             return v;
         }
+        // Virtual time: the clock as this poll left it (see below).
+        let polled_at = unparker
+            .virtual_time
+            .as_ref()
+            .map(|d| d.timers.clock().now());
         unparker.since.store(trace::stamp(), Ordering::Relaxed);
         bump(&unparker.polls);
         // SeqCst: the detector reads it after the workers parked; a detector
@@ -243,8 +248,11 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         if let Some(report) = unparker.deadlock.get() {
             panic!("{report}");
         }
-        if unparker.virtual_time.is_some() {
-            if let Some(s) = &explicit {
+        // Woken after a jump of the clock: the tasks it woke go first.
+        // (Woken with no jump, by a task, it polls at once: a ping-pong
+        // with a task pays nothing.)
+        if let (Some(d), Some(s), Some(at)) = (&unparker.virtual_time, &explicit, polled_at) {
+            if d.timers.clock().now() != at {
                 let start = std::time::Instant::now();
                 while !s.is_idle() && start.elapsed() < TASKS_FIRST_LIMIT {
                     thread::yield_now();
