@@ -129,7 +129,7 @@
 //! ```
 //!
 //! ```compile_fail
-//! #[gust::test(workers = 0)] // error: `workers` must be at least 1
+//! #[gust::test(workers = 0)] // error: `workers` must be a positive integer
 //! async fn t() {}
 //! # fn main() {}
 //! ```
