@@ -155,7 +155,8 @@
 /// dropped with its output: while the select polls it, no counterpart can
 /// choose one of its channel cases (a sender or receiver meanwhile passes the
 /// select by, as it would a Go select that is running, and the select looks
-/// again before it waits), so a future that completes always wins. Write
+/// again before it waits; a `try_send` in that instant finds no receiver
+/// there), so a future that completes always wins. Write
 /// channel operations as cases themselves (`v = rx.recv()`), not wrapped in
 /// another future (`v = async { rx.recv().await }`): a wrapped one waits
 /// on its own, outside the select's exactly-once protocol, so it may commit
