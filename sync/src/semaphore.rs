@@ -555,17 +555,15 @@ fn poll_acquire(
     match *ticket {
         Some(t) => {
             let w = st.waiters.get_mut(&t).expect("invariant #3");
-            match w.grant {
-                Grant::Granted | Grant::Refused => {
-                    let grant = w.grant;
-                    st.waiters.remove(&t);
-                    *ticket = None;
-                    return Poll::Ready(match grant {
-                        Grant::Granted => Ok(need),
-                        _ => Err(refused),
-                    });
-                }
-                Grant::Waiting => {}
+            let decided = match w.grant {
+                Grant::Waiting => None,
+                Grant::Granted => Some(Ok(need)),
+                Grant::Refused => Some(Err(refused)),
+            };
+            if let Some(outcome) = decided {
+                st.waiters.remove(&t);
+                *ticket = None;
+                return Poll::Ready(outcome);
             }
             match &mut w.waker {
                 Some(old) if gust_trace::will_wake(old, cx.waker()) => {}
