@@ -41,20 +41,18 @@ static OUTSIDE_JOBS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// The driver whose `blocking_jobs` counts the job this thread runs
-    /// (a pool thread, during a job of a runtime): a `block_on` in the job
-    /// hands that count over to its own while it runs (`block_on.rs`).
-    static JOB_OF: std::cell::RefCell<Option<std::sync::Arc<crate::driver::Driver>>> =
-        const { std::cell::RefCell::new(None) };
+    /// (a pool thread, during a job of a runtime; null otherwise): a
+    /// `block_on` in the job hands that count over to its own while it
+    /// runs (`block_on.rs`). Only compared, never dereferenced; the job's
+    /// `Counted` keeps the driver alive while it is set.
+    static JOB_OF: std::cell::Cell<*const crate::driver::Driver> =
+        const { std::cell::Cell::new(std::ptr::null()) };
 }
 
 /// Whether this thread runs a blocking job counted by `driver`.
 pub(crate) fn runs_job_of(driver: &crate::driver::Driver) -> bool {
     JOB_OF
-        .try_with(|j| {
-            j.borrow()
-                .as_ref()
-                .is_some_and(|d| std::ptr::eq(&**d, driver))
-        })
+        .try_with(|j| std::ptr::eq(j.get(), driver))
         .unwrap_or(false)
 }
 
@@ -185,11 +183,14 @@ impl Pool {
         loop {
             if let Some(job) = st.queue.pop_front() {
                 drop(st);
-                let driver = job.counted.as_ref().and_then(|c| c.0.clone());
-                let _ = JOB_OF.try_with(|j| *j.borrow_mut() = driver);
+                let driver = match job.counted.as_ref().and_then(|c| c.0.as_ref()) {
+                    Some(d) => std::sync::Arc::as_ptr(d),
+                    None => std::ptr::null(),
+                };
+                let _ = JOB_OF.try_with(|j| j.set(driver));
                 // The task catches its own panics.
                 job.task.run();
-                let _ = JOB_OF.try_with(|j| *j.borrow_mut() = None);
+                let _ = JOB_OF.try_with(|j| j.set(std::ptr::null()));
                 // After the task completed and woke its awaiter.
                 drop(job.counted);
                 st = self.state.lock().unwrap();
