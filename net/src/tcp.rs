@@ -446,7 +446,6 @@ impl TcpStream {
     ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
     ///     s.set_ttl(9)?;
     ///     assert_eq!(s.ttl()?, 9);
-    ///     assert!(s.take_error()?.is_none());
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
@@ -460,6 +459,18 @@ impl TcpStream {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     assert!(s.take_error()?.is_none()); // a healthy connection
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get().take_error()
     }
@@ -625,6 +636,18 @@ macro_rules! half_addrs {
             /// # Errors
             ///
             /// `NotConnected` once the connection is gone.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// gust_executor::block_on(async {
+            ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+            ///     let (r, _w) = gust_net::TcpStream::connect(ln.local_addr()?).await?.into_split();
+            ///     assert_eq!(r.peer_addr()?, ln.local_addr()?);
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
             pub fn peer_addr(&self) -> io::Result<SocketAddr> {
                 self.io.get().peer_addr()
             }

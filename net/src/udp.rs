@@ -215,9 +215,6 @@ impl UdpSocket {
     ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
     ///     s.set_broadcast(true)?;
     ///     assert!(s.broadcast()?);
-    ///     s.set_ttl(7)?;
-    ///     assert_eq!(s.ttl()?, 7);
-    ///     assert!(s.take_error()?.is_none());
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
@@ -231,6 +228,18 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     s.set_ttl(3)?;
+    ///     assert_eq!(s.ttl()?, 3);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get().ttl()
     }
@@ -240,6 +249,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(s.take_error()?.is_none());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get().take_error()
     }

@@ -197,6 +197,8 @@ impl Wait {
     /// use gust_trace::Wait;
     /// assert!(Wait::Context { deadline: false }.is_durable());
     /// assert!(!Wait::Context { deadline: true }.is_durable());
+    /// assert!(Wait::Timer { stopped: true }.is_durable()); // only a reset ends it
+    /// assert!(!Wait::Timer { stopped: false }.is_durable());
     /// assert!(!Wait::Io.is_durable());
     /// assert!(!Wait::Select { cases: 2, durable: false }.is_durable());
     /// ```
