@@ -204,6 +204,16 @@ impl<T> Shared<T> {
         self.lock().with(|inner| inner.buf.len().min(inner.cap))
     }
 
+    /// Whether the channel is closed and drained (invariant #5): nothing
+    /// buffered, given back or in a receiver's slot; every receive from
+    /// now on gets `None`.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.is_closed()
+            && self
+                .lock()
+                .with(|inner| inner.buf.is_empty() && inner.in_flight == 0)
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         // Relaxed: a hint for the caller; every decision is taken under the lock.
         self.closed.load(Ordering::Relaxed)

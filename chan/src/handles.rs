@@ -659,10 +659,12 @@ impl<T> Stream for Receiver<T> {
 }
 
 /// Terminated once the channel is closed and drained, when `poll_next`
-/// returns `None` (and keeps returning it).
+/// returns `None` (and keeps returning it): not while a value given back
+/// by a dropped receive, or one in this handle's own receive, remains
+/// (on a rendezvous channel `len()` counts neither).
 impl<T> FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
-        self.is_closed() && self.is_empty()
+        self.shared.is_drained()
     }
 }
 

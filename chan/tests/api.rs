@@ -243,4 +243,41 @@ mod dropped_next {
         assert_eq!(rx.next().now_or_never(), Some(None));
         assert!(rx.is_terminated());
     }
+
+    /// A rendezvous channel's `len()` is always 0, so a closed channel
+    /// with a value given back by a dropped receive (or waiting in the
+    /// handle's own stream receive) is not terminated: `next()` still
+    /// yields it, and `futures::select!` must not skip it.
+    #[test]
+    fn the_stream_is_not_terminated_while_a_given_back_value_remains() {
+        use futures::stream::FusedStream;
+        let (tx, rx) = chan::<i32>(0);
+        let mut rx2 = rx.clone();
+        let mut handed = Box::pin(rx.recv());
+        assert!(handed.as_mut().now_or_never().is_none());
+        tx.try_send(7).unwrap(); // into the waiting receive's slot
+        drop(handed); // given back to the channel
+        drop(tx);
+        assert!(!rx2.is_terminated());
+        let got = futures::executor::block_on(async {
+            futures::select_biased! { v = rx2.next() => v, default => None }
+        });
+        assert_eq!(got, Some(7));
+        assert_eq!(rx2.next().now_or_never(), Some(None));
+        assert!(rx2.is_terminated());
+    }
+
+    #[test]
+    fn the_stream_is_not_terminated_while_its_own_receive_holds_a_value() {
+        use futures::stream::FusedStream;
+        let (tx, mut rx) = chan::<i32>(0);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(rx.poll_next_unpin(&mut cx).is_pending());
+        tx.try_send(7).unwrap(); // into the stream's receive
+        drop(tx);
+        assert!(!rx.is_terminated());
+        assert_eq!(rx.next().now_or_never(), Some(Some(7)));
+        assert_eq!(rx.next().now_or_never(), Some(None));
+        assert!(rx.is_terminated());
+    }
 }
