@@ -26,6 +26,7 @@
 //! on a channel whose worker it forgot to start, spawns nothing.
 
 use crate::driver::Driver;
+use crate::scheduler::Shared;
 use crate::scheduler::worker;
 use crate::trace;
 use gust_trace::WaitSlot;
@@ -144,16 +145,26 @@ impl Wake for Unparker {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// See [`crate::block_on`].
+/// See [`crate::block_on`]; `runtime` is [`Runtime::block_on`]'s, else the
+/// current one (the global one outside any).
+///
+/// [`Runtime::block_on`]: crate::runtime::Runtime::block_on
 #[track_caller]
-pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
-    worker::before_blocking();
+pub(crate) fn block_on<F: Future>(runtime: Option<Arc<Shared>>, fut: F) -> F::Output {
+    // On a worker's thread: it stops being a worker until we return (see
+    // there), and the worker's runtime stays current unless another is
+    // asked for.
+    let left = worker::leave_for_blocking();
+    let on_worker = left.runtime().is_some();
+    let _enter = runtime
+        .or_else(|| left.runtime().cloned())
+        .map(crate::runtime::enter);
     let called_at = Location::caller();
     let mut fut = pin!(fut);
     let explicit = crate::runtime::current_explicit();
     let virtual_time = explicit
         .as_ref()
-        .filter(|s| s.driver.timers.clock().is_virtual() && !worker::on_worker())
+        .filter(|s| s.driver.timers.clock().is_virtual() && !on_worker)
         .map(|s| s.driver.clone());
     let list = match &explicit {
         Some(s) => s.block_ons.clone(),

@@ -139,16 +139,17 @@ pub fn num_tasks() -> usize {
 /// Runs `fut` to completion on the calling thread, parking it while `fut`
 /// waits. Tasks it spawns go to the current runtime (see [`spawn`]).
 ///
-/// Calling it from a task blocks that task's worker thread (its queued
-/// tasks stay stealable by the other workers, but on a one-worker runtime
-/// nothing else runs until `fut` completes); prefer `.await` there.
+/// Calling it from a task blocks that task's worker thread: its queued
+/// tasks stay stealable, and what `fut` spawns or wakes goes to the
+/// runtime's other workers, but on a one-worker runtime nothing else runs
+/// until `fut` completes; prefer `.await` there.
 ///
 /// ```
 /// assert_eq!(gust_executor::block_on(async { 1 + 1 }), 2);
 /// ```
 #[track_caller]
 pub fn block_on<F: Future>(fut: F) -> F::Output {
-    block_on::block_on(fut)
+    block_on::block_on(None, fut)
 }
 
 /// Yields to the scheduler once: the task goes to the back of its worker's

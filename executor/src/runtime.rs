@@ -660,7 +660,8 @@ impl Runtime {
     }
 
     /// Runs `fut` to completion on the calling thread; `spawn` inside it
-    /// spawns onto this runtime. See [`crate::block_on`].
+    /// spawns onto this runtime, even when the caller is a task of another
+    /// one. See [`crate::block_on`].
     ///
     /// ```
     /// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
@@ -673,8 +674,7 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        let _enter = enter(self.shared.clone());
-        crate::block_on(fut)
+        crate::block_on::block_on(Some(self.shared.clone()), fut)
     }
 
     /// Live spawned tasks of this runtime.

@@ -231,6 +231,94 @@ fn block_on_inside_a_task_does_not_strand_its_lifo_task() {
     assert_eq!(v.unwrap(), 11);
 }
 
+/// Runs `f` on a thread and waits at most 10 s for it: a stranded task
+/// fails the test instead of hanging it.
+fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("stranded: still waiting after 10 s")
+}
+
+#[test]
+fn block_on_inside_a_task_does_not_strand_what_it_spawns() {
+    let v = within(|| {
+        let rt = rt(2);
+        rt.block_on(rt.spawn(async {
+            // Spawned while this worker is blocked in `block_on`: the task
+            // must go where the runtime's other worker finds it.
+            block_on(async { spawn(async { 11 }).await.unwrap() })
+        }))
+        .unwrap()
+    });
+    assert_eq!(v, 11);
+}
+
+#[test]
+fn block_on_inside_a_task_does_not_strand_what_it_wakes() {
+    let v = within(|| {
+        let rt = rt(2);
+        rt.block_on(rt.spawn(async {
+            let waiter = spawn(async move {
+                // Parked on a future woken from the blocked worker.
+                let mut first = true;
+                std::future::poll_fn(|cx| {
+                    if std::mem::take(&mut first) {
+                        WAKER.lock().unwrap().replace(cx.waker().clone());
+                        std::task::Poll::Pending
+                    } else {
+                        std::task::Poll::Ready(7)
+                    }
+                })
+                .await
+            });
+            while WAKER.lock().unwrap().is_none() {
+                yield_now().await;
+            }
+            block_on(async {
+                // Woken from this (blocked) worker's thread.
+                WAKER.lock().unwrap().take().unwrap().wake();
+                waiter.await.unwrap()
+            })
+        }))
+        .unwrap()
+    });
+    assert_eq!(v, 7);
+}
+
+static WAKER: std::sync::Mutex<Option<std::task::Waker>> = std::sync::Mutex::new(None);
+
+#[test]
+fn runtime_block_on_inside_another_runtimes_task_spawns_onto_its_own() {
+    let name = within(|| {
+        let a = Arc::new(
+            Builder::new()
+                .workers(1)
+                .thread_name("rt-a")
+                .build()
+                .unwrap(),
+        );
+        let b = Builder::new()
+            .workers(2)
+            .thread_name("rt-b")
+            .build()
+            .unwrap();
+        let a2 = a.clone();
+        let h = b.spawn(async move {
+            a2.block_on(async {
+                assert_eq!(num_tasks(), 0, "num_tasks counts `a`'s tasks");
+                spawn(async { std::thread::current().name().unwrap().to_string() })
+                    .await
+                    .unwrap()
+            })
+        });
+        b.block_on(h).unwrap()
+    });
+    assert!(name.starts_with("rt-a"), "ran on {name}");
+}
+
 #[test]
 fn runtime_drop_while_busy_stress() {
     const ROUNDS: usize = if cfg!(miri) { 2 } else { 50 };

@@ -244,25 +244,55 @@ pub(crate) fn task_completing() {
     worker.completing.set(true);
 }
 
-/// Whether this thread is a worker (of any runtime).
-pub(crate) fn on_worker() -> bool {
-    !CURRENT.try_with(Cell::get).unwrap_or(ptr::null()).is_null()
-}
-
-/// Before a worker thread blocks (in `block_on`): makes the task in its
-/// LIFO slot stealable and asks for help, so that a task the blocked one
-/// waits for is not stuck behind it.
-pub(crate) fn before_blocking() {
+/// Before a worker's thread blocks (in `block_on`): makes the task in its
+/// LIFO slot stealable, asks for help, and leaves the thread until the
+/// guard drops. Meanwhile the thread is no worker: what it spawns or wakes
+/// goes to its runtime's injection queue, where the other workers find it
+/// (on the blocked worker's own slot or queue, nobody would run it until
+/// the `block_on` returned: a wait for it would never end), and a
+/// `Runtime::block_on` of another runtime is that runtime's alone.
+pub(crate) fn leave_for_blocking() -> Left {
     let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
     if worker.is_null() {
-        return;
+        return Left {
+            worker,
+            shared: None,
+        };
     }
-    // SAFETY: as in `try_schedule_local`.
-    let worker = unsafe { &*worker };
-    if let Some(task) = worker.lifo.take() {
-        worker.push_back(task);
+    // SAFETY: as in `try_schedule_local`; and the worker outlives this
+    // guard, which restores `CURRENT` on this thread's stack above it.
+    let w = unsafe { &*worker };
+    if let Some(task) = w.lifo.take() {
+        w.push_back(task);
     }
-    worker.shared.notify_one();
+    w.shared.notify_one();
+    CURRENT.set(ptr::null());
+    Left {
+        worker,
+        shared: Some(w.shared.clone()),
+    }
+}
+
+/// The worker a blocking thread left ([`leave_for_blocking`]), back in
+/// `CURRENT` on drop.
+pub(crate) struct Left {
+    worker: *const Worker,
+    shared: Option<Arc<Shared>>,
+}
+
+impl Left {
+    /// The runtime of the worker the thread left, if it was one.
+    pub(crate) fn runtime(&self) -> Option<&Arc<Shared>> {
+        self.shared.as_ref()
+    }
+}
+
+impl Drop for Left {
+    fn drop(&mut self) {
+        if !self.worker.is_null() {
+            let _ = CURRENT.try_with(|c| c.set(self.worker));
+        }
+    }
 }
 
 /// Body of worker thread `index`: runs until the runtime shuts down.
