@@ -90,14 +90,18 @@ pub(crate) fn global_exits_on_panic() -> bool {
     *FROM_ENV.get_or_init(|| matches!(UnhandledPanic::from_env(), Ok(Some(UnhandledPanic::Exit))))
 }
 
+/// The most worker threads a runtime may have (its registry shards are
+/// numbered in 15 bits).
+const MAX_WORKERS: usize = (1 << 15) - 1;
+
 fn workers_from_env(var: Result<String, std::env::VarError>) -> usize {
     match var {
         Err(std::env::VarError::NotPresent) => default_workers(),
         Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
+            Ok(n) if (1..=MAX_WORKERS).contains(&n) => n,
             _ => panic!(
-                "gust: invalid {WORKERS_ENV}={v:?}: expected a positive integer \
-                 (the number of worker threads), e.g. {WORKERS_ENV}=4"
+                "gust: invalid {WORKERS_ENV}={v:?}: expected a positive integer up to \
+                 {MAX_WORKERS} (the number of worker threads), e.g. {WORKERS_ENV}=4"
             ),
         },
         Err(std::env::VarError::NotUnicode(v)) => {
@@ -524,10 +528,13 @@ impl Builder {
                 "gust runtime: workers(0): a runtime needs at least one worker thread",
             ));
         }
-        if self.workers >= 1 << 15 {
+        if self.workers > MAX_WORKERS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "gust runtime: too many worker threads (at most 32767)",
+                format!(
+                    "gust runtime: workers({}): too many worker threads (at most {MAX_WORKERS})",
+                    self.workers
+                ),
             ));
         }
         let unhandled_panic = match self.unhandled_panic {
@@ -806,6 +813,45 @@ mod tests {
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.contains("GUST_WORKERS"), "{msg}");
         assert!(std::panic::catch_unwind(|| workers_from_env(Ok("0".into()))).is_err());
+        let err = std::panic::catch_unwind(|| workers_from_env(Ok("100000".into()))).unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(
+            msg.contains("GUST_WORKERS") && msg.contains("32767"),
+            "{msg}"
+        );
+        assert_eq!(workers_from_env(Ok("32767".into())), 32767);
+    }
+
+    /// A future whose drop panics, in an aborted task and in one left at
+    /// shutdown: the panic is caught (async-task would abort the process),
+    /// and the first goes to the `JoinHandle` (`TaskFuture`).
+    #[test]
+    fn a_future_that_panics_when_dropped() {
+        struct PanicsOnDrop;
+        impl Drop for PanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("drop-panic");
+            }
+        }
+        let rt = Builder::new().workers(1).build().unwrap();
+        let aborted = rt.spawn(async {
+            let _p = PanicsOnDrop;
+            std::future::pending::<()>().await
+        });
+        let left = rt.spawn(async {
+            let _p = PanicsOnDrop;
+            std::future::pending::<()>().await
+        });
+        // Both polled once (they hold the value), the first then aborted.
+        rt.block_on(async {
+            while rt.metrics().workers()[0].polls() < 2 {
+                crate::yield_now().await;
+            }
+        });
+        aborted.abort();
+        assert!(crate::block_on(aborted).unwrap_err().is_panic());
+        drop(rt);
+        assert!(crate::block_on(left).unwrap_err().is_aborted());
     }
 
     #[test]

@@ -410,3 +410,79 @@ fn runtime_drop_with_drops_that_wake_other_tasks() {
         assert_eq!(drops.load(Ordering::SeqCst), 40);
     }
 }
+
+/// A value whose drop panics (a future holding one panics when dropped).
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("drop-panic");
+    }
+}
+
+#[test]
+fn abort_of_a_task_whose_future_panics_when_dropped_is_a_panic() {
+    let rt = rt(1);
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    let h = rt.spawn(async move {
+        let _p = PanicsOnDrop;
+        s.store(1, Ordering::SeqCst);
+        pending::<()>().await
+    });
+    while started.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    h.abort();
+    let err = rt.block_on(h).unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "drop-panic");
+    // The worker and the runtime go on.
+    assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
+}
+
+#[test]
+fn dropping_a_runtime_with_a_future_that_panics_when_dropped() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let rt = rt(1);
+    let d = DropCount(dropped.clone());
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    let h = rt.spawn(async move {
+        let _p = PanicsOnDrop;
+        let _d = d;
+        s.store(1, Ordering::SeqCst);
+        pending::<()>().await
+    });
+    let never = rt.spawn(async {
+        let _p = PanicsOnDrop;
+        pending::<()>().await
+    });
+    while started.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    // The panics are printed; the process goes on, and the other values
+    // in the futures are dropped all the same.
+    drop(rt);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert!(block_on(h).unwrap_err().is_aborted());
+    assert!(block_on(never).unwrap_err().is_aborted());
+}
+
+#[test]
+fn a_future_that_panics_when_dropped_after_completing_keeps_its_output() {
+    struct ReadyThenPanicsOnDrop(Option<PanicsOnDrop>);
+    impl std::future::Future for ReadyThenPanicsOnDrop {
+        type Output = u32;
+        fn poll(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<u32> {
+            std::task::Poll::Ready(5)
+        }
+    }
+    let rt = rt(1);
+    let h = rt.spawn(ReadyThenPanicsOnDrop(Some(PanicsOnDrop)));
+    assert_eq!(rt.block_on(h).unwrap(), 5);
+    assert_eq!(rt.block_on(rt.spawn(async { 4 })).unwrap(), 4);
+}

@@ -32,6 +32,12 @@
 //   reaches the [`JoinHandle`] and never unwinds through a worker (the
 //   process's panic hook has already reported it on stderr, once, as for a
 //   panicking thread);
+// - catches a panic while the user's future is dropped: async-task drops
+//   futures under a guard that aborts the process on a panic. An aborted
+//   task's future is dropped in its last poll, and such a panic completes
+//   the task with it (as tokio's); anywhere else (after the future
+//   completed; a runtime dropping what is left) it is reported as a panic
+//   nobody joins (`Caught`);
 // - holds the task's entry in the runtime's registry and removes it when
 //   the future is dropped (completed or cancelled).
 //
@@ -68,10 +74,11 @@ use crate::trace::{self, TaskOrigin, TaskTrace};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -120,14 +127,21 @@ const REGISTERED: u8 = 0b01;
 /// runtime's setting): its panic, if nobody joins it, ends the process.
 const EXIT_ON_PANIC: u8 = 0b10;
 
+/// [`TaskMeta::abort`]: [`JoinHandle::abort`] was called.
+const ABORTED: u8 = 0b01;
+/// [`TaskMeta::abort`]: the user's future was dropped by the task's last
+/// poll (an abort's), not to be dropped again with the [`TaskFuture`].
+const FUTURE_DROPPED: u8 = 0b10;
+
 /// Per-task data in async-task's header, next to the state word.
 ///
-/// Fields: `aborted` is set by [`JoinHandle::abort`] (any thread) and read by
-/// the task's poll; `trace` as its docs say (`trace/mod.rs`); the rest are
+/// Fields: `abort` holds [`ABORTED`], set by [`JoinHandle::abort`] (any
+/// thread) and read by the task's poll, and [`FUTURE_DROPPED`], set and
+/// read by whoever polls or drops the future (one at a time); `trace` as its docs say (`trace/mod.rs`); the rest are
 /// written once at spawn. 48 bytes: with async-task's header and a small
 /// future, the allocation stays at 120 bytes, in glibc's fast size classes.
 pub(crate) struct TaskMeta {
-    aborted: AtomicBool,
+    abort: AtomicU8,
     /// [`REGISTERED`] and [`EXIT_ON_PANIC`] (one byte: a second field would
     /// take the metadata past 48 bytes).
     flags: u8,
@@ -154,7 +168,7 @@ impl TaskMeta {
     fn new(shared: *const Shared, entry: Option<(u16, u32)>, origin: TaskOrigin) -> Self {
         let (shard, key) = entry.unwrap_or_default();
         Self {
-            aborted: AtomicBool::new(false),
+            abort: AtomicU8::new(0),
             flags: if entry.is_some() { REGISTERED } else { 0 },
             trace: TaskTrace::new(origin),
             shared,
@@ -187,15 +201,44 @@ impl TaskMeta {
 }
 
 pin_project_lite::pin_project! {
-    /// The future inside a task: the user's future with panics caught, the
-    /// abort flag checked, and the task's registry entry (invariant #1).
+    /// The future inside a task: the user's future with panics caught (in
+    /// its polls and its drop), the abort flag checked, and the task's
+    /// registry entry (invariant #1).
     pub(crate) struct TaskFuture<F> {
+        // Dropped by hand (`drop_future`), once, in the abort's poll or
+        // in our drop.
         #[pin]
-        fut: F,
-        // Dropped after `fut` (declaration order): the entry outlives the
-        // future.
+        fut: ManuallyDrop<F>,
+        // Dropped after `fut` (our drop runs before the fields'): the
+        // entry outlives the future.
         entry: Entry,
     }
+
+    impl<F> PinnedDrop for TaskFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let meta = this.entry.meta();
+            if meta.abort.load(Ordering::Relaxed) & FUTURE_DROPPED != 0 {
+                return;
+            }
+            // A panic nobody can join: the output, if any, is out already.
+            if let Err(payload) = drop_future(this.fut) {
+                drop(Caught {
+                    payload: Some(payload),
+                    exit_if_dropped: meta.exit_on_unhandled_panic(),
+                });
+            }
+        }
+    }
+}
+
+/// Drops the user's future in place, catching a panic of its drop.
+fn drop_future<F>(fut: Pin<&mut ManuallyDrop<F>>) -> Result<(), Panic> {
+    // SAFETY: dropped in place, not moved (the pin's drop guarantee); the
+    // callers drop it once (`FUTURE_DROPPED`) and never touch it after.
+    let fut = unsafe { fut.get_unchecked_mut() };
+    // SAFETY: as above.
+    catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(fut) }))
 }
 
 impl<F: Future> Future for TaskFuture<F> {
@@ -204,11 +247,22 @@ impl<F: Future> Future for TaskFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let meta = this.entry.meta();
-        if meta.aborted.load(Ordering::Acquire) {
+        // Acquire: pairs with the Release in `JoinHandle::abort`.
+        if meta.abort.load(Ordering::Acquire) & ABORTED != 0 {
             worker::task_completing();
-            return Poll::Ready(Err(None));
+            // Relaxed: read back by our drop, after this poll.
+            meta.abort.fetch_or(FUTURE_DROPPED, Ordering::Relaxed);
+            return Poll::Ready(match drop_future(this.fut) {
+                Ok(()) => Err(None),
+                Err(panic) => Err(Some(Caught {
+                    payload: Some(panic),
+                    exit_if_dropped: meta.exit_on_unhandled_panic(),
+                })),
+            });
         }
-        let fut = this.fut;
+        // SAFETY: structural pinning of the future inside `ManuallyDrop`,
+        // which never moves it (dropped in place).
+        let fut = unsafe { this.fut.map_unchecked_mut(|f| &mut **f) };
         // The gust wait that returns `Pending` records its reason in the
         // task's slot (`trace/mod.rs`).
         meta.trace.begin_poll();
@@ -323,7 +377,7 @@ where
         .metadata(TaskMeta::new(Arc::as_ptr(shared), entry, origin))
         .spawn(
             |meta| TaskFuture {
-                fut,
+                fut: ManuallyDrop::new(fut),
                 entry: Entry(meta),
             },
             schedule,
@@ -356,7 +410,7 @@ where
         .metadata(TaskMeta::blocking(exit_on_panic))
         .spawn(
             |meta| TaskFuture {
-                fut: async move { f() },
+                fut: ManuallyDrop::new(async move { f() }),
                 entry: Entry(meta),
             },
             schedule,
@@ -428,9 +482,11 @@ impl<T> JoinHandle<T> {
     /// Cancels the task: its future is dropped at its next scheduling point
     /// (soon, if it is waiting; after its current poll, if it is running),
     /// and awaiting this handle yields a [`JoinError`] for which
-    /// [`is_aborted`](JoinError::is_aborted) is true. A task that had
-    /// already finished keeps its output. A `spawn_blocking` closure that
-    /// has started runs to its end.
+    /// [`is_aborted`](JoinError::is_aborted) is true, or
+    /// [`is_panic`](JoinError::is_panic) if dropping the future panicked
+    /// (as tokio's; the process goes on). A task that had already finished
+    /// keeps its output. A `spawn_blocking` closure that has started runs
+    /// to its end.
     ///
     /// ```
     /// let h = gust_executor::spawn(std::future::pending::<()>());
@@ -443,7 +499,7 @@ impl<T> JoinHandle<T> {
         // alive (see the field).
         let meta = unsafe { &*self.meta };
         // Release: pairs with the Acquire load in `TaskFuture::poll`.
-        meta.aborted.store(true, Ordering::Release);
+        meta.abort.fetch_or(ABORTED, Ordering::Release);
         if meta.shared.is_null() || task.is_finished() {
             return;
         }
