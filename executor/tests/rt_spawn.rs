@@ -471,7 +471,7 @@ fn dropping_a_runtime_with_a_future_that_panics_when_dropped() {
 
 #[test]
 fn a_future_that_panics_when_dropped_after_completing_keeps_its_output() {
-    struct ReadyThenPanicsOnDrop(Option<PanicsOnDrop>);
+    struct ReadyThenPanicsOnDrop(#[allow(dead_code)] PanicsOnDrop);
     impl std::future::Future for ReadyThenPanicsOnDrop {
         type Output = u32;
         fn poll(
@@ -482,7 +482,7 @@ fn a_future_that_panics_when_dropped_after_completing_keeps_its_output() {
         }
     }
     let rt = rt(1);
-    let h = rt.spawn(ReadyThenPanicsOnDrop(Some(PanicsOnDrop)));
+    let h = rt.spawn(ReadyThenPanicsOnDrop(PanicsOnDrop));
     assert_eq!(rt.block_on(h).unwrap(), 5);
     assert_eq!(rt.block_on(rt.spawn(async { 4 })).unwrap(), 4);
 }
