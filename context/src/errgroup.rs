@@ -227,13 +227,15 @@ impl<E: Send + 'static> Group<E> {
     }
 
     /// Limits the number of tasks running at once to `n` (`usize::MAX`: no
-    /// limit, the default). Past the limit, [`go`](Group::go) still returns
-    /// at once and the task waits for a free slot; [`try_go`](Group::try_go)
-    /// returns `false`. A limit of 0 lets no task run.
+    /// limit, the default, as Go's `SetLimit(-1)`). Past the limit,
+    /// [`go`](Group::go) still returns at once and the task waits for a
+    /// free slot; [`try_go`](Group::try_go) returns `false`. A limit of 0
+    /// lets no task run. Tasks already running count against the new limit.
     ///
     /// # Panics
     ///
-    /// If tasks of the group are running (as Go's `SetLimit` does).
+    /// If a limit is set and tasks of the group are running, unless `n` is
+    /// `usize::MAX` (as Go's `SetLimit` does).
     ///
     /// ```
     /// let g = gust_context::errgroup::Group::<String>::new();
@@ -243,8 +245,9 @@ impl<E: Send + 'static> Group<E> {
     /// ```
     pub fn set_limit(&self, n: usize) {
         let running = self.shared.running.load(Ordering::Acquire);
+        let limited = self.shared.limit.load(Ordering::Acquire) != usize::MAX;
         assert!(
-            running == 0,
+            n == usize::MAX || !limited || running == 0,
             "errgroup: modify limit while {running} tasks in the group are still active"
         );
         self.shared.limit.store(n, Ordering::Release);

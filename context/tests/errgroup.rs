@@ -302,3 +302,27 @@ fn group_is_send_sync_and_wait_is_send() {
     assert_send(&g.wait());
     assert!(format!("{g:?}").starts_with("Group"));
 }
+
+/// Go's `SetLimit` panics only while tasks hold slots of a limit
+/// (`len(g.sem) != 0`): with no limit set, tasks running do not stop it,
+/// nor does going back to no limit (Go's `SetLimit(-1)`).
+#[test]
+fn set_limit_panics_only_while_a_limit_has_tasks_running() {
+    block_on(async {
+        let g = Group::<E>::new();
+        let (open, gate) = futures::channel::oneshot::channel::<()>();
+        g.go(async move {
+            let _ = gate.await;
+            Ok(())
+        });
+        g.set_limit(1); // no limit was set: fine, and the task counts
+        assert!(!g.try_go(async { Ok(()) }));
+        let err = panic::catch_unwind(AssertUnwindSafe(|| g.set_limit(2))).unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("1 tasks"), "{msg}");
+        g.set_limit(usize::MAX); // back to no limit: never panics
+        assert!(g.try_go(async { Ok(()) }));
+        open.send(()).unwrap();
+        g.wait().await.unwrap();
+    });
+}
