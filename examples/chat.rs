@@ -23,6 +23,11 @@
 //! chat client, and mangling its bytes silently would hide that from it).
 //! Other clients are unaffected either way.
 //!
+//! A client that does not read its messages has a queue of [`QUEUE`] of
+//! them; once it is full, the broadcaster skips that client's messages
+//! instead of waiting for it (the book's exercise 8.15): waiting, one
+//! stalled client would stall everyone.
+//!
 //! A disconnect is orderly: the error line is the last line the client
 //! gets, after the messages already queued for it; the writer then shuts
 //! the write side down (the client reads the line, then EOF), and the
@@ -43,6 +48,10 @@ use gust::{Receiver, Sender, chan, select};
 /// The longest line a client may send, without its `\n` (Go's
 /// `bufio.MaxScanTokenSize`).
 const MAX_LINE: usize = 64 * 1024;
+
+/// How many messages wait for a client's writer before the broadcaster
+/// skips that client's messages.
+const QUEUE: usize = 16;
 
 /// How much one read asks for.
 const CHUNK: usize = 4 * 1024;
@@ -69,8 +78,10 @@ async fn broadcaster(
             msg = messages.recv() => {
                 let Some(msg) = msg else { return };
                 for tx in clients.values() {
-                    // A client that has gone away is removed through `leaving`.
-                    let _ = tx.send(msg.clone()).await;
+                    // A full queue: the client does not read, and it misses
+                    // this message rather than stall the others. A client
+                    // that has gone away is removed through `leaving`.
+                    let _ = tx.try_send(msg.clone());
                 }
             }
             cli = entering.recv() => {
@@ -116,8 +127,9 @@ impl Bad {
 /// `bufio.Scanner` with `ScanLines` does: the `\n` (and a `\r` before it) is
 /// not part of the line, and a last line without `\n` still counts.
 ///
-/// Invariant: `buf[..scanned]` holds no `\n`, and `scanned <= MAX_LINE`
-/// between calls, so `buf` never grows past `MAX_LINE + CHUNK` bytes.
+/// Invariant: `buf[..scanned]` holds no `\n`, and `scanned <= MAX_LINE + 1`
+/// (a line and its `\r`) between calls, so `buf` never grows past
+/// `MAX_LINE + 1 + CHUNK` bytes.
 struct LineReader {
     conn: OwnedReadHalf,
     buf: Vec<u8>,
@@ -149,7 +161,7 @@ impl LineReader {
                 return Self::finish(line).map(Some);
             }
             self.scanned = self.buf.len();
-            if self.scanned > MAX_LINE {
+            if self.scanned > MAX_LINE + 1 {
                 return Err(Bad::TooLong);
             }
             if self.eof {
@@ -172,11 +184,11 @@ impl LineReader {
     }
 
     fn finish(mut line: Vec<u8>) -> Result<String, Bad> {
-        if line.len() > MAX_LINE {
-            return Err(Bad::TooLong);
-        }
         if line.last() == Some(&b'\r') {
             line.pop();
+        }
+        if line.len() > MAX_LINE {
+            return Err(Bad::TooLong);
         }
         String::from_utf8(line).map_err(|_| Bad::NotUtf8)
     }
@@ -206,7 +218,7 @@ async fn handle_conn(
     leaving: Sender<u64>,
     messages: Sender<String>,
 ) {
-    let (tx, rx) = chan::<String>(16);
+    let (tx, rx) = chan::<String>(QUEUE);
     let writer = gust::spawn(client_writer(writer, rx));
     let _ = tx.send(format!("You are {who}")).await;
     let _ = messages.send(format!("{who} has arrived")).await;

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The path of a built example.
@@ -351,6 +352,14 @@ fn chat_disconnects_a_line_longer_than_64_kib_and_goes_on() {
     alice.say(&long);
     let got = alice.expect(&format!("{alice_addr}: aaaa"));
     assert_eq!(got, format!("{alice_addr}: {long}"));
+    // And with a `\r\n` ending, whose `\r` is not part of the line.
+    let long = "b".repeat(64 * 1024);
+    alice
+        .conn
+        .write_all(format!("{long}\r\n").as_bytes())
+        .unwrap();
+    let got = alice.expect(&format!("{alice_addr}: bbbb"));
+    assert_eq!(got, format!("{alice_addr}: {long}"));
 
     let mut mallory = Client::connect(&addr);
     let me = mallory.expect("You are ");
@@ -399,6 +408,62 @@ fn chat_tells_a_client_that_sends_invalid_utf8() {
     alice.expect(&format!("{mallory_addr} has left"));
     alice.say("ok");
     alice.expect(&format!("{alice_addr}: ok"));
+}
+
+/// One client that never reads (Go book, exercise 8.15): once its queue
+/// and socket are full, the broadcaster skips its messages instead of
+/// waiting, so everyone else chats on. Before, the broadcaster blocked on
+/// its full queue and nobody got another line.
+#[test]
+fn chat_goes_on_past_a_client_that_never_reads() {
+    let (_server, addr) = start_chat();
+    let mut alice = Client::connect(&addr);
+    let me = alice.expect("You are ");
+    let alice_addr = me.strip_prefix("You are ").unwrap().to_string();
+    let mut bob = Client::connect(&addr);
+    bob.expect("You are ");
+    alice.expect("has arrived");
+
+    // Mallory: a receive buffer of a few KiB, never read.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let to: std::net::SocketAddr = addr.parse().unwrap();
+    sock.connect(&to.into()).unwrap();
+    let mallory = TcpStream::from(sock);
+    alice.expect("has arrived");
+
+    // Alice floods (12 MB, far past mallory's queue of 16 lines and the
+    // socket buffers), then says "done" every 50 ms until bob has seen it.
+    let mut conn = alice.conn.try_clone().unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let flood = std::thread::spawn(move || {
+        let line = format!("{}\n", "f".repeat(60_000));
+        for _ in 0..200 {
+            if conn.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+        }
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if conn.write_all(b"done\n").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    // Bob reads everything (lines of a slow reader may be skipped too);
+    // "done" must come within the read timeout (10 s).
+    let done = format!("{alice_addr}: done");
+    loop {
+        let line = bob.line();
+        if line == done {
+            break;
+        }
+        assert!(line.ends_with('f') || line.contains("has"), "{line:.80}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flood.join().unwrap();
+    drop(mallory);
 }
 
 /// Starts `http` on a free port with `args` and returns it with its base URL.
