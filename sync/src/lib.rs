@@ -33,8 +33,10 @@
 //! that was just released (throughput), but a waiter that has waited more
 //! than 1 ms switches the lock to hand-off mode: no other locker takes it
 //! until that waiter has had its turn.
-//! [`RwLock`] prefers writers: once a writer waits, new readers wait behind
-//! it, so writers do not starve. [`Semaphore`] is strictly FIFO: a large
+//! [`RwLock`] serves readers and writers in arrival order (Go's rules):
+//! once a writer waits, new readers wait behind it, and the readers it
+//! kept waiting get in when it unlocks, before a writer that came after
+//! them, so neither starves. [`Semaphore`] is strictly FIFO: a large
 //! request at the head of the queue is not overtaken by small ones.
 //!
 //! ## A panic while a lock is held
@@ -81,8 +83,9 @@
 //! ```
 
 // Under `--cfg loom` only the semaphore and the mutex's lock word are built
-// (tests/loom.rs models them); the other types wrap async-lock and
-// event-listener (the barrier: a count under a std mutex, and an event).
+// (tests/loom.rs models them); `RwLock` is built on the semaphore,
+// `OnceCell` wraps async-lock, and the barrier is a count under a std
+// mutex and an event-listener event.
 #[cfg(not(loom))]
 mod barrier;
 mod blocking;

@@ -1,16 +1,49 @@
-//! [`RwLock`]: Go's `sync.RWMutex`, as future-based locks. A pending `read`
-//! or `write` records `Lock::RwLock` as its task's wait reason (gust-trace),
-//! for the task dump.
+//! [`RwLock`]: Go's `sync.RWMutex`, as future-based locks.
+//!
+//! # Design
+//!
+//! The lock is a weighted FIFO [`Semaphore`] of [`READERS`] permits beside
+//! the value: a reader takes one permit, a writer all of them. The
+//! semaphore's queue gives Go's fairness rules with no code of its own:
+//!
+//! - a writer waits for the readers in, then holds everything;
+//! - a request never overtakes one queued before it, so readers that
+//!   arrive while a writer waits queue behind it (writers do not starve),
+//!   and readers a writer kept waiting are granted when it unlocks, before
+//!   a writer that queued after them (readers do not starve either: Go's
+//!   `Unlock` releases every reader blocked on it);
+//! - writers take turns in arrival order, however fast each re-locks.
+//!
+//! Cancel safety is the semaphore's: a dropped `read`/`write` leaves the
+//! queue, or gives back permits granted to it. A pending `read` or `write`
+//! records `Lock::RwLock` as its task's wait reason (gust-trace), for the
+//! task dump and the deadlock detector.
+//!
+//! Rejected: async-lock's `RwLock`, used before. Its readers and writers
+//! race for the lock when a writer unlocks, so a writer that re-locks at
+//! once kept a reader out for seconds, and a writer waited behind writers
+//! that never yield (found from outside, 4 of 4 and 2 of 2 runs). Its
+//! uncontended `read` is one atomic operation, where this one takes the
+//! semaphore's mutex; no benchmark row reads an `RwLock`, and DESIGN.md
+//! asks that no waiter starve.
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use gust_trace::{Lock, Wait, traced};
 
+use crate::semaphore::{Semaphore, SemaphorePermit};
+
+/// The permits of an [`RwLock`]'s semaphore: as many readers may hold the
+/// lock at once (Go's `rwmutexMaxReaders`); a writer takes them all.
+const READERS: usize = 1 << 30;
+
 /// A reader-writer lock (Go's `sync.RWMutex`, owning its data): many
-/// readers or one writer. Writer-preferring, as Go's: once a writer waits,
-/// readers that arrive after it wait too, so a stream of readers cannot
-/// starve a writer. Every wait is cancel-safe.
+/// readers or one writer, served in arrival order (a reader that arrives
+/// while a writer waits queues behind it; readers a writer kept waiting
+/// get in when it unlocks, before a writer that came after them), so
+/// neither readers nor writers starve. Every wait is cancel-safe.
 ///
 /// ```
 /// use gust_sync::RwLock;
@@ -24,9 +57,25 @@ use gust_trace::{Lock, Wait, traced};
 /// });
 /// assert_eq!(*lock.read_blocking(), 2);
 /// ```
-#[derive(Default)]
 pub struct RwLock<T: ?Sized> {
-    inner: async_lock::RwLock<T>,
+    /// [`READERS`] permits: one per reader, all of them for a writer.
+    permits: Semaphore,
+    /// Read through a guard only: shared under a reader's permit,
+    /// exclusive under a writer's.
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the lock owns its value; sending it sends the value.
+unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
+// SAFETY: through `&RwLock`, readers on several threads share `&T` (hence
+// `T: Sync`) and a writer on any of them gets `&mut T` (hence `T: Send`);
+// the permits order every access (the semaphore's mutex).
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
+
+impl<T: Default> Default for RwLock<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
 }
 
 /// Shared access to an [`RwLock`]'s value; released on drop.
@@ -44,8 +93,16 @@ pub struct RwLock<T: ?Sized> {
 /// ```
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
-    inner: async_lock::RwLockReadGuard<'a, T>,
+    lock: &'a RwLock<T>,
+    /// One permit, given back on drop.
+    _permit: SemaphorePermit<'a>,
 }
+
+// SAFETY: a read guard only hands out `&T`: moving it to another thread
+// shares the value with that thread (as async-lock's and tokio's).
+unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
 
 /// Exclusive access to an [`RwLock`]'s value; released on drop.
 ///
@@ -61,8 +118,16 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 /// ```
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
-    inner: async_lock::RwLockWriteGuard<'a, T>,
+    lock: &'a RwLock<T>,
+    /// Every permit, given back on drop.
+    permit: SemaphorePermit<'a>,
 }
+
+// SAFETY: a write guard hands out `&mut T` on the thread that holds it
+// (`T: Send`) and `&T` through a shared borrow (`T: Sync`).
+unsafe impl<T: ?Sized + Send + Sync> Send for RwLockWriteGuard<'_, T> {}
+// SAFETY: `&RwLockWriteGuard` gives only `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 
 impl<T> RwLock<T> {
     /// A new unlocked lock holding `value`.
@@ -75,7 +140,8 @@ impl<T> RwLock<T> {
     /// ```
     pub const fn new(value: T) -> Self {
         Self {
-            inner: async_lock::RwLock::new(value),
+            permits: Semaphore::new(READERS),
+            value: UnsafeCell::new(value),
         }
     }
 
@@ -87,7 +153,7 @@ impl<T> RwLock<T> {
     /// assert_eq!(gust_sync::RwLock::new(7).into_inner(), 7);
     /// ```
     pub fn into_inner(self) -> T {
-        self.inner.into_inner()
+        self.value.into_inner()
     }
 }
 
@@ -102,9 +168,8 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*gust_executor::block_on(l.read()), 3);
     /// ```
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        RwLockReadGuard {
-            inner: traced(self.inner.read(), Wait::Lock(Lock::RwLock)).await,
-        }
+        let permit = traced(self.permits.acquire(1), Wait::Lock(Lock::RwLock)).await;
+        self.read_guard(permit.expect("one permit is within the capacity"))
     }
 
     /// Exclusive access, waiting for readers and writers to leave (Go's
@@ -118,9 +183,8 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*l.read_blocking(), 4);
     /// ```
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        RwLockWriteGuard {
-            inner: traced(self.inner.write(), Wait::Lock(Lock::RwLock)).await,
-        }
+        let permit = traced(self.permits.acquire(READERS), Wait::Lock(Lock::RwLock)).await;
+        self.write_guard(permit.expect("the capacity is never forgotten"))
     }
 
     /// Shared access if it is free now (Go's `TryRLock`).
@@ -135,7 +199,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(l.try_read().is_some());
     /// ```
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        self.inner.try_read().map(|inner| RwLockReadGuard { inner })
+        self.permits.try_acquire(1).map(|p| self.read_guard(p))
     }
 
     /// Exclusive access if it is free now (Go's `TryLock`).
@@ -150,9 +214,9 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(l.try_write().is_some());
     /// ```
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
-        self.inner
-            .try_write()
-            .map(|inner| RwLockWriteGuard { inner })
+        self.permits
+            .try_acquire(READERS)
+            .map(|p| self.write_guard(p))
     }
 
     /// [`read`](Self::read), blocking this thread.
@@ -164,9 +228,8 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*l.read_blocking(), 1);
     /// ```
     pub fn read_blocking(&self) -> RwLockReadGuard<'_, T> {
-        RwLockReadGuard {
-            inner: self.inner.read_blocking(),
-        }
+        let permit = self.permits.acquire_blocking(1);
+        self.read_guard(permit.expect("one permit is within the capacity"))
     }
 
     /// [`write`](Self::write), blocking this thread.
@@ -179,9 +242,8 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*l.read_blocking(), 2);
     /// ```
     pub fn write_blocking(&self) -> RwLockWriteGuard<'_, T> {
-        RwLockWriteGuard {
-            inner: self.inner.write_blocking(),
-        }
+        let permit = self.permits.acquire_blocking(READERS);
+        self.write_guard(permit.expect("the capacity is never forgotten"))
     }
 
     /// A mutable reference to the value, with no locking.
@@ -194,7 +256,20 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(l.into_inner(), 2);
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
+        self.value.get_mut()
+    }
+
+    fn read_guard<'a>(&'a self, permit: SemaphorePermit<'a>) -> RwLockReadGuard<'a, T> {
+        debug_assert_eq!(permit.count(), 1);
+        RwLockReadGuard {
+            lock: self,
+            _permit: permit,
+        }
+    }
+
+    fn write_guard<'a>(&'a self, permit: SemaphorePermit<'a>) -> RwLockWriteGuard<'a, T> {
+        debug_assert_eq!(permit.count(), READERS);
+        RwLockWriteGuard { lock: self, permit }
     }
 }
 
@@ -216,9 +291,11 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// assert!(lock.try_write().is_none());
     /// ```
     pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
-        RwLockReadGuard {
-            inner: async_lock::RwLockWriteGuard::downgrade(guard.inner),
-        }
+        let Self { lock, mut permit } = guard;
+        // All but one permit go back: the readers queued are served (a
+        // writer at the head of the queue waits for this reader to leave).
+        permit.release_all_but(1);
+        lock.read_guard(permit)
     }
 }
 
@@ -226,7 +303,9 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.inner
+        // SAFETY: the guard holds a reader's permit: no writer holds the
+        // lock until it is dropped, so `&T` may be shared.
+        unsafe { &*self.lock.value.get() }
     }
 }
 
@@ -234,13 +313,16 @@ impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.inner
+        // SAFETY: the guard holds every permit: nobody else reads or
+        // writes until it is dropped.
+        unsafe { &*self.lock.value.get() }
     }
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
+        // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
+        unsafe { &mut *self.lock.value.get() }
     }
 }
 

@@ -199,15 +199,18 @@ impl Semaphore {
     /// let sem = gust_sync::Semaphore::new(2);
     /// assert_eq!(sem.available(), 2);
     /// ```
+    #[cfg(not(loom))]
+    pub const fn new(permits: usize) -> Self {
+        Self {
+            state: Mutex::new(State::new(permits)),
+        }
+    }
+
+    /// [`new`](Self::new) under loom, whose mutex is not `const`.
+    #[cfg(loom)]
     pub fn new(permits: usize) -> Self {
         Self {
-            state: Mutex::new(State {
-                capacity: permits,
-                available: permits,
-                waiting: 0,
-                next_ticket: 0,
-                waiters: BTreeMap::new(),
-            }),
+            state: Mutex::new(State::new(permits)),
         }
     }
 
@@ -423,6 +426,16 @@ impl Semaphore {
 }
 
 impl State {
+    const fn new(permits: usize) -> Self {
+        Self {
+            capacity: permits,
+            available: permits,
+            waiting: 0,
+            next_ticket: 0,
+            waiters: BTreeMap::new(),
+        }
+    }
+
     /// Grants waiters from the head while the head's request fits
     /// (invariant #2); returns their wakers, to wake after unlocking.
     fn grant(&mut self) -> Vec<Waker> {
@@ -661,6 +674,17 @@ impl SemaphorePermit<'_> {
     /// ```
     pub fn forget(mut self) {
         self.sem.forget(std::mem::take(&mut self.count));
+    }
+}
+
+impl SemaphorePermit<'_> {
+    /// Gives back all but `keep` of the permits now (`RwLock`'s downgrade).
+    pub(crate) fn release_all_but(&mut self, keep: usize) {
+        let back = self.count - keep;
+        self.count = keep;
+        if back > 0 {
+            self.sem.release(back);
+        }
     }
 }
 

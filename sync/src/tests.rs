@@ -104,6 +104,25 @@ fn mutex_and_rwlock_threads() {
 }
 
 #[test]
+fn rwlock_downgrade_lets_queued_readers_in_and_keeps_writers_out() {
+    let l = RwLock::new(String::from("a"));
+    {
+        let mut w = l.try_write().unwrap();
+        let mut read = pin!(l.read());
+        assert!(read.as_mut().poll(&mut cx()).is_pending());
+        w.push('b');
+        let d = crate::RwLockWriteGuard::downgrade(w);
+        let Poll::Ready(r) = read.as_mut().poll(&mut cx()) else {
+            panic!("the queued reader is let in")
+        };
+        assert_eq!((d.as_str(), r.as_str()), ("ab", "ab"));
+        assert!(l.try_write().is_none());
+    }
+    l.try_write().unwrap().push('c');
+    assert_eq!(l.into_inner(), "abc");
+}
+
+#[test]
 fn cond_wakes_a_waiting_thread() {
     let pair = Arc::new((Mutex::new(false), Cond::new()));
     let p = pair.clone();
