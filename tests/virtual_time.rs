@@ -330,3 +330,34 @@ fn a_blocking_job_may_wait_on_a_virtual_timer() {
         .expect("the job's sleep never ended");
     assert_eq!(waited, Duration::from_secs(10));
 }
+
+/// A wait of weeks reads as weeks in the dump (stamps were 32-bit
+/// milliseconds: a wait past 24.8 days read as 0ms).
+#[test]
+fn a_dump_shows_a_wait_of_thirty_days() {
+    let rt = Builder::new()
+        .workers(1)
+        .start_paused(true)
+        .on_deadlock(gust::runtime::OnDeadlock::Off)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, rx) = gust::chan::<u8>(0);
+        let h = gust::task::Builder::new()
+            .name("waiter")
+            .spawn(async move { rx.recv().await });
+        while gust::runtime::dump().tasks()[0].state() != gust::runtime::TaskState::Waiting {
+            gust::yield_now().await;
+        }
+        let month = Duration::from_secs(30 * 86_400);
+        sleep(month).await;
+        let dump = gust::runtime::dump();
+        assert_eq!(dump.tasks()[0].waiting_for(), month);
+        assert!(
+            dump.to_string().contains("[chan receive, 720h0m0s]"),
+            "{dump}"
+        );
+        drop(tx);
+        assert_eq!(h.await.unwrap(), None);
+    });
+}

@@ -34,7 +34,7 @@ use slab::Slab;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::task::{Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -80,7 +80,7 @@ pub(crate) struct Unparker {
     polling: AtomicBool,
     /// Polls so far: the detector's evidence of progress.
     pub(crate) polls: AtomicU64,
-    since: AtomicU32,
+    since: AtomicU64,
     /// The deadlock report, under `OnDeadlock::Panic`.
     pub(crate) deadlock: OnceLock<String>,
     /// Counts the wakers that something other than a gust wait holds, in
@@ -103,7 +103,7 @@ impl Unparker {
     }
 
     /// How long the current wait has lasted as of `now`.
-    pub(crate) fn waited(&self, now: u32) -> std::time::Duration {
+    pub(crate) fn waited(&self, now: u64) -> std::time::Duration {
         trace::waited_since(self.since.load(Ordering::Relaxed), now)
     }
 
@@ -179,7 +179,7 @@ pub(crate) fn block_on<F: Future>(runtime: Option<Arc<Shared>>, fut: F) -> F::Ou
         wait: WaitSlot::new(),
         polling: AtomicBool::new(true),
         polls: AtomicU64::new(0),
-        since: AtomicU32::new(0),
+        since: AtomicU64::new(0),
         deadlock: OnceLock::new(),
         foreign: AtomicU64::new(0),
     });

@@ -214,7 +214,7 @@ fn with_explicit<R>(f: impl FnOnce(&Arc<Shared>, usize) -> R) -> Option<R> {
 
 /// The current runtime's clock as a wait stamp (`trace/mod.rs`), if this
 /// thread has a runtime.
-pub(crate) fn current_stamp() -> Option<u32> {
+pub(crate) fn current_stamp() -> Option<u64> {
     with_explicit(|shared, _| shared.driver.timers.clock().stamp())
 }
 

@@ -130,16 +130,15 @@ impl Clock {
         }
     }
 
-    /// The time on this clock as a wait stamp (`trace/mod.rs`): wrapping
+    /// The time on this clock as a wait stamp (`trace/mod.rs`):
     /// milliseconds; a virtual clock's count from its start (0 at first:
     /// only a worker's cache of the real clock keeps 0 for "none").
-    pub(crate) fn stamp(&self) -> u32 {
+    pub(crate) fn stamp(&self) -> u64 {
         match self {
             Clock::Real => crate::trace::real_stamp(),
             Clock::Virtual(v) => {
                 // Acquire: as in `now`.
-                let millis = v.offset.load(Ordering::Acquire) / 1_000_000;
-                millis as u32
+                v.offset.load(Ordering::Acquire) / 1_000_000
             }
         }
     }

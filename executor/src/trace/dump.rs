@@ -373,7 +373,7 @@ impl Dump {
     }
 }
 
-fn task_info(t: &TaskTrace, now: u32) -> Option<TaskInfo> {
+fn task_info(t: &TaskTrace, now: u64) -> Option<TaskInfo> {
     // First: a foreign waker wakes before its count drops (gust-trace's
     // holders.rs, invariant #2), so a count read as zero here is followed by a state
     // that shows the wake-up.
@@ -395,7 +395,7 @@ fn task_info(t: &TaskTrace, now: u32) -> Option<TaskInfo> {
     ))
 }
 
-fn block_on_info(b: &Unparker, now: u32) -> TaskInfo {
+fn block_on_info(b: &Unparker, now: u64) -> TaskInfo {
     // First, as in `task_info`.
     let foreign = gust_trace::foreign_holders(&b.foreign);
     let state = if b.is_runnable() {

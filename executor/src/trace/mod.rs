@@ -71,7 +71,7 @@ pub(crate) const DONE: u8 = 3;
 pub(crate) struct TaskTrace {
     pub(crate) wait: WaitSlot,
     /// The state (low byte) and, while waiting, the [`stamp`] of when the
-    /// wait began (the 32 bits above): one word, so that a poll ending
+    /// wait began (the 56 bits above): one word, so that a poll ending
     /// `Pending` writes it once, and a dump reads both consistently.
     status: AtomicU64,
     /// Written once, before the task is shared.
@@ -100,7 +100,7 @@ impl TaskTrace {
     /// After a poll that returned `Pending`.
     #[inline]
     pub(crate) fn end_poll_pending(&self) {
-        let status = u64::from(stamp()) << 8 | u64::from(WAITING);
+        let status = stamp() << 8 | u64::from(WAITING);
         self.status.store(status, Ordering::Relaxed);
     }
 
@@ -120,8 +120,8 @@ impl TaskTrace {
     }
 
     /// How long the current wait has lasted, as of `now` ([`stamp`]).
-    pub(crate) fn waited(&self, now: u32) -> Duration {
-        waited_since((self.status.load(Ordering::Relaxed) >> 8) as u32, now)
+    pub(crate) fn waited(&self, now: u64) -> Duration {
+        waited_since(self.status.load(Ordering::Relaxed) >> 8, now)
     }
 }
 
@@ -153,31 +153,31 @@ pub(crate) fn poll_traced<R>(
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
-/// Milliseconds since the first call, from the real clock, wrapping at 32
-/// bits; never 0 (a worker's cache uses 0 for "not cached").
-pub(crate) fn real_stamp() -> u32 {
+/// Milliseconds since the first call, from the real clock (56 bits, with
+/// the state byte in a task's status word: 2 million years); never 0 (a
+/// worker's cache uses 0 for "not cached").
+pub(crate) fn real_stamp() -> u64 {
     stamp_at(Instant::now())
 }
 
 /// [`real_stamp`] for a time the caller has already read.
-fn stamp_at(now: Instant) -> u32 {
+fn stamp_at(now: Instant) -> u64 {
     let epoch = *EPOCH.get_or_init(|| now);
-    (now.saturating_duration_since(epoch).as_millis() as u32).max(1)
+    (now.saturating_duration_since(epoch).as_millis() as u64).max(1)
 }
 
 thread_local! {
     /// A worker's cached [`real_stamp`], or 0: on other threads, and on the
     /// workers of a runtime with a virtual clock, whose jumps a cache
     /// would miss (an atomic load reads that clock, no cache needed).
-    static COARSE: Cell<u32> = const { Cell::new(0) };
+    static COARSE: Cell<u64> = const { Cell::new(0) };
 }
 
-/// What waits are stamped with, in wrapping milliseconds on the current
-/// runtime's clock: a worker's cached real clock (module docs), else the
-/// clock itself ([`Clock::stamp`]). A wait of more than about 24 days
-/// (half the 32-bit range) reads as zero ([`waited_since`]).
+/// What waits are stamped with, in milliseconds on the current runtime's
+/// clock: a worker's cached real clock (module docs), else the clock
+/// itself ([`Clock::stamp`]).
 #[inline]
-pub(crate) fn stamp() -> u32 {
+pub(crate) fn stamp() -> u64 {
     match COARSE.try_with(Cell::get) {
         Ok(0) | Err(_) => uncached_stamp(),
         Ok(t) => t,
@@ -189,17 +189,16 @@ pub(crate) fn stamp() -> u32 {
 /// of its workers share), or the real clock outside any runtime.
 #[cold]
 #[inline(never)]
-fn uncached_stamp() -> u32 {
+fn uncached_stamp() -> u64 {
     crate::runtime::current_stamp().unwrap_or_else(real_stamp)
 }
 
 /// How long a wait stamped `since` has lasted at `now` (both [`stamp`]s).
 /// A `since` after `now` (a dump reads `now` once, then its tasks, and a
 /// wait may begin in between, after a jump of a virtual clock or a
-/// worker's refresh of its cache) reads as zero, not as 49 days.
-pub(crate) fn waited_since(since: u32, now: u32) -> Duration {
-    let d = now.wrapping_sub(since);
-    Duration::from_millis(if d > u32::MAX / 2 { 0 } else { u64::from(d) })
+/// worker's refresh of its cache) reads as zero.
+pub(crate) fn waited_since(since: u64, now: u64) -> Duration {
+    Duration::from_millis(now.saturating_sub(since))
 }
 
 /// Refreshes this worker's cached clock to `now`, just read from the real
