@@ -361,3 +361,87 @@ fn a_dump_shows_a_wait_of_thirty_days() {
         assert_eq!(h.await.unwrap(), None);
     });
 }
+
+/// Runs `f` on a thread; fails after 10 s instead of hanging.
+fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("still waiting after 10 s")
+}
+
+/// A sleep made on a paused runtime and awaited elsewhere while that
+/// runtime lives follows its clock (it jumps, the sleep ends at once); once
+/// the runtime is gone, its clock runs in real time from where it stood,
+/// so the sleep takes at most the virtual time it had left. (It hung
+/// everywhere before: registered off its runtime, with a virtual deadline.)
+#[test]
+fn a_virtual_sleep_awaited_off_its_runtime_completes() {
+    let took = within(|| {
+        let a = paused(1);
+        let s = a.block_on(async { sleep(Duration::from_secs(3600)) });
+        let real = Instant::now();
+        futures::executor::block_on(s);
+        real.elapsed()
+    });
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let took = within(|| {
+        let a = paused(1);
+        let s = a.block_on(async { sleep(Duration::from_millis(100)) });
+        let b = Builder::new().workers(1).build().unwrap();
+        let real = Instant::now();
+        b.block_on(s);
+        real.elapsed()
+    });
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let took = within(|| {
+        let a = paused(1);
+        let s = a.block_on(async {
+            let mut s = Box::pin(sleep(Duration::from_millis(100)));
+            assert!(futures::poll!(&mut s).is_pending()); // registered in `a`
+            s
+        });
+        drop(a);
+        let real = Instant::now();
+        futures::executor::block_on(s);
+        real.elapsed()
+    });
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// A `Timer` and a Context deadline made on a paused runtime after a jump
+/// of an hour, used after the runtime is dropped: they fire within the
+/// virtual time they had left (1 s; at once if the idle runtime jumped to
+/// them before it shut down), not after the hour the jump skipped (they
+/// moved to the timer thread with their virtual deadline).
+#[test]
+fn virtual_timers_outlive_their_runtime_with_the_time_they_had_left() {
+    let took = within(|| {
+        let rt = paused(1);
+        let t = rt.block_on(async {
+            sleep(Duration::from_secs(3600)).await;
+            Timer::new(Duration::from_secs(1))
+        });
+        drop(rt);
+        let real = Instant::now();
+        t.wait_blocking();
+        real.elapsed()
+    });
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let took = within(|| {
+        let rt = paused(1);
+        let (ctx, cancel) = rt.block_on(async {
+            sleep(Duration::from_secs(3600)).await;
+            gust::Context::background().with_timeout(Duration::from_secs(1))
+        });
+        drop(rt);
+        let real = Instant::now();
+        futures::executor::block_on(ctx.done());
+        drop(cancel);
+        (real.elapsed(), ctx.err())
+    });
+    assert_eq!(took.1, Some(gust::context::ContextError::DeadlineExceeded));
+    assert!(took.0 < Duration::from_secs(5), "{took:?}");
+}

@@ -17,9 +17,10 @@
 //! this clock, so a one-hour timeout takes microseconds and a program's
 //! events come in the same order every run.
 
+use super::store::Timers;
 use std::cell::Cell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 thread_local! {
@@ -57,11 +58,23 @@ pub(crate) enum Clock {
 }
 
 /// The state of a virtual clock.
+///
+/// Its timers may outlive its runtime: a sleep made in the runtime and
+/// awaited elsewhere registers in the runtime's set (`home`) while the
+/// runtime lives, and its jumps end it; once the runtime has shut down
+/// (`stopped`), the clock runs in real time from where it stood, and such
+/// timers move to the timer thread at the real instant the clock reaches
+/// their deadline ([`Clock::to_real`]): they take the virtual time they
+/// had left.
 #[derive(Debug)]
 pub(crate) struct VirtualClock {
     base: Instant,
     /// Nanoseconds past `base`; only grows.
     offset: AtomicU64,
+    /// The runtime's set for threads other than its workers.
+    home: OnceLock<Weak<Timers>>,
+    /// When (real time) the runtime shut down.
+    stopped: OnceLock<Instant>,
 }
 
 impl VirtualClock {
@@ -69,13 +82,34 @@ impl VirtualClock {
         Self {
             base: Instant::now(),
             offset: AtomicU64::new(0),
+            home: OnceLock::new(),
+            stopped: OnceLock::new(),
         }
     }
 
     fn now(&self) -> Instant {
         // Acquire: pairs with the Release in `advance_to`, so whoever reads
         // the new time also sees what the jumper did before it.
-        self.base + Duration::from_nanos(self.offset.load(Ordering::Acquire))
+        let at = self.base + Duration::from_nanos(self.offset.load(Ordering::Acquire));
+        match self.stopped.get() {
+            None => at,
+            Some(since) => at + since.elapsed(),
+        }
+    }
+
+    /// The runtime's set for other threads (its timers' home, see above).
+    pub(crate) fn set_home(&self, set: &Arc<Timers>) {
+        let _ = self.home.set(Arc::downgrade(set));
+    }
+
+    /// The home set, while the runtime lives.
+    pub(crate) fn home(&self) -> Option<Arc<Timers>> {
+        self.home.get()?.upgrade().filter(|t| !t.is_closed())
+    }
+
+    /// The runtime shut down: the clock runs in real time from now on.
+    pub(crate) fn stop(&self) {
+        let _ = self.stopped.set(Instant::now());
     }
 
     /// Moves the clock forward to `to` (never back).
@@ -121,6 +155,17 @@ impl Clock {
         }
     }
 
+    /// The real instant at which this clock reaches `deadline`, as far as
+    /// can be known now: `deadline` itself on the real clock; on a virtual
+    /// one, the time left from its `now`, from the real `now` (exact for a
+    /// stopped clock, which runs in real time).
+    pub(crate) fn to_real(&self, deadline: Instant) -> Instant {
+        match self {
+            Clock::Real => deadline,
+            Clock::Virtual(v) => Instant::now() + deadline.saturating_duration_since(v.now()),
+        }
+    }
+
     /// Whether both are the real clock, or the same virtual one.
     pub(crate) fn same_as(&self, other: &Clock) -> bool {
         match (self, other) {
@@ -137,8 +182,9 @@ impl Clock {
         match self {
             Clock::Real => crate::trace::real_stamp(),
             Clock::Virtual(v) => {
+                let stopped = v.stopped.get().map_or(0, |t| t.elapsed().as_nanos() as u64);
                 // Acquire: as in `now`.
-                v.offset.load(Ordering::Acquire) / 1_000_000
+                (v.offset.load(Ordering::Acquire) + stopped) / 1_000_000
             }
         }
     }

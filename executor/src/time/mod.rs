@@ -52,7 +52,10 @@
 //! When a runtime shuts down, its pending sleeps are woken and register
 //! again with the timer thread on their next poll, and its `after_func`
 //! callbacks move there (`store.rs`, "Closing"): a timer outlives its
-//! runtime.
+//! runtime. A virtual clock runs in real time from then on, and its
+//! timers move at the real instant it reaches their deadlines; while its
+//! runtime lives, a sleep on it polled elsewhere registers in the
+//! runtime's set, whose jumps end it (`clock.rs`).
 //!
 //! # Rejected
 //!
@@ -144,13 +147,27 @@ pub(crate) fn thread_timers_if_started() -> Option<&'static Arc<Timers>> {
 fn insert(deadline: Instant, action: Action, clock: Option<&clock::Clock>) -> Key {
     let current =
         crate::runtime::current_timers().filter(|t| clock.is_none_or(|c| c.same_as(&t.clock)));
-    let action = match current {
+    let mut action = match current {
         Some(timers) => match timers.insert(deadline, action) {
             Ok(key) => return key,
             Err(action) => action,
         },
         None => action,
     };
+    let mut deadline = deadline;
+    if let Some(clock @ clock::Clock::Virtual(v)) = clock {
+        // On a virtual clock, off its runtime: in that runtime's set while
+        // it lives (its jumps fire it), else on the timer thread when the
+        // clock, running in real time since its runtime stopped, gets
+        // there (`clock.rs`).
+        if let Some(home) = v.home() {
+            match home.insert(deadline, action) {
+                Ok(key) => return key,
+                Err(a) => action = a,
+            }
+        }
+        deadline = clock.to_real(deadline);
+    }
     match thread_timers().clone().insert(deadline, action) {
         Ok(key) => key,
         Err(_) => unreachable!("the timer thread's set never closes"),

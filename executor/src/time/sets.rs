@@ -38,11 +38,14 @@ impl TimerSets {
     /// Sets for `workers` workers, fired by the poller `waker` wakes, on
     /// `clock`.
     pub(crate) fn new(workers: usize, waker: &Arc<mio::Waker>, clock: &Clock) -> Self {
-        Self {
-            sets: (0..=workers)
-                .map(|_| Arc::new(Timers::new(Sleeper::Runtime(waker.clone()), clock.clone())))
-                .collect(),
+        let sets: Box<[_]> = (0..=workers)
+            .map(|_| Arc::new(Timers::new(Sleeper::Runtime(waker.clone()), clock.clone())))
+            .collect();
+        if let Clock::Virtual(v) = clock {
+            // Where timers on this clock made here and awaited elsewhere go.
+            v.set_home(&sets[workers]);
         }
+        Self { sets }
     }
 
     /// The runtime's clock (every set's).
@@ -87,8 +90,12 @@ impl TimerSets {
         }
     }
 
-    /// The runtime's shutdown: closes every set, moving callbacks to `to`.
+    /// The runtime's shutdown: closes every set, moving callbacks to `to`
+    /// (a virtual clock runs in real time from now on, `clock.rs`).
     pub(crate) fn close(&self, to: fn() -> &'static Arc<Timers>) {
+        if let Clock::Virtual(v) = self.clock() {
+            v.stop();
+        }
         for s in self.sets.iter() {
             s.close(to);
         }

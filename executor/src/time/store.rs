@@ -497,7 +497,9 @@ impl Timers {
                 Action::Wake(w) => wake.push(w),
                 action @ Action::Call(_) => {
                     let to = *target.get_or_insert_with(|| (to.take().expect("taken once"))());
-                    if let Ok(key) = to.clone().insert(deadline, action) {
+                    // At the real instant our clock reaches the deadline.
+                    let at = self.clock.to_real(deadline);
+                    if let Ok(key) = to.clone().insert(at, action) {
                         st.forwarded.insert(id, key);
                     }
                 }
