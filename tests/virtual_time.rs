@@ -381,7 +381,9 @@ fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 fn a_virtual_sleep_awaited_off_its_runtime_completes() {
     let took = within(|| {
         let a = paused(1);
-        let s = a.block_on(async { sleep(Duration::from_secs(3600)) });
+        // Made in `a` (returned in an `Option`: a future itself).
+        let s = a.block_on(async { Some(sleep(Duration::from_secs(3600))) });
+        let s = s.unwrap();
         let real = Instant::now();
         futures::executor::block_on(s);
         real.elapsed()
@@ -389,7 +391,8 @@ fn a_virtual_sleep_awaited_off_its_runtime_completes() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     let took = within(|| {
         let a = paused(1);
-        let s = a.block_on(async { sleep(Duration::from_millis(100)) });
+        let s = a.block_on(async { Some(sleep(Duration::from_millis(100))) });
+        let s = s.unwrap();
         let b = Builder::new().workers(1).build().unwrap();
         let real = Instant::now();
         b.block_on(s);
@@ -401,8 +404,9 @@ fn a_virtual_sleep_awaited_off_its_runtime_completes() {
         let s = a.block_on(async {
             let mut s = Box::pin(sleep(Duration::from_millis(100)));
             assert!(futures::poll!(&mut s).is_pending()); // registered in `a`
-            s
+            Some(s)
         });
+        let s = s.unwrap();
         drop(a);
         let real = Instant::now();
         futures::executor::block_on(s);
