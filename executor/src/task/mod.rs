@@ -137,8 +137,8 @@ const FUTURE_DROPPED: u8 = 0b10;
 ///
 /// Fields: `abort` holds [`ABORTED`], set by [`JoinHandle::abort`] (any
 /// thread) and read by the task's poll, and [`FUTURE_DROPPED`], set and
-/// read by whoever polls or drops the future (one at a time); `trace` as its docs say (`trace/mod.rs`); the rest are
-/// written once at spawn. 48 bytes: with async-task's header and a small
+/// read by whoever polls or drops the future (one at a time); `trace` as
+/// its docs say (`trace/mod.rs`); the rest are written once at spawn. 48 bytes: with async-task's header and a small
 /// future, the allocation stays at 120 bytes, in glibc's fast size classes.
 pub(crate) struct TaskMeta {
     abort: AtomicU8,

@@ -158,11 +158,14 @@ impl Clock {
     /// The real instant at which this clock reaches `deadline`, as far as
     /// can be known now: `deadline` itself on the real clock; on a virtual
     /// one, the time left from its `now`, from the real `now` (exact for a
-    /// stopped clock, which runs in real time).
+    /// stopped clock, which runs in real time; a deadline so far that this
+    /// overflows `Instant` stays as it is, as far).
     pub(crate) fn to_real(&self, deadline: Instant) -> Instant {
         match self {
             Clock::Real => deadline,
-            Clock::Virtual(v) => Instant::now() + deadline.saturating_duration_since(v.now()),
+            Clock::Virtual(v) => Instant::now()
+                .checked_add(deadline.saturating_duration_since(v.now()))
+                .unwrap_or(deadline),
         }
     }
 
