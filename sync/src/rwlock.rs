@@ -24,8 +24,10 @@
 //! once kept a reader out for seconds, and a writer waited behind writers
 //! that never yield (found from outside, 4 of 4 and 2 of 2 runs). Its
 //! uncontended `read` is one atomic operation, where this one takes the
-//! semaphore's mutex; no benchmark row reads an `RwLock`, and DESIGN.md
-//! asks that no waiter starve.
+//! semaphore's mutex twice: a `read().await` and its drop measured 53 ns
+//! against async-lock's 33, a `write().await` and its drop 53 ns against
+//! 111 (`futures::executor`, 2M in a row, 3 rounds). No benchmark row
+//! reads an `RwLock`, and DESIGN.md asks that no waiter starve.
 
 use std::cell::UnsafeCell;
 use std::fmt;
