@@ -503,7 +503,8 @@ impl TcpStream {
 
     /// Receives bytes without taking them: the next read of the stream
     /// returns them. Bytes that `fill_buf` has read ahead come first (only
-    /// those, when there are any), then the socket's.
+    /// those, when there are any), then the socket's. An empty `buf` gets
+    /// `Ok(0)` at once, as an empty read does.
     ///
     /// # Errors
     ///
@@ -531,6 +532,9 @@ impl TcpStream {
     /// .unwrap();
     /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         if !self.ahead.pending().is_empty() {
             return Ok(self.ahead.copy_to(buf));
         }

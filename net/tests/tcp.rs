@@ -182,9 +182,9 @@ fn read_in_select_against_a_busy_channel_loses_no_bytes() {
     }
 }
 
-/// Empty reads and writes, plain or vectored, return `Ok(0)` at once: with
-/// nothing to read, and with the send buffer full (the vectored forms used
-/// to wait for readiness).
+/// Empty reads and writes, plain or vectored, and an empty `peek` return
+/// `Ok(0)` at once: with nothing to read, and with the send buffer full
+/// (the vectored forms and `peek` used to wait for readiness).
 #[test]
 fn empty_reads_and_writes_return_at_once() {
     use futures::FutureExt;
@@ -198,6 +198,7 @@ fn empty_reads_and_writes_return_at_once() {
             0
         );
         assert_eq!(s.read_vectored(&mut []).now_or_never().unwrap().unwrap(), 0);
+        assert_eq!(s.peek(&mut []).now_or_never().unwrap().unwrap(), 0);
         let chunk = vec![0u8; 1 << 16];
         while let Some(r) = c.write(&chunk).now_or_never() {
             r.unwrap(); // until the send buffer is full
