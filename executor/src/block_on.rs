@@ -154,11 +154,10 @@ pub(crate) fn block_on<F: Future>(runtime: Option<Arc<Shared>>, fut: F) -> F::Ou
     // On a worker's thread: it stops being a worker until we return (see
     // there), and the worker's runtime stays current unless another is
     // asked for.
-    let left = worker::leave_for_blocking();
-    let on_worker = left.runtime().is_some();
-    let _enter = runtime
-        .or_else(|| left.runtime().cloned())
-        .map(crate::runtime::enter);
+    let mut left = worker::leave_for_blocking();
+    let worker_runtime = left.take_runtime();
+    let on_worker = worker_runtime.is_some();
+    let _enter = runtime.or(worker_runtime).map(crate::runtime::enter);
     let called_at = Location::caller();
     let mut fut = pin!(fut);
     let explicit = crate::runtime::current_explicit();

@@ -281,9 +281,9 @@ pub(crate) struct Left {
 }
 
 impl Left {
-    /// The runtime of the worker the thread left, if it was one.
-    pub(crate) fn runtime(&self) -> Option<&Arc<Shared>> {
-        self.shared.as_ref()
+    /// The runtime of the worker the thread left, if it was one (once).
+    pub(crate) fn take_runtime(&mut self) -> Option<Arc<Shared>> {
+        self.shared.take()
     }
 }
 

@@ -177,6 +177,14 @@ impl TaskMeta {
         }
     }
 
+    /// A panic of this task, caught, on its way to the `JoinHandle`.
+    fn caught(&self, payload: Panic) -> Caught {
+        Caught {
+            payload: Some(payload),
+            exit_if_dropped: self.exit_on_unhandled_panic(),
+        }
+    }
+
     /// Whether the task's runtime ends the process on a panic nobody joins.
     fn exit_on_unhandled_panic(&self) -> bool {
         if self.shared.is_null() {
@@ -223,10 +231,7 @@ pin_project_lite::pin_project! {
             }
             // A panic nobody can join: the output, if any, is out already.
             if let Err(payload) = drop_future(this.fut) {
-                drop(Caught {
-                    payload: Some(payload),
-                    exit_if_dropped: meta.exit_on_unhandled_panic(),
-                });
+                drop(meta.caught(payload));
             }
         }
     }
@@ -254,10 +259,7 @@ impl<F: Future> Future for TaskFuture<F> {
             meta.abort.fetch_or(FUTURE_DROPPED, Ordering::Relaxed);
             return Poll::Ready(match drop_future(this.fut) {
                 Ok(()) => Err(None),
-                Err(panic) => Err(Some(Caught {
-                    payload: Some(panic),
-                    exit_if_dropped: meta.exit_on_unhandled_panic(),
-                })),
+                Err(panic) => Err(Some(meta.caught(panic))),
             });
         }
         // SAFETY: structural pinning of the future inside `ManuallyDrop`,
@@ -280,10 +282,7 @@ impl<F: Future> Future for TaskFuture<F> {
                 meta.trace.end_poll_pending();
                 return Poll::Pending;
             }
-            Err(panic) => Err(Some(Caught {
-                payload: Some(panic),
-                exit_if_dropped: meta.exit_on_unhandled_panic(),
-            })),
+            Err(panic) => Err(Some(meta.caught(panic))),
         };
         worker::task_completing();
         Poll::Ready(out)

@@ -102,9 +102,10 @@ impl VirtualClock {
         let _ = self.home.set(Arc::downgrade(set));
     }
 
-    /// The home set, while the runtime lives.
+    /// The home set, while it exists (an insert into it fails once the
+    /// runtime has shut down and closed it).
     pub(crate) fn home(&self) -> Option<Arc<Timers>> {
-        self.home.get()?.upgrade().filter(|t| !t.is_closed())
+        self.home.get()?.upgrade()
     }
 
     /// The runtime shut down: the clock runs in real time from now on.
@@ -184,11 +185,7 @@ impl Clock {
     pub(crate) fn stamp(&self) -> u64 {
         match self {
             Clock::Real => crate::trace::real_stamp(),
-            Clock::Virtual(v) => {
-                let stopped = v.stopped.get().map_or(0, |t| t.elapsed().as_nanos() as u64);
-                // Acquire: as in `now`.
-                (v.offset.load(Ordering::Acquire) + stopped) / 1_000_000
-            }
+            Clock::Virtual(v) => nanos_past(v.base, v.now()) / 1_000_000,
         }
     }
 
