@@ -15,8 +15,8 @@
 //! reg.deregister(&mut a).unwrap();
 //! ```
 
-pub use crate::driver::Registration;
 pub use crate::driver::io::{Direction, ReadyEvent};
+pub use crate::driver::{Registration, Waiter};
 pub use mio::Interest;
 pub use mio::event::Source;
 

@@ -4,7 +4,7 @@
 //! halves through an `Arc`). Dropping it deregisters the source before the
 //! source's file descriptor is closed.
 
-use gust_executor::io::{Direction, Interest, Registration, Source};
+use gust_executor::io::{Direction, Interest, ReadyEvent, Registration, Source};
 use std::future::poll_fn;
 use std::io;
 use std::task::{Context, Poll};
@@ -73,32 +73,32 @@ impl<S: Source> Registered<S> {
         }
     }
 
-    /// `poll_io` as a future.
+    /// `poll_io` as a future. Dropped while it waits, it takes its waker
+    /// out of the source's wait list (`Registration::waiter`).
     pub(crate) async fn io<R>(
         &self,
         dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(cx, dir, &mut op)).await
+        let source = self.get();
+        let mut waiter = self.reg.waiter(dir);
+        poll_fn(|cx| waiter.poll_io(cx, || op(source))).await
     }
 
     /// Waits until the source is ready in `dir` (it may still say
     /// `WouldBlock` then: readiness is a hint).
     pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
-        poll_fn(|cx| self.reg.poll_ready(cx, dir).map_ok(|_| ())).await
+        self.ready_event(dir).await.map(drop)
     }
 
     /// Waits for readiness in `dir` and returns the event, to clear after a
     /// `WouldBlock`.
-    pub(crate) fn poll_ready(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-    ) -> Poll<io::Result<gust_executor::io::ReadyEvent>> {
-        self.reg.poll_ready(cx, dir)
+    pub(crate) async fn ready_event(&self, dir: Direction) -> io::Result<ReadyEvent> {
+        let mut waiter = self.reg.waiter(dir);
+        poll_fn(|cx| waiter.poll_ready(cx)).await
     }
 
-    pub(crate) fn clear(&self, ev: gust_executor::io::ReadyEvent) {
+    pub(crate) fn clear(&self, ev: ReadyEvent) {
         self.reg.clear_readiness(ev);
     }
 }

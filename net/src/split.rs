@@ -115,24 +115,17 @@ pub(crate) fn poll_write_vectored<S: ByteStream>(
 /// writability, then ask for the socket's error; a socket neither failed nor
 /// connected yet waits again.
 pub(crate) async fn connected<S: ByteStream>(io: &Registered<S>) -> io::Result<()> {
-    std::future::poll_fn(|cx| {
-        loop {
-            let ev = match io.poll_ready(cx, Direction::Write) {
-                Poll::Ready(Ok(ev)) => ev,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            if let Some(e) = io.get().take_error()? {
-                return Poll::Ready(Err(e));
-            }
-            match io.get().check_connected() {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => io.clear(ev),
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+    loop {
+        let ev = io.ready_event(Direction::Write).await?;
+        if let Some(e) = io.get().take_error()? {
+            return Err(e);
         }
-    })
-    .await
+        match io.get().check_connected() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => io.clear(ev),
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `poll_close`: shuts the writing direction down (the peer reads EOF).

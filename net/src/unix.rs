@@ -47,11 +47,15 @@ pub struct UnixListener {
 impl UnixListener {
     /// Listens on the socket file `path` (which must not exist; Go removes
     /// it on close, std and this type do not), with the system's largest
-    /// accept queue (`somaxconn`, as Go's).
+    /// accept queue (`somaxconn`, as Go's). On Linux, a path that starts
+    /// with a NUL byte names an abstract socket instead (no file; Go
+    /// writes it `@name`): `"\0name"`.
     ///
     /// # Errors
     ///
-    /// `AddrInUse` if the file exists; what `bind(2)` says otherwise.
+    /// `AddrInUse` if the file (or the abstract name) exists,
+    /// `InvalidInput` for a path with a NUL byte inside; what `bind(2)`
+    /// says otherwise.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         Self::from_std(crate::backlog::unix(path.as_ref())?)
     }
@@ -182,14 +186,16 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
-    /// Connects to the socket file `path`.
+    /// Connects to the socket file `path`, or, on Linux, to the abstract
+    /// socket named by what follows a leading NUL byte (`"\0name"`, as
+    /// [`UnixListener::bind`] takes it).
     ///
     /// # Errors
     ///
     /// `NotFound` if there is no such file, `ConnectionRefused` if nothing
-    /// listens on it.
+    /// listens on it, `InvalidInput` for a path with a NUL byte inside.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let s = UnixStream::from_mio(mnet::UnixStream::connect(path)?)?;
+        let s = UnixStream::from_mio(connect_to(path.as_ref())?)?;
         split::connected(&s.io).await?;
         Ok(s)
     }
@@ -279,3 +285,18 @@ halves!(
     gust_executor::io::mio::net::UnixStream,
     "UnixStream"
 );
+
+/// Starts a connection to `path`: a socket file, or, where the path starts
+/// with a NUL byte, the abstract name after it (Linux; what
+/// [`UnixListener::bind`] binds such a path to).
+fn connect_to(path: &Path) -> io::Result<mnet::UnixStream> {
+    use std::os::unix::ffi::OsStrExt;
+    match path.as_os_str().as_bytes() {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        [0, name @ ..] => {
+            use std::os::linux::net::SocketAddrExt;
+            mnet::UnixStream::connect_addr(&SocketAddr::from_abstract_name(name)?)
+        }
+        _ => mnet::UnixStream::connect(path),
+    }
+}

@@ -739,3 +739,29 @@ fn cancelled_fill_buf_loses_no_data() {
         }
     });
 }
+
+/// A socket outlives its runtime only to fail: every operation, a write
+/// to a socket whose writability the driver had cached included (found
+/// from outside: that one succeeded), says the runtime is gone.
+#[test]
+fn operations_after_the_runtime_shut_down_fail() {
+    let rt = rt(1);
+    let ((mut c, mut s), ln) = rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let (s, _) = ln.accept().await.unwrap();
+        ((c, s), ln)
+    });
+    rt.block_on(async { c.write_all(b"x").await.unwrap() }); // writability cached
+    drop(rt);
+    futures::executor::block_on(async {
+        let gone = |r: std::io::Result<()>| {
+            let e = r.expect_err("an operation on a socket of a runtime that shut down");
+            assert!(e.to_string().contains("has shut down"), "{e}");
+        };
+        gone(c.write_all(b"y").await);
+        gone(s.read_exact(&mut [0u8; 1]).await);
+        gone(ln.accept().await.map(drop));
+        gone(c.readable().await);
+    });
+}

@@ -126,3 +126,76 @@ fn unix_lines_and_copy_buf() {
         assert_eq!(out, b"world\nand the rest");
     });
 }
+
+/// A waker that counts nothing but its own clones (`Arc::strong_count`).
+struct Counted;
+
+impl std::task::Wake for Counted {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Polls `fut` once with `waker` (it must be waiting), then drops it.
+fn poll_once_and_drop<F: std::future::Future>(fut: F, waker: &std::task::Waker) {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(
+        fut.as_mut().poll(&mut cx).is_pending(),
+        "the operation must wait"
+    );
+}
+
+/// Found from outside: every `recv_from` dropped while it waited left its
+/// waker in the socket's wait list until the socket's next event, so a
+/// quiet socket with requests timing out on it kept every dead task alive.
+#[test]
+fn dropped_waits_leave_no_waker_behind() {
+    let counted = Arc::new(Counted);
+    let waker = std::task::Waker::from(counted.clone());
+    gust_executor::block_on(async {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let ln = gust_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = gust_net::TcpStream::connect(ln.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (_s, _) = ln.accept().await.unwrap();
+        let mut buf = [0u8; 16];
+        for _ in 0..1000 {
+            poll_once_and_drop(udp.recv_from(&mut buf), &waker);
+            poll_once_and_drop(udp.recv(&mut buf), &waker);
+            poll_once_and_drop(ln.accept(), &waker);
+            poll_once_and_drop(c.peek(&mut buf), &waker);
+            poll_once_and_drop(c.readable(), &waker);
+        }
+        // Only `waker` itself is left.
+        assert_eq!(Arc::strong_count(&counted), 2);
+    });
+}
+
+/// Found from outside: `connect` could not reach an abstract name that
+/// `bind` took ("paths must not contain interior null bytes"), and `bind`
+/// of a path with a NUL inside bound the part before it.
+#[test]
+fn unix_abstract_names_and_nul_bytes() {
+    gust_executor::block_on(async {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let name = format!("\0gust-test-abstract-{}", std::process::id());
+            let ln = UnixListener::bind(&name).unwrap();
+            let mut c = UnixStream::connect(&name).await.unwrap();
+            let (mut s, _) = ln.accept().await.unwrap();
+            c.write_all(b"hi").await.unwrap();
+            let mut buf = [0u8; 2];
+            s.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"hi");
+            let again = UnixListener::bind(&name).map(drop).unwrap_err();
+            assert_eq!(again.kind(), std::io::ErrorKind::AddrInUse);
+        }
+        let dir = sock_path("nul").with_file_name("");
+        let inside = dir.join("sock\0tail");
+        let e = UnixListener::bind(&inside).map(drop).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+        assert!(!dir.join("sock").exists(), "bound the part before the NUL");
+        let e = UnixStream::connect(&inside).await.map(drop).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+    });
+}

@@ -289,14 +289,20 @@ impl Driver {
         self.timers.close(thread_timers);
     }
 
-    /// Ready in `dir`, or the task's waker is stored (module docs of `io.rs`).
+    /// Ready in `dir`, or the task's waker is stored, under `key` for a
+    /// waiter (module docs of `io.rs`). Once the runtime has shut down, an
+    /// error, even for a source whose readiness is cached.
     pub(crate) fn poll_ready(
         &self,
         io: &ScheduledIo,
         cx: &mut Context<'_>,
         dir: Direction,
+        key: Option<&mut u64>,
     ) -> Poll<std::io::Result<ReadyEvent>> {
-        match io.poll_ready(cx, dir, || self.is_shutdown()) {
+        if self.is_shutdown() {
+            return Poll::Ready(Err(gone()));
+        }
+        match io.poll_ready(cx, dir, key, || self.is_shutdown()) {
             Poll::Ready(Some(ev)) => {
                 // Ready: one unit of the task's budget, or a yield
                 // (`coop.rs`); the readiness stays for the next poll.
@@ -509,7 +515,39 @@ impl Registration {
         cx: &mut Context<'_>,
         dir: Direction,
     ) -> Poll<std::io::Result<ReadyEvent>> {
-        self.driver.poll_ready(&self.io, cx, dir)
+        self.driver.poll_ready(&self.io, cx, dir, None)
+    }
+
+    /// The waiting side of one operation in `dir`, for a future to hold:
+    /// like [`poll_ready`](Self::poll_ready) and [`poll_io`](Self::poll_io),
+    /// but the waker it stores goes when the [`Waiter`] is dropped, where
+    /// the plain poll functions leave it until the source's next event in
+    /// `dir` (`io.rs`, "Who takes a waker out"). Use one per future that
+    /// may be dropped while it waits.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::io::{Read, Write};
+    /// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// b.set_nonblocking(true).unwrap();
+    /// let mut b = gust_executor::io::mio::net::UnixStream::from_std(b);
+    /// let reg = Registration::new(&mut b, Interest::READABLE).unwrap();
+    /// a.write_all(b"hi").unwrap();
+    /// let mut buf = [0u8; 2];
+    /// let n = gust_executor::block_on(async {
+    ///     let mut waiter = reg.waiter(Direction::Read);
+    ///     std::future::poll_fn(|cx| waiter.poll_io(cx, || (&b).read(&mut buf))).await
+    /// })
+    /// .unwrap();
+    /// assert_eq!(&buf[..n], b"hi");
+    /// reg.deregister(&mut b).unwrap();
+    /// ```
+    pub fn waiter(&self, dir: Direction) -> Waiter<'_> {
+        Waiter {
+            reg: self,
+            dir,
+            key: io::ANONYMOUS,
+        }
     }
 
     /// Forgets the readiness `ev` reported, unless an event came since.
@@ -555,10 +593,24 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        op: impl FnMut() -> std::io::Result<R>,
+    ) -> Poll<std::io::Result<R>> {
+        self.poll_io_as(cx, dir, None, op)
+    }
+
+    /// [`poll_io`](Self::poll_io), the waker stored under `key` if given.
+    fn poll_io_as<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut key: Option<&mut u64>,
         mut op: impl FnMut() -> std::io::Result<R>,
     ) -> Poll<std::io::Result<R>> {
         loop {
-            let ev = match self.poll_ready(cx, dir) {
+            let ev = match self
+                .driver
+                .poll_ready(&self.io, cx, dir, key.as_deref_mut())
+            {
                 Poll::Ready(Ok(ev)) => ev,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -587,6 +639,52 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.driver.remove(&self.io);
+    }
+}
+
+/// One operation waiting on a [`Registration`] in one direction
+/// ([`Registration::waiter`]): its stored waker goes when it is dropped.
+pub struct Waiter<'a> {
+    reg: &'a Registration,
+    dir: Direction,
+    /// Its entry's key in the source's wait list, 0 until it first waits.
+    key: u64,
+}
+
+impl Waiter<'_> {
+    /// [`Registration::poll_ready`] for this waiter.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime the source is registered with has shut down.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<ReadyEvent>> {
+        self.reg
+            .driver
+            .poll_ready(&self.reg.io, cx, self.dir, Some(&mut self.key))
+    }
+
+    /// [`Registration::poll_io`] for this waiter.
+    pub fn poll_io<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnMut() -> std::io::Result<R>,
+    ) -> Poll<std::io::Result<R>> {
+        self.reg.poll_io_as(cx, self.dir, Some(&mut self.key), op)
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.reg.io.forget(self.dir, self.key);
+    }
+}
+
+impl std::fmt::Debug for Waiter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiter")
+            .field("dir", &self.dir)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
