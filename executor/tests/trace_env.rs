@@ -130,7 +130,7 @@ fn a_bad_value_is_an_error_naming_the_variable() {
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{stdout}{stderr}");
         assert!(
-            stdout.contains(&format!("error: gust: invalid {var}=")),
+            stdout.contains(&format!("error: gust: invalid {var}=\"{value}\": expected")),
             "{stdout}"
         );
     }

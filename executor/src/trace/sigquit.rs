@@ -24,14 +24,20 @@ static WATCHED: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
 /// Whether [`SIGQUIT_DUMP_ENV`] asks for dumps.
 pub(crate) fn from_env() -> io::Result<bool> {
-    match std::env::var(SIGQUIT_DUMP_ENV) {
-        Err(std::env::VarError::NotPresent) => Ok(false),
-        Ok(v) if matches!(v.trim(), "1" | "true") => Ok(true),
-        Ok(v) if matches!(v.trim(), "0" | "false" | "") => Ok(false),
-        v => Err(io::Error::new(
+    let bad = |v: &dyn std::fmt::Debug| {
+        io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("gust: invalid {SIGQUIT_DUMP_ENV}={v:?}: expected `1` or `0`"),
-        )),
+        )
+    };
+    match std::env::var(SIGQUIT_DUMP_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(false),
+        Err(std::env::VarError::NotUnicode(v)) => Err(bad(&v)),
+        Ok(v) => match v.trim() {
+            "1" | "true" => Ok(true),
+            "0" | "false" | "" => Ok(false),
+            _ => Err(bad(&v)),
+        },
     }
 }
 
