@@ -145,11 +145,23 @@ fn check_async(f: &ItemFn, which: &str) -> Result<(), syn::Error> {
 /// Runs `async fn main` on gust: on the global runtime, or with
 /// `workers = N` on a runtime of its own with `N` workers.
 ///
-/// ```ignore
+/// ```
 /// #[gust::main]
 /// async fn main() {
 ///     let h = gust::spawn(async { 1 + 1 });
 ///     assert_eq!(h.await.unwrap(), 2);
+/// }
+/// ```
+///
+/// A `main` that returns a `Result`, on a runtime of 2 workers:
+///
+/// ```
+/// #[gust::main(workers = 2)]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let (tx, rx) = gust::chan::<u32>(0);
+///     gust::spawn(async move { tx.send(7).await });
+///     assert_eq!(rx.recv().await, Some(7));
+///     Ok(())
 /// }
 /// ```
 #[proc_macro_attribute]
@@ -163,11 +175,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// fails the test with Go's "all tasks are asleep - deadlock!" and the task
 /// dump, unless `GUST_DEADLOCK` says otherwise.
 ///
-/// ```ignore
+/// ```
 /// #[gust::test(workers = 2)]
 /// async fn adds() {
 ///     assert_eq!(gust::spawn(async { 2 }).await.unwrap(), 2);
 /// }
+///
+/// // An hour of virtual time, in microseconds of real time.
+/// #[gust::test(start_paused = true)]
+/// async fn times_out() {
+///     let slow = gust::time::sleep(std::time::Duration::from_secs(7200));
+///     let r = gust::time::timeout(std::time::Duration::from_secs(3600), slow).await;
+///     assert!(r.is_err());
+/// }
+/// # fn main() {} // (a doctest compiles tests but runs only `main`)
 /// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -479,6 +479,20 @@ thread_local! {
 /// dropped in the reverse order of their `enter`: else the thread's
 /// current slot may be left pointing to a slot that is gone, which the
 /// next [`record`] writes to.
+///
+/// # Examples
+///
+/// ```
+/// use gust_trace::{Wait, WaitSlot};
+/// let slot = WaitSlot::new();
+/// gust_trace::record(Wait::Io); // no slot is current: nothing recorded
+/// {
+///     // SAFETY: the guard drops at the end of this block, before `slot`.
+///     let _entered = unsafe { gust_trace::enter(&slot) };
+///     gust_trace::record(Wait::Io);
+/// }
+/// assert_eq!(slot.get(), Some(Wait::Io));
+/// ```
 #[inline]
 pub unsafe fn enter(slot: &WaitSlot) -> Entered<'_> {
     let prev = CURRENT.with(|c| c.replace(slot));
