@@ -20,10 +20,14 @@
 //! 3. `into_split` moves the buffer to the reading half, bytes and all.
 //!
 //! A program that never calls `fill_buf` pays one branch per read and 32
-//! bytes per stream; the buffer is allocated on first use and kept.
+//! bytes per stream; the buffer is allocated on first use and kept. (The
+//! reader's place in the read wait list lives here too, 8 bytes: a
+//! `ReadAhead` is what every owned reader has, and it moves to the
+//! reading half with the bytes.)
 
 use crate::registered::Registered;
 use crate::split::{self, ByteStream};
+use gust_executor::io::WaitKey;
 use std::io::{self, IoSliceMut};
 use std::task::{Context, Poll, ready};
 
@@ -40,6 +44,10 @@ pub(crate) struct ReadAhead {
     pos: usize,
     /// One past the last byte read into `data` (invariant #1).
     filled: usize,
+    /// The reader's place in the source's read wait list
+    /// (`Registration::poll_ready_keyed`): a reader polled by another task
+    /// replaces its waker there instead of adding one.
+    pub(crate) key: WaitKey,
 }
 
 impl ReadAhead {
@@ -65,7 +73,7 @@ impl ReadAhead {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         if self.pos == self.filled {
-            return split::poll_read(io, cx, buf);
+            return split::poll_read(io, cx, buf, Some(&mut self.key));
         }
         let n = self.copy_to(buf);
         self.consume(n);
@@ -81,7 +89,7 @@ impl ReadAhead {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         if self.pos == self.filled {
-            return split::poll_read_vectored(io, cx, bufs);
+            return split::poll_read_vectored(io, cx, bufs, Some(&mut self.key));
         }
         let mut total = 0;
         for buf in bufs {
@@ -108,7 +116,12 @@ impl ReadAhead {
             }
             // Nothing is pending, so the whole buffer may be overwritten;
             // a read that fails or waits leaves it empty.
-            let n = ready!(split::poll_read(io, cx, &mut self.data))?;
+            let n = ready!(split::poll_read(
+                io,
+                cx,
+                &mut self.data,
+                Some(&mut self.key)
+            ))?;
             self.pos = 0;
             self.filled = n;
         }
@@ -173,6 +186,7 @@ mod tests {
             data,
             pos: 0,
             filled: bytes.len(),
+            key: WaitKey::default(),
         }
     }
 
@@ -191,6 +205,6 @@ mod tests {
         let a = ReadAhead::default();
         assert!(a.data.is_empty());
         assert_eq!(a.pending(), b"");
-        assert_eq!(std::mem::size_of::<ReadAhead>(), 32);
+        assert_eq!(std::mem::size_of::<ReadAhead>(), 40);
     }
 }

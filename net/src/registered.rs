@@ -4,7 +4,7 @@
 //! halves through an `Arc`). Dropping it deregisters the source before the
 //! source's file descriptor is closed.
 
-use gust_executor::io::{Direction, Interest, ReadyEvent, Registration, Source};
+use gust_executor::io::{Direction, Interest, ReadyEvent, Registration, Source, WaitKey};
 use std::future::poll_fn;
 use std::io;
 use std::task::{Context, Poll};
@@ -48,16 +48,25 @@ impl<S: Source> Registered<S> {
     /// buffer drained (or full), so the readiness is forgotten at once
     /// instead of by a next call that would say `WouldBlock`
     /// (`Registration::clear_drained`).
+    ///
+    /// `key` is the caller's place in the wait list if it keeps one (an
+    /// owned stream or half: `Registration::poll_ready_keyed`), `None` for
+    /// a shared `&` stream.
     pub(crate) fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         len: usize,
+        mut key: Option<&mut WaitKey>,
         mut op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         let source = self.get();
         loop {
-            let ev = match self.reg.poll_ready(cx, dir) {
+            let ready = match key.as_deref_mut() {
+                Some(key) => self.reg.poll_ready_keyed(cx, dir, key),
+                None => self.reg.poll_ready(cx, dir),
+            };
+            let ev = match ready {
                 Poll::Ready(Ok(ev)) => ev,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -96,6 +105,11 @@ impl<S: Source> Registered<S> {
     pub(crate) async fn ready_event(&self, dir: Direction) -> io::Result<ReadyEvent> {
         let mut waiter = self.reg.waiter(dir);
         poll_fn(|cx| waiter.poll_ready(cx)).await
+    }
+
+    /// The owner of `key` goes away: its waker leaves the wait list.
+    pub(crate) fn forget(&self, dir: Direction, key: &mut WaitKey) {
+        self.reg.forget(dir, key);
     }
 
     pub(crate) fn clear(&self, ev: ReadyEvent) {

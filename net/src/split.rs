@@ -12,7 +12,7 @@
 //! ahead (`read_ahead.rs`): read a stream through `&` or through itself.
 
 use crate::registered::Registered;
-use gust_executor::io::{Direction, Source};
+use gust_executor::io::{Direction, Source, WaitKey};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
@@ -69,46 +69,50 @@ pub(crate) fn poll_read<S: ByteStream>(
     io: &Registered<S>,
     cx: &mut Context<'_>,
     buf: &mut [u8],
+    key: Option<&mut WaitKey>,
 ) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_stream_io(cx, Direction::Read, buf.len(), |s| s.read(buf))
+    io.poll_stream_io(cx, Direction::Read, buf.len(), key, |s| s.read(buf))
 }
 
 pub(crate) fn poll_read_vectored<S: ByteStream>(
     io: &Registered<S>,
     cx: &mut Context<'_>,
     bufs: &mut [IoSliceMut<'_>],
+    key: Option<&mut WaitKey>,
 ) -> Poll<io::Result<usize>> {
     let len = bufs.iter().map(|b| b.len()).sum();
     if len == 0 {
         return Poll::Ready(Ok(0)); // as `poll_read` of an empty buffer
     }
-    io.poll_stream_io(cx, Direction::Read, len, |s| s.read_vectored(bufs))
+    io.poll_stream_io(cx, Direction::Read, len, key, |s| s.read_vectored(bufs))
 }
 
 pub(crate) fn poll_write<S: ByteStream>(
     io: &Registered<S>,
     cx: &mut Context<'_>,
     buf: &[u8],
+    key: Option<&mut WaitKey>,
 ) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_stream_io(cx, Direction::Write, buf.len(), |s| s.write(buf))
+    io.poll_stream_io(cx, Direction::Write, buf.len(), key, |s| s.write(buf))
 }
 
 pub(crate) fn poll_write_vectored<S: ByteStream>(
     io: &Registered<S>,
     cx: &mut Context<'_>,
     bufs: &[IoSlice<'_>],
+    key: Option<&mut WaitKey>,
 ) -> Poll<io::Result<usize>> {
     let len = bufs.iter().map(|b| b.len()).sum();
     if len == 0 {
         return Poll::Ready(Ok(0)); // as `poll_write` of an empty buffer
     }
-    io.poll_stream_io(cx, Direction::Write, len, |s| s.write_vectored(bufs))
+    io.poll_stream_io(cx, Direction::Write, len, key, |s| s.write_vectored(bufs))
 }
 
 /// Waits until a non-blocking `connect` has finished. mio's rule: wait for
@@ -203,13 +207,23 @@ macro_rules! halves {
         /// ```
         pub struct $write {
             pub(crate) io: $crate::split::Shared<$source>,
+            /// Its place in the source's write wait list.
+            pub(crate) key: gust_executor::io::WaitKey,
         }
 
         $crate::read_ahead::async_buf_read!($read);
-        $crate::split::async_write!($write);
+        $crate::split::async_write!($write, key);
+
+        impl Drop for $read {
+            fn drop(&mut self) {
+                // The writing half may live on: leave no waker behind.
+                self.io.forget(gust_executor::io::Direction::Read, &mut self.ahead.key);
+            }
+        }
 
         impl Drop for $write {
             fn drop(&mut self) {
+                self.io.forget(gust_executor::io::Direction::Write, &mut self.key);
                 let _ = $crate::split::close(&self.io);
             }
         }
@@ -238,37 +252,47 @@ macro_rules! async_read {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::split::poll_read(&self.io, cx, buf)
+                $crate::split::poll_read(&self.io, cx, buf, None)
             }
             fn poll_read_vectored(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::split::poll_read_vectored(&self.io, cx, bufs)
+                $crate::split::poll_read_vectored(&self.io, cx, bufs, None)
             }
         }
     };
 }
 pub(crate) use async_read;
 
-/// Implements `AsyncWrite` for `$t`, whose `Registered` source is `self.io`.
+/// Implements `AsyncWrite` for `$t`, whose `Registered` source is `self.io`;
+/// with `$key`, an owned writer that keeps its place in the source's write
+/// wait list in that field (`Registration::poll_ready_keyed`).
 macro_rules! async_write {
     ($t:ty) => {
+        $crate::split::async_write!($t, |this| None);
+    };
+    ($t:ty, $key:ident) => {
+        $crate::split::async_write!($t, |this| Some(&mut this.$key));
+    };
+    ($t:ty, |$this:ident| $key:expr) => {
         impl futures_io::AsyncWrite for $t {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::split::poll_write(&self.io, cx, buf)
+                let $this = self.get_mut();
+                $crate::split::poll_write(&$this.io, cx, buf, $key)
             }
             fn poll_write_vectored(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::split::poll_write_vectored(&self.io, cx, bufs)
+                let $this = self.get_mut();
+                $crate::split::poll_write_vectored(&$this.io, cx, bufs, $key)
             }
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,

@@ -6,8 +6,8 @@ use crate::registered::Registered;
 use crate::resolve::{ToSocketAddrs, each, resolve};
 use crate::split::{self, OwnedReadHalf, OwnedWriteHalf, async_rw, async_write};
 use futures_core::Stream;
-use gust_executor::io::Direction;
 use gust_executor::io::mio::net as mnet;
+use gust_executor::io::{Direction, WaitKey};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -314,8 +314,11 @@ impl Stream for Incoming<'_> {
 /// ```
 pub struct TcpStream {
     io: split::Shared<mnet::TcpStream>,
-    /// Bytes `fill_buf` read and nobody consumed yet (`read_ahead.rs`).
+    /// Bytes `fill_buf` read and nobody consumed yet, and the place in
+    /// the read wait list (`read_ahead.rs`).
     ahead: ReadAhead,
+    /// The place in the write wait list (`Registration::poll_ready_keyed`).
+    write_key: WaitKey,
 }
 
 impl TcpStream {
@@ -370,6 +373,7 @@ impl TcpStream {
         Ok(TcpStream {
             io: Arc::new(Registered::new(s)?),
             ahead: ReadAhead::default(),
+            write_key: WaitKey::default(),
         })
     }
 
@@ -594,7 +598,10 @@ impl TcpStream {
                 io: self.io.clone(),
                 ahead: self.ahead,
             },
-            OwnedWriteHalf { io: self.io },
+            OwnedWriteHalf {
+                io: self.io,
+                key: self.write_key,
+            },
         )
     }
 }
@@ -606,7 +613,7 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
 }
 
 async_buf_read!(TcpStream);
-async_write!(TcpStream);
+async_write!(TcpStream, write_key);
 async_rw!(&TcpStream);
 
 impl fmt::Debug for TcpStream {

@@ -5,8 +5,8 @@ use crate::read_ahead::{ReadAhead, async_buf_read};
 use crate::registered::Registered;
 use crate::split::{self, async_rw, async_write, halves};
 use futures_core::Stream;
-use gust_executor::io::Direction;
 use gust_executor::io::mio::net as mnet;
+use gust_executor::io::{Direction, WaitKey};
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
@@ -181,8 +181,11 @@ impl Stream for UnixIncoming<'_> {
 /// ```
 pub struct UnixStream {
     io: split::Shared<mnet::UnixStream>,
-    /// Bytes `fill_buf` read and nobody consumed yet (`read_ahead.rs`).
+    /// Bytes `fill_buf` read and nobody consumed yet, and the place in
+    /// the read wait list (`read_ahead.rs`).
     ahead: ReadAhead,
+    /// The place in the write wait list (`Registration::poll_ready_keyed`).
+    write_key: WaitKey,
 }
 
 impl UnixStream {
@@ -224,6 +227,7 @@ impl UnixStream {
         Ok(UnixStream {
             io: Arc::new(Registered::new(s)?),
             ahead: ReadAhead::default(),
+            write_key: WaitKey::default(),
         })
     }
 
@@ -262,13 +266,16 @@ impl UnixStream {
                 io: self.io.clone(),
                 ahead: self.ahead,
             },
-            UnixOwnedWriteHalf { io: self.io },
+            UnixOwnedWriteHalf {
+                io: self.io,
+                key: self.write_key,
+            },
         )
     }
 }
 
 async_buf_read!(UnixStream);
-async_write!(UnixStream);
+async_write!(UnixStream, write_key);
 async_rw!(&UnixStream);
 
 impl fmt::Debug for UnixStream {

@@ -199,3 +199,39 @@ fn unix_abstract_names_and_nul_bytes() {
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
     });
 }
+
+/// An owned stream (or half) keeps its place in the wait lists: polled by
+/// one task after another, each dropping its read or write, it leaves one
+/// waker, not one per task, and a half dropped takes its own out.
+#[test]
+fn a_stream_polled_by_many_tasks_keeps_one_waker() {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    let wakers: Vec<_> = (0..100).map(|_| Arc::new(Counted)).collect();
+    let held = |ws: &[Arc<Counted>]| ws.iter().filter(|w| Arc::strong_count(w) > 1).count();
+    gust_executor::block_on(async {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (mut r, mut w) = a.into_split();
+        // Fill the socket's send buffer, so that a write waits.
+        let chunk = vec![0u8; 1 << 16];
+        let mut noop = std::task::Context::from_waker(std::task::Waker::noop());
+        while let std::task::Poll::Ready(n) =
+            futures::io::AsyncWrite::poll_write(std::pin::Pin::new(&mut w), &mut noop, &chunk)
+        {
+            n.unwrap();
+        }
+        let mut buf = [0u8; 16];
+        for counted in &wakers {
+            let waker = std::task::Waker::from(counted.clone());
+            poll_once_and_drop(r.read(&mut buf), &waker);
+            poll_once_and_drop(w.write(&chunk), &waker);
+        }
+        assert_eq!(
+            held(&wakers),
+            1,
+            "the last task's waker, once for both sides"
+        );
+        drop(r);
+        drop(w);
+        assert_eq!(held(&wakers), 0);
+    });
+}

@@ -43,10 +43,15 @@
 //!   `recv_from`, `connect`...) gets a key from the source the first time it
 //!   stores a waker, replaces its own entry's waker when polled again (a
 //!   future may move between tasks), and removes its entry when dropped;
-//! - a poll function without a future to hold a key (`poll_read` of a
-//!   shared `&TcpStream`, `poll_accept`) stores an entry of key 0,
-//!   deduplicated by `will_wake`: a task polling again does not add one,
-//!   and the driver's next event for the direction takes it.
+//! - an owned stream or half keeps a key for each side in itself
+//!   ([`WaitKey`](super::WaitKey): `poll_read` and `poll_write` replace
+//!   their side's entry, whichever task polls) and takes its entries out
+//!   when dropped;
+//! - a poll function with nothing to hold a key (`poll_read` of a shared
+//!   `&TcpStream`, `poll_accept`, `Registration::poll_ready`) stores an
+//!   entry of key 0, deduplicated by `will_wake`: a task polling again
+//!   does not add one, and the driver's next event for the direction
+//!   takes it.
 //!
 //! A waiter that completed without waiting has key 0 and takes no lock when
 //! it is dropped.

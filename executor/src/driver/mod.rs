@@ -546,8 +546,49 @@ impl Registration {
         Waiter {
             reg: self,
             dir,
-            key: io::ANONYMOUS,
+            key: WaitKey::default(),
         }
+    }
+
+    /// [`poll_ready`](Self::poll_ready) for a caller that keeps its place
+    /// in the wait list itself, where a [`Waiter`] cannot live (a stream's
+    /// `poll_read`: the stream keeps the key of its reading side). Polled
+    /// again, from any task, it replaces its own entry; give the key to
+    /// [`forget`](Self::forget) when the caller goes away.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration, WaitKey};
+    /// use std::io::Write;
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// let mut key = WaitKey::default();
+    /// b.write_all(b"x").unwrap();
+    /// gust_executor::block_on(std::future::poll_fn(|cx| {
+    ///     reg.poll_ready_keyed(cx, Direction::Read, &mut key)
+    /// }))
+    /// .unwrap();
+    /// reg.forget(Direction::Read, &mut key);
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the runtime the source is registered with has shut down.
+    pub fn poll_ready_keyed(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        key: &mut WaitKey,
+    ) -> Poll<std::io::Result<ReadyEvent>> {
+        self.driver.poll_ready(&self.io, cx, dir, Some(&mut key.0))
+    }
+
+    /// Takes the waker stored under `key` in `dir` out of the wait list, if
+    /// the driver has not taken it ([`poll_ready_keyed`](Self::poll_ready_keyed)).
+    pub fn forget(&self, dir: Direction, key: &mut WaitKey) {
+        self.io.forget(dir, std::mem::take(&mut key.0));
     }
 
     /// Forgets the readiness `ev` reported, unless an event came since.
@@ -647,9 +688,13 @@ impl Drop for Registration {
 pub struct Waiter<'a> {
     reg: &'a Registration,
     dir: Direction,
-    /// Its entry's key in the source's wait list, 0 until it first waits.
-    key: u64,
+    key: WaitKey,
 }
+
+/// A caller's place in a source's wait list
+/// ([`Registration::poll_ready_keyed`]): none until it first waits.
+#[derive(Debug, Default)]
+pub struct WaitKey(u64);
 
 impl Waiter<'_> {
     /// [`Registration::poll_ready`] for this waiter.
@@ -658,9 +703,7 @@ impl Waiter<'_> {
     ///
     /// If the runtime the source is registered with has shut down.
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<ReadyEvent>> {
-        self.reg
-            .driver
-            .poll_ready(&self.reg.io, cx, self.dir, Some(&mut self.key))
+        self.reg.poll_ready_keyed(cx, self.dir, &mut self.key)
     }
 
     /// [`Registration::poll_io`] for this waiter.
@@ -669,13 +712,13 @@ impl Waiter<'_> {
         cx: &mut Context<'_>,
         op: impl FnMut() -> std::io::Result<R>,
     ) -> Poll<std::io::Result<R>> {
-        self.reg.poll_io_as(cx, self.dir, Some(&mut self.key), op)
+        self.reg.poll_io_as(cx, self.dir, Some(&mut self.key.0), op)
     }
 }
 
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
-        self.reg.io.forget(self.dir, self.key);
+        self.reg.forget(self.dir, &mut self.key);
     }
 }
 
@@ -683,7 +726,7 @@ impl std::fmt::Debug for Waiter<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Waiter")
             .field("dir", &self.dir)
-            .field("key", &self.key)
+            .field("key", &self.key.0)
             .finish_non_exhaustive()
     }
 }
