@@ -1108,21 +1108,30 @@ mod tests {
     }
 
     /// `stop` racing the cancel: the function runs exactly when `stop` lost.
+    /// (It runs on the blocking pool, perhaps after `cancel` returned: a
+    /// lost `stop` waits for it; a won one proves it can never run.)
     #[test]
     fn after_func_stop_vs_cancel() {
-        use std::sync::atomic::AtomicUsize;
         let rounds = if cfg!(miri) { 3 } else { 200 };
         for _ in 0..rounds {
             let (ctx, cancel) = Context::background().with_cancel();
-            let ran = StdArc::new(AtomicUsize::new(0));
-            let r = ran.clone();
-            let handle = ctx.after_func(move || {
-                r.fetch_add(1, Ordering::SeqCst);
-            });
+            let (ran, runs) = std::sync::mpsc::channel();
+            let handle = ctx.after_func(move || ran.send(()).unwrap());
             let t = std::thread::spawn(move || cancel.cancel());
             let stopped = handle.stop();
             t.join().unwrap();
-            assert_eq!(ran.load(Ordering::SeqCst), usize::from(!stopped));
+            let limit = std::time::Duration::from_secs(10);
+            let gone = |r| matches!(r, Err(std::sync::mpsc::RecvTimeoutError::Disconnected));
+            if !stopped {
+                runs.recv_timeout(limit)
+                    .expect("the function runs when stop lost");
+            }
+            // Either way it is gone now (dropped unrun, or run once), and
+            // the sender with it.
+            assert!(
+                gone(runs.recv_timeout(limit)),
+                "stopped yet ran, or ran twice"
+            );
         }
     }
 

@@ -117,6 +117,11 @@
 //! state, under the same lock, sees the end. So no wake-up is lost. The loom
 //! models `loom_waiters_wake` and `loom_leaf_waiter_wakes` check it.
 //!
+//! A `cancel` ends its whole subtree before it wakes anyone: every node's
+//! end comes first, then the wakes (of the nodes whose end saw
+//! `LISTENED`), so a task woken by any node's `done()` finds that node's
+//! descendants ended too, as a Go program expects after `<-ctx.Done()`.
+//!
 //! Keys (invariant #7): a key handed to a waiter stays in the slab while the
 //! node is live, and only that waiter removes it ([`CancelNode::forget_done`],
 //! which checks the state under the lock). Once the node has ended, nothing
@@ -450,11 +455,21 @@ impl CancelNode {
             return;
         };
         self.unregister();
-        self.wake(old);
+        // The whole subtree ends before anyone is woken: a task woken by
+        // this node's `done()` finds every descendant ended (found from
+        // outside: one woken by a parent read its child live in half the
+        // runs; Go's window is as small as its lock makes it).
+        let mut woken = Vec::new();
         while let Some(node) = cleanup.work.pop() {
-            if let Some(old) = node.end(end, &cause, &mut cleanup) {
-                node.wake(old);
+            if let Some(old) = node.end(end, &cause, &mut cleanup)
+                && old.listened()
+            {
+                woken.push((node, old));
             }
+        }
+        self.wake(old);
+        for (node, old) in woken {
+            node.wake(old);
         }
         for timer in cleanup.timers {
             timer.stop();
