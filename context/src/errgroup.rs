@@ -275,7 +275,55 @@ impl<E: Send + 'static> Group<E> {
         // The slot is taken here when one is free, as Go's `Go` takes it in
         // the caller: a `try_go` right after sees the limit reached.
         let has_slot = self.shared.try_take_slot();
-        self.spawn(fut, has_slot);
+        self.spawn(fut, has_slot, None);
+    }
+
+    /// [`go`](Group::go) as Go's `Go` does it under a limit: returns once
+    /// the task has its slot (at once when one is free; else when a task
+    /// queued before it has finished). A loop that starts a task per item
+    /// and stops when the group's context ends then starts no more than
+    /// the limit ahead of the first failure, as in Go, where `go` would
+    /// queue every item's task at once. Dropped while it waits, it leaves
+    /// the task queued, as `go` does: the task runs when its turn comes.
+    ///
+    /// ```
+    /// use gust_context::{Context, errgroup::Group};
+    /// # gust_executor::block_on(async {
+    /// let (g, ctx) = Group::<String>::with_context(&Context::background());
+    /// g.set_limit(2);
+    /// let mut started = 0;
+    /// for i in 0..100 {
+    ///     if ctx.is_done() {
+    ///         break; // a task failed: start no more
+    ///     }
+    ///     started += 1;
+    ///     g.go_when_free(async move {
+    ///         if i == 3 { Err(format!("item {i} failed")) } else { Ok(()) }
+    ///     })
+    ///     .await;
+    /// }
+    /// assert_eq!(g.wait().await, Err("item 3 failed".to_string()));
+    /// assert!(started < 100);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn go_when_free<F>(&self, fut: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        let started = if self.shared.try_take_slot() {
+            self.spawn(fut, true, None);
+            None
+        } else {
+            let started = Arc::new(Started::default());
+            self.spawn(fut, false, Some(started.clone()));
+            Some(started)
+        };
+        async move {
+            if let Some(started) = started {
+                started.wait().await;
+            }
+        }
     }
 
     /// Runs `fut` in a new task only if a slot is free under the limit;
@@ -296,14 +344,15 @@ impl<E: Send + 'static> Group<E> {
         if !self.shared.try_take_slot() {
             return false;
         }
-        self.spawn(fut, true);
+        self.spawn(fut, true, None);
         true
     }
 
     /// Spawns the task; `has_slot`: the caller already took its slot (else
-    /// the task waits for one, counted in `queued` until it has it).
+    /// the task waits for one, counted in `queued` until it has it, and
+    /// then tells `started`).
     #[track_caller]
-    fn spawn<F>(&self, fut: F, has_slot: bool)
+    fn spawn<F>(&self, fut: F, has_slot: bool, started: Option<Arc<Started>>)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
@@ -316,6 +365,7 @@ impl<E: Send + 'static> Group<E> {
         let guard = TaskGuard {
             shared: self.shared.clone(),
             has_slot,
+            started,
         };
         drop(gust_executor::spawn(async move {
             let mut guard = guard;
@@ -323,6 +373,9 @@ impl<E: Send + 'static> Group<E> {
                 guard.shared.acquire().await;
                 guard.has_slot = true;
                 guard.shared.queued.fetch_sub(1, Ordering::SeqCst);
+                if let Some(started) = guard.started.take() {
+                    started.set();
+                }
             }
             let outcome = CatchUnwind { fut }.await;
             match outcome {
@@ -462,6 +515,36 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 struct TaskGuard<E: Send + 'static> {
     shared: Arc<Shared<E>>,
     has_slot: bool,
+    /// The `go_when_free` waiting for this task's slot, until told.
+    started: Option<Arc<Started>>,
+}
+
+/// What a [`Group::go_when_free`] waits for: its task got a slot (or is
+/// gone without one: a runtime's shutdown dropped it).
+#[derive(Default)]
+struct Started {
+    set: std::sync::atomic::AtomicBool,
+    event: Event,
+}
+
+impl Started {
+    fn set(&self) {
+        // Release: pairs with the Acquire loads in `wait`.
+        self.set.store(true, Ordering::Release);
+        self.event.notify(usize::MAX);
+    }
+
+    /// Listener first, then the re-check: no lost wake-up.
+    async fn wait(&self) {
+        while !self.set.load(Ordering::Acquire) {
+            let listener = self.event.listen();
+            if self.set.load(Ordering::Acquire) {
+                return;
+            }
+            let reason = gust_trace::Wait::Lock(gust_trace::Lock::Semaphore);
+            gust_trace::traced(listener, reason).await;
+        }
+    }
 }
 
 impl<E: Send + 'static> Drop for TaskGuard<E> {
@@ -472,6 +555,9 @@ impl<E: Send + 'static> Drop for TaskGuard<E> {
             // Dropped while queued (its runtime shut down, or it was
             // never polled): no longer ahead of anyone.
             self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let Some(started) = self.started.take() {
+            started.set(); // its waiter waits no more
         }
         self.shared.wg.done();
     }

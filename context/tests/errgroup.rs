@@ -326,3 +326,79 @@ fn set_limit_panics_only_while_a_limit_has_tasks_running() {
         g.wait().await.unwrap();
     });
 }
+
+/// Go's `Go` blocks at the limit, so a loop that checks the group's
+/// context before each start stops soon after the first failure (found
+/// from outside: with `go`, which never blocks, all 100 were queued and
+/// ran). `go_when_free` returns once its task has a slot.
+#[test]
+fn go_when_free_waits_for_a_slot_like_gos_go() {
+    block_on(async {
+        let (g, ctx) = Group::<E>::with_context(&Context::background());
+        g.set_limit(2);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let mut launched = 0;
+        for i in 0..100 {
+            if ctx.is_done() {
+                break;
+            }
+            launched += 1;
+            let ran = ran.clone();
+            g.go_when_free(async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                if i == 3 {
+                    return Err(E("job 3 failed"));
+                }
+                gust_executor::yield_now().await;
+                Ok(())
+            })
+            .await;
+        }
+        assert_eq!(g.wait().await, Err(E("job 3 failed")));
+        assert!(launched < 10, "launched {launched}");
+        assert_eq!(ran.load(Ordering::SeqCst), launched);
+    });
+}
+
+/// `go_when_free` is pending while the limit is reached, returns when a
+/// slot frees, and dropped while pending leaves its task queued to run.
+#[test]
+fn go_when_free_is_pending_until_a_slot_frees() {
+    use std::future::Future;
+    use std::task::{Context as Cx, Poll, Waker};
+    block_on(async {
+        let g = Group::<E>::new();
+        g.set_limit(1);
+        let (gate, open) = Context::background().with_cancel();
+        g.go(async move {
+            gate.done().await;
+            Ok(())
+        });
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let mut waiting = Box::pin(g.go_when_free(async move {
+            r.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }));
+        let mut cx = Cx::from_waker(Waker::noop());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        open.cancel(); // the first task ends: the slot frees
+        waiting.await;
+        // Dropped while pending: the task still runs in its turn.
+        let (gate, open) = Context::background().with_cancel();
+        g.go(async move {
+            gate.done().await;
+            Ok(())
+        });
+        let r = ran.clone();
+        let mut dropped = Box::pin(g.go_when_free(async move {
+            r.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }));
+        assert!(dropped.as_mut().poll(&mut cx).is_pending());
+        drop(dropped);
+        open.cancel();
+        assert_eq!(g.wait().await, Ok(()));
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+    });
+}
