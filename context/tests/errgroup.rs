@@ -365,7 +365,7 @@ fn go_when_free_waits_for_a_slot_like_gos_go() {
 #[test]
 fn go_when_free_is_pending_until_a_slot_frees() {
     use std::future::Future;
-    use std::task::{Context as Cx, Poll, Waker};
+    use std::task::{Context as Cx, Waker};
     block_on(async {
         let g = Group::<E>::new();
         g.set_limit(1);
