@@ -533,6 +533,56 @@ impl<T> Receiver<T> {
     }
 }
 
+/// Channel identity, as Go's `==` on channel values: two handles are
+/// equal (and hash alike) when they are ends of the same channel, whatever
+/// their direction, so a handle can key a map or a set (Go's
+/// `map[chan T]..`). Values and capacity play no part.
+///
+/// ```
+/// use std::collections::HashSet;
+/// let a = gust_chan::Chan::<i32>::new(1);
+/// let b = gust_chan::Chan::<i32>::new(1);
+/// assert!(a == a.clone() && a != b);
+/// assert!(a == a.sender() && a.receiver() == a.sender());
+/// let subscribers: HashSet<_> = [a.sender(), b.sender(), a.sender()].into_iter().collect();
+/// assert_eq!(subscribers.len(), 2);
+/// ```
+macro_rules! channel_identity {
+    ($($a:ident == $b:ident),*) => {$(
+        impl<T> PartialEq<$b<T>> for $a<T> {
+            fn eq(&self, other: &$b<T>) -> bool {
+                std::ptr::eq(&*self.shared, &*other.shared)
+            }
+        }
+    )*};
+}
+
+channel_identity!(
+    Chan == Chan,
+    Chan == Sender,
+    Chan == Receiver,
+    Sender == Sender,
+    Sender == Chan,
+    Sender == Receiver,
+    Receiver == Receiver,
+    Receiver == Chan,
+    Receiver == Sender
+);
+
+macro_rules! channel_hash {
+    ($($t:ident),*) => {$(
+        impl<T> Eq for $t<T> {}
+
+        impl<T> std::hash::Hash for $t<T> {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                std::ptr::hash(&*self.shared, state);
+            }
+        }
+    )*};
+}
+
+channel_hash!(Chan, Sender, Receiver);
+
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
         self.shared.add_sender();

@@ -281,3 +281,25 @@ mod dropped_next {
         assert!(rx.is_terminated());
     }
 }
+
+/// Go compares channel values (`ch == other`, `map[chan T]..`): found
+/// from outside, porting a Go pub/sub program that removed a subscriber
+/// by its channel. Handles are equal when they are ends of one channel.
+#[test]
+fn handles_compare_and_hash_by_channel() {
+    use std::collections::HashMap;
+    let (tx1, rx1) = gust_chan::chan::<u8>(1);
+    let (tx2, _rx2) = gust_chan::chan::<u8>(1);
+    assert_eq!(tx1, tx1.clone());
+    assert_ne!(tx1, tx2);
+    assert!(tx1 == rx1 && rx1 == tx1 && rx1 == rx1.clone());
+    let c = gust_chan::Chan::<u8>::new(0);
+    assert!(c == c.sender() && c.receiver() == c && c != tx1);
+    let mut drops: HashMap<gust_chan::Sender<u8>, u32> = HashMap::new();
+    *drops.entry(tx1.clone()).or_default() += 1;
+    *drops.entry(tx2.clone()).or_default() += 1;
+    *drops.entry(tx1.clone()).or_default() += 1;
+    assert_eq!((drops.len(), drops[&tx1], drops[&tx2]), (2, 2, 1));
+    drops.remove(&tx1);
+    assert_eq!(drops.len(), 1);
+}
