@@ -28,6 +28,10 @@
 //! instead of waiting for it (the book's exercise 8.15): waiting, one
 //! stalled client would stall everyone.
 //!
+//! A client that leaves, or is disconnected, has [`LINGER`] for what is
+//! still queued for it to go out; then its writer stops, so a client that
+//! reads nothing cannot hold a connection open.
+//!
 //! A disconnect is orderly: the error line is the last line the client
 //! gets, after the messages already queued for it; the writer then shuts
 //! the write side down (the client reads the line, then EOF), and the
@@ -235,16 +239,26 @@ async fn handle_conn(
         }
     };
     let _ = leaving.send(id).await;
+    let _ = messages.send(format!("{who} has left")).await;
     // The broadcaster has dropped its sender (it took `leaving`), so the
     // error line is the last this client gets, after the messages already
-    // on their way to it.
-    if let Some(bad) = &bad {
-        let _ = tx.send(bad.message()).await;
+    // on their way to it. A client that reads nothing keeps its queue and
+    // socket full: the line and the rest of the queue get [`LINGER`] to
+    // go out, then the writer is stopped (found from outside: the send of
+    // the error line waited on the full queue for good, and the socket
+    // stayed open).
+    let mut writer = writer;
+    let goodbye = async {
+        if let Some(bad) = &bad {
+            let _ = tx.send(bad.message()).await;
+        }
+        drop(tx); // the last sender: the writer ends once it has written all
+        let _ = (&mut writer).await;
+    };
+    if gust::time::timeout(LINGER, goodbye).await.is_err() {
+        writer.abort();
     }
-    drop(tx); // the last sender: the writer ends once it has written all
-    let _ = messages.send(format!("{who} has left")).await;
     if bad.is_some() {
-        let _ = gust::time::timeout(LINGER, writer).await;
         lines.linger().await;
     }
 }
@@ -284,15 +298,21 @@ fn main() -> ExitCode {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8000".to_string());
-    let addr: SocketAddr = match addr.parse() {
-        Ok(a) => a,
-        Err(_) => {
-            eprintln!("chat: {addr:?} is not an address like 127.0.0.1:8000");
-            return ExitCode::from(2);
-        }
+    // As Go's `net.Listen` takes it: `host:port` (`localhost:8000`, a name
+    // resolved), or `:port` for every interface.
+    let addr = match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr,
     };
+    if addr
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        eprintln!("chat: {addr:?} is not an address like 127.0.0.1:8000 or :8000");
+        return ExitCode::from(2);
+    }
     gust::block_on(async move {
-        let listener = match TcpListener::bind(addr).await {
+        let listener = match TcpListener::bind(addr.as_str()).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("chat: cannot listen on {addr}: {e}");

@@ -466,6 +466,80 @@ fn chat_goes_on_past_a_client_that_never_reads() {
     drop(mallory);
 }
 
+/// A client that never reads, flooded, then sends a bad line: the others
+/// are told it left at once, and its connection ends. (Found from outside:
+/// once the client's queue and socket were full, the error line waited on
+/// the queue for good, before anyone was told, and the connection stayed
+/// open until the client closed it. Whether the queue is full when the bad
+/// line comes depends on how much the kernel buffers; this test does not
+/// always get there, the outside script did: 6 s after the bad line the
+/// old server's end was still ESTABLISHED with 3.8 MB unsent, the new
+/// one's in FIN-WAIT-1, and the others had been told.)
+#[test]
+fn chat_disconnects_a_bad_client_that_never_reads() {
+    let (_server, addr) = start_chat();
+    let mut alice = Client::connect(&addr);
+    alice.expect("You are ");
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let to: std::net::SocketAddr = addr.parse().unwrap();
+    sock.connect(&to.into()).unwrap();
+    let mut mallory = TcpStream::from(sock);
+    let arrived = alice.expect("has arrived");
+    let mallory_addr = arrived.strip_suffix(" has arrived").unwrap().to_string();
+    // Fill mallory's queue and socket: alice floods 12k lines, then says
+    // "done" every 50 ms until bob has seen it (the broadcaster has then
+    // offered mallory the whole flood).
+    let mut bob = Client::connect(&addr);
+    bob.expect("You are ");
+    let mut conn = alice.conn.try_clone().unwrap();
+    let mut drain = alice.conn.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut sink = vec![0u8; 1 << 16];
+        while std::io::Read::read(&mut drain, &mut sink).is_ok_and(|n| n > 0) {}
+    });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let flood = std::thread::spawn(move || {
+        let line = format!("{}\n", "f".repeat(1000));
+        for _ in 0..10_000 {
+            conn.write_all(line.as_bytes()).unwrap();
+        }
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            conn.write_all(b"done\n").unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    while !bob.line().ends_with(": done") {}
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flood.join().unwrap();
+    mallory.write_all(b"\xff bad\n").unwrap();
+    // Told to the others at once; the socket closed within the linger
+    // times (2 s for the queue, 2 s for what mallory still sends).
+    let started = std::time::Instant::now();
+    while !bob.line().contains(&format!("{mallory_addr} has left")) {}
+    mallory
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut sink = vec![0u8; 1 << 16];
+    loop {
+        match std::io::Read::read(&mut mallory, &mut sink) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!(
+                "mallory's connection still open after {:?}: {e}",
+                started.elapsed()
+            ),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// Starts `http` on a free port with `args` and returns it with its base URL.
 fn start_http(args: &[&str]) -> (Reap, String) {
     let (child, url) = start_listening("http", args, Stdio::inherit());
