@@ -31,7 +31,13 @@ fn main() {
     if let Some(d) = on_deadlock {
         builder = builder.on_deadlock(d);
     }
-    let rt = builder.build().expect("runtime");
+    let rt = match builder.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("deadlock: {e}");
+            std::process::exit(2);
+        }
+    };
     rt.block_on(async {
         let (to_ping, ping_inbox) = gust::chan::<&'static str>(0);
         let (to_pong, pong_inbox) = gust::chan::<&'static str>(0);

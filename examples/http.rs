@@ -9,7 +9,7 @@
 //! curl --data-binary @some-file http://127.0.0.1:8080/echo
 //! ```
 //!
-//! Routes: `GET /` says hello; `GET /sleep?ms=N` answers after N ms (at most
+//! Routes (`HEAD` too, wherever `GET`): `GET /` says hello; `GET /sleep?ms=N` answers after N ms (at most
 //! [`MAX_SLEEP_MS`]) of `gust::time::sleep`, which parks only its own task,
 //! so many sleeping requests wait at the same time; `POST /echo` sends the
 //! body back (at most [`MAX_ECHO`] bytes, else 413); anything else is 404.
@@ -184,9 +184,11 @@ fn sleep_ms(query: Option<&str>) -> Option<u64> {
 }
 
 async fn route(req: Request<Incoming>) -> Response<Full<Bytes>> {
+    // HEAD wherever GET (RFC 9110 9.3.2, as Go's net/http): hyper sends
+    // the head of the GET response and leaves its body out.
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/") => text(StatusCode::OK, "hello from gust\n"),
-        (&Method::GET, "/sleep") => match sleep_ms(req.uri().query()) {
+        (&Method::GET | &Method::HEAD, "/") => text(StatusCode::OK, "hello from gust\n"),
+        (&Method::GET | &Method::HEAD, "/sleep") => match sleep_ms(req.uri().query()) {
             Some(ms) => {
                 gust::time::sleep(Duration::from_millis(ms)).await;
                 text(StatusCode::OK, format!("slept {ms} ms\n"))

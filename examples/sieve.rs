@@ -44,14 +44,18 @@ async fn sieve(n: usize) -> Vec<u64> {
     primes
 }
 
+/// The largest N taken: a task and a channel per prime (about 500 bytes),
+/// so 10M primes is some 5 GB, and the chain's last values take hours.
+const MAX_N: usize = 10_000_000;
+
 fn main() -> ExitCode {
     let arg = std::env::args().nth(1);
     let n = match arg.as_deref().map(str::parse::<usize>) {
         None => 100,
-        Some(Ok(n)) if n > 0 => n,
+        Some(Ok(n)) if (1..=MAX_N).contains(&n) => n,
         _ => {
             eprintln!(
-                "sieve: N must be a positive integer, got {:?}; usage: sieve [N]",
+                "sieve: N must be an integer from 1 to {MAX_N}, got {:?}; usage: sieve [N]",
                 arg.unwrap_or_default()
             );
             return ExitCode::from(2);

@@ -20,11 +20,16 @@ use std::time::{Duration, Instant};
 use gust::WaitGroup;
 
 fn main() {
-    let nap = std::env::var("GUST_SLEEP_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_secs(5));
+    let nap = match std::env::var("GUST_SLEEP_MS") {
+        Err(_) => Duration::from_secs(5),
+        Ok(v) => match v.parse() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                eprintln!("sleepers: invalid GUST_SLEEP_MS={v:?}: expected milliseconds");
+                std::process::exit(2);
+            }
+        },
+    };
     let start = Instant::now();
     gust::block_on(async {
         let wg = WaitGroup::new();

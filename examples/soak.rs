@@ -347,13 +347,15 @@ fn fail(msg: &str) -> ! {
 }
 
 fn main() {
-    let secs: f64 = match std::env::args().nth(1) {
-        None => 10.0,
+    let duration = match std::env::args().nth(1) {
+        None => Duration::from_secs(10),
         Some(s) => s
-            .parse()
-            .unwrap_or_else(|_| fail(&format!("bad SECONDS argument {s:?}"))),
+            .parse::<f64>()
+            .ok()
+            .filter(|secs| *secs > 0.0)
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .unwrap_or_else(|| fail(&format!("bad SECONDS argument {s:?}: a positive number"))),
     };
-    let duration = Duration::from_secs_f64(secs);
     let warm_up = (duration / 4).max(Duration::from_millis(500)).min(duration);
     let tasks_at_start = gust::num_tasks();
 

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         None => None,
         Some(Ok(n)) if n < JOBS => Some(n),
         _ => {
+            let arg = arg.unwrap_or_default();
             eprintln!("worker_pool: the failing job must be a number below {JOBS}, got {arg:?}");
             return ExitCode::from(2);
         }

@@ -53,13 +53,44 @@ fn sieve_prints_the_nth_prime() {
 
 #[test]
 fn sieve_rejects_a_bad_n_with_one_line() {
-    for bad in ["abc", "0", "-3"] {
+    // Found from outside: a huge N panicked ("capacity overflow") or
+    // aborted (an allocation of 800 GB) instead.
+    for bad in ["abc", "0", "-3", "100000000000", "18446744073709551615"] {
         let out = run("sieve", &[bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.lines().count(), 1, "{bad}: {stderr}");
-        assert!(stderr.contains("N must be a positive integer"), "{stderr}");
+        assert!(
+            stderr.contains("N must be an integer from 1 to"),
+            "{stderr}"
+        );
     }
+}
+
+/// Found from outside: these panicked (`soak -1`, `nan`, `inf`), printed
+/// Rust's `Some(..)` (`worker_pool`), or were ignored (`GUST_SLEEP_MS`).
+#[test]
+fn examples_reject_bad_arguments_with_one_line() {
+    for bad in ["-1", "nan", "inf", "99999999999999999999", "0"] {
+        let out = run("soak", &[bad]);
+        assert_eq!(out.status.code(), Some(1), "soak {bad}: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("bad SECONDS argument"),
+            "soak {bad}: {stdout}"
+        );
+    }
+    let out = run("worker_pool", &["20"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.ends_with("got \"20\"\n"), "{stderr}");
+    let out = Command::new(example("sleepers"))
+        .env("GUST_SLEEP_MS", "abc")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("invalid GUST_SLEEP_MS=\"abc\""), "{stderr}");
 }
 
 #[test]
@@ -470,11 +501,7 @@ fn chat_goes_on_past_a_client_that_never_reads() {
 /// are told it left at once, and its connection ends. (Found from outside:
 /// once the client's queue and socket were full, the error line waited on
 /// the queue for good, before anyone was told, and the connection stayed
-/// open until the client closed it. Whether the queue is full when the bad
-/// line comes depends on how much the kernel buffers; this test does not
-/// always get there, the outside script did: 6 s after the bad line the
-/// old server's end was still ESTABLISHED with 3.8 MB unsent, the new
-/// one's in FIN-WAIT-1, and the others had been told.)
+/// open until the client closed it: here bob waited 10 s for "has left".)
 #[test]
 fn chat_disconnects_a_bad_client_that_never_reads() {
     let (_server, addr) = start_chat();
@@ -592,10 +619,18 @@ fn http_serves_100_concurrent_requests_from_a_real_client() {
                 assert_eq!(resp.status().as_u16(), 200);
                 let back = resp.body_mut().read_to_vec().expect("a body");
                 assert!(back == sent, "thread {i}: echo differs");
-                // 4: not found.
+                // 4: HEAD as GET, without the body (found from outside: 404).
+                let resp = agent.head(format!("{url}/")).call().expect("a response");
+                assert_eq!(resp.status().as_u16(), 200);
+                let len = resp
+                    .headers()
+                    .get("content-length")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                assert_eq!(len.as_deref(), Some("16"));
+                // 5: not found.
                 let (status, _) = http_get(&agent, &format!("{url}/no/such/page"));
                 assert_eq!(status, 404);
-                // 5: a method the route does not take.
+                // 6: a method the route does not take.
                 let mut resp = agent.post(format!("{url}/")).send("x").expect("a response");
                 assert_eq!(resp.status().as_u16(), 404);
                 let _ = resp.body_mut().read_to_string();
