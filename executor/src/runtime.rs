@@ -97,6 +97,9 @@ const MAX_WORKERS: usize = (1 << 15) - 1;
 fn workers_from_env(var: Result<String, std::env::VarError>) -> usize {
     match var {
         Err(std::env::VarError::NotPresent) => default_workers(),
+        // Set but empty (`GUST_WORKERS= prog`): as unset, as Go reads an
+        // empty GOMAXPROCS (found from outside: an error).
+        Ok(v) if v.trim().is_empty() => default_workers(),
         Ok(v) => match v.trim().parse::<usize>() {
             Ok(n) if (1..=MAX_WORKERS).contains(&n) => n,
             _ => panic!(
@@ -809,6 +812,7 @@ mod tests {
     fn workers_env_parsing() {
         assert_eq!(workers_from_env(Ok("3".into())), 3);
         assert_eq!(workers_from_env(Ok(" 2 ".into())), 2);
+        assert_eq!(workers_from_env(Ok(" ".into())), default_workers());
         let err = std::panic::catch_unwind(|| workers_from_env(Ok("abc".into()))).unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.contains("GUST_WORKERS"), "{msg}");

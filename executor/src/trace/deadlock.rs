@@ -112,8 +112,9 @@ impl OnDeadlock {
             Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(v)) => Err(bad(&v)),
             Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "" => Ok(None), // set but empty: as unset (Go's rule for its variables)
                 "panic" => Ok(Some(OnDeadlock::Panic)),
-                "warn" | "" => Ok(Some(OnDeadlock::Warn)),
+                "warn" => Ok(Some(OnDeadlock::Warn)),
                 "off" => Ok(Some(OnDeadlock::Off)),
                 _ => Err(bad(&v)),
             },
