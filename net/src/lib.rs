@@ -93,6 +93,7 @@ macro_rules! impl_fd {
 }
 
 mod backlog;
+mod listener;
 mod read_ahead;
 mod registered;
 mod resolve;

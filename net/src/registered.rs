@@ -107,6 +107,16 @@ impl<S: Source> Registered<S> {
         poll_fn(|cx| waiter.poll_ready(cx)).await
     }
 
+    /// The waiting side of one operation in `dir` (`Registration::waiter`).
+    pub(crate) fn waiter(&self, dir: Direction) -> gust_executor::io::Waiter<'_> {
+        self.reg.waiter(dir)
+    }
+
+    /// Wakes every task waiting in `dir` (`Registration::wake_waiters`).
+    pub(crate) fn wake_waiters(&self, dir: Direction) {
+        self.reg.wake_waiters(dir);
+    }
+
     /// The owner of `key` goes away: its waker leaves the wait list.
     pub(crate) fn forget(&self, dir: Direction, key: &mut WaitKey) {
         self.reg.forget(dir, key);

@@ -1,6 +1,7 @@
 //! [`TcpListener`] and [`TcpStream`]: Go's `net.Listen("tcp", ..)` and
 //! `net.Dial("tcp", ..)`.
 
+use crate::listener::Listening;
 use crate::read_ahead::{ReadAhead, async_buf_read};
 use crate::registered::Registered;
 use crate::resolve::{ToSocketAddrs, each, resolve};
@@ -34,7 +35,7 @@ use std::task::{Context, Poll};
 /// .unwrap();
 /// ```
 pub struct TcpListener {
-    io: Registered<mnet::TcpListener>,
+    io: Listening<mnet::TcpListener>,
 }
 
 impl TcpListener {
@@ -92,7 +93,7 @@ impl TcpListener {
 
     fn from_mio(ln: mnet::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            io: Registered::new(ln)?,
+            io: Listening::new(ln)?,
         })
     }
 
@@ -106,7 +107,9 @@ impl TcpListener {
     ///
     /// What `accept(2)` says, for example `EMFILE` when the process is out of
     /// file descriptors: the listener is still good, and the pending
-    /// connection waits in the backlog; try again after a pause.
+    /// connection waits in the backlog; try again after a pause. Once the
+    /// listener is [closed](Self::close), `NotConnected` ("use of closed
+    /// network connection").
     ///
     /// # Examples
     ///
@@ -122,7 +125,7 @@ impl TcpListener {
     /// .unwrap();
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, peer) = self.io.io(Direction::Read, |ln| ln.accept()).await?;
+        let (s, peer) = self.io.accept(|ln| ln.accept()).await?;
         Ok((TcpStream::from_mio(s)?, peer))
     }
 
@@ -145,15 +148,16 @@ impl TcpListener {
     /// .unwrap();
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self.io.poll_io(cx, Direction::Read, |ln| ln.accept()) {
+        match self.io.poll_accept(cx, |ln| ln.accept()) {
             Poll::Ready(Ok((s, peer))) => Poll::Ready(TcpStream::from_mio(s).map(|s| (s, peer))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
         }
     }
 
-    /// The connections as a `Stream` of `io::Result<TcpStream>` (it never
-    /// ends; an error item, such as `EMFILE`, does not end it either).
+    /// The connections as a `Stream` of `io::Result<TcpStream>`: it ends
+    /// once the listener is [closed](Self::close), and not before (an
+    /// error item, such as `EMFILE`, does not end it).
     ///
     /// # Examples
     ///
@@ -218,6 +222,44 @@ impl TcpListener {
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get().ttl()
     }
+
+    /// Stops listening, as Go's `ln.Close()`, from any task: every
+    /// `accept` waiting now, and every later one, fails with
+    /// `NotConnected` ("use of closed network connection"), and
+    /// [`incoming`](Self::incoming) ends; connections not yet accepted are
+    /// reset and new ones refused. The descriptor, and with it the port,
+    /// is released when the listener is dropped (an accept may be inside
+    /// its system call on another thread).
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the listener was closed already (Go's second
+    /// `Close` fails too).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// gust_executor::block_on(async {
+    ///     let ln = Arc::new(gust_net::TcpListener::bind("127.0.0.1:0").await?);
+    ///     let server = {
+    ///         let ln = ln.clone();
+    ///         gust_executor::spawn(async move {
+    ///             // Go's accept loop: it ends when another task closes the listener.
+    ///             while let Ok((_conn, _peer)) = ln.accept().await {}
+    ///         })
+    ///     };
+    ///     ln.close()?;
+    ///     server.await.unwrap();
+    ///     assert!(ln.close().is_err());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn close(&self) -> io::Result<()> {
+        self.io
+            .close(|ln| socket2::SockRef::from(ln).shutdown(std::net::Shutdown::Both))
+    }
 }
 
 impl_fd!(TcpListener, TcpStream);
@@ -256,6 +298,9 @@ impl Stream for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ln.io.is_closed() {
+            return Poll::Ready(None); // closed: the stream ends
+        }
         self.ln.poll_accept(cx).map(|r| Some(r.map(|(s, _)| s)))
     }
 }

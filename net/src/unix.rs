@@ -1,12 +1,13 @@
 //! [`UnixListener`] and [`UnixStream`]: Go's `net.Listen("unix", ..)` and
 //! `net.Dial("unix", ..)`.
 
+use crate::listener::Listening;
 use crate::read_ahead::{ReadAhead, async_buf_read};
 use crate::registered::Registered;
 use crate::split::{self, async_rw, async_write, halves};
 use futures_core::Stream;
+use gust_executor::io::WaitKey;
 use gust_executor::io::mio::net as mnet;
-use gust_executor::io::{Direction, WaitKey};
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
@@ -41,7 +42,7 @@ use std::task::{Context, Poll};
 /// std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub struct UnixListener {
-    io: Registered<mnet::UnixListener>,
+    io: Listening<mnet::UnixListener>,
 }
 
 impl UnixListener {
@@ -72,7 +73,7 @@ impl UnixListener {
 
     fn from_mio(ln: mnet::UnixListener) -> io::Result<UnixListener> {
         Ok(UnixListener {
-            io: Registered::new(ln)?,
+            io: Listening::new(ln)?,
         })
     }
 
@@ -83,7 +84,7 @@ impl UnixListener {
     ///
     /// What `accept(2)` says (`EMFILE`: the listener goes on).
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (s, peer) = self.io.io(Direction::Read, |ln| ln.accept()).await?;
+        let (s, peer) = self.io.accept(|ln| ln.accept()).await?;
         Ok((UnixStream::from_mio(s)?, peer))
     }
 
@@ -93,14 +94,15 @@ impl UnixListener {
     ///
     /// As [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        match self.io.poll_io(cx, Direction::Read, |ln| ln.accept()) {
+        match self.io.poll_accept(cx, |ln| ln.accept()) {
             Poll::Ready(Ok((s, peer))) => Poll::Ready(UnixStream::from_mio(s).map(|s| (s, peer))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
         }
     }
 
-    /// The connections as a never-ending `Stream` of `io::Result<UnixStream>`.
+    /// The connections as a `Stream` of `io::Result<UnixStream>`: it ends
+    /// once the listener is [closed](Self::close), never before.
     pub fn incoming(&self) -> UnixIncoming<'_> {
         UnixIncoming { ln: self }
     }
@@ -112,6 +114,18 @@ impl UnixListener {
     /// What `getsockname(2)` says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
+    }
+
+    /// Stops listening, from any task, as
+    /// [`TcpListener::close`](crate::TcpListener::close) does. The socket
+    /// file stays (Go removes it; std and this type never do).
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the listener was closed already.
+    pub fn close(&self) -> io::Result<()> {
+        self.io
+            .close(|ln| socket2::SockRef::from(ln).shutdown(std::net::Shutdown::Both))
     }
 }
 
@@ -156,6 +170,9 @@ impl Stream for UnixIncoming<'_> {
     type Item = io::Result<UnixStream>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ln.io.is_closed() {
+            return Poll::Ready(None); // closed: the stream ends
+        }
         self.ln.poll_accept(cx).map(|r| Some(r.map(|(s, _)| s)))
     }
 }

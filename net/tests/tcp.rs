@@ -765,3 +765,70 @@ fn operations_after_the_runtime_shut_down_fail() {
         gone(c.readable().await);
     });
 }
+
+/// Go's `ln.Close()` from another task: every accept, waiting or later,
+/// fails, `incoming` ends, a connection left in the backlog is reset and a
+/// new one refused (found from outside: a Go echo server's shutdown had no
+/// way to end an accept loop but a select on a quit channel).
+#[test]
+fn close_ends_every_accept_from_another_task() {
+    let rt = rt(2);
+    rt.block_on(async {
+        let ln = std::sync::Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+        let addr = ln.local_addr().unwrap();
+        let acceptors: Vec<_> = (0..3)
+            .map(|_| {
+                let ln = ln.clone();
+                gust_executor::spawn(async move { ln.accept().await.map(drop) })
+            })
+            .collect();
+        let streamer = {
+            let ln = ln.clone();
+            gust_executor::spawn(async move {
+                use futures::StreamExt;
+                let mut n = 0;
+                let mut incoming = ln.incoming();
+                while let Some(conn) = incoming.next().await {
+                    conn.unwrap();
+                    n += 1;
+                }
+                n
+            })
+        };
+        ln.close().unwrap();
+        for a in acceptors {
+            let e = a.await.unwrap().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NotConnected, "{e}");
+            assert!(
+                e.to_string().contains("use of closed network connection"),
+                "{e}"
+            );
+        }
+        assert_eq!(streamer.await.unwrap(), 0);
+        let e = ln.accept().await.map(drop).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotConnected);
+        assert_eq!(ln.close().unwrap_err().kind(), ErrorKind::NotConnected);
+        // Nothing listens any more.
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "connected to a closed listener"
+        );
+    });
+}
+
+/// A connection the kernel took before `close`, never accepted, is reset.
+#[test]
+fn close_resets_a_connection_left_in_the_backlog() {
+    let rt = rt(1);
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        ln.close().unwrap();
+        let mut buf = [0u8; 1];
+        match c.read(&mut buf).await {
+            Ok(0) => {}
+            Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}"),
+            Ok(n) => panic!("read {n} bytes from a listener that closed"),
+        }
+    });
+}

@@ -135,6 +135,7 @@ impl std::task::Wake for Counted {
 }
 
 /// Polls `fut` once with `waker` (it must be waiting), then drops it.
+#[track_caller]
 fn poll_once_and_drop<F: std::future::Future>(fut: F, waker: &std::task::Waker) {
     let mut fut = std::pin::pin!(fut);
     let mut cx = std::task::Context::from_waker(waker);
@@ -223,7 +224,10 @@ fn a_stream_polled_by_many_tasks_keeps_one_waker() {
         for counted in &wakers {
             let waker = std::task::Waker::from(counted.clone());
             poll_once_and_drop(r.read(&mut buf), &waker);
-            poll_once_and_drop(w.write(&chunk), &waker);
+            // The kernel may make room in the send buffer meanwhile: write
+            // until a write waits.
+            let mut cx = std::task::Context::from_waker(&waker);
+            while std::pin::pin!(w.write(&chunk)).poll(&mut cx).is_ready() {}
         }
         assert_eq!(
             held(&wakers),
@@ -234,4 +238,21 @@ fn a_stream_polled_by_many_tasks_keeps_one_waker() {
         drop(w);
         assert_eq!(held(&wakers), 0);
     });
+}
+
+/// `UnixListener::close` from another task ends its accepts, as
+/// `TcpListener::close` does.
+#[test]
+fn unix_listener_close_ends_every_accept() {
+    let path = sock_path("close");
+    let ln = Arc::new(UnixListener::bind(&path).unwrap());
+    let acceptor = {
+        let ln = ln.clone();
+        std::thread::spawn(move || gust_executor::block_on(ln.accept()).map(drop))
+    };
+    ln.close().unwrap();
+    let e = acceptor.join().unwrap().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotConnected, "{e}");
+    assert!(ln.close().is_err());
+    assert!(gust_executor::block_on(UnixStream::connect(&path)).is_err());
 }

@@ -218,6 +218,12 @@ impl ScheduledIo {
         }
     }
 
+    /// Moves the wakers waiting in `dir` into `wake` (their owners poll
+    /// again: `Registration::wake_waiters`).
+    pub(crate) fn take_waiters(&self, dir: Direction, wake: &mut Vec<Waker>) {
+        take_all(self.lock().list(dir), wake);
+    }
+
     /// Shutdown or deregistration: wakes every waiter (they then see the
     /// error their `poll_ready` reports).
     pub(crate) fn wake_all(&self, wake: &mut Vec<Waker>) {

@@ -663,6 +663,42 @@ impl Registration {
         }
     }
 
+    /// Wakes every task waiting in `dir`, with no readiness: each polls
+    /// again, and waits again unless something of the caller's changed in
+    /// between (a listener closed: `gust_net::TcpListener::close`). Store
+    /// that change before calling this; a waiter that checks it after its
+    /// poll stored its waker cannot miss both.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::task::Poll;
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// let stop = AtomicBool::new(false);
+    /// gust_executor::block_on(async {
+    ///     let waiting = std::future::poll_fn(|cx| {
+    ///         let r = reg.poll_ready(cx, Direction::Read).map(drop);
+    ///         if stop.load(Ordering::SeqCst) { Poll::Ready(()) } else { r }
+    ///     });
+    ///     let stopper = async {
+    ///         stop.store(true, Ordering::SeqCst);
+    ///         reg.wake_waiters(Direction::Read);
+    ///     };
+    ///     futures::join!(waiting, stopper);
+    /// });
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
+    pub fn wake_waiters(&self, dir: Direction) {
+        let mut wake = Vec::new();
+        self.io.take_waiters(dir, &mut wake);
+        for w in wake {
+            w.wake();
+        }
+    }
+
     /// Deregisters `source` (the one this was made for) from the poller: no
     /// more events come for it. Dropping the registration without this
     /// leaves the deregistration to the OS (closing the source's last file
