@@ -536,7 +536,9 @@ impl<T> Receiver<T> {
 /// Channel identity, as Go's `==` on channel values: two handles are
 /// equal (and hash alike) when they are ends of the same channel, whatever
 /// their direction, so a handle can key a map or a set (Go's
-/// `map[chan T]..`). Values and capacity play no part.
+/// `map[chan T]..`). Values and capacity play no part. (clippy's
+/// `mutable_key_type` lint flags such a map, seeing the channel's atomics;
+/// the hash is the channel's address, which never changes: allow it.)
 ///
 /// ```
 /// use std::collections::HashSet;
