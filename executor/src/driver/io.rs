@@ -386,11 +386,22 @@ mod tests {
     }
 
     #[test]
+    // Miri gives a vtable a new address at each use, so `will_wake` cannot
+    // tell a waker from its clone there.
+    #[cfg_attr(miri, ignore)]
+    fn a_task_polling_again_adds_no_anonymous_entry() {
+        let io = ScheduledIo::new(0);
+        let a = waker();
+        wait(&io, &a, None);
+        wait(&io, &a, None);
+        assert_eq!(io.waiting(Direction::Read), 1);
+    }
+
+    #[test]
     fn the_driver_takes_every_entry_of_a_direction() {
         let io = ScheduledIo::new(0);
         let (a, b) = (waker(), waker());
         wait(&io, &a, None);
-        wait(&io, &a, None); // the same task again: one entry
         wait(&io, &b, None);
         let mut key = ANONYMOUS;
         wait(&io, &b, Some(&mut key));
