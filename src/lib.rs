@@ -157,9 +157,9 @@
 //!
 //! ## Crates
 //!
-//! The facade re-exports six crates: `gust-executor` (runtime, tasks,
+//! The facade re-exports seven crates: `gust-executor` (runtime, tasks,
 //! timers), `gust-chan` (channels, `select!` and [`Select`]),
-//! `gust-waitgroup`, `gust-context` (with `errgroup`), `gust-sync` and
+//! `gust-waitgroup`, `gust-context` (with `errgroup`), `gust-sync`,
 //! `gust-macros` (`#[gust::main]`, `#[gust::test]`) and `gust-net`.
 
 pub use gust_chan::{

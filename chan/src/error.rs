@@ -148,12 +148,36 @@ impl<T> From<SendError<T>> for TrySendError<T> {
 /// drop(tx);
 /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 /// ```
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+#[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
 pub enum TryRecvError {
     /// Nothing is buffered and no sender is waiting.
     Empty,
     /// The channel is closed and drained.
     Closed,
+}
+
+impl TryRecvError {
+    /// Whether the channel was empty (and open, or closed with a value on
+    /// its way).
+    ///
+    /// ```
+    /// let (_tx, rx) = gust_chan::chan::<i32>(1);
+    /// assert!(rx.try_recv().unwrap_err().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+
+    /// Whether the channel is closed and drained: no value will ever come.
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan::<i32>(1);
+    /// drop(tx);
+    /// assert!(rx.try_recv().unwrap_err().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
 }
 
 impl fmt::Display for TryRecvError {

@@ -489,6 +489,37 @@ impl<T> Receiver<T> {
         block_on(self.recv())
     }
 
+    /// The values, received from a plain thread until the channel is
+    /// closed and drained: Go's `for v := range ch` outside any task
+    /// (crossbeam's `iter`). Each `next` blocks as
+    /// [`recv_blocking`](Self::recv_blocking) does.
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan::<u8>(0);
+    /// std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         tx.send_blocking(i).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(|| self.recv_blocking())
+    }
+
+    /// The values ready now, without blocking: [`try_recv`](Self::try_recv)
+    /// until it finds the channel empty or closed.
+    ///
+    /// ```
+    /// let (tx, rx) = gust_chan::chan::<u8>(4);
+    /// tx.try_send(1).unwrap();
+    /// tx.try_send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(|| self.try_recv().ok())
+    }
+
     /// The number of buffered values.
     ///
     /// ```

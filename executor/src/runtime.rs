@@ -289,6 +289,7 @@ pub(crate) fn current_num_tasks() -> usize {
 ///     .unwrap();
 /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
 /// ```
+#[must_use = "a Builder does nothing until build() is called"]
 #[derive(Debug, Clone)]
 pub struct Builder {
     workers: usize,

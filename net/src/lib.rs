@@ -103,6 +103,7 @@ mod udp;
 #[cfg(unix)]
 mod unix;
 
+pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf};
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;

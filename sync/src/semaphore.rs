@@ -484,6 +484,7 @@ fn wake_all(wakers: Vec<Waker>) {
 /// let fut = sem.acquire(2);
 /// assert_eq!(gust_executor::block_on(fut).unwrap().count(), 2);
 /// ```
+#[must_use = "futures do nothing unless polled"]
 pub struct Acquire<'a> {
     sem: &'a Semaphore,
     need: usize,
@@ -516,6 +517,7 @@ impl Drop for Acquire<'_> {
 /// let fut = sem.acquire_owned(2);
 /// assert_eq!(gust_executor::block_on(fut).unwrap().count(), 2);
 /// ```
+#[must_use = "futures do nothing unless polled"]
 pub struct AcquireOwned {
     sem: Arc<Semaphore>,
     need: usize,

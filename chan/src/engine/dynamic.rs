@@ -498,6 +498,7 @@ impl Case for Padding {
 /// let fut = sel.wait();
 /// assert_eq!(futures::executor::block_on(fut), (0, Outcome::Recv(Some(1))));
 /// ```
+#[must_use = "futures do nothing unless polled"]
 pub struct SelectWait<'s, 'a, T> {
     sel: &'s mut Select<'a, T>,
     state: SelectState,

@@ -461,9 +461,11 @@ impl<T> JoinHandle<T> {
 
     /// The task's id: the one its entry in [`runtime::dump`] shows
     /// ([`TaskInfo::id`]), as tokio's `JoinHandle::id`, to find a task
-    /// there. Ids are unique in the process and never reused; a
+    /// there. Ids are unique within the task's runtime and never reused
+    /// there (two runtimes' tasks may share one); a
     /// [`spawn_blocking`](crate::spawn_blocking) job is not a task, and
-    /// its handle's id is 0.
+    /// its handle's id is 0, as is that of a task spawned onto a runtime
+    /// that has shut down.
     ///
     /// [`runtime::dump`]: crate::runtime::dump
     /// [`TaskInfo::id`]: crate::runtime::TaskInfo::id

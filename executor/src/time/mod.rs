@@ -1,5 +1,6 @@
-//! Go's `time` package: [`sleep`], [`sleep_until`], [`after`], [`Ticker`],
-//! [`timeout`], and [`after_func`] (Go's `time.AfterFunc`).
+//! Go's `time` package: [`sleep`], [`sleep_until`], [`after`], [`Timer`],
+//! [`Ticker`], [`tick`], [`timeout`], [`timeout_at`], [`after_func`]
+//! (Go's `time.AfterFunc`) and [`now`] (the runtime's clock).
 //!
 //! # Where timers live
 //!

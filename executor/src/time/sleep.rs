@@ -94,6 +94,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// gust_executor::block_on(&mut s);
 /// assert!(s.is_elapsed());
 /// ```
+#[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
     /// `None`: never.
     deadline: Option<Instant>,
@@ -358,6 +359,7 @@ pub fn after(d: Duration) -> After {
 /// let fired = gust_executor::block_on(fut);
 /// assert!(fired >= start + Duration::from_millis(2));
 /// ```
+#[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
 pub struct After {
     sleep: Sleep,
@@ -424,6 +426,7 @@ pin_project_lite::pin_project! {
     /// let fut: Timeout<_> = timeout(Duration::from_secs(5), async { 3 });
     /// assert_eq!(gust_executor::block_on(fut), Ok(3));
     /// ```
+    #[must_use = "futures do nothing unless polled"]
     #[derive(Debug)]
     pub struct Timeout<F> {
         #[pin]
@@ -468,3 +471,21 @@ impl fmt::Display for Elapsed {
 }
 
 impl std::error::Error for Elapsed {}
+
+/// A timeout as an I/O error of kind `TimedOut`, so that `?` carries it out
+/// of a function returning `io::Result` (a read under `timeout`, as Go's
+/// read deadline reports `os.ErrDeadlineExceeded`).
+///
+/// ```
+/// use std::time::Duration;
+/// let r: std::io::Result<()> = gust_executor::block_on(async {
+///     gust_executor::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await?;
+///     Ok(())
+/// });
+/// assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+/// ```
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}

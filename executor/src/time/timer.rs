@@ -412,6 +412,7 @@ impl fmt::Debug for Timer {
 /// let fut: TimerWait<'_> = t.wait();
 /// gust_executor::block_on(fut);
 /// ```
+#[must_use = "futures do nothing unless polled"]
 pub struct TimerWait<'a> {
     core: &'a Core,
     slot: Option<usize>,
