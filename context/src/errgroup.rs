@@ -423,6 +423,23 @@ impl<E: Send + 'static> Group<E> {
     }
 }
 
+impl<E: Send + 'static> Group<E> {
+    /// [`wait`](Group::wait) from a plain thread (blocks it).
+    ///
+    /// # Panics
+    ///
+    /// As `wait`.
+    ///
+    /// ```
+    /// let g = gust_context::errgroup::Group::<String>::new();
+    /// g.go(async { Err("no".to_string()) });
+    /// assert_eq!(g.wait_blocking(), Err("no".to_string()));
+    /// ```
+    pub fn wait_blocking(&self) -> Result<(), E> {
+        gust_executor::block_on(self.wait())
+    }
+}
+
 impl<E: Send + 'static> Shared<E> {
     /// Takes a slot for a new task (`go`, `try_go`) if one is free and no
     /// task started earlier waits for one. `SeqCst`, with the `queued`

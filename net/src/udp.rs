@@ -6,7 +6,7 @@ use gust_executor::io::Direction;
 use gust_executor::io::mio::net as mnet;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// A UDP socket. Every method takes `&self`: share it between tasks with an
 /// `Arc` (one task receiving while another sends, as Go's goroutines do).
@@ -221,6 +221,121 @@ impl UdpSocket {
     /// ```
     pub fn broadcast(&self) -> io::Result<bool> {
         self.io.get().broadcast()
+    }
+
+    /// Joins the IPv4 multicast group `group` on the interface with address
+    /// `interface` (`Ipv4Addr::UNSPECIFIED`: the system's choice), as Go's
+    /// `net.ListenMulticastUDP` does for its socket.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says (`InvalidInput` for an address that is not
+    /// a multicast one, for example).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("0.0.0.0:0").await?;
+    ///     s.set_multicast_loop_v4(true)?;
+    ///     assert!(s.multicast_loop_v4()?);
+    ///     s.set_multicast_ttl_v4(4)?;
+    ///     assert_eq!(s.multicast_ttl_v4()?, 4);
+    ///     // Not a multicast address: an error, not a panic.
+    ///     assert!(s.join_multicast_v4(Ipv4Addr::LOCALHOST, Ipv4Addr::UNSPECIFIED).is_err());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn join_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.io.get().join_multicast_v4(&group, &interface)
+    }
+
+    /// Leaves an IPv4 multicast group joined with
+    /// [`join_multicast_v4`](Self::join_multicast_v4).
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn leave_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.io.get().leave_multicast_v4(&group, &interface)
+    }
+
+    /// Joins the IPv6 multicast group `group` on the interface with index
+    /// `interface` (0: the system's choice).
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn join_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.get().join_multicast_v6(&group, interface)
+    }
+
+    /// Leaves an IPv6 multicast group joined with
+    /// [`join_multicast_v6`](Self::join_multicast_v6).
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn leave_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.get().leave_multicast_v6(&group, interface)
+    }
+
+    /// Whether IPv4 multicast datagrams this socket sends loop back to the
+    /// host's own members of the group.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        self.io.get().set_multicast_loop_v4(on)
+    }
+
+    /// See [`set_multicast_loop_v4`](Self::set_multicast_loop_v4).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.io.get().multicast_loop_v4()
+    }
+
+    /// The time-to-live of IPv4 multicast datagrams this socket sends
+    /// (1 by default: the local network).
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        self.io.get().set_multicast_ttl_v4(ttl)
+    }
+
+    /// See [`set_multicast_ttl_v4`](Self::set_multicast_ttl_v4).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.io.get().multicast_ttl_v4()
+    }
+
+    /// Whether IPv6 multicast datagrams this socket sends loop back.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        self.io.get().set_multicast_loop_v6(on)
+    }
+
+    /// See [`set_multicast_loop_v6`](Self::set_multicast_loop_v6).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.io.get().multicast_loop_v6()
     }
 
     /// The IP time-to-live.
