@@ -15,10 +15,11 @@
 //!    notified idle thread, a new thread, or `threads == MAX_THREADS` busy
 //!    threads, each of which looks at the queue before waiting.
 
+use crate::scheduler::Shared;
 use crate::task::{JoinHandle, Runnable, spawn_blocking_task};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Most blocking threads at a time.
@@ -119,7 +120,16 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let explicit = crate::runtime::current_explicit();
+    spawn_blocking_for(crate::runtime::current_explicit(), f)
+}
+
+/// [`spawn_blocking`] for the runtime `explicit` (`None`: none, as off any
+/// runtime): counted by it, and `spawn` inside `f` spawns onto it.
+pub(crate) fn spawn_blocking_for<F, T>(explicit: Option<Arc<Shared>>, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     // Counted from submission (a queued job will run) until after its task
     // completed, so that whoever awaits it is woken (and counted runnable)
     // first: a virtual clock stands still until then (released inside the

@@ -652,6 +652,29 @@ impl Runtime {
         self.spawn_named(fut, None, std::panic::Location::caller())
     }
 
+    /// Runs `f` on the blocking pool for this runtime, from any thread or
+    /// task (a task of another runtime too): the job counts as this
+    /// runtime's (its virtual clock waits for it; its deadlock detector
+    /// sees it), and `spawn` inside `f` spawns onto this runtime. See
+    /// [`crate::spawn_blocking`].
+    ///
+    /// ```
+    /// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
+    /// let h = rt.spawn_blocking(|| {
+    ///     // On the pool's thread, this runtime is the current one.
+    ///     gust_executor::spawn(async { std::thread::current().name().map(String::from) })
+    /// });
+    /// let inner = rt.block_on(h).unwrap();
+    /// assert_eq!(rt.block_on(inner).unwrap().as_deref(), Some("gust-worker-0"));
+    /// ```
+    pub fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::blocking::spawn_blocking_for(Some(self.shared.clone()), f)
+    }
+
     /// [`Runtime::spawn`] with a name and spawn site (`task::Builder`).
     pub(crate) fn spawn_named<F>(
         &self,

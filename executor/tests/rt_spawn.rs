@@ -486,3 +486,32 @@ fn a_future_that_panics_when_dropped_after_completing_keeps_its_output() {
     assert_eq!(rt.block_on(h).unwrap(), 5);
     assert_eq!(rt.block_on(rt.spawn(async { 4 })).unwrap(), 4);
 }
+
+/// `rt.spawn_blocking` from a task of another runtime: the job is `rt`'s,
+/// so what it spawns goes to `rt` (the free `spawn_blocking` there would
+/// take the caller's runtime).
+#[test]
+fn runtime_spawn_blocking_belongs_to_that_runtime() {
+    let a = Builder::new()
+        .workers(1)
+        .thread_name("rt-a")
+        .build()
+        .unwrap();
+    let b = Arc::new(
+        Builder::new()
+            .workers(1)
+            .thread_name("rt-b")
+            .build()
+            .unwrap(),
+    );
+    let b2 = b.clone();
+    let inner = a
+        .block_on(a.spawn(async move {
+            b2.spawn_blocking(|| spawn(async { std::thread::current().name().map(String::from) }))
+                .await
+        }))
+        .unwrap()
+        .unwrap();
+    let name = b.block_on(inner).unwrap().unwrap();
+    assert!(name.starts_with("rt-b"), "{name}");
+}
