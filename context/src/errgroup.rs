@@ -421,9 +421,7 @@ impl<E: Send + 'static> Group<E> {
             Some(Failure::Panic(payload)) => panic::resume_unwind(payload),
         }
     }
-}
 
-impl<E: Send + 'static> Group<E> {
     /// [`wait`](Group::wait) from a plain thread (blocks it).
     ///
     /// # Panics

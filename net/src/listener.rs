@@ -72,15 +72,18 @@ impl<S: Source> Listening<S> {
         }
     }
 
-    /// Closes the listener (module docs); `shutdown` stops the kernel
-    /// listening. Closing twice is an error, as in Go.
-    pub(crate) fn close(&self, shutdown: impl FnOnce(&S) -> io::Result<()>) -> io::Result<()> {
+    /// Closes the listener (module docs): the socket is shut down, so the
+    /// kernel stops listening. Closing twice is an error, as in Go.
+    pub(crate) fn close(&self) -> io::Result<()>
+    where
+        for<'s> socket2::SockRef<'s>: From<&'s S>,
+    {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Err(closed());
         }
         // A kernel that does not shut listeners down keeps queueing
         // connections until the drop; the accepts end either way.
-        let _ = shutdown(self.io.get());
+        let _ = socket2::SockRef::from(self.io.get()).shutdown(std::net::Shutdown::Both);
         self.io.wake_waiters(Direction::Read);
         Ok(())
     }

@@ -257,8 +257,7 @@ impl TcpListener {
     /// .unwrap();
     /// ```
     pub fn close(&self) -> io::Result<()> {
-        self.io
-            .close(|ln| socket2::SockRef::from(ln).shutdown(std::net::Shutdown::Both))
+        self.io.close()
     }
 }
 

@@ -124,8 +124,7 @@ impl UnixListener {
     ///
     /// `NotConnected` if the listener was closed already.
     pub fn close(&self) -> io::Result<()> {
-        self.io
-            .close(|ln| socket2::SockRef::from(ln).shutdown(std::net::Shutdown::Both))
+        self.io.close()
     }
 }
 
