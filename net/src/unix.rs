@@ -123,6 +123,18 @@ impl UnixListener {
     /// # Errors
     ///
     /// `NotConnected` if the listener was closed already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-close-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let ln = gust_net::UnixListener::bind(&path).unwrap();
+    /// ln.close().unwrap();
+    /// let e = gust_executor::block_on(ln.accept()).map(drop).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
+    /// std::fs::remove_file(&path).unwrap(); // the file stays
+    /// ```
     pub fn close(&self) -> io::Result<()> {
         self.io.close()
     }

@@ -587,6 +587,21 @@ impl Registration {
 
     /// Takes the waker stored under `key` in `dir` out of the wait list, if
     /// the driver has not taken it ([`poll_ready_keyed`](Self::poll_ready_keyed)).
+    /// A key that never waited, or is forgotten twice, costs nothing.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration, WaitKey};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// let mut key = WaitKey::default();
+    /// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// assert!(reg.poll_ready_keyed(&mut cx, Direction::Read, &mut key).is_pending());
+    /// reg.forget(Direction::Read, &mut key); // the stored waker goes
+    /// reg.forget(Direction::Read, &mut key);
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
     pub fn forget(&self, dir: Direction, key: &mut WaitKey) {
         self.io.forget(dir, std::mem::take(&mut key.0));
     }
@@ -721,6 +736,19 @@ impl Drop for Registration {
 
 /// One operation waiting on a [`Registration`] in one direction
 /// ([`Registration::waiter`]): its stored waker goes when it is dropped.
+///
+/// ```
+/// use gust_executor::io::{Direction, Interest, Registration};
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+/// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+/// let mut waiter = reg.waiter(Direction::Read);
+/// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// assert!(waiter.poll_ready(&mut cx).is_pending()); // nothing to read
+/// drop(waiter); // takes its waker out of the wait list
+/// reg.deregister(&mut a).unwrap();
+/// ```
 pub struct Waiter<'a> {
     reg: &'a Registration,
     dir: Direction,
@@ -728,7 +756,8 @@ pub struct Waiter<'a> {
 }
 
 /// A caller's place in a source's wait list
-/// ([`Registration::poll_ready_keyed`]): none until it first waits.
+/// ([`Registration::poll_ready_keyed`]): none until it first waits. An
+/// example is at [`Registration::forget`].
 #[derive(Debug, Default)]
 pub struct WaitKey(u64);
 
