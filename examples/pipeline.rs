@@ -14,7 +14,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use gust::{CancelFunc, Context, Receiver, Sender, WaitGroup, chan, select};
 use md5::{Digest, Md5};
@@ -113,6 +112,18 @@ async fn md5_all(ctx: Context, cancel: CancelFunc, root: PathBuf) -> Result<Vec<
     Ok(outcomes)
 }
 
+/// A context that Ctrl-C (SIGINT) cancels.
+#[cfg(unix)]
+fn interrupt_context() -> std::io::Result<(Context, CancelFunc)> {
+    gust::signal::notify_context(&Context::background(), &[gust::signal::Signal::INTERRUPT])
+}
+
+/// Elsewhere, a context only the pipeline's own errors cancel.
+#[cfg(not(unix))]
+fn interrupt_context() -> std::io::Result<(Context, CancelFunc)> {
+    Ok(Context::background().with_cancel())
+}
+
 fn main() -> ExitCode {
     let Some(root) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("pipeline: usage: pipeline DIRECTORY");
@@ -122,18 +133,15 @@ fn main() -> ExitCode {
         eprintln!("pipeline: {} is not a directory", root.display());
         return ExitCode::from(2);
     }
-    // Ctrl-C cancels the whole pipeline: the handler takes the CancelFunc.
-    let (ctx, cancel) = Context::background().with_cancel();
-    let on_signal = Arc::new(Mutex::new(Some(cancel)));
-    let handler_cancel = on_signal.clone();
-    if let Err(e) = ctrlc::set_handler(move || {
-        if let Some(cancel) = handler_cancel.lock().unwrap().take() {
-            cancel.cancel();
+    // Ctrl-C cancels the whole pipeline (Go's signal.NotifyContext); once
+    // it has, a second Ctrl-C ends the program at once.
+    let (ctx, _stop) = match interrupt_context() {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("pipeline: cannot watch for Ctrl-C: {e}");
+            return ExitCode::FAILURE;
         }
-    }) {
-        eprintln!("pipeline: cannot install the Ctrl-C handler: {e}");
-        return ExitCode::FAILURE;
-    }
+    };
     let (run_ctx, run_cancel) = ctx.with_cancel();
     match gust::block_on(md5_all(run_ctx, run_cancel, root)) {
         Ok(outcomes) => {

@@ -195,6 +195,31 @@ pub mod io {
     pub use gust_executor::io::*;
 }
 
+/// Go's `os/signal` (Unix): [`notify`](signal::notify) relays signals to
+/// a channel, [`notify_context`](signal::notify_context) cancels a
+/// [`Context`] on one, [`ctrl_c`](signal::ctrl_c) waits for a Ctrl-C.
+///
+/// ```no_run
+/// use gust::signal::{self, Signal};
+///
+/// #[gust::main]
+/// async fn main() {
+///     // ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+///     let (ctx, _stop) =
+///         signal::notify_context(&gust::Context::background(), &[Signal::INTERRUPT, Signal::SIGTERM])
+///             .expect("signals");
+///     gust::select! {
+///         _ = ctx.done() => println!("{}; shutting down", ctx.cause().unwrap()),
+///         _ = gust::time::sleep(std::time::Duration::from_secs(60)) => println!("done"),
+///     }
+/// }
+/// ```
+#[cfg(unix)]
+pub mod signal {
+    pub use gust_context::signal::{SignalError, notify_context};
+    pub use gust_executor::signal::*;
+}
+
 /// Go's `context` package: the error type and the rest of the context API.
 pub mod context {
     pub use gust_context::*;

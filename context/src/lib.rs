@@ -62,6 +62,8 @@ mod tree;
 
 #[cfg(not(loom))]
 pub mod errgroup;
+#[cfg(all(unix, not(loom)))]
+pub mod signal;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -37,6 +37,8 @@
 //! - **Timers** (`time/`): kept by the runtime they are made on, fired by
 //!   its workers; timers made anywhere else go to one process-wide thread,
 //!   so they work on any executor.
+//! - **Signals** (`signal.rs`, Unix): Go's `os/signal`, signals relayed to
+//!   channels by one thread of ours.
 //!
 //! # Panics in tasks
 //!
@@ -55,6 +57,8 @@ mod metrics;
 mod registry;
 pub mod runtime;
 mod scheduler;
+#[cfg(unix)]
+pub mod signal;
 mod slots;
 mod spin;
 pub mod task;

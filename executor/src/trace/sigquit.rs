@@ -56,6 +56,9 @@ fn start() {
     use std::sync::OnceLock;
     static STARTED: OnceLock<()> = OnceLock::new();
     STARTED.get_or_init(|| {
+        // A `gust::signal::stop` of the last channel relaying SIGQUIT must
+        // not bring back its default action (the end of the program).
+        crate::signal::hold(crate::signal::Signal::SIGQUIT);
         let mut signals = match signal_hook::iterator::Signals::new([signal_hook::consts::SIGQUIT])
         {
             Ok(s) => s,
