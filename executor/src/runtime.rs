@@ -27,6 +27,8 @@
 //! After step 5 no future of the runtime is left, except those running on a
 //! detached worker (step 3), which are dropped when their poll returns.
 
+mod handle;
+
 use crate::block_on::GLOBAL_BLOCK_ONS;
 pub use crate::metrics::{RuntimeMetrics, WorkerMetrics};
 use crate::scheduler::{Shared, worker};
@@ -37,6 +39,7 @@ pub use crate::trace::deadlock::{DEADLOCK_ENV, OnDeadlock};
 pub use crate::trace::dump::{Dump, TaskInfo, TaskState};
 use crate::trace::sigquit;
 pub use crate::trace::sigquit::SIGQUIT_DUMP_ENV;
+pub use handle::{EnterGuard, Handle};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -238,6 +241,26 @@ pub(crate) fn current_timers() -> Option<Arc<crate::time::store::Timers>> {
 /// tests).
 pub(crate) fn current_pending_timers() -> usize {
     with_explicit(|shared, _| shared.driver.timers.len()).unwrap_or(0)
+}
+
+/// Spawns onto `shared` from any thread; the task's registry entry goes
+/// to the calling worker's shard when it is one of `shared`'s, else to the
+/// shard of spawns from outside.
+fn spawn_named_on<F>(
+    shared: &Arc<Shared>,
+    fut: F,
+    name: Option<Box<str>>,
+    at: &'static std::panic::Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let shard = worker::with_current(|w| match w {
+        Some((current, index)) if Arc::ptr_eq(current, shared) => index,
+        _ => shared.num_workers(),
+    });
+    spawn_on(shared, shard, fut, name, at)
 }
 
 /// Makes `shared` this thread's current runtime until the guard drops.
@@ -686,11 +709,7 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shard = worker::with_current(|w| match w {
-            Some((shared, index)) if Arc::ptr_eq(shared, &self.shared) => index,
-            _ => self.shared.num_workers(),
-        });
-        spawn_on(&self.shared, shard, fut, name, at)
+        spawn_named_on(&self.shared, fut, name, at)
     }
 
     /// Runs `fut` to completion on the calling thread; `spawn` inside it

@@ -1,0 +1,111 @@
+//! `runtime::Handle` and `EnterGuard` (tokio's): spawning onto a runtime
+//! one does not own, from plain threads and from other runtimes' tasks.
+
+use gust_executor::runtime::{Builder, Handle, Runtime};
+use gust_executor::{block_on, spawn};
+
+fn named(name: &str) -> Runtime {
+    Builder::new().workers(1).thread_name(name).build().unwrap()
+}
+
+/// The name of the worker thread a task spawned here runs on.
+fn spawned_thread_name() -> gust_executor::JoinHandle<Option<String>> {
+    spawn(async { std::thread::current().name().map(String::from) })
+}
+
+#[test]
+fn a_handle_spawns_onto_its_runtime_from_a_plain_thread() {
+    let rt = named("handled");
+    let handle = rt.handle();
+    let h = std::thread::spawn(move || {
+        handle.spawn(async { std::thread::current().name().map(String::from) })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(block_on(h).unwrap().as_deref(), Some("handled-0"));
+}
+
+#[test]
+fn a_handle_spawns_onto_its_runtime_from_another_runtimes_task() {
+    let mine = named("mine");
+    let other = named("other");
+    let handle = mine.handle();
+    let name = other.block_on(other.spawn(async move {
+        handle
+            .spawn(async { std::thread::current().name().map(String::from) })
+            .await
+            .unwrap()
+    }));
+    assert_eq!(name.unwrap().as_deref(), Some("mine-0"));
+    assert_eq!(mine.metrics().spawned_tasks(), 1);
+}
+
+#[test]
+fn current_is_the_runtime_of_the_task_or_block_on_else_the_global_one() {
+    let rt = named("cur");
+    let from_task = rt.block_on(rt.spawn(async { Handle::current() })).unwrap();
+    assert_eq!(from_task, rt.handle());
+    assert_eq!(rt.block_on(async { Handle::current() }), rt.handle());
+    let global = Handle::current();
+    assert_ne!(global, rt.handle());
+    assert_eq!(global, Handle::current());
+    assert_eq!(block_on(async { Handle::current() }), global);
+}
+
+#[test]
+fn enter_makes_a_runtime_current_until_the_guard_drops_and_guards_nest() {
+    let a = named("enter-a");
+    let b = named("enter-b");
+    let global = Handle::current();
+    {
+        let _ga = a.enter();
+        assert_eq!(Handle::current(), a.handle());
+        let in_a = spawned_thread_name();
+        {
+            let hb = b.handle();
+            let _gb = hb.enter();
+            assert_eq!(Handle::current(), b.handle());
+            let in_b = spawned_thread_name();
+            assert_eq!(block_on(in_b).unwrap().as_deref(), Some("enter-b-0"));
+        }
+        assert_eq!(Handle::current(), a.handle());
+        assert_eq!(block_on(in_a).unwrap().as_deref(), Some("enter-a-0"));
+    }
+    assert_eq!(Handle::current(), global);
+}
+
+#[test]
+fn a_handle_outlives_its_runtime_and_spawns_nothing_then() {
+    let rt = named("gone");
+    let handle = rt.handle();
+    assert!(!handle.is_shutdown());
+    drop(rt);
+    assert!(handle.is_shutdown());
+    let h = handle.spawn(async { 1 });
+    assert!(block_on(h).unwrap_err().is_aborted());
+    assert_eq!(handle.num_tasks(), 0);
+}
+
+#[test]
+fn handle_block_on_and_spawn_blocking_run_for_its_runtime() {
+    let rt = named("hb");
+    let handle = rt.handle();
+    let name = std::thread::spawn(move || {
+        let job = handle.spawn_blocking(spawned_thread_name);
+        handle.block_on(async move { job.await.unwrap().await.unwrap() })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(name.as_deref(), Some("hb-0"));
+}
+
+#[test]
+fn handles_are_send_sync_clone_and_compare_by_runtime() {
+    fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync_clone::<Handle>();
+    let rt = named("eq");
+    let (h1, h2) = (rt.handle(), rt.handle().clone());
+    assert_eq!(h1, h2);
+    assert_eq!(h1.num_workers(), 1);
+    assert!(format!("{h1:?}").contains("workers: 1"));
+}
