@@ -67,7 +67,7 @@
 //! engine records one `Wait::Select` for the whole select.
 
 use std::panic::Location;
-use std::task::Context;
+use std::task::{Context, Poll, Waker};
 
 use gust_trace::Wait;
 
@@ -119,6 +119,25 @@ pub struct Inner<T> {
     /// A finished standalone entry kept for the next blocking `send`/`recv`
     /// (see [`Entry::recycle`]): in no queue, `WAITING`, empty slot, no waker.
     pub(crate) spare: Option<OwnedEntry<T>>,
+    /// The wakers of pending `Sender::closed` futures, all taken and woken
+    /// when the channel closes or its last receiving handle goes (and none
+    /// is added after: their futures are ready then). Boxed: most channels
+    /// never have one.
+    closers: Option<Box<Closers>>,
+}
+
+/// `Sender::closed` futures waiting on a channel, each under its key.
+#[derive(Debug, Default)]
+struct Closers {
+    next_key: u64,
+    wakers: Vec<(u64, Waker)>,
+}
+
+/// Wakes the `closed` futures taken from a channel (outside its lock).
+fn wake_closers(closers: Option<Box<Closers>>) {
+    for (_, waker) in closers.into_iter().flat_map(|c| c.wakers) {
+        waker.wake();
+    }
 }
 
 /// A locked channel; unlocks on drop.
@@ -166,6 +185,7 @@ impl<T> Shared<T> {
                 rx_gone: false,
                 in_flight: 0,
                 spare: None,
+                closers: None,
             }),
             closed: AtomicBool::new(false),
             senders: AtomicU32::new(1),
@@ -222,6 +242,7 @@ impl<T> Shared<T> {
     /// Closes the channel; `true` if this call closed it.
     pub(crate) fn close(&self) -> bool {
         let mut wakeups = Wakeups::new();
+        let mut closers = None;
         let closed = self.lock().with(|inner| {
             if inner.closed {
                 return false;
@@ -234,10 +255,58 @@ impl<T> Shared<T> {
                 inner.recvq.select_all(&mut wakeups);
             }
             inner.sendq.select_all(&mut wakeups);
+            closers = inner.closers.take();
             true
         });
         wakeups.wake();
+        wake_closers(closers);
         closed
+    }
+
+    /// `Sender::closed`: ready once the channel is closed or has no
+    /// receiving handle left (a send would fail); else keeps `waker` under
+    /// `key` (made on the first call) until then.
+    pub(crate) fn poll_closed(&self, key: &mut Option<u64>, waker: &Waker) -> Poll<()> {
+        // The task's real waker (gust-trace, "Who holds the waker").
+        let waker = gust_trace::real_waker(waker);
+        let mut stale = None;
+        let ready = self.lock().with(|inner| {
+            if inner.closed || inner.rx_gone {
+                return true;
+            }
+            let closers = inner.closers.get_or_insert_with(Box::default);
+            let mine = key.and_then(|k| closers.wakers.iter_mut().find(|(at, _)| *at == k));
+            match mine {
+                Some((_, w)) if w.will_wake(waker) => {}
+                Some((_, w)) => stale = Some(std::mem::replace(w, waker.clone())),
+                None => {
+                    let k = closers.next_key;
+                    closers.next_key += 1;
+                    closers.wakers.push((k, waker.clone()));
+                    *key = Some(k);
+                }
+            }
+            false
+        });
+        // Dropped outside the lock: a waker's drop may drop a task.
+        drop(stale);
+        if ready {
+            *key = None;
+            return Poll::Ready(());
+        }
+        let made_at = self.made_at;
+        gust_trace::record(Wait::ChanSend { made_at });
+        Poll::Pending
+    }
+
+    /// A pending `Sender::closed` future went away: its waker goes too.
+    pub(crate) fn forget_closed(&self, key: u64) {
+        let gone = self.lock().with(|inner| {
+            let closers = inner.closers.as_mut()?;
+            let at = closers.wakers.iter().position(|(k, _)| *k == key)?;
+            Some(closers.wakers.swap_remove(at))
+        });
+        drop(gone);
     }
 
     pub(crate) fn add_sender(&self) {
@@ -275,9 +344,11 @@ impl<T> Shared<T> {
         // Relaxed: as in `drop_sender`.
         if self.receivers.fetch_sub(1, Ordering::Relaxed) == 1 {
             let mut wakeups = Wakeups::new();
+            let mut closers = None;
             let unreceived = self.lock().with(|inner| {
                 inner.rx_gone = true;
                 inner.sendq.select_all(&mut wakeups);
+                closers = inner.closers.take();
                 // Every receiving future borrowed a handle and is gone, so
                 // nothing is in flight (invariant #5) and no value can come
                 // back to the buffer; no send adds one after `rx_gone`
@@ -285,6 +356,7 @@ impl<T> Shared<T> {
                 std::mem::replace(&mut inner.buf, Ring::empty())
             });
             wakeups.wake();
+            wake_closers(closers);
             drop(unreceived);
         }
     }

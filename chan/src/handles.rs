@@ -304,6 +304,20 @@ impl<T> Chan<T> {
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
     }
+
+    /// Waits until the channel is closed; see [`Sender::closed`] (a `Chan`
+    /// is a receiving handle too, so only a `close` ends the wait).
+    ///
+    /// ```
+    /// let ch = gust_chan::Chan::<u8>::new(0);
+    /// let closer = ch.clone();
+    /// std::thread::spawn(move || closer.close());
+    /// futures::executor::block_on(ch.closed());
+    /// assert!(ch.is_closed());
+    /// ```
+    pub fn closed(&self) -> Closed<'_, T> {
+        Closed::new(&self.shared)
+    }
 }
 
 impl<T> Sender<T> {
@@ -395,6 +409,77 @@ impl<T> Sender<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
+    }
+
+    /// Waits until a send on this channel can only fail: it has been
+    /// closed, or every receiving handle is gone (tokio's
+    /// `Sender::closed`). A producer selects on it to stop producing for
+    /// nobody. Cancel-safe: dropping it takes its waker out.
+    ///
+    /// ```
+    /// use gust_chan::select;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let (tx, rx) = gust_chan::chan::<u64>(1);
+    ///     let producer = async {
+    ///         let mut n = 0;
+    ///         loop {
+    ///             select! {
+    ///                 r = tx.send(n) => if r.is_err() { break },
+    ///                 _ = tx.closed() => break, // the consumer went away
+    ///             }
+    ///             n += 1;
+    ///         }
+    ///     };
+    ///     let consumer = async move {
+    ///         assert_eq!(rx.recv().await, Some(0));
+    ///         drop(rx);
+    ///     };
+    ///     futures::join!(producer, consumer);
+    /// });
+    /// ```
+    pub fn closed(&self) -> Closed<'_, T> {
+        Closed::new(&self.shared)
+    }
+}
+
+/// The future returned by [`Sender::closed`] and [`Chan::closed`]: ready
+/// once the channel is closed or has no receiving handle left.
+#[must_use = "futures do nothing unless polled"]
+pub struct Closed<'a, T> {
+    shared: &'a Shared<T>,
+    /// Our waker's key in the channel, while one is kept there.
+    key: Option<u64>,
+}
+
+impl<'a, T> Closed<'a, T> {
+    fn new(shared: &'a Shared<T>) -> Self {
+        Closed { shared, key: None }
+    }
+}
+
+impl<T> Future for Closed<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.shared.poll_closed(&mut this.key, cx.waker())
+    }
+}
+
+impl<T> Drop for Closed<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.shared.forget_closed(key);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Closed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closed")
+            .field("closed", &self.shared.is_closed())
+            .finish()
     }
 }
 

@@ -80,7 +80,7 @@ mod waiter;
 
 pub use engine::Select;
 pub use error::{SendError, TryRecvError, TrySendError};
-pub use handles::{Chan, Receiver, RecvFuture, SendFuture, Sender, chan};
+pub use handles::{Chan, Closed, Receiver, RecvFuture, SendFuture, Sender, chan};
 
 /// [`Select`], a select over cases added at run time (Go's
 /// `reflect.Select`), and what it returns. (The `select!` macro has the same

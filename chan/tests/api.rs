@@ -308,3 +308,99 @@ fn handles_compare_and_hash_by_channel() {
     drops.remove(&tx1);
     assert_eq!(drops.len(), 1);
 }
+
+/// A waker that counts its wakes (its `Arc`'s count tells how many
+/// clones are kept).
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (std::sync::Arc<CountingWaker>, std::task::Waker) {
+    let counter = std::sync::Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+    let waker = std::task::Waker::from(counter.clone());
+    (counter, waker)
+}
+
+fn poll_once<F: std::future::Future + Unpin>(f: &mut F, waker: &std::task::Waker) -> bool {
+    let mut cx = std::task::Context::from_waker(waker);
+    std::pin::Pin::new(f).poll(&mut cx).is_ready()
+}
+
+#[test]
+fn sender_closed_waits_for_the_last_receiver_or_a_close() {
+    // The last receiving handle going wakes every waiting `closed`.
+    let (tx, rx) = chan::<u8>(1);
+    let rx2 = rx.clone();
+    let (counter, waker) = counting_waker();
+    let mut a = tx.closed();
+    let mut b = tx.closed();
+    assert!(!poll_once(&mut a, &waker));
+    assert!(!poll_once(&mut b, &waker));
+    drop(rx);
+    assert!(!poll_once(&mut a, &waker), "a receiver is left");
+    drop(rx2);
+    assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(poll_once(&mut a, &waker));
+    assert!(poll_once(&mut b, &waker));
+    assert!(poll_once(&mut tx.closed(), &waker), "ready at once after");
+
+    // A close wakes it too; a `Chan` is a receiving handle, so only a
+    // close ends its wait.
+    let ch = Chan::<String>::new(0);
+    let tx = ch.sender();
+    let mut c = tx.closed();
+    let mut d = ch.closed();
+    assert!(!poll_once(&mut c, &waker));
+    assert!(!poll_once(&mut d, &waker));
+    let ch2 = ch.clone();
+    let closer = std::thread::spawn(move || ch2.close());
+    futures::executor::block_on(async {
+        c.await;
+        d.await;
+    });
+    assert!(closer.join().unwrap());
+}
+
+#[test]
+fn a_dropped_sender_closed_leaves_no_waker_behind() {
+    let (tx, _rx) = chan::<u8>(0);
+    let (counter, waker) = counting_waker();
+    for _ in 0..1000 {
+        let mut f = tx.closed();
+        assert!(!poll_once(&mut f, &waker));
+        assert!(!poll_once(&mut f, &waker), "polled again: one waker kept");
+        assert_eq!(std::sync::Arc::strong_count(&counter), 3);
+    }
+    assert_eq!(std::sync::Arc::strong_count(&counter), 2);
+    let f = tx.closed();
+    is_send(&f);
+}
+
+#[test]
+fn sender_closed_ends_a_producer_whose_consumer_left() {
+    let (tx, rx) = chan::<u64>(4);
+    let producer = std::thread::spawn(move || {
+        futures::executor::block_on(async {
+            let mut sent = 0u64;
+            loop {
+                select! {
+                    r = tx.send(sent) => match r {
+                        Ok(()) => sent += 1,
+                        Err(_) => return sent,
+                    },
+                    _ = tx.closed() => return sent,
+                }
+            }
+        })
+    });
+    for want in 0..10 {
+        assert_eq!(rx.recv_blocking(), Some(want));
+    }
+    drop(rx);
+    let sent = producer.join().unwrap();
+    assert!((10..=14).contains(&sent), "{sent}");
+}
