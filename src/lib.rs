@@ -39,7 +39,7 @@
 //! | Go | gust |
 //! |---|---|
 //! | `go f()` | [`spawn(f())`](spawn) (returns a [`JoinHandle`]; dropping it detaches) |
-//! | `make(chan T)` / `make(chan T, n)` | [`Chan::<T>::new(0)`](Chan) / `Chan::new(n)`, or [`chan::<T>(n)`](chan) for a `(Sender, Receiver)` pair |
+//! | `make(chan T)` / `make(chan T, n)` | [`Chan::<T>::new(0)`](Chan) / `Chan::new(n)`, or [`chan::<T>(n)`](fn@chan) for a `(Sender, Receiver)` pair |
 //! | `chan<- T` / `<-chan T` | [`Sender<T>`] / [`Receiver<T>`] (`chan.sender()`, `chan.receiver()`) |
 //! | `ch <- v` | `ch.send(v).await?` (hands `v` back in the error when closed) |
 //! | `v, ok := <-ch` | `let v: Option<T> = ch.recv().await` (`None` = closed and drained) |
@@ -172,6 +172,23 @@ pub use gust_executor::{
 };
 pub use gust_macros::{main, test};
 pub use gust_waitgroup::WaitGroup;
+
+/// The named future types of channel operations, for code that stores or
+/// names them: [`RecvFuture`](chan::RecvFuture) (`recv()`),
+/// [`SendFuture`](chan::SendFuture) (`send(v)`), [`Closed`](chan::Closed)
+/// (`closed()`). (The module shares its name with the function
+/// [`chan()`](fn@chan); each is found where it is used.)
+///
+/// ```
+/// let (tx, rx) = gust::chan::<u8>(1);
+/// let send: gust::chan::SendFuture<'_, u8> = tx.send(1);
+/// gust::block_on(send).unwrap();
+/// let recv: gust::chan::RecvFuture<'_, u8> = rx.recv();
+/// assert_eq!(gust::block_on(recv), Some(1));
+/// ```
+pub mod chan {
+    pub use gust_chan::{Closed, RecvFuture, SendFuture};
+}
 
 /// Go's `sync` package (and `x/sync/semaphore`): [`Mutex`](sync::Mutex),
 /// [`RwLock`](sync::RwLock), [`Semaphore`](sync::Semaphore),
