@@ -102,6 +102,20 @@ impl Ticker {
         TimerWait::new(&self.core)
     }
 
+    /// [`tick`](Self::tick) from a plain thread, blocking it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = gust_executor::time::Ticker::new(Duration::from_millis(2));
+    /// let t1 = ticker.tick_blocking();
+    /// assert!(ticker.tick_blocking() > t1);
+    /// ```
+    pub fn tick_blocking(&self) -> Instant {
+        crate::block_on(self.tick())
+    }
+
     /// Polls for the next tick.
     ///
     /// # Examples
