@@ -269,6 +269,13 @@ pub(crate) fn enter(shared: Arc<Shared>) -> Enter {
     Enter(prev)
 }
 
+/// Whether `shared` is the runtime entered on this thread (`enter`).
+pub(crate) fn is_entered(shared: &Arc<Shared>) -> bool {
+    ENTERED
+        .try_with(|e| e.borrow().as_ref().is_some_and(|s| Arc::ptr_eq(s, shared)))
+        .unwrap_or(false)
+}
+
 /// Restores the previous current runtime on drop.
 pub(crate) struct Enter(Option<Arc<Shared>>);
 

@@ -30,6 +30,20 @@
 //! 3. A channel subscriber is only sent to under the table's lock, so once
 //!    [`stop`] (which takes the lock) returns, its channel gets nothing
 //!    more (Go's promise).
+//!
+//! # Beside other handlers
+//!
+//! "Default" here is the action the process had for the signal before this
+//! module touched it, as far as `SIG_IGN` goes: a signal ignored at start
+//! stays ignored when nobody wants it, anything else gets the OS default
+//! back. A handler another library installed before (the `ctrlc` crate,
+//! tokio's signals) still runs, signal-hook chains to it, but once nobody
+//! here wants the signal, its default action (the end of the program, for
+//! SIGINT) runs too. [`ignore`] drops the signal in the handler instead of
+//! setting `SIG_IGN`, so a program this one `exec`s starts with the
+//! signal's default. SIGQUIT while a runtime prints dumps on it
+//! (`GUST_SIGQUIT_DUMP`) both prints the dump and is relayed; Go prints no
+//! dump once SIGQUIT is relayed.
 
 use gust_chan::{Sender, TrySendError};
 use signal_hook::consts::signal as sig;
@@ -197,14 +211,16 @@ impl fmt::Debug for Signal {
 /// it. Calling `notify` again with the same channel adds signals to its
 /// set; several channels each get every signal they asked for. [`stop`]
 /// ends the relaying; a channel whose receivers are all gone is dropped
-/// from the set by itself.
+/// from the set by itself. The relaying keeps a clone of `tx`, so the
+/// channel does not close by itself while it is subscribed.
 ///
 /// # Errors
 ///
 /// `InvalidInput`, naming the signal, for one no process can catch
 /// (SIGKILL, SIGSTOP) or that reports a fault of the program itself
-/// (SIGSEGV, SIGBUS, SIGFPE, SIGILL), and for a number that is not a
-/// signal; nothing is changed then. Else an error of the OS, if the
+/// (SIGSEGV, SIGBUS, SIGFPE, SIGILL: relayed, it would come back at once
+/// from the same instruction), and for a number this module does not know
+/// (the real-time signals among them); nothing is changed then. Else an error of the OS, if the
 /// handler or the relaying thread cannot be set up.
 ///
 /// ```
@@ -221,8 +237,8 @@ impl fmt::Debug for Signal {
 pub fn notify(tx: &Sender<Signal>, signals: &[Signal]) -> io::Result<()> {
     let signals = chosen(signals)?;
     let mut table = table();
+    table.register_all(&signals)?;
     for &s in &signals {
-        table.register(s)?;
         table.entry(s).ignored = false;
     }
     let target = Target::Chan(tx.clone());
@@ -312,8 +328,8 @@ pub fn reset(signals: &[Signal]) {
 pub fn ignore(signals: &[Signal]) -> io::Result<()> {
     let signals = chosen(signals)?;
     let mut table = table();
+    table.register_all(&signals)?;
     for &s in &signals {
-        table.register(s)?;
         table.entry(s).ignored = true;
     }
     table.forget(&signals);
@@ -385,8 +401,8 @@ pub fn subscribe(
 ) -> io::Result<Subscription> {
     let signals = chosen(signals)?;
     let mut table = table();
+    table.register_all(&signals)?;
     for &s in &signals {
-        table.register(s)?;
         table.entry(s).ignored = false;
     }
     let id = table.next_id();
@@ -416,7 +432,8 @@ impl Drop for Subscription {
 }
 
 /// Keeps `signal`'s default action from coming back while gust itself
-/// handles it (the SIGQUIT dump: the program goes on).
+/// handles it (the SIGQUIT dump: the program goes on); for good, since
+/// the dump's handler stays.
 pub(crate) fn hold(signal: Signal) {
     let mut table = table();
     if !table.held.contains(&signal) {
@@ -441,7 +458,7 @@ fn chosen(signals: &[Signal]) -> io::Result<Vec<Signal>> {
                 format!("gust::signal: cannot relay {s:?} ({}): {why}", s.0),
             )
         };
-        if signal_hook::consts::FORBIDDEN.contains(&s.0) {
+        if signal_hook::consts::FORBIDDEN.contains(&s.0) || s.0 == sig::SIGBUS {
             return Err(invalid(
                 "the OS does not let a process catch it, or it reports a fault of the program itself",
             ));
@@ -555,9 +572,20 @@ impl Table {
         if self.signals.contains_key(&signal) {
             return Ok(());
         }
+        if self.relay.is_none() {
+            self.relay = Some(start_relay()?);
+        }
         let ignored_at_start = disposition_is_ignore(signal);
-        let run_default = Arc::new(AtomicBool::new(!ignored_at_start));
+        // What `settle` would say with nobody subscribed yet.
+        let default = !ignored_at_start && !self.held.contains(&signal);
+        let run_default = Arc::new(AtomicBool::new(default));
         signal_hook::flag::register_conditional_default(signal.0, run_default.clone())?;
+        if let Some(relay) = &self.relay {
+            relay.add_signal(signal.0)?;
+        }
+        // Made last: an entry means the signal is fully registered (a
+        // failure above leaves at most a conditional default that keeps
+        // the signal's default action, and the next call tries again).
         self.signals.insert(
             signal,
             Entry {
@@ -566,11 +594,19 @@ impl Table {
                 ignored_at_start,
             },
         );
-        let relay = match &self.relay {
-            Some(relay) => relay,
-            None => self.relay.insert(start_relay()?),
-        };
-        relay.add_signal(signal.0)
+        Ok(())
+    }
+
+    /// Registers every signal of `signals`; on a failure, the table is
+    /// left settled and unchanged otherwise.
+    fn register_all(&mut self, signals: &[Signal]) -> io::Result<()> {
+        for &s in signals {
+            if let Err(e) = self.register(s) {
+                self.settle();
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Whether a subscriber wants `signal`.
@@ -633,10 +669,15 @@ fn start_relay() -> io::Result<signal_hook::iterator::Handle> {
         .name("gust-signal".to_owned())
         .spawn(move || {
             for raw in signals.forever() {
-                let calls = table().deliver(Signal(raw));
-                for f in calls {
-                    f(Signal(raw));
-                }
+                // A waker or callback that panics must not end the relaying
+                // (every subscribed signal would then be lost): the panic
+                // is reported by the hook and the thread goes on.
+                let _ = std::panic::catch_unwind(|| {
+                    let calls = table().deliver(Signal(raw));
+                    for f in calls {
+                        f(Signal(raw));
+                    }
+                });
             }
         })?;
     Ok(handle)

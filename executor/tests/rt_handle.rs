@@ -109,3 +109,34 @@ fn handles_are_send_sync_clone_and_compare_by_runtime() {
     assert_eq!(h1.num_workers(), 1);
     assert!(format!("{h1:?}").contains("workers: 1"));
 }
+
+#[test]
+fn enter_guards_dropped_out_of_order_panic_naming_the_mistake() {
+    let a = named("order-a");
+    let b = named("order-b");
+    let ga = a.enter();
+    let gb = b.enter();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(ga))).unwrap_err();
+    let msg = err
+        .downcast_ref::<&str>()
+        .copied()
+        .unwrap_or_default()
+        .to_owned()
+        + err.downcast_ref::<String>().map_or("", |s| s);
+    assert!(msg.contains("dropped out of order"), "{msg}");
+    // `ga` restored what was current before it (nothing); `gb` would now
+    // find another runtime current than its own and panic too.
+    assert_ne!(Handle::current(), b.handle());
+    std::mem::forget(gb);
+}
+
+#[test]
+fn a_handle_after_shutdown_runs_blocking_jobs_but_drops_what_they_spawn() {
+    let rt = named("after");
+    let handle = rt.handle();
+    drop(rt);
+    let inner = block_on(handle.spawn_blocking(|| spawn(async { 1 }))).unwrap();
+    assert!(block_on(inner).unwrap_err().is_aborted());
+    let spawned = handle.block_on(async { spawn(async { 2 }) });
+    assert!(block_on(spawned).unwrap_err().is_aborted());
+}

@@ -20,7 +20,9 @@ use std::sync::Arc;
 /// A handle does not keep the runtime running: once the [`Runtime`] is
 /// dropped or shut down, a task spawned through a handle is dropped at
 /// once (awaiting its [`JoinHandle`] gives a [`JoinError`] for which
-/// [`is_aborted`] is true).
+/// [`is_aborted`] is true); a `spawn_blocking` job still runs on the
+/// blocking pool and a `block_on` on its caller's thread, but tasks they
+/// spawn are dropped the same way.
 ///
 /// ```
 /// use gust_executor::runtime::{Builder, Handle};
@@ -214,7 +216,7 @@ impl Handle {
 
     /// Whether the runtime has shut down (it was dropped, or
     /// [`Runtime::shutdown_timeout`] was called): tasks spawned through
-    /// the handle are then dropped at once.
+    /// the handle are then dropped at once (see [`Handle`]).
     ///
     /// ```
     /// let rt = gust_executor::runtime::Builder::new().workers(1).build().unwrap();
@@ -260,6 +262,9 @@ impl fmt::Debug for Handle {
 /// ```
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard<'a> {
+    /// The runtime made current (checked at drop).
+    entered: Arc<Shared>,
+    /// Restores what was current before, when dropped (after `drop`).
     _enter: super::Enter,
     /// Not `Send` (the current runtime is per thread), and tied to the
     /// handle it came from.
@@ -269,8 +274,24 @@ pub struct EnterGuard<'a> {
 impl EnterGuard<'_> {
     fn new(shared: &Arc<Shared>) -> Self {
         EnterGuard {
+            entered: shared.clone(),
             _enter: enter(shared.clone()),
             _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for EnterGuard<'_> {
+    /// Guards must be dropped in the reverse order of their making: one
+    /// dropped while a later one lives would make its own previous runtime
+    /// current again under the later one, and the later one's drop would
+    /// then leave a runtime current for good. As tokio's, that panics.
+    fn drop(&mut self) {
+        if !super::is_entered(&self.entered) && !std::thread::panicking() {
+            panic!(
+                "gust: EnterGuard values dropped out of order: drop each guard \
+                 before the guards made before it on this thread"
+            );
         }
     }
 }
