@@ -137,6 +137,11 @@ fn a_handle_after_shutdown_runs_blocking_jobs_but_drops_what_they_spawn() {
     drop(rt);
     let inner = block_on(handle.spawn_blocking(|| spawn(async { 1 }))).unwrap();
     assert!(block_on(inner).unwrap_err().is_aborted());
-    let spawned = handle.block_on(async { spawn(async { 2 }) });
+    // A `block_on` of the dead runtime runs; what it spawns is dropped.
+    let spawned = handle.block_on(async {
+        let h = spawn(async { 2 });
+        Some(h)
+    });
+    let spawned = spawned.unwrap();
     assert!(block_on(spawned).unwrap_err().is_aborted());
 }
