@@ -18,6 +18,16 @@
 //! | `sync.Cond` `Wait`/`Signal`/`Broadcast` | [`Cond::wait`]`(guard).await`, [`Cond::notify_one`], [`Cond::notify_all`] |
 //! | (none; `sync.WaitGroup` per round) | [`Barrier::wait`] |
 //!
+//! Forms that tokio's (and async-lock's) users reach for, on the same
+//! locks and queues:
+//!
+//! | tokio | gust |
+//! |---|---|
+//! | `Arc<Mutex<T>>`: `lock_owned().await`, `try_lock_owned()`, `blocking_lock_owned()` | [`Mutex::lock_owned`]`.await`, [`Mutex::try_lock_owned`], [`Mutex::lock_owned_blocking`] → [`OwnedMutexGuard`] (`'static`) |
+//! | `Arc<RwLock<T>>`: `read_owned().await`, `write_owned().await`, `try_*_owned()` | [`RwLock::read_owned`], [`RwLock::write_owned`], `try_`/`_blocking` forms → [`OwnedRwLockReadGuard`], [`OwnedRwLockWriteGuard`] |
+//! | `Semaphore::close()`, `is_closed()`, `AcquireError` | [`Semaphore::close`], [`Semaphore::is_closed`]; [`AcquireError::is_closed`] tells it from a request above the capacity |
+//! | `OnceCell::set(v)`, `get_or_try_init` | [`OnceCell::try_set`] (never waits), [`OnceCell::set`]`.await` (waits for a running initializer), [`OnceCell::get_or_try_init`] |
+//!
 //! ## Wait reasons
 //!
 //! Every wait that returns `Pending` records what it waits on
@@ -105,11 +115,13 @@ pub use barrier::Barrier;
 #[cfg(not(loom))]
 pub use cond::Cond;
 #[cfg(not(loom))]
-pub use mutex::{Mutex, MutexGuard, MutexLock};
+pub use mutex::{Mutex, MutexGuard, MutexLock, OwnedMutexGuard};
 #[cfg(not(loom))]
 pub use once_cell::OnceCell;
 #[cfg(not(loom))]
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
 };

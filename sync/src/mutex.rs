@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::mutex_state::{Lock, RawMutex};
@@ -146,6 +147,74 @@ impl<T: ?Sized> Mutex<T> {
         crate::blocking::block_on(self.lock())
     }
 
+    /// Locks a mutex in an `Arc`, for a guard that owns a clone of the
+    /// `Arc` (tokio's `lock_owned`): the guard is `'static`, so it can move
+    /// into a spawned task, go to another thread or live in a struct; it
+    /// unlocks wherever it is dropped. The future keeps its own clone too
+    /// (it does not borrow `self`), and is `Send` when `T` is.
+    ///
+    /// The same lock as [`lock`](Mutex::lock): the same fairness (the
+    /// hand-off to a waiter past 1 ms) and the same cancel safety (a
+    /// dropped future holds nothing and passes on a wake-up it received).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(gust_sync::Mutex::new(0));
+    /// gust_executor::block_on(async {
+    ///     let mut guard = m.lock_owned().await;
+    ///     // The guard goes to another task, which unlocks by dropping it.
+    ///     gust_executor::spawn(async move { *guard += 1 }).await.unwrap();
+    /// });
+    /// assert_eq!(*m.lock_blocking(), 1);
+    /// ```
+    pub fn lock_owned(self: &Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>> + use<T> {
+        let mutex = self.clone();
+        async move {
+            // The guard's unlock becomes the owned guard's: forgetting it
+            // keeps the lock held, and no await comes in between.
+            std::mem::forget(mutex.lock().await);
+            OwnedMutexGuard { mutex }
+        }
+    }
+
+    /// [`try_lock`](Mutex::try_lock) for a guard that owns a clone of the
+    /// `Arc` (cloned only if it locks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(gust_sync::Mutex::new(()));
+    /// let g = m.try_lock_owned().unwrap();
+    /// assert!(m.try_lock_owned().is_none());
+    /// drop(g);
+    /// assert!(m.try_lock_owned().is_some());
+    /// ```
+    pub fn try_lock_owned(self: &Arc<Self>) -> Option<OwnedMutexGuard<T>> {
+        // `then`, not `then_some`: a guard built eagerly would unlock on drop.
+        self.raw.try_lock().then(|| OwnedMutexGuard {
+            mutex: self.clone(),
+        })
+    }
+
+    /// [`lock_owned`](Mutex::lock_owned), blocking this thread (as
+    /// [`lock_blocking`](Mutex::lock_blocking): not from async code).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(gust_sync::Mutex::new(1));
+    /// let mut g = m.lock_owned_blocking();
+    /// std::thread::spawn(move || *g += 1).join().unwrap(); // unlocks there
+    /// assert_eq!(*m.lock_blocking(), 2);
+    /// ```
+    pub fn lock_owned_blocking(self: &Arc<Self>) -> OwnedMutexGuard<T> {
+        crate::blocking::block_on(self.lock_owned())
+    }
+
     /// A mutable reference to the value, with no locking: `&mut self`
     /// proves nobody else holds the mutex.
     ///
@@ -266,6 +335,104 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// The guard of [`Mutex::lock_owned`]: as [`MutexGuard`], holding an
+/// `Arc` of the mutex instead of a borrow, so it is `'static`. The lock is
+/// released when it is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use gust_sync::{Mutex, OwnedMutexGuard};
+///
+/// struct Held {
+///     guard: OwnedMutexGuard<Vec<u8>>, // no lifetime to carry
+/// }
+/// let m = Arc::new(Mutex::new(vec![]));
+/// let mut held = Held { guard: m.try_lock_owned().unwrap() };
+/// held.guard.push(1);
+/// assert!(Arc::ptr_eq(OwnedMutexGuard::mutex(&held.guard), &m));
+/// drop(held);
+/// assert_eq!(*m.lock_blocking(), [1]);
+/// ```
+///
+/// Shared between threads only when `T` is `Send` and `Sync` (its `Arc`
+/// can be reached through [`OwnedMutexGuard::mutex`]):
+///
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// // `std::sync::MutexGuard` is `Sync` but not `Send`.
+/// sync::<gust_sync::OwnedMutexGuard<std::sync::MutexGuard<'static, ()>>>();
+/// ```
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedMutexGuard<T: ?Sized> {
+    /// Held locked by this guard (its LOCKED bit), unlocked by its drop
+    /// through the same `RawMutex::unlock` as `MutexGuard`'s.
+    mutex: Arc<Mutex<T>>,
+}
+
+// SAFETY: as `MutexGuard`'s: the guard gives `&mut T` on whichever thread
+// holds it, and dropping it there may drop the last `Arc`, so the `T`
+// there: `T: Send` covers both.
+unsafe impl<T: ?Sized + Send> Send for OwnedMutexGuard<T> {}
+// SAFETY: a shared guard gives `&T` to every thread that shares it
+// (`T: Sync`), and `OwnedMutexGuard::mutex` gives them the `Arc`, which
+// they may clone, lock and drop on their own thread (`T: Send`, as tokio's).
+unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// The mutex this guard holds locked (an associated function, as the
+    /// guard derefs to `T`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gust_sync::{Mutex, OwnedMutexGuard};
+    /// let m = Arc::new(Mutex::new(1));
+    /// let g = m.try_lock_owned().unwrap();
+    /// assert!(Arc::ptr_eq(OwnedMutexGuard::mutex(&g), &m));
+    /// ```
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.mutex
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.mutex.raw.unlock();
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: we hold the lock: no other guard exists.
+        unsafe { &*self.mutex.value.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: we hold the lock, and `&mut self` is the only way in.
+        unsafe { &mut *self.mutex.value.get() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for OwnedMutexGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
     }

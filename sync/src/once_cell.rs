@@ -196,6 +196,38 @@ impl<T> OnceCell<T> {
         traced(self.inner.set(value), Wait::Lock(Lock::OnceCell)).await
     }
 
+    /// Sets the value if the cell is empty and nobody is initializing it,
+    /// without waiting (tokio's `OnceCell::set`; async-lock's `try_set`):
+    /// `Err(value)` gives the value back if the cell is set or another
+    /// caller's initializer is running. [`set`](Self::set) waits for that
+    /// initializer instead (it may fail and leave the cell empty).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// assert_eq!(c.try_set(1), Ok(()));
+    /// assert_eq!(c.try_set(2), Err(2));
+    /// assert_eq!(c.get(), Some(&1));
+    /// ```
+    pub fn try_set(&self, value: T) -> Result<(), T> {
+        self.inner.try_set(value)
+    }
+
+    /// [`set`](Self::set) from a plain thread, blocking it while another
+    /// caller initializes the cell.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gust_sync::OnceCell::new();
+    /// assert_eq!(c.set_blocking("a"), Ok(&"a"));
+    /// assert_eq!(c.set_blocking("b"), Err("b"));
+    /// ```
+    pub fn set_blocking(&self, value: T) -> Result<&T, T> {
+        self.inner.set_blocking(value)
+    }
+
     /// Consumes the cell and returns its value, if set.
     ///
     /// # Examples

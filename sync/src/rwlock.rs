@@ -19,6 +19,12 @@
 //! records `Lock::RwLock` as its task's wait reason (gust-trace), for the
 //! task dump and the deadlock detector.
 //!
+//! The owned guards (`read_owned`, `write_owned`: tokio's) wait in the
+//! same queue, through the same `acquire`; once granted, the permits are
+//! detached from their `SemaphorePermit` with no await in between (so no
+//! cancel can come between), and the guard, holding an `Arc` of the lock,
+//! gives them back through the same `release` when dropped.
+//!
 //! Rejected: async-lock's `RwLock`, used before. Its readers and writers
 //! race for the lock when a writer unlocks, so a writer that re-locks at
 //! once kept a reader out for seconds, and a writer waited behind writers
@@ -31,7 +37,9 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use gust_trace::{Lock, Wait, traced};
 
@@ -261,6 +269,128 @@ impl<T: ?Sized> RwLock<T> {
         self.value.get_mut()
     }
 
+    /// [`read`](RwLock::read) on a lock in an `Arc`, for a guard that owns
+    /// a clone of the `Arc` (tokio's `read_owned`): `'static`, so it can
+    /// move into a spawned task, go to another thread or live in a struct.
+    /// The future keeps its own clone (it does not borrow `self`). The same
+    /// queue as `read`: the same fairness and cancel safety.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(gust_sync::RwLock::new(5));
+    /// let n = gust_executor::block_on(async {
+    ///     let g = l.read_owned().await;
+    ///     gust_executor::spawn(async move { *g + 1 }).await.unwrap()
+    /// });
+    /// assert_eq!(n, 6);
+    /// ```
+    pub fn read_owned(self: &Arc<Self>) -> impl Future<Output = OwnedRwLockReadGuard<T>> + use<T> {
+        let lock = self.clone();
+        async move {
+            let permit = traced(lock.permits.acquire(1), Wait::Lock(Lock::RwLock)).await;
+            // The permit's release becomes the guard's (no await between).
+            permit.expect("one permit is within the capacity").detach();
+            OwnedRwLockReadGuard { lock }
+        }
+    }
+
+    /// [`write`](RwLock::write) on a lock in an `Arc`, for a guard that
+    /// owns a clone of the `Arc` (tokio's `write_owned`); as
+    /// [`read_owned`](RwLock::read_owned).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(gust_sync::RwLock::new(5));
+    /// gust_executor::block_on(async {
+    ///     let mut g = l.write_owned().await;
+    ///     gust_executor::spawn(async move { *g = 7 }).await.unwrap();
+    /// });
+    /// assert_eq!(*l.read_blocking(), 7);
+    /// ```
+    pub fn write_owned(
+        self: &Arc<Self>,
+    ) -> impl Future<Output = OwnedRwLockWriteGuard<T>> + use<T> {
+        let lock = self.clone();
+        async move {
+            let permit = traced(lock.permits.acquire(READERS), Wait::Lock(Lock::RwLock)).await;
+            // The permits' release becomes the guard's (no await between).
+            permit.expect("the capacity is never forgotten").detach();
+            OwnedRwLockWriteGuard { lock }
+        }
+    }
+
+    /// [`try_read`](RwLock::try_read) for a guard that owns a clone of the
+    /// `Arc` (cloned only on success).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(gust_sync::RwLock::new(()));
+    /// let r = l.try_read_owned().unwrap();
+    /// assert!(l.try_write_owned().is_none());
+    /// drop(r);
+    /// assert!(l.try_write_owned().is_some());
+    /// ```
+    pub fn try_read_owned(self: &Arc<Self>) -> Option<OwnedRwLockReadGuard<T>> {
+        self.permits.try_acquire(1)?.detach();
+        Some(OwnedRwLockReadGuard { lock: self.clone() })
+    }
+
+    /// [`try_write`](RwLock::try_write) for a guard that owns a clone of
+    /// the `Arc` (cloned only on success).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(gust_sync::RwLock::new(0));
+    /// let mut w = l.try_write_owned().unwrap();
+    /// *w = 1;
+    /// assert!(l.try_read_owned().is_none());
+    /// drop(w);
+    /// assert_eq!(*l.try_read_owned().unwrap(), 1);
+    /// ```
+    pub fn try_write_owned(self: &Arc<Self>) -> Option<OwnedRwLockWriteGuard<T>> {
+        self.permits.try_acquire(READERS)?.detach();
+        Some(OwnedRwLockWriteGuard { lock: self.clone() })
+    }
+
+    /// [`read_owned`](RwLock::read_owned), blocking this thread (not from
+    /// async code).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(gust_sync::RwLock::new(1));
+    /// let r = l.read_owned_blocking();
+    /// assert_eq!(std::thread::spawn(move || *r).join().unwrap(), 1);
+    /// ```
+    pub fn read_owned_blocking(self: &Arc<Self>) -> OwnedRwLockReadGuard<T> {
+        crate::blocking::block_on(self.read_owned())
+    }
+
+    /// [`write_owned`](RwLock::write_owned), blocking this thread (not from
+    /// async code).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(gust_sync::RwLock::new(1));
+    /// let mut w = l.write_owned_blocking();
+    /// std::thread::spawn(move || *w += 1).join().unwrap(); // unlocks there
+    /// assert_eq!(*l.read_blocking(), 2);
+    /// ```
+    pub fn write_owned_blocking(self: &Arc<Self>) -> OwnedRwLockWriteGuard<T> {
+        crate::blocking::block_on(self.write_owned())
+    }
+
     fn read_guard<'a>(&'a self, permit: SemaphorePermit<'a>) -> RwLockReadGuard<'a, T> {
         debug_assert_eq!(permit.count(), 1);
         RwLockReadGuard {
@@ -353,6 +483,184 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 }
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// The guard of [`RwLock::read_owned`]: as [`RwLockReadGuard`], holding an
+/// `Arc` of the lock, so it is `'static`; released on drop.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use gust_sync::{OwnedRwLockReadGuard, RwLock};
+/// let l = Arc::new(RwLock::new(1));
+/// let guards: Vec<OwnedRwLockReadGuard<i32>> =
+///     (0..3).map(|_| l.try_read_owned().unwrap()).collect();
+/// assert_eq!(guards.iter().map(|g| **g).sum::<i32>(), 3);
+/// assert!(Arc::ptr_eq(OwnedRwLockReadGuard::rwlock(&guards[0]), &l));
+/// ```
+///
+/// `Send` and `Sync` only when `T` is both (it owns an `Arc` of the lock,
+/// as tokio's):
+///
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// // `Cell` is `Send` but not `Sync`.
+/// send::<gust_sync::OwnedRwLockReadGuard<std::cell::Cell<u8>>>();
+/// ```
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedRwLockReadGuard<T: ?Sized> {
+    /// Holds one of its permits, given back on drop.
+    lock: Arc<RwLock<T>>,
+}
+
+// SAFETY: it hands out `&T` (`T: Sync`, as `RwLockReadGuard`'s), and it
+// owns an `Arc` of the lock: dropped on another thread it may drop the
+// `T` there, and `rwlock()` lets that thread clone the `Arc` and write
+// (`T: Send`, as tokio's).
+unsafe impl<T: ?Sized + Send + Sync> Send for OwnedRwLockReadGuard<T> {}
+// SAFETY: as above: a shared guard gives `&T` and, through `rwlock()`, the
+// `Arc`.
+unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedRwLockReadGuard<T> {}
+
+/// The guard of [`RwLock::write_owned`]: as [`RwLockWriteGuard`], holding
+/// an `Arc` of the lock, so it is `'static`; released on drop.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use gust_sync::{OwnedRwLockWriteGuard, RwLock};
+/// let l = Arc::new(RwLock::new(vec![1]));
+/// let mut w = l.try_write_owned().unwrap();
+/// w.push(2);
+/// let r = OwnedRwLockWriteGuard::downgrade(w); // no writer can get in between
+/// assert_eq!(*r, [1, 2]);
+/// assert!(l.try_read_owned().is_some());
+/// assert!(l.try_write_owned().is_none());
+/// ```
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedRwLockWriteGuard<T: ?Sized> {
+    /// Holds every permit, given back on drop.
+    lock: Arc<RwLock<T>>,
+}
+
+// SAFETY: as `RwLockWriteGuard`'s (`&mut T` on the holder's thread, `&T`
+// through a shared borrow), and the `Arc` it owns, as the read guard's.
+unsafe impl<T: ?Sized + Send + Sync> Send for OwnedRwLockWriteGuard<T> {}
+// SAFETY: a shared guard gives `&T` and, through `rwlock()`, the `Arc`.
+unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedRwLockWriteGuard<T> {}
+
+impl<T: ?Sized> OwnedRwLockReadGuard<T> {
+    /// The lock this guard reads (an associated function, as the guard
+    /// derefs to `T`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gust_sync::{OwnedRwLockReadGuard, RwLock};
+    /// let l = Arc::new(RwLock::new(1));
+    /// let r = l.try_read_owned().unwrap();
+    /// assert!(Arc::ptr_eq(OwnedRwLockReadGuard::rwlock(&r), &l));
+    /// ```
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.lock
+    }
+}
+
+impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
+    /// The lock this guard writes (an associated function, as the guard
+    /// derefs to `T`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gust_sync::{OwnedRwLockWriteGuard, RwLock};
+    /// let l = Arc::new(RwLock::new(1));
+    /// let w = l.try_write_owned().unwrap();
+    /// assert!(Arc::ptr_eq(OwnedRwLockWriteGuard::rwlock(&w), &l));
+    /// ```
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.lock
+    }
+
+    /// Turns the write guard into a read guard without unlocking: readers
+    /// queued are let in, writers stay out (as
+    /// [`RwLockWriteGuard::downgrade`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gust_sync::{OwnedRwLockWriteGuard, RwLock};
+    /// let l = Arc::new(RwLock::new(0));
+    /// let mut w = l.try_write_owned().unwrap();
+    /// *w = 1;
+    /// let r = OwnedRwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*l.try_read_owned().unwrap(), 1); // readers get in
+    /// assert!(l.try_write_owned().is_none()); // writers do not
+    /// drop(r);
+    /// assert!(l.try_write_owned().is_some());
+    /// ```
+    pub fn downgrade(guard: Self) -> OwnedRwLockReadGuard<T> {
+        let guard = std::mem::ManuallyDrop::new(guard);
+        // SAFETY: `guard` is never used or dropped again; its `Arc` moves
+        // into the read guard, which owns the one permit kept.
+        let lock = unsafe { std::ptr::read(&guard.lock) };
+        lock.permits.release(READERS - 1);
+        OwnedRwLockReadGuard { lock }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedRwLockReadGuard<T> {
+    fn drop(&mut self) {
+        self.lock.permits.release(1);
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
+    fn drop(&mut self) {
+        self.lock.permits.release(READERS);
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedRwLockReadGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds a reader's permit (see RwLockReadGuard).
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds every permit (see RwLockWriteGuard).
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedRwLockReadGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedRwLockWriteGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }

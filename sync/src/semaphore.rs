@@ -19,6 +19,9 @@
 //!   gives its permits back (and the queue is served again); one still
 //!   waiting leaves the queue, and if it was the head the queue is served
 //!   again, since the new head may fit.
+//! - **Close** (tokio's): every waiting request fails, and so does every
+//!   later `acquire`; permits granted or held before stay valid and go
+//!   back as usual.
 //! - **Forget** (a permit kept for good): the capacity drops by its count.
 //!   A queued request above the new capacity can never be met: it is
 //!   refused (its `acquire` returns the error a request above the capacity
@@ -41,6 +44,11 @@
 //! 4. No waiting waiter needs more than `capacity` (a request above it is
 //!    refused before it queues, and `forget` refuses the ones it leaves
 //!    above it).
+//! 5. Once `closed` is set it stays set, and no waiter is waiting: `close`
+//!    turns every waiting one to `Closed` (granted ones keep their grant,
+//!    invariant #1), and no request is granted at once or queued after it.
+//!    So `grant` and `refuse_above_capacity` find nobody to serve, and the
+//!    permits that come back only add up (#1).
 
 #[cfg(loom)]
 use loom::sync::{Mutex, MutexGuard};
@@ -96,6 +104,8 @@ struct State {
     /// waiters that have not yet seen it are no queue to respect).
     waiting: usize,
     next_ticket: u64,
+    /// Set by `close`, never cleared (invariant #5).
+    closed: bool,
     /// Queued acquires in arrival order (invariants #2, #3).
     waiters: BTreeMap<u64, Waiter>,
 }
@@ -115,6 +125,8 @@ enum Grant {
     Granted,
     /// Above the capacity after a `forget` (invariant #4): it fails.
     Refused,
+    /// Still waiting when the semaphore was closed (invariant #5): it fails.
+    Closed,
 }
 
 /// Permits held from a [`Semaphore`]; dropping it releases them.
@@ -158,7 +170,8 @@ pub struct OwnedSemaphorePermit {
     count: usize,
 }
 
-/// [`Semaphore::acquire`] asked for more permits than the semaphore has.
+/// [`Semaphore::acquire`] asked for more permits than the semaphore has,
+/// or the semaphore was [closed](Semaphore::close).
 ///
 /// # Examples
 ///
@@ -176,10 +189,35 @@ pub struct OwnedSemaphorePermit {
 pub struct AcquireError {
     requested: usize,
     capacity: usize,
+    closed: bool,
+}
+
+impl AcquireError {
+    /// Whether the request failed because the semaphore was closed (else:
+    /// it asked for more permits than the semaphore has).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(1);
+    /// assert!(!sem.acquire_blocking(2).unwrap_err().is_closed());
+    /// sem.close();
+    /// assert!(sem.acquire_blocking(1).unwrap_err().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
 }
 
 impl fmt::Display for AcquireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.closed {
+            return write!(
+                f,
+                "semaphore: acquiring {} permits from a closed semaphore",
+                self.requested
+            );
+        }
         write!(
             f,
             "semaphore: acquiring {} permits from a semaphore of {}",
@@ -338,11 +376,67 @@ impl Semaphore {
     /// Takes `k` permits if they are free now and nobody waits.
     fn try_take(&self, k: usize) -> bool {
         let mut st = self.lock();
-        let free = st.waiting == 0 && st.available >= k;
+        let free = !st.closed && st.waiting == 0 && st.available >= k;
         if free {
             st.available -= k;
         }
         free
+    }
+
+    /// Closes the semaphore (tokio's `Semaphore::close`): every waiting
+    /// `acquire` fails with an [`AcquireError`] for which
+    /// [`is_closed`](AcquireError::is_closed) is true, and so does every
+    /// later one (`try_acquire` gives `None`). Permits already granted or
+    /// held stay valid and are released as usual. Returns `true` for the
+    /// call that closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(gust_sync::Semaphore::new(1));
+    /// let held = sem.try_acquire(1).unwrap();
+    /// let waiter = {
+    ///     let sem = sem.clone();
+    ///     std::thread::spawn(move || sem.acquire_blocking(1).map(|_| ()))
+    /// };
+    /// assert!(sem.close()); // before or after the waiter queued: it fails
+    /// assert!(waiter.join().unwrap().unwrap_err().is_closed());
+    /// assert!(sem.try_acquire(1).is_none());
+    /// drop(held); // still released as usual
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn close(&self) -> bool {
+        let mut st = self.lock();
+        if st.closed {
+            return false;
+        }
+        st.closed = true;
+        let mut wakers = Vec::new();
+        for w in st.waiters.values_mut() {
+            if w.grant == Grant::Waiting {
+                w.grant = Grant::Closed;
+                wakers.extend(w.waker.take());
+            }
+        }
+        st.waiting = 0; // invariant #5
+        drop(st);
+        wake_all(wakers);
+        true
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gust_sync::Semaphore::new(1);
+    /// assert!(!sem.is_closed());
+    /// sem.close();
+    /// assert!(sem.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
     }
 
     /// Permits free now.
@@ -403,7 +497,7 @@ impl Semaphore {
     }
 
     /// Gives `k` permits back and serves the queue.
-    fn release(&self, k: usize) {
+    pub(crate) fn release(&self, k: usize) {
         let mut st = self.lock();
         st.available += k;
         debug_assert!(st.available <= st.capacity, "invariant #1");
@@ -432,6 +526,7 @@ impl State {
             available: permits,
             waiting: 0,
             next_ticket: 0,
+            closed: false,
             waiters: BTreeMap::new(),
         }
     }
@@ -563,31 +658,35 @@ fn poll_acquire(
     cx: &mut Context<'_>,
 ) -> Poll<Result<usize, AcquireError>> {
     let mut st = sem.lock();
-    let refused = AcquireError {
+    let capacity = st.capacity;
+    let refused = |closed| AcquireError {
         requested: need,
-        capacity: st.capacity,
+        capacity,
+        closed,
     };
     match *ticket {
         Some(t) => {
-            let w = st.waiters.get_mut(&t).expect("invariant #3");
+            let w = st.waiters.get(&t).expect("invariant #3");
             let decided = match w.grant {
                 Grant::Waiting => None,
                 Grant::Granted => Some(Ok(need)),
-                Grant::Refused => Some(Err(refused)),
+                Grant::Refused => Some(Err(refused(false))),
+                Grant::Closed => Some(Err(refused(true))),
             };
             if let Some(outcome) = decided {
                 st.waiters.remove(&t);
                 *ticket = None;
                 return Poll::Ready(outcome);
             }
+            let w = st.waiters.get_mut(&t).expect("invariant #3");
             match &mut w.waker {
                 Some(old) if gust_trace::will_wake(old, cx.waker()) => {}
                 slot => *slot = Some(gust_trace::own_waker(cx.waker())),
             }
         }
         None => {
-            if need > st.capacity {
-                return Poll::Ready(Err(refused));
+            if st.closed || need > st.capacity {
+                return Poll::Ready(Err(refused(st.closed)));
             }
             if st.waiting == 0 && st.available >= need {
                 st.available -= need;
@@ -680,6 +779,14 @@ impl SemaphorePermit<'_> {
 }
 
 impl SemaphorePermit<'_> {
+    /// Keeps the permits held with no guard to give them back: the caller
+    /// releases them later with `Semaphore::release` (`RwLock`'s owned
+    /// guards). Returns how many.
+    #[cfg(not(loom))]
+    pub(crate) fn detach(mut self) -> usize {
+        std::mem::take(&mut self.count)
+    }
+
     /// Gives back all but `keep` of the permits now (`RwLock`'s downgrade;
     /// `RwLock` is not built under loom).
     #[cfg(not(loom))]
@@ -773,6 +880,7 @@ impl fmt::Debug for Semaphore {
             .field("capacity", &st.capacity)
             .field("available", &st.available)
             .field("waiters", &st.waiters.len())
+            .field("closed", &st.closed)
             .finish()
     }
 }

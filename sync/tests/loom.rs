@@ -1,9 +1,10 @@
 //! loom models of the waiter protocols of gust-sync.
 //!
 //! The weighted semaphore (semaphore.rs), on the real type: a release
-//! racing a queued acquire, and a release racing the cancel of a queued
-//! acquire. In every interleaving the acquire completes (no lost wake-up)
-//! or, cancelled, leaves every permit free (no leaked grant).
+//! racing a queued acquire, a release racing the cancel of a queued
+//! acquire, and a close racing a queued acquire (and a release). In every
+//! interleaving the acquire completes (no lost wake-up), granted or
+//! refused, or, cancelled, leaves every permit free (no leaked grant).
 //!
 //! `Barrier` and `Cond` (modules `barrier` and `cond` below), on copies
 //! of their steps: barrier.rs and cond.rs are not built under `--cfg loom`
@@ -116,6 +117,50 @@ fn forget_refuses_a_queued_acquire_that_no_longer_fits() {
         held.forget();
         t.join().unwrap();
         assert_eq!((sem.capacity(), sem.available()), (1, 1));
+    });
+}
+
+/// The semaphore closes while another thread waits on it: the waiter
+/// always wakes (its waker is never lost between queueing and the close),
+/// refused as closed whether it queued before the close or came after;
+/// the permit held stays valid and goes back.
+#[test]
+fn close_wakes_a_queued_acquire() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire(1).unwrap();
+        let s2 = sem.clone();
+        let t = thread::spawn(move || {
+            let err = park_until_ready(s2.acquire(1)).unwrap_err();
+            assert!(err.is_closed());
+        });
+        assert!(sem.close());
+        t.join().unwrap();
+        drop(held);
+        assert_eq!((sem.available(), sem.capacity()), (1, 1));
+    });
+}
+
+/// A close races a release while a third thread waits: the waiter wakes,
+/// granted (the release came first) or refused as closed; either way every
+/// permit ends up free and nobody sleeps on.
+#[test]
+fn close_racing_release_loses_no_permit_and_no_waiter() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire(1).unwrap();
+        let s2 = sem.clone();
+        let waiter = thread::spawn(move || match park_until_ready(s2.acquire(1)) {
+            Ok(p) => drop(p),
+            Err(e) => assert!(e.is_closed()),
+        });
+        let s3 = sem.clone();
+        let closer = thread::spawn(move || assert!(s3.close()));
+        drop(held);
+        waiter.join().unwrap();
+        closer.join().unwrap();
+        assert!(sem.is_closed());
+        assert_eq!(sem.available(), 1);
     });
 }
 
