@@ -201,7 +201,8 @@ pub mod sync {
 /// Go's `net` package on the runtime's own I/O driver:
 /// [`TcpListener`](net::TcpListener), [`TcpStream`](net::TcpStream),
 /// [`UdpSocket`](net::UdpSocket) and, on Unix,
-/// [`UnixListener`](net::UnixListener) and [`UnixStream`](net::UnixStream).
+/// [`UnixListener`](net::UnixListener), [`UnixStream`](net::UnixStream) and
+/// [`UnixDatagram`](net::UnixDatagram).
 pub mod net {
     pub use gust_net::*;
 }

@@ -39,22 +39,14 @@ pub(crate) fn tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// A Unix stream socket bound to `path` and listening. A path that starts
-/// with a NUL byte names an abstract socket (Linux), whose name may hold
-/// any bytes; any other path with a NUL in it is refused, as std refuses
-/// it (the kernel would bind the part before the NUL).
+/// A Unix stream socket bound to `path` and listening: a socket file, or,
+/// for a path that starts with a NUL byte, an abstract name (Linux); any
+/// other path with a NUL in it is refused (`unix::sock_addr`).
 #[cfg(unix)]
 pub(crate) fn unix(path: &std::path::Path) -> io::Result<std::os::unix::net::UnixListener> {
-    use std::os::unix::ffi::OsStrExt;
-    let bytes = path.as_os_str().as_bytes();
-    if bytes.first() != Some(&0) && bytes.contains(&0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "paths must not contain interior null bytes",
-        ));
-    }
+    let addr = crate::unix::sock_addr(path)?;
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-    socket.bind(&socket2::SockAddr::unix(path)?)?;
+    socket.bind(&addr)?;
     socket.listen(backlog())?;
     Ok(std::os::fd::OwnedFd::from(socket).into())
 }

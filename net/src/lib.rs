@@ -1,10 +1,11 @@
 //! # gust-net: Go's `net`, on the gust runtime's own I/O driver
 //!
 //! TCP ([`TcpListener`], [`TcpStream`]), UDP ([`UdpSocket`]) and, on Unix,
-//! [`UnixListener`] and [`UnixStream`]. Streams are futures-io
-//! `AsyncRead`/`AsyncWrite`/`AsyncBufRead` (read a line straight off a
-//! stream, as from Go's `bufio.Reader` over a `net.Conn`), and split into
-//! owned halves that two tasks can use at once.
+//! [`UnixListener`], [`UnixStream`] and [`UnixDatagram`]. Streams are
+//! futures-io `AsyncRead`/`AsyncWrite`/`AsyncBufRead` (read a line
+//! straight off a stream, as from Go's `bufio.Reader` over a `net.Conn`),
+//! and split into owned halves that two tasks can use at once (and that
+//! `reunite` makes whole again).
 //!
 //! ```
 //! use futures::io::{AsyncReadExt, AsyncWriteExt};
@@ -102,10 +103,16 @@ mod tcp;
 mod udp;
 #[cfg(unix)]
 mod unix;
+#[cfg(unix)]
+mod unix_datagram;
 
 pub use resolve::ToSocketAddrs;
-pub use split::{OwnedReadHalf, OwnedWriteHalf};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 #[cfg(unix)]
-pub use unix::{UnixIncoming, UnixListener, UnixOwnedReadHalf, UnixOwnedWriteHalf, UnixStream};
+pub use unix::{
+    UnixIncoming, UnixListener, UnixOwnedReadHalf, UnixOwnedWriteHalf, UnixReuniteError, UnixStream,
+};
+#[cfg(unix)]
+pub use unix_datagram::UnixDatagram;

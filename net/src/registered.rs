@@ -82,6 +82,29 @@ impl<S: Source> Registered<S> {
         }
     }
 
+    /// One try of a byte stream's read or write of `len` bytes, without
+    /// waiting: `WouldBlock` unless the driver has seen the source ready
+    /// in `dir`, and, as in [`poll_stream_io`](Self::poll_stream_io), a
+    /// `WouldBlock` (or a short transfer) from `op` forgets that
+    /// readiness, so the next wait for it waits for an event. The noop
+    /// waker a not-ready check stores goes with its key before this
+    /// returns.
+    pub(crate) fn try_stream_io(
+        &self,
+        dir: Direction,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let mut key = WaitKey::default();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let polled = self.poll_stream_io(&mut cx, dir, len, Some(&mut key), op);
+        self.forget(dir, &mut key);
+        match polled {
+            Poll::Ready(res) => res,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
     /// `poll_io` as a future. Dropped while it waits, it takes its waker
     /// out of the source's wait list (`Registration::waiter`).
     pub(crate) async fn io<R>(

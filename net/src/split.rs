@@ -115,6 +115,23 @@ pub(crate) fn poll_write_vectored<S: ByteStream>(
     io.poll_stream_io(cx, Direction::Write, len, key, |s| s.write_vectored(bufs))
 }
 
+/// `try_read`: one read of the socket without waiting (`WouldBlock` when
+/// it is not ready); an empty `buf` gets `Ok(0)` at once, as `poll_read`'s.
+pub(crate) fn try_read<S: ByteStream>(io: &Registered<S>, buf: &mut [u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    io.try_stream_io(Direction::Read, buf.len(), |s| s.read(buf))
+}
+
+/// `try_write`: one write to the socket without waiting (as `try_read`).
+pub(crate) fn try_write<S: ByteStream>(io: &Registered<S>, buf: &[u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    io.try_stream_io(Direction::Write, buf.len(), |s| s.write(buf))
+}
+
 /// Waits until a non-blocking `connect` has finished. mio's rule: wait for
 /// writability, then ask for the socket's error; a socket neither failed nor
 /// connected yet waits again.
@@ -151,9 +168,14 @@ macro_rules! async_rw {
 }
 pub(crate) use async_rw;
 
-/// Defines the owned read and write halves of a stream type.
+/// Defines the owned read and write halves of a stream type `$stream_ty`
+/// (named `$stream` in docs), and the error of a `reunite` of halves of
+/// two streams, `$err`. `$make` is doc-example code that makes a stream
+/// `a` of that type inside an `async` block returning `io::Result`.
+/// The stream type has `from_parts(io, ahead, write_key)`, the inverse of
+/// its `into_split`.
 macro_rules! halves {
-    ($read:ident, $write:ident, $source:ty, $stream:literal) => {
+    ($read:ident, $write:ident, $err:ident, $source:ty, $stream_ty:ty, $stream:literal, $make:literal) => {
         #[doc = concat!("The reading half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncRead` and")]
         /// `AsyncBufRead`, usable from another task than the writing half.
         ///
@@ -209,7 +231,83 @@ macro_rules! halves {
             pub(crate) io: $crate::split::Shared<$source>,
             /// Its place in the source's write wait list.
             pub(crate) key: gust_executor::io::WaitKey,
+            /// Whether dropping it shuts writing down: `true` but in a
+            /// `reunite`, where the stream goes on.
+            pub(crate) shutdown_on_drop: bool,
         }
+
+        impl $read {
+            #[doc = concat!("Puts the halves of one [`", $stream, "`](crate::", $stream, ") back together (tokio's `reunite`): the")]
+            /// stream that [`into_split`] made them from, with the bytes
+            /// the reading half had read ahead, its writing direction
+            /// still open.
+            ///
+            #[doc = concat!("[`into_split`]: crate::", $stream, "::into_split")]
+            ///
+            /// # Errors
+            ///
+            /// If the halves are of two different streams: both come back
+            #[doc = concat!("in the [`", stringify!($err), "`].")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use futures::io::AsyncWriteExt;
+            /// gust_executor::block_on(async {
+            #[doc = $make]
+            ///     let (r, w) = a.into_split();
+            ///     // ... the halves in two tasks, then back in one:
+            ///     let mut a = r.reunite(w).expect("halves of one stream");
+            ///     assert!(a.peer_addr().is_ok());
+            ///     a.write_all(b"whole again").await?;
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn reunite(mut self, mut other: $write) -> Result<$stream_ty, $err> {
+                if !std::sync::Arc::ptr_eq(&self.io, &other.io) {
+                    return Err($err(self, other));
+                }
+                // The halves' drops then do nothing: their keys are
+                // empty (`forget` of an empty key is free) and the
+                // writing half shuts nothing down.
+                other.shutdown_on_drop = false;
+                let ahead = std::mem::take(&mut self.ahead);
+                let write_key = std::mem::take(&mut other.key);
+                Ok(<$stream_ty>::from_parts(self.io.clone(), ahead, write_key))
+            }
+        }
+
+        #[doc = concat!("The error of [`", stringify!($read), "::reunite`] with the halves of two different")]
+        #[doc = concat!("[`", $stream, "`](crate::", $stream, ")s: both halves, given back.")]
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// gust_executor::block_on(async {
+        #[doc = concat!("    let first = {\n", $make, "\n    a\n    };")]
+        #[doc = concat!("    let second = {\n", $make, "\n    a\n    };")]
+        ///     let (r1, w1) = first.into_split();
+        ///     let (r2, w2) = second.into_split();
+        #[doc = concat!("    let err: gust_net::", stringify!($err), " = r1.reunite(w2).unwrap_err();")]
+        ///     assert_eq!(err.to_string(), "tried to reunite halves that are not from the same socket");
+        #[doc = concat!("    let gust_net::", stringify!($err), "(r1, w2) = err; // both halves back")]
+        ///     let _first = r1.reunite(w1).unwrap();
+        ///     let _second = r2.reunite(w2).unwrap();
+        ///     std::io::Result::Ok(())
+        /// })
+        /// .unwrap();
+        /// ```
+        #[derive(Debug)]
+        pub struct $err(pub $read, pub $write);
+
+        impl std::fmt::Display for $err {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tried to reunite halves that are not from the same socket")
+            }
+        }
+
+        impl std::error::Error for $err {}
 
         $crate::read_ahead::async_buf_read!($read);
         $crate::split::async_write!($write, key);
@@ -224,7 +322,9 @@ macro_rules! halves {
         impl Drop for $write {
             fn drop(&mut self) {
                 self.io.forget(gust_executor::io::Direction::Write, &mut self.key);
-                let _ = $crate::split::close(&self.io);
+                if self.shutdown_on_drop {
+                    let _ = $crate::split::close(&self.io);
+                }
             }
         }
 
@@ -316,6 +416,10 @@ pub(crate) use async_write;
 halves!(
     OwnedReadHalf,
     OwnedWriteHalf,
+    ReuniteError,
     gust_executor::io::mio::net::TcpStream,
-    "TcpStream"
+    crate::TcpStream,
+    "TcpStream",
+    "    let ln = gust_net::TcpListener::bind(\"127.0.0.1:0\").await?;
+    let a = gust_net::TcpStream::connect(ln.local_addr()?).await?;"
 );

@@ -16,6 +16,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// A TCP socket listening for connections (Go's `net.Listener`).
 ///
@@ -502,6 +503,59 @@ impl TcpStream {
         self.io.get().ttl()
     }
 
+    /// Sets `SO_LINGER` (Go's `SetLinger`): `None`, the default, lets the
+    /// kernel send what is left in the background after the stream is
+    /// dropped; `Some(Duration::ZERO)` discards it and resets the
+    /// connection at once; a longer time makes the close wait up to that
+    /// long for the data to go. That wait happens inside the drop, on the
+    /// thread that drops the stream (a runtime worker, in a task): prefer
+    /// `None` or zero.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     assert_eq!(s.linger()?, None);
+    ///     s.set_linger(Some(Duration::ZERO))?; // drop = reset, not FIN
+    ///     assert_eq!(s.linger()?, Some(Duration::ZERO));
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get()).set_linger(linger)
+    }
+
+    /// `SO_LINGER`; see [`set_linger`](Self::set_linger).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     s.set_linger(Some(Duration::from_secs(1)))?;
+    ///     assert_eq!(s.linger()?, Some(Duration::from_secs(1)));
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        socket2::SockRef::from(self.io.get()).linger()
+    }
+
     /// Takes the socket's pending error (`SO_ERROR`), if any.
     ///
     /// # Errors
@@ -611,6 +665,96 @@ impl TcpStream {
         self.io.ready(Direction::Write).await
     }
 
+    /// Reads what the socket holds now, without waiting (tokio's
+    /// `try_read`): the bytes read (`Ok(0)`: end of stream, or an empty
+    /// `buf`), or `WouldBlock` when nothing is there. Pair it with
+    /// [`readable`](Self::readable): a `WouldBlock` makes the driver forget
+    /// that the stream was readable, so `readable` then waits for new
+    /// bytes instead of returning at once.
+    ///
+    /// It reads the socket as reads through `&TcpStream` do, past bytes
+    /// that `fill_buf` on the stream has read ahead (they stay for the
+    /// stream's own reads, and `readable` returns at once while there are
+    /// any): do not mix the two. `WouldBlock` may also come, rarely, with
+    /// bytes there: in a gust task that used up its I/O budget (the
+    /// `readable` that follows then yields to the other tasks first).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` as above; what `read(2)` says (`ConnectionReset`...);
+    /// an error if the runtime the stream belongs to has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::AsyncWriteExt;
+    /// use std::io::ErrorKind;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (s, _) = ln.accept().await?;
+    ///     let mut buf = [0u8; 16];
+    ///     assert_eq!(s.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     c.write_all(b"hello").await?;
+    ///     let n = loop {
+    ///         s.readable().await?;
+    ///         match s.try_read(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"hello");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        split::try_read(&self.io, buf)
+    }
+
+    /// Writes what fits in the socket's send buffer now, without waiting
+    /// (tokio's `try_write`): the bytes written (`Ok(0)` for an empty
+    /// `buf`), or `WouldBlock` when the buffer is full, after which
+    /// [`writable`](Self::writable) waits for room. `WouldBlock` may also
+    /// come in a gust task that used up its I/O budget, as for
+    /// [`try_read`](Self::try_read).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` as above; what `write(2)` says (`BrokenPipe`,
+    /// `ConnectionReset`...); an error if the runtime the stream belongs
+    /// to has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::AsyncReadExt;
+    /// use std::io::ErrorKind;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (mut s, _) = ln.accept().await?;
+    ///     let mut rest: &[u8] = b"hello";
+    ///     while !rest.is_empty() {
+    ///         c.writable().await?;
+    ///         match c.try_write(rest) {
+    ///             Ok(n) => rest = &rest[n..],
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     }
+    ///     let mut buf = [0u8; 5];
+    ///     s.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hello");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        split::try_write(&self.io, buf)
+    }
+
     /// Splits it into owned reading and writing halves, usable from two
     /// tasks (Go's two goroutines on one `net.Conn`). Dropping the writing
     /// half shuts writing down; the connection closes when both are gone.
@@ -645,8 +789,22 @@ impl TcpStream {
             OwnedWriteHalf {
                 io: self.io,
                 key: self.write_key,
+                shutdown_on_drop: true,
             },
         )
+    }
+
+    /// The inverse of [`into_split`](Self::into_split), for `reunite`.
+    pub(crate) fn from_parts(
+        io: split::Shared<mnet::TcpStream>,
+        ahead: ReadAhead,
+        write_key: WaitKey,
+    ) -> TcpStream {
+        TcpStream {
+            io,
+            ahead,
+            write_key,
+        }
     }
 }
 
@@ -676,6 +834,7 @@ fn assert_send_sync(ln: &TcpListener, s: &TcpStream) {
     check::<TcpStream>();
     check::<OwnedReadHalf>();
     check::<OwnedWriteHalf>();
+    check::<crate::ReuniteError>();
     fn fut<F: Future + Send>(_: F) {}
     fut(ln.accept());
     fut(s.peek(&mut []));

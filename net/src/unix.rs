@@ -297,8 +297,22 @@ impl UnixStream {
             UnixOwnedWriteHalf {
                 io: self.io,
                 key: self.write_key,
+                shutdown_on_drop: true,
             },
         )
+    }
+
+    /// The inverse of [`into_split`](Self::into_split), for `reunite`.
+    pub(crate) fn from_parts(
+        io: split::Shared<mnet::UnixStream>,
+        ahead: ReadAhead,
+        write_key: WaitKey,
+    ) -> UnixStream {
+        UnixStream {
+            io,
+            ahead,
+            write_key,
+        }
     }
 }
 
@@ -317,8 +331,11 @@ impl fmt::Debug for UnixStream {
 halves!(
     UnixOwnedReadHalf,
     UnixOwnedWriteHalf,
+    UnixReuniteError,
     gust_executor::io::mio::net::UnixStream,
-    "UnixStream"
+    crate::UnixStream,
+    "UnixStream",
+    "    let (a, _peer) = gust_net::UnixStream::pair()?;"
 );
 
 /// Starts a connection to `path`: a socket file, or, where the path starts
@@ -334,4 +351,21 @@ fn connect_to(path: &Path) -> io::Result<mnet::UnixStream> {
         }
         _ => mnet::UnixStream::connect(path),
     }
+}
+
+/// The address of `path`, as [`UnixListener::bind`] takes it: a socket
+/// file, or, where the path starts with a NUL byte, the abstract name after
+/// it (Linux), whose bytes may be anything. Any other path with a NUL in
+/// it is refused, as std refuses it (the kernel would use the part before
+/// the NUL).
+pub(crate) fn sock_addr(path: &Path) -> io::Result<socket2::SockAddr> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.first() != Some(&0) && bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "paths must not contain interior null bytes",
+        ));
+    }
+    socket2::SockAddr::unix(path)
 }

@@ -832,3 +832,147 @@ fn close_resets_a_connection_left_in_the_backlog() {
         }
     });
 }
+
+/// A waker that counts nothing but its own clones (`Arc::strong_count`).
+struct Counted;
+
+impl std::task::Wake for Counted {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// Whether `fut` waits when polled once (it is dropped after).
+fn waits<F: std::future::Future>(fut: F) -> bool {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    fut.as_mut().poll(&mut cx).is_pending()
+}
+
+/// `try_read`: `WouldBlock` with nothing to read, the bytes once they
+/// came, and after a `WouldBlock` the stream is not taken for readable any
+/// more (the driver's cached readiness was cleared), so `readable` waits
+/// for the next arrival instead of spinning.
+#[test]
+fn try_read_clears_readiness_on_would_block() {
+    rt(1).block_on(async {
+        let (mut c, s) = connected().await;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            s.try_read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert_eq!(s.try_read(&mut []).unwrap(), 0, "an empty buffer: Ok(0)");
+        for round in 0..50u8 {
+            c.write_all(&[round; 3]).await.unwrap();
+            let mut got = Vec::new();
+            while got.len() < 3 {
+                s.readable().await.unwrap();
+                match s.try_read(&mut buf) {
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert_eq!(got, [round; 3]);
+            // Drained: WouldBlock, and the readiness is gone with it.
+            assert_eq!(
+                s.try_read(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert!(waits(s.readable()), "readable after WouldBlock: a spin");
+        }
+        // The peer goes: EOF.
+        drop(c);
+        s.readable().await.unwrap();
+        assert_eq!(s.try_read(&mut buf).unwrap(), 0);
+    });
+}
+
+/// `try_write`: bytes go out at once while there is room; with the send
+/// buffer full, `WouldBlock`, `writable` waits, and once the peer has read
+/// everything, writing goes on; every byte arrives, in order.
+#[test]
+fn try_write_until_would_block() {
+    rt(2).block_on(async {
+        let (c, mut s) = connected().await;
+        assert_eq!(c.try_write(b"").unwrap(), 0);
+        let chunk: Vec<u8> = (0..1 << 16).map(|i: u32| i as u8).collect();
+        let mut sent = 0usize;
+        loop {
+            match c.try_write(&chunk) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+            assert!(sent < 1 << 30, "the send buffer never filled");
+        }
+        assert!(waits(c.writable()), "writable right after WouldBlock");
+        let reader = gust_executor::spawn(async move {
+            let mut all = vec![0u8; sent + 5];
+            s.read_exact(&mut all).await.unwrap();
+            all
+        });
+        let mut rest: &[u8] = b"tail!";
+        while !rest.is_empty() {
+            c.writable().await.unwrap();
+            match c.try_write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let all = reader.await.unwrap();
+        for (i, b) in all[..sent].iter().enumerate() {
+            assert_eq!(*b, (i % (1 << 16)) as u8, "byte {i}");
+        }
+        assert_eq!(&all[sent..], b"tail!");
+    });
+}
+
+/// `try_read` on a stream whose peer reset it: the error, not a hang.
+#[test]
+fn try_read_and_write_report_errors() {
+    rt(1).block_on(async {
+        let (c, s) = connected().await;
+        c.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(c); // SO_LINGER 0: the kernel sends a RST
+        s.readable().await.unwrap();
+        let e = s.try_read(&mut [0u8; 4]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+        assert!(s.try_write(b"x").is_err());
+    });
+}
+
+/// `set_linger`/`linger` and `ttl` round-trip through the socket.
+#[test]
+fn linger_and_ttl() {
+    rt(1).block_on(async {
+        let (c, _s) = connected().await;
+        assert_eq!(c.linger().unwrap(), None);
+        c.set_linger(Some(Duration::from_secs(3))).unwrap();
+        assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(3)));
+        c.set_linger(None).unwrap();
+        assert_eq!(c.linger().unwrap(), None);
+        c.set_ttl(17).unwrap();
+        assert_eq!(c.ttl().unwrap(), 17);
+    });
+}
+
+/// A `try_read` that found nothing leaves no waker behind.
+#[test]
+fn try_read_leaves_no_waker_behind() {
+    let counted = std::sync::Arc::new(Counted);
+    let waker = std::task::Waker::from(counted.clone());
+    rt(1).block_on(async {
+        let (_c, s) = connected().await;
+        let mut buf = [0u8; 4];
+        let mut cx = std::task::Context::from_waker(&waker);
+        for _ in 0..100 {
+            let mut r = std::pin::pin!(async {
+                let e = s.try_read(&mut buf).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::WouldBlock);
+            });
+            assert!(r.as_mut().poll(&mut cx).is_ready());
+        }
+    });
+    assert_eq!(std::sync::Arc::strong_count(&counted), 2);
+}
