@@ -237,10 +237,7 @@ impl fmt::Debug for Signal {
 pub fn notify(tx: &Sender<Signal>, signals: &[Signal]) -> io::Result<()> {
     let signals = chosen(signals)?;
     let mut table = table();
-    table.register_all(&signals)?;
-    for &s in &signals {
-        table.entry(s).ignored = false;
-    }
+    table.register_all(&signals, false)?;
     let target = Target::Chan(tx.clone());
     match table.subs.iter_mut().find(|sub| sub.to == target) {
         Some(sub) => sub.add(&signals),
@@ -328,10 +325,7 @@ pub fn reset(signals: &[Signal]) {
 pub fn ignore(signals: &[Signal]) -> io::Result<()> {
     let signals = chosen(signals)?;
     let mut table = table();
-    table.register_all(&signals)?;
-    for &s in &signals {
-        table.entry(s).ignored = true;
-    }
+    table.register_all(&signals, true)?;
     table.forget(&signals);
     table.settle();
     Ok(())
@@ -401,10 +395,7 @@ pub fn subscribe(
 ) -> io::Result<Subscription> {
     let signals = chosen(signals)?;
     let mut table = table();
-    table.register_all(&signals)?;
-    for &s in &signals {
-        table.entry(s).ignored = false;
-    }
+    table.register_all(&signals, false)?;
     let id = table.next_id();
     table.subs.push(Subscriber {
         id,
@@ -597,14 +588,18 @@ impl Table {
         Ok(())
     }
 
-    /// Registers every signal of `signals`; on a failure, the table is
-    /// left settled and unchanged otherwise.
-    fn register_all(&mut self, signals: &[Signal]) -> io::Result<()> {
+    /// Registers every signal of `signals` and marks each `ignored` or
+    /// not ([`ignore`] against [`notify`]); on a failure, the table is left
+    /// settled and its marks unchanged.
+    fn register_all(&mut self, signals: &[Signal], ignored: bool) -> io::Result<()> {
         for &s in signals {
             if let Err(e) = self.register(s) {
                 self.settle();
                 return Err(e);
             }
+        }
+        for s in signals {
+            self.entry(*s).ignored = ignored;
         }
         Ok(())
     }

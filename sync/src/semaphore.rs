@@ -412,14 +412,8 @@ impl Semaphore {
             return false;
         }
         st.closed = true;
-        let mut wakers = Vec::new();
-        for w in st.waiters.values_mut() {
-            if w.grant == Grant::Waiting {
-                w.grant = Grant::Closed;
-                wakers.extend(w.waker.take());
-            }
-        }
-        st.waiting = 0; // invariant #5
+        // Every waiting request ends: none is left waiting (invariant #5).
+        let wakers = st.end_waiting(Grant::Closed, |_| true);
         drop(st);
         wake_all(wakers);
         true
@@ -554,10 +548,17 @@ impl State {
     /// Refuses the waiting requests above the capacity (invariant #4);
     /// returns their wakers.
     fn refuse_above_capacity(&mut self) -> Vec<Waker> {
+        let capacity = self.capacity;
+        self.end_waiting(Grant::Refused, |w| w.need > capacity)
+    }
+
+    /// Ends the waiting requests that `which` picks with `outcome`
+    /// (refused or closed); returns their wakers.
+    fn end_waiting(&mut self, outcome: Grant, which: impl Fn(&Waiter) -> bool) -> Vec<Waker> {
         let mut wakers = Vec::new();
         for w in self.waiters.values_mut() {
-            if w.grant == Grant::Waiting && w.need > self.capacity {
-                w.grant = Grant::Refused;
+            if w.grant == Grant::Waiting && which(w) {
+                w.grant = outcome;
                 self.waiting -= 1;
                 wakers.extend(w.waker.take());
             }
