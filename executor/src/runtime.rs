@@ -304,6 +304,12 @@ pub(crate) fn is_current(shared: *const Shared) -> bool {
     with_current_if_started(|s| std::ptr::eq(Arc::as_ptr(s), shared)).unwrap_or(false)
 }
 
+/// Whether the runtime at address `addr` (a `Shared`'s) is the current one
+/// (the global one outside any), without starting the global one.
+pub(crate) fn is_current_addr(addr: usize) -> bool {
+    with_current_if_started(|s| Arc::as_ptr(s).addr() == addr).unwrap_or(false)
+}
+
 /// Live tasks of the current runtime; 0 when there is none yet.
 pub(crate) fn current_num_tasks() -> usize {
     with_current_if_started(|shared| shared.registry.len()).unwrap_or(0)

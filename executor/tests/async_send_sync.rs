@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use gust_executor::runtime::{Builder, Runtime};
+use gust_executor::task::JoinSet;
 use gust_executor::time::{After, Elapsed, Sleep, Ticker, Timeout, Timer, TimerHandle, TimerWait};
 use gust_executor::{JoinError, JoinHandle};
 use std::future::Future;
@@ -26,7 +27,9 @@ fn public_types() {
     send_sync::<TimerWait<'static>>();
     send_sync::<Elapsed>();
     send_sync::<Timeout<std::future::Ready<u8>>>();
+    send_sync::<JoinSet<u32>>();
     unpin::<JoinHandle<u32>>();
+    unpin::<JoinSet<u32>>();
     unpin::<Sleep>();
     unpin::<After>();
     unpin::<Ticker>();
@@ -35,6 +38,11 @@ fn public_types() {
 #[test]
 fn futures_are_send() {
     is_send(&gust_executor::yield_now());
+    let mut set = JoinSet::<u8>::new();
+    is_send(&set.join_next());
+    is_send(&set.join_next_with_id());
+    is_send(&set.shutdown());
+    is_send(&JoinSet::<u8>::new().join_all());
     let t = Ticker::new(std::time::Duration::from_secs(1));
     is_send(&t.tick());
     let timer = Timer::new(std::time::Duration::from_secs(1));

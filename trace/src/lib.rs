@@ -137,6 +137,15 @@ pub enum Wait {
         /// The task runs on another runtime than the waiter.
         other_runtime: bool,
     },
+    /// A `JoinSet`'s `join_next` over `tasks` unfinished members;
+    /// `durable` if every one is a task of the waiter's runtime (not a
+    /// `spawn_blocking` job, nor a task of another runtime).
+    JoinSet {
+        /// Members not finished yet (saturating).
+        tasks: u32,
+        /// Every member is a task of the waiter's runtime.
+        durable: bool,
+    },
     /// A socket or other I/O source of the runtime's driver.
     Io,
 }
@@ -214,7 +223,7 @@ impl Wait {
                 other_runtime: false,
                 ..
             } => true,
-            Wait::Select { durable, .. } => *durable,
+            Wait::Select { durable, .. } | Wait::JoinSet { durable, .. } => *durable,
             Wait::Join {
                 other_runtime: true,
                 ..
@@ -259,6 +268,9 @@ impl Wait {
                 task,
                 other_runtime,
             } => other(K_JOIN, task << 1 | u64::from(other_runtime)),
+            Wait::JoinSet { tasks, durable } => {
+                other(K_JOINSET, u64::from(tasks) << 1 | u64::from(durable))
+            }
             Wait::Io => other(K_IO, 0),
         }
     }
@@ -292,6 +304,10 @@ impl Wait {
                 K_JOIN => Wait::Join {
                     task: aux >> 1,
                     other_runtime: aux & 1 != 0,
+                },
+                K_JOINSET => Wait::JoinSet {
+                    tasks: (aux >> 1) as u32,
+                    durable: aux & 1 != 0,
                 },
                 K_IO => Wait::Io,
                 _ => return None,
@@ -330,6 +346,8 @@ impl fmt::Display for Wait {
                 task,
                 other_runtime: true,
             } => write!(f, "join (task {task} of another runtime)"),
+            Wait::JoinSet { tasks: 1, .. } => f.write_str("JoinSet.join_next (1 task)"),
+            Wait::JoinSet { tasks, .. } => write!(f, "JoinSet.join_next ({tasks} tasks)"),
             Wait::Io => f.write_str("I/O"),
         }
     }
@@ -352,6 +370,7 @@ const K_CONTEXT: u64 = 5;
 const K_LOCK: u64 = 6;
 const K_JOIN: u64 = 7;
 const K_IO: u64 = 8;
+const K_JOINSET: u64 = 9;
 
 /// Whether the wait packed in `word` (not 0) is not durable: `record`'s
 /// check when a poll records a second wait (out of line: the common first
@@ -727,6 +746,14 @@ mod tests {
                 task: (1 << 44) - 1,
                 other_runtime: true,
             },
+            Wait::JoinSet {
+                tasks: u32::MAX,
+                durable: true,
+            },
+            Wait::JoinSet {
+                tasks: 3,
+                durable: false,
+            },
             Wait::Io,
         ]
         .into_iter()
@@ -805,5 +832,9 @@ mod tests {
         assert!(join(false).is_durable() && !join(true).is_durable());
         assert_eq!(Wait::Context { deadline: true }.to_string(), "Context.done");
         assert_eq!(Wait::WaitGroup.to_string(), "WaitGroup.wait");
+        let set = |tasks, durable| Wait::JoinSet { tasks, durable };
+        assert_eq!(set(1, true).to_string(), "JoinSet.join_next (1 task)");
+        assert_eq!(set(4, false).to_string(), "JoinSet.join_next (4 tasks)");
+        assert!(set(4, true).is_durable() && !set(4, false).is_durable());
     }
 }

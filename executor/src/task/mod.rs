@@ -1,4 +1,5 @@
-//! Tasks: [`JoinHandle`], [`JoinError`], and [`Builder`] for named tasks.
+//! Tasks: [`JoinHandle`], [`JoinError`], [`Builder`] for named tasks, and
+//! [`JoinSet`] to join many in the order they finish.
 //!
 //! ```
 //! let h = gust_executor::task::Builder::new().name("answer").spawn(async { 42 });
@@ -66,8 +67,10 @@
 //    alive, and the allocation's schedule function holds an `Arc<Shared>`.
 
 mod builder;
+mod join_set;
 
 pub use builder::Builder;
+pub use join_set::JoinSet;
 
 use crate::scheduler::{Shared, worker};
 use crate::trace::{self, TaskOrigin, TaskTrace};
@@ -513,6 +516,18 @@ impl<T> JoinHandle<T> {
         if let Some(waker) = shared.registry.get(meta.shard as usize, meta.key) {
             waker.wake();
         }
+    }
+
+    /// The address of the task's runtime (its `Shared`), to tell whether
+    /// two tasks share one; 0 for a `spawn_blocking` job and once the
+    /// output was taken.
+    pub(crate) fn runtime_addr(&self) -> usize {
+        if self.task.is_none() {
+            return 0;
+        }
+        // SAFETY: `task` is `Some`, so the allocation holding the metadata is
+        // alive (see the field).
+        unsafe { &*self.meta }.shared.addr()
     }
 
     /// Whether the task has finished (completed, panicked, or aborted).
