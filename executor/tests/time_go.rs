@@ -354,10 +354,33 @@ fn tick_channel() {
     });
 }
 
+/// Go's TestTick: `Tick(d)` for `d <= 0` is a nil channel, which never
+/// delivers (and is never closed).
 #[test]
-#[should_panic(expected = "non-zero")]
-fn tick_zero_panics() {
-    let _ = tick(Duration::ZERO);
+fn tick_zero_never_ticks() {
+    for period in [Duration::ZERO, Duration::MAX] {
+        let never = tick(period);
+        assert!(pends_for(Duration::from_millis(50), never.recv()));
+        assert_eq!(never.try_recv(), Err(gust_chan::TryRecvError::Empty));
+        assert!(!never.is_closed());
+    }
+}
+
+/// Go's TestAfterTimes: `After(10ms)` read 500 ms later yields a time near
+/// start + 10 ms, not start + 500 ms.
+#[test]
+fn after_yields_when_it_fired_not_when_it_was_read() {
+    for _ in 0..10 {
+        let start = Instant::now();
+        let c = after(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(500));
+        let fired = block_on(c);
+        assert!(fired >= start + Duration::from_millis(10), "early");
+        if fired - start < Duration::from_millis(400) {
+            return;
+        }
+    }
+    panic!("after(10ms) read 500 ms later yields the time it was read");
 }
 
 /// Go's TestSleepZeroDeadlock, in spirit: many zero and tiny timers on the

@@ -333,14 +333,19 @@ impl fmt::Debug for Sleep {
 }
 
 /// Completes after `d` with the `Instant` at which it fired (Go's
-/// `time.After`); a case in `select!`.
+/// `time.After`); a case in `select!`. The value is the time it was due,
+/// `d` after the call, as Go's is: a reader that comes late still learns
+/// when the timer fired, not when it looked.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
 /// gust_executor::block_on(async {
 ///     let start = Instant::now();
-///     let fired = gust_executor::time::after(Duration::from_millis(5)).await;
+///     let late = gust_executor::time::after(Duration::from_millis(5));
+///     std::thread::sleep(Duration::from_millis(50));
+///     let fired = late.await;
 ///     assert!(fired >= start + Duration::from_millis(5));
+///     assert!(fired < start + Duration::from_millis(50));
 /// });
 /// ```
 pub fn after(d: Duration) -> After {
@@ -370,7 +375,13 @@ impl Future for After {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
         match Pin::new(&mut self.sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(self.sleep.clock.now()),
+            // When it was due (Go's value: `sendTime` subtracts how late
+            // the timer ran); a deadline is always set on a fired sleep.
+            Poll::Ready(()) => Poll::Ready(
+                self.sleep
+                    .deadline
+                    .unwrap_or_else(|| self.sleep.clock.now()),
+            ),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -1,8 +1,9 @@
 //! [`tick`]: Go's `time.Tick`, a channel of ticks any task may read.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use gust_chan::{Receiver, Sender, TrySendError, chan};
+use gust_chan::{Chan, Receiver, Sender, TrySendError, chan};
 
 use super::call_at;
 use super::timer::next_tick;
@@ -13,15 +14,16 @@ use super::timer::next_tick;
 /// dropped) and the schedule never drifts. The ticking stops, and its timer
 /// is freed, at the first tick after every receiver is gone.
 ///
-/// A period past the end of `Instant` (`Duration::MAX`) never ticks, and
-/// the channel stays open: its sender, with no timer to keep it, is leaked
-/// (one small allocation per such call, as Go's `time.Tick` before 1.23
-/// leaked its ticker).
+/// A zero period gives a channel that never ticks and never closes, as
+/// Go's `time.Tick(d)` gives a nil channel for `d <= 0`: a receive from it
+/// waits forever. So does a period past the end of `Instant`
+/// (`Duration::MAX`). (All such calls share one channel, never sent on.)
 ///
-/// # Panics
-///
-/// If `period` is zero (Go returns a nil channel; a channel that never
-/// ticks is rarely what a program wants).
+/// ```
+/// use std::time::Duration;
+/// let never = gust_executor::time::tick(Duration::ZERO);
+/// assert_eq!(never.try_recv(), Err(gust_chan::TryRecvError::Empty));
+/// ```
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -35,17 +37,26 @@ use super::timer::next_tick;
 /// ```
 #[track_caller]
 pub fn tick(period: Duration) -> Receiver<Instant> {
-    assert!(!period.is_zero(), "time::tick: the period must be non-zero");
+    let first = match super::now().checked_add(period) {
+        Some(first) if !period.is_zero() => first,
+        _ => return never_ticking(),
+    };
     let (tx, rx) = chan(1);
-    match super::now().checked_add(period) {
-        Some(first) => arm(tx, period, first),
-        None => never(tx),
-    }
+    arm(tx, period, first);
     rx
 }
 
-/// No tick can be scheduled (past the end of `Instant`): the channel must
-/// stay open all the same, as a channel that ticks "never".
+/// The channel of a `tick` that never ticks (Go's nil channel): one for
+/// the process, never sent on, never closed (the static `Chan` is a
+/// sending handle that is never dropped).
+fn never_ticking() -> Receiver<Instant> {
+    static NEVER: OnceLock<Chan<Instant>> = OnceLock::new();
+    NEVER.get_or_init(|| Chan::new(0)).receiver()
+}
+
+/// No later tick can be scheduled (past the end of `Instant`): the channel
+/// must stay open all the same, as a channel that ticks "never"; its
+/// sender, with no timer to keep it, is leaked (once per such channel).
 fn never(tx: Sender<Instant>) {
     std::mem::forget(tx);
 }
