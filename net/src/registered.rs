@@ -86,22 +86,28 @@ impl<S: Source> Registered<S> {
     /// waiting: `WouldBlock` unless the driver has seen the source ready
     /// in `dir`, and, as in [`poll_stream_io`](Self::poll_stream_io), a
     /// `WouldBlock` (or a short transfer) from `op` forgets that
-    /// readiness, so the next wait for it waits for an event. The noop
-    /// waker a not-ready check stores goes with its key before this
-    /// returns.
+    /// readiness, so the next wait for it waits for an event. Stores no
+    /// waker and takes nothing of the task's I/O budget (a poll would: a
+    /// task past its budget would read `WouldBlock` with bytes there).
     pub(crate) fn try_stream_io(
         &self,
         dir: Direction,
         len: usize,
-        op: impl FnMut(&S) -> io::Result<usize>,
+        op: impl FnOnce(&S) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        let mut key = WaitKey::default();
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        let polled = self.poll_stream_io(&mut cx, dir, len, Some(&mut key), op);
-        self.forget(dir, &mut key);
-        match polled {
-            Poll::Ready(res) => res,
-            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        let Some(ev) = self.reg.try_ready(dir)? else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        match op(self.get()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.reg.clear_readiness(ev);
+                Err(e)
+            }
+            Ok(n) if n > 0 && n < len => {
+                self.reg.clear_drained(ev);
+                Ok(n)
+            }
+            res => res,
         }
     }
 

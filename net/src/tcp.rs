@@ -675,9 +675,7 @@ impl TcpStream {
     /// It reads the socket as reads through `&TcpStream` do, past bytes
     /// that `fill_buf` on the stream has read ahead (they stay for the
     /// stream's own reads, and `readable` returns at once while there are
-    /// any): do not mix the two. `WouldBlock` may also come, rarely, with
-    /// bytes there: in a gust task that used up its I/O budget (the
-    /// `readable` that follows then yields to the other tasks first).
+    /// any): do not mix the two.
     ///
     /// # Errors
     ///
@@ -716,9 +714,7 @@ impl TcpStream {
     /// Writes what fits in the socket's send buffer now, without waiting
     /// (tokio's `try_write`): the bytes written (`Ok(0)` for an empty
     /// `buf`), or `WouldBlock` when the buffer is full, after which
-    /// [`writable`](Self::writable) waits for room. `WouldBlock` may also
-    /// come in a gust task that used up its I/O budget, as for
-    /// [`try_read`](Self::try_read).
+    /// [`writable`](Self::writable) waits for room.
     ///
     /// # Errors
     ///

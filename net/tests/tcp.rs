@@ -887,6 +887,28 @@ fn try_read_clears_readiness_on_would_block() {
     });
 }
 
+/// `try_read` in a task that has used up its I/O budget (its readiness
+/// polls now yield): the bytes there, not a spurious `WouldBlock` (a
+/// `try_` operation does not wait, so it takes no budget).
+#[test]
+fn try_read_past_the_io_budget_still_reads() {
+    let rt = rt(1);
+    let task = rt.spawn(async {
+        let (mut c, s) = connected().await;
+        c.write_all(b"x").await.unwrap();
+        s.readable().await.unwrap();
+        // Ready polls spend the task's budget until one yields instead.
+        let exhausted =
+            (0..1_000).any(|_| futures::FutureExt::now_or_never(s.readable()).is_none());
+        assert!(exhausted, "the budget never ran out");
+        let mut buf = [0u8; 4];
+        assert_eq!(s.try_read(&mut buf).unwrap(), 1);
+        assert_eq!(&buf[..1], b"x");
+        assert_eq!(c.try_write(b"y").unwrap(), 1);
+    });
+    rt.block_on(task).unwrap();
+}
+
 /// `try_write`: bytes go out at once while there is room; with the send
 /// buffer full, `WouldBlock`, `writable` waits, and once the peer has read
 /// everything, writing goes on; every byte arrives, in order.

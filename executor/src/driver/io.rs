@@ -232,7 +232,7 @@ impl ScheduledIo {
         take_all(&mut w.write, wake);
     }
 
-    fn ready(&self, dir: Direction) -> Option<ReadyEvent> {
+    pub(crate) fn ready(&self, dir: Direction) -> Option<ReadyEvent> {
         // Acquire: pairs with the AcqRel update in `deliver`.
         let cur = self.readiness.load(Ordering::Acquire);
         let bits = cur & dir.mask();

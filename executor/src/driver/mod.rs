@@ -316,6 +316,20 @@ impl Driver {
             }
         }
     }
+
+    /// Ready in `dir` now, else `None`; stores no waker and takes nothing
+    /// of a task's budget (an operation that does not wait, as `try_read`).
+    /// Once the runtime has shut down, an error.
+    pub(crate) fn try_ready(
+        &self,
+        io: &ScheduledIo,
+        dir: Direction,
+    ) -> std::io::Result<Option<ReadyEvent>> {
+        if self.is_shutdown() {
+            return Err(gone());
+        }
+        Ok(io.ready(dir))
+    }
 }
 
 /// The error of an operation on a source whose runtime has shut down.
@@ -516,6 +530,38 @@ impl Registration {
         dir: Direction,
     ) -> Poll<std::io::Result<ReadyEvent>> {
         self.driver.poll_ready(&self.io, cx, dir, None)
+    }
+
+    /// The readiness in `dir` the driver has seen, without waiting: for an
+    /// operation that does not wait (tokio's `try_read`). Stores no waker
+    /// and, unlike a poll, takes nothing of the task's I/O budget. Give the
+    /// event to [`clear_readiness`](Self::clear_readiness) if the
+    /// operation then says `WouldBlock`.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::io::{Read, Write};
+    /// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// b.set_nonblocking(true).unwrap();
+    /// let mut b = gust_executor::io::mio::net::UnixStream::from_std(b);
+    /// let reg = Registration::new(&mut b, Interest::READABLE).unwrap();
+    /// a.write_all(b"x").unwrap();
+    /// // The driver reports the byte once it has polled the OS.
+    /// gust_executor::block_on(std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Read))).unwrap();
+    /// let ev = reg.try_ready(Direction::Read).unwrap().expect("readable");
+    /// let mut buf = [0u8; 4];
+    /// assert_eq!((&b).read(&mut buf).unwrap(), 1);
+    /// assert!((&b).read(&mut buf).is_err()); // WouldBlock: forget it
+    /// reg.clear_readiness(ev);
+    /// assert!(reg.try_ready(Direction::Read).unwrap().is_none());
+    /// reg.deregister(&mut b).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the runtime the source is registered with has shut down.
+    pub fn try_ready(&self, dir: Direction) -> std::io::Result<Option<ReadyEvent>> {
+        self.driver.try_ready(&self.io, dir)
     }
 
     /// The waiting side of one operation in `dir`, for a future to hold:
