@@ -398,6 +398,19 @@ impl Registry {
             .map(|l| l.waker.clone())
     }
 
+    /// The waker of entry `key` of `shard` if it is still the entry of the
+    /// task whose trace is `trace` (for an `AbortHandle` to keep): an entry
+    /// is removed only after its task's trace says `DONE` (`Entry::drop`),
+    /// so under the shard's lock a trace not `DONE` means the key is not
+    /// reused yet.
+    pub(crate) fn get_live(&self, shard: usize, key: u32, trace: &TaskTrace) -> Option<Waker> {
+        let slab = self.shards[shard].slab.lock();
+        if trace.state() == crate::trace::DONE {
+            return None;
+        }
+        slab.get(key as usize).map(|l| l.waker.clone())
+    }
+
     /// Calls `f` with the trace of every entry (tasks whose future was
     /// dropped included: their state says so), shard by shard, under the
     /// shard's lock.

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use gust_executor::runtime::{Builder, Runtime};
-use gust_executor::task::JoinSet;
+use gust_executor::task::{AbortHandle, JoinSet};
 use gust_executor::time::{After, Elapsed, Sleep, Ticker, Timeout, Timer, TimerHandle, TimerWait};
 use gust_executor::{JoinError, JoinHandle};
 use std::future::Future;
@@ -28,6 +28,9 @@ fn public_types() {
     send_sync::<Elapsed>();
     send_sync::<Timeout<std::future::Ready<u8>>>();
     send_sync::<JoinSet<u32>>();
+    send_sync::<AbortHandle>();
+    fn clone<T: Clone>() {}
+    clone::<AbortHandle>();
     unpin::<JoinHandle<u32>>();
     unpin::<JoinSet<u32>>();
     unpin::<Sleep>();

@@ -44,7 +44,7 @@ use futures_core::Stream;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use gust_trace::Wait;
 
-use super::{JoinError, JoinHandle};
+use super::{AbortHandle, JoinError, JoinHandle};
 
 /// A set of spawned tasks whose results are taken in the order the tasks
 /// finish (tokio's `JoinSet`): `spawn` adds a task, `join_next` waits for
@@ -349,7 +349,7 @@ impl<T> JoinSet<T> {
 
 impl<T: Send + 'static> JoinSet<T> {
     /// Spawns `fut` on the current runtime (as [`spawn`](crate::spawn))
-    /// and adds it to the set.
+    /// and adds it to the set; the [`AbortHandle`] aborts that one task.
     ///
     /// ```
     /// let mut set = gust_executor::task::JoinSet::new();
@@ -357,11 +357,18 @@ impl<T: Send + 'static> JoinSet<T> {
     /// assert_eq!(gust_executor::block_on(set.join_next()).unwrap().unwrap(), "hi");
     /// ```
     #[track_caller]
-    pub fn spawn<F>(&mut self, fut: F)
+    pub fn spawn<F>(&mut self, fut: F) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,
     {
-        self.insert(crate::spawn(fut));
+        self.insert_returning_abort(crate::spawn(fut))
+    }
+
+    /// Adds `handle` and returns an [`AbortHandle`] of its task.
+    fn insert_returning_abort(&mut self, handle: JoinHandle<T>) -> AbortHandle {
+        let abort = handle.abort_handle();
+        self.insert(handle);
+        abort
     }
 
     /// Spawns `fut` on the runtime of `handle` and adds it to the set.
@@ -373,11 +380,11 @@ impl<T: Send + 'static> JoinSet<T> {
     /// assert_eq!(rt.block_on(set.join_next()).unwrap().unwrap(), 3);
     /// ```
     #[track_caller]
-    pub fn spawn_on<F>(&mut self, fut: F, handle: &crate::runtime::Handle)
+    pub fn spawn_on<F>(&mut self, fut: F, handle: &crate::runtime::Handle) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,
     {
-        self.insert(handle.spawn(fut));
+        self.insert_returning_abort(handle.spawn(fut))
     }
 
     /// Runs `f` on the blocking pool ([`spawn_blocking`](crate::spawn_blocking))
@@ -389,11 +396,11 @@ impl<T: Send + 'static> JoinSet<T> {
     /// set.spawn_blocking(|| 2 + 2);
     /// assert_eq!(gust_executor::block_on(set.join_next()).unwrap().unwrap(), 4);
     /// ```
-    pub fn spawn_blocking<F>(&mut self, f: F)
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        self.insert(crate::spawn_blocking(f));
+        self.insert_returning_abort(crate::spawn_blocking(f))
     }
 }
 
@@ -461,7 +468,7 @@ where
 {
     fn extend<I: IntoIterator<Item = F>>(&mut self, iter: I) {
         for fut in iter {
-            self.spawn(fut);
+            self.insert(crate::spawn(fut));
         }
     }
 }

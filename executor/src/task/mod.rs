@@ -66,13 +66,16 @@
 //    task allocation is alive: the future and the handle each keep it
 //    alive, and the allocation's schedule function holds an `Arc<Shared>`.
 
+mod abort;
 mod builder;
 mod join_set;
 
+pub use abort::AbortHandle;
 pub use builder::Builder;
 pub use join_set::JoinSet;
 
 use crate::scheduler::{Shared, worker};
+use crate::slots::Slots;
 use crate::trace::{self, TaskOrigin, TaskTrace};
 use std::any::Any;
 use std::fmt;
@@ -83,7 +86,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// A scheduled task, as the run queues hold it.
 pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
@@ -129,6 +132,21 @@ const REGISTERED: u8 = 0b01;
 /// [`TaskMeta::flags`], of a blocking task (a runtime task reads its
 /// runtime's setting): its panic, if nobody joins it, ends the process.
 const EXIT_ON_PANIC: u8 = 0b10;
+/// [`TaskMeta::flags`], of a blocking task: it has an entry (`key`) in
+/// [`BLOCKING_JOBS`], which its future's [`Entry`] removes.
+const BLOCKING_JOB: u8 = 0b100;
+
+/// The wakers of the blocking pool's jobs whose future is alive, so that
+/// an [`AbortHandle`] can keep one (a runtime task's waker is in its
+/// runtime's registry). Locked once when a job is spawned and once when
+/// its future ends: a job costs a thread hand-off, microseconds.
+static BLOCKING_JOBS: Mutex<Slots<Waker>> = Mutex::new(Slots::new());
+
+/// [`BLOCKING_JOBS`], locked (a panic under the lock leaves it usable: its
+/// every update is one call).
+fn blocking_jobs() -> std::sync::MutexGuard<'static, Slots<Waker>> {
+    BLOCKING_JOBS.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// [`TaskMeta::abort`]: [`JoinHandle::abort`] was called.
 const ABORTED: u8 = 0b01;
@@ -199,15 +217,42 @@ impl TaskMeta {
     }
 
     /// Metadata of a blocking-pool task (no runtime, no registry entry, no
-    /// place in dumps); `exit_on_panic`: its panic, if nobody joins it,
-    /// ends the process (its submitter's `UnhandledPanic::Exit`).
-    pub(crate) fn blocking(exit_on_panic: bool) -> Self {
+    /// place in dumps; entry `key` of [`BLOCKING_JOBS`]); `exit_on_panic`:
+    /// its panic, if nobody joins it, ends the process (its submitter's
+    /// `UnhandledPanic::Exit`).
+    pub(crate) fn blocking(exit_on_panic: bool, key: u32) -> Self {
         let origin = TaskOrigin::new(0, None, Location::caller());
         let mut meta = Self::new(std::ptr::null(), None, origin);
+        meta.flags |= BLOCKING_JOB;
+        meta.key = key;
         if exit_on_panic {
             meta.flags |= EXIT_ON_PANIC;
         }
         meta
+    }
+
+    /// A waker of this task for an [`AbortHandle`] to keep, if its future
+    /// is still alive (`None`: it ended, or never ran). The caller keeps
+    /// the task's allocation alive.
+    fn live_waker(&self) -> Option<Waker> {
+        if self.flags & BLOCKING_JOB != 0 {
+            let jobs = blocking_jobs();
+            // Under the lock: the entry goes after the trace says `DONE`
+            // (`Entry::drop`), so until then `key` is this job's.
+            if self.trace.state() == trace::DONE {
+                return None;
+            }
+            return jobs.get(self.key as usize).cloned();
+        }
+        if self.flags & REGISTERED == 0 {
+            return None;
+        }
+        // SAFETY: non-null for tasks with an entry, alive as long as the
+        // task's allocation (see the field).
+        let shared = unsafe { &*self.shared };
+        shared
+            .registry
+            .get_live(self.shard as usize, self.key, &self.trace)
     }
 }
 
@@ -314,10 +359,18 @@ impl Entry {
 impl Drop for Entry {
     fn drop(&mut self) {
         let meta = self.meta();
+        // Before the entry goes (`TaskMeta::live_waker`, `get_live`).
+        meta.trace.done();
+        if meta.flags & BLOCKING_JOB != 0 {
+            let waker = blocking_jobs().try_remove(meta.key as usize);
+            // After the lock. Never the task's last reference: whoever
+            // drops the future (its `Runnable`) holds one.
+            drop(waker);
+            return;
+        }
         if meta.flags & REGISTERED == 0 {
             return;
         }
-        meta.trace.done();
         // SAFETY: `meta.shared` is non-null for tasks with an entry, and the
         // task's schedule function holds an `Arc<Shared>` for the whole life
         // of the allocation this entry (inside the future) lives in. Not an
@@ -408,8 +461,12 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    // The job's entry first (an `AbortHandle` keeps its waker), under the
+    // lock that also picks the key.
+    let mut jobs = blocking_jobs();
+    let key = u32::try_from(jobs.vacant_key()).expect("gust: too many blocking jobs");
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::blocking(exit_on_panic))
+        .metadata(TaskMeta::blocking(exit_on_panic, key))
         .spawn(
             |meta| TaskFuture {
                 fut: ManuallyDrop::new(async move { f() }),
@@ -417,6 +474,9 @@ where
             },
             schedule,
         );
+    let inserted = jobs.insert(runnable.waker());
+    debug_assert_eq!(inserted, key as usize);
+    drop(jobs);
     runnable.schedule();
     JoinHandle::new(task)
 }
@@ -528,6 +588,27 @@ impl<T> JoinHandle<T> {
         // SAFETY: `task` is `Some`, so the allocation holding the metadata is
         // alive (see the field).
         unsafe { &*self.meta }.shared.addr()
+    }
+
+    /// A handle that aborts the task from elsewhere (tokio's
+    /// `abort_handle`): it can be cloned and sent, and works after this
+    /// handle is awaited or dropped. It keeps the task's memory (not its
+    /// future) until it drops.
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(std::future::pending::<()>());
+    /// let abort = h.abort_handle();
+    /// std::thread::spawn(move || abort.abort());
+    /// assert!(gust_executor::block_on(h).unwrap_err().is_aborted());
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        let live = self.task.as_ref().and_then(|_| {
+            // SAFETY: `task` is `Some`, so the allocation holding the
+            // metadata is alive (see the field).
+            let meta = unsafe { &*self.meta };
+            Some((meta.live_waker()?, self.meta))
+        });
+        AbortHandle::new(live, self.id)
     }
 
     /// Whether the task has finished (completed, panicked, or aborted).
