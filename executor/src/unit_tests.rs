@@ -339,3 +339,33 @@ fn timers_stop_and_reset_race_their_callbacks() {
 fn task_meta_is_48_bytes() {
     assert_eq!(std::mem::size_of::<crate::task::TaskMeta>(), 48);
 }
+
+/// `AbortHandle`s outliving their `JoinHandle`s, their tasks and their
+/// runtime, and a `JoinSet` dropped with tasks in it (Miri checks the
+/// handle's pointer into the task).
+#[test]
+fn abort_handles_and_join_sets_outlive_what_they_point_at() {
+    let rt = Builder::new().workers(2).build().unwrap();
+    let pending_task = rt.spawn(pending::<()>());
+    let stuck = pending_task.abort_handle();
+    drop(pending_task);
+    let done = rt.spawn(async { 1 });
+    let finished = done.abort_handle();
+    assert_eq!(rt.block_on(done).unwrap(), 1);
+    assert!(finished.is_finished());
+    finished.abort();
+    let set_aborts = rt.block_on(async {
+        let mut set = crate::task::JoinSet::new();
+        let a = set.spawn(pending::<u8>());
+        let b = set.spawn(async { 2u8 });
+        assert_eq!(set.join_next().await.unwrap().unwrap(), 2);
+        (a, b) // the set drops here, aborting `a`'s task
+    });
+    let (a, b) = set_aborts;
+    assert!(b.is_finished());
+    stuck.abort();
+    drop(rt); // ends what is left; the handles keep only memory
+    assert!(a.is_finished() && stuck.is_finished());
+    a.abort();
+    stuck.abort();
+}
