@@ -394,3 +394,79 @@ fn a_join_set_with_a_blocking_job_or_a_stranger_is_not_a_deadlock() {
     });
     assert_eq!(out, 2);
 }
+
+/// One member waits durably (a channel) and makes `home` this runtime; the
+/// other is a task of another runtime, sleeping on its worker: it ends by
+/// itself, so the set's wait is not durable and nothing is reported.
+#[test]
+fn a_durable_member_beside_a_stranger_is_not_a_deadlock() {
+    let rt = rt(1, OnDeadlock::Panic);
+    let other = common::rt(1, OnDeadlock::Off);
+    let other_handle = other.handle();
+    let out = rt.block_on(async move {
+        let (tx, rx) = gust::chan::<u8>(0);
+        let mut set = JoinSet::new();
+        set.spawn(async move { rx.recv().await.unwrap() });
+        set.spawn_on(
+            async move {
+                std::thread::sleep(LONG);
+                tx.send_blocking(1).unwrap();
+                2
+            },
+            &other_handle,
+        );
+        let mut sum = 0;
+        while let Some(r) = set.join_next().await {
+            sum += r.unwrap();
+        }
+        sum
+    });
+    assert_eq!(out, 3);
+}
+
+/// A set of another runtime's tasks, joined from this runtime's
+/// `block_on`: this runtime's detector cannot see them end, so no report.
+#[test]
+fn a_set_of_another_runtimes_tasks_is_not_a_deadlock_here() {
+    let rt = rt(1, OnDeadlock::Panic);
+    let other = common::rt(1, OnDeadlock::Off);
+    let (tx, rx) = gust::chan::<u8>(0);
+    let mut set = JoinSet::new();
+    set.spawn_on(async move { rx.recv().await.unwrap() }, &other.handle());
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(LONG);
+        tx.send_blocking(4).unwrap();
+    });
+    assert_eq!(rt.block_on(set.join_next()).unwrap().unwrap(), 4);
+    sender.join().unwrap();
+}
+
+#[test]
+fn try_join_next_then_a_join_next_that_waits() {
+    let rt = rt(2, OnDeadlock::Off);
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        let (open, gate) = gust::chan::<()>(0);
+        set.spawn(async move {
+            gate.recv().await;
+            9
+        });
+        assert!(set.try_join_next().is_none());
+        gust::spawn(async move {
+            gust::time::sleep(Duration::from_millis(20)).await;
+            open.send(()).await.unwrap();
+        });
+        assert_eq!(set.join_next().await.unwrap().unwrap(), 9);
+    });
+}
+
+#[test]
+#[should_panic(expected = "already awaited to its end")]
+fn inserting_an_awaited_handle_panics() {
+    let rt = rt(1, OnDeadlock::Off);
+    rt.block_on(async {
+        let mut h = gust::spawn(async { 1 });
+        assert_eq!((&mut h).await.unwrap(), 1);
+        JoinSet::new().insert(h);
+    });
+}

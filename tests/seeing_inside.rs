@@ -730,3 +730,25 @@ async fn a_dump_under_virtual_time_reads_the_virtual_clock() {
     drop(tx);
     h.await.unwrap();
 }
+
+/// A receive from `tick(Duration::ZERO)` (Go's nil channel of `Tick(0)`)
+/// is asleep for good: reported, as Go reports a goroutine blocked on a
+/// nil channel. (Run on a thread of its own: a detector that missed it
+/// would hang the test instead of failing it.)
+#[test]
+fn a_receive_from_a_zero_tick_is_a_deadlock() {
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = rt(1, OnDeadlock::Panic);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async { gust::time::tick(Duration::ZERO).recv().await })
+        }));
+        let _ = done.send(r.map_err(|e| e.downcast_ref::<String>().cloned()));
+    });
+    let msg = outcome
+        .recv_timeout(Duration::from_secs(30))
+        .expect("no report within 30 s")
+        .expect_err("the receive returned")
+        .expect("a formatted message");
+    assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
+}

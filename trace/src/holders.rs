@@ -50,7 +50,7 @@
 //! unreported until something else happens in its runtime; a
 //! `mem::forget`-ten foreign waker hides its task for good; and a
 //! combinator that wakes its parts
-//! through wakers of its own (`FuturesUnordered`, `JoinSet`) keeps one
+//! through wakers of its own (`FuturesUnordered`, tokio's `JoinSet`) keeps one
 //! foreign clone of the task's waker, so a task waiting in one is never
 //! judged durably blocked, even when only gust waits are inside.
 //!

@@ -36,7 +36,8 @@
 //! A wait is *durable* when only another gust task (or a `block_on`) can end
 //! it: a channel operation, a select of durable cases, `WaitGroup::wait`,
 //! `Context::done`, a lock, a join of a task of the waiter's own runtime
-//! (one of another runtime ends as that runtime goes on). Sleeps, timers
+//! (one of another runtime ends as that runtime goes on), a `JoinSet` of
+//! such tasks only. Sleeps, timers
 //! and I/O end by themselves; other futures may be woken by anything. The
 //! deadlock detector reports only when every task and `block_on` of a
 //! runtime waits durably.
@@ -141,7 +142,7 @@ pub enum Wait {
     /// `durable` if every one is a task of the waiter's runtime (not a
     /// `spawn_blocking` job, nor a task of another runtime).
     JoinSet {
-        /// Members not finished yet (saturating).
+        /// Tasks in the set (its `len`, saturating).
         tasks: u32,
         /// Every member is a task of the waiter's runtime.
         durable: bool,

@@ -6,9 +6,10 @@
 //! The set is a `FuturesUnordered` of its members' [`JoinHandle`]s: a
 //! member's completion wakes only its own entry in the set's ready queue
 //! (and the task waiting in `join_next`), and a poll of the set polls only
-//! the members woken since the last one. So `join_next` costs what one
-//! join costs, whatever the set's size, and members that are not finished
-//! are not touched.
+//! the members woken since the last one (each new member once, at the
+//! first poll after it was added). So `join_next` costs what one join
+//! costs, whatever the set's size, and members that are not finished are
+//! not touched.
 //!
 //! Dropping the set aborts every member it still holds, as tokio's does:
 //! a set is a scope of tasks, and a task nobody can join any more is one
@@ -22,9 +23,10 @@
 //! the runtime the waiter runs on: a `spawn_blocking` job, or a task of
 //! another runtime, finishes without this runtime's tasks, and one such
 //! member makes the wait not durable (`strangers` below). The set keeps the
-//! waiter's waker for itself (gust-trace's `owning`): only a member's
-//! completion wakes it through that waker, and the members' own
-//! `JoinHandle` waits say whether their tasks can still finish.
+//! waiter's real waker, not the counted one a task is polled with
+//! (gust-trace's "Who holds the waker"): only a member's completion wakes
+//! it through that waker, and the members' own tasks say whether they can
+//! still finish.
 //!
 //! # Invariants
 //!
@@ -32,13 +34,16 @@
 //!    added since the set was last empty, 0 until there is one; `strangers`
 //!    is the number of members that are `spawn_blocking` jobs or tasks of
 //!    another runtime than `home`. (Members added before `home` was set
-//!    are blocking jobs, strangers under any `home`.)
+//!    are blocking jobs, strangers under any `home`; a handle already
+//!    awaited to its end is refused by `insert`.)
 
 use std::fmt;
 use std::future::Future;
 use std::panic::resume_unwind;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 
 use futures_core::Stream;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -53,6 +58,13 @@ use super::{AbortHandle, JoinError, JoinHandle};
 /// Go has no such type (a `WaitGroup` and a channel, or an `errgroup`, do
 /// the same there); it is here for async Rust code that collects the
 /// results of many tasks.
+///
+/// Unlike tokio's: task ids are `u64`s unique within one runtime (a
+/// `spawn_blocking` job's is 0); a `JoinError` carries no id (use
+/// [`join_next_with_id`](Self::join_next_with_id)); and under
+/// `GUST_PANIC=exit` (`UnhandledPanic::Exit`) a member that panicked and is
+/// dropped unjoined, with the set or by `detach_all`, ends the process, as
+/// any panic nobody joins does there.
 ///
 /// ```
 /// use gust_executor::task::JoinSet;
@@ -147,7 +159,16 @@ impl<T> JoinSet<T> {
     /// set.insert(Builder::new().name("fetch").spawn(async { 7 }));
     /// assert_eq!(gust_executor::block_on(set.join_next()).unwrap().unwrap(), 7);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `handle` was already awaited to its end (it has no result left
+    /// to give).
     pub fn insert(&mut self, handle: JoinHandle<T>) {
+        assert!(
+            !handle.is_consumed(),
+            "JoinSet::insert: the JoinHandle was already awaited to its end"
+        );
         let runtime = handle.runtime_addr();
         if self.home == 0 {
             self.home = runtime;
@@ -178,7 +199,9 @@ impl<T> JoinSet<T> {
     }
 
     /// As [`join_next`](Self::join_next), with the finished task's id
-    /// ([`JoinHandle::id`]), also for a task that failed.
+    /// ([`JoinHandle::id`]), also for a task that failed. Ids are unique
+    /// within a runtime only, and every `spawn_blocking` job's is 0: a set
+    /// with members of several runtimes, or jobs, can hold equal ids.
     ///
     /// ```
     /// use gust_executor::task::JoinSet;
@@ -209,13 +232,23 @@ impl<T> JoinSet<T> {
     /// assert!(set.try_join_next().is_none());
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
-        let mut cx = Context::from_waker(Waker::noop());
-        // Not a wait: whatever the members' polls record is dropped.
-        let (polled, _) = gust_trace::observe(|| self.poll_members(&mut cx));
-        match polled {
-            Poll::Ready(Some((_, r))) => Some(r),
-            Poll::Ready(None) | Poll::Pending => None,
+        // `FuturesUnordered` may stop a poll early, waking itself, to let
+        // other tasks run: poll again while it says so, at most once per
+        // member, so that a finished member is always reached.
+        let woke = Arc::new(WokeFlag(AtomicBool::new(false)));
+        let waker = Waker::from(woke.clone());
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..=self.len() {
+            // Not a wait: whatever the members' polls record is dropped.
+            let (polled, _) = gust_trace::observe(|| self.poll_members(&mut cx));
+            match polled {
+                Poll::Ready(Some((_, r))) => return Some(r),
+                Poll::Ready(None) => return None,
+                Poll::Pending if !woke.0.swap(false, Ordering::Relaxed) => return None,
+                Poll::Pending => {}
+            }
         }
+        None
     }
 
     /// The poll behind [`join_next`](Self::join_next), for hand-written
@@ -243,9 +276,11 @@ impl<T> JoinSet<T> {
 
     /// Polls the members once; takes a finished one out.
     fn poll_members(&mut self, cx: &mut Context<'_>) -> Poll<Option<(u64, Result<T, JoinError>)>> {
-        // The set keeps the waiter's waker for itself: only a member's
-        // completion wakes it (module docs, "Seeing inside").
-        match gust_trace::owning(|| self.members.poll_next_unpin(cx)) {
+        // The set keeps the waiter's real waker: only a member's completion
+        // wakes it (module docs, "Seeing inside"). (Kept across polls, it
+        // also spares a clone per poll.)
+        let mut real = Context::from_waker(gust_trace::real_waker(cx.waker()));
+        match self.members.poll_next_unpin(&mut real) {
             Poll::Ready(Some((id, stranger, r))) => {
                 self.strangers -= usize::from(stranger);
                 if self.members.is_empty() {
@@ -401,6 +436,19 @@ impl<T: Send + 'static> JoinSet<T> {
         F: FnOnce() -> T + Send + 'static,
     {
         self.insert_returning_abort(crate::spawn_blocking(f))
+    }
+}
+
+/// Tells `try_join_next` that `FuturesUnordered` woke itself.
+struct WokeFlag(AtomicBool);
+
+impl Wake for WokeFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

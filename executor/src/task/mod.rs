@@ -578,6 +578,11 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// Whether the output was taken (the handle was awaited to its end).
+    pub(crate) fn is_consumed(&self) -> bool {
+        self.task.is_none()
+    }
+
     /// The address of the task's runtime (its `Shared`), to tell whether
     /// two tasks share one; 0 for a `spawn_blocking` job and once the
     /// output was taken.

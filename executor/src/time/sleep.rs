@@ -33,8 +33,9 @@ pub fn sleep(d: Duration) -> Sleep {
     let clock = runtime_clock.unwrap_or_default();
     let mut s = Sleep::with_clock(clock.now().checked_add(d), clock);
     s.state = if made_outside {
-        // Even a zero sleep (`after(ZERO)` yields the polling runtime's
-        // `now`), and one that never ends (a `reset` may give it an end).
+        // Even a zero sleep (under a virtual clock, `after(ZERO)` then
+        // yields the polling runtime's `now`), and one that never ends (a
+        // `reset` may give it an end).
         State::Foreign(d)
     } else if d.is_zero() {
         // Go's `time.Sleep(0)` returns at once; the deadline is the `now`
@@ -333,8 +334,8 @@ impl fmt::Debug for Sleep {
 }
 
 /// Completes after `d` with the `Instant` at which it fired (Go's
-/// `time.After`); a case in `select!`. The value is the time it was due,
-/// `d` after the call, as Go's is: a reader that comes late still learns
+/// `time.After`); a case in `select!`. That is the time it was due, `d`
+/// after the call, as Go's value is: a reader that comes late still learns
 /// when the timer fired, not when it looked.
 ///
 /// ```

@@ -17,7 +17,9 @@ use super::timer::next_tick;
 /// A zero period gives a channel that never ticks and never closes, as
 /// Go's `time.Tick(d)` gives a nil channel for `d <= 0`: a receive from it
 /// waits forever. So does a period past the end of `Instant`
-/// (`Duration::MAX`). (All such calls share one channel, never sent on.)
+/// (`Duration::MAX`). (All such calls share one channel, never sent on; a
+/// dump shows a receive from it as made in gust's `time/tick.rs`, and the
+/// deadlock detector counts it, as Go counts a receive from a nil channel.)
 ///
 /// ```
 /// use std::time::Duration;

@@ -122,8 +122,9 @@ impl Core {
         }
         let now = super::now();
         if st.ready.is_none() {
-            // A timer says when it fired; a ticker when the tick was due.
-            st.ready = Some(if st.period.is_some() { due } else { now });
+            // When it was due, for a timer as for a ticker's tick (Go's
+            // `sendTime` subtracts how late the timer ran), as `after`.
+            st.ready = Some(due);
         }
         match st.period {
             Some(period) => {
@@ -245,7 +246,8 @@ pub(crate) fn next_tick(due: Instant, period: Duration, now: Instant) -> Option<
 }
 
 /// Go's `time.Timer`: fires once, `d` after it is made or last reset;
-/// [`wait`](Timer::wait) receives the `Instant` it fired at.
+/// [`wait`](Timer::wait) receives the `Instant` it fired at (the time it
+/// was due, as Go's value, whenever it is read).
 ///
 /// With Go 1.23's semantics: [`stop`](Timer::stop) and
 /// [`reset`](Timer::reset) return whether the timer was *pending* (armed,

@@ -4,8 +4,8 @@
 //!
 //! When its `block_on` futures (at least one) and all its tasks wait, each
 //! durably (on a gust channel, select, WaitGroup, Context without a
-//! deadline, lock or join of a task of this runtime: gust-trace's crate
-//! docs), while no worker runs, no task is queued, no timer of the runtime
+//! deadline, lock, join of a task of this runtime, or a `JoinSet` of such
+//! tasks: gust-trace's crate docs), while no worker runs, no task is queued, no timer of the runtime
 //! is pending, and no `spawn_blocking` job of it is pending, nor anything
 //! of gust that belongs to no runtime (a blocking job started outside any,
 //! a timer on the process-wide timer thread: made outside any runtime, as

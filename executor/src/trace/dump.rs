@@ -165,7 +165,8 @@ impl TaskInfo {
     /// receive`, `chan send`, `select (N cases)`, `sleep`, `timer`,
     /// `WaitGroup.wait`, `Context.done`, `lock (Mutex)` (or `RwLock`,
     /// `Semaphore`, `Cond`, `Barrier`, `OnceCell`), `join (task N)` (`join
-    /// (task N of another runtime)`), `I/O`, or `other future` (a future
+    /// (task N of another runtime)`), `JoinSet.join_next (N tasks)`, `I/O`,
+    /// or `other future` (a future
     /// gust cannot see into). `None` when not waiting.
     ///
     /// # Examples
