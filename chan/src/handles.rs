@@ -13,7 +13,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{Location, RefUnwindSafe, UnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
@@ -440,6 +440,19 @@ impl<T> Sender<T> {
     /// ```
     pub fn closed(&self) -> Closed<'_, T> {
         Closed::new(&self.shared)
+    }
+
+    /// Has the channel wake `waker` once it is closed or has no receiving
+    /// handle left; `true` (and no waker kept) if that is so already. The
+    /// waker stays in the channel until that wake-up or the channel's end:
+    /// for a sender that registers once, as `gust::time::tick`'s timer
+    /// does to stop ticking for nobody. Records no wait in the calling
+    /// task.
+    #[doc(hidden)]
+    pub fn wake_when_closed(&self, waker: &Waker) -> bool {
+        let mut key = None;
+        let (polled, _) = gust_trace::observe(|| self.shared.poll_closed(&mut key, waker));
+        polled.is_ready()
     }
 }
 
