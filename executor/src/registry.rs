@@ -184,8 +184,8 @@ impl Vacant<'_> {
             offset, expected,
             "gust: a task's waker no longer points at its header (async-task's layout changed)"
         );
-        let key = self.slab.insert(Live { waker });
-        debug_assert_eq!(key, self.key as usize);
+        // The key `vacant` found, still free: the shard stayed locked.
+        self.slab.insert_at(self.key as usize, Live { waker });
         let spawned = &self.shard.spawned;
         // Relaxed: a counter written under the lock; `len` orders its reads.
         spawned.store(

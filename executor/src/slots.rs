@@ -77,6 +77,15 @@ impl<T> Slots<T> {
     /// that key.
     pub(crate) fn insert(&mut self, value: T) -> usize {
         let key = self.vacant_key();
+        self.insert_at(key, value);
+        key
+    }
+
+    /// Stores `value` under `key`, which [`vacant_key`](Self::vacant_key)
+    /// returned with nothing inserted or removed since (the registry asks
+    /// for the key, then makes the task that goes there).
+    pub(crate) fn insert_at(&mut self, key: usize, value: T) {
+        debug_assert_eq!(key, self.vacant_key());
         if key == self.entries.len() {
             self.grow();
         }
@@ -84,7 +93,6 @@ impl<T> Slots<T> {
         self.entries[key] = Some(value);
         self.set_free(key, false);
         self.cursor = key + 1;
-        key
     }
 
     /// Takes the value under `key` out, if there is one.
