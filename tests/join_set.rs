@@ -470,3 +470,22 @@ fn inserting_an_awaited_handle_panics() {
         JoinSet::new().insert(h);
     });
 }
+
+/// Tasks added by `extend` are spawned, for the dump, where `extend` was
+/// called.
+#[test]
+fn extend_spawns_at_the_callers_line() {
+    let rt = rt(1, OnDeadlock::Off);
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        let line = line!() + 1;
+        set.extend((0..2).map(|_| std::future::pending::<()>()));
+        let dump = gust::runtime::dump();
+        assert_eq!(dump.tasks().len(), 2);
+        for t in dump.tasks() {
+            assert_eq!(t.spawned_at().file(), file!(), "{dump}");
+            assert_eq!(t.spawned_at().line(), line, "{dump}");
+        }
+        set.shutdown().await;
+    });
+}

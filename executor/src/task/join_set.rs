@@ -501,6 +501,7 @@ where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
+    #[track_caller]
     fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
         let mut set = Self::new();
         set.extend(iter);
@@ -514,6 +515,9 @@ where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
+    // The tasks' spawn site in dumps: the caller of `extend` (of
+    // `from_iter`, that is inside `collect`).
+    #[track_caller]
     fn extend<I: IntoIterator<Item = F>>(&mut self, iter: I) {
         for fut in iter {
             self.insert(crate::spawn(fut));
