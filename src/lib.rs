@@ -55,6 +55,7 @@
 //! | `context.Cause`, `WithCancelCause` | [`Context::cause`], [`CancelFunc::cancel_with_cause`] |
 //! | `defer cancel()` | dropping the [`CancelFunc`] cancels |
 //! | `errgroup.WithContext`, `g.Go`, `g.SetLimit`, `g.Wait` | [`errgroup::Group`] |
+//! | a `WaitGroup` and a results channel; (tokio) `JoinSet`, `AbortHandle` | [`task::JoinSet`] (results as tasks finish), [`JoinHandle::abort_handle`] |
 //! | `runtime.NumGoroutine()` | [`num_tasks()`] |
 //! | `GOMAXPROCS` | the `GUST_WORKERS` environment variable, or [`runtime::Builder::workers`] |
 //! | all goroutines' stacks (`runtime.Stack`, SIGQUIT) | [`runtime::dump()`] (what each task waits on, in Go's format); `GUST_SIGQUIT_DUMP=1` |
