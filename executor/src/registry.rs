@@ -388,16 +388,6 @@ impl Registry {
         spawned.wrapping_sub(ended)
     }
 
-    /// The waker of entry `key` of `shard`, if any (a task's own entry for
-    /// `abort`; a finished task's waker there is harmless to wake).
-    pub(crate) fn get(&self, shard: usize, key: u32) -> Option<Waker> {
-        self.shards[shard]
-            .slab
-            .lock()
-            .get(key as usize)
-            .map(|l| l.waker.clone())
-    }
-
     /// The waker of entry `key` of `shard` if it is still the entry of the
     /// task whose trace is `trace` (for an `AbortHandle` to keep): an entry
     /// is removed only after its task's trace says `DONE` (`Entry::drop`),

@@ -71,15 +71,24 @@ impl<S: Source> Registered<S> {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             };
-            match op(source) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear_readiness(ev),
-                Ok(n) if n > 0 && n < len => {
-                    self.reg.clear_drained(ev);
-                    return Poll::Ready(Ok(n));
-                }
+            match self.settle(ev, len, op(source)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 res => return Poll::Ready(res),
             }
         }
+    }
+
+    /// What a byte stream's transfer of `len` bytes after readiness `ev`
+    /// tells the driver, passed through: `WouldBlock` forgets the
+    /// readiness, and so does a short transfer (the buffer was drained or
+    /// filled: the next one would say `WouldBlock`).
+    fn settle(&self, ev: ReadyEvent, len: usize, res: io::Result<usize>) -> io::Result<usize> {
+        match &res {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear_readiness(ev),
+            Ok(n) if *n > 0 && *n < len => self.reg.clear_drained(ev),
+            _ => {}
+        }
+        res
     }
 
     /// One try of a byte stream's read or write of `len` bytes, without
@@ -98,17 +107,7 @@ impl<S: Source> Registered<S> {
         let Some(ev) = self.reg.try_ready(dir)? else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
-        match op(self.get()) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.reg.clear_readiness(ev);
-                Err(e)
-            }
-            Ok(n) if n > 0 && n < len => {
-                self.reg.clear_drained(ev);
-                Ok(n)
-            }
-            res => res,
-        }
+        self.settle(ev, len, op(self.get()))
     }
 
     /// `poll_io` as a future. Dropped while it waits, it takes its waker

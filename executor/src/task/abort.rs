@@ -10,10 +10,9 @@
 //! handle with nothing in it: finished, and nothing to abort.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::task::Waker;
 
-use super::{ABORTED, BLOCKING_JOB, TaskMeta};
+use super::TaskMeta;
 use crate::trace::DONE;
 
 /// Aborts a task without its [`JoinHandle`](super::JoinHandle) (tokio's
@@ -77,11 +76,7 @@ impl AbortHandle {
         let Some((waker, meta)) = self.meta() else {
             return;
         };
-        // Release: pairs with the Acquire load in `TaskFuture::poll`.
-        meta.abort.fetch_or(ABORTED, Ordering::Release);
-        // A runtime task is woken to see the flag; a blocking job sees it
-        // when the pool runs it (a job is never woken).
-        if meta.flags & BLOCKING_JOB == 0 && meta.trace.state() != DONE {
+        if meta.request_abort() {
             waker.wake_by_ref();
         }
     }

@@ -231,6 +231,16 @@ impl TaskMeta {
         meta
     }
 
+    /// Sets the abort flag (for [`JoinHandle::abort`] and
+    /// [`AbortHandle::abort`]); `true` if the task must then be woken to
+    /// see it: a runtime task whose future is alive (a blocking job sees
+    /// it when the pool runs it; a job is never woken).
+    fn request_abort(&self) -> bool {
+        // Release: pairs with the Acquire load in `TaskFuture::poll`.
+        self.abort.fetch_or(ABORTED, Ordering::Release);
+        self.flags & BLOCKING_JOB == 0 && self.trace.state() != trace::DONE
+    }
+
     /// A waker of this task for an [`AbortHandle`] to keep, if its future
     /// is still alive (`None`: it ended, or never ran). The caller keeps
     /// the task's allocation alive.
@@ -558,23 +568,17 @@ impl<T> JoinHandle<T> {
     /// assert!(gust_executor::block_on(h).unwrap_err().is_aborted());
     /// ```
     pub fn abort(&self) {
-        let Some(task) = &self.task else { return };
+        if self.task.is_none() {
+            return;
+        }
         // SAFETY: `task` is `Some`, so the allocation holding the metadata is
         // alive (see the field).
         let meta = unsafe { &*self.meta };
-        // Release: pairs with the Acquire load in `TaskFuture::poll`.
-        meta.abort.fetch_or(ABORTED, Ordering::Release);
-        if meta.shared.is_null() || task.is_finished() {
-            return;
-        }
-        // Wake the task so that it gets polled and sees the flag. Its waker is
-        // in the registry (if the key was reused by another task since, that
-        // one gets a harmless spurious wake).
-        // SAFETY: non-null `shared` outlives the task allocation, which our
-        // `task` keeps alive (see `TaskMeta::shared`).
-        let shared = unsafe { &*meta.shared };
-        if let Some(waker) = shared.registry.get(meta.shard as usize, meta.key) {
-            waker.wake();
+        if meta.request_abort() {
+            // Its waker is in the registry while its future is alive.
+            if let Some(waker) = meta.live_waker() {
+                waker.wake();
+            }
         }
     }
 
