@@ -144,6 +144,14 @@ impl<T> JoinSet<T> {
     }
 
     /// Whether the set holds no task.
+    ///
+    /// ```
+    /// let mut set = gust_executor::task::JoinSet::new();
+    /// assert!(set.is_empty());
+    /// set.spawn(async {});
+    /// assert!(!set.is_empty());
+    /// # gust_executor::block_on(set.join_next());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
@@ -253,12 +261,27 @@ impl<T> JoinSet<T> {
 
     /// The poll behind [`join_next`](Self::join_next), for hand-written
     /// futures: `Ready(None)` when the set is empty.
+    ///
+    /// ```
+    /// use gust_executor::task::JoinSet;
+    /// let mut set = JoinSet::new();
+    /// set.spawn(async { 3 });
+    /// let got = gust_executor::block_on(std::future::poll_fn(|cx| set.poll_join_next(cx)));
+    /// assert_eq!(got.unwrap().unwrap(), 3);
+    /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
         self.poll_join_next_with_id(cx)
             .map(|next| next.map(|(_, r)| r))
     }
 
     /// The poll behind [`join_next_with_id`](Self::join_next_with_id).
+    ///
+    /// ```
+    /// use gust_executor::task::JoinSet;
+    /// let mut set = JoinSet::<()>::new();
+    /// let polled = gust_executor::block_on(std::future::poll_fn(|cx| set.poll_join_next_with_id(cx)));
+    /// assert!(polled.is_none()); // empty
+    /// ```
     pub fn poll_join_next_with_id(
         &mut self,
         cx: &mut Context<'_>,
