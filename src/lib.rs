@@ -130,9 +130,21 @@
 //! ```
 //!
 //! ```compile_fail
-//! #[gust::test(workers = 0)] // error: `workers` must be a positive integer
+//! #[gust::test(workers = 0)] // error: `workers` must be an integer from 1 to 32767
 //! async fn t() {}
 //! # fn main() {}
+//! ```
+//!
+//! A crate that renamed its gust dependency (`g = { package = "gust", .. }`
+//! in Cargo.toml) says so with `crate = "g"`, as with tokio's attributes:
+//!
+//! ```
+//! use gust as g; // (here a `use` alias stands for the renamed dependency)
+//!
+//! #[g::main(crate = "g")]
+//! async fn main() {
+//!     assert_eq!(g::spawn(async { 1 }).await.unwrap(), 1);
+//! }
 //! ```
 //!
 //! Under `#[gust::test]` a deadlock (the body and every task waiting on

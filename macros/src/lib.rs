@@ -8,12 +8,15 @@
 //! #[gust::test(workers = 2)]
 //! #[gust::test(start_paused = true)]  // virtual time: sleeps take no real time
 //! #[gust::main(start_paused = true)]  // a whole program on virtual time (a simulation)
+//! #[gust::test(crate = "g")]     // gust renamed in Cargo.toml (`g = { package = "gust", .. }`)
 //! ```
 //!
 //! A mistake in the arguments or the function is one error at the user's
-//! tokens: an unknown or repeated argument, `workers` not a positive
-//! integer, `start_paused` without `= true`/`false`, a function that is not
-//! `async` or takes arguments (tests/ui pins each).
+//! tokens: an unknown or repeated argument, `workers` not an integer from 1
+//! to 32,767 (a runtime's most), `start_paused` without `= true`/`false`,
+//! `crate` not a path in a string, a function that is not `async` or takes
+//! arguments, a second test attribute (`#[test]` beside `#[gust::test]`
+//! would run the test twice) (tests/ui pins each).
 //!
 //! The body runs as the runtime's `block_on` future (as `#[tokio::main]`
 //! does): it may hold what is not `Send`, and `spawn` inside it spawns onto
@@ -32,29 +35,42 @@ use syn::{Expr, ExprLit, ExprUnary, ItemFn, Lit, Meta, Token, UnOp};
 struct Config {
     workers: Option<Expr>,
     start_paused: Option<Expr>,
+    /// The path of the gust facade (`crate = "..."`; `::gust` if not given).
+    krate: Option<Expr>,
 }
 
+/// The most workers a runtime takes (gust-executor's limit).
+const MAX_WORKERS: usize = (1 << 15) - 1;
+
 fn parse_config(args: TokenStream, which: &str) -> Result<Config, syn::Error> {
-    let list = Punctuated::<Meta, Token![,]>::parse_terminated.parse(args)?;
+    let expected = "expected `workers = N`, `start_paused = true` or `crate = \"path\"`";
+    let list = Punctuated::<Meta, Token![,]>::parse_terminated
+        .parse(args)
+        .map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("#[gust::{which}]: cannot read the arguments ({e}); {expected}"),
+            )
+        })?;
     let mut config = Config {
         workers: None,
         start_paused: None,
+        krate: None,
     };
-    let expected = "expected `workers = N` or `start_paused = true`";
     for meta in list {
         let name = meta
             .path()
             .get_ident()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let known = matches!(name.as_str(), "workers" | "start_paused");
+        let known = matches!(name.as_str(), "workers" | "start_paused" | "crate");
         let nv = match meta {
             Meta::NameValue(nv) if known => nv,
             Meta::Path(p) if known => {
-                let example = if name == "workers" {
-                    "workers = 2"
-                } else {
-                    "start_paused = true"
+                let example = match name.as_str() {
+                    "workers" => "workers = 2",
+                    "start_paused" => "start_paused = true",
+                    _ => "crate = \"gust\"",
                 };
                 return Err(syn::Error::new(
                     p.span(),
@@ -73,9 +89,13 @@ fn parse_config(args: TokenStream, which: &str) -> Result<Config, syn::Error> {
                 check_workers(&nv.value, which)?;
                 &mut config.workers
             }
-            _ => {
+            "start_paused" => {
                 check_start_paused(&nv.value, which)?;
                 &mut config.start_paused
+            }
+            _ => {
+                crate_path(&nv.value, which)?;
+                &mut config.krate
             }
         };
         if slot.is_some() {
@@ -89,26 +109,52 @@ fn parse_config(args: TokenStream, which: &str) -> Result<Config, syn::Error> {
     Ok(config)
 }
 
-/// `workers = N`: a literal must be a positive integer; any other
-/// expression (a constant) is left to the type checker.
+/// `workers = N`: a literal must be an integer from 1 to [`MAX_WORKERS`];
+/// any other expression (a constant) is left to the type checker and the
+/// runtime's builder.
 fn check_workers(value: &Expr, which: &str) -> Result<(), syn::Error> {
-    let positive = match value {
+    let in_range = match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(n), ..
-        }) => n.base10_parse::<usize>().is_ok_and(|n| n > 0),
+        }) => n
+            .base10_parse::<usize>()
+            .is_ok_and(|n| (1..=MAX_WORKERS).contains(&n)),
         Expr::Lit(_)
         | Expr::Unary(ExprUnary {
             op: UnOp::Neg(_), ..
         }) => false,
         _ => true,
     };
-    if positive {
+    if in_range {
         Ok(())
     } else {
-        Err(syn::Error::new(
-            value.span(),
-            format!("#[gust::{which}]: `workers` must be a positive integer (at least 1)"),
+        // `new_spanned`: the whole expression (`-1`, not only the `-`).
+        Err(syn::Error::new_spanned(
+            value,
+            format!(
+                "#[gust::{which}]: `workers` must be an integer from 1 to {MAX_WORKERS} \
+                 (the number of worker threads)"
+            ),
         ))
+    }
+}
+
+/// `crate = "path"`: the path the expansion names the facade by, for a
+/// crate that renamed the `gust` dependency (tokio's `crate` argument).
+fn crate_path(value: &Expr, which: &str) -> Result<syn::Path, syn::Error> {
+    let error = || {
+        syn::Error::new_spanned(
+            value,
+            format!(
+                "#[gust::{which}]: `crate` takes the facade's path in a string: `crate = \"g\"`"
+            ),
+        )
+    };
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => s.parse::<syn::Path>().map_err(|_| error()),
+        _ => Err(error()),
     }
 }
 
@@ -123,6 +169,35 @@ fn check_start_paused(value: &Expr, which: &str) -> Result<(), syn::Error> {
             format!("#[gust::{which}]: `start_paused` is `true` or `false`"),
         )),
         _ => Ok(()),
+    }
+}
+
+/// Whether `attr` is the built-in `#[test]` (bare, or through a prelude
+/// path as the expansion writes it).
+fn is_test_attribute(attr: &syn::Attribute) -> bool {
+    let Meta::Path(path) = &attr.meta else {
+        return false;
+    };
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match names.as_slice() {
+        [test] => test == "test" && path.leading_colon.is_none(),
+        [root, prelude, _, test] => {
+            (root == "core" || root == "std") && prelude == "prelude" && test == "test"
+        }
+        _ => false,
+    }
+}
+
+/// `#[gust::test]` adds `#[test]`: a second one would register the test
+/// twice (tokio rejects it too).
+fn check_no_test_attribute(f: &ItemFn) -> Result<(), syn::Error> {
+    match f.attrs.iter().find(|a| is_test_attribute(a)) {
+        Some(attr) => Err(syn::Error::new_spanned(
+            attr,
+            "#[gust::test]: a second test attribute; `#[gust::test]` is the test \
+             attribute already (remove this `#[test]`)",
+        )),
+        None => Ok(()),
     }
 }
 
@@ -214,11 +289,21 @@ fn expand(args: TokenStream, item: TokenStream, which: &str) -> Result<TokenStre
         syn::Error::new(e.span(), format!("#[gust::{which}] goes on an `async fn`"))
     })?;
     check_async(&f, which)?;
+    if which == "test" {
+        check_no_test_attribute(&f)?;
+    }
     f.sig.asyncness = None;
     let body = &f.block;
     let span = body.span();
+    let gust = match &config.krate {
+        Some(value) => {
+            let path = crate_path(value, which)?;
+            quote! { #path }
+        }
+        None => quote! { ::gust },
+    };
     let run = match (which, &config.workers, &config.start_paused) {
-        ("main", None, None) => quote_spanned! {span=> ::gust::block_on(async move #body) },
+        ("main", None, None) => quote_spanned! {span=> #gust::block_on(async move #body) },
         (_, workers, paused) => {
             let workers = workers
                 .clone()
@@ -228,14 +313,24 @@ fn expand(args: TokenStream, item: TokenStream, which: &str) -> Result<TokenStre
                 .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> false));
             // Tests: a deadlock panics (unless GUST_DEADLOCK says otherwise).
             let test = (which == "test").then(|| quote! { .__test() });
+            // No `expect`: a crate that denies `clippy::expect_used` must
+            // not see one in its function; and the error reads as the
+            // global runtime's does (its `Display`, which names the
+            // setting at fault).
             quote_spanned! {span=>
-                ::gust::runtime::Builder::new()
+                #[allow(clippy::panic)]
+                let runtime = match #gust::runtime::Builder::new()
                     .workers(#workers)
                     .start_paused(#paused)
                     #test
                     .build()
-                    .expect("gust: cannot start the runtime")
-                    .block_on(async move #body)
+                {
+                    ::core::result::Result::Ok(runtime) => runtime,
+                    ::core::result::Result::Err(error) => {
+                        ::core::panic!("gust: cannot start the runtime: {}", error)
+                    }
+                };
+                runtime.block_on(async move #body)
             }
         }
     };

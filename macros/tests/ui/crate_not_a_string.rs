@@ -1,0 +1,2 @@
+#[gust::main(crate = g)]
+async fn main() {}

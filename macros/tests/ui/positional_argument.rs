@@ -1,0 +1,2 @@
+#[gust::main(2)]
+async fn main() {}

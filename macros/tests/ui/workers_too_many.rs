@@ -1,0 +1,2 @@
+#[gust::main(workers = 99999999)]
+async fn main() {}
