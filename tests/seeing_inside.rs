@@ -752,3 +752,82 @@ fn a_receive_from_a_zero_tick_is_a_deadlock() {
         .expect("a formatted message");
     assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
 }
+
+/// A wait due never (`Duration::MAX` means never, DESIGN.md) is no pending
+/// timer: nothing can end a sleep, `after`, `Timer` or `Ticker` due never,
+/// so a task left waiting on one is asleep for good, and with nothing else
+/// left it is a deadlock, on the real clock and under virtual time (the
+/// clock has no timer to jump to). A `timeout` due never is its future's
+/// wait. Each was taken for a pending timer and hung in silence (found by
+/// an outside probe: `sleep(Duration::MAX)` under
+/// `#[gust::test(start_paused = true)]`).
+#[test]
+fn a_wait_due_never_is_a_deadlock() {
+    type Wait = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    let waits: [(&str, &str, Wait); 5] = [
+        ("sleep", "[sleep (forever)", || {
+            Box::pin(gust::time::sleep(Duration::MAX))
+        }),
+        ("after", "[sleep (forever)", || {
+            Box::pin(async {
+                gust::time::after(Duration::MAX).await;
+            })
+        }),
+        ("timer", "[timer", || {
+            Box::pin(async {
+                gust::time::Timer::new(Duration::MAX).wait().await;
+            })
+        }),
+        ("ticker", "[timer", || {
+            Box::pin(async {
+                gust::time::Ticker::new(Duration::MAX).tick().await;
+            })
+        }),
+        ("timeout", "[chan receive", || {
+            Box::pin(async {
+                let (_tx, rx) = gust::chan::<u8>(0);
+                let _ = gust::time::timeout(Duration::MAX, rx.recv()).await;
+            })
+        }),
+    ];
+    for (what, reason, wait) in waits {
+        for paused in [false, true] {
+            let (done, outcome) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = Builder::new()
+                    .workers(1)
+                    .on_deadlock(OnDeadlock::Panic)
+                    .start_paused(paused)
+                    .build()
+                    .unwrap();
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    rt.block_on(async {
+                        let h = gust::spawn(async move { wait().await });
+                        let _ = h.await;
+                    })
+                }));
+                let _ = done.send(r.map_err(|e| e.downcast_ref::<String>().cloned()));
+            });
+            let msg = outcome
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("{what}, paused {paused}: no report, hung"))
+                .expect_err("the wait returned")
+                .expect("a formatted message");
+            assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
+            assert!(msg.contains(reason), "{what}, paused {paused}: {msg}");
+        }
+    }
+}
+
+/// ...but a wait due never beside one that a plain thread ends is not a
+/// deadlock (the thread's waker is counted).
+#[test]
+fn a_wait_due_never_beside_a_thread_woken_future_is_not_a_deadlock() {
+    let rt = rt(1, OnDeadlock::Panic);
+    rt.block_on(async {
+        let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+        let _thread = long_after(move || tx.send(3));
+        let r = gust::time::timeout(Duration::MAX, rx).await;
+        assert_eq!(r.unwrap().unwrap(), 3);
+    });
+}

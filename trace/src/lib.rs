@@ -37,7 +37,8 @@
 //! it: a channel operation, a select of durable cases, `WaitGroup::wait`,
 //! `Context::done`, a lock, a join of a task of the waiter's own runtime
 //! (one of another runtime ends as that runtime goes on), a `JoinSet` of
-//! such tasks only. Sleeps, timers
+//! such tasks only, and a sleep or timer due never (no timer is pending:
+//! as a nil channel). Sleeps, timers
 //! and I/O end by themselves; other futures may be woken by anything. The
 //! deadlock detector reports only when every task and `block_on` of a
 //! runtime waits durably.
@@ -112,11 +113,16 @@ pub enum Wait {
     },
     /// `sleep`, `sleep_until`, `after`, a `timeout`'s deadline.
     Sleep,
-    /// A `Timer` or `Ticker`; `stopped` if it is not armed (stopped, or a
-    /// timer whose value was received): then only another task's `reset`
-    /// can end the wait, which is durable (Go 1.23's `<-t.C` after `Stop`).
+    /// A sleep due never (`Duration::MAX`, or past the end of `Instant`):
+    /// no timer is pending, and nothing but the end of the wait's future
+    /// ends it, so it is durable (as a nil channel).
+    SleepForever,
+    /// A `Timer` or `Ticker`; `stopped` if no fire will come by itself
+    /// (stopped, a timer whose value was received, or one due never): then
+    /// only another task's `reset` can end the wait, which is durable (Go
+    /// 1.23's `<-t.C` after `Stop`).
     Timer {
-        /// Not armed: no fire will come by itself.
+        /// No fire will come by itself.
         stopped: bool,
     },
     /// `WaitGroup::wait`.
@@ -210,6 +216,7 @@ impl Wait {
     /// assert!(Wait::Timer { stopped: true }.is_durable()); // only a reset ends it
     /// assert!(!Wait::Timer { stopped: false }.is_durable());
     /// assert!(!Wait::Io.is_durable());
+    /// assert!(Wait::SleepForever.is_durable()); // no timer is pending
     /// assert!(!Wait::Select { cases: 2, durable: false }.is_durable());
     /// ```
     pub fn is_durable(&self) -> bool {
@@ -219,6 +226,7 @@ impl Wait {
             | Wait::WaitGroup
             | Wait::Context { deadline: false }
             | Wait::Timer { stopped: true }
+            | Wait::SleepForever
             | Wait::Lock(_)
             | Wait::Join {
                 other_runtime: false,
@@ -261,6 +269,7 @@ impl Wait {
                 other(K_SELECT, u64::from(cases) << 1 | u64::from(durable))
             }
             Wait::Sleep => other(K_SLEEP, 0),
+            Wait::SleepForever => other(K_SLEEP, 1),
             Wait::Timer { stopped } => other(K_TIMER, u64::from(stopped)),
             Wait::WaitGroup => other(K_WAITGROUP, 0),
             Wait::Context { deadline } => other(K_CONTEXT, u64::from(deadline)),
@@ -297,6 +306,7 @@ impl Wait {
                     cases: (aux >> 1) as u32,
                     durable: aux & 1 != 0,
                 },
+                K_SLEEP if aux != 0 => Wait::SleepForever,
                 K_SLEEP => Wait::Sleep,
                 K_TIMER => Wait::Timer { stopped: aux != 0 },
                 K_WAITGROUP => Wait::WaitGroup,
@@ -334,6 +344,7 @@ impl fmt::Display for Wait {
             Wait::Select { cases: 1, .. } => f.write_str("select (1 case)"),
             Wait::Select { cases, .. } => write!(f, "select ({cases} cases)"),
             Wait::Sleep => f.write_str("sleep"),
+            Wait::SleepForever => f.write_str("sleep (forever)"),
             Wait::Timer { stopped: false } => f.write_str("timer"),
             Wait::Timer { stopped: true } => f.write_str("timer (stopped)"),
             Wait::WaitGroup => f.write_str("WaitGroup.wait"),

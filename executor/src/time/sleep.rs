@@ -278,8 +278,9 @@ impl Future for Sleep {
             this.adopt_runtime_clock(left);
         }
         let Some(deadline) = this.deadline else {
-            gust_trace::record(gust_trace::Wait::Sleep);
-            return Poll::Pending; // never
+            // Never: no timer is pending, and nothing ends this wait.
+            gust_trace::record(gust_trace::Wait::SleepForever);
+            return Poll::Pending;
         };
         let key = match &this.state {
             State::Elapsed => return Poll::Ready(()),
@@ -454,6 +455,11 @@ impl<F: Future> Future for Timeout<F> {
         let this = self.project();
         if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Ok(v));
+        }
+        if this.sleep.deadline().is_none() {
+            // Due never: the future alone, whose wait stays the one on
+            // record (the sleep's would write over it).
+            return Poll::Pending;
         }
         match Pin::new(this.sleep).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),

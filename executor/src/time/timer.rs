@@ -204,7 +204,12 @@ impl Core {
             }
             None => *slot = Some(st.waiters.insert(gust_trace::own_waker(cx.waker()))),
         }
-        gust_trace::record(gust_trace::Wait::Timer { stopped: !st.armed });
+        // Armed with no deadline (due never, or a ticker past the end of
+        // `Instant`): no fire will come by itself either.
+        let fire_coming = st.armed && st.next.is_some();
+        gust_trace::record(gust_trace::Wait::Timer {
+            stopped: !fire_coming,
+        });
         Poll::Pending
     }
 
