@@ -36,7 +36,7 @@ struct Config {
     workers: Option<Expr>,
     start_paused: Option<Expr>,
     /// The path of the gust facade (`crate = "..."`; `::gust` if not given).
-    krate: Option<Expr>,
+    krate: Option<syn::Path>,
 }
 
 /// The most workers a runtime takes (gust-executor's limit).
@@ -84,27 +84,26 @@ fn parse_config(args: TokenStream, which: &str) -> Result<Config, syn::Error> {
                 ));
             }
         };
-        let slot = match name.as_str() {
+        let given = match name.as_str() {
             "workers" => {
                 check_workers(&nv.value, which)?;
-                &mut config.workers
+                config.workers.replace(nv.value).is_some()
             }
             "start_paused" => {
                 check_start_paused(&nv.value, which)?;
-                &mut config.start_paused
+                config.start_paused.replace(nv.value).is_some()
             }
             _ => {
-                crate_path(&nv.value, which)?;
-                &mut config.krate
+                let path = crate_path(&nv.value, which)?;
+                config.krate.replace(path).is_some()
             }
         };
-        if slot.is_some() {
+        if given {
             return Err(syn::Error::new(
                 nv.path.span(),
                 format!("#[gust::{which}]: `{name}` is given twice"),
             ));
         }
-        *slot = Some(nv.value);
     }
     Ok(config)
 }
@@ -128,7 +127,8 @@ fn check_workers(value: &Expr, which: &str) -> Result<(), syn::Error> {
     if in_range {
         Ok(())
     } else {
-        // `new_spanned`: the whole expression (`-1`, not only the `-`).
+        // `new_spanned`: the whole expression (`-1`) where the compiler
+        // joins spans; stable rustc points at its first token.
         Err(syn::Error::new_spanned(
             value,
             format!(
@@ -296,10 +296,7 @@ fn expand(args: TokenStream, item: TokenStream, which: &str) -> Result<TokenStre
     let body = &f.block;
     let span = body.span();
     let gust = match &config.krate {
-        Some(value) => {
-            let path = crate_path(value, which)?;
-            quote! { #path }
-        }
+        Some(path) => quote! { #path },
         None => quote! { ::gust },
     };
     let run = match (which, &config.workers, &config.start_paused) {
