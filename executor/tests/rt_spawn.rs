@@ -515,3 +515,16 @@ fn runtime_spawn_blocking_belongs_to_that_runtime() {
     let name = b.block_on(inner).unwrap().unwrap();
     assert!(name.starts_with("rt-b"), "{name}");
 }
+
+/// `Debug` of a `JoinHandle` names its task (as tokio's shows its id), so
+/// a printed handle can be found in `runtime::dump()`.
+#[test]
+fn a_join_handle_debug_shows_its_id() {
+    let h = gust_executor::spawn(std::future::pending::<()>());
+    let text = format!("{h:?}");
+    assert_eq!(
+        text,
+        format!("JoinHandle {{ id: {}, finished: false }}", h.id())
+    );
+    h.abort();
+}
