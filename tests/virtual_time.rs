@@ -449,3 +449,66 @@ fn virtual_timers_outlive_their_runtime_with_the_time_they_had_left() {
     assert_eq!(took.1, Some(gust::context::ContextError::DeadlineExceeded));
     assert!(took.0 < Duration::from_secs(5), "{took:?}");
 }
+
+/// The virtual clock counts 584 years of nanoseconds (twice Go's longest
+/// `Duration`): a sleep of 570 years ends exactly then, and one due past
+/// that reach is due never, as `Duration::MAX` is: with nothing else left
+/// it is reported as a deadlock. Before, the clock jumped toward it without
+/// getting there, with one core spinning, and the test hung (found from
+/// outside: `sleep(Duration::from_millis(u64::MAX))` under
+/// `start_paused`).
+#[test]
+fn a_sleep_past_the_clocks_reach_is_due_never() {
+    let rt = paused(1);
+    let (slept, r) = rt.block_on(async {
+        let t0 = now();
+        let long = Duration::from_secs(18_000_000_000); // 570 years
+        sleep(long).await;
+        let slept = now() - t0;
+        // Past the reach, under a timeout that is not: the timeout wins.
+        let t1 = now();
+        let r = timeout(Duration::from_secs(1), sleep(Duration::from_secs(1 << 36))).await;
+        assert_eq!(now() - t1, Duration::from_secs(1));
+        (slept, r)
+    });
+    assert_eq!(slept, Duration::from_secs(18_000_000_000));
+    assert!(r.is_err());
+
+    type Wait = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    let waits: [(&str, Wait); 4] = [
+        ("sleep 2179 years", || {
+            Box::pin(sleep(Duration::from_secs(1 << 36)))
+        }),
+        ("sleep u64::MAX ms", || {
+            Box::pin(sleep(Duration::from_millis(u64::MAX)))
+        }),
+        ("timer", || {
+            Box::pin(async {
+                Timer::new(Duration::from_secs(1 << 36)).wait().await;
+            })
+        }),
+        ("ticker", || {
+            Box::pin(async {
+                Ticker::new(Duration::from_secs(1 << 36)).tick().await;
+            })
+        }),
+    ];
+    for (what, wait) in waits {
+        let msg = within(move || {
+            let rt = Builder::new()
+                .workers(1)
+                .start_paused(true)
+                .on_deadlock(gust::runtime::OnDeadlock::Panic)
+                .build()
+                .unwrap();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(wait())))
+                .map_err(|e| e.downcast_ref::<String>().cloned())
+        })
+        .expect_err(what)
+        .expect("a formatted message");
+        assert!(
+            msg.starts_with("all tasks are asleep - deadlock!"),
+            "{what}: {msg}"
+        );
+    }
+}

@@ -192,6 +192,19 @@ impl Clock {
     pub(crate) fn is_virtual(&self) -> bool {
         matches!(self, Clock::Virtual(_))
     }
+
+    /// Whether this clock can get to `deadline`. A virtual clock counts
+    /// nanoseconds past its start in a `u64` (584 years, twice Go's
+    /// longest `Duration`), so a deadline beyond that is never reached: a
+    /// timer due there is due never (as one past the end of `Instant`),
+    /// instead of one the clock's jumps chase without getting there. The
+    /// real clock gets wherever an `Instant` can.
+    pub(crate) fn reaches(&self, deadline: Instant) -> bool {
+        match self {
+            Clock::Real => true,
+            Clock::Virtual(v) => nanos_past(v.base, deadline) < u64::MAX,
+        }
+    }
 }
 
 /// The clock of the current runtime (the real one outside any runtime).

@@ -268,9 +268,11 @@ enum Handle {
 }
 
 impl Handle {
-    /// `f` due at `deadline` (`None`: never).
+    /// `f` due at `deadline` (`None`, or a deadline the current clock
+    /// cannot reach, `Clock::reaches`: never).
     fn schedule(deadline: Option<Instant>, f: Callback) -> Self {
-        match deadline {
+        let clock = clock::current();
+        match deadline.filter(|&d| clock.reaches(d)) {
             Some(d) => Handle::Scheduled(insert(d, Action::Call(f), None), d),
             None => Handle::Never(f),
         }

@@ -160,6 +160,19 @@ impl Sleep {
         }
     }
 
+    /// The deadline, if its clock can get there (`clock.rs`,
+    /// `Clock::reaches`): `None` for a sleep that never ends.
+    fn reachable_deadline(&self) -> Option<Instant> {
+        self.deadline.filter(|&d| self.clock.reaches(d))
+    }
+
+    /// Whether this sleep never ends (no deadline, or one its clock cannot
+    /// reach), as far as can be told before its first poll (which may move
+    /// a sleep made outside any runtime onto a virtual clock).
+    fn is_due_never(&self) -> bool {
+        !matches!(self.state, State::Foreign(_)) && self.reachable_deadline().is_none()
+    }
+
     /// The deadline, or `None` for a sleep that never ends.
     ///
     /// # Examples
@@ -277,7 +290,7 @@ impl Future for Sleep {
         if let State::Foreign(left) = this.state {
             this.adopt_runtime_clock(left);
         }
-        let Some(deadline) = this.deadline else {
+        let Some(deadline) = this.reachable_deadline() else {
             // Never: no timer is pending, and nothing ends this wait.
             gust_trace::record(gust_trace::Wait::SleepForever);
             return Poll::Pending;
@@ -456,7 +469,7 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        if this.sleep.deadline().is_none() {
+        if this.sleep.is_due_never() {
             // Due never: the future alone, whose wait stays the one on
             // record (the sleep's would write over it).
             return Poll::Pending;

@@ -105,6 +105,9 @@ impl Core {
 
     /// Arms the callback of generation `st.generation` for `next`.
     fn schedule(this: &Arc<Self>, st: &mut State, next: Option<Instant>) {
+        // A deadline the clock cannot reach is never (`Clock::reaches`).
+        let clock = super::clock::current();
+        let next = next.filter(|&at| clock.reaches(at));
         st.next = next;
         st.handle = next.map(|at| {
             let core = Arc::downgrade(this);
