@@ -128,3 +128,21 @@ pub use semaphore::{
 
 #[cfg(all(test, not(loom)))]
 mod tests;
+
+/// A lock or permit about to be granted without waiting takes one from the
+/// poll's budget of ready waits (`gust_trace::take_ready`); once that is
+/// spent, the task yields instead: woken at once and `Pending` (nothing
+/// taken, so nothing to give back), polled again after the tasks already
+/// queued. So a task that takes a free lock in a loop lets the tasks that
+/// would contend for it run, even on a runtime of one worker, where they
+/// could not even start waiting before (Go preempts such a goroutine; tokio's
+/// locks take from its budget). Outside a gust task's poll there is no
+/// budget.
+#[inline]
+pub(crate) fn yield_for_budget(cx: &std::task::Context<'_>) -> bool {
+    if gust_trace::take_ready() {
+        return false;
+    }
+    cx.waker().wake_by_ref();
+    true
+}

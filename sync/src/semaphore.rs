@@ -690,6 +690,9 @@ fn poll_acquire(
                 return Poll::Ready(Err(refused(st.closed)));
             }
             if st.waiting == 0 && st.available >= need {
+                if crate::yield_for_budget(cx) {
+                    return Poll::Pending;
+                }
                 st.available -= need;
                 return Poll::Ready(Ok(need));
             }

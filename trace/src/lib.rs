@@ -499,10 +499,53 @@ thread_local! {
     static CURRENT: Cell<*const WaitSlot> = const { Cell::new(ptr::null()) };
     /// Whether a waker cloned now is a gust wait's own (crate docs).
     static OWNING: Cell<bool> = const { Cell::new(false) };
+    /// What is left of the current poll's [`READY_BUDGET`] (`u32::MAX`
+    /// outside a poll that [`enter`] began).
+    static READY_LEFT: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// How many waits that were ready at once one poll of a gust task may
+/// complete ([`take_ready`]) before such a wait yields instead.
+///
+/// A lock that is free is taken without waiting, so a task that takes and
+/// drops one in a loop never returns `Pending`, and on a runtime of one
+/// worker the tasks that would contend for it never get to run (Go
+/// preempts such a goroutine after 10 ms; tokio's locks take from its
+/// cooperative budget, 128 per poll). 1,024 locks are a few microseconds.
+pub const READY_BUDGET: u32 = 1024;
+
+/// Takes one from the current poll's budget of ready waits
+/// ([`READY_BUDGET`]): `false` once it is spent, and then the wait should
+/// wake its task and return `Pending` (a yield: it is polled again after
+/// the tasks already queued). Outside a poll that [`enter`] began (another
+/// executor's, a plain thread's) there is no budget: always `true`.
+///
+/// ```
+/// // Outside a gust task: no budget.
+/// assert!((0..10_000).all(|_| gust_trace::take_ready()));
+/// let slot = gust_trace::WaitSlot::new();
+/// // SAFETY: the guard drops in this scope, before the slot.
+/// let _in_poll = unsafe { gust_trace::enter(&slot) };
+/// let spent = (0..=gust_trace::READY_BUDGET).filter(|_| !gust_trace::take_ready()).count();
+/// assert_eq!(spent, 1); // the budget's worth, then `false`
+/// ```
+#[inline]
+pub fn take_ready() -> bool {
+    READY_LEFT
+        .try_with(|left| {
+            let n = left.get();
+            if n == 0 {
+                return false;
+            }
+            left.set(n - 1);
+            true
+        })
+        .unwrap_or(true)
 }
 
 /// Makes `slot` this thread's current slot until the guard drops (then the
-/// previous one is current again, invariant #2). For executors.
+/// previous one is current again, invariant #2), and gives the poll a fresh
+/// [`READY_BUDGET`]. For executors.
 ///
 /// # Safety
 ///
@@ -527,8 +570,10 @@ thread_local! {
 #[inline]
 pub unsafe fn enter(slot: &WaitSlot) -> Entered<'_> {
     let prev = CURRENT.with(|c| c.replace(slot));
+    let prev_ready = READY_LEFT.with(|c| c.replace(READY_BUDGET));
     Entered {
         prev,
+        prev_ready,
         _slot: std::marker::PhantomData,
     }
 }
@@ -555,6 +600,8 @@ pub unsafe fn enter(slot: &WaitSlot) -> Entered<'_> {
 #[must_use = "the slot is current only while the guard lives"]
 pub struct Entered<'a> {
     prev: *const WaitSlot,
+    /// The enclosing poll's [`READY_BUDGET`] left, back on drop.
+    prev_ready: u32,
     _slot: std::marker::PhantomData<&'a WaitSlot>,
 }
 
@@ -562,6 +609,7 @@ impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.prev));
+        READY_LEFT.with(|c| c.set(self.prev_ready));
     }
 }
 
