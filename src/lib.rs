@@ -255,3 +255,9 @@ pub mod signal {
 pub mod context {
     pub use gust_context::*;
 }
+
+/// The README's Rust examples, compiled and run as doctests (so that the
+/// first thing a user reads cannot go stale).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

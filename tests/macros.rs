@@ -99,10 +99,9 @@ mod renamed_facade {
     }
 }
 
-/// The expansion puts no `expect` or `unwrap` in the user's function, and
-/// its one `panic!` (a runtime that cannot start) allows `clippy::panic`:
-/// a crate that denies these restriction lints still builds (CI's clippy
-/// stage checks this module).
+/// The expansion puts no `expect`, `unwrap` or `panic!` in the user's
+/// function: a crate that denies these restriction lints still builds
+/// (CI's clippy stage checks this module).
 #[deny(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 mod lint_clean {
     #[gust::test(workers = 2)]
@@ -146,7 +145,7 @@ mod runtime_error {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{err}");
         assert!(
-            err.contains("gust: cannot start the runtime: gust: invalid GUST_PANIC=\"bogus\""),
+            err.contains("gust: cannot start the runtime: invalid GUST_PANIC=\"bogus\""),
             "{err}"
         );
         assert!(!err.contains("Custom {"), "{err}");

@@ -77,8 +77,17 @@ pub(crate) fn global() -> &'static Runtime {
         builder.global = true;
         builder
             .build()
-            .unwrap_or_else(|e| panic!("gust: cannot start the global runtime: {e}"))
+            .unwrap_or_else(|e| cannot_start("the global runtime", &e))
     })
+}
+
+/// Panics saying which runtime could not start and why, in the error's
+/// words (which begin with "gust: " already: not twice).
+#[cold]
+fn cannot_start(which: &str, error: &io::Error) -> ! {
+    let why = error.to_string();
+    let why = why.strip_prefix("gust: ").unwrap_or(&why);
+    panic!("gust: cannot start {which}: {why}")
 }
 
 /// Whether the global runtime ends the process on a panic nobody joins:
@@ -541,6 +550,18 @@ impl Builder {
     pub fn __test(mut self) -> Self {
         self.test = true;
         self
+    }
+
+    /// `#[gust::main]`'s and `#[gust::test]`'s runtime: built, or a panic
+    /// that says why not (no `expect` or `panic!` in the user's function,
+    /// which may deny clippy's lints against them).
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn __build_for_attribute(self) -> Runtime {
+        match self.build() {
+            Ok(runtime) => runtime,
+            Err(e) => cannot_start("the runtime", &e),
+        }
     }
 
     /// Starts the worker threads.

@@ -310,24 +310,16 @@ fn expand(args: TokenStream, item: TokenStream, which: &str) -> Result<TokenStre
                 .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> false));
             // Tests: a deadlock panics (unless GUST_DEADLOCK says otherwise).
             let test = (which == "test").then(|| quote! { .__test() });
-            // No `expect`: a crate that denies `clippy::expect_used` must
-            // not see one in its function; and the error reads as the
-            // global runtime's does (its `Display`, which names the
-            // setting at fault).
+            // The build's error becomes a panic in gust, not in the
+            // user's function (which may deny `clippy::expect_used`), and
+            // reads as the global runtime's does.
             quote_spanned! {span=>
-                #[allow(clippy::panic)]
-                let runtime = match #gust::runtime::Builder::new()
+                #gust::runtime::Builder::new()
                     .workers(#workers)
                     .start_paused(#paused)
                     #test
-                    .build()
-                {
-                    ::core::result::Result::Ok(runtime) => runtime,
-                    ::core::result::Result::Err(error) => {
-                        ::core::panic!("gust: cannot start the runtime: {}", error)
-                    }
-                };
-                runtime.block_on(async move #body)
+                    .__build_for_attribute()
+                    .block_on(async move #body)
             }
         }
     };
