@@ -251,36 +251,54 @@ fn helper_spawns_point_at_the_caller() {
 #[test]
 fn waiting_on_a_stopped_timer_is_a_deadlock() {
     for (paused, ticker) in [(false, false), (false, true), (true, false)] {
-        let (done_tx, done) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = Builder::new()
-                .workers(1)
-                .on_deadlock(OnDeadlock::Panic)
-                .start_paused(paused)
-                .build()
-                .unwrap();
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                rt.block_on(async {
-                    if ticker {
-                        let t = gust::time::Ticker::new(Duration::from_secs(10));
-                        t.stop();
-                        t.tick().await;
-                    } else {
-                        let t = gust::time::Timer::new(Duration::from_secs(10));
-                        t.stop();
-                        t.wait().await;
-                    }
-                })
-            }));
-            let _ = done_tx.send(r.map_err(|e| *e.downcast::<String>().unwrap()));
+        let what = format!("paused {paused}, ticker {ticker}");
+        let msg = deadlock_report(&what, paused, move || async move {
+            if ticker {
+                let t = gust::time::Ticker::new(Duration::from_secs(10));
+                t.stop();
+                t.tick().await;
+            } else {
+                let t = gust::time::Timer::new(Duration::from_secs(10));
+                t.stop();
+                t.wait().await;
+            }
         });
-        let got = done
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("paused {paused}, ticker {ticker}: no report, hung"));
-        let msg = got.expect_err("the wait cannot end");
-        assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
         assert!(msg.contains("[timer"), "{msg}");
     }
+}
+
+/// Runs the future `make` makes as the `block_on` of a 1-worker runtime
+/// (on virtual time if `paused`) where a deadlock panics, on a thread of
+/// its own, and returns the report; fails after 10 s instead (a detector
+/// that missed it would hang the test).
+fn deadlock_report<F: std::future::Future>(
+    what: &str,
+    paused: bool,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> String {
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Builder::new()
+            .workers(1)
+            .on_deadlock(OnDeadlock::Panic)
+            .start_paused(paused)
+            .build()
+            .unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(make());
+        }));
+        let _ = done.send(r.map_err(|e| e.downcast_ref::<String>().cloned()));
+    });
+    let msg = outcome
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("{what}: no report, hung"))
+        .expect_err("the wait returned")
+        .expect("a formatted message");
+    assert!(
+        msg.starts_with("all tasks are asleep - deadlock!"),
+        "{what}: {msg}"
+    );
+    msg
 }
 
 #[test]
@@ -792,29 +810,12 @@ fn a_wait_due_never_is_a_deadlock() {
     ];
     for (what, reason, wait) in waits {
         for paused in [false, true] {
-            let (done, outcome) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let rt = Builder::new()
-                    .workers(1)
-                    .on_deadlock(OnDeadlock::Panic)
-                    .start_paused(paused)
-                    .build()
-                    .unwrap();
-                let r = catch_unwind(AssertUnwindSafe(|| {
-                    rt.block_on(async {
-                        let h = gust::spawn(async move { wait().await });
-                        let _ = h.await;
-                    })
-                }));
-                let _ = done.send(r.map_err(|e| e.downcast_ref::<String>().cloned()));
+            let label = format!("{what}, paused {paused}");
+            let msg = deadlock_report(&label, paused, move || async move {
+                let h = gust::spawn(async move { wait().await });
+                let _ = h.await;
             });
-            let msg = outcome
-                .recv_timeout(Duration::from_secs(10))
-                .unwrap_or_else(|_| panic!("{what}, paused {paused}: no report, hung"))
-                .expect_err("the wait returned")
-                .expect("a formatted message");
-            assert!(msg.starts_with("all tasks are asleep - deadlock!"), "{msg}");
-            assert!(msg.contains(reason), "{what}, paused {paused}: {msg}");
+            assert!(msg.contains(reason), "{label}: {msg}");
         }
     }
 }

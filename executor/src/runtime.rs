@@ -84,6 +84,7 @@ pub(crate) fn global() -> &'static Runtime {
 /// Panics saying which runtime could not start and why, in the error's
 /// words (which begin with "gust: " already: not twice).
 #[cold]
+#[track_caller]
 fn cannot_start(which: &str, error: &io::Error) -> ! {
     let why = error.to_string();
     let why = why.strip_prefix("gust: ").unwrap_or(&why);
@@ -553,8 +554,9 @@ impl Builder {
     }
 
     /// `#[gust::main]`'s and `#[gust::test]`'s runtime: built, or a panic
-    /// that says why not (no `expect` or `panic!` in the user's function,
-    /// which may deny clippy's lints against them).
+    /// that says why not, located at the attribute's function (with no
+    /// `expect` or `panic!` in that function, which may deny clippy's
+    /// lints against them).
     #[doc(hidden)]
     #[track_caller]
     pub fn __build_for_attribute(self) -> Runtime {
