@@ -512,6 +512,14 @@ thread_local! {
 /// worker the tasks that would contend for it never get to run (Go
 /// preempts such a goroutine after 10 ms; tokio's locks take from its
 /// cooperative budget, 128 per poll). 1,024 locks are a few microseconds.
+///
+/// ```
+/// let slot = gust_trace::WaitSlot::new();
+/// // SAFETY: the guard drops in this scope, before the slot.
+/// let _in_poll = unsafe { gust_trace::enter(&slot) };
+/// let ready = (0..2 * gust_trace::READY_BUDGET).filter(|_| gust_trace::take_ready()).count();
+/// assert_eq!(ready, gust_trace::READY_BUDGET as usize);
+/// ```
 pub const READY_BUDGET: u32 = 1024;
 
 /// Takes one from the current poll's budget of ready waits
