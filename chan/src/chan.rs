@@ -574,6 +574,9 @@ impl<T> RecvState<T> {
     /// Polls a standalone receive: complete it if possible, else (re)register.
     #[inline]
     pub(crate) fn poll(&mut self, shared: &Shared<T>, cx: &mut Context<'_>) -> Option<Option<T>> {
+        if self.entry.is_none() && crate::yield_for_budget(cx) {
+            return None;
+        }
         let mut locked = shared.lock();
         // The common case, inline: not queued, a value buffered, no sender
         // waiting to refill the freed slot.
@@ -751,13 +754,17 @@ impl<T> SendState<T> {
         self.value = Some(value);
     }
 
-    /// Polls a standalone send. `None` = still pending.
-    #[inline]
+    /// Polls a standalone send. `None` = still pending. Always inlined: see
+    /// `SendFuture::poll`.
+    #[inline(always)]
     pub(crate) fn poll(
         &mut self,
         shared: &Shared<T>,
         cx: &mut Context<'_>,
     ) -> Option<SendResult<T>> {
+        if self.entry.is_none() && crate::yield_for_budget(cx) {
+            return None;
+        }
         let mut locked = shared.lock();
         // The common case, inline: not queued, room in the buffer, no
         // receiver waiting (it would have to be woken).

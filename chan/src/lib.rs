@@ -50,6 +50,15 @@
 //!   delivers and returns the value (it may have been delivered just before
 //!   the drop: that is the commit point, as in Go).
 //! * `close` wakes every waiting sender (with its value back) and receiver.
+//! * A task that loops on a channel that is always ready (fed by a plain
+//!   thread, by another runtime, or by the task itself) lets the other tasks
+//!   of its worker run: in a gust task, a `send`, `recv` or `select!` (with
+//!   no `default`) that would complete at once takes one from the poll's
+//!   budget of ready waits (`gust_trace::READY_BUDGET`, 1,024), and once it
+//!   is spent it yields instead (wakes its task, returns `Pending`, does
+//!   nothing: cancel-safe). Go preempts such a goroutine; tokio's channels
+//!   take from its budget. Outside a gust task's poll (another executor, a
+//!   plain thread) there is no budget.
 //!
 //! # Architecture
 //!
@@ -103,3 +112,24 @@ pub mod __private {
 
 #[cfg(test)]
 mod tests;
+
+/// An operation about to complete without waiting takes one from the poll's
+/// budget of ready waits (crate docs, "Guarantees"): `true` when that is
+/// spent and the operation must yield instead (its task is woken; nothing
+/// was done).
+#[inline]
+pub(crate) fn yield_for_budget(cx: &std::task::Context<'_>) -> bool {
+    if gust_trace::take_ready() {
+        return false;
+    }
+    yield_now(cx);
+    true
+}
+
+/// The budget's yield, out of the way of the ready path it guards (which
+/// is inlined into every send and receive loop).
+#[cold]
+#[inline(never)]
+fn yield_now(cx: &std::task::Context<'_>) {
+    cx.waker().wake_by_ref();
+}

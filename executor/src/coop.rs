@@ -22,13 +22,14 @@
 //! task poll (a `block_on`, a thread of another executor) there is no
 //! budget: nothing else waits behind that poll on that thread.
 //!
-//! Channels and timers take no budget: their operations are not system
-//! calls, and a channel that is always ready has a producer that itself
-//! runs on some worker. Locks (gust-sync's `Mutex`, `RwLock`, `Semaphore`)
-//! take from a budget of their own, gust-trace's `READY_BUDGET` per poll
-//! (1,024), given by the same per-poll `enter` that sets the wait slot: a
-//! free lock needs no producer, and a task that takes one in a loop kept
-//! a lone worker from the tasks that would contend for it.
+//! Channels and locks take from a budget of their own, gust-trace's
+//! `READY_BUDGET` per poll (1,024), given by the same per-poll `enter` that
+//! sets the wait slot: their operations are not system calls, so many more
+//! of them fit in a poll's fair share. A free lock needs no producer, and a
+//! channel that is always ready may be fed from outside the worker (a plain
+//! thread, another runtime, the task itself): a task that looped on either
+//! kept a lone worker from every other task. Timers take no budget: a timer
+//! that is due fires once.
 
 use std::cell::Cell;
 use std::task::{Context, Poll};

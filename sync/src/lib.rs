@@ -137,12 +137,22 @@ mod tests;
 /// would contend for it run, even on a runtime of one worker, where they
 /// could not even start waiting before (Go preempts such a goroutine; tokio's
 /// locks take from its budget). Outside a gust task's poll there is no
-/// budget.
+/// budget; a spent budget starts over, so a blocking loop nested in a
+/// task's poll (`lock_blocking`, another crate's `block_on`) goes on after
+/// one yield.
 #[inline]
 pub(crate) fn yield_for_budget(cx: &std::task::Context<'_>) -> bool {
     if gust_trace::take_ready() {
         return false;
     }
-    cx.waker().wake_by_ref();
+    yield_now(cx);
     true
+}
+
+/// The budget's yield, out of the way of the ready path it guards (which
+/// is inlined into every send and receive loop).
+#[cold]
+#[inline(never)]
+fn yield_now(cx: &std::task::Context<'_>) {
+    cx.waker().wake_by_ref();
 }

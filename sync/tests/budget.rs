@@ -102,3 +102,36 @@ fn no_budget_outside_a_gust_task() {
     });
     assert_eq!(*m.try_lock().unwrap(), 100_000);
 }
+
+/// A `_blocking` lock (or another executor's `block_on`) inside a gust
+/// task's poll, past the poll's budget: such a loop polls a wait that
+/// yielded again at once, so a budget that stayed spent made it spin
+/// forever (the test hung); a spent budget starts over instead, and the
+/// loop goes on after one yield.
+#[test]
+fn blocking_locks_inside_a_task_whose_budget_is_spent_complete() {
+    within(|| {
+        let rt = Builder::new().workers(1).build().unwrap();
+        rt.block_on(async {
+            gust_executor::spawn(async {
+                let m = Mutex::new(0u64);
+                let rw = RwLock::new(0u64);
+                let sem = Semaphore::new(1);
+                // Three times the budget, in one poll of the task.
+                for _ in 0..3 * gust_trace::READY_BUDGET {
+                    *m.lock_blocking() += 1;
+                    *rw.write_blocking() += 1;
+                    drop(rw.read_blocking());
+                    drop(sem.acquire_blocking(1).unwrap());
+                    *futures::executor::block_on(m.lock()) += 1;
+                }
+                assert_eq!(
+                    *m.try_lock().unwrap(),
+                    6 * u64::from(gust_trace::READY_BUDGET)
+                );
+            })
+            .await
+            .unwrap();
+        });
+    });
+}

@@ -499,25 +499,27 @@ thread_local! {
     static CURRENT: Cell<*const WaitSlot> = const { Cell::new(ptr::null()) };
     /// Whether a waker cloned now is a gust wait's own (crate docs).
     static OWNING: Cell<bool> = const { Cell::new(false) };
-    /// What is left of the current poll's [`READY_BUDGET`] (`u32::MAX`
-    /// outside a poll that [`enter`] began).
-    static READY_LEFT: Cell<u32> = const { Cell::new(u32::MAX) };
+    /// One more than what is left of the current poll's [`READY_BUDGET`];
+    /// 0 outside a poll that [`enter`] began (no budget).
+    static READY_LEFT: Cell<u32> = const { Cell::new(0) };
 }
 
 /// How many waits that were ready at once one poll of a gust task may
 /// complete ([`take_ready`]) before such a wait yields instead.
 ///
-/// A lock that is free is taken without waiting, so a task that takes and
-/// drops one in a loop never returns `Pending`, and on a runtime of one
-/// worker the tasks that would contend for it never get to run (Go
-/// preempts such a goroutine after 10 ms; tokio's locks take from its
-/// cooperative budget, 128 per poll). 1,024 locks are a few microseconds.
+/// A lock that is free is taken without waiting, and a channel fed from
+/// outside the task's worker (a plain thread, another runtime, the task
+/// itself) has a value or room at once, so a task that loops on one never
+/// returns `Pending`, and on a runtime of one worker every other task of it
+/// waits forever (Go preempts such a goroutine after 10 ms; tokio's locks
+/// and channels take from its cooperative budget, 128 per poll). 1,024
+/// ready waits are a few microseconds.
 ///
 /// ```
 /// let slot = gust_trace::WaitSlot::new();
 /// // SAFETY: the guard drops in this scope, before the slot.
 /// let _in_poll = unsafe { gust_trace::enter(&slot) };
-/// let ready = (0..2 * gust_trace::READY_BUDGET).filter(|_| gust_trace::take_ready()).count();
+/// let ready = (0..).take_while(|_| gust_trace::take_ready()).count();
 /// assert_eq!(ready, gust_trace::READY_BUDGET as usize);
 /// ```
 pub const READY_BUDGET: u32 = 1024;
@@ -528,25 +530,37 @@ pub const READY_BUDGET: u32 = 1024;
 /// the tasks already queued). Outside a poll that [`enter`] began (another
 /// executor's, a plain thread's) there is no budget: always `true`.
 ///
+/// A `false` starts the budget over. The poll normally ends there, but a
+/// wait may be polled by a loop nested in the task's poll (a `_blocking`
+/// method, `futures::executor::block_on`), which polls it again at once:
+/// it then goes on, one yield later, instead of yielding forever.
+///
 /// ```
 /// // Outside a gust task: no budget.
 /// assert!((0..10_000).all(|_| gust_trace::take_ready()));
 /// let slot = gust_trace::WaitSlot::new();
 /// // SAFETY: the guard drops in this scope, before the slot.
 /// let _in_poll = unsafe { gust_trace::enter(&slot) };
-/// let spent = (0..=gust_trace::READY_BUDGET).filter(|_| !gust_trace::take_ready()).count();
-/// assert_eq!(spent, 1); // the budget's worth, then `false`
+/// let n = gust_trace::READY_BUDGET as usize;
+/// let taken: Vec<bool> = (0..2 * n + 2).map(|_| gust_trace::take_ready()).collect();
+/// // The budget's worth, a `false`, then a fresh budget.
+/// assert!(taken[..n].iter().all(|&t| t) && !taken[n]);
+/// assert!(taken[n + 1..2 * n + 1].iter().all(|&t| t) && !taken[2 * n + 1]);
 /// ```
 #[inline]
 pub fn take_ready() -> bool {
     READY_LEFT
         .try_with(|left| {
             let n = left.get();
-            if n == 0 {
-                return false;
+            if n > 1 {
+                left.set(n - 1);
+                return true;
             }
-            left.set(n - 1);
-            true
+            if n == 0 {
+                return true; // no budget
+            }
+            left.set(READY_BUDGET + 1);
+            false
         })
         .unwrap_or(true)
 }
@@ -578,7 +592,7 @@ pub fn take_ready() -> bool {
 #[inline]
 pub unsafe fn enter(slot: &WaitSlot) -> Entered<'_> {
     let prev = CURRENT.with(|c| c.replace(slot));
-    let prev_ready = READY_LEFT.with(|c| c.replace(READY_BUDGET));
+    let prev_ready = READY_LEFT.with(|c| c.replace(READY_BUDGET + 1));
     Entered {
         prev,
         prev_ready,

@@ -976,6 +976,12 @@ impl SelectState {
         cx: &mut Context<'_>,
     ) -> Poll<usize> {
         assert!(!self.done, "select polled after completion");
+        // A fresh blocking select that may complete at once takes from the
+        // poll's budget (crate docs, "Guarantees"); one with `default` never
+        // yields: it is Go's non-blocking select.
+        if !self.registered && !self.has_default && crate::yield_for_budget(cx) {
+            return Poll::Pending;
+        }
         let mut perm = Shuffle::<A>::new(cases.len(), self.biased);
         let mut wakeups = Wakeups::new();
         let res = if self.registered {

@@ -1,0 +1,167 @@
+//! A task that loops on a channel that is always ready lets the other tasks
+//! of its worker run.
+//!
+//! A channel fed from outside the task's worker (a plain thread, another
+//! runtime) or by the task itself has a value or room at once, every time:
+//! a loop on it never returns `Pending`, and on a runtime of one worker the
+//! other tasks (a timer's, a socket's) never ran. Go preempts such a
+//! goroutine after 10 ms; tokio's channels take from its cooperative
+//! budget. gust's channel waits that complete at once take from the poll's
+//! budget of ready waits (`gust_trace::READY_BUDGET`) and yield when it is
+//! spent. Each loop test below hung before (a loop of one task, kept on
+//! the lone worker: the task it spawned never ran).
+
+use futures::{SinkExt, StreamExt};
+use gust::runtime::Builder;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Runs `f` on a thread; fails after 20 s instead of hanging.
+fn within(f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("the spawned task never ran: the looping task kept the worker");
+}
+
+type Step = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// On a runtime of one worker, a task spawns another (which can only run
+/// once the first returns `Pending`) and then runs `step` until it has:
+/// `step` is always ready.
+fn loop_until_the_other_task_runs(step: impl FnMut() -> Step + Send + 'static) {
+    within(move || {
+        let rt = Builder::new().workers(1).build().unwrap();
+        let turns = rt
+            .block_on(gust::spawn(async move {
+                let mut step = step;
+                let ran = Arc::new(AtomicBool::new(false));
+                let flag = ran.clone();
+                gust::spawn(async move { flag.store(true, Ordering::Relaxed) });
+                let mut turns = 0u64;
+                while !ran.load(Ordering::Relaxed) {
+                    step().await;
+                    turns += 1;
+                }
+                turns
+            }))
+            .unwrap();
+        // At least a budget's worth of ready waits before the yield.
+        assert!(turns >= 512, "{turns} turns");
+    });
+}
+
+#[test]
+fn a_receive_loop_on_a_channel_it_refills_yields() {
+    let ch = gust::Chan::<u64>::new(4);
+    ch.try_send(1).unwrap();
+    loop_until_the_other_task_runs(move || {
+        let ch = ch.clone();
+        Box::pin(async move {
+            let v = ch.recv().await.unwrap();
+            ch.try_send(v).unwrap();
+        })
+    });
+}
+
+#[test]
+fn a_send_loop_on_a_channel_it_drains_yields() {
+    let ch = gust::Chan::<u64>::new(4);
+    loop_until_the_other_task_runs(move || {
+        let ch = ch.clone();
+        Box::pin(async move {
+            ch.send(7).await.unwrap();
+            assert_eq!(ch.try_recv(), Ok(7));
+        })
+    });
+}
+
+#[test]
+fn a_select_loop_yields() {
+    let (a, b) = (gust::Chan::<u64>::new(1), gust::Chan::<u64>::new(1));
+    a.try_send(1).unwrap();
+    loop_until_the_other_task_runs(move || {
+        let (a, b) = (a.clone(), b.clone());
+        Box::pin(async move {
+            gust::select! {
+                v = a.recv() => a.try_send(v.unwrap()).unwrap(),
+                v = b.recv() => b.try_send(v.unwrap()).unwrap(),
+            }
+        })
+    });
+}
+
+#[test]
+fn a_dynamic_select_loop_yields() {
+    let chans: Vec<_> = (0..3).map(|_| gust::Chan::<u64>::new(1)).collect();
+    chans[1].try_send(1).unwrap();
+    loop_until_the_other_task_runs(move || {
+        let chans = chans.clone();
+        Box::pin(async move {
+            let receivers: Vec<_> = chans.iter().map(|c| c.receiver()).collect();
+            let mut sel = gust::Select::new();
+            for rx in &receivers {
+                sel.recv(rx);
+            }
+            let (i, outcome) = sel.wait().await;
+            let gust::select::Outcome::Recv(Some(v)) = outcome else {
+                panic!("a closed channel")
+            };
+            drop(sel);
+            chans[i].try_send(v).unwrap();
+        })
+    });
+}
+
+#[test]
+fn a_stream_and_sink_loop_yields() {
+    let (tx, rx) = gust::chan::<u64>(4);
+    loop_until_the_other_task_runs(move || {
+        let (mut tx, mut rx) = (tx.clone(), rx.clone());
+        Box::pin(async move {
+            // The Sink: poll_ready, start_send, poll_flush.
+            SinkExt::send(&mut tx, 3).await.unwrap();
+            assert_eq!(rx.next().await, Some(3));
+        })
+    });
+}
+
+/// The `_blocking` forms (and another executor's `block_on`) inside a task,
+/// past its poll's budget: their loops poll a wait that yielded again at
+/// once, so a budget that stayed spent would spin them forever; it starts
+/// over instead.
+#[test]
+fn blocking_forms_inside_a_task_whose_budget_is_spent_complete() {
+    within(|| {
+        let rt = Builder::new().workers(1).build().unwrap();
+        rt.block_on(gust::spawn(async {
+            let ch = gust::Chan::<u64>::new(1);
+            // Three budgets' worth of ready waits in one poll (1,024 each).
+            for i in 0..3 * 1024 {
+                ch.send_blocking(i).unwrap();
+                assert_eq!(ch.recv_blocking(), Some(i));
+                futures::executor::block_on(ch.send(i)).unwrap();
+                assert_eq!(futures::executor::block_on(ch.recv()), Some(i));
+            }
+        }))
+        .unwrap();
+    });
+}
+
+/// Outside a gust task (tokio, a plain `block_on`) there is no budget.
+#[test]
+fn no_budget_outside_a_gust_task() {
+    let ch = gust::Chan::<u64>::new(1);
+    futures::executor::block_on(async {
+        for i in 0..100_000 {
+            ch.send(i).await.unwrap();
+            assert_eq!(ch.recv().await, Some(i));
+        }
+    });
+}
