@@ -132,6 +132,35 @@ fn a_stream_and_sink_loop_yields() {
     });
 }
 
+#[test]
+fn a_loop_of_sleeps_already_due_yields() {
+    loop_until_the_other_task_runs(|| {
+        Box::pin(async {
+            gust::time::sleep(Duration::ZERO).await;
+            gust::time::after(Duration::ZERO).await;
+        })
+    });
+}
+
+#[test]
+fn a_loop_on_a_waitgroup_at_zero_yields() {
+    let wg = gust::WaitGroup::new();
+    loop_until_the_other_task_runs(move || {
+        let wg = wg.clone();
+        Box::pin(async move { wg.wait().await })
+    });
+}
+
+#[test]
+fn a_loop_on_an_ended_context_yields() {
+    let (ctx, cancel) = gust::Context::background().with_cancel();
+    cancel.cancel();
+    loop_until_the_other_task_runs(move || {
+        let ctx = ctx.clone();
+        Box::pin(async move { ctx.done().await })
+    });
+}
+
 /// The `_blocking` forms (and another executor's `block_on`) inside a task,
 /// past its poll's budget: their loops poll a wait that yielded again at
 /// once, so a budget that stayed spent would spin them forever; it starts

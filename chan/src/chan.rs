@@ -574,7 +574,7 @@ impl<T> RecvState<T> {
     /// Polls a standalone receive: complete it if possible, else (re)register.
     #[inline]
     pub(crate) fn poll(&mut self, shared: &Shared<T>, cx: &mut Context<'_>) -> Option<Option<T>> {
-        if self.entry.is_none() && crate::yield_for_budget(cx) {
+        if self.entry.is_none() && gust_trace::yield_for_budget(cx) {
             return None;
         }
         let mut locked = shared.lock();
@@ -762,7 +762,7 @@ impl<T> SendState<T> {
         shared: &Shared<T>,
         cx: &mut Context<'_>,
     ) -> Option<SendResult<T>> {
-        if self.entry.is_none() && crate::yield_for_budget(cx) {
+        if self.entry.is_none() && gust_trace::yield_for_budget(cx) {
             return None;
         }
         let mut locked = shared.lock();

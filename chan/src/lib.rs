@@ -112,24 +112,3 @@ pub mod __private {
 
 #[cfg(test)]
 mod tests;
-
-/// An operation about to complete without waiting takes one from the poll's
-/// budget of ready waits (crate docs, "Guarantees"): `true` when that is
-/// spent and the operation must yield instead (its task is woken; nothing
-/// was done).
-#[inline]
-pub(crate) fn yield_for_budget(cx: &std::task::Context<'_>) -> bool {
-    if gust_trace::take_ready() {
-        return false;
-    }
-    yield_now(cx);
-    true
-}
-
-/// The budget's yield, out of the way of the ready path it guards (which
-/// is inlined into every send and receive loop).
-#[cold]
-#[inline(never)]
-fn yield_now(cx: &std::task::Context<'_>) {
-    cx.waker().wake_by_ref();
-}

@@ -758,6 +758,12 @@ impl Future for Done<'_> {
             gust_trace::record(gust_trace::Wait::Context { deadline: false });
             return Poll::Pending;
         };
+        // A first poll may find the context ended: it takes from the gust
+        // task poll's budget of ready waits, so a loop on an ended context
+        // lets the worker's other tasks run.
+        if this.key.is_none() && gust_trace::yield_for_budget(cx) {
+            return Poll::Pending;
+        }
         match node.poll_done(&mut this.key, cx.waker()) {
             Poll::Ready(()) => {
                 this.key = None; // tree.rs invariant #7: nothing to remove

@@ -22,14 +22,14 @@
 //! task poll (a `block_on`, a thread of another executor) there is no
 //! budget: nothing else waits behind that poll on that thread.
 //!
-//! Channels and locks take from a budget of their own, gust-trace's
-//! `READY_BUDGET` per poll (1,024), given by the same per-poll `enter` that
-//! sets the wait slot: their operations are not system calls, so many more
-//! of them fit in a poll's fair share. A free lock needs no producer, and a
-//! channel that is always ready may be fed from outside the worker (a plain
-//! thread, another runtime, the task itself): a task that looped on either
-//! kept a lone worker from every other task. Timers take no budget: a timer
-//! that is due fires once.
+//! Waits that complete at once without a system call (locks, channels, a
+//! sleep already due, a `WaitGroup` at zero, an ended `Context`) take from
+//! a budget of their own, gust-trace's `READY_BUDGET` per poll (1,024),
+//! given by the same per-poll `enter` that sets the wait slot: they are
+//! cheap, so many more of them fit in a poll's fair share. A free lock
+//! needs no producer, and a channel that is always ready may be fed from
+//! outside the worker (a plain thread, another runtime, the task itself):
+//! a task that looped on either kept a lone worker from every other task.
 
 use std::cell::Cell;
 use std::task::{Context, Poll};

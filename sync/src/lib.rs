@@ -49,6 +49,15 @@
 //! them, so neither starves. [`Semaphore`] is strictly FIFO: a large
 //! request at the head of the queue is not overtaken by small ones.
 //!
+//! A lock or permit granted without waiting takes one from the gust task
+//! poll's budget of ready waits ([`gust_trace::READY_BUDGET`]); once that is
+//! spent, the task yields instead (woken at once and `Pending`, nothing
+//! taken), so a task that takes a free lock in a loop lets the tasks that
+//! would contend for it run, even on a runtime of one worker, where they
+//! could not even start waiting before (Go preempts such a goroutine;
+//! tokio's locks take from its budget). Outside a gust task's poll there is
+//! no budget.
+//!
 //! ## A panic while a lock is held
 //!
 //! There is no poisoning, as in Go and in tokio's and async-lock's locks
@@ -128,31 +137,3 @@ pub use semaphore::{
 
 #[cfg(all(test, not(loom)))]
 mod tests;
-
-/// A lock or permit about to be granted without waiting takes one from the
-/// poll's budget of ready waits (`gust_trace::take_ready`); once that is
-/// spent, the task yields instead: woken at once and `Pending` (nothing
-/// taken, so nothing to give back), polled again after the tasks already
-/// queued. So a task that takes a free lock in a loop lets the tasks that
-/// would contend for it run, even on a runtime of one worker, where they
-/// could not even start waiting before (Go preempts such a goroutine; tokio's
-/// locks take from its budget). Outside a gust task's poll there is no
-/// budget; a spent budget starts over, so a blocking loop nested in a
-/// task's poll (`lock_blocking`, another crate's `block_on`) goes on after
-/// one yield.
-#[inline]
-pub(crate) fn yield_for_budget(cx: &std::task::Context<'_>) -> bool {
-    if gust_trace::take_ready() {
-        return false;
-    }
-    yield_now(cx);
-    true
-}
-
-/// The budget's yield, out of the way of the ready path it guards (which
-/// is inlined into every send and receive loop).
-#[cold]
-#[inline(never)]
-fn yield_now(cx: &std::task::Context<'_>) {
-    cx.waker().wake_by_ref();
-}

@@ -256,7 +256,7 @@ impl<'a, T: ?Sized> Future for MutexLock<'a, T> {
         let slow = match &mut this.slow {
             Some(slow) => slow,
             None => {
-                if crate::yield_for_budget(cx) {
+                if gust_trace::yield_for_budget(cx) {
                     return Poll::Pending;
                 }
                 if mutex.raw.try_lock() {

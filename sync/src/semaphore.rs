@@ -690,7 +690,7 @@ fn poll_acquire(
                 return Poll::Ready(Err(refused(st.closed)));
             }
             if st.waiting == 0 && st.available >= need {
-                if crate::yield_for_budget(cx) {
+                if gust_trace::yield_for_budget(cx) {
                     return Poll::Pending;
                 }
                 st.available -= need;

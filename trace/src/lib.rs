@@ -509,11 +509,12 @@ thread_local! {
 ///
 /// A lock that is free is taken without waiting, and a channel fed from
 /// outside the task's worker (a plain thread, another runtime, the task
-/// itself) has a value or room at once, so a task that loops on one never
-/// returns `Pending`, and on a runtime of one worker every other task of it
-/// waits forever (Go preempts such a goroutine after 10 ms; tokio's locks
-/// and channels take from its cooperative budget, 128 per poll). 1,024
-/// ready waits are a few microseconds.
+/// itself) has a value or room at once (so do a sleep already due, a
+/// `WaitGroup` at zero, an ended `Context`), so a task that loops on one
+/// never returns `Pending`, and on a runtime of one worker every other task
+/// of it waits forever (Go preempts such a goroutine after 10 ms; tokio's
+/// locks, channels and timers take from its cooperative budget, 128 per
+/// poll). 1,024 ready waits are a few microseconds.
 ///
 /// ```
 /// let slot = gust_trace::WaitSlot::new();
@@ -563,6 +564,34 @@ pub fn take_ready() -> bool {
             false
         })
         .unwrap_or(true)
+}
+
+/// For a wait about to complete without waiting: takes one from the poll's
+/// budget ([`take_ready`]) and answers `false`; once the budget is spent,
+/// wakes the task and answers `true`, and the wait returns `Pending`
+/// having done nothing (so it stays cancel-safe): a yield, polled again
+/// after the tasks already queued.
+///
+/// ```
+/// use std::task::{Context, Waker};
+/// let cx = Context::from_waker(Waker::noop());
+/// assert!(!gust_trace::yield_for_budget(&cx)); // outside a gust task: never
+/// ```
+#[inline]
+pub fn yield_for_budget(cx: &std::task::Context<'_>) -> bool {
+    if take_ready() {
+        return false;
+    }
+    budget_yield(cx);
+    true
+}
+
+/// The budget's yield, out of the way of the ready paths it guards (which
+/// are inlined into every send and receive loop).
+#[cold]
+#[inline(never)]
+fn budget_yield(cx: &std::task::Context<'_>) {
+    cx.waker().wake_by_ref();
 }
 
 /// Makes `slot` this thread's current slot until the guard drops (then the

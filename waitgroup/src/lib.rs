@@ -420,6 +420,12 @@ impl Future for Wait<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
+        // A first poll may find the counter at zero: it takes from the gust
+        // task poll's budget of ready waits, so a loop on a group at zero
+        // lets the worker's other tasks run.
+        if this.waiting.is_none() && gust_trace::yield_for_budget(cx) {
+            return Poll::Pending;
+        }
         loop {
             if let Some((generation, listener)) = &mut this.waiting {
                 // The listener keeps the waker for this wait: its own.

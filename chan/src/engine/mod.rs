@@ -979,7 +979,7 @@ impl SelectState {
         // A fresh blocking select that may complete at once takes from the
         // poll's budget (crate docs, "Guarantees"); one with `default` never
         // yields: it is Go's non-blocking select.
-        if !self.registered && !self.has_default && crate::yield_for_budget(cx) {
+        if !self.registered && !self.has_default && gust_trace::yield_for_budget(cx) {
             return Poll::Pending;
         }
         let mut perm = Shuffle::<A>::new(cases.len(), self.biased);

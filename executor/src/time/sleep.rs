@@ -273,6 +273,12 @@ impl Sleep {
         Poll::Pending
     }
 
+    /// Whether the next poll may complete without waiting: the sleep has
+    /// elapsed, or has not been registered yet.
+    fn may_be_due(&self) -> bool {
+        matches!(self.state, State::Elapsed | State::Idle { .. })
+    }
+
     /// Whether `key` sits in a set that keeps another clock (a sleep made
     /// on a paused runtime and polled off it sits on the timer thread's
     /// real clock, whose mark says nothing of ours) and our clock says the
@@ -296,6 +302,10 @@ impl Future for Sleep {
             return Poll::Pending;
         };
         let key = match &this.state {
+            // A sleep already due, or polled first (it may be due), takes
+            // from the task poll's budget of ready waits: a loop of
+            // `sleep(Duration::ZERO)` lets the worker's other tasks run.
+            _ if this.may_be_due() && gust_trace::yield_for_budget(cx) => return Poll::Pending,
             State::Elapsed => return Poll::Ready(()),
             State::Foreign(_) => unreachable!("adopted above"),
             State::Idle { check_clock } => {
