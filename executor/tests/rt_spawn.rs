@@ -81,15 +81,18 @@ fn abort_drops_future() {
         let _d = d;
         pending::<()>().await
     });
+    let id = h.id();
     h.abort();
     let err: JoinError = rt.block_on(h).unwrap_err();
     assert!(err.is_aborted() && !err.is_panic());
+    assert_eq!(err.id(), id);
+    assert_eq!(format!("{err:?}"), format!("Aborted({id})"));
     let start = Instant::now();
     while drops.load(Ordering::SeqCst) == 0 {
         assert!(start.elapsed() < Duration::from_secs(5));
         std::thread::yield_now();
     }
-    assert_eq!(err.to_string(), "task was aborted");
+    assert_eq!(err.to_string(), format!("task {id} was aborted"));
 }
 
 #[test]
@@ -108,9 +111,11 @@ fn panic_goes_to_join_handle_and_worker_survives() {
     let rt = rt(1);
     let n = std::hint::black_box(1);
     let h = rt.spawn(async move { panic!("boom {n}") });
+    let id = h.id();
     let err = rt.block_on(h).unwrap_err();
     assert!(err.is_panic());
-    assert_eq!(err.to_string(), "task panicked: boom 1");
+    assert_eq!(err.to_string(), format!("task {id} panicked: boom 1"));
+    assert_eq!(format!("{err:?}"), format!("Panic({id}, \"boom 1\")"));
     assert_eq!(*err.into_panic().downcast::<String>().unwrap(), "boom 1");
     // Detached panicking task, then the same worker still serves.
     drop(rt.spawn(async { panic!("detached") }));
@@ -527,4 +532,46 @@ fn a_join_handle_debug_shows_its_id() {
         format!("JoinHandle {{ id: {}, finished: false }}", h.id())
     );
     h.abort();
+}
+
+/// A payload that is not a string, and a blocking job (no id); and
+/// `into_panic` on an aborted task blames its caller (as tokio's).
+#[test]
+fn join_error_words_and_into_panic_caller() {
+    let rt = rt(1);
+    let h = rt.spawn(async { std::panic::panic_any(5_u8) });
+    let id = h.id();
+    let err = rt.block_on(h).unwrap_err();
+    assert_eq!(err.to_string(), format!("task {id} panicked"));
+    assert_eq!(format!("{err:?}"), format!("Panic({id}, ..)"));
+    let job = rt.spawn_blocking(|| panic!("in a job"));
+    let err = rt.block_on(job).unwrap_err();
+    assert_eq!(
+        (err.id(), err.to_string()),
+        (0, "task panicked: in a job".to_string())
+    );
+    let h = rt.spawn(std::future::pending::<()>());
+    h.abort();
+    let err = rt.block_on(h).unwrap_err();
+    // The hook is the process's: it records (on this thread only) for the
+    // length of one call.
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| (l.file().to_string(), l.line()));
+        PANICKED_AT.with(|p| *p.borrow_mut() = at);
+    }));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| err.into_panic()));
+    let line = line!() - 1;
+    drop(std::panic::take_hook());
+    std::panic::set_hook(prev);
+    assert!(caught.is_err());
+    assert_eq!(
+        PANICKED_AT.with(|p| p.take()),
+        Some((file!().to_string(), line))
+    );
+}
+
+thread_local! {
+    static PANICKED_AT: std::cell::RefCell<Option<(String, u32)>> =
+        const { std::cell::RefCell::new(None) };
 }

@@ -285,7 +285,11 @@ impl Drop for EnterGuard<'_> {
     /// Guards must be dropped in the reverse order of their making: one
     /// dropped while a later one lives would make its own previous runtime
     /// current again under the later one, and the later one's drop would
-    /// then leave a runtime current for good. As tokio's, that panics.
+    /// then leave a runtime current for good. As tokio's, that panics: a
+    /// guard checks, when it drops, that its runtime is the current one.
+    /// Unlike tokio's, guards that all make the same runtime current over
+    /// itself (a third `rt.enter()` inside a second) pass that check in any
+    /// order: they leave the thread as dropping them in order would.
     fn drop(&mut self) {
         if !super::is_entered(&self.entered) && !std::thread::panicking() {
             panic!(

@@ -668,8 +668,8 @@ impl<T> Future for JoinHandle<T> {
         this.task = None;
         Poll::Ready(match out {
             Some(Ok(v)) => Ok(v),
-            Some(Err(Some(caught))) => Err(JoinError::panic(caught.take())),
-            Some(Err(None)) | None => Err(JoinError::aborted()),
+            Some(Err(Some(caught))) => Err(JoinError::panic(caught.take(), this.id)),
+            Some(Err(None)) | None => Err(JoinError::aborted(this.id)),
         })
     }
 }
@@ -702,6 +702,8 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ```
 pub struct JoinError {
     repr: Repr,
+    /// The task's id (0 for a `spawn_blocking` job, which has none).
+    id: u64,
 }
 
 enum Repr {
@@ -713,20 +715,39 @@ enum Repr {
 }
 
 impl JoinError {
-    fn panic(payload: Panic) -> Self {
+    fn panic(payload: Panic, id: u64) -> Self {
         let msg = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned());
         Self {
             repr: Repr::Panic(Mutex::new(payload), msg),
+            id,
         }
     }
 
-    fn aborted() -> Self {
+    fn aborted(id: u64) -> Self {
         Self {
             repr: Repr::Aborted,
+            id,
         }
+    }
+
+    /// The id of the task that failed ([`JoinHandle::id`]), as tokio's
+    /// `JoinError::id`; 0 for a [`spawn_blocking`](crate::spawn_blocking)
+    /// job, which has none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let h = gust_executor::spawn(async { panic!("oops") });
+    /// let id = h.id();
+    /// let err = gust_executor::block_on(h).unwrap_err();
+    /// assert_eq!(err.id(), id);
+    /// assert_eq!(err.to_string(), format!("task {id} panicked: oops"));
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Whether the task panicked.
@@ -774,6 +795,7 @@ impl JoinError {
     /// let payload = err.into_panic();
     /// assert_eq!(payload.downcast_ref::<u32>(), Some(&7));
     /// ```
+    #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.repr {
             Repr::Panic(p, _) => p.into_inner().unwrap_or_else(|e| e.into_inner()),
@@ -782,26 +804,30 @@ impl JoinError {
     }
 }
 
+/// `Panic(7, "boom")`, `Panic(7, ..)` (a payload that is not a string),
+/// `Aborted(7)`: the task's id, and the message.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Panic(_, msg) => match msg {
-                Some(msg) => f.debug_tuple("Panic").field(msg).finish(),
-                None => f.write_str("Panic(..)"),
-            },
-            Repr::Aborted => f.write_str("Aborted"),
+            Repr::Panic(_, Some(msg)) => f.debug_tuple("Panic").field(&self.id).field(msg).finish(),
+            Repr::Panic(_, None) => write!(f, "Panic({}, ..)", self.id),
+            Repr::Aborted => f.debug_tuple("Aborted").field(&self.id).finish(),
         }
     }
 }
 
+/// `task 7 panicked: boom`, `task 7 panicked` (a payload that is not a
+/// string), `task 7 was aborted`; a `spawn_blocking` job (id 0) is `task`.
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task")?;
+        if self.id != 0 {
+            write!(f, " {}", self.id)?;
+        }
         match &self.repr {
-            Repr::Panic(_, msg) => match msg {
-                Some(msg) => write!(f, "task panicked: {msg}"),
-                None => f.write_str("task panicked"),
-            },
-            Repr::Aborted => f.write_str("task was aborted"),
+            Repr::Panic(_, Some(msg)) => write!(f, " panicked: {msg}"),
+            Repr::Panic(_, None) => f.write_str(" panicked"),
+            Repr::Aborted => f.write_str(" was aborted"),
         }
     }
 }
