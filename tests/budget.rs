@@ -161,6 +161,109 @@ fn a_loop_on_an_ended_context_yields() {
     });
 }
 
+#[test]
+fn a_loop_on_a_closed_channels_closed_yields() {
+    let (tx, rx) = gust::chan::<u64>(1);
+    drop(rx);
+    loop_until_the_other_task_runs(move || {
+        let tx = tx.clone();
+        Box::pin(async move { tx.closed().await })
+    });
+}
+
+/// Runs `f` in a task of a 1-worker runtime: `f` makes three budgets'
+/// worth of ready waits in one poll.
+fn in_a_task(f: impl Future<Output = ()> + Send + 'static) {
+    within(move || {
+        let rt = Builder::new().workers(1).build().unwrap();
+        rt.block_on(gust::spawn(f)).unwrap();
+    });
+}
+
+const PAST_THE_BUDGET: u64 = 3 * 1024;
+
+/// Spends 0, 1 or 2 of the task's budget (by turn), so that the unit that
+/// finds it spent falls on every kind of wait of a turn in some turn.
+async fn spend(ch: &gust::Chan<u64>, turn: u64) {
+    for _ in 0..turn % 3 {
+        ch.try_send(turn).unwrap();
+        assert_eq!(ch.recv().await, Some(turn));
+    }
+}
+
+/// A budget yield is a `Pending` that says nothing of readiness: the
+/// futures built of others must not read it as "not ready".
+#[test]
+fn a_select_with_default_takes_its_ready_future_case_every_time() {
+    in_a_task(async {
+        let (ctx, cancel) = gust::Context::background().with_cancel();
+        cancel.cancel();
+        let ch = gust::Chan::<u64>::new(1);
+        for i in 0..PAST_THE_BUDGET {
+            spend(&ch, i).await;
+            gust::select! {
+                _ = ctx.done() => {}
+                default => panic!("the default arm won over a ready case (turn {i})"),
+            }
+        }
+    });
+}
+
+#[test]
+fn a_biased_select_takes_its_first_ready_case_every_time() {
+    in_a_task(async {
+        let (ctx, cancel) = gust::Context::background().with_cancel();
+        cancel.cancel();
+        let ch = gust::Chan::<u64>::new(1);
+        for i in 0..PAST_THE_BUDGET {
+            spend(&ch, i).await;
+            ch.try_send(i).unwrap();
+            gust::select! {
+                biased;
+                _ = ctx.done() => assert_eq!(ch.try_recv(), Ok(i)),
+                v = ch.recv() => panic!("a later case won over the first ({v:?}, turn {i})"),
+            }
+        }
+    });
+}
+
+#[test]
+fn run_on_an_ended_context_never_polls_its_future() {
+    in_a_task(async {
+        let (ctx, cancel) = gust::Context::background().with_cancel();
+        cancel.cancel();
+        for i in 0..PAST_THE_BUDGET {
+            let r = ctx.run(async move { panic!("polled on an ended context (turn {i})") });
+            assert_eq!(r.await, Err::<(), _>(gust::context::ContextError::Canceled));
+        }
+    });
+}
+
+#[test]
+fn a_timeout_of_a_ready_receive_is_never_elapsed() {
+    in_a_task(async {
+        let ch = gust::Chan::<u64>::new(1);
+        for i in 0..PAST_THE_BUDGET {
+            ch.try_send(i).unwrap();
+            let got = gust::time::timeout(Duration::ZERO, ch.recv()).await;
+            assert_eq!(got, Ok(Some(i)), "turn {i}");
+        }
+    });
+}
+
+/// `block_on`'s poll has no budget: nothing waits behind it on its thread.
+#[test]
+fn block_on_has_no_budget() {
+    use futures::FutureExt;
+    let ch = gust::Chan::<u64>::new(1);
+    gust::block_on(async {
+        for i in 0..PAST_THE_BUDGET {
+            ch.try_send(i).unwrap();
+            assert_eq!(ch.recv().now_or_never(), Some(Some(i)), "turn {i}");
+        }
+    });
+}
+
 /// The `_blocking` forms (and another executor's `block_on`) inside a task,
 /// past its poll's budget: their loops poll a wait that yielded again at
 /// once, so a budget that stayed spent would spin them forever; it starts
@@ -171,8 +274,7 @@ fn blocking_forms_inside_a_task_whose_budget_is_spent_complete() {
         let rt = Builder::new().workers(1).build().unwrap();
         rt.block_on(gust::spawn(async {
             let ch = gust::Chan::<u64>::new(1);
-            // Three budgets' worth of ready waits in one poll (1,024 each).
-            for i in 0..3 * 1024 {
+            for i in 0..PAST_THE_BUDGET {
                 ch.send_blocking(i).unwrap();
                 assert_eq!(ch.recv_blocking(), Some(i));
                 futures::executor::block_on(ch.send(i)).unwrap();

@@ -476,6 +476,11 @@ impl<T> Future for Closed<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        // A first poll may find the channel closed: it takes from the task
+        // poll's budget of ready waits (crate docs, "Guarantees").
+        if this.key.is_none() && gust_trace::yield_for_budget(cx) {
+            return Poll::Pending;
+        }
         this.shared.poll_closed(&mut this.key, cx.waker())
     }
 }

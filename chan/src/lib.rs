@@ -52,8 +52,10 @@
 //! * `close` wakes every waiting sender (with its value back) and receiver.
 //! * A task that loops on a channel that is always ready (fed by a plain
 //!   thread, by another runtime, or by the task itself) lets the other tasks
-//!   of its worker run: in a gust task, a `send`, `recv` or `select!` (with
-//!   no `default`) that would complete at once takes one from the poll's
+//!   of its worker run: in a gust task, a `send`, `recv`, `closed` or
+//!   `select!` (with no `default`; one unit for the whole select, whose
+//!   future cases are polled with none) that would complete at once takes
+//!   one from the poll's
 //!   budget of ready waits (`gust_trace::READY_BUDGET`, 1,024), and once it
 //!   is spent it yields instead (wakes its task, returns `Pending`, does
 //!   nothing: cancel-safe). Go preempts such a goroutine; tokio's channels

@@ -852,7 +852,10 @@ impl<F: Future> Future for Run<'_, F> {
         // The context first: once it has ended, `fut` is not polled again.
         // Each side is polled under `observe`, so that the reason recorded
         // is the whole's, decided below (crate docs of gust-trace).
-        let (done, on_done) = gust_trace::observe(|| Pin::new(&mut *this.done).poll(cx));
+        // With no budget: a `done` that yielded would let `fut` run on an
+        // ended context.
+        let (done, on_done) =
+            gust_trace::observe(|| gust_trace::unbudgeted(|| Pin::new(&mut *this.done).poll(cx)));
         if done.is_ready() {
             let err = this.done.node.and_then(CancelNode::err);
             return Poll::Ready(Err(err.unwrap_or(ContextError::Canceled)));

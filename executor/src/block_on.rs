@@ -215,7 +215,9 @@ pub(crate) fn block_on<F: Future>(runtime: Option<Arc<Shared>>, fut: F) -> F::Ou
     loop {
         unparker.wait.clear();
         let polled = trace::poll_traced(&unparker.wait, &waker, &unparker.foreign, |cx| {
-            crate::coop::unconstrained(|| fut.as_mut().poll(cx))
+            // No budgets: nothing else waits behind this poll on this
+            // thread (a yield would only cost a trip through the park).
+            gust_trace::unbudgeted(|| crate::coop::unconstrained(|| fut.as_mut().poll(cx)))
         });
         if let Poll::Ready(v) = polled {
             return v;

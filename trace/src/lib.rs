@@ -502,6 +502,8 @@ thread_local! {
     /// One more than what is left of the current poll's [`READY_BUDGET`];
     /// 0 outside a poll that [`enter`] began (no budget).
     static READY_LEFT: Cell<u32> = const { Cell::new(0) };
+    /// How many budget yields this thread has made ([`budget_yields`]).
+    static BUDGET_YIELDS: Cell<u32> = const { Cell::new(0) };
 }
 
 /// How many waits that were ready at once one poll of a gust task may
@@ -591,7 +593,54 @@ pub fn yield_for_budget(cx: &std::task::Context<'_>) -> bool {
 #[cold]
 #[inline(never)]
 fn budget_yield(cx: &std::task::Context<'_>) {
+    let _ = BUDGET_YIELDS.try_with(|n| n.set(n.get().wrapping_add(1)));
     cx.waker().wake_by_ref();
+}
+
+/// How many times a wait on this thread has yielded for the budget
+/// ([`yield_for_budget`]), wrapping: a future made of parts compares it
+/// before and after polling one, to tell a part that yielded (and will be
+/// polled again at once) from one that waits. A `timeout` whose future
+/// yielded does not then report its deadline as passed.
+///
+/// ```
+/// use std::task::{Context, Waker};
+/// let slot = gust_trace::WaitSlot::new();
+/// // SAFETY: the guard drops in this scope, before the slot.
+/// let _in_poll = unsafe { gust_trace::enter(&slot) };
+/// let cx = Context::from_waker(Waker::noop());
+/// let before = gust_trace::budget_yields();
+/// while !gust_trace::yield_for_budget(&cx) {}
+/// assert_eq!(gust_trace::budget_yields(), before.wrapping_add(1));
+/// ```
+#[inline]
+pub fn budget_yields() -> u32 {
+    BUDGET_YIELDS.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Runs `f` with no budget of ready waits: for the parts of a wait that
+/// has taken its one unit for the whole (a `select!` polling its future
+/// cases: a case that yielded would make a `default` or a lower case win
+/// although it was ready), and for a poll that nothing else waits behind
+/// (a `block_on`'s). The enclosing budget is back when `f` returns.
+///
+/// ```
+/// let slot = gust_trace::WaitSlot::new();
+/// // SAFETY: the guard drops in this scope, before the slot.
+/// let _in_poll = unsafe { gust_trace::enter(&slot) };
+/// assert!(gust_trace::unbudgeted(|| (0..5_000).all(|_| gust_trace::take_ready())));
+/// assert!(!(0..5_000).all(|_| gust_trace::take_ready())); // the budget is back
+/// ```
+#[inline]
+pub fn unbudgeted<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = READY_LEFT.try_with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(READY_LEFT.try_with(|c| c.replace(0)).unwrap_or(0));
+    f()
 }
 
 /// Makes `slot` this thread's current slot until the guard drops (then the

@@ -982,6 +982,17 @@ impl SelectState {
         if !self.registered && !self.has_default && gust_trace::yield_for_budget(cx) {
             return Poll::Pending;
         }
+        // That unit is the whole select's: its future cases are polled
+        // with no budget, so that none of them yields while ready (a
+        // `default`, or a lower case under `biased;`, would win instead).
+        gust_trace::unbudgeted(|| self.poll_cases::<A>(cases, cx))
+    }
+
+    fn poll_cases<A: Arrays>(
+        &mut self,
+        cases: &mut [Pin<&mut dyn Case>],
+        cx: &mut Context<'_>,
+    ) -> Poll<usize> {
         let mut perm = Shuffle::<A>::new(cases.len(), self.biased);
         let mut wakeups = Wakeups::new();
         let res = if self.registered {

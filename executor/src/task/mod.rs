@@ -734,8 +734,9 @@ impl JoinError {
     }
 
     /// The id of the task that failed ([`JoinHandle::id`]), as tokio's
-    /// `JoinError::id`; 0 for a [`spawn_blocking`](crate::spawn_blocking)
-    /// job, which has none.
+    /// `JoinError::id`; 0 for one that has none: a
+    /// [`spawn_blocking`](crate::spawn_blocking) job, or a task spawned
+    /// onto a runtime that had shut down (aborted at once).
     ///
     /// # Examples
     ///

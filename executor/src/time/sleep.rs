@@ -476,8 +476,14 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let yields = gust_trace::budget_yields();
         if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Ok(v));
+        }
+        if gust_trace::budget_yields() != yields {
+            // The future yielded for the task's budget (it may be ready):
+            // it is polled again before the deadline is looked at.
+            return Poll::Pending;
         }
         if this.sleep.is_due_never() {
             // Due never: the future alone, whose wait stays the one on
