@@ -153,8 +153,7 @@ fn a_loop_on_a_waitgroup_at_zero_yields() {
 
 #[test]
 fn a_loop_on_an_ended_context_yields() {
-    let (ctx, cancel) = gust::Context::background().with_cancel();
-    cancel.cancel();
+    let ctx = ended_context();
     loop_until_the_other_task_runs(move || {
         let ctx = ctx.clone();
         Box::pin(async move { ctx.done().await })
@@ -191,14 +190,19 @@ async fn spend(ch: &gust::Chan<u64>, turn: u64) {
     }
 }
 
+/// A cancelled context.
+fn ended_context() -> gust::Context {
+    let (ctx, cancel) = gust::Context::background().with_cancel();
+    cancel.cancel();
+    ctx
+}
+
 /// A budget yield is a `Pending` that says nothing of readiness: the
 /// futures built of others must not read it as "not ready".
 #[test]
 fn a_select_with_default_takes_its_ready_future_case_every_time() {
     in_a_task(async {
-        let (ctx, cancel) = gust::Context::background().with_cancel();
-        cancel.cancel();
-        let ch = gust::Chan::<u64>::new(1);
+        let (ctx, ch) = (ended_context(), gust::Chan::<u64>::new(1));
         for i in 0..PAST_THE_BUDGET {
             spend(&ch, i).await;
             gust::select! {
@@ -212,9 +216,7 @@ fn a_select_with_default_takes_its_ready_future_case_every_time() {
 #[test]
 fn a_biased_select_takes_its_first_ready_case_every_time() {
     in_a_task(async {
-        let (ctx, cancel) = gust::Context::background().with_cancel();
-        cancel.cancel();
-        let ch = gust::Chan::<u64>::new(1);
+        let (ctx, ch) = (ended_context(), gust::Chan::<u64>::new(1));
         for i in 0..PAST_THE_BUDGET {
             spend(&ch, i).await;
             ch.try_send(i).unwrap();
@@ -230,8 +232,7 @@ fn a_biased_select_takes_its_first_ready_case_every_time() {
 #[test]
 fn run_on_an_ended_context_never_polls_its_future() {
     in_a_task(async {
-        let (ctx, cancel) = gust::Context::background().with_cancel();
-        cancel.cancel();
+        let ctx = ended_context();
         for i in 0..PAST_THE_BUDGET {
             let r = ctx.run(async move { panic!("polled on an ended context (turn {i})") });
             assert_eq!(r.await, Err::<(), _>(gust::context::ContextError::Canceled));
