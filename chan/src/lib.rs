@@ -55,10 +55,9 @@
 //!   of its worker run: in a gust task, a `send`, `recv`, `closed` or
 //!   `select!` (with no `default`; one unit for the whole select, whose
 //!   future cases are polled with none) that would complete at once takes
-//!   one from the poll's
-//!   budget of ready waits (`gust_trace::READY_BUDGET`, 1,024), and once it
-//!   is spent it yields instead (wakes its task, returns `Pending`, does
-//!   nothing: cancel-safe). Go preempts such a goroutine; tokio's channels
+//!   one from the poll's budget of ready waits (`gust_trace::READY_BUDGET`,
+//!   1,024), and once it is spent it yields instead (wakes its task,
+//!   returns `Pending`, does nothing: cancel-safe). Go preempts such a goroutine; tokio's channels
 //!   take from its budget. Outside a gust task's poll (another executor, a
 //!   plain thread) there is no budget.
 //!

@@ -702,7 +702,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ```
 pub struct JoinError {
     repr: Repr,
-    /// The task's id (0 for a `spawn_blocking` job, which has none).
+    /// The task's id ([`JoinError::id`]: 0 for one that has none).
     id: u64,
 }
 
