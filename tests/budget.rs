@@ -19,15 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+mod common;
+
 /// Runs `f` on a thread; fails after 20 s instead of hanging.
 fn within(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    rx.recv_timeout(Duration::from_secs(20))
-        .expect("the spawned task never ran: the looping task kept the worker");
+    let hung = "the spawned task never ran: the looping task kept the worker";
+    common::within(Duration::from_secs(20), hung, f);
 }
 
 type Step = Pin<Box<dyn Future<Output = ()> + Send>>;

@@ -1,6 +1,8 @@
 //! Virtual time (`start_paused`): the clock stands still while anything of
 //! the runtime can run and jumps to the next timer when nothing can.
 
+mod common;
+
 use gust::runtime::Builder;
 use gust::time::{Ticker, Timer, now, sleep, timeout};
 use std::sync::{Arc, Mutex};
@@ -364,12 +366,7 @@ fn a_dump_shows_a_wait_of_thirty_days() {
 
 /// Runs `f` on a thread; fails after 10 s instead of hanging.
 fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("still waiting after 10 s")
+    common::within(Duration::from_secs(10), "still waiting", f)
 }
 
 /// A sleep made on a paused runtime and awaited elsewhere while that
