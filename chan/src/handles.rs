@@ -458,6 +458,16 @@ impl<T> Sender<T> {
 
 /// The future returned by [`Sender::closed`] and [`Chan::closed`]: ready
 /// once the channel is closed or has no receiving handle left.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = gust_chan::chan::<u8>(1);
+/// let receiver = std::thread::spawn(move || drop(rx));
+/// let closed: gust_chan::Closed<'_, u8> = tx.closed();
+/// futures::executor::block_on(closed); // the receiver is gone: nobody will read
+/// receiver.join().unwrap();
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Closed<'a, T> {
     shared: &'a Shared<T>,

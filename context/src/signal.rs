@@ -62,6 +62,22 @@ pub fn notify_context(parent: &Context, signals: &[Signal]) -> io::Result<(Conte
 /// The cause of a context that [`notify_context`] ended on a signal.
 ///
 /// Displays as `<signal> signal received` (`interrupt signal received`).
+///
+/// # Examples
+///
+/// ```
+/// use gust_context::{Context, signal::{SignalError, notify_context}};
+/// use gust_executor::signal::Signal;
+///
+/// gust_executor::block_on(async {
+///     let (ctx, _stop) = notify_context(&Context::background(), &[Signal::SIGUSR2]).unwrap();
+///     signal_hook::low_level::raise(Signal::SIGUSR2.as_raw()).unwrap(); // kill -USR2 <pid>
+///     ctx.done().await;
+///     let cause = ctx.cause().unwrap();
+///     let e: &SignalError = cause.downcast_ref().expect("ended by a signal");
+///     assert_eq!(e.to_string(), "user defined signal 2 signal received");
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignalError(Signal);
 

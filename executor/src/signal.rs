@@ -139,11 +139,27 @@ impl Signal {
 
     /// The signal with this number (whether it can be caught is checked by
     /// [`notify`] and [`ignore`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::signal::Signal;
+    /// assert_eq!(Signal::from_raw(15), Signal::SIGTERM);
+    /// assert_eq!(Signal::from_raw(2).to_string(), "interrupt");
+    /// ```
     pub const fn from_raw(signum: i32) -> Signal {
         Signal(signum)
     }
 
     /// This signal's number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::signal::Signal;
+    /// assert_eq!(Signal::SIGTERM.as_raw(), 15);
+    /// assert_eq!(Signal::INTERRUPT.as_raw(), 2);
+    /// ```
     pub const fn as_raw(self) -> i32 {
         self.0
     }

@@ -9,6 +9,23 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// pool (the system resolver blocks), so the worker goes on meanwhile.
 ///
 /// It is sealed: the forms are those of `std::net::ToSocketAddrs`.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::{Ipv4Addr, SocketAddr};
+/// gust_executor::block_on(async {
+///     // A string, an address, an (ip, port) pair: each binds.
+///     let a = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+///     let b = gust_net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+///     let c = gust_net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+///     // A host name is looked up on the blocking pool.
+///     let _s = gust_net::TcpStream::connect(("localhost", a.local_addr()?.port())).await?;
+///     drop((b, c));
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
 pub trait ToSocketAddrs: sealed::Sealed {}
 
 mod sealed {

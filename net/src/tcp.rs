@@ -220,6 +220,17 @@ impl TcpListener {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     assert!(ln.ttl()? > 0); // the system's default, 64 on Linux
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get().ttl()
     }
@@ -427,6 +438,20 @@ impl TcpStream {
     /// # Errors
     ///
     /// `NotConnected` once the connection is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (conn, from) = ln.accept().await?;
+    ///     assert_eq!(s.peer_addr()?, ln.local_addr()?);
+    ///     assert_eq!(conn.peer_addr()?, from);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
     }
@@ -436,6 +461,19 @@ impl TcpStream {
     /// # Errors
     ///
     /// What `getsockname(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (_conn, from) = ln.accept().await?;
+    ///     assert_eq!(s.local_addr()?, from);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }
@@ -468,6 +506,18 @@ impl TcpStream {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     assert!(!s.nodelay()?); // off until set, unlike Go
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get().nodelay()
     }
@@ -477,6 +527,19 @@ impl TcpStream {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     s.set_ttl(9)?;
+    ///     assert_eq!(s.ttl()?, 9);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get().set_ttl(ttl)
     }
@@ -649,6 +712,30 @@ impl TcpStream {
     /// # Errors
     ///
     /// If the runtime the stream belongs to has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::AsyncWriteExt;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut client = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     let (conn, _) = ln.accept().await?;
+    ///     client.write_all(b"hi").await?;
+    ///     conn.readable().await?;
+    ///     let mut buf = [0u8; 8];
+    ///     // Readiness can be spurious: a reader loops on `WouldBlock`.
+    ///     let n = loop {
+    ///         match conn.try_read(&mut buf) {
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => conn.readable().await?,
+    ///             r => break r?,
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         if !self.ahead.pending().is_empty() {
             return Ok(());
@@ -661,6 +748,25 @@ impl TcpStream {
     /// # Errors
     ///
     /// If the runtime the stream belongs to has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     s.writable().await?;
+    ///     let n = loop {
+    ///         match s.try_write(b"hello") {
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => s.writable().await?,
+    ///             r => break r?,
+    ///         }
+    ///     };
+    ///     assert_eq!(n, 5);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.io.ready(Direction::Write).await
     }

@@ -85,6 +85,18 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `sendto(2)` says; a lookup error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert_eq!(a.send_to(b"ping", b.local_addr()?).await?, 4);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let addrs = resolve(&target).await?;
         let to = addrs[0];
@@ -99,6 +111,22 @@ impl UdpSocket {
     ///
     /// What `recvfrom(2)` says (on Linux, an ICMP port-unreachable from an
     /// earlier send shows up here as `ConnectionRefused`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.send_to(b"hello", b.local_addr()?).await?;
+    ///     let mut buf = [0u8; 2];
+    ///     let (n, from) = b.recv_from(&mut buf).await?;
+    ///     // What did not fit in `buf` is gone.
+    ///     assert_eq!((&buf[..n], from), (&b"he"[..], a.local_addr()?));
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.io(Direction::Read, |s| s.recv_from(buf)).await
     }
@@ -108,6 +136,24 @@ impl UdpSocket {
     /// # Errors
     ///
     /// As `recv_from`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.send_to(b"hi", b.local_addr()?).await?;
+    ///     let mut buf = [0u8; 8];
+    ///     let (n, _) = b.peek_from(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     // Still queued: the next receive gets it again.
+    ///     let (n, _) = b.recv_from(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.io(Direction::Read, |s| s.peek_from(buf)).await
     }
@@ -153,6 +199,21 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected` without a peer; what `send(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     // Not connected yet: an error, not a panic.
+    ///     assert!(a.send(b"lost").await.is_err());
+    ///     let b = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.connect(b.local_addr()?).await?;
+    ///     assert_eq!(a.send(b"hi").await?, 2);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.io(Direction::Write, |s| s.send(buf)).await
     }
@@ -162,6 +223,22 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `recv(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     a.send_to(b"hi", b.local_addr()?).await?;
+    ///     let mut buf = [0u8; 8];
+    ///     let n = b.recv(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.io(Direction::Read, |s| s.recv(buf)).await
     }
@@ -171,6 +248,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockname(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let addr = s.local_addr()?;
+    ///     assert!(addr.ip().is_loopback());
+    ///     assert_ne!(addr.port(), 0);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }
@@ -180,6 +270,20 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected` without one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let a = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert_eq!(a.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
+    ///     a.connect(b.local_addr()?).await?;
+    ///     assert_eq!(a.peer_addr()?, b.local_addr()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
     }
@@ -189,6 +293,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("0.0.0.0:0").await?;
+    ///     assert!(!s.broadcast()?);
+    ///     s.set_broadcast(true)?;
+    ///     assert!(s.broadcast()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.io.get().set_broadcast(on)
     }
@@ -198,6 +315,18 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     s.set_ttl(8)?;
+    ///     assert_eq!(s.ttl()?, 8);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get().set_ttl(ttl)
     }
@@ -258,6 +387,22 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("0.0.0.0:0").await?;
+    ///     let group = Ipv4Addr::new(239, 255, 0, 1);
+    ///     s.join_multicast_v4(group, Ipv4Addr::LOCALHOST)?;
+    ///     s.leave_multicast_v4(group, Ipv4Addr::LOCALHOST)?;
+    ///     // Not a member any more: an error.
+    ///     assert!(s.leave_multicast_v4(group, Ipv4Addr::LOCALHOST).is_err());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn leave_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
         self.io.get().leave_multicast_v4(&group, &interface)
     }
@@ -268,6 +413,21 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv6Addr;
+    /// gust_executor::block_on(async {
+    ///     // A host without IPv6 cannot bind `[::1]`; there is nothing to show then.
+    ///     let Ok(s) = gust_net::UdpSocket::bind("[::1]:0").await else { return Ok(()) };
+    ///     let group: Ipv6Addr = "ff02::1:3".parse().unwrap();
+    ///     s.join_multicast_v6(group, 0)?;
+    ///     s.leave_multicast_v6(group, 0)?;
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn join_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
         self.io.get().join_multicast_v6(&group, interface)
     }
@@ -278,6 +438,23 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv6Addr;
+    /// gust_executor::block_on(async {
+    ///     // A host without IPv6 cannot bind `[::1]`; there is nothing to show then.
+    ///     let Ok(s) = gust_net::UdpSocket::bind("[::1]:0").await else { return Ok(()) };
+    ///     let group: Ipv6Addr = "ff02::1:3".parse().unwrap();
+    ///     // Not a member: an error.
+    ///     assert!(s.leave_multicast_v6(group, 0).is_err());
+    ///     s.join_multicast_v6(group, 0)?;
+    ///     s.leave_multicast_v6(group, 0)?;
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn leave_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
         self.io.get().leave_multicast_v6(&group, interface)
     }
@@ -288,6 +465,18 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("0.0.0.0:0").await?;
+    ///     s.set_multicast_loop_v4(false)?;
+    ///     assert!(!s.multicast_loop_v4()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
         self.io.get().set_multicast_loop_v4(on)
     }
@@ -297,6 +486,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("0.0.0.0:0").await?;
+    ///     assert!(s.multicast_loop_v4()?); // on by default
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn multicast_loop_v4(&self) -> io::Result<bool> {
         self.io.get().multicast_loop_v4()
     }
@@ -307,6 +507,18 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("0.0.0.0:0").await?;
+    ///     s.set_multicast_ttl_v4(16)?;
+    ///     assert_eq!(s.multicast_ttl_v4()?, 16);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
         self.io.get().set_multicast_ttl_v4(ttl)
     }
@@ -316,6 +528,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let s = gust_net::UdpSocket::bind("0.0.0.0:0").await?;
+    ///     assert_eq!(s.multicast_ttl_v4()?, 1);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
         self.io.get().multicast_ttl_v4()
     }
@@ -325,6 +548,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     // A host without IPv6 cannot bind `[::1]`; there is nothing to show then.
+    ///     let Ok(s) = gust_net::UdpSocket::bind("[::1]:0").await else { return Ok(()) };
+    ///     s.set_multicast_loop_v6(false)?;
+    ///     assert!(!s.multicast_loop_v6()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
         self.io.get().set_multicast_loop_v6(on)
     }
@@ -334,6 +570,18 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     // A host without IPv6 cannot bind `[::1]`; there is nothing to show then.
+    ///     let Ok(s) = gust_net::UdpSocket::bind("[::1]:0").await else { return Ok(()) };
+    ///     assert!(s.multicast_loop_v6()?); // on by default
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn multicast_loop_v6(&self) -> io::Result<bool> {
         self.io.get().multicast_loop_v6()
     }

@@ -57,6 +57,19 @@ impl UnixListener {
     /// `AddrInUse` if the file (or the abstract name) exists,
     /// `InvalidInput` for a path with a NUL byte inside; what `bind(2)`
     /// says otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-bind-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let ln = gust_net::UnixListener::bind(&path).unwrap();
+    /// // The file exists now: a second bind is `AddrInUse`.
+    /// let e = gust_net::UnixListener::bind(&path).map(drop).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+    /// drop(ln);
+    /// std::fs::remove_file(&path).unwrap(); // the file stays after the listener
+    /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         Self::from_std(crate::backlog::unix(path.as_ref())?)
     }
@@ -66,6 +79,22 @@ impl UnixListener {
     /// # Errors
     ///
     /// If it cannot be registered with the runtime's driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-from-std-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let std_ln = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::UnixListener::from_std(std_ln)?;
+    ///     let _c = gust_net::UnixStream::connect(&path).await?;
+    ///     ln.accept().await?;
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn from_std(ln: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         ln.set_nonblocking(true)?;
         Self::from_mio(mnet::UnixListener::from_std(ln))
@@ -83,6 +112,23 @@ impl UnixListener {
     /// # Errors
     ///
     /// What `accept(2)` says (`EMFILE`: the listener goes on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-accept-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::UnixListener::bind(&path)?;
+    ///     let c = gust_net::UnixStream::connect(&path).await?;
+    ///     let (s, from) = ln.accept().await?;
+    ///     assert!(from.is_unnamed()); // the client did not bind a path
+    ///     assert_eq!(s.peer_addr()?.is_unnamed(), c.local_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (s, peer) = self.io.accept(|ln| ln.accept()).await?;
         Ok((UnixStream::from_mio(s)?, peer))
@@ -93,6 +139,21 @@ impl UnixListener {
     /// # Errors
     ///
     /// As [`accept`](Self::accept).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-poll-accept-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::UnixListener::bind(&path)?;
+    ///     let _c = gust_net::UnixStream::connect(&path).await?;
+    ///     let (_s, _) = std::future::poll_fn(|cx| ln.poll_accept(cx)).await?;
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         match self.io.poll_accept(cx, |ln| ln.accept()) {
             Poll::Ready(Ok((s, peer))) => Poll::Ready(UnixStream::from_mio(s).map(|s| (s, peer))),
@@ -103,6 +164,31 @@ impl UnixListener {
 
     /// The connections as a `Stream` of `io::Result<UnixStream>`: it ends
     /// once the listener is [closed](Self::close), never before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// let path = std::env::temp_dir().join(format!("gust-doc-incoming-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::UnixListener::bind(&path)?;
+    ///     let clients = gust_executor::spawn({
+    ///         let path = path.clone();
+    ///         async move {
+    ///             for _ in 0..3 {
+    ///                 drop(gust_net::UnixStream::connect(&path).await?);
+    ///             }
+    ///             std::io::Result::Ok(())
+    ///         }
+    ///     });
+    ///     let conns: Vec<_> = ln.incoming().take(3).collect().await;
+    ///     assert!(conns.iter().all(|c| c.is_ok()));
+    ///     clients.await.unwrap()
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn incoming(&self) -> UnixIncoming<'_> {
         UnixIncoming { ln: self }
     }
@@ -112,6 +198,17 @@ impl UnixListener {
     /// # Errors
     ///
     /// What `getsockname(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-laddr-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let ln = gust_net::UnixListener::bind(&path).unwrap();
+    /// assert_eq!(ln.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// drop(ln);
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }
@@ -225,6 +322,24 @@ impl UnixStream {
     ///
     /// `NotFound` if there is no such file, `ConnectionRefused` if nothing
     /// listens on it, `InvalidInput` for a path with a NUL byte inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-connect-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// gust_executor::block_on(async {
+    ///     // Nothing there yet: an error, not a panic.
+    ///     let e = gust_net::UnixStream::connect(&path).await.map(drop).unwrap_err();
+    ///     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    ///     let ln = gust_net::UnixListener::bind(&path)?;
+    ///     let _c = gust_net::UnixStream::connect(&path).await?;
+    ///     let (_s, _) = ln.accept().await?;
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let s = UnixStream::from_mio(connect_to(path.as_ref())?)?;
         split::connected(&s.io).await?;
@@ -236,6 +351,21 @@ impl UnixStream {
     /// # Errors
     ///
     /// What `socketpair(2)` says; a registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+    /// gust_executor::block_on(async {
+    ///     let (mut a, mut b) = gust_net::UnixStream::pair()?;
+    ///     a.write_all(b"hi").await?;
+    ///     let mut buf = [0u8; 2];
+    ///     b.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mnet::UnixStream::pair()?;
         Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
@@ -246,6 +376,23 @@ impl UnixStream {
     /// # Errors
     ///
     /// If it cannot be registered with the runtime's driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+    /// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// gust_executor::block_on(async {
+    ///     let mut a = gust_net::UnixStream::from_std(a)?;
+    ///     let mut b = gust_net::UnixStream::from_std(b)?;
+    ///     a.write_all(b"hi").await?;
+    ///     let mut buf = [0u8; 2];
+    ///     b.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         s.set_nonblocking(true)?;
         Self::from_mio(mnet::UnixStream::from_std(s))
@@ -264,6 +411,17 @@ impl UnixStream {
     /// # Errors
     ///
     /// What `getsockname(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gust_executor::block_on(async {
+    ///     let (a, _b) = gust_net::UnixStream::pair()?;
+    ///     assert!(a.local_addr()?.is_unnamed()); // a pair has no file
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }
@@ -273,6 +431,22 @@ impl UnixStream {
     /// # Errors
     ///
     /// What `getpeername(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-peer-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::UnixListener::bind(&path)?;
+    ///     let c = gust_net::UnixStream::connect(&path).await?;
+    ///     assert_eq!(c.peer_addr()?.as_pathname(), Some(path.as_path()));
+    ///     drop(ln);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
     }
@@ -282,12 +456,51 @@ impl UnixStream {
     /// # Errors
     ///
     /// `NotConnected` if the connection is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::AsyncReadExt;
+    /// use std::net::Shutdown;
+    /// gust_executor::block_on(async {
+    ///     let (a, mut b) = gust_net::UnixStream::pair()?;
+    ///     a.shutdown(Shutdown::Write)?;
+    ///     let mut rest = Vec::new();
+    ///     b.read_to_end(&mut rest).await?; // end of stream: `a` writes no more
+    ///     assert!(rest.is_empty());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get().shutdown(how)
     }
 
     /// Splits it into owned halves usable from two tasks (see
     /// [`TcpStream::into_split`](crate::TcpStream::into_split)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+    /// gust_executor::block_on(async {
+    ///     let (a, b) = gust_net::UnixStream::pair()?;
+    ///     let (mut r, mut w) = a.into_split();
+    ///     let echo = gust_executor::spawn(async move {
+    ///         let mut b = b;
+    ///         let mut buf = [0u8; 4];
+    ///         b.read_exact(&mut buf).await?;
+    ///         b.write_all(&buf).await?;
+    ///         std::io::Result::Ok(())
+    ///     });
+    ///     w.write_all(b"ping").await?;
+    ///     let mut buf = [0u8; 4];
+    ///     r.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"ping");
+    ///     echo.await.unwrap()
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn into_split(self) -> (UnixOwnedReadHalf, UnixOwnedWriteHalf) {
         (
             UnixOwnedReadHalf {

@@ -40,6 +40,25 @@ use crate::loom::Arc;
 use crate::waiter::Wakeups;
 
 /// How the chosen case of a [`Select`] completed.
+///
+/// # Examples
+///
+/// ```
+/// use gust_chan::{Chan, Select, select::Outcome};
+/// let (a, b) = (Chan::<u32>::new(1), Chan::<u32>::new(1));
+/// b.try_send(7).unwrap();
+/// let mut sel = Select::new();
+/// let ra = sel.recv(&a);
+/// let sa = sel.send(&a, 1);
+/// let rb = sel.recv(&b);
+/// // `a` is empty and has room, `b` holds 7: the send on `a` or the
+/// // receive on `b` commits, chosen at random.
+/// match sel.try_select().expect("two cases are ready") {
+///     (i, Outcome::Send(Ok(()))) => assert_eq!(i, sa),
+///     (i, Outcome::Recv(Some(7))) => assert_eq!(i, rb),
+///     other => unreachable!("{other:?}, not {ra}"),
+/// }
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome<T> {
     /// A receive case: the value, or `None` once the channel is closed and
@@ -104,12 +123,41 @@ enum DynCase<'a, T> {
 }
 
 /// Handles a [`Select`] can receive from: [`Receiver`] and [`Chan`].
+///
+/// # Examples
+///
+/// ```
+/// use gust_chan::{Chan, Select, chan};
+/// let c = Chan::<i32>::new(1);
+/// let (tx, rx) = chan::<i32>(1);
+/// c.try_send(1).unwrap();
+/// let mut sel = Select::new();
+/// sel.recv(&c); // a `Chan`
+/// sel.recv(&rx); // a `Receiver`
+/// let (i, _) = sel.try_select().unwrap();
+/// assert_eq!(i, 0);
+/// drop(tx);
+/// ```
 pub trait SelectRecv<T>: sealed::Sealed {
     #[doc(hidden)]
     fn __shared(&self) -> &Shared<T>;
 }
 
 /// Handles a [`Select`] can send on: [`Sender`] and [`Chan`].
+///
+/// # Examples
+///
+/// ```
+/// use gust_chan::{Chan, Select, chan};
+/// let c = Chan::<i32>::new(0); // nobody receives: not ready
+/// let (tx, _rx) = chan::<i32>(1);
+/// let mut sel = Select::new();
+/// sel.send(&c, 1); // a `Chan`
+/// sel.send(&tx, 2); // a `Sender`
+/// let (i, _) = sel.try_select().unwrap();
+/// assert_eq!(i, 1);
+/// assert_eq!(sel.into_unsent(), vec![(0, 1)]);
+/// ```
 pub trait SelectSend<T>: sealed::Sealed {
     #[doc(hidden)]
     fn __shared(&self) -> &Shared<T>;

@@ -136,6 +136,20 @@ impl ReadyEvent {
 
     /// Whether the peer closed the direction this event is for (a read then
     /// returns 0 bytes; a write fails).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// let ready = || std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Read));
+    /// drop(b); // the peer hangs up
+    /// assert!(gust_executor::block_on(ready()).unwrap().is_closed());
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.bits & (READ_CLOSED | WRITE_CLOSED) != 0
     }

@@ -510,6 +510,19 @@ impl Registration {
     ///
     /// What the OS poller says (for example a source already registered),
     /// or an error if the runtime has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Interest, Registration};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE | Interest::WRITABLE).unwrap();
+    /// // Registered already: the poller says so, as an error.
+    /// assert!(Registration::new(&mut a, Interest::READABLE).is_err());
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
     pub fn new(source: &mut impl mio::event::Source, interest: Interest) -> std::io::Result<Self> {
         let driver = crate::runtime::current_driver();
         let io = driver.register(source, interest)?;
@@ -524,6 +537,22 @@ impl Registration {
     /// # Errors
     ///
     /// If the runtime the source is registered with has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::io::Write;
+    /// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// b.set_nonblocking(true).unwrap();
+    /// let mut b = gust_executor::io::mio::net::UnixStream::from_std(b);
+    /// let reg = Registration::new(&mut b, Interest::READABLE).unwrap();
+    /// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// assert!(reg.poll_ready(&mut cx, Direction::Read).is_pending()); // nothing yet
+    /// a.write_all(b"x").unwrap();
+    /// gust_executor::block_on(std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Read))).unwrap();
+    /// reg.deregister(&mut b).unwrap();
+    /// ```
     pub fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -653,6 +682,27 @@ impl Registration {
     }
 
     /// Forgets the readiness `ev` reported, unless an event came since.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::io::{ErrorKind, Read, Write};
+    /// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// b.set_nonblocking(true).unwrap();
+    /// let mut b = gust_executor::io::mio::net::UnixStream::from_std(b);
+    /// let reg = Registration::new(&mut b, Interest::READABLE).unwrap();
+    /// a.write_all(b"x").unwrap();
+    /// let ready = || std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Read));
+    /// let ev = gust_executor::block_on(ready()).unwrap();
+    /// let mut buf = [0u8; 4];
+    /// assert_eq!((&b).read(&mut buf).unwrap(), 1);
+    /// let e = (&b).read(&mut buf).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    /// reg.clear_readiness(ev); // the next poll waits for a new event
+    /// assert!(reg.try_ready(Direction::Read).unwrap().is_none());
+    /// reg.deregister(&mut b).unwrap();
+    /// ```
     pub fn clear_readiness(&self, ev: ReadyEvent) {
         self.io.clear(ev);
     }
@@ -691,6 +741,27 @@ impl Registration {
     /// Runs the non-blocking operation `op` once the source is ready in
     /// `dir`, as often as it says `WouldBlock`; returns its first other
     /// result. Cancel-safe when `op` is: a dropped poll did nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::io::{Read, Write};
+    /// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// b.set_nonblocking(true).unwrap();
+    /// let mut b = gust_executor::io::mio::net::UnixStream::from_std(b);
+    /// let reg = Registration::new(&mut b, Interest::READABLE).unwrap();
+    /// let writer = std::thread::spawn(move || a.write_all(b"hi"));
+    /// let mut buf = [0u8; 2];
+    /// // `read` says `WouldBlock` until the thread has written: it waits.
+    /// let n = gust_executor::block_on(std::future::poll_fn(|cx| {
+    ///     reg.poll_io(cx, Direction::Read, || (&b).read(&mut buf))
+    /// }))
+    /// .unwrap();
+    /// assert_eq!(&buf[..n], b"hi");
+    /// writer.join().unwrap().unwrap();
+    /// reg.deregister(&mut b).unwrap();
+    /// ```
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -768,6 +839,20 @@ impl Registration {
     /// # Errors
     ///
     /// What the OS poller says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Interest, Registration};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// reg.deregister(&mut a).unwrap();
+    /// // Deregistered: a new registration of the same source is allowed.
+    /// let again = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// again.deregister(&mut a).unwrap();
+    /// ```
     pub fn deregister(&self, source: &mut impl mio::event::Source) -> std::io::Result<()> {
         // The slot is freed when the registration drops (`Drop` below).
         self.driver.registry.deregister(source)
@@ -804,6 +889,14 @@ pub struct Waiter<'a> {
 /// A caller's place in a source's wait list
 /// ([`Registration::poll_ready_keyed`]): none until it first waits. An
 /// example is at [`Registration::forget`].
+///
+/// # Examples
+///
+/// ```
+/// use gust_executor::io::WaitKey;
+/// let key = WaitKey::default(); // no place in any wait list yet
+/// assert!(format!("{key:?}").starts_with("WaitKey"));
+/// ```
 #[derive(Debug, Default)]
 pub struct WaitKey(u64);
 
@@ -813,11 +906,48 @@ impl Waiter<'_> {
     /// # Errors
     ///
     /// If the runtime the source is registered with has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::WRITABLE).unwrap();
+    /// let mut waiter = reg.waiter(Direction::Write);
+    /// // An empty socket buffer: writable once the driver has polled the OS.
+    /// gust_executor::block_on(std::future::poll_fn(|cx| waiter.poll_ready(cx))).unwrap();
+    /// drop(waiter);
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<ReadyEvent>> {
         self.reg.poll_ready_keyed(cx, self.dir, &mut self.key)
     }
 
     /// [`Registration::poll_io`] for this waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::io::{Read, Write};
+    /// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// b.set_nonblocking(true).unwrap();
+    /// let mut b = gust_executor::io::mio::net::UnixStream::from_std(b);
+    /// let reg = Registration::new(&mut b, Interest::READABLE).unwrap();
+    /// let writer = std::thread::spawn(move || a.write_all(b"hi"));
+    /// let mut buf = [0u8; 2];
+    /// let n = gust_executor::block_on(async {
+    ///     let mut waiter = reg.waiter(Direction::Read);
+    ///     // `read` says `WouldBlock` until the thread has written: it waits.
+    ///     std::future::poll_fn(|cx| waiter.poll_io(cx, || (&b).read(&mut buf))).await
+    /// })
+    /// .unwrap();
+    /// assert_eq!(&buf[..n], b"hi");
+    /// writer.join().unwrap().unwrap();
+    /// reg.deregister(&mut b).unwrap();
+    /// ```
     pub fn poll_io<R>(
         &mut self,
         cx: &mut Context<'_>,

@@ -42,6 +42,18 @@ pub struct Ticker {
 }
 
 /// The future of [`Ticker::tick`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let ticker = gust_executor::time::Ticker::new(Duration::from_millis(1));
+/// gust_executor::block_on(async {
+///     let wait: gust_executor::time::TickerWait<'_> = ticker.tick();
+///     let at = wait.await;
+///     assert!(at <= std::time::Instant::now());
+/// });
+/// ```
 pub type TickerWait<'a> = TimerWait<'a>;
 
 impl Ticker {
