@@ -18,6 +18,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+/// Go's keep-alive idle time and probe interval (`net.Dialer.KeepAlive`'s
+/// default), what [`TcpStream::set_keepalive`] takes zero for.
+const GO_KEEPALIVE: Duration = Duration::from_secs(15);
+
 /// A TCP socket listening for connections (Go's `net.Listener`).
 ///
 /// # Examples
@@ -617,6 +621,92 @@ impl TcpStream {
     /// ```
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         socket2::SockRef::from(self.io.get()).linger()
+    }
+
+    /// TCP keep-alive, Go's `SetKeepAlive` and `SetKeepAlivePeriod`:
+    /// `Some(period)` turns it on, probing a connection idle for `period`
+    /// every `period` (rounded up to whole seconds, as Go does; zero means
+    /// Go's default, 15 s) until the system's probe count (9 on Linux)
+    /// goes unanswered, after which reads and writes fail; `None` turns it
+    /// off. Off until set, as std's and tokio's streams (Go turns it on at
+    /// 15 s for every connection it dials or accepts).
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     s.set_keepalive(Some(Duration::from_secs(30)))?;
+    ///     assert_eq!(s.keepalive()?, Some(Duration::from_secs(30)));
+    ///     s.set_keepalive(None)?;
+    ///     assert_eq!(s.keepalive()?, None);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn set_keepalive(&self, period: Option<Duration>) -> io::Result<()> {
+        let sock = socket2::SockRef::from(self.io.get());
+        let Some(period) = period else {
+            return sock.set_keepalive(false);
+        };
+        let period = match period {
+            Duration::ZERO => GO_KEEPALIVE,
+            // Whole seconds, rounded up: the options count in seconds.
+            d => Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+        };
+        let params = socket2::TcpKeepalive::new().with_time(period);
+        #[cfg(any(
+            target_os = "android",
+            target_os = "dragonfly",
+            target_os = "freebsd",
+            target_os = "fuchsia",
+            target_os = "illumos",
+            target_os = "ios",
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "netbsd",
+            target_os = "windows",
+        ))]
+        let params = params.with_interval(period);
+        sock.set_tcp_keepalive(&params)
+    }
+
+    /// The keep-alive idle time if keep-alive is on (`SO_KEEPALIVE`,
+    /// `TCP_KEEPIDLE`); see [`set_keepalive`](Self::set_keepalive).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// gust_executor::block_on(async {
+    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
+    ///     assert_eq!(s.keepalive()?, None); // off until set
+    ///     s.set_keepalive(Some(Duration::ZERO))?; // Go's default
+    ///     assert_eq!(s.keepalive()?, Some(Duration::from_secs(15)));
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn keepalive(&self) -> io::Result<Option<Duration>> {
+        let sock = socket2::SockRef::from(self.io.get());
+        if !sock.keepalive()? {
+            return Ok(None);
+        }
+        #[cfg(not(any(windows, target_os = "haiku", target_os = "openbsd")))]
+        return sock.tcp_keepalive_time().map(Some);
+        #[cfg(any(windows, target_os = "haiku", target_os = "openbsd"))]
+        return Ok(Some(GO_KEEPALIVE));
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), if any.

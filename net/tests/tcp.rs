@@ -979,6 +979,34 @@ fn linger_and_ttl() {
     });
 }
 
+/// `set_keepalive`/`keepalive` (Go's `SetKeepAlive` and
+/// `SetKeepAlivePeriod`): off by default; on with the period as idle time
+/// and probe interval, rounded up to whole seconds as Go does; zero is Go's
+/// default of 15 s; off again. On an accepted stream too.
+#[test]
+fn keepalive_round_trips() {
+    rt(1).block_on(async {
+        let (c, s) = connected().await;
+        assert_eq!(c.keepalive().unwrap(), None);
+        c.set_keepalive(Some(Duration::from_secs(30))).unwrap();
+        assert_eq!(c.keepalive().unwrap(), Some(Duration::from_secs(30)));
+        let sock = socket2::SockRef::from(&c);
+        assert_eq!(
+            sock.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(30)
+        );
+        c.set_keepalive(Some(Duration::from_millis(1500))).unwrap();
+        assert_eq!(c.keepalive().unwrap(), Some(Duration::from_secs(2)));
+        c.set_keepalive(Some(Duration::ZERO)).unwrap();
+        assert_eq!(c.keepalive().unwrap(), Some(Duration::from_secs(15)));
+        c.set_keepalive(None).unwrap();
+        assert_eq!(c.keepalive().unwrap(), None);
+        assert!(!sock.keepalive().unwrap());
+        s.set_keepalive(Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(s.keepalive().unwrap(), Some(Duration::from_secs(1)));
+    });
+}
+
 /// A `try_read` that found nothing leaves no waker behind.
 #[test]
 fn try_read_leaves_no_waker_behind() {
