@@ -248,8 +248,14 @@ pub(crate) fn next_tick(due: Instant, period: Duration, now: Instant) -> Option<
     if next > now {
         return Some(next);
     }
-    let behind = now.duration_since(due).as_nanos() / period.as_nanos();
-    let skip = period.checked_mul(u32::try_from(behind + 1).ok()?)?;
+    // In nanoseconds, as u128: a tick may be more than `u32::MAX` periods
+    // late (a 1 ns ticker in a process paused for 5 s).
+    let period_ns = period.as_nanos();
+    let skip_ns = (now.duration_since(due).as_nanos() / period_ns + 1) * period_ns;
+    let skip = Duration::new(
+        u64::try_from(skip_ns / 1_000_000_000).ok()?,
+        (skip_ns % 1_000_000_000) as u32, // below 10^9: fits
+    );
     due.checked_add(skip)
 }
 
@@ -452,5 +458,36 @@ impl Drop for TimerWait<'_> {
 impl fmt::Debug for TimerWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TimerWait").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_tick;
+    use std::time::{Duration, Instant};
+
+    /// The next tick skips the missed ones and keeps the schedule.
+    #[test]
+    fn next_tick_skips_missed_ticks() {
+        let due = Instant::now();
+        let ms = Duration::from_millis(1);
+        assert_eq!(next_tick(due, 10 * ms, due), Some(due + 10 * ms));
+        assert_eq!(next_tick(due, 10 * ms, due + 25 * ms), Some(due + 30 * ms));
+        assert_eq!(next_tick(due, 10 * ms, due + 30 * ms), Some(due + 40 * ms));
+    }
+
+    /// A tick fired more than 2^32 periods late (a 1 ns ticker in a
+    /// process paused for 5 s) still has a next one: the ticker goes on,
+    /// as Go's, instead of falling silent for good.
+    #[test]
+    fn next_tick_after_more_than_u32_max_periods() {
+        let due = Instant::now();
+        let now = due + Duration::from_secs(5);
+        let next = next_tick(due, Duration::from_nanos(1), now).expect("a next tick");
+        assert_eq!(next, now + Duration::from_nanos(1));
+        let period = Duration::from_nanos(3);
+        let next = next_tick(due, period, now).expect("a next tick");
+        assert!(next > now && next <= now + period, "{:?}", next - now);
+        assert_eq!((next - due).as_nanos() % 3, 0, "off the schedule");
     }
 }
