@@ -29,11 +29,17 @@ pub(crate) fn backlog() -> i32 {
 }
 
 /// A TCP socket bound to `addr` and listening, with `SO_REUSEADDR` on Unix
-/// (as std's and Go's listeners), close-on-exec (socket2's default).
+/// (as std's and Go's listeners), close-on-exec (socket2's default), and
+/// dual-stack when `addr` is IPv6's unspecified address.
 pub(crate) fn tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     #[cfg(unix)]
     socket.set_reuse_address(true)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        // Dual-stack, as Go's listeners on `[::]` and `":port"`, whatever
+        // the system's default; a system that cannot (OpenBSD) stays IPv6.
+        let _ = socket.set_only_v6(false);
+    }
     socket.bind(&addr.into())?;
     socket.listen(backlog())?;
     Ok(socket.into())

@@ -6,7 +6,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// What `bind` and `connect` accept: a socket address in any of std's
 /// forms, or a `"host:port"` string / `(host, port)` pair. A literal
 /// address resolves at once; a host name is looked up on gust's blocking
-/// pool (the system resolver blocks), so the worker goes on meanwhile.
+/// pool (the system resolver blocks), so the worker goes on meanwhile. An
+/// empty host, Go's `":8080"` or `("", 8080)`, means every interface
+/// (`[::]`, dual-stack where the host allows it, then `0.0.0.0`), as in
+/// Go's `net.Listen`; dialled, it reaches the local system.
 ///
 /// It is sealed: the forms are those of `std::net::ToSocketAddrs`.
 ///
@@ -34,6 +37,8 @@ mod sealed {
     /// An address, or a name to look up.
     pub enum Addrs {
         Ready(Vec<SocketAddr>),
+        /// Not an address: why.
+        Invalid(String),
         Host(String, u16),
         HostPort(String),
     }
@@ -65,9 +70,28 @@ ready! {
     (Ipv6Addr, u16) => |a| SocketAddr::new(IpAddr::V6(a.0), a.1);
 }
 
+/// Go's empty host (`":8080"`, `("", 8080)`): every interface, IPv6 first
+/// (`[::]` is dual-stack where the host allows it, as Go's listeners are),
+/// then IPv4 for a host without IPv6. Dialled, these reach the local system
+/// (Linux and the BSDs connect an unspecified address to loopback).
+fn every_interface(port: u16) -> Vec<SocketAddr> {
+    vec![
+        SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+    ]
+}
+
 impl ToSocketAddrs for str {}
 impl Sealed for str {
     fn to_addrs(&self) -> Addrs {
+        if let Some(port) = self.strip_prefix(':') {
+            return match port.parse() {
+                Ok(port) => Addrs::Ready(every_interface(port)),
+                Err(_) => Addrs::Invalid(format!(
+                    "gust-net: invalid port in address {self:?} (a number from 0 to 65535)"
+                )),
+            };
+        }
         match self.parse() {
             Ok(a) => Addrs::Ready(vec![a]),
             Err(_) => Addrs::HostPort(self.to_owned()),
@@ -85,6 +109,9 @@ impl Sealed for String {
 impl ToSocketAddrs for (&str, u16) {}
 impl Sealed for (&str, u16) {
     fn to_addrs(&self) -> Addrs {
+        if self.0.is_empty() {
+            return Addrs::Ready(every_interface(self.1));
+        }
         match self.0.parse::<IpAddr>() {
             Ok(ip) => Addrs::Ready(vec![SocketAddr::new(ip, self.1)]),
             Err(_) => Addrs::Host(self.0.to_owned(), self.1),
@@ -125,6 +152,7 @@ pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<V
     use std::net::ToSocketAddrs as _;
     let addrs = match addr.to_addrs() {
         Addrs::Ready(v) => v,
+        Addrs::Invalid(why) => return Err(io::Error::new(io::ErrorKind::InvalidInput, why)),
         Addrs::Host(host, port) => gust_executor::spawn_blocking(move || {
             (host.as_str(), port)
                 .to_socket_addrs()

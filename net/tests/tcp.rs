@@ -1026,3 +1026,30 @@ fn try_read_leaves_no_waker_behind() {
     });
     assert_eq!(std::sync::Arc::strong_count(&counted), 2);
 }
+
+/// Go's `":port"` (and `net.JoinHostPort("", port)`): an empty host binds
+/// every interface, dual-stack where the host has IPv6 (Go's
+/// `Listen("tcp", ":0")` gives `[::]:port`), and dials the local system.
+#[test]
+fn empty_host_binds_everywhere_and_dials_the_local_system() {
+    rt(1).block_on(async {
+        let ln = TcpListener::bind(":0").await.unwrap();
+        let addr = ln.local_addr().unwrap();
+        assert!(addr.ip().is_unspecified(), "{addr}");
+        let port = addr.port();
+        let c = TcpStream::connect(format!(":{port}")).await.unwrap();
+        let (_s, from) = ln.accept().await.unwrap();
+        assert_eq!(c.local_addr().unwrap().port(), from.port());
+        // IPv4 clients reach a dual-stack listener too.
+        let v4 = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        ln.accept().await.unwrap();
+        drop(v4);
+        let by_pair = TcpListener::bind(("", 0)).await.unwrap();
+        assert!(by_pair.local_addr().unwrap().ip().is_unspecified());
+        let u = gust_net::UdpSocket::bind(":0").await.unwrap();
+        assert!(u.local_addr().unwrap().ip().is_unspecified());
+        // Not a port: an error naming the input, not a lookup of ":x".
+        let e = TcpListener::bind(":x").await.map(drop).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    });
+}
