@@ -12,9 +12,10 @@ use std::fmt;
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 /// A Unix-domain socket listening for connections.
@@ -43,14 +44,21 @@ use std::task::{Context, Poll};
 /// ```
 pub struct UnixListener {
     io: Listening<mnet::UnixListener>,
+    /// The socket file it listens on (`None`: an abstract name, or none).
+    path: Option<PathBuf>,
+    /// Remove `path` when closed or dropped (Go's `unlink`): set by
+    /// [`bind`](UnixListener::bind), cleared once it is done.
+    unlink: AtomicBool,
 }
 
 impl UnixListener {
-    /// Listens on the socket file `path` (which must not exist; Go removes
-    /// it on close, std and this type do not), with the system's largest
-    /// accept queue (`somaxconn`, as Go's). On Linux, a path that starts
-    /// with a NUL byte names an abstract socket instead (no file; Go
-    /// writes it `@name`): `"\0name"`.
+    /// Listens on the socket file `path`, which must not exist, with the
+    /// system's largest accept queue (`somaxconn`, as Go's). The file is
+    /// removed when the listener is [closed](Self::close) or dropped, as
+    /// Go's `Close` removes it, so the path binds again (std's and tokio's
+    /// listeners leave it; [`set_unlink_on_close`](Self::set_unlink_on_close)
+    /// keeps it). On Linux, a path that starts with a NUL byte names an
+    /// abstract socket instead (no file; Go writes it `@name`): `"\0name"`.
     ///
     /// # Errors
     ///
@@ -67,14 +75,18 @@ impl UnixListener {
     /// // The file exists now: a second bind is `AddrInUse`.
     /// let e = gust_net::UnixListener::bind(&path).map(drop).unwrap_err();
     /// assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
-    /// drop(ln);
-    /// std::fs::remove_file(&path).unwrap(); // the file stays after the listener
+    /// drop(ln); // removes the file, as Go's `Close`
+    /// assert!(!path.exists());
     /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Self::from_std(crate::backlog::unix(path.as_ref())?)
+        let ln = Self::from_std(crate::backlog::unix(path.as_ref())?)?;
+        ln.unlink.store(ln.path.is_some(), Ordering::Relaxed);
+        Ok(ln)
     }
 
-    /// Wraps a std listener. It is made non-blocking here.
+    /// Wraps a std listener. It is made non-blocking here. Its socket file
+    /// stays when it is closed (Go's `FileListener`), unless
+    /// [`set_unlink_on_close`](Self::set_unlink_on_close) says otherwise.
     ///
     /// # Errors
     ///
@@ -101,9 +113,46 @@ impl UnixListener {
     }
 
     fn from_mio(ln: mnet::UnixListener) -> io::Result<UnixListener> {
+        let path = ln
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(Path::to_path_buf));
         Ok(UnixListener {
             io: Listening::new(ln)?,
+            path,
+            unlink: AtomicBool::new(false),
         })
+    }
+
+    /// Whether closing or dropping the listener removes its socket file
+    /// (Go's `SetUnlinkOnClose`): on for a listener made by
+    /// [`bind`](Self::bind), off for one from [`from_std`](Self::from_std).
+    /// An abstract name has no file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gust-doc-unlink-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let ln = gust_net::UnixListener::bind(&path).unwrap();
+    /// ln.set_unlink_on_close(false);
+    /// drop(ln);
+    /// assert!(path.exists()); // kept
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn set_unlink_on_close(&self, unlink: bool) {
+        self.unlink.store(unlink, Ordering::Relaxed);
+    }
+
+    /// Removes the socket file, once, if asked to.
+    fn unlink(&self) {
+        // Relaxed: whoever closes or drops sees its own setting; two
+        // closers race for the swap, and one removes the file.
+        if self.unlink.swap(false, Ordering::Relaxed) {
+            if let Some(path) = &self.path {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 
     /// Waits for a connection. Cancel-safe; errors as
@@ -127,7 +176,6 @@ impl UnixListener {
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
-    /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (s, peer) = self.io.accept(|ln| ln.accept()).await?;
@@ -152,7 +200,6 @@ impl UnixListener {
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
-    /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         match self.io.poll_accept(cx, |ln| ln.accept()) {
@@ -187,7 +234,6 @@ impl UnixListener {
     ///     clients.await.unwrap()
     /// })
     /// .unwrap();
-    /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn incoming(&self) -> UnixIncoming<'_> {
         UnixIncoming { ln: self }
@@ -207,15 +253,14 @@ impl UnixListener {
     /// let ln = gust_net::UnixListener::bind(&path).unwrap();
     /// assert_eq!(ln.local_addr().unwrap().as_pathname(), Some(path.as_path()));
     /// drop(ln);
-    /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }
 
     /// Stops listening, from any task, as
-    /// [`TcpListener::close`](crate::TcpListener::close) does. The socket
-    /// file stays (Go removes it; std and this type never do).
+    /// [`TcpListener::close`](crate::TcpListener::close) does, and removes
+    /// the socket file [`bind`](Self::bind) made, as Go's `Close`.
     ///
     /// # Errors
     ///
@@ -230,10 +275,18 @@ impl UnixListener {
     /// ln.close().unwrap();
     /// let e = gust_executor::block_on(ln.accept()).map(drop).unwrap_err();
     /// assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
-    /// std::fs::remove_file(&path).unwrap(); // the file stays
+    /// assert!(!path.exists()); // removed
     /// ```
     pub fn close(&self) -> io::Result<()> {
-        self.io.close()
+        self.io.close()?;
+        self.unlink();
+        Ok(())
+    }
+}
+
+impl Drop for UnixListener {
+    fn drop(&mut self) {
+        self.unlink();
     }
 }
 
@@ -338,7 +391,6 @@ impl UnixStream {
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
-    /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let s = UnixStream::from_mio(connect_to(path.as_ref())?)?;
@@ -445,7 +497,6 @@ impl UnixStream {
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
-    /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()

@@ -55,6 +55,34 @@ fn udp_peek_and_errors() {
     });
 }
 
+/// Go's `UnixListener.Close` removes the socket file its `Listen` made,
+/// so the same path binds again (a restarted server); so do `close` and
+/// the drop here. `set_unlink_on_close(false)` keeps it (Go's
+/// `SetUnlinkOnClose`), and a listener made elsewhere (`from_std`, Go's
+/// `FileListener`) leaves it.
+#[test]
+fn unix_listener_removes_its_socket_file() {
+    let path = sock_path("unlink.sock");
+    let ln = UnixListener::bind(&path).unwrap();
+    assert!(path.exists());
+    ln.close().unwrap();
+    assert!(!path.exists(), "close removes the file");
+    drop(ln);
+    let ln = UnixListener::bind(&path).expect("the path binds again");
+    drop(ln);
+    assert!(!path.exists(), "the drop removes the file");
+    let ln = UnixListener::bind(&path).unwrap();
+    ln.set_unlink_on_close(false);
+    drop(ln);
+    assert!(path.exists(), "asked to keep it");
+    std::fs::remove_file(&path).unwrap();
+    let std_ln = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let ln = gust_executor::block_on(async { UnixListener::from_std(std_ln) }).unwrap();
+    drop(ln);
+    assert!(path.exists(), "not ours to remove");
+    std::fs::remove_file(&path).unwrap();
+}
+
 fn sock_path(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("gust-net-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -99,6 +127,7 @@ fn unix_echo_and_split() {
             UnixStream::connect(&missing).await.unwrap_err().kind(),
             std::io::ErrorKind::NotFound
         );
+        let _held = UnixListener::bind(&path).unwrap();
         assert_eq!(
             UnixListener::bind(&path).unwrap_err().kind(),
             std::io::ErrorKind::AddrInUse
