@@ -16,7 +16,7 @@
 //! ```
 
 pub use crate::driver::io::{Direction, ReadyEvent};
-pub use crate::driver::{Registration, WaitKey, Waiter};
+pub use crate::driver::{Registration, WaitKey, Waiter, Wakeup};
 pub use mio::Interest;
 pub use mio::event::Source;
 

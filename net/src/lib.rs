@@ -42,6 +42,15 @@
 //! executor (tokio, `futures::executor`, `block_on`): the runtime's workers
 //! still deliver the events.
 //!
+//! # Deadlines
+//!
+//! As Go's `SetDeadline`, `SetReadDeadline` and `SetWriteDeadline`: every
+//! socket type (and either owned half) takes an instant after which its
+//! reads, writes or accepts, those already waiting included, fail with
+//! `TimedOut` ("i/o timeout") until the deadline is moved or cleared, so
+//! one task can stop another's blocked read. To time out a single call,
+//! `gust::time::timeout` around it does the same.
+//!
 //! # Errors and cancellation
 //!
 //! Every failure is an `io::Error`, never a panic: an address in use, a
@@ -94,6 +103,7 @@ macro_rules! impl_fd {
 }
 
 mod backlog;
+mod deadline;
 mod listener;
 mod read_ahead;
 mod registered;

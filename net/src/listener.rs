@@ -40,6 +40,11 @@ impl<S: Source> Listening<S> {
         self.io.get()
     }
 
+    /// Sets (`None`: clears) the deadline of accepts (`deadline.rs`).
+    pub(crate) fn set_deadline(&self, at: Option<std::time::Instant>) {
+        self.io.set_deadline(Direction::Read, at);
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
     }
@@ -49,7 +54,13 @@ impl<S: Source> Listening<S> {
     pub(crate) async fn accept<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         let source = self.io.get();
         let mut waiter = self.io.waiter(Direction::Read);
-        poll_fn(|cx| self.unless_closed(|| waiter.poll_io(cx, || op(source)))).await
+        poll_fn(|cx| {
+            self.unless_closed(|| {
+                self.io
+                    .guard(Direction::Read, || waiter.poll_io(cx, || op(source)))
+            })
+        })
+        .await
     }
 
     /// [`accept`](Self::accept) as a poll function.

@@ -2,8 +2,10 @@
 //!
 //! Every socket type is one of these (streams share one between their two
 //! halves through an `Arc`). Dropping it deregisters the source before the
-//! source's file descriptor is closed.
+//! source's file descriptor is closed. Every operation that waits goes
+//! through it, and so past the source's deadlines (`deadline.rs`).
 
+use crate::deadline::Deadlines;
 use gust_executor::io::{Direction, Interest, ReadyEvent, Registration, Source, WaitKey};
 use std::future::poll_fn;
 use std::io;
@@ -13,6 +15,7 @@ pub(crate) struct Registered<S: Source> {
     /// `Some` until dropped (taken to deregister it).
     source: Option<S>,
     reg: Registration,
+    deadlines: Deadlines,
 }
 
 impl<S: Source> Registered<S> {
@@ -22,6 +25,7 @@ impl<S: Source> Registered<S> {
         Ok(Self {
             source: Some(source),
             reg,
+            deadlines: Deadlines::default(),
         })
     }
 
@@ -29,6 +33,22 @@ impl<S: Source> Registered<S> {
         self.source
             .as_ref()
             .expect("gust-net: source used after drop")
+    }
+
+    /// Sets (`None`: clears) the deadline of `dir` (`deadline.rs`).
+    pub(crate) fn set_deadline(&self, dir: Direction, at: Option<std::time::Instant>) {
+        self.deadlines.set(dir, at, &self.reg.wakeup());
+    }
+
+    /// `poll` (an operation in `dir`), unless `dir`'s deadline has passed
+    /// (`Deadlines::guard`).
+    #[inline]
+    pub(crate) fn guard<R>(
+        &self,
+        dir: Direction,
+        poll: impl FnOnce() -> Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        self.deadlines.guard(dir, poll)
     }
 
     /// Runs `op` on the source once it is ready in `dir`, again after each
@@ -40,7 +60,7 @@ impl<S: Source> Registered<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let source = self.get();
-        self.reg.poll_io(cx, dir, || op(source))
+        self.guard(dir, || self.reg.poll_io(cx, dir, || op(source)))
     }
 
     /// [`poll_io`](Self::poll_io) for a byte stream's read or write of
@@ -53,6 +73,18 @@ impl<S: Source> Registered<S> {
     /// owned stream or half: `Registration::poll_ready_keyed`), `None` for
     /// a shared `&` stream.
     pub(crate) fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        key: Option<&mut WaitKey>,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.guard(dir, || self.poll_stream_io_now(cx, dir, len, key, op))
+    }
+
+    /// [`poll_stream_io`](Self::poll_stream_io) past the deadline check.
+    fn poll_stream_io_now(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
@@ -104,6 +136,7 @@ impl<S: Source> Registered<S> {
         len: usize,
         op: impl FnOnce(&S) -> io::Result<usize>,
     ) -> io::Result<usize> {
+        self.deadlines.check(dir)?;
         let Some(ev) = self.reg.try_ready(dir)? else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
@@ -119,7 +152,7 @@ impl<S: Source> Registered<S> {
     ) -> io::Result<R> {
         let source = self.get();
         let mut waiter = self.reg.waiter(dir);
-        poll_fn(|cx| waiter.poll_io(cx, || op(source))).await
+        poll_fn(|cx| self.guard(dir, || waiter.poll_io(cx, || op(source)))).await
     }
 
     /// Waits until the source is ready in `dir` (it may still say
@@ -132,7 +165,7 @@ impl<S: Source> Registered<S> {
     /// `WouldBlock`.
     pub(crate) async fn ready_event(&self, dir: Direction) -> io::Result<ReadyEvent> {
         let mut waiter = self.reg.waiter(dir);
-        poll_fn(|cx| waiter.poll_ready(cx)).await
+        poll_fn(|cx| self.guard(dir, || waiter.poll_ready(cx))).await
     }
 
     /// The waiting side of one operation in `dir` (`Registration::waiter`).

@@ -174,6 +174,78 @@ pub(crate) use async_rw;
 /// `a` of that type inside an `async` block returning `io::Result`.
 /// The stream type has `from_parts(io, ahead, write_key)`, the inverse of
 /// its `into_split`.
+/// The deadline setters of a stream's half: the connection's deadlines,
+/// shared by both halves (Go's one `net.Conn`), so either half may stop
+/// the other's waiting operation.
+macro_rules! deadlines {
+    ($half:ident, $stream:literal, $make:literal) => {
+        impl $half {
+            #[doc = concat!("Go's `SetReadDeadline` on the connection (both halves' reads): see [`", $stream, "::set_read_deadline`](crate::", $stream, "::set_read_deadline).")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use futures::io::AsyncReadExt;
+            /// gust_executor::block_on(async {
+            #[doc = $make]
+            ///     let (mut r, w) = a.into_split();
+            ///     w.set_read_deadline(Some(gust_executor::time::now())); // either half
+            ///     let e = r.read(&mut [0u8; 4]).await.unwrap_err();
+            ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+            ///     r.set_read_deadline(None);
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn set_read_deadline(&self, at: Option<std::time::Instant>) {
+                self.io.set_deadline(gust_executor::io::Direction::Read, at);
+            }
+
+            #[doc = concat!("Go's `SetWriteDeadline` on the connection (both halves' writes): see [`", $stream, "::set_write_deadline`](crate::", $stream, "::set_write_deadline).")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use futures::io::AsyncWriteExt;
+            /// gust_executor::block_on(async {
+            #[doc = $make]
+            ///     let (r, mut w) = a.into_split();
+            ///     r.set_write_deadline(Some(gust_executor::time::now())); // either half
+            ///     let e = w.write(b"late").await.unwrap_err();
+            ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn set_write_deadline(&self, at: Option<std::time::Instant>) {
+                self.io.set_deadline(gust_executor::io::Direction::Write, at);
+            }
+
+            #[doc = concat!("Go's `SetDeadline` on the connection: both of the above (see [`", $stream, "::set_deadline`](crate::", $stream, "::set_deadline)).")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+            /// gust_executor::block_on(async {
+            #[doc = $make]
+            ///     let (mut r, mut w) = a.into_split();
+            ///     w.set_deadline(Some(gust_executor::time::now()));
+            ///     assert!(r.read(&mut [0u8; 1]).await.is_err());
+            ///     assert!(w.write(b"x").await.is_err());
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn set_deadline(&self, at: Option<std::time::Instant>) {
+                self.set_read_deadline(at);
+                self.set_write_deadline(at);
+            }
+        }
+    };
+}
+pub(crate) use deadlines;
+
 macro_rules! halves {
     ($read:ident, $write:ident, $err:ident, $source:ty, $stream_ty:ty, $stream:literal, $make:literal) => {
         #[doc = concat!("The reading half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncRead` and")]
@@ -277,6 +349,9 @@ macro_rules! halves {
                 Ok(<$stream_ty>::from_parts(self.io.clone(), ahead, write_key))
             }
         }
+
+        $crate::split::deadlines!($read, $stream, $make);
+        $crate::split::deadlines!($write, $stream, $make);
 
         #[doc = concat!("The error of [`", stringify!($read), "::reunite`] with the halves of two different")]
         #[doc = concat!("[`", $stream, "`](crate::", $stream, ")s: both halves, given back.")]

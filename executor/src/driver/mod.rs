@@ -824,10 +824,40 @@ impl Registration {
     /// reg.deregister(&mut a).unwrap();
     /// ```
     pub fn wake_waiters(&self, dir: Direction) {
-        let mut wake = Vec::new();
-        self.io.take_waiters(dir, &mut wake);
-        for w in wake {
-            w.wake();
+        wake_waiters_of(&self.io, dir);
+    }
+
+    /// A handle that does [`wake_waiters`](Self::wake_waiters) from
+    /// anywhere, for as long as it is kept, even after the registration
+    /// is gone (it then wakes nobody): for a timer's callback, such as a
+    /// socket's deadline.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// use std::time::{Duration, Instant};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// let wakeup = reg.wakeup();
+    /// let at = Instant::now() + Duration::from_millis(5);
+    /// gust_executor::block_on(std::future::poll_fn(|cx| {
+    ///     let _ = reg.poll_ready(cx, Direction::Read); // nothing to read: waits
+    ///     if Instant::now() >= at {
+    ///         return std::task::Poll::Ready(());
+    ///     }
+    ///     let wakeup = wakeup.clone();
+    ///     std::thread::spawn(move || {
+    ///         std::thread::sleep(at.saturating_duration_since(Instant::now()));
+    ///         wakeup.wake_waiters(Direction::Read);
+    ///     });
+    ///     std::task::Poll::Pending
+    /// }));
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
+    pub fn wakeup(&self) -> Wakeup {
+        Wakeup {
+            io: self.io.clone(),
         }
     }
 
@@ -969,6 +999,70 @@ impl std::fmt::Debug for Waiter<'_> {
             .field("dir", &self.dir)
             .field("key", &self.key.0)
             .finish_non_exhaustive()
+    }
+}
+
+/// Wakes the tasks waiting on a [`Registration`], from any thread
+/// ([`Registration::wakeup`]).
+///
+/// ```
+/// use gust_executor::io::{Direction, Interest, Registration, Wakeup};
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+/// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+/// let wakeup: Wakeup = reg.wakeup();
+/// reg.deregister(&mut a).unwrap();
+/// drop(reg);
+/// wakeup.wake_waiters(Direction::Read); // nobody left: nothing happens
+/// ```
+#[derive(Clone)]
+pub struct Wakeup {
+    io: Arc<ScheduledIo>,
+}
+
+impl Wakeup {
+    /// [`Registration::wake_waiters`], through this handle.
+    ///
+    /// ```
+    /// use gust_executor::io::{Direction, Interest, Registration};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut a = gust_executor::io::mio::net::UnixStream::from_std(a);
+    /// let reg = Registration::new(&mut a, Interest::READABLE).unwrap();
+    /// let wakeup = reg.wakeup();
+    /// let mut woken = false;
+    /// gust_executor::block_on(std::future::poll_fn(|cx| {
+    ///     if woken {
+    ///         return std::task::Poll::Ready(());
+    ///     }
+    ///     assert!(reg.poll_ready(cx, Direction::Read).is_pending());
+    ///     woken = true;
+    ///     wakeup.wake_waiters(Direction::Read); // wakes this very task
+    ///     std::task::Poll::Pending
+    /// }));
+    /// reg.deregister(&mut a).unwrap();
+    /// ```
+    pub fn wake_waiters(&self, dir: Direction) {
+        wake_waiters_of(&self.io, dir);
+    }
+}
+
+/// Takes every waker waiting on `io` in `dir` and wakes it, outside the
+/// waiters' lock.
+fn wake_waiters_of(io: &ScheduledIo, dir: Direction) {
+    let mut wake = Vec::new();
+    io.take_waiters(dir, &mut wake);
+    for w in wake {
+        w.wake();
+    }
+}
+
+impl std::fmt::Debug for Wakeup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wakeup")
+            .field("token", &self.io.token)
+            .finish()
     }
 }
 

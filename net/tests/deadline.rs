@@ -1,0 +1,279 @@
+//! Go's deadlines on sockets (`SetDeadline`, `SetReadDeadline`,
+//! `SetWriteDeadline`), ported from the scenarios of Go's
+//! net/timeout_test.go: a passed deadline fails operations, waiting ones
+//! included, with "i/o timeout" and loses no data; moving or clearing it
+//! lets them go on.
+
+use futures::io::{AsyncReadExt, AsyncWriteExt};
+use gust_executor::runtime::Builder;
+use gust_executor::time::now;
+use gust_net::{TcpListener, TcpStream, UdpSocket};
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn rt(workers: usize) -> gust_executor::runtime::Runtime {
+    Builder::new().workers(workers).build().unwrap()
+}
+
+async fn connected() -> (TcpStream, TcpStream) {
+    let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    let (s, _) = ln.accept().await.unwrap();
+    (c, s)
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::TimedOut && e.to_string() == "i/o timeout"
+}
+
+/// A read past its deadline fails at once, and so does every read after,
+/// bytes there or not, until the deadline is cleared; the bytes are then
+/// all there (TestReadTimeout).
+#[test]
+fn passed_read_deadline_fails_reads_and_loses_nothing() {
+    rt(1).block_on(async {
+        let (mut c, mut s) = connected().await;
+        c.set_read_deadline(Some(now() - Duration::from_millis(1)));
+        let e = c.read(&mut [0u8; 4]).await.unwrap_err();
+        assert!(is_timeout(&e), "{e}");
+        s.write_all(b"data").await.unwrap();
+        let e = c.read(&mut [0u8; 4]).await.unwrap_err();
+        assert!(is_timeout(&e), "bytes there, deadline passed: {e}");
+        c.set_read_deadline(None);
+        let mut buf = [0u8; 4];
+        c.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"data");
+    });
+}
+
+/// A deadline that passes while a read waits ends the read, about on time
+/// (TestReadTimeoutFluctuation); a read with a later deadline gets the
+/// bytes that come first.
+#[test]
+fn waiting_read_ends_at_its_deadline() {
+    for workers in [1, 2] {
+        rt(workers).block_on(async {
+            let (mut c, mut s) = connected().await;
+            let start = Instant::now();
+            c.set_read_deadline(Some(now() + Duration::from_millis(20)));
+            let e = c.read(&mut [0u8; 4]).await.unwrap_err();
+            let took = start.elapsed();
+            assert!(is_timeout(&e), "{e}");
+            assert!(took >= Duration::from_millis(20), "early: {took:?}");
+            assert!(took < Duration::from_secs(5), "late: {took:?}");
+            c.set_read_deadline(Some(now() + Duration::from_secs(30)));
+            s.write_all(b"x").await.unwrap();
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b).await.unwrap();
+        });
+    }
+}
+
+/// Another task's `set_deadline(now)` ends a read that waits with no
+/// deadline (Go's way to stop a blocked reader), on a shared `&` stream
+/// and on a reading half (set through the writing half); moving the
+/// deadline to the future while a read waits keeps it waiting.
+#[test]
+fn another_task_stops_a_waiting_read() {
+    for workers in [1, 2] {
+        rt(workers).block_on(async {
+            let (c, mut s) = connected().await;
+            let c = Arc::new(c);
+            let reader = gust_executor::spawn({
+                let c = c.clone();
+                async move { (&*c).read(&mut [0u8; 4]).await }
+            });
+            // Moved far out while the read waits: it goes on waiting.
+            c.set_read_deadline(Some(now() + Duration::from_secs(3600)));
+            gust_executor::time::sleep(Duration::from_millis(5)).await;
+            assert!(!reader.is_finished());
+            c.set_deadline(Some(now()));
+            let e = reader.await.unwrap().unwrap_err();
+            assert!(is_timeout(&e), "{e}");
+            // The halves share the connection's deadlines: the writing
+            // half stops a read waiting on the reading half.
+            let c = Arc::into_inner(c).unwrap();
+            c.set_deadline(None);
+            let (mut r, w) = c.into_split();
+            let reader = gust_executor::spawn(async move {
+                let res = r.read(&mut [0u8; 4]).await;
+                (r, res)
+            });
+            gust_executor::time::sleep(Duration::from_millis(5)).await;
+            assert!(!reader.is_finished());
+            w.set_read_deadline(Some(now()));
+            let (mut r, res) = reader.await.unwrap();
+            assert!(is_timeout(&res.unwrap_err()));
+            s.write_all(b"go").await.unwrap();
+            w.set_read_deadline(None);
+            let mut buf = [0u8; 2];
+            r.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"go");
+        });
+    }
+}
+
+/// A writer whose peer does not read fills the socket's buffers and then
+/// waits; its deadline ends the wait, and a cleared deadline lets the
+/// rest through once the peer reads (TestWriteTimeout).
+#[test]
+fn write_deadline_ends_a_blocked_writer() {
+    rt(2).block_on(async {
+        let (mut c, s) = connected().await;
+        c.set_write_deadline(Some(now() + Duration::from_millis(50)));
+        let chunk = vec![7u8; 64 * 1024];
+        let mut sent = 0usize;
+        let e = loop {
+            match c.write(&chunk).await {
+                Ok(n) => sent += n,
+                Err(e) => break e,
+            }
+        };
+        assert!(is_timeout(&e), "{e}");
+        assert!(sent > 0);
+        c.set_write_deadline(None);
+        let reader = gust_executor::spawn(async move {
+            let mut s = s;
+            let mut got = 0usize;
+            let mut buf = vec![0u8; 64 * 1024];
+            while got < sent + 3 {
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "end of stream after {got}");
+                got += n;
+            }
+            got
+        });
+        c.write_all(b"end").await.unwrap();
+        assert_eq!(
+            reader.await.unwrap(),
+            sent + 3,
+            "every byte written arrives once"
+        );
+    });
+}
+
+/// A listener's deadline ends its accepts; a connection that came stays
+/// queued for the accept after the deadline is cleared (TestAcceptTimeout).
+#[test]
+fn accept_deadline() {
+    rt(1).block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ln.set_deadline(Some(now() + Duration::from_millis(10)));
+        let e = ln.accept().await.map(drop).unwrap_err();
+        assert!(is_timeout(&e), "{e}");
+        let _c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let e = ln.accept().await.map(drop).unwrap_err();
+        assert!(is_timeout(&e), "still passed: {e}");
+        ln.set_deadline(None);
+        ln.accept().await.unwrap();
+    });
+}
+
+/// UDP: a receive past its deadline fails; the datagram stays queued.
+#[test]
+fn udp_receive_deadline() {
+    rt(1).block_on(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        b.set_read_deadline(Some(now() + Duration::from_millis(10)));
+        let e = b.recv_from(&mut [0u8; 8]).await.unwrap_err();
+        assert!(is_timeout(&e), "{e}");
+        a.send_to(b"hi", b.local_addr().unwrap()).await.unwrap();
+        b.set_read_deadline(None);
+        let mut buf = [0u8; 8];
+        let (n, _) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"hi");
+    });
+}
+
+/// Under virtual time the deadline is on the runtime's clock: an hour's
+/// read deadline passes at once when nothing else can run.
+#[test]
+fn deadline_on_the_virtual_clock() {
+    let rt = Builder::new()
+        .workers(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let real = Instant::now();
+    rt.block_on(async {
+        let (mut c, _s) = connected().await;
+        let start = now();
+        c.set_read_deadline(Some(start + Duration::from_secs(3600)));
+        let e = c.read(&mut [0u8; 4]).await.unwrap_err();
+        assert!(is_timeout(&e), "{e}");
+        assert!(now() >= start + Duration::from_secs(3600));
+    });
+    assert!(
+        real.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        real.elapsed()
+    );
+}
+
+/// The race the deadline's wake-up must win: a deadline set from another
+/// thread at any moment of a read's poll (before it stored its waker,
+/// while, after) still ends the read. 5,000 rounds at 2 workers, the
+/// setter a spinning thread that waits a varying few microseconds after
+/// the read is spawned; a lost wake-up hangs a round (the watchdog fails
+/// it). Without the check after a `Pending` poll (`Deadlines::guard`) it
+/// hung within the first thousand rounds.
+#[test]
+fn deadline_set_during_a_poll_is_never_lost() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The rounds run on a thread of their own, so that a hang fails the
+    // test here instead of hanging it.
+    std::thread::spawn(move || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let (c, _s) = connected().await;
+            let c = Arc::new(c);
+            // `go`: the round whose deadline the setter sets next
+            // (`usize::MAX`: stop); `done`: the last round it set.
+            let go = Arc::new(AtomicUsize::new(0));
+            let done = Arc::new(AtomicUsize::new(0));
+            let setter = std::thread::spawn({
+                let (c, go, done) = (c.clone(), go.clone(), done.clone());
+                move || {
+                    let mut last = 0;
+                    loop {
+                        let round = go.load(SeqCst);
+                        if round == usize::MAX {
+                            return;
+                        }
+                        if round == last {
+                            std::hint::spin_loop();
+                            continue;
+                        }
+                        for _ in 0..(round * 37) % 4096 {
+                            std::hint::spin_loop();
+                        }
+                        c.set_read_deadline(Some(now()));
+                        done.store(round, SeqCst);
+                        last = round;
+                    }
+                }
+            });
+            for round in 1..=5000 {
+                c.set_read_deadline(None);
+                let reader = gust_executor::spawn({
+                    let c = c.clone();
+                    async move { (&*c).read(&mut [0u8; 1]).await }
+                });
+                go.store(round, SeqCst);
+                let e = reader.await.unwrap().unwrap_err();
+                assert!(is_timeout(&e), "{e}");
+                while done.load(SeqCst) != round {
+                    gust_executor::yield_now().await;
+                }
+            }
+            go.store(usize::MAX, SeqCst);
+            setter.join().unwrap();
+        });
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the rounds failed (above), or a read missed its deadline's wake-up");
+}
