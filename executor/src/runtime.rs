@@ -72,7 +72,8 @@ static GLOBAL: OnceLock<Runtime> = OnceLock::new();
 /// the worker threads cannot be started.
 pub(crate) fn global() -> &'static Runtime {
     GLOBAL.get_or_init(|| {
-        let workers = workers_from_env(std::env::var(WORKERS_ENV));
+        let workers =
+            workers_from_env(std::env::var(WORKERS_ENV)).unwrap_or_else(|why| panic!("{why}"));
         let mut builder = Builder::new().workers(workers);
         builder.global = true;
         builder
@@ -107,22 +108,24 @@ pub(crate) fn global_exits_on_panic() -> bool {
 /// numbered in 15 bits).
 const MAX_WORKERS: usize = (1 << 15) - 1;
 
-fn workers_from_env(var: Result<String, std::env::VarError>) -> usize {
+/// The worker count `GUST_WORKERS` asks for (one per core when unset or
+/// empty), or why the value is not one.
+fn workers_from_env(var: Result<String, std::env::VarError>) -> Result<usize, String> {
     match var {
-        Err(std::env::VarError::NotPresent) => default_workers(),
+        Err(std::env::VarError::NotPresent) => Ok(default_workers()),
         // Set but empty (`GUST_WORKERS= prog`): as unset, as Go reads an
         // empty GOMAXPROCS (found from outside: an error).
-        Ok(v) if v.trim().is_empty() => default_workers(),
+        Ok(v) if v.trim().is_empty() => Ok(default_workers()),
         Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n) if (1..=MAX_WORKERS).contains(&n) => n,
-            _ => panic!(
+            Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(n),
+            _ => Err(format!(
                 "gust: invalid {WORKERS_ENV}={v:?}: expected a positive integer up to \
                  {MAX_WORKERS} (the number of worker threads), e.g. {WORKERS_ENV}=4"
-            ),
+            )),
         },
-        Err(std::env::VarError::NotUnicode(v)) => {
-            panic!("gust: invalid {WORKERS_ENV}={v:?}: expected a positive integer")
-        }
+        Err(std::env::VarError::NotUnicode(v)) => Err(format!(
+            "gust: invalid {WORKERS_ENV}={v:?}: expected a positive integer"
+        )),
     }
 }
 
@@ -338,7 +341,8 @@ pub(crate) fn current_num_tasks() -> usize {
 #[must_use = "a Builder does nothing until build() is called"]
 #[derive(Debug, Clone)]
 pub struct Builder {
-    workers: usize,
+    /// `None`: `GUST_WORKERS`, else one per core (read by `build`).
+    workers: Option<usize>,
     thread_name: String,
     unhandled_panic: Option<UnhandledPanic>,
     start_paused: bool,
@@ -412,7 +416,9 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// One worker per core, threads named `gust-worker-N`.
+    /// One worker per core, or `GUST_WORKERS` when set (as Go's
+    /// `GOMAXPROCS` applies to the whole process), threads named
+    /// `gust-worker-N`.
     ///
     /// # Examples
     ///
@@ -422,7 +428,7 @@ impl Builder {
     /// ```
     pub fn new() -> Self {
         Self {
-            workers: default_workers(),
+            workers: None,
             thread_name: "gust-worker".to_owned(),
             unhandled_panic: None,
             start_paused: false,
@@ -442,7 +448,7 @@ impl Builder {
     /// assert_eq!(rt.num_workers(), 3);
     /// ```
     pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n;
+        self.workers = Some(n);
         self
     }
 
@@ -585,18 +591,31 @@ impl Builder {
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     /// ```
     pub fn build(&self) -> io::Result<Runtime> {
-        if self.workers == 0 {
+        let workers = match self.workers {
+            Some(n) => n,
+            None => workers_from_env(std::env::var(WORKERS_ENV))
+                .map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why))?,
+        };
+        if self.thread_name.contains('\0') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "gust runtime: thread_name({:?}): a thread name cannot hold a NUL byte",
+                    self.thread_name
+                ),
+            ));
+        }
+        if workers == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "gust runtime: workers(0): a runtime needs at least one worker thread",
             ));
         }
-        if self.workers > MAX_WORKERS {
+        if workers > MAX_WORKERS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "gust runtime: workers({}): too many worker threads (at most {MAX_WORKERS})",
-                    self.workers
+                    "gust runtime: workers({workers}): too many worker threads (at most {MAX_WORKERS})"
                 ),
             ));
         }
@@ -621,7 +640,7 @@ impl Builder {
             Some(on) => on,
             None => sigquit::from_env()?,
         };
-        let (mut shared, locals) = Shared::new(self.workers, clock)?;
+        let (mut shared, locals) = Shared::new(workers, clock)?;
         shared.exit_on_unhandled_panic = unhandled_panic == UnhandledPanic::Exit;
         shared.detector = Detector::new(on_deadlock);
         if self.global {
@@ -629,7 +648,7 @@ impl Builder {
         }
         let mut rt = Runtime {
             shared: Arc::new(shared),
-            threads: Vec::with_capacity(self.workers),
+            threads: Vec::with_capacity(workers),
         };
         for (index, local) in locals.into_iter().enumerate() {
             let shared = rt.shared.clone();
@@ -868,6 +887,12 @@ impl Runtime {
     }
 }
 
+// A panic while the runtime is in use leaves it consistent: its shared
+// state is atomics and locks that recover from poisoning, so a `&Runtime`
+// or `Runtime` may cross `catch_unwind` (as tokio's).
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.shutdown(None);
@@ -889,20 +914,31 @@ mod tests {
 
     #[test]
     fn workers_env_parsing() {
-        assert_eq!(workers_from_env(Ok("3".into())), 3);
-        assert_eq!(workers_from_env(Ok(" 2 ".into())), 2);
-        assert_eq!(workers_from_env(Ok(" ".into())), default_workers());
-        let err = std::panic::catch_unwind(|| workers_from_env(Ok("abc".into()))).unwrap_err();
-        let msg = err.downcast_ref::<String>().unwrap();
+        assert_eq!(workers_from_env(Ok("3".into())), Ok(3));
+        assert_eq!(workers_from_env(Ok(" 2 ".into())), Ok(2));
+        assert_eq!(workers_from_env(Ok(" ".into())), Ok(default_workers()));
+        let msg = workers_from_env(Ok("abc".into())).unwrap_err();
         assert!(msg.contains("GUST_WORKERS"), "{msg}");
-        assert!(std::panic::catch_unwind(|| workers_from_env(Ok("0".into()))).is_err());
-        let err = std::panic::catch_unwind(|| workers_from_env(Ok("100000".into()))).unwrap_err();
-        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(workers_from_env(Ok("0".into())).is_err());
+        let msg = workers_from_env(Ok("100000".into())).unwrap_err();
         assert!(
             msg.contains("GUST_WORKERS") && msg.contains("32767"),
             "{msg}"
         );
-        assert_eq!(workers_from_env(Ok("32767".into())), 32767);
+        assert_eq!(workers_from_env(Ok("32767".into())), Ok(32767));
+    }
+
+    /// A thread name with a NUL byte is an error of `build`, not a panic
+    /// of the thread spawn (found by a trial from outside).
+    #[test]
+    fn thread_name_with_nul_is_an_error() {
+        let e = Builder::new()
+            .workers(1)
+            .thread_name("a\0b")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("NUL"), "{e}");
     }
 
     /// A future whose drop panics, in an aborted task and in one left at

@@ -18,6 +18,9 @@ fn public_types() {
     send_sync::<JoinHandle<u32>>();
     send_sync::<JoinError>();
     send_sync::<Runtime>();
+    // Usable across `catch_unwind`, as tokio's (found missing from outside).
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<Runtime>();
     send_sync::<Builder>();
     send_sync::<Sleep>();
     send_sync::<After>();

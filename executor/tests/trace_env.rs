@@ -188,3 +188,35 @@ fn sigquit_child() {
     assert_eq!(rt.block_on(h).unwrap(), None);
     println!("still here");
 }
+
+/// `GUST_WORKERS` sizes every runtime whose `Builder` was not told a
+/// worker count, as Go's `GOMAXPROCS` the whole process (found by a trial
+/// from outside: only the global runtime read it); a bad value is
+/// `build`'s error, naming the variable.
+#[test]
+fn gust_workers_sizes_every_default_builder() {
+    let out = child("workers_child", &[("GUST_WORKERS", "3")]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = child("bad_workers_child", &[("GUST_WORKERS", "lots")]);
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
+#[test]
+fn workers_child() {
+    if !is_child("workers_child") {
+        return;
+    }
+    assert_eq!(Builder::new().build().unwrap().num_workers(), 3);
+    assert_eq!(Builder::new().workers(2).build().unwrap().num_workers(), 2);
+}
+
+#[test]
+fn bad_workers_child() {
+    if !is_child("bad_workers_child") {
+        return;
+    }
+    let e = Builder::new().build().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("GUST_WORKERS=\"lots\""), "{e}");
+    assert_eq!(Builder::new().workers(1).build().unwrap().num_workers(), 1);
+}

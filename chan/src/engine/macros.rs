@@ -235,6 +235,13 @@ macro_rules! select {
     (@parse $cfg:tt $cases:tt $default:tt $names:tt [] default $($rest:tt)*) => {
         ::core::compile_error!("select!: expected `default => body`")
     };
+    // tokio's `else` arm (taken when every case is disabled) has no Go
+    // counterpart; its word for the arm users mean is `default`.
+    (@parse $cfg:tt $cases:tt $default:tt $names:tt [] else => $($rest:tt)*) => {
+        ::core::compile_error!(
+            "select!: `else => body` is tokio's; write Go's `default => body` (taken at once when no case is ready)"
+        )
+    };
     (@parse (false) [] [] $names:tt [] biased; $($rest:tt)*) => {
         $crate::select!(@parse (true) [] [] $names [] $($rest)*)
     };

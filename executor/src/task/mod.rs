@@ -834,3 +834,20 @@ impl fmt::Display for JoinError {
 }
 
 impl std::error::Error for JoinError {}
+
+/// For `?` in a function returning `io::Result` (as tokio's): an error of
+/// kind `Other` carrying the `JoinError`, whose text it shows.
+///
+/// ```
+/// fn run() -> std::io::Result<u32> {
+///     let h = gust_executor::spawn(async { panic!("boom") });
+///     Ok(gust_executor::block_on(h)?)
+/// }
+/// let e = run().unwrap_err();
+/// assert!(e.to_string().ends_with("panicked: boom"), "{e}");
+/// ```
+impl From<JoinError> for std::io::Error {
+    fn from(e: JoinError) -> Self {
+        std::io::Error::other(e)
+    }
+}
