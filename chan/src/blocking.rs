@@ -40,10 +40,15 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
     WAKER.with(|waker| {
         let mut cx = Context::from_waker(waker);
+        // On a runtime's worker (a task blocking): the worker's queued
+        // tasks go to the others before the thread parks (gust-trace's
+        // `leave_worker`).
+        let mut _left = None;
         loop {
             if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
                 return out;
             }
+            _left.get_or_insert_with(gust_trace::leave_worker);
             // A spurious unpark (or a token left by an earlier wake) only
             // costs one extra poll.
             thread::park();

@@ -430,16 +430,21 @@ impl Context {
     /// ctx.done_blocking();
     /// ```
     pub fn done_blocking(&self) {
+        // On a runtime's worker (a task blocking): its queued tasks go to
+        // the others first (gust-trace's `leave_worker`).
         let Some(node) = self.node.as_deref() else {
+            let _left = gust_trace::leave_worker();
             loop {
                 std::thread::park();
             }
         };
         let waker = task::Waker::from(StdArc::new(Unparker(std::thread::current())));
         let mut key = None;
+        let mut _left = None;
         // `Ready` forgets the key (tree.rs invariant #7); a spurious unpark
         // only polls again.
         while node.poll_done(&mut key, &waker).is_pending() {
+            _left.get_or_insert_with(gust_trace::leave_worker);
             std::thread::park();
         }
     }

@@ -640,6 +640,8 @@ impl Builder {
             Some(on) => on,
             None => sigquit::from_env()?,
         };
+        // A task's `_blocking` wait leaves its worker first (gust-trace).
+        gust_trace::set_leave_hooks(worker::leave_hook, worker::back_hook);
         let (mut shared, locals) = Shared::new(workers, clock)?;
         shared.exit_on_unhandled_panic = unhandled_panic == UnhandledPanic::Exit;
         shared.detector = Detector::new(on_deadlock);

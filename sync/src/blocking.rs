@@ -23,10 +23,15 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut fut = pin!(fut);
+    // On a runtime's worker (a task blocking): the worker's queued tasks
+    // go to the others before the thread parks (gust-trace's
+    // `leave_worker`).
+    let mut _left = None;
     loop {
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             return v;
         }
+        _left.get_or_insert_with(gust_trace::leave_worker);
         std::thread::park();
     }
 }

@@ -300,10 +300,14 @@ impl WaitGroup {
     /// ```
     pub fn wait_blocking(&self) {
         let inner = &*self.inner;
+        // On a runtime's worker (a task blocking): its queued tasks go to
+        // the others first (gust-trace's `leave_worker`).
+        let mut _left = None;
         loop {
             let Some((generation, listener)) = inner.register() else {
                 return;
             };
+            _left.get_or_insert_with(gust_trace::leave_worker);
             listener.wait();
             if inner.state.is_released(generation) {
                 return;

@@ -273,6 +273,27 @@ pub(crate) fn leave_for_blocking() -> Left {
     }
 }
 
+/// `gust_trace::leave_worker`'s first step, for the `_blocking` waits of
+/// the crates that do not depend on the executor: [`leave_for_blocking`],
+/// the worker's runtime entered meanwhile (what the wait spawns goes
+/// there, as from `block_on`); null if the thread is no worker.
+pub(crate) fn leave_hook() -> *mut () {
+    let mut left = leave_for_blocking();
+    let Some(runtime) = left.take_runtime() else {
+        return ptr::null_mut();
+    };
+    let enter = crate::runtime::enter(runtime);
+    Box::into_raw(Box::new((enter, left))).cast()
+}
+
+/// `gust_trace::leave_worker`'s way back: the thread is the worker again.
+pub(crate) fn back_hook(token: *mut ()) {
+    // SAFETY: `token` came from `leave_hook` (non-null) and is given back
+    // once, on the same thread (`LeftWorker` is neither `Send` nor `Clone`).
+    // The tuple drops in order: the runtime left, then the worker back.
+    drop(unsafe { Box::from_raw(token.cast::<(crate::runtime::Enter, Left)>()) });
+}
+
 /// The worker a blocking thread left ([`leave_for_blocking`]), back in
 /// `CURRENT` on drop.
 pub(crate) struct Left {

@@ -1,0 +1,84 @@
+//! A task that calls a `_blocking` wait on something a task it has just
+//! spawned (or woken) will do: the spawned task sat in the blocked
+//! worker's LIFO slot, which no other worker takes, and the wait never
+//! ended, at any worker count (found by a trial from outside). The
+//! `_blocking` waits now leave the worker first, as `gust::block_on` does
+//! (gust-trace's `leave_worker`). A task should `.await`; these must still
+//! not hang where another worker can help.
+
+mod common;
+
+use gust::runtime::Builder;
+use std::time::Duration;
+
+/// Runs `body` as a task of a runtime of `workers` workers, with a 20 s
+/// watchdog.
+fn in_task(workers: usize, what: &'static str, body: impl FnOnce() + Send + 'static) {
+    common::within(Duration::from_secs(20), what, move || {
+        let rt = Builder::new().workers(workers).build().unwrap();
+        rt.block_on(rt.spawn(async move { body() })).unwrap();
+    });
+}
+
+#[test]
+fn recv_blocking_on_a_just_spawned_sender() {
+    for workers in [2, 4] {
+        in_task(workers, "recv_blocking hung", || {
+            let (tx, rx) = gust::chan::<u32>(0);
+            drop(gust::spawn(async move { tx.send(5).await.unwrap() }));
+            assert_eq!(rx.recv_blocking(), Some(5));
+        });
+    }
+}
+
+#[test]
+fn send_blocking_to_a_just_spawned_receiver() {
+    in_task(2, "send_blocking hung", || {
+        let (tx, rx) = gust::chan::<u32>(0);
+        let h = gust::spawn(async move { rx.recv().await });
+        tx.send_blocking(7).unwrap();
+        assert_eq!(gust::block_on(h).unwrap(), Some(7));
+    });
+}
+
+#[test]
+fn wait_blocking_on_a_just_spawned_task() {
+    in_task(2, "WaitGroup::wait_blocking hung", || {
+        let wg = gust::WaitGroup::new();
+        wg.go(async {});
+        wg.wait_blocking();
+    });
+}
+
+#[test]
+fn lock_blocking_held_by_a_just_spawned_task() {
+    in_task(2, "Mutex::lock_blocking hung", || {
+        let m = std::sync::Arc::new(gust::sync::Mutex::new(0));
+        let g = m.try_lock_owned().unwrap();
+        // The holder unlocks once it runs.
+        drop(gust::spawn(async move { drop(g) }));
+        *m.lock_blocking() += 1;
+    });
+}
+
+#[test]
+fn done_blocking_on_a_just_spawned_cancel() {
+    in_task(2, "Context::done_blocking hung", || {
+        let (ctx, cancel) = gust::Context::background().with_cancel();
+        drop(gust::spawn(async move { cancel.cancel() }));
+        ctx.done_blocking();
+    });
+}
+
+/// After the wait, the thread is its worker again: what the task spawns
+/// next runs on its runtime, and the task goes on.
+#[test]
+fn the_worker_comes_back_after_the_wait() {
+    in_task(2, "the task did not go on", || {
+        let (tx, rx) = gust::chan::<u32>(1);
+        drop(gust::spawn(async move { tx.send(1).await.unwrap() }));
+        assert_eq!(rx.recv_blocking(), Some(1));
+        let h = gust::spawn(async { 2 });
+        assert_eq!(gust::block_on(h).unwrap(), 2);
+    });
+}

@@ -1,0 +1,79 @@
+//! A gust `_blocking` wait on a runtime's worker thread: a task that calls
+//! `recv_blocking`, `lock_blocking`, `wait_blocking` or `done_blocking`.
+//!
+//! The thread parks until the wait ends. Were it still a worker, the task
+//! it just spawned or woke (in its LIFO slot or its queue) would wait for
+//! the `_blocking` call to return, and a wait for that very task would
+//! never end, whatever the number of workers (found from outside: a task
+//! that spawns a sender and then `recv_blocking`s hung at 1, 2 and 4
+//! workers). So before a `_blocking` wait parks, the worker gives its
+//! queued tasks to the others and the thread stops being a worker until
+//! the wait returns, as `gust::block_on` does. The crates whose waits
+//! block do not depend on the executor, so the executor installs that step
+//! here ([`set_leave_hooks`]) and the waits call [`leave_worker`] before
+//! they first park. On a thread that is no worker it does nothing.
+//!
+//! On a runtime of one worker, nobody is left to run the task waited for:
+//! a task should `.await`, not block.
+
+use std::sync::OnceLock;
+
+/// The executor's two steps: leave the worker (a token for the way back,
+/// null if the thread is no worker), and come back.
+struct Hooks {
+    leave: fn() -> *mut (),
+    back: fn(*mut ()),
+}
+
+static HOOKS: OnceLock<Hooks> = OnceLock::new();
+
+/// Installs the executor's steps (once per process; later calls change
+/// nothing).
+#[doc(hidden)]
+pub fn set_leave_hooks(leave: fn() -> *mut (), back: fn(*mut ())) {
+    let _ = HOOKS.set(Hooks { leave, back });
+}
+
+/// Before a `_blocking` wait parks its thread: on a worker of a gust
+/// runtime, hands the worker's queued tasks to the other workers and makes
+/// the thread no worker until the returned guard drops (module docs); on
+/// any other thread, nothing.
+///
+/// ```
+/// // A plain thread is no worker: nothing to leave.
+/// let left = gust_trace::leave_worker();
+/// assert!(!left.left());
+/// ```
+pub fn leave_worker() -> LeftWorker {
+    LeftWorker(HOOKS.get().map_or(std::ptr::null_mut(), |h| (h.leave)()))
+}
+
+/// What [`leave_worker`] returns: the thread is a worker again when it
+/// drops.
+///
+/// ```
+/// let left: gust_trace::LeftWorker = gust_trace::leave_worker();
+/// drop(left);
+/// ```
+#[must_use = "the thread is a worker again when this drops"]
+#[derive(Debug)]
+pub struct LeftWorker(*mut ());
+
+impl LeftWorker {
+    /// Whether the thread was a worker and left (`false` on other threads).
+    ///
+    /// ```
+    /// assert!(!gust_trace::leave_worker().left());
+    /// ```
+    pub fn left(&self) -> bool {
+        !self.0.is_null()
+    }
+}
+
+impl Drop for LeftWorker {
+    fn drop(&mut self) {
+        if let (false, Some(h)) = (self.0.is_null(), HOOKS.get()) {
+            (h.back)(self.0);
+        }
+    }
+}
