@@ -71,10 +71,19 @@ pub struct Chan<T> {
 /// ```
 pub struct Sender<T> {
     pub(crate) shared: Arc<Shared<T>>,
-    /// The `Sink`'s send in flight; touched only through `&mut self`. Boxed
-    /// on first use: most senders never act as a `Sink`, and the state holds
-    /// a `T`.
-    sink: Option<Box<SendState<T>>>,
+    /// The `Sink`'s send in flight, and whether `poll_close` let go of the
+    /// handle; touched only through `&mut self`. Boxed on first use: most
+    /// senders never act as a `Sink`, and the state holds a `T`.
+    sink: Option<Box<SinkState<T>>>,
+}
+
+/// What a [`Sender`] keeps for its `Sink` impl.
+#[derive(Debug)]
+struct SinkState<T> {
+    send: SendState<T>,
+    /// `poll_close` counted this handle out (`Shared::drop_sender`): its
+    /// drop must not again, and the sink takes no more values.
+    closed: bool,
 }
 
 /// The receiving end: Go's `<-chan T`. Also a [`Stream`] that ends when the
@@ -763,7 +772,10 @@ impl<T> Drop for Chan<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if let Some(sink) = &mut self.sink {
-            drop(sink.cancel(&self.shared));
+            drop(sink.send.cancel(&self.shared));
+            if sink.closed {
+                return; // counted out by `poll_close`
+            }
         }
         self.shared.drop_sender();
     }
@@ -865,12 +877,22 @@ impl<T> FusedStream for Receiver<T> {
 }
 
 impl<T> Sender<T> {
+    /// The `Sink`'s state, made on first use.
+    fn sink_state(&mut self) -> &mut SinkState<T> {
+        self.sink.get_or_insert_with(|| {
+            Box::new(SinkState {
+                send: SendState::new(None),
+                closed: false,
+            })
+        })
+    }
+
     /// Drives the sink's send in flight, if any.
     fn poll_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        let Some(sink) = self.sink.as_mut().filter(|s| !s.is_idle()) else {
+        let Some(sink) = self.sink.as_mut().filter(|s| !s.send.is_idle()) else {
             return Poll::Ready(Ok(()));
         };
-        match sink.poll(&self.shared, cx) {
+        match sink.send.poll(&self.shared, cx) {
             Some(res) => Poll::Ready(res),
             None => Poll::Pending,
         }
@@ -878,8 +900,28 @@ impl<T> Sender<T> {
 }
 
 /// `start_send` queues one value; `poll_ready`/`poll_flush` drive it into the
-/// channel. `poll_close` flushes, then closes the channel (for all senders, as
-/// Go's `close`).
+/// channel. `poll_close` flushes, then lets go of this handle, as if it were
+/// dropped (as `futures::channel::mpsc`'s `Sender` does): the channel closes
+/// once no other sending handle is left, so several senders can each
+/// `forward` a stream into one channel. Go's `close`, for every sender at
+/// once, is [`Sender::close`]. A sink closed this way takes no more values
+/// (`start_send` hands them back as a `SendError`; the handle's own `send`
+/// still reaches the channel while it is open).
+///
+/// ```
+/// use futures::{SinkExt, StreamExt, stream};
+/// let (tx, rx) = gust_chan::chan::<u32>(16);
+/// futures::executor::block_on(async {
+///     let a = stream::iter(0..3).map(Ok).forward(tx.clone());
+///     let b = stream::iter(10..13).map(Ok).forward(tx);
+///     let (ra, rb) = futures::join!(a, b); // each closes its own sender
+///     ra.unwrap();
+///     rb.unwrap();
+///     let mut got: Vec<u32> = rx.collect().await; // ends: no sender left
+///     got.sort();
+///     assert_eq!(got, [0, 1, 2, 10, 11, 12]);
+/// });
+/// ```
 impl<T> Sink<T> for Sender<T> {
     type Error = SendError<T>;
 
@@ -889,13 +931,14 @@ impl<T> Sink<T> for Sender<T> {
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
         let this = self.get_mut();
-        let sink = this
-            .sink
-            .get_or_insert_with(|| Box::new(SendState::new(None)));
-        if !sink.is_idle() {
+        let sink = this.sink_state();
+        if sink.closed {
+            return Err(SendError(item));
+        }
+        if !sink.send.is_idle() {
             panic!("Sink::start_send called without poll_ready");
         }
-        sink.set_value(item);
+        sink.send.set_value(item);
         Ok(())
     }
 
@@ -906,7 +949,11 @@ impl<T> Sink<T> for Sender<T> {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
         let res = std::task::ready!(this.poll_sink(cx));
-        this.shared.close();
+        let sink = this.sink_state();
+        if !sink.closed {
+            sink.closed = true;
+            this.shared.drop_sender();
+        }
         Poll::Ready(res)
     }
 }

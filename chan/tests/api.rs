@@ -404,3 +404,44 @@ fn sender_closed_ends_a_producer_whose_consumer_left() {
     let sent = producer.join().unwrap();
     assert!((10..=14).contains(&sent), "{sent}");
 }
+
+/// `Sink::poll_close` lets go of one sending handle, as
+/// `futures::channel::mpsc`'s does: two producers that each `forward` a
+/// stream into clones of one sender deliver everything (closing the
+/// channel for all, Go's `close`, lost the second producer's values: an
+/// outside trial received 10-134 of 9,910), and the channel closes when
+/// the last sender is closed or dropped.
+#[test]
+fn sink_close_lets_go_of_one_sender() {
+    use futures::{SinkExt, StreamExt, stream};
+    let (tx, rx) = gust_chan::chan::<u32>(16);
+    let a = std::thread::spawn({
+        let tx = tx.clone();
+        move || futures::executor::block_on(stream::iter(0..10).map(Ok).forward(tx))
+    });
+    let b = std::thread::spawn(move || {
+        futures::executor::block_on(stream::iter(100..10_000).map(Ok).forward(tx))
+    });
+    let got: Vec<u32> = futures::executor::block_on(rx.collect());
+    a.join().unwrap().unwrap();
+    b.join().unwrap().unwrap();
+    assert_eq!(got.len(), 10 + 9_900, "every value of both producers");
+    let sum: u64 = got.iter().map(|&v| u64::from(v)).sum();
+    assert_eq!(sum, (0..10u64).sum::<u64>() + (100..10_000u64).sum::<u64>());
+
+    // A closed sink takes no more values; its drop counts nothing twice.
+    let (mut tx, rx) = gust_chan::chan::<u32>(4);
+    let other = tx.clone();
+    futures::executor::block_on(async {
+        tx.send(1).await.unwrap();
+        SinkExt::close(&mut tx).await.unwrap();
+        SinkExt::close(&mut tx).await.unwrap(); // twice: still one sender out
+        assert_eq!(SinkExt::send(&mut tx, 2).await.unwrap_err().0, 2);
+    });
+    drop(tx);
+    assert!(!rx.is_closed(), "`other` still sends");
+    other.try_send(3).unwrap();
+    drop(other);
+    assert!(rx.is_closed());
+    assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 3]);
+}
