@@ -140,7 +140,17 @@ where
     )));
     // A blocking task is scheduled once: its future is ready at its first
     // poll.
-    let submit = move |r| pool().submit(r, counted.lock().unwrap().take());
+    // A runtime shut down takes no more jobs: the job is dropped unrun and
+    // its handle says it was aborted, as for `Runtime::spawn`.
+    let of = explicit.clone();
+    let submit = move |r: Runnable| {
+        let counted = counted.lock().unwrap().take();
+        if of.as_ref().is_some_and(|s| s.is_shutdown()) {
+            drop((r, counted));
+            return;
+        }
+        pool().submit(r, counted);
+    };
     // A job nobody joins is a detached `go f()`: its panic ends the process
     // where the submitter's runtime says so (outside any: `GUST_PANIC`, as
     // the global runtime reads it).

@@ -24,6 +24,11 @@
 //!    and drain the injection queue, dropping every task there (on this
 //!    thread, not inside some other thread's `wake`).
 //!
+//! 6. Wait for the runtime's `spawn_blocking` jobs to return, up to the
+//!    timeout, if any (as tokio's; a job still running then is detached).
+//!    Not from one of those jobs, nor from a worker of the runtime (a task
+//!    dropping its own runtime): it would wait for itself.
+//!
 //! After step 5 no future of the runtime is left, except those running on a
 //! detached worker (step 3), which are dropped when their poll returns.
 
@@ -674,8 +679,8 @@ impl Builder {
 /// spawned tasks.
 ///
 /// Dropping it shuts it down: every unfinished task's future is dropped and
-/// the worker threads are joined (see [`shutdown_timeout`] to bound the
-/// wait).
+/// the worker threads are joined, and its `spawn_blocking` jobs are waited
+/// for, as tokio's (see [`shutdown_timeout`] to bound the wait).
 ///
 /// ```
 /// use gust_executor::runtime::Runtime;
@@ -844,9 +849,10 @@ impl Runtime {
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for its workers to
-    /// finish the tasks they are running; workers still busy then are
-    /// detached, and drop their tasks when they get back. Unfinished tasks
-    /// are dropped.
+    /// finish the tasks they are running and for its `spawn_blocking` jobs
+    /// to return; workers still busy then are detached, and drop their
+    /// tasks when they get back, and jobs still running run on. Unfinished
+    /// tasks are dropped.
     ///
     /// ```
     /// use std::time::Duration;
@@ -859,11 +865,15 @@ impl Runtime {
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
+        if self.shared.is_shutdown() {
+            return; // `shutdown_timeout`, then the drop
+        }
         // Steps 1-2.
         self.shared.begin_shutdown();
         // Step 3.
         let deadline = timeout.and_then(|d| Instant::now().checked_add(d));
         let me = thread::current().id();
+        let on_own_worker = self.threads.iter().any(|t| t.thread().id() == me);
         for t in self.threads.drain(..) {
             if t.thread().id() == me {
                 // Dropped by one of its own tasks: it exits after this poll.
@@ -886,6 +896,31 @@ impl Runtime {
         }
         // Step 5.
         self.shared.finish_shutdown();
+        // Step 6.
+        if !on_own_worker && !crate::blocking::runs_job_of(&self.shared.driver) {
+            self.wait_for_blocking_jobs(deadline);
+        }
+    }
+
+    /// Waits until every `spawn_blocking` job of this runtime has run (as
+    /// tokio's runtime does), up to `deadline` if any. Jobs are few and
+    /// this runs once, so it looks every millisecond at most.
+    fn wait_for_blocking_jobs(&self, deadline: Option<Instant>) {
+        let mut pause = Duration::from_micros(20);
+        // SeqCst: as the count's writers (`blocking.rs`).
+        while self
+            .shared
+            .driver
+            .blocking_jobs
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+        {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return; // they run on, detached
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(1));
+        }
     }
 }
 

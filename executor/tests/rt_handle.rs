@@ -83,7 +83,49 @@ fn a_handle_outlives_its_runtime_and_spawns_nothing_then() {
     assert!(handle.is_shutdown());
     let h = handle.spawn(async { 1 });
     assert!(block_on(h).unwrap_err().is_aborted());
+    // Nor blocking jobs: the job never runs (it ran, found from outside).
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let job = handle.spawn_blocking({
+        let ran = ran.clone();
+        move || ran.store(true, std::sync::atomic::Ordering::SeqCst)
+    });
+    assert!(block_on(job).unwrap_err().is_aborted());
+    assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     assert_eq!(handle.num_tasks(), 0);
+}
+
+/// Dropping a runtime waits for its `spawn_blocking` jobs to return, as
+/// tokio's does (it returned at once, and a program whose `main` then
+/// ended lost the job's work: found from outside); `shutdown_timeout`
+/// waits for them up to its timeout and leaves the rest running.
+#[test]
+fn dropping_a_runtime_waits_for_its_blocking_jobs() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::time::{Duration, Instant};
+    let rt = named("drop-waits");
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    drop(rt.spawn_blocking({
+        let done = done.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(200));
+            done.store(true, SeqCst);
+        }
+    }));
+    drop(rt);
+    assert!(done.load(SeqCst), "the drop returned before the job did");
+
+    let rt = named("timeout");
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    drop(rt.spawn_blocking(move || rx.recv())); // runs until `tx` goes
+    let start = Instant::now();
+    rt.shutdown_timeout(Duration::from_millis(50));
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(50), "did not wait: {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "waited past the timeout: {took:?}"
+    );
+    drop(tx); // the detached job ends
 }
 
 #[test]
@@ -131,12 +173,13 @@ fn enter_guards_dropped_out_of_order_panic_naming_the_mistake() {
 }
 
 #[test]
-fn a_handle_after_shutdown_runs_blocking_jobs_but_drops_what_they_spawn() {
+fn a_handle_after_shutdown_runs_no_blocking_job_and_drops_what_block_on_spawns() {
     let rt = named("after");
     let handle = rt.handle();
     drop(rt);
-    let inner = block_on(handle.spawn_blocking(|| spawn(async { 1 }))).unwrap();
-    assert!(block_on(inner).unwrap_err().is_aborted());
+    // As tokio's `spawn_blocking_after_shutdown_fails`.
+    let job = handle.spawn_blocking(|| spawn(async { 1 }));
+    assert!(block_on(job).unwrap_err().is_aborted());
     // A `block_on` of the dead runtime runs; what it spawns is dropped.
     let spawned = handle.block_on(async {
         let h = spawn(async { 2 });
