@@ -59,18 +59,22 @@ def missing(path):
 
 
 def main(paths):
-    bad = []
+    bad, skipped = [], 0
     for path in paths:
         try:
             bad += missing(path)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
+            skipped += 1
             print(f"doc_examples: skipped {path}: rustdoc JSON not understood ({e!r})")
     for line in sorted(set(bad)):
         print(f"no example: {line}")
     if bad:
         print(f"doc_examples: {len(set(bad))} public items without an example (DESIGN.md: every public item has one)")
         return 1
-    print(f"doc_examples: every public item of {len(paths)} crates has an example")
+    if skipped:
+        print(f"doc_examples: NOT CHECKED: {skipped} of {len(paths)} files (rustdoc JSON not understood); the rest have an example on every public item")
+    else:
+        print(f"doc_examples: every public item of {len(paths)} crates has an example")
     return 0
 
 

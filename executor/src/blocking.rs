@@ -73,7 +73,10 @@ impl Counted {
         // SeqCst, here and in `drop`: read by the detector and the clock
         // after the workers parked.
         match &driver {
-            Some(d) => d.blocking_jobs.fetch_add(1, Ordering::SeqCst),
+            Some(d) => {
+                d.live_jobs.fetch_add(1, Ordering::SeqCst);
+                d.blocking_jobs.fetch_add(1, Ordering::SeqCst)
+            }
             None => OUTSIDE_JOBS.fetch_add(1, Ordering::SeqCst),
         };
         Self(driver)
@@ -85,6 +88,7 @@ impl Drop for Counted {
         match &self.0 {
             Some(d) => {
                 d.blocking_jobs.fetch_sub(1, Ordering::SeqCst);
+                d.live_jobs.fetch_sub(1, Ordering::SeqCst);
                 d.nudge();
             }
             None => {
@@ -120,7 +124,14 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    spawn_blocking_for(crate::runtime::current_explicit(), f)
+    // The current runtime shut down (a task's future dropped at shutdown
+    // that spawns in its `Drop`, a context's `after_func` run by a dropped
+    // `CancelFunc`): the job runs as one from outside any runtime, as it
+    // did before `Handle::spawn_blocking` learnt to refuse such jobs.
+    spawn_blocking_for(
+        crate::runtime::current_explicit().filter(|s| !s.is_shutdown()),
+        f,
+    )
 }
 
 /// [`spawn_blocking`] for the runtime `explicit` (`None`: none, as off any

@@ -581,8 +581,10 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for `workers(0)`, or the error of a thread that could
-    /// not be spawned.
+    /// `InvalidInput` for `workers(0)` or more than 32,767 workers, a bad
+    /// `GUST_WORKERS` (when `workers` was not given) or another of gust's
+    /// environment variables, or a thread name with a NUL byte; or the
+    /// error of a thread that could not be spawned.
     ///
     /// # Examples
     ///
@@ -911,7 +913,7 @@ impl Runtime {
         while self
             .shared
             .driver
-            .blocking_jobs
+            .live_jobs
             .load(std::sync::atomic::Ordering::SeqCst)
             > 0
         {

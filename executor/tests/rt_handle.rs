@@ -188,3 +188,36 @@ fn a_handle_after_shutdown_runs_no_blocking_job_and_drops_what_block_on_spawns()
     let spawned = spawned.unwrap();
     assert!(block_on(spawned).unwrap_err().is_aborted());
 }
+
+/// A future dropped at shutdown whose `Drop` starts a blocking job (a
+/// cleanup; a context's `after_func` run by a dropped `CancelFunc` takes
+/// the same path): the job runs, off the runtime that is shutting down,
+/// while `Handle::spawn_blocking` on that runtime says aborted (found by
+/// a review of the refusal).
+#[test]
+fn a_cleanup_job_started_during_shutdown_runs() {
+    struct Cleanup(std::sync::mpsc::Sender<()>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let tx = self.0.clone();
+            drop(gust_executor::spawn_blocking(move || tx.send(()).unwrap()));
+        }
+    }
+    let rt = named("cleanup");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let cleanup = Cleanup(tx);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    drop(rt.spawn(async move {
+        let _cleanup = cleanup;
+        started_tx.send(()).unwrap();
+        // Always runnable: at shutdown it sits in its worker's queue, and
+        // that worker drops it, its runtime current.
+        loop {
+            gust_executor::yield_now().await;
+        }
+    }));
+    started_rx.recv().unwrap();
+    drop(rt);
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the cleanup job never ran");
+}

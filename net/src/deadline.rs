@@ -19,7 +19,11 @@
 //! sees the deadline (the lock orders the store before the load). A timer
 //! fires at or after its instant on the clock the check reads
 //! (`gust_executor::time::now`, virtual under `start_paused`), so the woken
-//! operation finds the deadline passed.
+//! operation finds the deadline passed, provided the setter and the
+//! operation read the same clock: both on the socket's runtime, or both off
+//! any virtual one. (A deadline set from a plain thread on a socket whose
+//! runtime runs on a virtual clock is armed on the real clock, and the
+//! operation, reading the virtual one, may wait past it.)
 //!
 //! # Cost
 //!

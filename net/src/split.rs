@@ -168,12 +168,6 @@ macro_rules! async_rw {
 }
 pub(crate) use async_rw;
 
-/// Defines the owned read and write halves of a stream type `$stream_ty`
-/// (named `$stream` in docs), and the error of a `reunite` of halves of
-/// two streams, `$err`. `$make` is doc-example code that makes a stream
-/// `a` of that type inside an `async` block returning `io::Result`.
-/// The stream type has `from_parts(io, ahead, write_key)`, the inverse of
-/// its `into_split`.
 /// The deadline setters of a stream's half: the connection's deadlines,
 /// shared by both halves (Go's one `net.Conn`), so either half may stop
 /// the other's waiting operation.
@@ -246,6 +240,12 @@ macro_rules! deadlines {
 }
 pub(crate) use deadlines;
 
+/// Defines the owned read and write halves of a stream type `$stream_ty`
+/// (named `$stream` in docs), and the error of a `reunite` of halves of
+/// two streams, `$err`. `$make` is doc-example code that makes a stream
+/// `a` of that type inside an `async` block returning `io::Result`.
+/// The stream type has `from_parts(io, ahead, write_key)`, the inverse of
+/// its `into_split`.
 macro_rules! halves {
     ($read:ident, $write:ident, $err:ident, $source:ty, $stream_ty:ty, $stream:literal, $make:literal) => {
         #[doc = concat!("The reading half of a [`", $stream, "`](crate::", $stream, "), from `into_split`: `AsyncRead` and")]

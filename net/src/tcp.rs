@@ -654,7 +654,10 @@ impl TcpStream {
     /// and go on failing until the deadline is moved or cleared (`None`);
     /// the bytes stay for the next read. Applies to the stream, its `&`
     /// reads and its halves (bytes that `fill_buf` has already read ahead
-    /// are still handed out, as Go's `bufio.Reader` over a conn does). `at` is on the clock of
+    /// are still handed out, as Go's `bufio.Reader` over a conn does). Set
+    /// it from the socket's runtime (a task, its `block_on`) when that
+    /// runtime runs on virtual time: from elsewhere it is armed on the
+    /// real clock. `at` is on the clock of
     /// [`gust::time::now`](gust_executor::time::now) (virtual under
     /// `start_paused`); to time out one read, `gust::time::timeout` does
     /// too.
@@ -767,7 +770,7 @@ impl TcpStream {
         let period = match period {
             Duration::ZERO => GO_KEEPALIVE,
             // Whole seconds, rounded up: the options count in seconds.
-            d => Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+            d => Duration::from_secs(d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))),
         };
         let params = socket2::TcpKeepalive::new().with_time(period);
         #[cfg(any(

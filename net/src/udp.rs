@@ -100,7 +100,15 @@ impl UdpSocket {
     /// ```
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let addrs = resolve(&target).await?;
-        let to = addrs[0];
+        // The first address of this socket's family (Go's `":port"`
+        // resolves to `[::]` and `0.0.0.0`; an IPv4 socket cannot send to
+        // the first).
+        let v4 = self.io.get().local_addr().is_ok_and(|a| a.is_ipv4());
+        let to = addrs
+            .iter()
+            .copied()
+            .find(|a| a.is_ipv4() == v4)
+            .unwrap_or(addrs[0]);
         self.io.io(Direction::Write, |s| s.send_to(buf, to)).await
     }
 

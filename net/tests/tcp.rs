@@ -1048,6 +1048,13 @@ fn empty_host_binds_everywhere_and_dials_the_local_system() {
         assert!(by_pair.local_addr().unwrap().ip().is_unspecified());
         let u = gust_net::UdpSocket::bind(":0").await.unwrap();
         assert!(u.local_addr().unwrap().ip().is_unspecified());
+        // An IPv4 socket sends to `":port"` too (its family's address).
+        let v4 = gust_net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let to = format!(":{}", u.local_addr().unwrap().port());
+        assert_eq!(v4.send_to(b"hi", to.as_str()).await.unwrap(), 2);
+        let mut buf = [0u8; 4];
+        let (n, _) = u.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"hi");
         // Not a port: an error naming the input, not a lookup of ":x".
         let e = TcpListener::bind(":x").await.map(drop).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");

@@ -37,7 +37,10 @@ pub fn set_leave_hooks(leave: fn() -> *mut (), back: fn(*mut ())) {
 /// Before a `_blocking` wait parks its thread: on a worker of a gust
 /// runtime, hands the worker's queued tasks to the other workers and makes
 /// the thread no worker until the returned guard drops (module docs); on
-/// any other thread, nothing.
+/// any other thread, nothing. Plumbing between gust's crates: the guard
+/// must drop on this thread, before anything made after it (a local of
+/// the wait's own stack frame), or the worker it restores may be gone.
+#[doc(hidden)]
 ///
 /// ```
 /// // A plain thread is no worker: nothing to leave.
@@ -57,6 +60,7 @@ pub fn leave_worker() -> LeftWorker {
 /// ```
 #[must_use = "the thread is a worker again when this drops"]
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct LeftWorker(*mut ());
 
 impl LeftWorker {

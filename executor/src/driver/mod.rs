@@ -116,6 +116,9 @@ pub(crate) struct Driver {
     /// are zero.
     pub(crate) block_ons: AtomicUsize,
     pub(crate) blocking_jobs: AtomicUsize,
+    /// The runtime's `spawn_blocking` jobs not finished, for the shutdown
+    /// wait: as `blocking_jobs`, but never handed to a `block_on`.
+    pub(crate) live_jobs: AtomicUsize,
 }
 
 impl Driver {
@@ -140,6 +143,7 @@ impl Driver {
             shutdown: AtomicBool::new(false),
             block_ons: AtomicUsize::new(0),
             blocking_jobs: AtomicUsize::new(0),
+            live_jobs: AtomicUsize::new(0),
         })
     }
 
