@@ -165,3 +165,87 @@ impl Drop for Deadlines {
         }
     }
 }
+
+/// Go's three deadline setters on a socket type `$ty` whose `io` is its
+/// `Registered` source (or an `Arc` of it). For the doc examples: `$make`
+/// makes the socket `s` inside an `async` block returning `io::Result`,
+/// `$read` and `$write` are one read and one write on it.
+macro_rules! setters {
+    ($ty:ident, $make:literal, $read:literal, $write:literal) => {
+        impl $ty {
+            /// Go's `SetReadDeadline`: once `at` has passed, reads (pending
+            /// ones included) fail with `TimedOut` ("i/o timeout") instead
+            /// of waiting, until the deadline is moved or cleared (`None`);
+            /// what was not read stays for the next read. `at` is on the
+            /// clock of [`gust::time::now`](gust_executor::time::now):
+            /// under `start_paused`, set it from the socket's runtime (a
+            /// task or its `block_on`). To time out one call,
+            /// `gust::time::timeout` around it does too.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// gust_executor::block_on(async {
+            #[doc = $make]
+            ///     s.set_read_deadline(Some(gust_executor::time::now()));
+            #[doc = concat!("    let e = ", $read, ".await.unwrap_err(); // nothing waits")]
+            ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+            ///     assert_eq!(e.to_string(), "i/o timeout");
+            ///     s.set_read_deadline(None);
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn set_read_deadline(&self, at: Option<std::time::Instant>) {
+                self.io.set_deadline(gust_executor::io::Direction::Read, at);
+            }
+
+            /// Go's `SetWriteDeadline`: as
+            /// [`set_read_deadline`](Self::set_read_deadline), for writes
+            /// (a write waits while the socket's send buffer is full).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// gust_executor::block_on(async {
+            #[doc = $make]
+            ///     s.set_write_deadline(Some(gust_executor::time::now()));
+            #[doc = concat!("    let e = ", $write, ".await.unwrap_err();")]
+            ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+            ///     s.set_write_deadline(None);
+            #[doc = concat!("    ", $write, ".await?;")]
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn set_write_deadline(&self, at: Option<std::time::Instant>) {
+                self.io
+                    .set_deadline(gust_executor::io::Direction::Write, at);
+            }
+
+            /// Go's `SetDeadline`: both
+            /// [`set_read_deadline`](Self::set_read_deadline) and
+            /// [`set_write_deadline`](Self::set_write_deadline). Another
+            /// task's `set_deadline(Some(now()))` stops a read or write
+            /// that waits (Go's way to unblock a reader).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// gust_executor::block_on(async {
+            #[doc = $make]
+            ///     s.set_deadline(Some(gust_executor::time::now()));
+            #[doc = concat!("    assert!(", $read, ".await.is_err());")]
+            #[doc = concat!("    assert!(", $write, ".await.is_err());")]
+            ///     std::io::Result::Ok(())
+            /// })
+            /// .unwrap();
+            /// ```
+            pub fn set_deadline(&self, at: Option<std::time::Instant>) {
+                self.set_read_deadline(at);
+                self.set_write_deadline(at);
+            }
+        }
+    };
+}
+pub(crate) use setters;

@@ -51,6 +51,26 @@
 //! one task can stop another's blocked read. To time out a single call,
 //! `gust::time::timeout` around it does the same.
 //!
+//! ```
+//! use futures::io::AsyncReadExt;
+//! use std::time::Duration;
+//! gust_executor::block_on(async {
+//!     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let s = std::sync::Arc::new(gust_net::TcpStream::connect(ln.local_addr()?).await?);
+//!     let reader = gust_executor::spawn({
+//!         let s = s.clone();
+//!         async move { (&*s).read(&mut [0u8; 8]).await }
+//!     });
+//!     // Another task stops the waiting read: Go's `conn.SetDeadline(time.Now())`.
+//!     gust_executor::time::sleep(Duration::from_millis(1)).await;
+//!     s.set_deadline(Some(gust_executor::time::now()));
+//!     let e = reader.await.unwrap().unwrap_err();
+//!     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+//!     std::io::Result::Ok(())
+//! })
+//! .unwrap();
+//! ```
+//!
 //! # Errors and cancellation
 //!
 //! Every failure is an `io::Error`, never a panic: an address in use, a

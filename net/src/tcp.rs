@@ -649,92 +649,6 @@ impl TcpStream {
         socket2::SockRef::from(self.io.get()).linger()
     }
 
-    /// Go's `SetReadDeadline`: once `at` has passed, reads (pending ones
-    /// included) fail with `TimedOut` ("i/o timeout") instead of waiting,
-    /// and go on failing until the deadline is moved or cleared (`None`);
-    /// the bytes stay for the next read. Applies to the stream, its `&`
-    /// reads and its halves (bytes that `fill_buf` has already read ahead
-    /// are still handed out, as Go's `bufio.Reader` over a conn does). Set
-    /// it from the socket's runtime (a task, its `block_on`) when that
-    /// runtime runs on virtual time: from elsewhere it is armed on the
-    /// real clock. `at` is on the clock of
-    /// [`gust::time::now`](gust_executor::time::now) (virtual under
-    /// `start_paused`); to time out one read, `gust::time::timeout` does
-    /// too.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::io::AsyncReadExt;
-    /// use std::time::Duration;
-    /// gust_executor::block_on(async {
-    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let mut s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
-    ///     s.set_read_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)));
-    ///     let e = s.read(&mut [0u8; 8]).await.unwrap_err(); // nothing comes
-    ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    ///     assert_eq!(e.to_string(), "i/o timeout");
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_read_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Read, at);
-    }
-
-    /// Go's `SetWriteDeadline`: as [`set_read_deadline`](Self::set_read_deadline),
-    /// for writes (a write waits while the socket's send buffer is full: a
-    /// peer that stops reading).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::io::AsyncWriteExt;
-    /// gust_executor::block_on(async {
-    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let mut s = gust_net::TcpStream::connect(ln.local_addr()?).await?;
-    ///     s.set_write_deadline(Some(gust_executor::time::now())); // passed
-    ///     let e = s.write(b"late").await.unwrap_err();
-    ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    ///     s.set_write_deadline(None);
-    ///     assert_eq!(s.write(b"ok").await?, 2);
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_write_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Write, at);
-    }
-
-    /// Go's `SetDeadline`: both [`set_read_deadline`](Self::set_read_deadline)
-    /// and [`set_write_deadline`](Self::set_write_deadline).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::io::AsyncReadExt;
-    /// use std::time::Duration;
-    /// gust_executor::block_on(async {
-    ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let s = std::sync::Arc::new(gust_net::TcpStream::connect(ln.local_addr()?).await?);
-    ///     let reader = gust_executor::spawn({
-    ///         let s = s.clone();
-    ///         async move { (&*s).read(&mut [0u8; 8]).await }
-    ///     });
-    ///     // Another task stops the waiting read, as Go's `conn.SetDeadline(time.Now())`.
-    ///     gust_executor::time::sleep(Duration::from_millis(1)).await;
-    ///     s.set_deadline(Some(gust_executor::time::now()));
-    ///     let e = reader.await.unwrap().unwrap_err();
-    ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_deadline(&self, at: Option<Instant>) {
-        self.set_read_deadline(at);
-        self.set_write_deadline(at);
-    }
-
     /// TCP keep-alive, Go's `SetKeepAlive` and `SetKeepAlivePeriod`:
     /// `Some(period)` turns it on, probing a connection idle for `period`
     /// every `period` (rounded up to whole seconds, as Go does; zero means
@@ -1198,3 +1112,12 @@ macro_rules! half_addrs {
 }
 
 half_addrs!(crate::OwnedReadHalf, crate::OwnedWriteHalf);
+
+crate::deadline::setters!(
+    TcpStream,
+    "    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    let ln = gust_net::TcpListener::bind(\"127.0.0.1:0\").await?;
+    let s = gust_net::TcpStream::connect(ln.local_addr()?).await?;",
+    "(&s).read(&mut [0u8; 8])",
+    "(&s).write(b\"x\")"
+);

@@ -7,7 +7,6 @@ use gust_executor::io::mio::net as mnet;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Instant;
 
 /// A UDP socket. Every method takes `&self`: share it between tasks with an
 /// `Arc` (one task receiving while another sends, as Go's goroutines do).
@@ -295,72 +294,6 @@ impl UdpSocket {
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
-    }
-
-    /// Go's `SetReadDeadline`: once `at` has passed, receives (pending
-    /// ones included) fail with `TimedOut` ("i/o timeout") until the
-    /// deadline is moved or cleared (`None`). `at` is on the clock of
-    /// [`gust::time::now`](gust_executor::time::now) (virtual under
-    /// `start_paused`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// gust_executor::block_on(async {
-    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
-    ///     let to = s.local_addr()?;
-    ///     s.set_read_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)));
-    ///     let e = s.recv_from(&mut [0u8; 8]).await.unwrap_err(); // nothing comes
-    ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_read_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Read, at);
-    }
-
-    /// Go's `SetWriteDeadline`: as [`set_read_deadline`](Self::set_read_deadline),
-    /// for sends.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// gust_executor::block_on(async {
-    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
-    ///     let to = s.local_addr()?;
-    ///     s.set_write_deadline(Some(gust_executor::time::now()));
-    ///     assert_eq!(s.send_to(b"x", to).await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
-    ///     s.set_write_deadline(None);
-    ///     s.send_to(b"x", to).await?;
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_write_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Write, at);
-    }
-
-    /// Go's `SetDeadline`: both [`set_read_deadline`](Self::set_read_deadline)
-    /// and [`set_write_deadline`](Self::set_write_deadline).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// gust_executor::block_on(async {
-    ///     let s = gust_net::UdpSocket::bind("127.0.0.1:0").await?;
-    ///     let to = s.local_addr()?;
-    ///     s.set_deadline(Some(gust_executor::time::now()));
-    ///     assert!(s.recv_from(&mut [0u8; 8]).await.is_err());
-    ///     assert!(s.send_to(b"x", to).await.is_err());
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_deadline(&self, at: Option<Instant>) {
-        self.set_read_deadline(at);
-        self.set_write_deadline(at);
     }
 
     /// Allows sending to broadcast addresses.
@@ -712,3 +645,11 @@ impl fmt::Debug for UdpSocket {
             .finish()
     }
 }
+
+crate::deadline::setters!(
+    UdpSocket,
+    "    let s = gust_net::UdpSocket::bind(\"127.0.0.1:0\").await?;
+    let to = s.local_addr()?;",
+    "s.recv_from(&mut [0u8; 8])",
+    "s.send_to(b\"x\", to)"
+);

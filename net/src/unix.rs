@@ -6,8 +6,8 @@ use crate::read_ahead::{ReadAhead, async_buf_read};
 use crate::registered::Registered;
 use crate::split::{self, async_rw, async_write, halves};
 use futures_core::Stream;
+use gust_executor::io::WaitKey;
 use gust_executor::io::mio::net as mnet;
-use gust_executor::io::{Direction, WaitKey};
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
@@ -528,71 +528,6 @@ impl UnixStream {
         self.io.get().peer_addr()
     }
 
-    /// Go's `SetReadDeadline`: once `at` has passed, reads (pending ones
-    /// included) fail with `TimedOut` ("i/o timeout") until the deadline
-    /// is moved or cleared (`None`), as
-    /// [`TcpStream::set_read_deadline`](crate::TcpStream::set_read_deadline).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::io::AsyncReadExt;
-    /// use std::time::Duration;
-    /// gust_executor::block_on(async {
-    ///     let (mut a, _b) = gust_net::UnixStream::pair()?;
-    ///     a.set_read_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)));
-    ///     let e = a.read(&mut [0u8; 8]).await.unwrap_err(); // nothing comes
-    ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_read_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Read, at);
-    }
-
-    /// Go's `SetWriteDeadline`: as [`set_read_deadline`](Self::set_read_deadline),
-    /// for writes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::io::AsyncWriteExt;
-    /// gust_executor::block_on(async {
-    ///     let (mut a, _b) = gust_net::UnixStream::pair()?;
-    ///     a.set_write_deadline(Some(gust_executor::time::now()));
-    ///     assert!(a.write(b"late").await.is_err());
-    ///     a.set_write_deadline(None);
-    ///     assert_eq!(a.write(b"ok").await?, 2);
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_write_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Write, at);
-    }
-
-    /// Go's `SetDeadline`: both [`set_read_deadline`](Self::set_read_deadline)
-    /// and [`set_write_deadline`](Self::set_write_deadline).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::io::{AsyncReadExt, AsyncWriteExt};
-    /// gust_executor::block_on(async {
-    ///     let (mut a, _b) = gust_net::UnixStream::pair()?;
-    ///     a.set_deadline(Some(gust_executor::time::now()));
-    ///     assert!(a.read(&mut [0u8; 1]).await.is_err());
-    ///     assert!(a.write(b"x").await.is_err());
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_deadline(&self, at: Option<Instant>) {
-        self.set_read_deadline(at);
-        self.set_write_deadline(at);
-    }
-
     /// Shuts down reading, writing or both.
     ///
     /// # Errors
@@ -724,3 +659,11 @@ pub(crate) fn sock_addr(path: &Path) -> io::Result<socket2::SockAddr> {
     }
     socket2::SockAddr::unix(path)
 }
+
+crate::deadline::setters!(
+    UnixStream,
+    "    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    let (s, _peer) = gust_net::UnixStream::pair()?;",
+    "(&s).read(&mut [0u8; 8])",
+    "(&s).write(b\"x\")"
+);

@@ -20,7 +20,6 @@ use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::time::Instant;
 
 /// A Unix-domain datagram socket. Every method takes `&self`: share it
 /// between tasks with an `Arc`. Datagrams keep their boundaries and, unlike
@@ -294,69 +293,6 @@ impl UnixDatagram {
         self.io.io(Direction::Read, |s| s.recv(buf)).await
     }
 
-    /// Go's `SetReadDeadline`: once `at` has passed, receives (pending
-    /// ones included) fail with `TimedOut` ("i/o timeout") until the
-    /// deadline is moved or cleared (`None`). `at` is on the clock of
-    /// [`gust::time::now`](gust_executor::time::now) (virtual under
-    /// `start_paused`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// gust_executor::block_on(async {
-    ///     let (s, _peer) = gust_net::UnixDatagram::pair()?;
-    ///     s.set_read_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)));
-    ///     let e = s.recv(&mut [0u8; 8]).await.unwrap_err(); // nothing comes
-    ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_read_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Read, at);
-    }
-
-    /// Go's `SetWriteDeadline`: as [`set_read_deadline`](Self::set_read_deadline),
-    /// for sends.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// gust_executor::block_on(async {
-    ///     let (s, _peer) = gust_net::UnixDatagram::pair()?;
-    ///     s.set_write_deadline(Some(gust_executor::time::now()));
-    ///     assert_eq!(s.send(b"x").await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
-    ///     s.set_write_deadline(None);
-    ///     s.send(b"x").await?;
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_write_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(Direction::Write, at);
-    }
-
-    /// Go's `SetDeadline`: both [`set_read_deadline`](Self::set_read_deadline)
-    /// and [`set_write_deadline`](Self::set_write_deadline).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// gust_executor::block_on(async {
-    ///     let (s, _peer) = gust_net::UnixDatagram::pair()?;
-    ///     s.set_deadline(Some(gust_executor::time::now()));
-    ///     assert!(s.recv(&mut [0u8; 8]).await.is_err());
-    ///     assert!(s.send(b"x").await.is_err());
-    ///     std::io::Result::Ok(())
-    /// })
-    /// .unwrap();
-    /// ```
-    pub fn set_deadline(&self, at: Option<Instant>) {
-        self.set_read_deadline(at);
-        self.set_write_deadline(at);
-    }
-
     /// The local address (unnamed for an unbound socket or one of a pair).
     ///
     /// # Errors
@@ -459,3 +395,10 @@ fn assert_send_sync(s: &UnixDatagram) {
     fut(s.send(&[]));
     fut(s.send_to(&[], "x"));
 }
+
+crate::deadline::setters!(
+    UnixDatagram,
+    "    let (s, _peer) = gust_net::UnixDatagram::pair()?;",
+    "s.recv(&mut [0u8; 8])",
+    "s.send(b\"x\")"
+);

@@ -237,16 +237,24 @@ fn deadline_set_during_a_poll_is_never_lost() {
             let setter = std::thread::spawn({
                 let (c, go, done) = (c.clone(), go.clone(), done.clone());
                 move || {
-                    let mut last = 0;
+                    let (mut last, mut idle) = (0, 0u32);
                     loop {
                         let round = go.load(SeqCst);
                         if round == usize::MAX {
                             return;
                         }
                         if round == last {
-                            std::hint::spin_loop();
+                            // Spin (to set the deadline within nanoseconds
+                            // of the spawn), then yield (a loaded machine).
+                            idle += 1;
+                            if idle < 20_000 {
+                                std::hint::spin_loop();
+                            } else {
+                                std::thread::yield_now();
+                            }
                             continue;
                         }
+                        idle = 0;
                         for _ in 0..(round * 37) % 4096 {
                             std::hint::spin_loop();
                         }
