@@ -12,16 +12,9 @@ use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn rt(workers: usize) -> gust_executor::runtime::Runtime {
-    Builder::new().workers(workers).build().unwrap()
-}
+mod common;
 
-async fn connected() -> (TcpStream, TcpStream) {
-    let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    let (s, _) = ln.accept().await.unwrap();
-    (c, s)
-}
+use common::{connected, rt};
 
 fn is_timeout(e: &std::io::Error) -> bool {
     e.kind() == ErrorKind::TimedOut && e.to_string() == "i/o timeout"

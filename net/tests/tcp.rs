@@ -2,23 +2,14 @@
 //! halves, cancel safety of accept/read/write, use from tokio, bad input.
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use gust_executor::runtime::Builder;
 use gust_net::{TcpListener, TcpStream};
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
-fn rt(workers: usize) -> gust_executor::runtime::Runtime {
-    Builder::new().workers(workers).build().unwrap()
-}
+mod common;
 
-/// Both ends of a fresh loopback connection: (client, server).
-async fn connected() -> (TcpStream, TcpStream) {
-    let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    let (s, _) = ln.accept().await.unwrap();
-    (c, s)
-}
+use common::{connected, rt};
 
 /// A task per connection echoes; 100 clients each send 1,000 lines and
 /// check every byte back, at 1 and 2 workers.
