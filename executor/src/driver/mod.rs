@@ -53,6 +53,37 @@
 //! Timers inserted earlier than the deadline the poller sleeps until wake it
 //! the same way (`store.rs`).
 //!
+//! # The I/O watch (Go's sysmon, for the poller)
+//!
+//! Only workers poll the OS, between tasks or where they park. A task that
+//! never yields (a computation, a `std::thread::sleep`) holds its worker;
+//! if it holds every worker, nothing polls, and a socket of this runtime
+//! waited on from elsewhere (a plain thread's `block_on`, a tokio task) is
+//! not woken until one comes back. So the timer thread keeps a *watch* on
+//! the driver, [`IO_WATCH`] apart, as Go's sysmon polls the network when
+//! nobody has for 10 ms: when it fires and no worker has polled since it
+//! was armed, nor waits in the poller, it polls without blocking and wakes
+//! what is ready. The rule that keeps one armed whenever it may be needed:
+//!
+//! 1. While sources are registered and no worker waits in the poller, a
+//!    watch is pending, or a worker is about to arm one: a wait that
+//!    stores a waker arms one unless a worker waits in the poller, a
+//!    worker that leaves the poller arms one, and a watch that fires
+//!    re-arms itself unless a worker waits in the poller.
+//! 2. A worker waiting in the poller gets the events itself; the watch that
+//!    finds one there stops, and #1 re-arms it when that worker leaves.
+//!    The leaving worker (`polling := 0`, then swaps the flag to armed)
+//!    and the firing watch (swaps the flag to clear, then reads `polling`)
+//!    meet in the flag's order: if the worker's swap comes first, the
+//!    fire's reads from it (AcqRel) and sees `polling` cleared, and
+//!    re-arms; if the fire's comes first, the worker's reads it cleared and
+//!    arms. Exactly one watch is armed either way (loom model in
+//!    `tests/loom_poller.rs`).
+//!
+//! So an idle runtime, whose worker waits in the poller, keeps no watch
+//! (no wake-ups), and a busy one costs the timer thread a wake-up per
+//! [`IO_WATCH`].
+//!
 //! # Sources
 //!
 //! A source is registered under a token = slab key + a generation in the
@@ -70,7 +101,7 @@ use crate::time::{Action, thread_timers};
 use io::{Direction, ReadyEvent, ScheduledIo};
 use mio::{Events, Interest, Poll as MioPoll, Token};
 use slab::Slab;
-use slot::PollerSlot;
+use slot::{PollerSlot, WatchFlag};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::task::{Context, Poll, Waker};
@@ -86,6 +117,9 @@ const KEY_MASK: usize = (1 << KEY_BITS) - 1;
 const VIRTUAL_RECHECK: Duration = Duration::from_millis(5);
 /// Events taken per `epoll_wait`.
 const EVENTS_CAPACITY: usize = 1024;
+/// How long the poller may go unpolled while no worker waits in it before
+/// the timer thread polls it (module docs; Go's sysmon: 10 ms).
+pub(crate) const IO_WATCH: Duration = Duration::from_millis(10);
 
 /// The poller and its buffers: held by the worker that polls.
 struct Core {
@@ -108,6 +142,11 @@ pub(crate) struct Driver {
     pub(crate) timers: TimerSets,
     /// Which worker waits in the poller.
     polling: PollerSlot,
+    /// An I/O watch is pending on the timer thread (module docs).
+    io_watched: WatchFlag,
+    /// Polls of the OS poller so far (wrapping): the watch polls only if
+    /// no worker has since it was armed.
+    polls: AtomicUsize,
     /// Set once by the runtime's shutdown.
     shutdown: AtomicBool,
     /// Virtual time: `block_on` calls of the runtime that are polling or
@@ -140,6 +179,8 @@ impl Driver {
             num_sources: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             polling: PollerSlot::new(),
+            io_watched: WatchFlag::new(),
+            polls: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             block_ons: AtomicUsize::new(0),
             blocking_jobs: AtomicUsize::new(0),
@@ -210,6 +251,37 @@ impl Driver {
             && self
                 .try_poller()
                 .is_some_and(|mut p| p.poll_io(Some(Duration::ZERO)))
+    }
+
+    /// Arms the I/O watch (module docs, rule #1) unless one is pending, no
+    /// source is registered, or the runtime has shut down.
+    pub(crate) fn watch_io(self: &Arc<Self>) {
+        if !self.has_sources() || self.is_shutdown() || !self.io_watched.arm() {
+            return;
+        }
+        let armed_at = self.polls.load(Ordering::Relaxed);
+        let driver = Arc::downgrade(self);
+        crate::time::store::arm_outside_watch(std::time::Instant::now() + IO_WATCH, move || {
+            if let Some(driver) = driver.upgrade() {
+                driver.io_watch_fire(armed_at);
+            }
+        });
+    }
+
+    /// The I/O watch, on the timer thread: polls if no worker has since
+    /// `armed_at` and none waits in the poller, then re-arms unless one
+    /// does (module docs).
+    fn io_watch_fire(self: &Arc<Self>, armed_at: usize) {
+        self.io_watched.fired();
+        if self.is_shutdown() || self.polling.anyone_after_fire() {
+            return;
+        }
+        // Relaxed: a hint; a worker that polled since has delivered what
+        // was ready then, and polls again at its next turn.
+        if self.polls.load(Ordering::Relaxed) == armed_at {
+            self.poll_io_now();
+        }
+        self.watch_io();
     }
 
     /// Whether any source is registered (racy: a hint for the busy
@@ -297,7 +369,7 @@ impl Driver {
     /// waiter (module docs of `io.rs`). Once the runtime has shut down, an
     /// error, even for a source whose readiness is cached.
     pub(crate) fn poll_ready(
-        &self,
+        self: &Arc<Self>,
         io: &ScheduledIo,
         cx: &mut Context<'_>,
         dir: Direction,
@@ -316,6 +388,11 @@ impl Driver {
             Poll::Ready(None) => Poll::Ready(Err(gone())),
             Poll::Pending => {
                 gust_trace::record(gust_trace::Wait::Io);
+                // Rule #1 of the I/O watch (module docs); a worker in the
+                // poller arms one when it leaves.
+                if !self.io_watched.is_armed() && !self.polling.anyone() {
+                    self.watch_io();
+                }
                 Poll::Pending
             }
         }
@@ -446,6 +523,7 @@ impl Poller<'_> {
         let core = &mut *self.core;
         let res = core.poll.poll(&mut core.events, timeout);
         d.polling.leave();
+        d.polls.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = res {
             // EINTR: a signal; the caller's loop comes back. Anything else
             // would be a bug in how the poller is used.

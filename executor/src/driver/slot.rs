@@ -1,6 +1,7 @@
 //! Which worker waits in the OS poller: the submitter's half of the wake
-//! protocol in `driver/mod.rs` ("Waking the worker in the poller"), kept
-//! apart so that the loom model (`tests/loom_poller.rs`) runs this code.
+//! protocol in `driver/mod.rs` ("Waking the worker in the poller"), and
+//! the I/O watch's flag ("The I/O watch"), kept apart so that the loom
+//! models (`tests/loom_poller.rs`) run this code.
 
 use crate::loom::{AtomicUsize, Ordering};
 
@@ -43,5 +44,44 @@ impl PollerSlot {
     /// Whether any worker waits in the poller (racy; a busy worker's check).
     pub(crate) fn anyone(&self) -> bool {
         self.0.load(Ordering::Relaxed) != 0
+    }
+
+    /// [`anyone`](Self::anyone), for the I/O watch after
+    /// [`WatchFlag::fired`]: Acquire, so that a worker's `leave` before an
+    /// [`WatchFlag::arm`] that the fire's swap read from is seen
+    /// (`driver/mod.rs`, "The I/O watch", rule #2).
+    pub(crate) fn anyone_after_fire(&self) -> bool {
+        self.0.load(Ordering::Acquire) != 0
+    }
+}
+
+/// Whether the I/O watch is pending on the timer thread (`driver/mod.rs`,
+/// "The I/O watch"): 1 from [`arm`](Self::arm) until the watch fires.
+pub(crate) struct WatchFlag(AtomicUsize);
+
+impl WatchFlag {
+    pub(crate) fn new() -> Self {
+        Self(AtomicUsize::new(0))
+    }
+
+    /// Whether a watch is pending (racy: the hot path's pre-check, where a
+    /// stale answer is covered by rule #1 of the I/O watch).
+    pub(crate) fn is_armed(&self) -> bool {
+        self.0.load(Ordering::Relaxed) != 0
+    }
+
+    /// Marks a watch pending; `true` if none was, and the caller must put
+    /// one on the timer thread. AcqRel: a worker that has just left the
+    /// poller calls this, and the swap in [`fired`](Self::fired) that
+    /// reads from it must see that `leave` (rule #2).
+    #[must_use]
+    pub(crate) fn arm(&self) -> bool {
+        self.0.swap(1, Ordering::AcqRel) == 0
+    }
+
+    /// The watch fired: none is pending until the next [`arm`](Self::arm).
+    /// AcqRel: pairs with the swap in `arm` (above).
+    pub(crate) fn fired(&self) {
+        self.0.swap(0, Ordering::AcqRel);
     }
 }

@@ -737,6 +737,10 @@ impl Worker {
                     break;
                 }
             }
+            drop(poller);
+            // Nobody may wait in the poller now: the I/O watch takes over
+            // (rule #1 in driver/mod.rs).
+            self.shared.driver.watch_io();
         } else {
             // Virtual time: the worker in the poller may now jump the clock.
             self.shared.driver.nudge();

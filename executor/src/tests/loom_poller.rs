@@ -100,3 +100,45 @@ fn loom_poller_wake_is_not_lost() {
         worker.join().unwrap();
     });
 }
+
+/// The I/O watch (`driver/mod.rs`, "The I/O watch", rule #2): a worker
+/// leaves the poller while the pending watch fires. Whatever the
+/// interleaving, exactly one watch is armed after both: none would leave
+/// sockets waited on from elsewhere unpolled while the worker is held, two
+/// would double the timer thread's wake-ups for good. Checked to fail:
+/// with `WatchFlag`'s swaps made a relaxed store and load, loom finds a run
+/// that arms none.
+#[test]
+fn loom_io_watch_survives_a_worker_leaving_the_poller() {
+    use crate::driver::slot::WatchFlag;
+    loom::model(|| {
+        let slot = Arc::new(PollerSlot::new());
+        let flag = Arc::new(WatchFlag::new());
+        let armed = Arc::new(AtomicUsize::new(0));
+        // The worker waits in the poller; a watch is pending.
+        slot.enter(0);
+        assert!(flag.arm());
+        let worker = {
+            let (slot, flag, armed) = (slot.clone(), flag.clone(), armed.clone());
+            thread::spawn(move || {
+                // `Poller::poll_io` returns, then `Worker::park` arms.
+                slot.leave();
+                if flag.arm() {
+                    armed.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        // The timer thread: `Driver::io_watch_fire`.
+        flag.fired();
+        if !slot.anyone_after_fire() && flag.arm() {
+            armed.fetch_add(1, Ordering::Relaxed);
+        }
+        worker.join().unwrap();
+        assert_eq!(
+            armed.load(Ordering::Relaxed),
+            1,
+            "watches armed after the race"
+        );
+        assert!(flag.is_armed());
+    });
+}

@@ -190,6 +190,21 @@ pub(crate) fn outside_timers() -> usize {
     (thread.len() + FIRING.load(Ordering::Relaxed)).saturating_sub(WATCHES.load(Ordering::Relaxed))
 }
 
+/// Puts `watch` on the timer thread, due at `at`: a runtime's watch (its
+/// timers' here, its I/O driver's in `driver/mod.rs`), which the deadlock
+/// detector does not count as a timer of anyone's.
+pub(crate) fn arm_outside_watch(at: Instant, watch: impl FnOnce() + Send + 'static) {
+    // Relaxed: a count for the deadlock detector, which re-reads it
+    // (`outside_timers`).
+    WATCHES.fetch_add(1, Ordering::Relaxed);
+    let action = Action::Call(Box::new(move || {
+        WATCHES.fetch_sub(1, Ordering::Relaxed);
+        watch();
+    }));
+    // The timer thread's set never closes.
+    let _ = super::thread_timers().clone().insert(at, action);
+}
+
 /// A set of pending timers.
 pub(crate) struct Timers {
     state: Mutex<State>,
@@ -402,18 +417,12 @@ impl Timers {
             this.lock().watched = false;
             return;
         };
-        let action = Action::Call(Box::new(move || this.watch_fire()));
-        // Relaxed: a count for the deadlock detector, which re-reads it
-        // (`outside_timers`).
-        WATCHES.fetch_add(1, Ordering::Relaxed);
-        // The timer thread's set never closes.
-        let _ = super::thread_timers().clone().insert(at, action);
+        arm_outside_watch(at, move || this.watch_fire());
     }
 
     /// The watch: fires what the busy workers left overdue by the grace,
     /// and re-arms while they stay busy.
     fn watch_fire(self: Arc<Self>) {
-        WATCHES.fetch_sub(1, Ordering::Relaxed);
         let mut due = Vec::new();
         let mut st = self.lock();
         // Only what is overdue by the grace: what is due but not that late
