@@ -430,23 +430,9 @@ impl Context {
     /// ctx.done_blocking();
     /// ```
     pub fn done_blocking(&self) {
-        // On a runtime's worker (a task blocking): its queued tasks go to
-        // the others first (gust-trace's `leave_worker`).
-        let Some(node) = self.node.as_deref() else {
-            let _left = gust_trace::leave_worker();
-            loop {
-                std::thread::park();
-            }
-        };
-        let waker = task::Waker::from(StdArc::new(Unparker(std::thread::current())));
-        let mut key = None;
-        let mut _left = None;
-        // `Ready` forgets the key (tree.rs invariant #7); a spurious unpark
-        // only polls again.
-        while node.poll_done(&mut key, &waker).is_pending() {
-            _left.get_or_insert_with(gust_trace::leave_worker);
-            std::thread::park();
-        }
+        // On a runtime's worker (a task blocking), its queued tasks go to
+        // the others before the thread parks (gust-trace).
+        gust_trace::block_on_thread(self.done());
     }
 
     /// Whether the context has ended.
@@ -790,19 +776,6 @@ impl Drop for Done<'_> {
         if let (Some(node), Some(key)) = (self.node, self.key.take()) {
             node.forget_done(key);
         }
-    }
-}
-
-/// Wakes the thread blocked in [`Context::done_blocking`].
-struct Unparker(std::thread::Thread);
-
-impl task::Wake for Unparker {
-    fn wake(self: StdArc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &StdArc<Self>) {
-        self.0.unpark();
     }
 }
 

@@ -159,6 +159,6 @@ impl Barrier {
     /// assert!(me ^ t.join().unwrap()); // exactly one leader
     /// ```
     pub fn wait_blocking(&self) -> bool {
-        crate::blocking::block_on(self.wait())
+        gust_trace::block_on_thread(self.wait())
     }
 }

@@ -107,7 +107,6 @@
 // mutex and an event-listener event.
 #[cfg(not(loom))]
 mod barrier;
-mod blocking;
 #[cfg(not(loom))]
 mod cond;
 #[cfg(not(loom))]

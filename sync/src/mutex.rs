@@ -144,7 +144,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock_blocking(), 2);
     /// ```
     pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
-        crate::blocking::block_on(self.lock())
+        gust_trace::block_on_thread(self.lock())
     }
 
     /// Locks a mutex in an `Arc`, for a guard that owns a clone of the
@@ -212,7 +212,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock_blocking(), 2);
     /// ```
     pub fn lock_owned_blocking(self: &Arc<Self>) -> OwnedMutexGuard<T> {
-        crate::blocking::block_on(self.lock_owned())
+        gust_trace::block_on_thread(self.lock_owned())
     }
 
     /// A mutable reference to the value, with no locking: `&mut self`

@@ -372,7 +372,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(std::thread::spawn(move || *r).join().unwrap(), 1);
     /// ```
     pub fn read_owned_blocking(self: &Arc<Self>) -> OwnedRwLockReadGuard<T> {
-        crate::blocking::block_on(self.read_owned())
+        gust_trace::block_on_thread(self.read_owned())
     }
 
     /// [`write_owned`](RwLock::write_owned), blocking this thread (not from
@@ -388,7 +388,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*l.read_blocking(), 2);
     /// ```
     pub fn write_owned_blocking(self: &Arc<Self>) -> OwnedRwLockWriteGuard<T> {
-        crate::blocking::block_on(self.write_owned())
+        gust_trace::block_on_thread(self.write_owned())
     }
 
     fn read_guard<'a>(&'a self, permit: SemaphorePermit<'a>) -> RwLockReadGuard<'a, T> {

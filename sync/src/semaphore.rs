@@ -297,7 +297,7 @@ impl Semaphore {
     /// drop(p);
     /// ```
     pub fn acquire_blocking(&self, k: usize) -> Result<SemaphorePermit<'_>, AcquireError> {
-        crate::blocking::block_on(self.acquire(k))
+        gust_trace::block_on_thread(self.acquire(k))
     }
 
     /// Takes `k` permits if they are free now and nobody waits (Go's

@@ -15,8 +15,15 @@
 //!
 //! On a runtime of one worker, nobody is left to run the task waited for:
 //! a task should `.await`, not block.
+//!
+//! [`block_on_thread`] is the one loop those waits share (gust-chan's and
+//! gust-sync's `_blocking` forms, `Context::done_blocking`).
 
-use std::sync::OnceLock;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
 
 /// The executor's two steps: leave the worker (a token for the way back,
 /// null if the thread is no worker), and come back.
@@ -79,5 +86,58 @@ impl Drop for LeftWorker {
         if let (false, Some(h)) = (self.0.is_null(), HOOKS.get()) {
             (h.back)(self.0);
         }
+    }
+}
+
+/// Runs `fut` to completion on this thread, parking it between polls: the
+/// body of every gust `_blocking` wait. Before it first parks it leaves the
+/// worker ([`leave_worker`]), so a task that blocks lets the others run.
+/// One waker per thread, cached, so a wait allocates nothing after the
+/// thread's first. Plumbing between gust's crates (`gust::block_on` is the
+/// user's).
+///
+/// ```
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// std::thread::spawn(move || tx.send(7).unwrap());
+/// let got = gust_trace::block_on_thread(std::future::poll_fn(|cx| {
+///     cx.waker().wake_by_ref(); // a real wait would store the waker
+///     match rx.try_recv() {
+///         Ok(v) => std::task::Poll::Ready(v),
+///         Err(_) => std::task::Poll::Pending,
+///     }
+/// }));
+/// assert_eq!(got, 7);
+/// ```
+#[doc(hidden)]
+pub fn block_on_thread<F: Future>(fut: F) -> F::Output {
+    thread_local! {
+        static WAKER: Waker = Waker::from(Arc::new(Unpark(thread::current())));
+    }
+    let mut fut = pin!(fut);
+    WAKER.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        let mut _left = None;
+        loop {
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+            _left.get_or_insert_with(leave_worker);
+            // A spurious unpark (or a token left by an earlier wake) only
+            // costs one extra poll.
+            thread::park();
+        }
+    })
+}
+
+/// The waker of [`block_on_thread`]: unparks its thread.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }

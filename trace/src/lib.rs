@@ -80,7 +80,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod blocking;
 mod holders;
 
-pub use blocking::{LeftWorker, leave_worker, set_leave_hooks};
+pub use blocking::{LeftWorker, block_on_thread, leave_worker, set_leave_hooks};
 pub use holders::{FOREIGN_SHIFT, Polled, foreign_holders, own_waker, real_waker, will_wake};
 
 /// What a task or `block_on` waits on. `Display` gives the words of Go's
