@@ -182,45 +182,58 @@ macro_rules! setters {
             /// task or its `block_on`). To time out one call,
             /// `gust::time::timeout` around it does too.
             ///
+            /// # Errors
+            ///
+            /// If the socket's runtime has shut down (its operations
+            /// fail then anyway), as Go's returns an error on a closed
+            /// connection.
+            ///
             /// # Examples
             ///
             /// ```
             /// gust_executor::block_on(async {
             #[doc = $make]
-            ///     s.set_read_deadline(Some(gust_executor::time::now()));
+            ///     s.set_read_deadline(Some(gust_executor::time::now()))?;
             #[doc = concat!("    let e = ", $read, ".await.unwrap_err(); // nothing waits")]
             ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
             ///     assert_eq!(e.to_string(), "i/o timeout");
-            ///     s.set_read_deadline(None);
+            ///     s.set_read_deadline(None)?;
             ///     std::io::Result::Ok(())
             /// })
             /// .unwrap();
             /// ```
-            pub fn set_read_deadline(&self, at: Option<std::time::Instant>) {
-                self.io.set_deadline(gust_executor::io::Direction::Read, at);
+            pub fn set_read_deadline(&self, at: Option<std::time::Instant>) -> std::io::Result<()> {
+                self.io.set_deadline(gust_executor::io::Direction::Read, at)
             }
 
             /// Go's `SetWriteDeadline`: as
             /// [`set_read_deadline`](Self::set_read_deadline), for writes
             /// (a write waits while the socket's send buffer is full).
             ///
+            /// # Errors
+            ///
+            /// As [`set_read_deadline`](Self::set_read_deadline)'s.
+            ///
             /// # Examples
             ///
             /// ```
             /// gust_executor::block_on(async {
             #[doc = $make]
-            ///     s.set_write_deadline(Some(gust_executor::time::now()));
+            ///     s.set_write_deadline(Some(gust_executor::time::now()))?;
             #[doc = concat!("    let e = ", $write, ".await.unwrap_err();")]
             ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-            ///     s.set_write_deadline(None);
+            ///     s.set_write_deadline(None)?;
             #[doc = concat!("    ", $write, ".await?;")]
             ///     std::io::Result::Ok(())
             /// })
             /// .unwrap();
             /// ```
-            pub fn set_write_deadline(&self, at: Option<std::time::Instant>) {
+            pub fn set_write_deadline(
+                &self,
+                at: Option<std::time::Instant>,
+            ) -> std::io::Result<()> {
                 self.io
-                    .set_deadline(gust_executor::io::Direction::Write, at);
+                    .set_deadline(gust_executor::io::Direction::Write, at)
             }
 
             /// Go's `SetDeadline`: both
@@ -229,21 +242,25 @@ macro_rules! setters {
             /// task's `set_deadline(Some(now()))` stops a read or write
             /// that waits (Go's way to unblock a reader).
             ///
+            /// # Errors
+            ///
+            /// As [`set_read_deadline`](Self::set_read_deadline)'s.
+            ///
             /// # Examples
             ///
             /// ```
             /// gust_executor::block_on(async {
             #[doc = $make]
-            ///     s.set_deadline(Some(gust_executor::time::now()));
+            ///     s.set_deadline(Some(gust_executor::time::now()))?;
             #[doc = concat!("    assert!(", $read, ".await.is_err());")]
             #[doc = concat!("    assert!(", $write, ".await.is_err());")]
             ///     std::io::Result::Ok(())
             /// })
             /// .unwrap();
             /// ```
-            pub fn set_deadline(&self, at: Option<std::time::Instant>) {
-                self.set_read_deadline(at);
-                self.set_write_deadline(at);
+            pub fn set_deadline(&self, at: Option<std::time::Instant>) -> std::io::Result<()> {
+                self.set_read_deadline(at)?;
+                self.set_write_deadline(at)
             }
         }
     };

@@ -63,7 +63,7 @@
 //!     });
 //!     // Another task stops the waiting read: Go's `conn.SetDeadline(time.Now())`.
 //!     gust_executor::time::sleep(Duration::from_millis(1)).await;
-//!     s.set_deadline(Some(gust_executor::time::now()));
+//!     s.set_deadline(Some(gust_executor::time::now()))?;
 //!     let e = reader.await.unwrap().unwrap_err();
 //!     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
 //!     std::io::Result::Ok(())

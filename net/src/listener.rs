@@ -40,9 +40,13 @@ impl<S: Source> Listening<S> {
         self.io.get()
     }
 
-    /// Sets (`None`: clears) the deadline of accepts (`deadline.rs`).
-    pub(crate) fn set_deadline(&self, at: Option<std::time::Instant>) {
-        self.io.set_deadline(Direction::Read, at);
+    /// Sets (`None`: clears) the deadline of accepts (`deadline.rs`); an
+    /// error once the listener is closed (Go's) or its runtime shut down.
+    pub(crate) fn set_deadline(&self, at: Option<std::time::Instant>) -> io::Result<()> {
+        if self.is_closed() {
+            return Err(closed());
+        }
+        self.io.set_deadline(Direction::Read, at)
     }
 
     pub(crate) fn is_closed(&self) -> bool {

@@ -35,9 +35,18 @@ impl<S: Source> Registered<S> {
             .expect("gust-net: source used after drop")
     }
 
-    /// Sets (`None`: clears) the deadline of `dir` (`deadline.rs`).
-    pub(crate) fn set_deadline(&self, dir: Direction, at: Option<std::time::Instant>) {
+    /// Sets (`None`: clears) the deadline of `dir` (`deadline.rs`); an
+    /// error if the socket's runtime has shut down (its operations fail
+    /// anyway: nothing is left to time out).
+    pub(crate) fn set_deadline(
+        &self,
+        dir: Direction,
+        at: Option<std::time::Instant>,
+    ) -> io::Result<()> {
+        // A read of the cached readiness, only for its shut-down check.
+        self.reg.try_ready(dir)?;
         self.deadlines.set(dir, at, &self.reg.wakeup());
+        Ok(())
     }
 
     /// `poll` (an operation in `dir`), unless `dir`'s deadline has passed

@@ -176,6 +176,10 @@ macro_rules! deadlines {
         impl $half {
             #[doc = concat!("Go's `SetReadDeadline` on the connection (both halves' reads): see [`", $stream, "::set_read_deadline`](crate::", $stream, "::set_read_deadline).")]
             ///
+            /// # Errors
+            ///
+            /// If the socket's runtime has shut down.
+            ///
             /// # Examples
             ///
             /// ```
@@ -183,19 +187,23 @@ macro_rules! deadlines {
             /// gust_executor::block_on(async {
             #[doc = $make]
             ///     let (mut r, w) = a.into_split();
-            ///     w.set_read_deadline(Some(gust_executor::time::now())); // either half
+            ///     w.set_read_deadline(Some(gust_executor::time::now()))?; // either half
             ///     let e = r.read(&mut [0u8; 4]).await.unwrap_err();
             ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-            ///     r.set_read_deadline(None);
+            ///     r.set_read_deadline(None)?;
             ///     std::io::Result::Ok(())
             /// })
             /// .unwrap();
             /// ```
-            pub fn set_read_deadline(&self, at: Option<std::time::Instant>) {
-                self.io.set_deadline(gust_executor::io::Direction::Read, at);
+            pub fn set_read_deadline(&self, at: Option<std::time::Instant>) -> std::io::Result<()> {
+                self.io.set_deadline(gust_executor::io::Direction::Read, at)
             }
 
             #[doc = concat!("Go's `SetWriteDeadline` on the connection (both halves' writes): see [`", $stream, "::set_write_deadline`](crate::", $stream, "::set_write_deadline).")]
+            ///
+            /// # Errors
+            ///
+            /// If the socket's runtime has shut down.
             ///
             /// # Examples
             ///
@@ -204,18 +212,22 @@ macro_rules! deadlines {
             /// gust_executor::block_on(async {
             #[doc = $make]
             ///     let (r, mut w) = a.into_split();
-            ///     r.set_write_deadline(Some(gust_executor::time::now())); // either half
+            ///     r.set_write_deadline(Some(gust_executor::time::now()))?; // either half
             ///     let e = w.write(b"late").await.unwrap_err();
             ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
             ///     std::io::Result::Ok(())
             /// })
             /// .unwrap();
             /// ```
-            pub fn set_write_deadline(&self, at: Option<std::time::Instant>) {
-                self.io.set_deadline(gust_executor::io::Direction::Write, at);
+            pub fn set_write_deadline(&self, at: Option<std::time::Instant>) -> std::io::Result<()> {
+                self.io.set_deadline(gust_executor::io::Direction::Write, at)
             }
 
             #[doc = concat!("Go's `SetDeadline` on the connection: both of the above (see [`", $stream, "::set_deadline`](crate::", $stream, "::set_deadline)).")]
+            ///
+            /// # Errors
+            ///
+            /// If the socket's runtime has shut down.
             ///
             /// # Examples
             ///
@@ -224,16 +236,16 @@ macro_rules! deadlines {
             /// gust_executor::block_on(async {
             #[doc = $make]
             ///     let (mut r, mut w) = a.into_split();
-            ///     w.set_deadline(Some(gust_executor::time::now()));
+            ///     w.set_deadline(Some(gust_executor::time::now()))?;
             ///     assert!(r.read(&mut [0u8; 1]).await.is_err());
             ///     assert!(w.write(b"x").await.is_err());
             ///     std::io::Result::Ok(())
             /// })
             /// .unwrap();
             /// ```
-            pub fn set_deadline(&self, at: Option<std::time::Instant>) {
-                self.set_read_deadline(at);
-                self.set_write_deadline(at);
+            pub fn set_deadline(&self, at: Option<std::time::Instant>) -> std::io::Result<()> {
+                self.set_read_deadline(at)?;
+                self.set_write_deadline(at)
             }
         }
     };

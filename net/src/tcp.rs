@@ -245,24 +245,29 @@ impl TcpListener {
     /// arrive meanwhile wait in the queue. `at` is on the clock of
     /// [`gust::time::now`](gust_executor::time::now).
     ///
+    /// # Errors
+    ///
+    /// Once the listener is closed (`NotConnected`, Go's `net.ErrClosed`),
+    /// or if its runtime has shut down.
+    ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
     /// gust_executor::block_on(async {
     ///     let ln = gust_net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     ln.set_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)));
+    ///     ln.set_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)))?;
     ///     let e = ln.accept().await.map(drop).unwrap_err(); // nobody connects
     ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    ///     ln.set_deadline(None);
+    ///     ln.set_deadline(None)?;
     ///     let _c = gust_net::TcpStream::connect(ln.local_addr()?).await?;
     ///     ln.accept().await?;
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
     /// ```
-    pub fn set_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(at);
+    pub fn set_deadline(&self, at: Option<Instant>) -> io::Result<()> {
+        self.io.set_deadline(at)
     }
 
     /// Stops listening, as Go's `ln.Close()`, from any task: every

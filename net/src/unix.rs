@@ -265,6 +265,11 @@ impl UnixListener {
     /// arrive meanwhile wait in the queue. `at` is on the clock of
     /// [`gust::time::now`](gust_executor::time::now).
     ///
+    /// # Errors
+    ///
+    /// Once the listener is closed (`NotConnected`, Go's `net.ErrClosed`),
+    /// or if its runtime has shut down.
+    ///
     /// # Examples
     ///
     /// ```
@@ -273,15 +278,15 @@ impl UnixListener {
     /// let _ = std::fs::remove_file(&path);
     /// gust_executor::block_on(async {
     ///     let ln = gust_net::UnixListener::bind(&path)?;
-    ///     ln.set_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)));
+    ///     ln.set_deadline(Some(gust_executor::time::now() + Duration::from_millis(5)))?;
     ///     let e = ln.accept().await.map(drop).unwrap_err(); // nobody connects
     ///     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
     ///     std::io::Result::Ok(())
     /// })
     /// .unwrap();
     /// ```
-    pub fn set_deadline(&self, at: Option<Instant>) {
-        self.io.set_deadline(at);
+    pub fn set_deadline(&self, at: Option<Instant>) -> io::Result<()> {
+        self.io.set_deadline(at)
     }
 
     /// Stops listening, from any task, as

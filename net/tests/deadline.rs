@@ -27,13 +27,14 @@ fn is_timeout(e: &std::io::Error) -> bool {
 fn passed_read_deadline_fails_reads_and_loses_nothing() {
     rt(1).block_on(async {
         let (mut c, mut s) = connected().await;
-        c.set_read_deadline(Some(now() - Duration::from_millis(1)));
+        c.set_read_deadline(Some(now() - Duration::from_millis(1)))
+            .unwrap();
         let e = c.read(&mut [0u8; 4]).await.unwrap_err();
         assert!(is_timeout(&e), "{e}");
         s.write_all(b"data").await.unwrap();
         let e = c.read(&mut [0u8; 4]).await.unwrap_err();
         assert!(is_timeout(&e), "bytes there, deadline passed: {e}");
-        c.set_read_deadline(None);
+        c.set_read_deadline(None).unwrap();
         let mut buf = [0u8; 4];
         c.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"data");
@@ -49,13 +50,15 @@ fn waiting_read_ends_at_its_deadline() {
         rt(workers).block_on(async {
             let (mut c, mut s) = connected().await;
             let start = Instant::now();
-            c.set_read_deadline(Some(now() + Duration::from_millis(20)));
+            c.set_read_deadline(Some(now() + Duration::from_millis(20)))
+                .unwrap();
             let e = c.read(&mut [0u8; 4]).await.unwrap_err();
             let took = start.elapsed();
             assert!(is_timeout(&e), "{e}");
             assert!(took >= Duration::from_millis(20), "early: {took:?}");
             assert!(took < Duration::from_secs(5), "late: {took:?}");
-            c.set_read_deadline(Some(now() + Duration::from_secs(30)));
+            c.set_read_deadline(Some(now() + Duration::from_secs(30)))
+                .unwrap();
             s.write_all(b"x").await.unwrap();
             let mut b = [0u8; 1];
             c.read_exact(&mut b).await.unwrap();
@@ -78,16 +81,17 @@ fn another_task_stops_a_waiting_read() {
                 async move { (&*c).read(&mut [0u8; 4]).await }
             });
             // Moved far out while the read waits: it goes on waiting.
-            c.set_read_deadline(Some(now() + Duration::from_secs(3600)));
+            c.set_read_deadline(Some(now() + Duration::from_secs(3600)))
+                .unwrap();
             gust_executor::time::sleep(Duration::from_millis(5)).await;
             assert!(!reader.is_finished());
-            c.set_deadline(Some(now()));
+            c.set_deadline(Some(now())).unwrap();
             let e = reader.await.unwrap().unwrap_err();
             assert!(is_timeout(&e), "{e}");
             // The halves share the connection's deadlines: the writing
             // half stops a read waiting on the reading half.
             let c = Arc::into_inner(c).unwrap();
-            c.set_deadline(None);
+            c.set_deadline(None).unwrap();
             let (mut r, w) = c.into_split();
             let reader = gust_executor::spawn(async move {
                 let res = r.read(&mut [0u8; 4]).await;
@@ -95,11 +99,11 @@ fn another_task_stops_a_waiting_read() {
             });
             gust_executor::time::sleep(Duration::from_millis(5)).await;
             assert!(!reader.is_finished());
-            w.set_read_deadline(Some(now()));
+            w.set_read_deadline(Some(now())).unwrap();
             let (mut r, res) = reader.await.unwrap();
             assert!(is_timeout(&res.unwrap_err()));
             s.write_all(b"go").await.unwrap();
-            w.set_read_deadline(None);
+            w.set_read_deadline(None).unwrap();
             let mut buf = [0u8; 2];
             r.read_exact(&mut buf).await.unwrap();
             assert_eq!(&buf, b"go");
@@ -114,7 +118,8 @@ fn another_task_stops_a_waiting_read() {
 fn write_deadline_ends_a_blocked_writer() {
     rt(2).block_on(async {
         let (mut c, s) = connected().await;
-        c.set_write_deadline(Some(now() + Duration::from_millis(50)));
+        c.set_write_deadline(Some(now() + Duration::from_millis(50)))
+            .unwrap();
         let chunk = vec![7u8; 64 * 1024];
         let mut sent = 0usize;
         let e = loop {
@@ -125,7 +130,7 @@ fn write_deadline_ends_a_blocked_writer() {
         };
         assert!(is_timeout(&e), "{e}");
         assert!(sent > 0);
-        c.set_write_deadline(None);
+        c.set_write_deadline(None).unwrap();
         let reader = gust_executor::spawn(async move {
             let mut s = s;
             let mut got = 0usize;
@@ -152,13 +157,14 @@ fn write_deadline_ends_a_blocked_writer() {
 fn accept_deadline() {
     rt(1).block_on(async {
         let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        ln.set_deadline(Some(now() + Duration::from_millis(10)));
+        ln.set_deadline(Some(now() + Duration::from_millis(10)))
+            .unwrap();
         let e = ln.accept().await.map(drop).unwrap_err();
         assert!(is_timeout(&e), "{e}");
         let _c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
         let e = ln.accept().await.map(drop).unwrap_err();
         assert!(is_timeout(&e), "still passed: {e}");
-        ln.set_deadline(None);
+        ln.set_deadline(None).unwrap();
         ln.accept().await.unwrap();
     });
 }
@@ -169,11 +175,12 @@ fn udp_receive_deadline() {
     rt(1).block_on(async {
         let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        b.set_read_deadline(Some(now() + Duration::from_millis(10)));
+        b.set_read_deadline(Some(now() + Duration::from_millis(10)))
+            .unwrap();
         let e = b.recv_from(&mut [0u8; 8]).await.unwrap_err();
         assert!(is_timeout(&e), "{e}");
         a.send_to(b"hi", b.local_addr().unwrap()).await.unwrap();
-        b.set_read_deadline(None);
+        b.set_read_deadline(None).unwrap();
         let mut buf = [0u8; 8];
         let (n, _) = b.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"hi");
@@ -193,7 +200,8 @@ fn deadline_on_the_virtual_clock() {
     rt.block_on(async {
         let (mut c, _s) = connected().await;
         let start = now();
-        c.set_read_deadline(Some(start + Duration::from_secs(3600)));
+        c.set_read_deadline(Some(start + Duration::from_secs(3600)))
+            .unwrap();
         let e = c.read(&mut [0u8; 4]).await.unwrap_err();
         assert!(is_timeout(&e), "{e}");
         assert!(now() >= start + Duration::from_secs(3600));
@@ -251,14 +259,14 @@ fn deadline_set_during_a_poll_is_never_lost() {
                         for _ in 0..(round * 37) % 4096 {
                             std::hint::spin_loop();
                         }
-                        c.set_read_deadline(Some(now()));
+                        c.set_read_deadline(Some(now())).unwrap();
                         done.store(round, SeqCst);
                         last = round;
                     }
                 }
             });
             for round in 1..=5000 {
-                c.set_read_deadline(None);
+                c.set_read_deadline(None).unwrap();
                 let reader = gust_executor::spawn({
                     let c = c.clone();
                     async move { (&*c).read(&mut [0u8; 1]).await }
@@ -277,4 +285,26 @@ fn deadline_set_during_a_poll_is_never_lost() {
     });
     rx.recv_timeout(Duration::from_secs(60))
         .expect("the rounds failed (above), or a read missed its deadline's wake-up");
+}
+
+/// Setting a deadline says when it cannot matter, as Go's `SetDeadline`
+/// returns an error: on a closed listener ("use of closed network
+/// connection"), and on a socket whose runtime has shut down.
+#[test]
+fn setting_a_deadline_on_a_closed_listener_or_a_gone_runtime_is_an_error() {
+    let rt1 = rt(1);
+    let (ln, c) = rt1.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ln.set_deadline(Some(now())).unwrap();
+        let (c, _s) = connected().await;
+        c.set_deadline(Some(now())).unwrap();
+        (ln, c)
+    });
+    ln.close().unwrap();
+    let e = ln.set_deadline(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotConnected, "{e}");
+    drop(rt1);
+    let e = c.set_read_deadline(None).unwrap_err();
+    assert!(e.to_string().contains("shut down"), "{e}");
+    assert!(c.set_deadline(Some(now())).is_err());
 }
