@@ -307,12 +307,17 @@ fn a_channel_nobody_can_receive_from_is_dropped() {
 #[test]
 fn signals_that_cannot_be_caught_are_an_error_naming_them() {
     let (a, _ra) = gust::chan::<Signal>(1);
-    use signal_hook::consts::signal::{SIGBUS, SIGKILL, SIGSEGV, SIGSTOP};
     for (bad, name) in [
-        (Signal::from_raw(SIGKILL), "SIGKILL"),
-        (Signal::from_raw(SIGSTOP), "SIGSTOP"),
-        (Signal::from_raw(SIGSEGV), "SIGSEGV"),
-        (Signal::from_raw(SIGBUS), "SIGBUS"),
+        (Signal::SIGKILL, "SIGKILL"),
+        (Signal::SIGSTOP, "SIGSTOP"),
+        (Signal::SIGSEGV, "SIGSEGV"),
+        (Signal::SIGBUS, "SIGBUS"),
+        (Signal::SIGFPE, "SIGFPE"),
+        (Signal::SIGILL, "SIGILL"),
+        (
+            Signal::from_raw(signal_hook::consts::signal::SIGKILL),
+            "SIGKILL",
+        ),
     ] {
         let err = signal::notify(&a, &[Signal::SIGUSR1, bad]).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);

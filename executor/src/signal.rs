@@ -137,6 +137,25 @@ impl Signal {
         Signal::SIGIO,
     ];
 
+    /// Kill (`syscall.SIGKILL`): no process can catch it, so [`notify`]
+    /// and [`ignore`] refuse it; to send, or to name in a message.
+    pub const SIGKILL: Signal = Signal(sig::SIGKILL);
+    /// Stop (`syscall.SIGSTOP`): cannot be caught, as
+    /// [`SIGKILL`](Signal::SIGKILL).
+    pub const SIGSTOP: Signal = Signal(sig::SIGSTOP);
+    /// Abort, what `std::process::abort` raises (`syscall.SIGABRT`).
+    pub const SIGABRT: Signal = Signal(sig::SIGABRT);
+    /// Invalid memory reference (`syscall.SIGSEGV`): a fault of the program
+    /// itself, which [`notify`] refuses (relayed, it would come back at once
+    /// from the same instruction); so do the next three.
+    pub const SIGSEGV: Signal = Signal(sig::SIGSEGV);
+    /// Bus error (`syscall.SIGBUS`).
+    pub const SIGBUS: Signal = Signal(sig::SIGBUS);
+    /// Arithmetic fault (`syscall.SIGFPE`).
+    pub const SIGFPE: Signal = Signal(sig::SIGFPE);
+    /// Illegal instruction (`syscall.SIGILL`).
+    pub const SIGILL: Signal = Signal(sig::SIGILL);
+
     /// The signal with this number (whether it can be caught is checked by
     /// [`notify`] and [`ignore`]).
     ///
