@@ -69,9 +69,11 @@
 //!    watch is pending, or a worker is about to arm one: a wait that
 //!    stores a waker arms one unless a worker waits in the poller, a
 //!    worker that leaves the poller arms one, and a watch that fires
-//!    re-arms itself unless a worker waits in the poller.
+//!    re-arms itself unless a worker has waited in the poller since the
+//!    watch was armed (the runtime is idle).
 //! 2. A worker waiting in the poller gets the events itself; the watch that
-//!    finds one there stops, and #1 re-arms it when that worker leaves.
+//!    finds one there, and no poll since it was armed, stops, and #1
+//!    re-arms it when that worker leaves.
 //!    The leaving worker (`polling := 0`, then swaps the flag to armed)
 //!    and the firing watch (swaps the flag to clear, then reads `polling`)
 //!    meet in the flag's order: if the worker's swap comes first, the
@@ -82,7 +84,9 @@
 //!
 //! So an idle runtime, whose worker waits in the poller, keeps no watch
 //! (no wake-ups), and a busy one costs the timer thread a wake-up per
-//! [`IO_WATCH`].
+//! [`IO_WATCH`]: while the runtime stays active the watch re-arms from the
+//! timer thread, so that workers leaving the poller find it armed and do
+//! not wake that thread to arm another.
 //!
 //! # Sources
 //!
@@ -273,14 +277,23 @@ impl Driver {
     /// does (module docs).
     fn io_watch_fire(self: &Arc<Self>, armed_at: usize) {
         self.io_watched.fired();
-        if self.is_shutdown() || self.polling.anyone_after_fire() {
+        if self.is_shutdown() {
             return;
         }
         // Relaxed: a hint; a worker that polled since has delivered what
         // was ready then, and polls again at its next turn.
-        if self.polls.load(Ordering::Relaxed) == armed_at {
+        let polled = self.polls.load(Ordering::Relaxed) != armed_at;
+        if self.polling.anyone_after_fire() {
+            if !polled {
+                // A worker has waited in the poller all along: the runtime
+                // is idle. Stop; that worker re-arms when it leaves.
+                return;
+            }
+        } else if !polled {
             self.poll_io_now();
         }
+        // Re-armed from this thread while the runtime is active: a
+        // worker's arm would wake the timer thread once more.
         self.watch_io();
     }
 

@@ -110,8 +110,14 @@ fn loom_poller_wake_is_not_lost() {
 /// that arms none.
 #[test]
 fn loom_io_watch_survives_a_worker_leaving_the_poller() {
+    for polled_since in [false, true] {
+        io_watch_model(polled_since);
+    }
+}
+
+fn io_watch_model(polled_since: bool) {
     use crate::driver::slot::WatchFlag;
-    loom::model(|| {
+    loom::model(move || {
         let slot = Arc::new(PollerSlot::new());
         let flag = Arc::new(WatchFlag::new());
         let armed = Arc::new(AtomicUsize::new(0));
@@ -128,9 +134,11 @@ fn loom_io_watch_survives_a_worker_leaving_the_poller() {
                 }
             })
         };
-        // The timer thread: `Driver::io_watch_fire`.
+        // The timer thread: `Driver::io_watch_fire`, in the case that can
+        // stop (no poll since the watch was armed); with polls since, it
+        // re-arms whatever it reads, which `arm`'s swap keeps to one.
         flag.fired();
-        if !slot.anyone_after_fire() && flag.arm() {
+        if (polled_since || !slot.anyone_after_fire()) && flag.arm() {
             armed.fetch_add(1, Ordering::Relaxed);
         }
         worker.join().unwrap();
