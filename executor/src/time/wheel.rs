@@ -49,12 +49,15 @@
 //! of the wheel.
 //!
 //! **The next deadline** (what a firer sleeps until): the earliest entry's
-//! deadline if the earliest non-empty slot is of level 0 (a scan of that
-//! slot), else the start of that slot: a lower bound. A firer that wakes
-//! at a lower bound advances, which cascades the slot, and asks again, so
-//! an entry is cascaded at most once per level, as in any timing wheel,
-//! and a deadline far away costs nothing until it nears. A virtual clock
-//! jumps to the lower bound the same way, then on (`driver/mod.rs`).
+//! deadline if the earliest non-empty slot is of level 0 or holds at most
+//! [`EXACT_SCAN`] entries (a scan of that slot: by invariant #3 its
+//! earliest entry is the wheel's), else the start of that slot: a lower
+//! bound. A firer that wakes at a lower bound advances, which cascades the
+//! slot, and asks again, so an entry is cascaded at most once per level,
+//! as in any timing wheel, and a deadline far away costs nothing until it
+//! nears; one that wakes at the exact deadline advances past every slot
+//! start on the way in one pop. A virtual clock jumps to the next deadline
+//! the same way (`driver/mod.rs`).
 //!
 //! # Invariants
 //!
@@ -90,6 +93,13 @@ const NIL: u32 = u32::MAX;
 /// An empty wheel keeps room for this many entries; more is given back
 /// ([`Wheel::release_spare`]).
 const KEEP_ROOM: usize = 1024;
+
+/// The most entries [`Wheel::next_deadline`] scans in a slot above level 0
+/// for the exact deadline: a firer that sleeps until a few timers' exact
+/// deadline wakes once, where one that slept until the slot's start woke
+/// once per level on the way down (a lone 10 ms timer woke the timer
+/// thread twice); a crowded slot gives its start, as before.
+const EXACT_SCAN: usize = 16;
 
 /// Sorts taken entries into the order timers fire in: by deadline, then by
 /// id (insertion order), as the ordered map did (module docs).
@@ -250,16 +260,26 @@ impl<A> Wheel<A> {
         self.elapsed = self.elapsed.max(now_tick);
     }
 
-    /// When the earliest entry is due, or a lower bound on it: exact if it
-    /// is at level 0, else the start of its slot, before which no entry is
-    /// due (module docs). `None` if the wheel is empty.
+    /// When the earliest entry is due, or a lower bound on it: exact if its
+    /// slot is of level 0 or holds at most [`EXACT_SCAN`] entries, else the
+    /// start of its slot, before which no entry is due (module docs).
+    /// `None` if the wheel is empty.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let (level, slot, start) = self.next_slot()?;
         let slot_start = self
             .base
             .checked_add(Duration::from_nanos(start << TICK_SHIFT));
         match slot_start {
-            Some(at) if level > 0 => Some(at),
+            Some(at) if level > 0 => {
+                let mut earliest = None;
+                for (n, e) in self.list(level, slot).enumerate() {
+                    if n == EXACT_SCAN {
+                        return Some(at);
+                    }
+                    earliest = Some(earliest.map_or(e.deadline, |d: Instant| d.min(e.deadline)));
+                }
+                earliest
+            }
             _ => self.list(level, slot).map(|e| e.deadline).min(),
         }
     }
@@ -404,13 +424,37 @@ mod tests {
         assert_eq!(pop(&mut w, base + NS(300)), [0, 2], "ids break ties");
         assert_eq!(pop(&mut w, base + NS(699)), Vec::<u64>::new());
         assert_eq!(pop(&mut w, base + NS(700)), [1]);
-        // A lower bound at most, never after the deadline.
-        let next = w.next_deadline().unwrap();
-        assert!(next <= base + NS(100_000) && next > base + NS(700));
+        // A slot above level 0 with few entries: exact.
+        assert_eq!(w.next_deadline(), Some(base + NS(100_000)));
         assert_eq!(pop(&mut w, base + NS(99_999)), Vec::<u64>::new());
         assert_eq!(pop(&mut w, base + NS(20_000_000_000)), [11, 10, 12]);
         assert_eq!(w.len(), 0);
         assert_eq!(w.next_deadline(), None);
+    }
+
+    /// Above level 0, a slot of up to `EXACT_SCAN` entries gives its
+    /// earliest deadline; a crowded one its start, and the pop at that
+    /// start fires nothing and cascades (the firer then asks again).
+    #[test]
+    fn next_deadline_is_exact_unless_the_slot_is_crowded() {
+        for n in [1, EXACT_SCAN, EXACT_SCAN + 1] {
+            let (mut w, base) = wheel();
+            // 10 ms: level 2, in one 4.2 ms slot with the others.
+            for i in 0..n as u64 {
+                w.insert(base + NS(10_000_000 + 1_000 * (n as u64 - i)), i, i);
+            }
+            let earliest = base + NS(10_001_000);
+            let next = w.next_deadline().unwrap();
+            if n <= EXACT_SCAN {
+                assert_eq!(next, earliest, "{n} entries");
+            } else {
+                assert!(next < earliest, "{n} entries: the slot's start");
+                assert_eq!(pop(&mut w, next), Vec::<u64>::new());
+                assert!(w.next_deadline().unwrap() <= earliest);
+            }
+            // A pop at the exact deadline goes through every level at once.
+            assert_eq!(pop(&mut w, earliest), [n as u64 - 1]);
+        }
     }
 
     #[test]
