@@ -4,7 +4,9 @@
 //! ended, at any worker count (found by a trial from outside). The
 //! `_blocking` waits now leave the worker first, as `gust::block_on` does
 //! (gust-trace's `leave_worker`). A task should `.await`; these must still
-//! not hang where another worker can help.
+//! not hang, where another worker can help and, on one worker (or with
+//! every worker blocked), where a stand-in runs the runtime's tasks
+//! meanwhile (executor/src/scheduler/stand_in.rs): they hung there before.
 
 mod common;
 
@@ -20,9 +22,16 @@ fn in_task(workers: usize, what: &'static str, body: impl FnOnce() + Send + 'sta
     });
 }
 
+/// [`in_task`] at 1 and 2 workers.
+fn in_tasks(what: &'static str, body: impl Fn() + Send + Sync + Clone + 'static) {
+    for workers in [1, 2] {
+        in_task(workers, what, body.clone());
+    }
+}
+
 #[test]
 fn recv_blocking_on_a_just_spawned_sender() {
-    for workers in [2, 4] {
+    for workers in [1, 2, 4] {
         in_task(workers, "recv_blocking hung", || {
             let (tx, rx) = gust::chan::<u32>(0);
             drop(gust::spawn(async move { tx.send(5).await.unwrap() }));
@@ -33,7 +42,7 @@ fn recv_blocking_on_a_just_spawned_sender() {
 
 #[test]
 fn send_blocking_to_a_just_spawned_receiver() {
-    in_task(2, "send_blocking hung", || {
+    in_tasks("send_blocking hung", || {
         let (tx, rx) = gust::chan::<u32>(0);
         let h = gust::spawn(async move { rx.recv().await });
         tx.send_blocking(7).unwrap();
@@ -43,7 +52,7 @@ fn send_blocking_to_a_just_spawned_receiver() {
 
 #[test]
 fn wait_blocking_on_a_just_spawned_task() {
-    in_task(2, "WaitGroup::wait_blocking hung", || {
+    in_tasks("WaitGroup::wait_blocking hung", || {
         let wg = gust::WaitGroup::new();
         wg.go(async {});
         wg.wait_blocking();
@@ -52,7 +61,7 @@ fn wait_blocking_on_a_just_spawned_task() {
 
 #[test]
 fn lock_blocking_held_by_a_just_spawned_task() {
-    in_task(2, "Mutex::lock_blocking hung", || {
+    in_tasks("Mutex::lock_blocking hung", || {
         let m = std::sync::Arc::new(gust::sync::Mutex::new(0));
         let g = m.try_lock_owned().unwrap();
         // The holder unlocks once it runs.
@@ -63,7 +72,7 @@ fn lock_blocking_held_by_a_just_spawned_task() {
 
 #[test]
 fn done_blocking_on_a_just_spawned_cancel() {
-    in_task(2, "Context::done_blocking hung", || {
+    in_tasks("Context::done_blocking hung", || {
         let (ctx, cancel) = gust::Context::background().with_cancel();
         drop(gust::spawn(async move { cancel.cancel() }));
         ctx.done_blocking();
@@ -74,11 +83,62 @@ fn done_blocking_on_a_just_spawned_cancel() {
 /// next runs on its runtime, and the task goes on.
 #[test]
 fn the_worker_comes_back_after_the_wait() {
-    in_task(2, "the task did not go on", || {
+    in_tasks("the task did not go on", || {
         let (tx, rx) = gust::chan::<u32>(1);
         drop(gust::spawn(async move { tx.send(1).await.unwrap() }));
         assert_eq!(rx.recv_blocking(), Some(1));
         let h = gust::spawn(async { 2 });
         assert_eq!(gust::block_on(h).unwrap(), 2);
+    });
+}
+
+/// `gust::block_on` inside a task of a one-worker runtime, on another task
+/// of that runtime.
+#[test]
+fn block_on_a_task_of_the_same_one_worker_runtime() {
+    in_task(1, "block_on in a task hung", || {
+        let h = gust::spawn(async {
+            gust::time::sleep(Duration::from_millis(1)).await;
+            3
+        });
+        assert_eq!(gust::block_on(h).unwrap(), 3);
+    });
+}
+
+/// Blocking inside blocking: the task the stand-in runs blocks too, on a
+/// task a second stand-in must run; each wait ends, in order.
+#[test]
+fn nested_blocking_waits_on_one_worker() {
+    in_task(1, "nested blocking waits hung", || {
+        let (tx1, rx1) = gust::chan::<u32>(0);
+        let (tx2, rx2) = gust::chan::<u32>(0);
+        drop(gust::spawn(async move {
+            drop(gust::spawn(async move {
+                tx2.send(2).await.unwrap();
+                tx1.send(1).await.unwrap();
+            }));
+            assert_eq!(rx2.recv_blocking(), Some(2));
+        }));
+        assert_eq!(rx1.recv_blocking(), Some(1));
+    });
+}
+
+/// Every worker blocked at two workers: both block on what a third task
+/// sends.
+#[test]
+fn every_worker_blocked_at_two_workers() {
+    in_task(2, "two blocked workers hung", || {
+        let (tx, rx) = gust::chan::<u32>(0);
+        let rx2 = rx.clone();
+        // The other task blocks on its worker, this one on its own; the
+        // sender runs wherever it can.
+        let other = gust::spawn(async move { rx2.recv_blocking() });
+        drop(gust::spawn(async move {
+            tx.send(1).await.unwrap();
+            tx.send(2).await.unwrap();
+        }));
+        let mine = rx.recv_blocking().unwrap();
+        let theirs = gust::block_on(other).unwrap().unwrap();
+        assert_eq!(mine + theirs, 3);
     });
 }

@@ -14,8 +14,9 @@
 //! 2. Unpark every worker; each leaves its loop after the task it is running
 //!    and drops the tasks in its LIFO slot and local queue (tasks woken
 //!    meanwhile go to the injection queue).
-//! 3. Join the worker threads (up to the timeout, if any; a worker still busy
-//!    then is detached and drops its tasks when it gets back).
+//! 3. Join the worker threads and the stand-ins (`scheduler/stand_in.rs`),
+//!    up to the timeout, if any (a worker still busy then is detached and
+//!    drops its tasks when it gets back).
 //! 4. Close the task registry (no new entries; the entries of tasks that
 //!    ended on another worker than their spawner's are removed now) and
 //!    wake every live task: tasks parked on some waker land in the
@@ -875,8 +876,13 @@ impl Runtime {
         // Step 3.
         let deadline = timeout.and_then(|d| Instant::now().checked_add(d));
         let me = thread::current().id();
-        let on_own_worker = self.threads.iter().any(|t| t.thread().id() == me);
-        for t in self.threads.drain(..) {
+        let on_own_worker = self.threads.iter().any(|t| t.thread().id() == me)
+            || crate::scheduler::stand_in::stand_in_of()
+                .is_some_and(|s| Arc::ptr_eq(&s, &self.shared));
+        // Its stand-ins (`scheduler/stand_in.rs`) leave their loop as the
+        // workers do, and are joined with them.
+        let stand_ins = self.shared.stand_ins.take_threads();
+        for t in self.threads.drain(..).chain(stand_ins) {
             if t.thread().id() == me {
                 // Dropped by one of its own tasks: it exits after this poll.
                 continue;

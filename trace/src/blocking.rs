@@ -13,8 +13,10 @@
 //! here ([`set_leave_hooks`]) and the waits call [`leave_worker`] before
 //! they first park. On a thread that is no worker it does nothing.
 //!
-//! On a runtime of one worker, nobody is left to run the task waited for:
-//! a task should `.await`, not block.
+//! When nobody else is left to run the task waited for (one worker, or
+//! every worker blocked), the executor starts a stand-in thread that runs
+//! the runtime's tasks meanwhile (gust-executor's `scheduler/stand_in.rs`);
+//! still, a task should `.await`, not block.
 //!
 //! [`block_on_thread`] is the one loop those waits share (gust-chan's and
 //! gust-sync's `_blocking` forms, `Context::done_blocking`).

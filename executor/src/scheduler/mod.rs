@@ -87,6 +87,7 @@
 pub(crate) mod idle;
 pub(crate) mod inject;
 pub(crate) mod queue;
+pub(crate) mod stand_in;
 pub(crate) mod worker;
 
 use crate::block_on::BlockOns;
@@ -130,6 +131,9 @@ pub(crate) struct Shared {
     pub(crate) block_ons: Arc<BlockOns>,
     /// The deadlock detector's choice and memory (`trace/deadlock.rs`).
     pub(crate) detector: Detector,
+    /// Who can run tasks while some block, and the stand-ins started when
+    /// none can (`stand_in.rs`).
+    pub(crate) stand_ins: stand_in::StandIns,
     /// Set once by the runtime's shutdown (step 1): workers leave their loop.
     shutdown: AtomicBool,
     /// Set once by the runtime's shutdown (step 5), after every registered
@@ -159,6 +163,7 @@ impl Shared {
             exit_on_unhandled_panic: false,
             block_ons: Arc::default(),
             detector: Detector::new(OnDeadlock::Off),
+            stand_ins: stand_in::StandIns::new(n),
             stats: crate::metrics::Stats::new(n),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),

@@ -7,6 +7,7 @@
 
 use super::Shared;
 use super::queue::{self, Local};
+use super::stand_in::StandIns;
 use crate::registry::{Ends, Registry};
 use crate::task::Runnable;
 use std::cell::{Cell, RefCell};
@@ -254,9 +255,16 @@ pub(crate) fn task_completing() {
 pub(crate) fn leave_for_blocking() -> Left {
     let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
     if worker.is_null() {
+        // A stand-in that blocks counts as a runner that blocks (rule #1
+        // of stand_in.rs); any other thread is nothing to the runtimes.
+        let counted = super::stand_in::stand_in_of();
+        if let Some(shared) = &counted {
+            StandIns::block(shared);
+        }
         return Left {
             worker,
             shared: None,
+            counted,
         };
     }
     // SAFETY: as in `try_schedule_local`; and the worker outlives this
@@ -267,9 +275,12 @@ pub(crate) fn leave_for_blocking() -> Left {
     }
     w.shared.notify_one();
     CURRENT.set(ptr::null());
+    // If it was the last runner that could run tasks, a stand-in starts.
+    StandIns::block(&w.shared);
     Left {
         worker,
         shared: Some(w.shared.clone()),
+        counted: Some(w.shared.clone()),
     }
 }
 
@@ -279,10 +290,10 @@ pub(crate) fn leave_for_blocking() -> Left {
 /// there, as from `block_on`); null if the thread is no worker.
 pub(crate) fn leave_hook() -> *mut () {
     let mut left = leave_for_blocking();
-    let Some(runtime) = left.take_runtime() else {
+    if left.is_nothing() {
         return ptr::null_mut();
-    };
-    let enter = crate::runtime::enter(runtime);
+    }
+    let enter = left.take_runtime().map(crate::runtime::enter);
     Box::into_raw(Box::new((enter, left))).cast()
 }
 
@@ -291,7 +302,7 @@ pub(crate) fn back_hook(token: *mut ()) {
     // SAFETY: `token` came from `leave_hook` (non-null) and is given back
     // once, on the same thread (`LeftWorker` is neither `Send` nor `Clone`).
     // The tuple drops in order: the runtime left, then the worker back.
-    drop(unsafe { Box::from_raw(token.cast::<(crate::runtime::Enter, Left)>()) });
+    drop(unsafe { Box::from_raw(token.cast::<(Option<crate::runtime::Enter>, Left)>()) });
 }
 
 /// The worker a blocking thread left ([`leave_for_blocking`]), back in
@@ -299,6 +310,9 @@ pub(crate) fn back_hook(token: *mut ()) {
 pub(crate) struct Left {
     worker: *const Worker,
     shared: Option<Arc<Shared>>,
+    /// The runtime whose count of blocked runners this thread is in
+    /// (`stand_in.rs`), until the drop.
+    counted: Option<Arc<Shared>>,
 }
 
 impl Left {
@@ -306,10 +320,18 @@ impl Left {
     pub(crate) fn take_runtime(&mut self) -> Option<Arc<Shared>> {
         self.shared.take()
     }
+
+    /// The thread was neither a worker nor a stand-in: nothing to undo.
+    fn is_nothing(&self) -> bool {
+        self.worker.is_null() && self.counted.is_none()
+    }
 }
 
 impl Drop for Left {
     fn drop(&mut self) {
+        if let Some(shared) = self.counted.take() {
+            shared.stand_ins.unblock();
+        }
         if !self.worker.is_null() {
             let _ = CURRENT.try_with(|c| c.set(self.worker));
         }
