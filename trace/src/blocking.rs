@@ -115,8 +115,8 @@ pub fn block_on_thread<F: Future>(fut: F) -> F::Output {
     thread_local! {
         static WAKER: Waker = Waker::from(Arc::new(Unpark(thread::current())));
     }
-    let mut fut = pin!(fut);
-    WAKER.with(|waker| {
+    let run = |waker: &Waker| {
+        let mut fut = pin!(fut);
         let mut cx = Context::from_waker(waker);
         let mut _left = None;
         loop {
@@ -128,7 +128,14 @@ pub fn block_on_thread<F: Future>(fut: F) -> F::Output {
             // costs one extra poll.
             thread::park();
         }
-    })
+    };
+    // From a thread-local's destructor, after the cached waker's: a waker
+    // of its own (`with` would panic there).
+    let mut run = Some(run);
+    match WAKER.try_with(|waker| (run.take().expect("once"))(waker)) {
+        Ok(out) => out,
+        Err(_) => (run.take().expect("not run"))(&Waker::from(Arc::new(Unpark(thread::current())))),
+    }
 }
 
 /// The waker of [`block_on_thread`]: unparks its thread.
@@ -141,5 +148,36 @@ impl Wake for Unpark {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.0.unpark();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_on_thread;
+    use std::cell::RefCell;
+    use std::sync::mpsc;
+
+    /// A `_blocking` wait from a thread-local's destructor that runs after
+    /// the cached waker's (destructors run in reverse order of first use)
+    /// gets a waker of its own (found by a review: `with` panicked there).
+    #[test]
+    fn block_on_thread_in_a_thread_local_destructor() {
+        struct Late(mpsc::Sender<u32>);
+        impl Drop for Late {
+            fn drop(&mut self) {
+                let _ = self.0.send(block_on_thread(async { 5 }));
+            }
+        }
+        thread_local! {
+            static LATE: RefCell<Option<Late>> = const { RefCell::new(None) };
+        }
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            LATE.with(|l| *l.borrow_mut() = Some(Late(tx)));
+            assert_eq!(block_on_thread(async { 1 }), 1);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(rx.recv(), Ok(5));
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! One OS poller per runtime (mio: epoll, kqueue), the runtime's timers
 //! (`time/store.rs`), and the sources registered with it (a slab of
-//! [`ScheduledIo`], `io.rs`). There is no driver thread:
+//! [`ScheduledIo`], `io.rs`). There is no driver thread (the timer thread
+//! polls it only while every worker is held: "The I/O watch" below):
 //!
 //! - a worker that has nothing to run and is about to park tries to take
 //!   the poller ([`Driver::try_poller`]); the one that gets it waits in the
@@ -69,8 +70,10 @@
 //!    watch is pending, or a worker is about to arm one: a wait that
 //!    stores a waker arms one unless a worker waits in the poller, a
 //!    worker that leaves the poller arms one, and a watch that fires
-//!    re-arms itself unless a worker has waited in the poller since the
-//!    watch was armed (the runtime is idle).
+//!    re-arms itself unless a worker waits in the poller and no poll has
+//!    returned since the watch was armed (the runtime is idle; under
+//!    virtual time, whenever a worker waits there, as it re-checks every
+//!    few milliseconds anyway).
 //! 2. A worker waiting in the poller gets the events itself; the watch that
 //!    finds one there, and no poll since it was armed, stops, and #1
 //!    re-arms it when that worker leaves.
@@ -86,7 +89,15 @@
 //! (no wake-ups), and a busy one costs the timer thread a wake-up per
 //! [`IO_WATCH`]: while the runtime stays active the watch re-arms from the
 //! timer thread, so that workers leaving the poller find it armed and do
-//! not wake that thread to arm another.
+//! not wake that thread to arm another. A socket waited on from outside
+//! while every worker is held is polled within one to two periods (a
+//! worker that polled just after the arm makes the first fire skip its
+//! poll).
+//!
+//! The watch's poll holds the poller for a moment, as a busy worker's turn
+//! does; a worker that parks then and finds it taken by a poll that does
+//! not wait tries again shortly, instead of parking for good with nobody
+//! left to wait in the poller (`Worker::park`; found by a review).
 //!
 //! # Sources
 //!
@@ -210,6 +221,13 @@ impl Driver {
         false
     }
 
+    /// Whether a worker waits in the poller now (SeqCst: read after a
+    /// failed [`try_poller`](Self::try_poller), to tell a waiting holder
+    /// from one polling for a moment; `Worker::park`).
+    pub(crate) fn poller_waited_in(&self) -> bool {
+        self.polling.anyone_now()
+    }
+
     /// Wakes the worker waiting in the poller, if one is.
     pub(crate) fn wake_any_poller(&self) {
         if self.polling.anyone() {
@@ -246,7 +264,7 @@ impl Driver {
 
     /// The I/O events that are ready, without blocking, unless another
     /// worker waits in the poller (it gets them); whether it woke any task.
-    /// Alone, it is the turn after a task yielded (no timers,
+    /// The I/O watch's poll; alone, the turn after a task yielded (no timers,
     /// which a yield-heavy task would pay a lock and a clock read for each
     /// time: `timeouts1m` went 174 -> 210 ns a timeout at 1 worker).
     pub(crate) fn poll_io_now(&self) -> bool {
@@ -260,7 +278,14 @@ impl Driver {
     /// Arms the I/O watch (module docs, rule #1) unless one is pending, no
     /// source is registered, or the runtime has shut down.
     pub(crate) fn watch_io(self: &Arc<Self>) {
-        if !self.has_sources() || self.is_shutdown() || !self.io_watched.arm() {
+        // SeqCst: a worker that has just left the poller (a SeqCst store)
+        // reads the count in the same order as a first source's waiter,
+        // which counts it in (SeqCst) and then reads `polling` (SeqCst,
+        // `poll_ready`): one of the two sees the other, and arms.
+        if self.num_sources.load(Ordering::SeqCst) == 0
+            || self.is_shutdown()
+            || !self.io_watched.arm()
+        {
             return;
         }
         let armed_at = self.polls.load(Ordering::Relaxed);
@@ -280,13 +305,16 @@ impl Driver {
         if self.is_shutdown() {
             return;
         }
-        // Relaxed: a hint; a worker that polled since has delivered what
-        // was ready then, and polls again at its next turn.
+        // Relaxed: a hint (a stale count only moves a poll to the next
+        // fire); a worker that polled since has delivered what was ready
+        // then.
         let polled = self.polls.load(Ordering::Relaxed) != armed_at;
         if self.polling.anyone_after_fire() {
-            if !polled {
-                // A worker has waited in the poller all along: the runtime
-                // is idle. Stop; that worker re-arms when it leaves.
+            if !polled || self.timers.clock().is_virtual() {
+                // A worker waits in the poller, and has all along (the
+                // runtime is idle), or comes back to it every few
+                // milliseconds anyway (virtual time's re-check). Stop; that
+                // worker re-arms when it leaves.
                 return;
             }
         } else if !polled {
@@ -344,7 +372,8 @@ impl Driver {
         let io = Arc::new(ScheduledIo::new(token));
         self.registry.register(source, Token(token), interest)?;
         entry.insert(io.clone());
-        self.num_sources.fetch_add(1, Ordering::Relaxed);
+        // SeqCst: the I/O watch's rule #1 (`watch_io`).
+        self.num_sources.fetch_add(1, Ordering::SeqCst);
         Ok(io)
     }
 
@@ -403,7 +432,7 @@ impl Driver {
                 gust_trace::record(gust_trace::Wait::Io);
                 // Rule #1 of the I/O watch (module docs); a worker in the
                 // poller arms one when it leaves.
-                if !self.io_watched.is_armed() && !self.polling.anyone() {
+                if !self.io_watched.is_armed() && !self.polling.anyone_now() {
                     self.watch_io();
                 }
                 Poll::Pending
@@ -536,6 +565,7 @@ impl Poller<'_> {
         let core = &mut *self.core;
         let res = core.poll.poll(&mut core.events, timeout);
         d.polling.leave();
+        // Relaxed: the I/O watch's hint (`io_watch_fire`).
         d.polls.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = res {
             // EINTR: a signal; the caller's loop comes back. Anything else

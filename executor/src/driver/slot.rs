@@ -46,10 +46,18 @@ impl PollerSlot {
         self.0.load(Ordering::Relaxed) != 0
     }
 
+    /// [`anyone`](Self::anyone), SeqCst: in the order of `enter` and
+    /// `leave` (a parking worker's check, and the waiter's side of the I/O
+    /// watch's rule #1: `driver/mod.rs`).
+    pub(crate) fn anyone_now(&self) -> bool {
+        self.0.load(Ordering::SeqCst) != 0
+    }
+
     /// [`anyone`](Self::anyone), for the I/O watch after
-    /// [`WatchFlag::fired`]: Acquire, so that a worker's `leave` before an
-    /// [`WatchFlag::arm`] that the fire's swap read from is seen
-    /// (`driver/mod.rs`, "The I/O watch", rule #2).
+    /// [`WatchFlag::fired`]: a worker's `leave` before an
+    /// [`WatchFlag::arm`] that the fire's swap read from is seen through
+    /// that swap's Acquire (`driver/mod.rs`, "The I/O watch", rule #2);
+    /// Acquire here as well, which costs nothing on a plain load.
     pub(crate) fn anyone_after_fire(&self) -> bool {
         self.0.load(Ordering::Acquire) != 0
     }

@@ -36,6 +36,9 @@ pub(crate) const BROADCASTER: [u32; 2] = [1, 2];
 /// queued ahead of them, in its local queue and its share of the injection
 /// queue ([`Worker::io_turn`])...
 const IO_BACKLOG: usize = 32;
+/// How long a parking worker waits before it tries again for the OS
+/// poller, while a poll that does not wait holds it (`Worker::park`).
+const POLLER_RETRY: std::time::Duration = std::time::Duration::from_micros(50);
 /// ...or once in this many ticks (a few hundred tasks) at least...
 const IO_STARVE: u32 = 8 * GLOBAL_QUEUE_INTERVAL;
 /// ...and at the first turn this long after the last (tasks that each run
@@ -715,6 +718,39 @@ impl Worker {
         now
     }
 
+    /// The parked worker's wait in the OS poller (`Driver`): I/O events
+    /// and due timers wake their tasks from here, onto this worker's queues.
+    fn wait_in_poller(
+        &self,
+        mut poller: crate::driver::Poller<'_>,
+        still_parked: impl Fn() -> bool + Copy,
+    ) {
+        let idle = &self.shared.idle;
+        let shared = &self.shared;
+        let runtime_idle = || shared.is_idle();
+        let watch = || {
+            if shared.is_idle() {
+                crate::trace::deadlock::watch(shared)
+            } else {
+                None
+            }
+        };
+        while self.driving(|| poller.wait(self.index, still_parked, runtime_idle, watch)) {
+            if self.lifo_holds_task() || self.shared.has_work() {
+                // Work came from the poller: leave the sleeper list (or find
+                // a notifier already took us out).
+                idle.unpark_self(self.index);
+                break;
+            }
+        }
+        drop(poller);
+        // Nobody may wait in the poller now: the I/O watch takes over (rule
+        // #1 in driver/mod.rs), unless the runtime is shutting down.
+        if !self.shared.is_shutdown() {
+            self.shared.driver.watch_io();
+        }
+    }
+
     /// Parks until notified (sleeper side of the protocol in `idle.rs`).
     fn park(&self) {
         let stats = self.stats();
@@ -739,37 +775,35 @@ impl Worker {
             return;
         }
         let still_parked = || idle.flag(self.index).is_parked() && !self.shared.is_shutdown();
-        if let Some(mut poller) = self.shared.driver.try_poller() {
-            // Wait in the OS poller: I/O events and due timers wake their
-            // tasks from here, onto this worker's queues.
-            let shared = &self.shared;
-            let runtime_idle = || shared.is_idle();
-            let watch = || {
-                if shared.is_idle() {
-                    crate::trace::deadlock::watch(shared)
-                } else {
-                    None
-                }
-            };
-            while self.driving(|| poller.wait(self.index, still_parked, runtime_idle, watch)) {
-                if self.lifo_holds_task() || self.shared.has_work() {
-                    // Work came from the poller: leave the sleeper list
-                    // (or find a notifier already took us out).
-                    idle.unpark_self(self.index);
-                    break;
-                }
+        let mut nudged = false;
+        loop {
+            if let Some(poller) = self.shared.driver.try_poller() {
+                self.wait_in_poller(poller, still_parked);
+                break;
             }
-            drop(poller);
-            // Nobody may wait in the poller now: the I/O watch takes over
-            // (rule #1 in driver/mod.rs).
-            self.shared.driver.watch_io();
-        } else {
-            // Virtual time: the worker in the poller may now jump the clock.
-            self.shared.driver.nudge();
-            // And it may find a deadlock.
-            self.shared.nudge_deadlock_watch();
-            while still_parked() {
+            if !nudged {
+                nudged = true;
+                // Virtual time: the worker in the poller may now jump the
+                // clock.
+                self.shared.driver.nudge();
+                // And it may find a deadlock.
+                self.shared.nudge_deadlock_watch();
+            }
+            if !still_parked() {
+                break;
+            }
+            if self.shared.driver.poller_waited_in() {
+                // Another worker waits in the poller: it gets the events
+                // and the timers; this one waits for a notification.
                 std::thread::park();
+            } else {
+                // Held for a moment by a poll that does not wait (a busy
+                // worker's turn, the timer thread's I/O watch, a
+                // stand-in): were this worker to park for good, nobody
+                // might be left to wait in the poller once it is let go
+                // (found by a review: the I/O watch's poll against the
+                // last worker parking). Take it when it is free.
+                std::thread::park_timeout(POLLER_RETRY);
             }
         }
         // Invariant #3 of idle.rs: the notifier counted us as searching.

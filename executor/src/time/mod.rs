@@ -21,11 +21,12 @@
 //! use) that sleeps on a condition variable until the next deadline.
 //!
 //! "The next deadline" is the wheel's: the earliest deadline, or, while
-//! the earliest timer is more than about 65 µs ahead, the start of the
-//! wheel's slot that holds it, a lower bound (`wheel.rs`). Whoever waits
-//! until it (the poller, the timer thread, a virtual clock's jump) may find
-//! nothing due there; the wheel has then moved that slot's timers closer,
-//! and the next wait is until a later bound or the deadline itself.
+//! the earliest timer is more than about 65 µs ahead in a slot crowded
+//! with more than 16 timers, the start of that slot, a lower bound
+//! (`wheel.rs`). Whoever waits until a bound (the poller, the timer
+//! thread, a virtual clock's jump) may find nothing due there; the wheel
+//! has then moved that slot's timers closer, and the next wait is until a
+//! later bound or the deadline itself.
 //!
 //! - **Register** (first poll of a [`Sleep`], or `after_func`): insert under
 //!   the lock (O(1)); if the new deadline is earlier than the one the firer

@@ -77,7 +77,7 @@ use super::wheel::Wheel;
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -171,8 +171,12 @@ struct State {
 }
 
 /// Watches pending on the timer thread (module docs): entries of its set
-/// that are not timers of anyone's.
-static WATCHES: AtomicUsize = AtomicUsize::new(0);
+/// that are not timers of anyone's. Signed, and counted after the insert
+/// and before the run, so that every moment it is off, it is off by
+/// excess in `outside_timers` (which then waits a little longer), never
+/// by default (which could let the deadlock detector see no outside timer
+/// where there is one).
+static WATCHES: AtomicIsize = AtomicIsize::new(0);
 
 /// Timers the timer thread took out of its set and has not finished
 /// running (a callback may still be sending).
@@ -187,22 +191,24 @@ pub(crate) fn outside_timers() -> usize {
     let Some(thread) = super::thread_timers_if_started() else {
         return 0;
     };
-    (thread.len() + FIRING.load(Ordering::Relaxed)).saturating_sub(WATCHES.load(Ordering::Relaxed))
+    let all = thread.len() + FIRING.load(Ordering::Relaxed);
+    let watches = usize::try_from(WATCHES.load(Ordering::Relaxed)).unwrap_or(0);
+    all.saturating_sub(watches)
 }
 
 /// Puts `watch` on the timer thread, due at `at`: a runtime's watch (its
 /// timers' here, its I/O driver's in `driver/mod.rs`), which the deadlock
 /// detector does not count as a timer of anyone's.
 pub(crate) fn arm_outside_watch(at: Instant, watch: impl FnOnce() + Send + 'static) {
-    // Relaxed: a count for the deadlock detector, which re-reads it
-    // (`outside_timers`).
-    WATCHES.fetch_add(1, Ordering::Relaxed);
     let action = Action::Call(Box::new(move || {
+        // Relaxed, here and below: a count for the deadlock detector, off
+        // only by excess (see `WATCHES`).
         WATCHES.fetch_sub(1, Ordering::Relaxed);
         watch();
     }));
     // The timer thread's set never closes.
     let _ = super::thread_timers().clone().insert(at, action);
+    WATCHES.fetch_add(1, Ordering::Relaxed);
 }
 
 /// A set of pending timers.
