@@ -805,6 +805,9 @@ impl Worker {
                 // last worker parking). Take it when it is free.
                 std::thread::park_timeout(POLLER_RETRY);
             }
+            if !still_parked() {
+                break; // notified: to work, without the poller
+            }
         }
         // Invariant #3 of idle.rs: the notifier counted us as searching.
         self.searching.set(true);
