@@ -142,3 +142,42 @@ fn every_worker_blocked_at_two_workers() {
         assert_eq!(mine + theirs, 3);
     });
 }
+
+/// The stand-in steals half of a blocked worker's queue: what it did not
+/// run at once must stay reachable when the task it runs blocks it too
+/// (found by a review: the sender sat in the first stand-in's own queue
+/// while that stand-in blocked on it).
+#[test]
+fn tasks_a_stand_in_stole_stay_reachable_when_it_blocks() {
+    in_task(1, "a stolen task was out of reach", || {
+        let (tx, rx) = gust::chan::<u32>(0);
+        let sender = gust::spawn(async move { tx.send(1).await.unwrap() });
+        let blocker = gust::spawn(async move { rx.recv_blocking() });
+        let other = gust::spawn(async { 3 });
+        assert_eq!(gust::block_on(blocker).unwrap(), Some(1));
+        gust::block_on(sender).unwrap();
+        assert_eq!(gust::block_on(other).unwrap(), 3);
+    });
+}
+
+/// A stand-in that always finds a task still fires the runtime's timers
+/// (found by a review: a task yielding in a loop kept it from them).
+#[test]
+fn a_busy_stand_in_fires_timers() {
+    in_task(1, "a timer never fired on the stand-in", || {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinning = stop.clone();
+        let spinner = gust::spawn(async move {
+            while !spinning.load(std::sync::atomic::Ordering::SeqCst) {
+                gust::yield_now().await;
+            }
+        });
+        let sleeper = gust::spawn(async {
+            gust::time::sleep(Duration::from_millis(5)).await;
+            1
+        });
+        assert_eq!(gust::block_on(sleeper).unwrap(), 1);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        gust::block_on(spinner).unwrap();
+    });
+}

@@ -255,6 +255,9 @@ pub(crate) fn block_on<F: Future>(runtime: Option<Arc<Shared>>, fut: F) -> F::Ou
                 break;
             }
             unparker.polling.store(false, Ordering::SeqCst);
+            // Left a worker, or a stand-in: counted as a blocked runner
+            // now, which may start a stand-in (`scheduler/stand_in.rs`).
+            left.block();
             thread::park();
         }
         if let Some(report) = unparker.deadlock.get() {

@@ -458,7 +458,9 @@ impl Builder {
         self
     }
 
-    /// Prefix of the worker threads' names (`{name}-{index}`).
+    /// Prefix of the worker threads' names (`{name}-{index}`). (While every
+    /// worker is blocked in a `_blocking` wait or a `block_on`, the
+    /// runtime's tasks run on a stand-in thread named `gust-stand-in`.)
     ///
     /// # Examples
     ///
@@ -877,8 +879,7 @@ impl Runtime {
         let deadline = timeout.and_then(|d| Instant::now().checked_add(d));
         let me = thread::current().id();
         let on_own_worker = self.threads.iter().any(|t| t.thread().id() == me)
-            || crate::scheduler::stand_in::stand_in_of()
-                .is_some_and(|s| Arc::ptr_eq(&s, &self.shared));
+            || crate::scheduler::stand_in::is_stand_in_of(&self.shared);
         // Its stand-ins (`scheduler/stand_in.rs`) leave their loop as the
         // workers do, and are joined with them.
         let stand_ins = self.shared.stand_ins.take_threads();

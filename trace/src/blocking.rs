@@ -73,7 +73,8 @@ pub fn leave_worker() -> LeftWorker {
 pub struct LeftWorker(*mut ());
 
 impl LeftWorker {
-    /// Whether the thread was a worker and left (`false` on other threads).
+    /// Whether the thread was a worker and left, or is a stand-in counted
+    /// as blocked (`false` on other threads).
     ///
     /// ```
     /// assert!(!gust_trace::leave_worker().left());

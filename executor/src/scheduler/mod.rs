@@ -228,9 +228,12 @@ impl Shared {
         }
     }
 
-    /// Whether every worker is parked and no queue holds a task (racy).
+    /// Whether every worker is parked, no stand-in is alive and no queue
+    /// holds a task (racy).
     pub(crate) fn is_idle(&self) -> bool {
-        self.idle.num_unparked() == 0 && !self.has_work()
+        self.idle.num_unparked() == 0
+            && !self.has_work()
+            && !self.stand_ins.any_alive(self.num_workers())
     }
 
     /// The runtime may have gone idle (a `block_on` is going to sleep, the

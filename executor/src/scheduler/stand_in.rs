@@ -20,7 +20,8 @@
 //!
 //! `runners` (high 32 bits): the workers plus the live stand-ins;
 //! `blocked` (low 32 bits): those of them inside a blocking wait. Their
-//! difference is how many can run tasks. The rules keep it at least 1:
+//! difference is how many can run tasks. The rules keep it at least 1
+//! (but while the runtime shuts down, or if no thread can be started):
 //!
 //! 1. A thread that blocks adds 1 to `blocked`; if that makes it equal to
 //!    `runners`, the same compare-exchange adds 1 to `runners` and the
@@ -42,12 +43,31 @@
 //! hot path for a rare case. A stand-in owns a queue of its own and steals,
 //! as an idle worker does, and costs nothing until every runner blocks.
 //!
+//! # What a stand-in does
+//!
+//! What a worker does, plainly: it takes a task from the injection queue
+//! or steals from a worker's queue (the workers' queues first every 61st
+//! look, so that tasks a blocked worker left are not starved by tasks
+//! waking each other through the injection queue), and runs it; what it
+//! stole beyond that one goes to the injection queue at once (kept in a
+//! queue of its own, it would be out of reach while the task blocks the
+//! stand-in: found by a review). Every 61st look, and whenever it finds
+//! nothing, it fires due timers and takes ready I/O, as a busy worker's
+//! turn. The runtime is not idle while a stand-in is alive
+//! (`Shared::is_idle`: a virtual clock does not jump, the deadlock
+//! detector does not judge).
+//!
 //! # Limits
 //!
 //! A stand-in finds new work by looking (it is not on the idle list that
 //! wakers notify): it looks again after 50 us, doubling up to 10 ms while
-//! it finds nothing, so a task woken while it naps waits up to that long.
+//! it finds nothing, so a task woken while it naps waits up to that long,
+//! and while a worker stays blocked (on an event from outside) the
+//! stand-in wakes up to 100 times a second. A thread that blocks is
+//! counted when it is about to park, so a `block_on` whose future is
+//! ready at once starts none.
 
+use super::worker::GLOBAL_QUEUE_INTERVAL;
 use super::{Shared, queue};
 use crate::loom::{AtomicU64, Ordering};
 use crate::task::Runnable;
@@ -64,10 +84,18 @@ const NAP_MIN: Duration = Duration::from_micros(50);
 /// Its longest nap.
 const NAP_MAX: Duration = Duration::from_millis(10);
 
+/// What a stand-in thread knows of itself.
+struct Me {
+    /// The runtime it stands in for.
+    runtime: Weak<Shared>,
+    /// Counted as blocked now (rule #1; once, however nested its waits).
+    blocked: bool,
+}
+
 thread_local! {
-    /// The runtime whose stand-in this thread is (`leave_for_blocking`
-    /// counts a stand-in that blocks, rule #1).
-    static STAND_IN_OF: RefCell<Option<Weak<Shared>>> = const { RefCell::new(None) };
+    /// Set on a stand-in's thread (`leave_for_blocking` counts a stand-in
+    /// that blocks, rule #1).
+    static STAND_IN_OF: RefCell<Option<Me>> = const { RefCell::new(None) };
 }
 
 /// `runners << 32 | blocked` (module docs): one word, so that each rule
@@ -139,6 +167,11 @@ impl Count {
         false
     }
 
+    /// The runners counted now.
+    pub(crate) fn runners_now(&self) -> u64 {
+        runners(self.0.load(Ordering::Acquire))
+    }
+
     /// `(runners, blocked)` (tests).
     #[cfg(loom)]
     pub(crate) fn get(&self) -> (u64, u64) {
@@ -150,15 +183,23 @@ impl Count {
 /// The count and the stand-in threads of one runtime.
 pub(crate) struct StandIns {
     count: Count,
-    /// Threads started, joined by the runtime's shutdown.
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Threads started, joined by the runtime's shutdown; `closed` once the
+    /// shutdown took them (no stand-in starts after: it would not be
+    /// joined).
+    threads: Mutex<Threads>,
+}
+
+#[derive(Default)]
+struct Threads {
+    started: Vec<JoinHandle<()>>,
+    closed: bool,
 }
 
 impl StandIns {
     pub(crate) fn new(workers: usize) -> Self {
         Self {
             count: Count::new(workers),
-            threads: Mutex::new(Vec::new()),
+            threads: Mutex::new(Threads::default()),
         }
     }
 
@@ -166,20 +207,27 @@ impl StandIns {
     /// the last that could run tasks.
     pub(crate) fn block(shared: &Arc<Shared>) {
         let this = &shared.stand_ins;
-        if this.count.block(!shared.is_shutdown()) {
-            let weak = Arc::downgrade(shared);
-            match thread::Builder::new()
-                .name("gust-stand-in".into())
-                .spawn(move || run(weak))
-            {
-                Ok(t) => {
-                    let mut threads = this.threads.lock().unwrap_or_else(|e| e.into_inner());
-                    threads.retain(|t| !t.is_finished());
-                    threads.push(t);
-                }
-                // No thread: the runtime stays as it was before stand-ins.
-                Err(_) => this.count.unreserve(),
+        if !this.count.block(!shared.is_shutdown()) {
+            return;
+        }
+        // Under the lock that the shutdown's `take_threads` takes: a
+        // stand-in starts before it (and is joined) or not at all.
+        let mut threads = this.threads.lock().unwrap_or_else(|e| e.into_inner());
+        if threads.closed {
+            this.count.unreserve();
+            return;
+        }
+        let weak = Arc::downgrade(shared);
+        match thread::Builder::new()
+            .name("gust-stand-in".into())
+            .spawn(move || run(weak))
+        {
+            Ok(t) => {
+                threads.started.retain(|t| !t.is_finished());
+                threads.started.push(t);
             }
+            // No thread: the runtime stays as it was before stand-ins.
+            Err(_) => this.count.unreserve(),
         }
     }
 
@@ -188,18 +236,68 @@ impl StandIns {
         self.count.unblock();
     }
 
-    /// The shutdown's step 3 for stand-ins: their threads, to join.
+    /// Whether a stand-in is alive (running a task, looking for one, or
+    /// about to leave): the runtime is not idle then (`Shared::is_idle`;
+    /// a virtual clock must not jump while a stand-in runs a task).
+    pub(crate) fn any_alive(&self, workers: usize) -> bool {
+        self.count.runners_now() > workers as u64
+    }
+
+    /// The shutdown's step 3 for stand-ins: their threads, to join; none
+    /// starts after.
     pub(crate) fn take_threads(&self) -> Vec<JoinHandle<()>> {
-        std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        threads.closed = true;
+        std::mem::take(&mut threads.started)
     }
 }
 
-/// The runtime this thread stands in for, if it is a stand-in.
-pub(crate) fn stand_in_of() -> Option<Arc<Shared>> {
+/// The runtime this thread stands in for, if it is a stand-in not already
+/// counted as blocked, which it now is until [`StandInBlocked`] drops (a
+/// `_blocking` wait inside a `block_on` on a stand-in counts once).
+pub(crate) fn block_stand_in() -> Option<StandInBlocked> {
     STAND_IN_OF
-        .try_with(|s| s.borrow().as_ref().and_then(Weak::upgrade))
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            let me = s.as_mut()?;
+            if me.blocked {
+                return None;
+            }
+            let shared = me.runtime.upgrade()?;
+            me.blocked = true;
+            Some(shared)
+        })
         .ok()
         .flatten()
+        .map(|shared| {
+            StandIns::block(&shared);
+            StandInBlocked(shared)
+        })
+}
+
+/// A stand-in counted as blocked ([`block_stand_in`]) until this drops.
+pub(crate) struct StandInBlocked(Arc<Shared>);
+
+impl Drop for StandInBlocked {
+    fn drop(&mut self) {
+        self.0.stand_ins.unblock();
+        let _ = STAND_IN_OF.try_with(|s| {
+            if let Some(me) = s.borrow_mut().as_mut() {
+                me.blocked = false;
+            }
+        });
+    }
+}
+
+/// Whether this thread is a stand-in of `shared`.
+pub(crate) fn is_stand_in_of(shared: &Arc<Shared>) -> bool {
+    STAND_IN_OF
+        .try_with(|s| {
+            s.borrow()
+                .as_ref()
+                .is_some_and(|me| std::ptr::eq(me.runtime.as_ptr(), Arc::as_ptr(shared)))
+        })
+        .unwrap_or(false)
 }
 
 /// A stand-in's body: runs the runtime's tasks until a runner is free
@@ -208,20 +306,46 @@ fn run(shared: Weak<Shared>) {
     let Some(shared) = shared.upgrade() else {
         return;
     };
-    STAND_IN_OF.with(|s| *s.borrow_mut() = Some(Arc::downgrade(&shared)));
+    STAND_IN_OF.with(|s| {
+        *s.borrow_mut() = Some(Me {
+            runtime: Arc::downgrade(&shared),
+            blocked: false,
+        })
+    });
     let _enter = crate::runtime::enter(shared.clone());
+    // Where steals land. Emptied into the injection queue before each task
+    // runs: tasks kept here would be out of everyone's reach while the
+    // task blocks this stand-in (found by a review).
     let (local, _) = queue::new::<Runnable>();
     let mut nap = NAP_MIN;
+    let mut tick: u32 = 0;
     while !shared.is_shutdown() {
         if shared.stand_ins.count.try_leave() {
             break;
         }
-        let task = local.pop().or_else(|| shared.inject.pop()).or_else(|| {
+        tick = tick.wrapping_add(1);
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            // As a busy worker's turn: due timers and ready I/O, which a
+            // stand-in that always finds a task would never reach below.
+            shared.driver.maintain(true);
+        }
+        let steal = || {
             shared
                 .steal
                 .iter()
                 .find_map(|victim| victim.steal_into_min(&local, 1))
-        });
+        };
+        // Now and then the workers' queues first: tasks the blocked
+        // workers left there are not starved by tasks that keep waking
+        // each other through the injection queue.
+        let task = if tick % GLOBAL_QUEUE_INTERVAL == 1 {
+            steal().or_else(|| shared.inject.pop())
+        } else {
+            shared.inject.pop().or_else(steal)
+        };
+        while let Some(extra) = local.pop() {
+            shared.push_remote(extra);
+        }
         match task {
             Some(task) => {
                 nap = NAP_MIN;
@@ -237,12 +361,6 @@ fn run(shared: Weak<Shared>) {
                 nap = (nap * 2).min(NAP_MAX);
             }
         }
-    }
-    // What this stand-in took and did not run goes back where the workers
-    // look (or, after the shutdown's drain, is dropped by `schedule`'s
-    // rule: `push_remote` drains again).
-    while let Some(task) = local.pop() {
-        shared.push_remote(task);
     }
     STAND_IN_OF.with(|s| *s.borrow_mut() = None);
 }

@@ -255,19 +255,18 @@ pub(crate) fn task_completing() {
 /// (on the blocked worker's own slot or queue, nobody would run it until
 /// the `block_on` returned: a wait for it would never end), and a
 /// `Runtime::block_on` of another runtime is that runtime's alone.
+///
+/// The thread is counted as a blocked runner (`stand_in.rs`) only by
+/// [`Left::block`], before it parks: a `block_on` whose future is ready at
+/// once starts no stand-in.
 pub(crate) fn leave_for_blocking() -> Left {
     let worker = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
     if worker.is_null() {
-        // A stand-in that blocks counts as a runner that blocks (rule #1
-        // of stand_in.rs); any other thread is nothing to the runtimes.
-        let counted = super::stand_in::stand_in_of();
-        if let Some(shared) = &counted {
-            StandIns::block(shared);
-        }
         return Left {
             worker,
             shared: None,
-            counted,
+            of: None,
+            blocked: Blocked::No,
         };
     }
     // SAFETY: as in `try_schedule_local`; and the worker outlives this
@@ -278,21 +277,22 @@ pub(crate) fn leave_for_blocking() -> Left {
     }
     w.shared.notify_one();
     CURRENT.set(ptr::null());
-    // If it was the last runner that could run tasks, a stand-in starts.
-    StandIns::block(&w.shared);
     Left {
         worker,
         shared: Some(w.shared.clone()),
-        counted: Some(w.shared.clone()),
+        of: Some(w.shared.clone()),
+        blocked: Blocked::No,
     }
 }
 
 /// `gust_trace::leave_worker`'s first step, for the `_blocking` waits of
-/// the crates that do not depend on the executor: [`leave_for_blocking`],
-/// the worker's runtime entered meanwhile (what the wait spawns goes
-/// there, as from `block_on`); null if the thread is no worker.
+/// the crates that do not depend on the executor (called before their
+/// first park): [`leave_for_blocking`] and [`Left::block`], the worker's
+/// runtime entered meanwhile (what the wait spawns goes there, as from
+/// `block_on`); null if the thread is neither a worker nor a stand-in.
 pub(crate) fn leave_hook() -> *mut () {
     let mut left = leave_for_blocking();
+    left.block();
     if left.is_nothing() {
         return ptr::null_mut();
     }
@@ -313,9 +313,18 @@ pub(crate) fn back_hook(token: *mut ()) {
 pub(crate) struct Left {
     worker: *const Worker,
     shared: Option<Arc<Shared>>,
-    /// The runtime whose count of blocked runners this thread is in
+    /// The runtime of the worker left, for [`block`](Self::block).
+    of: Option<Arc<Shared>>,
+    /// Whether, and as what, this thread is counted as a blocked runner
     /// (`stand_in.rs`), until the drop.
-    counted: Option<Arc<Shared>>,
+    blocked: Blocked,
+}
+
+enum Blocked {
+    No,
+    Worker(Arc<Shared>),
+    /// Held for its drop, which counts the stand-in out.
+    StandIn(#[allow(dead_code)] super::stand_in::StandInBlocked),
 }
 
 impl Left {
@@ -324,15 +333,32 @@ impl Left {
         self.shared.take()
     }
 
-    /// The thread was neither a worker nor a stand-in: nothing to undo.
+    /// The thread is about to park: counts it as a blocked runner of the
+    /// worker's runtime, or of the runtime it stands in for (once, however
+    /// often called), which starts a stand-in if it was the last runner
+    /// free (`stand_in.rs`, rule #1).
+    pub(crate) fn block(&mut self) {
+        if !matches!(self.blocked, Blocked::No) {
+            return;
+        }
+        if let Some(shared) = &self.of {
+            StandIns::block(shared);
+            self.blocked = Blocked::Worker(shared.clone());
+        } else if let Some(stand_in) = super::stand_in::block_stand_in() {
+            self.blocked = Blocked::StandIn(stand_in);
+        }
+    }
+
+    /// The thread was no worker and is not counted: nothing to undo.
     fn is_nothing(&self) -> bool {
-        self.worker.is_null() && self.counted.is_none()
+        self.worker.is_null() && matches!(self.blocked, Blocked::No)
     }
 }
 
 impl Drop for Left {
     fn drop(&mut self) {
-        if let Some(shared) = self.counted.take() {
+        // Counted out first (a stand-in's guard drops with it).
+        if let Blocked::Worker(shared) = std::mem::replace(&mut self.blocked, Blocked::No) {
             shared.stand_ins.unblock();
         }
         if !self.worker.is_null() {

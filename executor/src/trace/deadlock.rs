@@ -223,7 +223,7 @@ enum Verdict {
 
 fn judge(shared: &Shared, before: u64) -> Verdict {
     let dump = Dump::collect(shared);
-    let idle = shared.idle.num_unparked() == 0 && !shared.has_work();
+    let idle = shared.is_idle();
     if !idle || progress(shared) != before || dump.any_runnable() {
         return Verdict::Changing;
     }
