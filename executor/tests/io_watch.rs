@@ -25,10 +25,20 @@ fn hold_the_worker(rt: &gust_executor::runtime::Runtime, release: &Arc<AtomicBoo
     started_rx.recv().unwrap();
 }
 
-#[test]
-fn a_read_from_a_plain_thread_completes_while_the_worker_is_held() {
+/// A one-worker runtime whose worker is held, and a socket pair: `b`
+/// registered with that runtime (`reg`), `a` to write to it; setting
+/// `release` lets the worker go.
+type Held = (
+    gust_executor::runtime::Runtime,
+    std::os::unix::net::UnixStream,
+    mio::net::UnixStream,
+    Registration,
+    Arc<AtomicBool>,
+);
+
+fn held() -> Held {
     let rt = Builder::new().workers(1).build().unwrap();
-    let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
     b.set_nonblocking(true).unwrap();
     let mut b = mio::net::UnixStream::from_std(b);
     let reg = rt
@@ -36,6 +46,12 @@ fn a_read_from_a_plain_thread_completes_while_the_worker_is_held() {
         .unwrap();
     let release = Arc::new(AtomicBool::new(false));
     hold_the_worker(&rt, &release);
+    (rt, a, b, reg, release)
+}
+
+#[test]
+fn a_read_from_a_plain_thread_completes_while_the_worker_is_held() {
+    let (_rt, mut a, mut b, reg, release) = held();
 
     let (first_tx, first_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel();
@@ -70,15 +86,7 @@ fn a_read_from_a_plain_thread_completes_while_the_worker_is_held() {
 fn each_of_many_reads_completes_while_the_worker_is_held() {
     // The watch re-arms: every read after the first waits again, and each
     // is woken within the watch's period, not only the first.
-    let rt = Builder::new().workers(1).build().unwrap();
-    let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    b.set_nonblocking(true).unwrap();
-    let mut b = mio::net::UnixStream::from_std(b);
-    let reg = rt
-        .block_on(async { Registration::new(&mut b, Interest::READABLE) })
-        .unwrap();
-    let release = Arc::new(AtomicBool::new(false));
-    hold_the_worker(&rt, &release);
+    let (_rt, mut a, mut b, reg, release) = held();
 
     const ROUNDS: usize = 20;
     let (ack_tx, ack_rx) = mpsc::channel();
