@@ -40,8 +40,9 @@
 //! Handing the blocked worker's queue and index to a new thread (tokio's
 //! way): the worker's local queue is owned by its thread's stack frame and
 //! read on every task without a check; moving it would put a check on the
-//! hot path for a rare case. A stand-in owns a queue of its own and steals,
-//! as an idle worker does, and costs nothing until every runner blocks.
+//! hot path for a rare case. A stand-in steals as an idle worker does (into
+//! a queue of its own that it empties at once, below), and costs nothing
+//! until every runner blocks.
 //!
 //! # What a stand-in does
 //!
