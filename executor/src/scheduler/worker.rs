@@ -55,6 +55,16 @@ const IO_STARVE_TIME: std::time::Duration = std::time::Duration::from_millis(10)
 /// submitter, and yields the core to other threads meanwhile.
 pub(crate) const SPIN_ROUNDS: u32 = 64;
 
+/// A search also ends, and the worker parks, once it has lasted this long
+/// (checked after each `yield_now`). On a quiet machine the
+/// [`SPIN_ROUNDS`] passes take about 150-200 us and this does not cut them
+/// short; on a machine with more runnable threads than cores, each
+/// `yield_now` hands the core over for a whole time slice (milliseconds),
+/// and 64 of them kept a worker out of its park for 100-200 ms: a virtual
+/// clock, which jumps only once every worker has parked, took that long
+/// to run an hour-long timeout (seen under a parallel test run).
+const SEARCH_TIME: std::time::Duration = std::time::Duration::from_micros(250);
+
 /// `spin_loop` hints between two search passes.
 pub(crate) const SPINS_PER_ROUND: u32 = 64;
 
@@ -623,6 +633,7 @@ impl Worker {
             }
             self.searching.set(true);
         }
+        let give_up = Instant::now() + SEARCH_TIME;
         for _ in 0..SPIN_ROUNDS {
             let passes = self.passes_since_steal.get();
             self.passes_since_steal.set(passes.saturating_add(1));
@@ -643,6 +654,9 @@ impl Worker {
                 std::hint::spin_loop();
             }
             std::thread::yield_now();
+            if Instant::now() >= give_up {
+                break;
+            }
         }
         None
     }
