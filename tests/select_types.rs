@@ -79,3 +79,50 @@ fn borrowed_lifetimes() {
         assert_eq!(got, ["a", "b"]);
     });
 }
+
+/// A case on a temporary handle (`chan.receiver().recv()`,
+/// `ch.clone().recv()`, `tx.clone().send(v)`) compiles, in `spawn` too, and
+/// the temporary lives until the select is done, as it would in
+/// `chan.receiver().recv().await`: here it is the only receiving handle,
+/// and a sender that comes while the select waits finds it (before, such a
+/// case did not compile: "temporary value dropped while borrowed").
+#[test]
+fn cases_on_temporary_handles() {
+    gust::block_on(async {
+        let ch = Chan::<&'static str>::new(0);
+        let tx = ch.sender();
+        let only_receiver = move || ch.receiver();
+        let h = gust::spawn(async move {
+            select! {
+                v = only_receiver().recv() => v,
+            }
+        });
+        // Rendezvous: completes only if the select's temporary receiver is
+        // still there to take the value.
+        tx.send("hi").await.unwrap();
+        assert_eq!(h.await.unwrap(), Some("hi"));
+
+        let (tx, rx) = chan::<u8>(1);
+        let h = gust::spawn(async move {
+            select! {
+                r = tx.clone().send(5) => r.is_ok(),
+            }
+        });
+        assert!(h.await.unwrap());
+        let got = select! {
+            v = rx.clone().recv() => v,
+            default => None,
+        };
+        assert_eq!(got, Some(5));
+        // With a guard the expression sits in an `if` block: bind the
+        // handle first there. An unguarded case beside it is unaffected.
+        let (_tx, rx) = chan::<u8>(1);
+        let rx2 = rx.clone();
+        let got = select! {
+            v = rx2.recv(), if true => v,
+            v = rx.clone().recv() => v,
+            default => Some(0),
+        };
+        assert_eq!(got, Some(0), "both empty and open: the default");
+    });
+}

@@ -9,7 +9,10 @@
 //! that `@clean` can copy it without `mut`/`ref` to test it by reference
 //! (tokio does the same with a procedural macro).
 //! Stage 2 (`@emit`) expands to: evaluate every case expression in source order
-//! (disabled ones not at all), pin them on the stack, run the engine
+//! (disabled ones not at all) as the scrutinee of a `match` whose arm is
+//! the whole wait, so that temporaries in them live as long as the select
+//! (`ch.clone().recv()`, as in `ch.clone().recv().await`), pin them on the
+//! stack, run the engine
 //! (`SelectState::poll`) inside `poll_fn`, test the chosen case's output
 //! against its pattern (on a mismatch: disable the case, restart the engine),
 //! move it into a local enum, drop the cases, and `match` on the enum
@@ -23,7 +26,7 @@
 //! step, so its steps add up over the cases. It takes a whole case in one
 //! step when the pattern is at most 4 token trees (`v`, `Some(v)`,
 //! `Msg::Data(x)`); a longer pattern costs one more step per 4 token trees
-//! past the fourth. Stage 2's helpers (`@clean`, `@guard`, ...) are called side
+//! past the fourth. Stage 2's helpers (`@clean`, `@enabled`, ...) are called side
 //! by side, once per case: their depth does not grow with the number of
 //! cases (`@clean`'s grows with the pattern's tokens). Measured: 64 cases
 //! with patterns of 1 to 4 token trees compile at a limit of 75, the
@@ -134,6 +137,12 @@
 /// one case (for a send case: the value is delivered exactly when that case is
 /// the one chosen). See the engine's design notes (`engine/mod.rs`) for the
 /// commit protocol.
+///
+/// Temporaries in a case expression live until the select is done, as they
+/// would in the same expression `.await`ed: `v = ch.clone().recv()` or
+/// `v = server.requests().recv()` (a method returning a handle) are cases.
+/// In a case with a guard (`, if cond`) they end with the guard's `if`:
+/// bind such a handle to a name first.
 ///
 /// # Fairness
 ///
@@ -397,18 +406,14 @@ macro_rules! select {
         let __gust_out = {
             #[allow(unused_imports)]
             use $crate::__private::{IntoChanCase as _, IntoFutCase as _};
-            $(
-                let mut $v = ::core::pin::pin!(
-                    if $crate::select!(@guard $($c)?) {
-                        ::core::option::Option::Some(
-                            (&mut $crate::__private::Wrap::new($f))
-                                .__gust_into_case(),
-                        )
-                    } else {
-                        ::core::option::Option::None
-                    }
-                );
-            )*
+            // The case expressions are the scrutinee of a `match` whose arm
+            // is the whole wait: temporaries in them (`ch.clone().recv()`,
+            // `chan.receiver().recv()`) live until the select is done, as
+            // they would in `ch.clone().recv().await`. (A guarded case's
+            // expression sits in an `if` block, whose temporaries end with
+            // it.)
+            match ($(::core::pin::pin!($crate::select!(@enabled ($($c)?) $f)),)*) {
+            ($(mut $v,)*) => {
             let mut __gust_state = $crate::__private::SelectState::new(
                 $crate::select!(@has_default $($default)?),
                 $biased,
@@ -446,6 +451,8 @@ macro_rules! select {
                 $( $i => __GustSelectOut::$t($crate::__private::take_output($v.as_mut())), )*
                 _ => __GustSelectOut::__GustDefault,
             }
+            }
+            }
         };
         #[allow(unreachable_patterns, clippy::let_unit_value)]
         match __gust_out {
@@ -454,8 +461,18 @@ macro_rules! select {
             _ => ::core::unreachable!("select!: the pattern was tested before"),
         }
     }};
-    (@guard) => { true };
-    (@guard $c:expr) => { $c };
+    // A case's future, made into a case: `Some` when enabled; with a
+    // guard, evaluated only when the guard holds.
+    (@enabled () $f:expr) => {
+        ::core::option::Option::Some($crate::__private::Wrap::new($f).__gust_into_case())
+    };
+    (@enabled ($c:expr) $f:expr) => {
+        if $c {
+            ::core::option::Option::Some($crate::__private::Wrap::new($f).__gust_into_case())
+        } else {
+            ::core::option::Option::None
+        }
+    };
     (@has_default) => { false };
     (@has_default $d:tt) => { true };
     (@default_body) => { ::core::unreachable!("select!: no default arm") };

@@ -114,6 +114,7 @@ mod macros;
 
 pub use dynamic::{Outcome, Select, SelectRecv, SelectSend, SelectWait};
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -511,13 +512,27 @@ pub fn take_output<C: CaseOutput>(case: Pin<&mut Option<C>>) -> C::Output {
         .take_output()
 }
 
-/// Wraps a case expression for autoref-specialized dispatch: channel futures
-/// become channel cases ([`IntoChanCase`], found first by method resolution),
-/// anything else that is a future becomes a [`FutCase`] ([`IntoFutCase`]),
-/// and what is not a future falls through to [`Wrap::__gust_into_case`]
-/// (after [`Wrap::new`] has reported it).
-#[derive(Debug)]
-pub struct Wrap<F>(pub Option<F>);
+/// Wraps a case expression for autoref-specialized dispatch, on the
+/// expression `Wrap::new(f).__gust_into_case()`: method resolution tries
+/// the receiver by value first, where channel futures become channel cases
+/// ([`IntoChanCase`], consuming the `Wrap`), then by `&`, where anything
+/// else that is a future becomes a [`FutCase`] ([`IntoFutCase`], taking the
+/// future out of the cell), then by `&mut`, where what is not a future
+/// falls through to [`Wrap::__gust_into_case`] (after [`Wrap::new`] has
+/// reported it).
+///
+/// The macro evaluates the case expressions as the scrutinee of a `match`
+/// that spans the whole select, so that their temporaries live as long as
+/// it does; a `Wrap` borrowed by the `&` step is such a temporary too, and
+/// so is kept until the select ends: channel cases, consumed by value,
+/// leave none behind.
+pub struct Wrap<F>(pub Cell<Option<F>>);
+
+impl<F> fmt::Debug for Wrap<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wrap").finish_non_exhaustive()
+    }
+}
 
 /// What a `select!` case expression must be: a future (channel operations
 /// are futures too). Only a bound: its message is the diagnostic for a case
@@ -540,7 +555,7 @@ impl<F> Wrap<F> {
     where
         F: SelectCase,
     {
-        Wrap(Some(case))
+        Wrap(Cell::new(Some(case)))
     }
 
     /// Method resolution's last resort, for a case that is not a future
@@ -549,7 +564,7 @@ impl<F> Wrap<F> {
     /// rest of the expansion type-checks and the user sees that one error,
     /// not a second one about this dispatch. Never called by a program that
     /// compiles.
-    pub fn __gust_into_case(&self) -> FutCase<std::future::Pending<F>> {
+    pub fn __gust_into_case(&mut self) -> FutCase<std::future::Pending<F>> {
         FutCase {
             fut: std::future::pending(),
             out: None,
@@ -563,7 +578,7 @@ pub trait IntoChanCase {
     /// The case type.
     type Case;
     /// Converts.
-    fn __gust_into_case(&mut self) -> Self::Case;
+    fn __gust_into_case(self) -> Self::Case;
 }
 
 /// Dispatch for any other future (see [`Wrap`]).
@@ -571,23 +586,15 @@ pub trait IntoFutCase {
     /// The case type.
     type Case;
     /// Converts.
-    fn __gust_into_case(&mut self) -> Self::Case;
+    fn __gust_into_case(self) -> Self::Case;
 }
 
 impl<'a, T> IntoChanCase for Wrap<RecvFuture<'a, T>> {
     type Case = RecvCase<'a, T>;
 
     #[inline]
-    fn __gust_into_case(&mut self) -> RecvCase<'a, T> {
-        // The future's own state is dropped with it: a future polled before
-        // it became a case is cancelled first (giving back any value it was
-        // handed), and the case starts afresh.
-        let fut = self.0.take().expect("case converted twice");
-        ChanCase {
-            shared: fut.shared,
-            op: RecvState::new(),
-            out: None,
-        }
+    fn __gust_into_case(self) -> RecvCase<'a, T> {
+        recv_case(&mut self.0.into_inner().expect("case converted twice"))
     }
 }
 
@@ -595,30 +602,55 @@ impl<'a, T> IntoChanCase for Wrap<SendFuture<'a, T>> {
     type Case = SendCase<'a, T>;
 
     #[inline]
-    fn __gust_into_case(&mut self) -> SendCase<'a, T> {
-        let mut fut = self.0.take().expect("case converted twice");
-        // A future polled before it became a case is unqueued first. If its
-        // value was already delivered, the case is complete from the start.
-        let value = fut.state.cancel(fut.shared);
-        let out = if value.is_none() { Some(Ok(())) } else { None };
-        ChanCase {
-            shared: fut.shared,
-            op: SendState::new(value),
-            out,
-        }
+    fn __gust_into_case(self) -> SendCase<'a, T> {
+        send_case(&mut self.0.into_inner().expect("case converted twice"))
     }
 }
 
-impl<F: Future> IntoFutCase for &mut Wrap<F> {
+impl<F: Future> IntoFutCase for &Wrap<F> {
     type Case = FutCase<F>;
 
     #[inline]
-    fn __gust_into_case(&mut self) -> FutCase<F> {
+    fn __gust_into_case(self) -> FutCase<F> {
         FutCase {
             fut: self.0.take().expect("case converted twice"),
             out: None,
             durable: false,
         }
+    }
+}
+
+/// A receive case for `fut`'s channel. A future polled before it became a
+/// case is cancelled first (giving back any value it was handed: its drop
+/// does that), and the case starts afresh; `fut` is left a fresh future.
+#[inline]
+fn recv_case<'a, T>(fut: &mut RecvFuture<'a, T>) -> RecvCase<'a, T> {
+    let shared = fut.shared;
+    drop(std::mem::replace(
+        fut,
+        RecvFuture {
+            shared,
+            state: RecvState::new(),
+        },
+    ));
+    ChanCase {
+        shared,
+        op: RecvState::new(),
+        out: None,
+    }
+}
+
+/// A send case with `fut`'s value. A future polled before it became a case
+/// is unqueued first; if its value was already delivered, the case is
+/// complete from the start. `fut` is left without a value.
+#[inline]
+fn send_case<'a, T>(fut: &mut SendFuture<'a, T>) -> SendCase<'a, T> {
+    let value = fut.state.cancel(fut.shared);
+    let out = if value.is_none() { Some(Ok(())) } else { None };
+    ChanCase {
+        shared: fut.shared,
+        op: SendState::new(value),
+        out,
     }
 }
 
@@ -1340,7 +1372,11 @@ mod tests {
 
     /// Every permutation of `0..N` comes out of `shuffled` equally often:
     /// a chi-squared test over `draws` permutations (p < 0.001 fails).
+    /// The thread's generator is seeded, so a run is reproducible: unseeded,
+    /// four tests at p = 0.001 failed a CI run now and then (N = 5 once,
+    /// chi-squared 178.3).
     fn uniform<const N: usize>(draws: usize, critical: f64) {
+        fastrand::seed(0x5eed + N as u64);
         let mut counts = std::collections::HashMap::<[u8; N], usize>::new();
         for _ in 0..draws {
             *counts.entry(shuffled::<N>()).or_default() += 1;
