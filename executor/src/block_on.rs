@@ -155,7 +155,7 @@ pub(crate) fn block_on<F: Future>(runtime: Option<Arc<Shared>>, fut: F) -> F::Ou
     // there), and the worker's runtime stays current unless another is
     // asked for.
     let mut left = worker::leave_for_blocking();
-    let worker_runtime = left.take_runtime();
+    let worker_runtime = left.runtime();
     let on_worker = worker_runtime.is_some();
     let _enter = runtime.or(worker_runtime).map(crate::runtime::enter);
     let called_at = Location::caller();

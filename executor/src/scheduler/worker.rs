@@ -274,8 +274,7 @@ pub(crate) fn leave_for_blocking() -> Left {
     if worker.is_null() {
         return Left {
             worker,
-            shared: None,
-            of: None,
+            runtime: None,
             blocked: Blocked::No,
         };
     }
@@ -289,8 +288,7 @@ pub(crate) fn leave_for_blocking() -> Left {
     CURRENT.set(ptr::null());
     Left {
         worker,
-        shared: Some(w.shared.clone()),
-        of: Some(w.shared.clone()),
+        runtime: Some(w.shared.clone()),
         blocked: Blocked::No,
     }
 }
@@ -306,7 +304,7 @@ pub(crate) fn leave_hook() -> *mut () {
     if left.is_nothing() {
         return ptr::null_mut();
     }
-    let enter = left.take_runtime().map(crate::runtime::enter);
+    let enter = left.runtime().map(crate::runtime::enter);
     Box::into_raw(Box::new((enter, left))).cast()
 }
 
@@ -322,9 +320,8 @@ pub(crate) fn back_hook(token: *mut ()) {
 /// `CURRENT` on drop.
 pub(crate) struct Left {
     worker: *const Worker,
-    shared: Option<Arc<Shared>>,
-    /// The runtime of the worker left, for [`block`](Self::block).
-    of: Option<Arc<Shared>>,
+    /// The runtime of the worker left.
+    runtime: Option<Arc<Shared>>,
     /// Whether, and as what, this thread is counted as a blocked runner
     /// (`stand_in.rs`), until the drop.
     blocked: Blocked,
@@ -332,15 +329,16 @@ pub(crate) struct Left {
 
 enum Blocked {
     No,
-    Worker(Arc<Shared>),
+    /// As a runner of `Left::runtime`.
+    Worker,
     /// Held for its drop, which counts the stand-in out.
     StandIn(#[allow(dead_code)] super::stand_in::StandInBlocked),
 }
 
 impl Left {
-    /// The runtime of the worker the thread left, if it was one (once).
-    pub(crate) fn take_runtime(&mut self) -> Option<Arc<Shared>> {
-        self.shared.take()
+    /// The runtime of the worker the thread left, if it was one.
+    pub(crate) fn runtime(&self) -> Option<Arc<Shared>> {
+        self.runtime.clone()
     }
 
     /// The thread is about to park: counts it as a blocked runner of the
@@ -351,9 +349,9 @@ impl Left {
         if !matches!(self.blocked, Blocked::No) {
             return;
         }
-        if let Some(shared) = &self.of {
+        if let Some(shared) = &self.runtime {
             StandIns::block(shared);
-            self.blocked = Blocked::Worker(shared.clone());
+            self.blocked = Blocked::Worker;
         } else if let Some(stand_in) = super::stand_in::block_stand_in() {
             self.blocked = Blocked::StandIn(stand_in);
         }
@@ -368,7 +366,10 @@ impl Left {
 impl Drop for Left {
     fn drop(&mut self) {
         // Counted out first (a stand-in's guard drops with it).
-        if let Blocked::Worker(shared) = std::mem::replace(&mut self.blocked, Blocked::No) {
+        if let (Blocked::Worker, Some(shared)) = (
+            std::mem::replace(&mut self.blocked, Blocked::No),
+            &self.runtime,
+        ) {
             shared.stand_ins.unblock();
         }
         if !self.worker.is_null() {
