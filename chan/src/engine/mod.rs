@@ -594,7 +594,15 @@ impl<'a, T> IntoChanCase for Wrap<RecvFuture<'a, T>> {
 
     #[inline]
     fn __gust_into_case(self) -> RecvCase<'a, T> {
-        recv_case(&mut self.0.into_inner().expect("case converted twice"))
+        // The future's own state is dropped with it: a future polled before
+        // it became a case is cancelled first (giving back any value it was
+        // handed), and the case starts afresh.
+        let fut = self.0.into_inner().expect("case converted twice");
+        ChanCase {
+            shared: fut.shared,
+            op: RecvState::new(),
+            out: None,
+        }
     }
 }
 
@@ -603,7 +611,16 @@ impl<'a, T> IntoChanCase for Wrap<SendFuture<'a, T>> {
 
     #[inline]
     fn __gust_into_case(self) -> SendCase<'a, T> {
-        send_case(&mut self.0.into_inner().expect("case converted twice"))
+        let mut fut = self.0.into_inner().expect("case converted twice");
+        // A future polled before it became a case is unqueued first. If its
+        // value was already delivered, the case is complete from the start.
+        let value = fut.state.cancel(fut.shared);
+        let out = if value.is_none() { Some(Ok(())) } else { None };
+        ChanCase {
+            shared: fut.shared,
+            op: SendState::new(value),
+            out,
+        }
     }
 }
 
@@ -617,40 +634,6 @@ impl<F: Future> IntoFutCase for &Wrap<F> {
             out: None,
             durable: false,
         }
-    }
-}
-
-/// A receive case for `fut`'s channel. A future polled before it became a
-/// case is cancelled first (giving back any value it was handed: its drop
-/// does that), and the case starts afresh; `fut` is left a fresh future.
-#[inline]
-fn recv_case<'a, T>(fut: &mut RecvFuture<'a, T>) -> RecvCase<'a, T> {
-    let shared = fut.shared;
-    drop(std::mem::replace(
-        fut,
-        RecvFuture {
-            shared,
-            state: RecvState::new(),
-        },
-    ));
-    ChanCase {
-        shared,
-        op: RecvState::new(),
-        out: None,
-    }
-}
-
-/// A send case with `fut`'s value. A future polled before it became a case
-/// is unqueued first; if its value was already delivered, the case is
-/// complete from the start. `fut` is left without a value.
-#[inline]
-fn send_case<'a, T>(fut: &mut SendFuture<'a, T>) -> SendCase<'a, T> {
-    let value = fut.state.cancel(fut.shared);
-    let out = if value.is_none() { Some(Ok(())) } else { None };
-    ChanCase {
-        shared: fut.shared,
-        op: SendState::new(value),
-        out,
     }
 }
 
