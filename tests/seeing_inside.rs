@@ -123,6 +123,37 @@ fn the_dump_names_every_kind_of_wait() {
             "io",
             "I/O".into(),
         );
+        // A read through `&TcpStream`, one on an owned read half, and a
+        // bare `poll_accept`: the same wait.
+        let peer_ln = gust::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = gust::net::TcpStream::connect(peer_ln.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = peer_ln.accept().await.unwrap();
+        add(
+            go("io-ref", async move {
+                use futures::AsyncReadExt;
+                let _ = (&client).read(&mut [0u8; 8]).await;
+            }),
+            "io-ref",
+            "I/O".into(),
+        );
+        let (mut server_r, _server_w) = server.into_split();
+        add(
+            go("io-half", async move {
+                use futures::AsyncReadExt;
+                let _ = server_r.read(&mut [0u8; 8]).await;
+            }),
+            "io-half",
+            "I/O".into(),
+        );
+        add(
+            go("io-poll-accept", async move {
+                let _ = std::future::poll_fn(|cx| peer_ln.poll_accept(cx)).await;
+            }),
+            "io-poll-accept",
+            "I/O".into(),
+        );
         add(
             go("other", futures::future::pending()),
             "other",
