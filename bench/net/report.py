@@ -23,13 +23,19 @@ def main():
     if not os.path.exists(TSV):
         sys.exit(f"report.py: {TSV} not found; run run.sh first")
     runs = defaultdict(list)  # (row, workers, server) -> [(rps, p99, errors)]
+    cpu = defaultdict(list)  # (row, workers, server) -> [(cpu_us_rt, cores)]
     with open(TSV) as f:
         for r in csv.DictReader(f, delimiter="\t"):
             try:
-                runs[(r["row"], int(r["workers"]), r["server"])].append(
+                key = (r["row"], int(r["workers"]), r["server"])
+                runs[key].append(
                     (float(r["rps"]), float(r["p99_us"]), int(r["errors"] or 0)))
             except (ValueError, KeyError):
                 continue
+            try:  # older runs have no CPU columns
+                cpu[key].append((float(r["cpu_us_rt"]), float(r["cores"])))
+            except (ValueError, KeyError, TypeError):
+                pass
     servers = sorted({k[2] for k in runs},
                      key=lambda s: (ORDER.index(s) if s in ORDER else 99, s))
     groups = sorted({(k[0], k[1]) for k in runs},
@@ -78,12 +84,46 @@ def main():
             "(> 1 is better); gust/best p99: gust's p99 over the best (lowest) peer p99 "
             "(< 1 is better). The load generator shares the machine's cores with the server.",
             ""] + lines
+    if cpu:
+        text += ["", cpu_table(cpu, servers, groups)]
     if notes:
         text += ["", "Errors:", ""] + [f"- {n}" for n in notes]
     out = "\n".join(text) + "\n"
     print(out)
     with open(MD, "w") as f:
         f.write(out)
+
+
+def cpu_table(cpu, servers, groups):
+    """The servers' CPU per round trip: what the runtime costs, whatever
+    share of the cores the kernel gave it."""
+    head = ["row", "workers"] + [f"{s} µs/rt (cores)" for s in servers]
+    peers = [s for s in servers if s != "gust"]
+    with_ratio = "gust" in servers and peers
+    if with_ratio:
+        head.append("gust/best µs/rt")
+    lines = ["Server CPU per round trip: the server's CPU time over the measured "
+             "window (all its threads, from /proc/PID/task/*/schedstat) divided by "
+             "the round trips in it; median over the reps, in microseconds (< is "
+             "better), with the median number of cores the server kept busy. "
+             "gust/best µs/rt: gust's over the lowest peer's (< 1 is better).",
+             "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row, w in groups:
+        cells = [row, str(w)]
+        med = {}
+        for s in servers:
+            v = cpu.get((row, w, s))
+            if not v:
+                cells.append("–")
+                continue
+            med[s] = statistics.median(x[0] for x in v)
+            cores = statistics.median(x[1] for x in v)
+            cells.append(f"{med[s]:.2f} ({cores:.2f})")
+        if with_ratio:
+            pm = [med[s] for s in peers if s in med]
+            cells.append(f"{med['gust'] / min(pm):.2f}" if "gust" in med and pm and min(pm) else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -63,8 +63,16 @@ server_bin() { # mode server
 mkdir -p out
 TSV=out/results.tsv
 RAW=out/raw.log
-printf 'row\tworkers\tserver\trep\trps\tp50_us\tp99_us\terrors\n' >"$TSV"
+printf 'row\tworkers\tserver\trep\trps\tp50_us\tp99_us\terrors\tcpu_us_rt\tcores\n' >"$TSV"
 : >"$RAW"
+LGOUT=out/loadgen.out
+
+# CPU time (ns) of every thread of process $1 so far: the first field of
+# each thread's schedstat (what it has run, precisely; /proc/PID/stat
+# counts in 10 ms ticks). %.0f: mawk's %d stops at 2^31 ns.
+cpu_ns() {
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
 
 field() { # name line
     echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
@@ -91,10 +99,20 @@ for row in $ROWS; do
                     kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
                     continue
                 fi
-                res=$(timeout $((${SECS%.*} + ${WARMUP%.*} + 60)) \
+                timeout $((${SECS%.*} + ${WARMUP%.*} + 60)) \
                     target/release/loadgen --addr "$addr" --mode "$mode" --conns "$conns" \
                     --secs "$SECS" --warmup "$WARMUP" --size "$SIZE" --threads "$LOADGEN_THREADS" \
-                    2>>"$RAW" | grep '^RESULT')
+                    2>>"$RAW" >"$LGOUT" &
+                lgpid=$!
+                # The server's CPU time over the measured window (after the
+                # warm-up), for its cost per round trip: unlike throughput,
+                # it does not depend on where the kernel put the threads.
+                sleep "$WARMUP"
+                c0=$(cpu_ns "$spid"); t0=$(date +%s%N)
+                sleep "$SECS"
+                c1=$(cpu_ns "$spid"); t1=$(date +%s%N)
+                wait "$lgpid"
+                res=$(grep '^RESULT' "$LGOUT")
                 kill "$spid" 2>/dev/null
                 wait "$spid" 2>/dev/null
                 echo "$row workers=$workers server=$server rep=$rep $res" >>"$RAW"
@@ -104,10 +122,13 @@ for row in $ROWS; do
                 fi
                 rps=$(field rps "$res"); p50=$(field p50_us "$res"); p99=$(field p99_us "$res")
                 errs=$(field errors "$res")
-                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode-$conns" "$workers" "$server" "$rep" \
-                    "$rps" "$p50" "$p99" "$errs" >>"$TSV"
-                log "$(printf '%-9s w=%s %-6s rep %s: rps=%-8s p50=%-8s p99=%-8s errors=%s' \
-                    "$mode-$conns" "$workers" "$server" "$rep" "$rps" "$p50" "$p99" "$errs")"
+                # CPU microseconds per round trip, and CPUs busy (cores).
+                read -r cpu_rt cores < <(awk -v c="$((c1 - c0))" -v t="$((t1 - t0))" -v r="$rps" \
+                    'BEGIN { if (r > 0 && t > 0) printf "%.2f %.2f\n", c / 1000 / (r * t / 1e9), c / t; else print "- -" }')
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode-$conns" "$workers" "$server" "$rep" \
+                    "$rps" "$p50" "$p99" "$errs" "$cpu_rt" "$cores" >>"$TSV"
+                log "$(printf '%-9s w=%s %-6s rep %s: rps=%-8s p50=%-8s p99=%-8s cpu/rt=%-6s cores=%-5s errors=%s' \
+                    "$mode-$conns" "$workers" "$server" "$rep" "$rps" "$p50" "$p99" "$cpu_rt" "$cores" "$errs")"
             done
         done
     done
