@@ -468,7 +468,7 @@ macro_rules! select {
     };
     (@enabled ($c:expr) $f:expr) => {
         if $c {
-            ::core::option::Option::Some($crate::__private::Wrap::new($f).__gust_into_case())
+            $crate::select!(@enabled () $f)
         } else {
             ::core::option::Option::None
         }
