@@ -52,28 +52,20 @@ def main():
     notes = []
     for row, w in groups:
         cells = [row, str(w)]
-        med = {}
+        med_rps, med_p99 = {}, {}
         for s in servers:
             v = runs.get((row, w, s))
             if not v:
                 cells += ["–", "–"]
                 continue
-            rps = statistics.median(x[0] for x in v)
-            p99 = statistics.median(x[1] for x in v)
+            med_rps[s] = statistics.median(x[0] for x in v)
+            med_p99[s] = statistics.median(x[1] for x in v)
             errs = sum(x[2] for x in v)
-            med[s] = (rps, p99)
-            cells += [f"{rps:,.0f}", f"{p99:,.0f}"]
+            cells += [f"{med_rps[s]:,.0f}", f"{med_p99[s]:,.0f}"]
             if errs:
                 notes.append(f"{row} workers={w} {s}: {errs} errors over {len(v)} runs")
         if with_ratio:
-            pm = [med[s] for s in peers if s in med]
-            if "gust" in med and pm:
-                best_rps = max(x[0] for x in pm)
-                best_p99 = min(x[1] for x in pm)
-                cells.append(f"{med['gust'][0] / best_rps:.2f}" if best_rps else "–")
-                cells.append(f"{med['gust'][1] / best_p99:.2f}" if best_p99 else "–")
-            else:
-                cells += ["–", "–"]
+            cells += [gust_over_best(med_rps, peers, max), gust_over_best(med_p99, peers, min)]
         lines.append("| " + " | ".join(cells) + " |")
 
     nreps = max((len(v) for v in runs.values()), default=0)
@@ -94,9 +86,18 @@ def main():
         f.write(out)
 
 
+def gust_over_best(med, peers, best):
+    """gust's median over the best peer's (`best`: max for throughput, min
+    for latency and CPU), as a table cell; "–" without both."""
+    pm = [med[s] for s in peers if s in med]
+    if "gust" not in med or not pm or not best(pm):
+        return "–"
+    return f"{med['gust'] / best(pm):.2f}"
+
+
 def cpu_table(cpu, servers, groups):
-    """The servers' CPU per round trip: what the runtime costs, whatever
-    share of the cores the kernel gave it."""
+    """The servers' CPU per round trip (which moves with placement too,
+    less than throughput: README.md), with the cores they kept busy."""
     head = ["row", "workers"] + [f"{s} µs/rt (cores)" for s in servers]
     peers = [s for s in servers if s != "gust"]
     with_ratio = "gust" in servers and peers
@@ -120,8 +121,7 @@ def cpu_table(cpu, servers, groups):
             cores = statistics.median(x[1] for x in v)
             cells.append(f"{med[s]:.2f} ({cores:.2f})")
         if with_ratio:
-            pm = [med[s] for s in peers if s in med]
-            cells.append(f"{med['gust'] / min(pm):.2f}" if "gust" in med and pm and min(pm) else "–")
+            cells.append(gust_over_best(med, peers, min))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

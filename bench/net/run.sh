@@ -104,9 +104,12 @@ for row in $ROWS; do
                     --secs "$SECS" --warmup "$WARMUP" --size "$SIZE" --threads "$LOADGEN_THREADS" \
                     2>>"$RAW" >"$LGOUT" &
                 lgpid=$!
-                # The server's CPU time over the measured window (after the
-                # warm-up), for its cost per round trip: unlike throughput,
-                # it does not depend on where the kernel put the threads.
+                # The server's CPU time over the measured window (from the
+                # end of the warm-up, counted from loadgen's start rather
+                # than from its last connect: the two windows differ by the
+                # connect time), for its cost per round trip; it moves with
+                # where the kernel put the threads too, less than throughput
+                # (README.md).
                 sleep "$WARMUP"
                 c0=$(cpu_ns "$spid"); t0=$(date +%s%N)
                 sleep "$SECS"
