@@ -3,6 +3,10 @@
 //! programmer writes), boxed trait objects, and types that borrow with a
 //! non-'static lifetime.
 
+// As a user crate that forbids unsafe code: select!'s expansion (whose one
+// `unsafe` block is the macro's own) compiles there.
+#![forbid(unsafe_code)]
+
 use std::any::Any;
 
 use gust::{Chan, chan, select};

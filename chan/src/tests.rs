@@ -323,3 +323,66 @@ fn dynamic_select_on_the_heap() {
     assert_eq!(sel.into_unsent(), [(send, Box::new(0))]);
     t.join().unwrap().unwrap();
 }
+
+/// A future case is polled where its case expression put it (in the
+/// select's `Wrap`; `FutCase` holds it pinned there): a self-referential
+/// future (a borrow of its own local held across an `.await`) survives
+/// pending polls and the one that completes, guarded or not; each is
+/// dropped once, in place, by the time the select returns; a disabled one
+/// is never made; and one whose refutable pattern fails is dropped when
+/// its case is disabled, before the select goes on.
+#[test]
+fn future_case_pinned_in_place() {
+    use std::cell::Cell;
+    struct Counted<'a>(&'a Cell<u32>);
+    impl Drop for Counted<'_> {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let drops = Cell::new(0);
+    let (tx, rx) = chan::<u32>(1);
+    let (_gtx, grx) = chan::<u32>(1);
+    let self_ref = |ch: &crate::Receiver<u32>, drops| {
+        let ch = ch.clone();
+        async move {
+            let _counted = Counted(drops);
+            let local = [7u32; 4];
+            let first = &local[0];
+            let v = ch.recv().await.expect("sender alive");
+            *first + v
+        }
+    };
+    let mut fut = Box::pin(async {
+        let on = true;
+        select! {
+            v = self_ref(&grx, &drops), if on => v,
+            v = self_ref(&rx, &drops) => v,
+            _ = async { unreachable!("disabled") }, if !on => 0,
+        }
+    });
+    assert!(poll_once(fut.as_mut()).is_pending());
+    assert!(poll_once(fut.as_mut()).is_pending());
+    assert_eq!(drops.get(), 0);
+    tx.try_send(5).unwrap();
+    assert_eq!(poll_once(fut.as_mut()), Poll::Ready(12));
+    assert_eq!(drops.get(), 2, "both future cases dropped, once each");
+    drop(fut);
+    assert_eq!(drops.get(), 2);
+
+    drops.set(0);
+    let mut fut = Box::pin(async {
+        select! {
+            Some(v) = async {
+                let _counted = Counted(&drops);
+                None::<u32>
+            } => v,
+            v = rx.recv() => v.unwrap() + 100,
+        }
+    });
+    assert!(poll_once(fut.as_mut()).is_pending());
+    assert_eq!(drops.get(), 1, "dropped when its pattern disabled it");
+    tx.try_send(1).unwrap();
+    assert_eq!(poll_once(fut.as_mut()), Poll::Ready(101));
+    assert_eq!(drops.get(), 1);
+}

@@ -637,3 +637,42 @@ fn future_case_output_is_never_dropped_for_a_channel_case() {
         }
     }
 }
+
+/// A future case costs the enclosing future its size once: the select
+/// polls it where the case expression put it. (Moved into its case, it
+/// took its size twice: 2,048 bytes and more for a 1 KiB future.)
+#[test]
+fn future_case_stored_once() {
+    let (_tx, rx) = chan::<u8>(1);
+    let big = || async {
+        let buf = [1u8; 1024];
+        pending::<()>().await;
+        buf[0]
+    };
+    assert!(std::mem::size_of_val(&big()) >= 1024);
+    let without = async {
+        select! { v = rx.recv() => v }
+    };
+    let with = async {
+        select! {
+            v = rx.recv() => v,
+            v = big() => Some(v),
+        }
+    };
+    let grew = std::mem::size_of_val(&with) - std::mem::size_of_val(&without);
+    assert!(
+        grew < 1024 + 256,
+        "a 1 KiB future case grew the select by {grew} bytes"
+    );
+    let guarded = async {
+        select! {
+            v = rx.recv() => v,
+            v = big(), if rx.is_empty() => Some(v),
+        }
+    };
+    let grew = std::mem::size_of_val(&guarded) - std::mem::size_of_val(&without);
+    assert!(
+        grew < 1024 + 256,
+        "a guarded 1 KiB future case grew the select by {grew} bytes"
+    );
+}

@@ -464,14 +464,25 @@ macro_rules! select {
     // A case's future, made into a case: `Some` when enabled; with a
     // guard, evaluated only when the guard holds.
     (@enabled () $f:expr) => {
-        ::core::option::Option::Some($crate::__private::Wrap::new($f).__gust_into_case())
+        $crate::__private::Wrap::new($f).__gust_into_case(
+            // SAFETY: the `Wrap` is a temporary of this expression, in the
+            // scrutinee of the `match` that spans the select: it is not
+            // moved, and is dropped in place when the select ends.
+            unsafe { $crate::__private::InPlace::new() },
+        )
     };
+    // Disabled (`None`) when the guard is false, and then not evaluated.
+    // The `Wrap` stays outside the `if`, whose temporaries end with it.
     (@enabled ($c:expr) $f:expr) => {
-        if $c {
-            $crate::select!(@enabled () $f)
+        $crate::__private::Wrap::guarded(if $c {
+            ::core::option::Option::Some($crate::__private::select_case($f))
         } else {
             ::core::option::Option::None
-        }
+        })
+        .__gust_into_case(
+            // SAFETY: as above.
+            unsafe { $crate::__private::InPlace::new() },
+        )
     };
     (@has_default) => { false };
     (@has_default $d:tt) => { true };
