@@ -9,8 +9,8 @@
 //! select's token (chan/src/waiter.rs, invariant #8), it failed in 3 of 3
 //! runs (one or both scenarios dropped future outputs).
 
-// As a user crate that forbids unsafe code: select!'s expansion (whose one
-// `unsafe` block is the macro's own) compiles there.
+// As a user crate that forbids unsafe code: select!'s expansion compiles
+// there.
 #![forbid(unsafe_code)]
 
 use gust::select::Outcome;

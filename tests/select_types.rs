@@ -3,8 +3,8 @@
 //! programmer writes), boxed trait objects, and types that borrow with a
 //! non-'static lifetime.
 
-// As a user crate that forbids unsafe code: select!'s expansion (whose one
-// `unsafe` block is the macro's own) compiles there.
+// As a user crate that forbids unsafe code: select!'s expansion compiles
+// there.
 #![forbid(unsafe_code)]
 
 use std::any::Any;

@@ -106,9 +106,9 @@ pub mod select {
 pub mod __private {
     pub use crate::chan::{Inner, RecvState, SendState, Shared};
     pub use crate::engine::{
-        Case, CaseOutput, ChanCase, ChanOp, FutCase, InPlace, IntoChanCase, IntoFutCase, Kind,
-        MAX_CASES, NotAFuture, RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap,
-        peek_output, select_case, take_output,
+        Case, CaseOutput, ChanCase, ChanOp, FutCase, IntoChanCase, IntoFutCase, Kind, MAX_CASES,
+        RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap, peek_output, select_case,
+        take_output,
     };
 }
 

@@ -324,15 +324,14 @@ fn dynamic_select_on_the_heap() {
     t.join().unwrap().unwrap();
 }
 
-/// A future case is polled where its case expression put it (in the
-/// select's `Wrap`; `FutCase` holds it pinned there): a self-referential
-/// future (a borrow of its own local held across an `.await`) survives
-/// pending polls and the one that completes, guarded or not; each is
-/// dropped once, in place, by the time the select returns; a disabled one
-/// is never made; and one whose refutable pattern fails is dropped when
-/// its case is disabled, before the select goes on.
+/// Future cases that borrow their own locals across an `.await` (moved
+/// into their `FutCase` before the first poll, pinned there from then on)
+/// survive pending polls and the one that completes, guarded or not; each
+/// is dropped once by the time the select returns; a disabled one is never
+/// made; and one whose refutable pattern fails is dropped when its case is
+/// disabled, before the select goes on.
 #[test]
-fn future_case_pinned_in_place() {
+fn future_case_self_referential() {
     use std::cell::Cell;
     struct Counted<'a>(&'a Cell<u32>);
     impl Drop for Counted<'_> {

@@ -638,9 +638,9 @@ fn future_case_output_is_never_dropped_for_a_channel_case() {
     }
 }
 
-/// A future case costs the enclosing future its size once: the select
-/// polls it where the case expression put it. (Moved into its case, it
-/// took its size twice: 2,048 bytes and more for a 1 KiB future.)
+/// A future case costs the enclosing future its size once, in its case.
+/// (While the `Wrap` it was moved out of lived to the select's end, it
+/// took its size twice: 2,072 bytes for a 1 KiB future.)
 #[test]
 fn future_case_stored_once() {
     let (_tx, rx) = chan::<u8>(1);

@@ -36,7 +36,7 @@
 //!
 //! Diagnostics point at the user's tokens where `macro_rules!` allows it:
 //! the user's expressions, patterns and bodies are passed through unchanged
-//! (a case that is not a future fails `Wrap::new`'s bound, with
+//! (a case that is not a future fails `select_case`'s bound, with
 //! `SelectCase`'s message, at the case expression). `compile_error!` can only
 //! point at the whole `select!`, so its messages quote the faulty case. The
 //! UI tests (`tests/ui/`, `tests/ui.rs`) pin where each error points.
@@ -464,25 +464,23 @@ macro_rules! select {
     // A case's future, made into a case: `Some` when enabled; with a
     // guard, evaluated only when the guard holds.
     (@enabled () $f:expr) => {
-        $crate::__private::Wrap::new($f).__gust_into_case(
-            // SAFETY: the `Wrap` is a temporary of this expression, in the
-            // scrutinee of the `match` that spans the select: it is not
-            // moved, and is dropped in place when the select ends.
-            unsafe { $crate::__private::InPlace::new() },
-        )
+        // The future is moved out of the scrutinee (whose temporaries, the
+        // user's, live on) into an arm, a temporary scope of its own: the
+        // `Wrap` and the `&` that dispatch borrows end there, so the
+        // enclosing future keeps no room for them (a `Wrap` borrowed until
+        // the select ends took a future case's size a second time).
+        match $crate::__private::select_case($f) {
+            __gust_case => ::core::option::Option::Some(
+                $crate::__private::Wrap::new(__gust_case).__gust_into_case(),
+            ),
+        }
     };
-    // Disabled (`None`) when the guard is false, and then not evaluated.
-    // The `Wrap` stays outside the `if`, whose temporaries end with it.
     (@enabled ($c:expr) $f:expr) => {
-        $crate::__private::Wrap::guarded(if $c {
-            ::core::option::Option::Some($crate::__private::select_case($f))
+        if $c {
+            $crate::select!(@enabled () $f)
         } else {
             ::core::option::Option::None
-        })
-        .__gust_into_case(
-            // SAFETY: as above.
-            unsafe { $crate::__private::InPlace::new() },
-        )
+        }
     };
     (@has_default) => { false };
     (@has_default $d:tt) => { true };

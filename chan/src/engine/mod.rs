@@ -114,13 +114,14 @@ mod macros;
 
 pub use dynamic::{Outcome, Select, SelectRecv, SelectSend, SelectWait};
 
-use std::cell::UnsafeCell;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use gust_trace::Wait;
+use pin_project_lite::pin_project;
 
 use crate::chan::{Inner, RecvState, SendState, Shared};
 use crate::handles::{RecvFuture, SendFuture};
@@ -284,37 +285,18 @@ pub type SendCase<'a, T> = ChanCase<'a, SendState<T>>;
 // Nothing is structurally pinned.
 impl<Op: ChanOp> Unpin for ChanCase<'_, Op> {}
 
-/// Any other future as a case. No channel case can be chosen while it is
-/// polled (invariant #8 of the waiter module), so an output it produced is
-/// never dropped.
-///
-/// The future stays where the case expression put it, in the select's
-/// [`Wrap`]; the case holds it pinned there and drops it in place when the
-/// case is dropped. (Moved into the case instead, it took its size twice in
-/// the enclosing future: once in the case and once in the `Wrap`, whose
-/// storage the select keeps to its end, empty.)
-pub struct FutCase<'a, F: Future> {
-    fut: Pin<&'a mut Option<F>>,
-    out: Option<F::Output>,
-    // Its last `Pending` poll recorded a durable wait (`gust_trace`).
-    durable: bool,
-}
-
-// Nothing is structurally pinned: the future is pinned where it is, in the
-// `Wrap`, and the output never is.
-impl<F: Future> Unpin for FutCase<'_, F> {}
-
-impl<F: Future> Drop for FutCase<'_, F> {
-    fn drop(&mut self) {
-        // When a case is dropped, its future is: disabled after it completed
-        // (a refutable pattern that did not match), or at the select's end.
-        self.fut.set(None);
+pin_project! {
+    /// Any other future as a case. No channel case can be chosen while it is
+    /// polled (invariant #8 of the waiter module), so an output it produced
+    /// is never dropped.
+    pub struct FutCase<F: Future> {
+        #[pin]
+        fut: F,
+        out: Option<F::Output>,
+        // Its last `Pending` poll recorded a durable wait (`gust_trace`).
+        durable: bool,
     }
 }
-
-/// What method resolution falls back to for a case that is not a future
-/// ([`Wrap::__gust_into_case`]): never built by a program that compiles.
-pub struct NotAFuture<F>(std::marker::PhantomData<F>);
 
 impl<Op: ChanOp> fmt::Debug for ChanCase<'_, Op> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -410,28 +392,24 @@ impl<Op: ChanOp> Drop for ChanCase<'_, Op> {
     }
 }
 
-impl<F: Future> Case for FutCase<'_, F> {
+impl<F: Future> Case for FutCase<F> {
     fn describe(&self) -> (Kind, Option<&RawLock>) {
         (Kind::Future, None)
     }
 
     fn poll_future(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let fut = this
-            .fut
-            .as_mut()
-            .as_pin_mut()
-            .expect("select: a future case polled after it was dropped");
+        let this = self.project();
         // What the future records is this case's wait, not the task's: the
         // select records one wait for the whole (module docs, "Wait reason").
+        let fut = this.fut;
         let (res, seen) = gust_trace::observe(|| fut.poll(cx));
         match res {
             Poll::Ready(v) => {
-                this.out = Some(v);
+                *this.out = Some(v);
                 Poll::Ready(())
             }
             Poll::Pending => {
-                this.durable = seen.is_some_and(|w| w.is_durable());
+                *this.durable = seen.is_some_and(|w| w.is_durable());
                 Poll::Pending
             }
         }
@@ -454,59 +432,21 @@ impl<F: Future> Case for FutCase<'_, F> {
     }
 }
 
-impl<F: Future> CaseOutput for FutCase<'_, F> {
+impl<F: Future> CaseOutput for FutCase<F> {
     type Output = F::Output;
 
     fn take_output(self: Pin<&mut Self>) -> F::Output {
-        self.get_mut()
+        self.project()
             .out
             .take()
             .expect("select: case has no output")
     }
 
     fn peek_output(self: Pin<&mut Self>) -> &F::Output {
-        self.get_mut()
+        self.project()
             .out
             .as_ref()
             .expect("select: case has no output")
-    }
-}
-
-impl<F> Case for NotAFuture<F> {
-    fn describe(&self) -> (Kind, Option<&RawLock>) {
-        (Kind::Future, None)
-    }
-
-    fn poll_future(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        Poll::Pending
-    }
-
-    fn try_alone(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut Wakeups) -> bool {
-        false
-    }
-
-    unsafe fn try_commit(self: Pin<&mut Self>, _: Option<&Token>, _: &mut Wakeups) -> bool {
-        unreachable!("not a case")
-    }
-
-    unsafe fn register(self: Pin<&mut Self>, _: &Arc<Token>, _: usize) {}
-
-    unsafe fn finish(self: Pin<&mut Self>, _: bool, _: &mut Wakeups) {}
-
-    fn waits_durably(&self) -> bool {
-        false
-    }
-}
-
-impl<F> CaseOutput for NotAFuture<F> {
-    type Output = F;
-
-    fn take_output(self: Pin<&mut Self>) -> F {
-        unreachable!("not a case")
-    }
-
-    fn peek_output(self: Pin<&mut Self>) -> &F {
-        unreachable!("not a case")
     }
 }
 
@@ -573,39 +513,20 @@ pub fn take_output<C: CaseOutput>(case: Pin<&mut Option<C>>) -> C::Output {
 }
 
 /// Wraps a case expression for autoref-specialized dispatch, on the
-/// expression `Wrap::new(f).__gust_into_case(in_place)`: method resolution
-/// tries the receiver by value first, where channel futures become channel
-/// cases ([`IntoChanCase`], consuming the `Wrap`), then by `&`, where
-/// anything else that is a future becomes a [`FutCase`] ([`IntoFutCase`],
-/// which polls the future where it is, inside the `Wrap`), then by `&mut`,
-/// where what is not a future falls through to [`Wrap::__gust_into_case`]
-/// (after [`Wrap::new`] has reported it).
+/// expression `Wrap::new(f).__gust_into_case()`: method resolution tries
+/// the receiver by value first, where channel futures become channel cases
+/// ([`IntoChanCase`], consuming the `Wrap`), then by `&`, where anything
+/// else that is a future becomes a [`FutCase`] ([`IntoFutCase`], taking the
+/// future out of the cell), then by `&mut`, where what is not a future
+/// falls through to [`Wrap::__gust_into_case`] (after [`select_case`] has
+/// reported it).
 ///
-/// The macro evaluates the case expressions as the scrutinee of a `match`
-/// that spans the whole select, so that their temporaries live as long as
-/// it does; a `Wrap` borrowed by the `&` step is such a temporary too, and
-/// so stays, unmoved, until the select ends, after its case (dropped
-/// first: its lifetime borrows the `Wrap`). That is what [`InPlace`]
-/// promises. Channel cases, consumed by value, leave none behind.
-pub struct Wrap<F>(UnsafeCell<Option<F>>);
-
-/// The promise, made by `select!`'s expansion, that lets a future case be
-/// polled inside its [`Wrap`]: see [`InPlace::new`].
-#[derive(Debug, Clone, Copy)]
-pub struct InPlace(());
-
-impl InPlace {
-    /// # Safety
-    ///
-    /// The [`Wrap`] converted with this (`Wrap::__gust_into_case`) is
-    /// converted once, and is not moved from then on: it is dropped (or
-    /// leaked) where it is. A temporary of the expression that converts it,
-    /// which nobody can name, is.
-    #[inline]
-    pub unsafe fn new() -> Self {
-        InPlace(())
-    }
-}
+/// The macro evaluates each case expression as (part of) the scrutinee of
+/// a `match` that spans the whole select, so that its temporaries live as
+/// long as the select does, and moves the future into a `match` arm, where
+/// it is wrapped and converted: the `Wrap` is a temporary of that arm and
+/// ends with it, so a future case is stored once, in its `FutCase`.
+pub struct Wrap<F>(pub Cell<Option<F>>);
 
 impl<F> fmt::Debug for Wrap<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -615,7 +536,7 @@ impl<F> fmt::Debug for Wrap<F> {
 
 /// What a `select!` case expression must be: a future (channel operations
 /// are futures too). Only a bound: its message is the diagnostic for a case
-/// that is not a future, at the user's expression (see [`Wrap::new`]).
+/// that is not a future, at the user's expression (see [`select_case`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a future: a select! case must be a future or a channel operation",
     label = "not a future",
@@ -626,111 +547,95 @@ pub trait SelectCase {}
 impl<F: Future> SelectCase for F {}
 
 impl<F> Wrap<F> {
-    /// Wraps a case expression. The bound is checked here, on the user's
-    /// expression (the argument), so a case that is not a future is reported
-    /// there, with [`SelectCase`]'s message.
+    /// Wraps a case expression (checked by [`select_case`] first).
     #[inline]
-    pub fn new(case: F) -> Self
-    where
-        F: SelectCase,
-    {
-        Wrap(UnsafeCell::new(Some(case)))
-    }
-
-    /// Wraps a guarded case expression: `None` when its guard was false
-    /// (the expression was not evaluated; the case is disabled). The
-    /// expression went through [`select_case`] for the bound's message.
-    #[inline]
-    pub fn guarded(case: Option<F>) -> Self {
-        Wrap(UnsafeCell::new(case))
+    pub fn new(case: F) -> Self {
+        Wrap(Cell::new(Some(case)))
     }
 
     /// Method resolution's last resort, for a case that is not a future
-    /// (`new` has already reported it; [`IntoFutCase`] does not apply): a
+    /// ([`select_case`] has already reported it; [`IntoFutCase`] does not apply): a
     /// placeholder case whose output type is the expression's, so that the
     /// rest of the expansion type-checks and the user sees that one error,
     /// not a second one about this dispatch. Never called by a program that
     /// compiles.
-    pub fn __gust_into_case(&mut self, _: InPlace) -> Option<NotAFuture<F>> {
-        None
+    pub fn __gust_into_case(&mut self) -> FutCase<std::future::Pending<F>> {
+        FutCase {
+            fut: std::future::pending(),
+            out: None,
+            durable: false,
+        }
     }
 }
 
-/// A guarded case expression, checked as [`Wrap::new`] checks the others.
+/// A case expression, checked: the bound's message is the diagnostic for a
+/// case that is not a future, at the user's expression (the argument).
 #[inline]
 pub fn select_case<F: SelectCase>(case: F) -> F {
     case
 }
 
-/// Dispatch for channel operations (see [`Wrap`]). The case is `None`
-/// when a guard disabled it.
+/// Dispatch for channel operations (see [`Wrap`]).
 pub trait IntoChanCase {
     /// The case type.
     type Case;
     /// Converts.
-    fn __gust_into_case(self, in_place: InPlace) -> Self::Case;
+    fn __gust_into_case(self) -> Self::Case;
 }
 
-/// Dispatch for any other future (see [`Wrap`]). The case is `None` when a
-/// guard disabled it.
+/// Dispatch for any other future (see [`Wrap`]).
 pub trait IntoFutCase {
     /// The case type.
     type Case;
     /// Converts.
-    fn __gust_into_case(self, in_place: InPlace) -> Self::Case;
+    fn __gust_into_case(self) -> Self::Case;
 }
 
 impl<'a, T> IntoChanCase for Wrap<RecvFuture<'a, T>> {
-    type Case = Option<RecvCase<'a, T>>;
+    type Case = RecvCase<'a, T>;
 
     #[inline]
-    fn __gust_into_case(self, _: InPlace) -> Option<RecvCase<'a, T>> {
+    fn __gust_into_case(self) -> RecvCase<'a, T> {
         // The future's own state is dropped with it: a future polled before
         // it became a case is cancelled first (giving back any value it was
         // handed), and the case starts afresh.
-        let fut = self.0.into_inner()?;
-        Some(ChanCase {
+        let fut = self.0.into_inner().expect("case converted twice");
+        ChanCase {
             shared: fut.shared,
             op: RecvState::new(),
             out: None,
-        })
+        }
     }
 }
 
 impl<'a, T> IntoChanCase for Wrap<SendFuture<'a, T>> {
-    type Case = Option<SendCase<'a, T>>;
+    type Case = SendCase<'a, T>;
 
     #[inline]
-    fn __gust_into_case(self, _: InPlace) -> Option<SendCase<'a, T>> {
-        let mut fut = self.0.into_inner()?;
+    fn __gust_into_case(self) -> SendCase<'a, T> {
+        let mut fut = self.0.into_inner().expect("case converted twice");
         // A future polled before it became a case is unqueued first. If its
         // value was already delivered, the case is complete from the start.
         let value = fut.state.cancel(fut.shared);
         let out = if value.is_none() { Some(Ok(())) } else { None };
-        Some(ChanCase {
+        ChanCase {
             shared: fut.shared,
             op: SendState::new(value),
             out,
-        })
+        }
     }
 }
 
-impl<'a, F: Future> IntoFutCase for &'a Wrap<F> {
-    type Case = Option<FutCase<'a, F>>;
+impl<F: Future> IntoFutCase for &Wrap<F> {
+    type Case = FutCase<F>;
 
     #[inline]
-    fn __gust_into_case(self, _: InPlace) -> Option<FutCase<'a, F>> {
-        // SAFETY: by `InPlace`'s contract the `Wrap` is converted once, so
-        // this is the only reference to its contents (the `&self` borrow
-        // lasts as long as the case), and it is not moved again: its
-        // `Option<F>` stays where it is until dropped there, by the case
-        // (`FutCase`'s drop) or else by the `Wrap`'s own, which is pinning.
-        let fut = unsafe { Pin::new_unchecked(&mut *self.0.get()) };
-        fut.is_some().then_some(FutCase {
-            fut,
+    fn __gust_into_case(self) -> FutCase<F> {
+        FutCase {
+            fut: self.0.take().expect("case converted twice"),
             out: None,
             durable: false,
-        })
+        }
     }
 }
 
