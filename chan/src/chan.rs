@@ -23,7 +23,10 @@
 //! back to its channel as `Inner::spare` ([`Entry::recycle`]), and the next
 //! standalone operation that blocks there queues it again instead of
 //! allocating: a steady stream of blocking sends and receives on one channel
-//! allocates nothing.
+//! allocates nothing. A blocked send whose value a receiver took completes
+//! without waiting for the lock: the receiver hands its entry back
+//! (invariant #9 of `waiter.rs`), and the sender recycles it if the lock is
+//! free at once.
 //!
 //! # Invariants
 //!
@@ -198,6 +201,14 @@ impl<T> Shared<T> {
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         self.lock.lock();
         Locked { shared: self }
+    }
+
+    /// The lock, if it is free now.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<Locked<'_, T>> {
+        // `then`, not `then_some`: a guard made and dropped on failure would
+        // unlock the holder's lock.
+        self.lock.try_lock().then(|| Locked { shared: self })
     }
 
     /// Runs `f` on the guarded state.
@@ -421,25 +432,29 @@ impl<T> Inner<T> {
             // Invariant #2: refill the freed slot from the oldest sender.
             if self.buf.len() < self.cap {
                 if let Some(entry) = self.sendq.select_first(me) {
-                    // SAFETY: lock held, CAS won.
+                    // SAFETY: lock held, CAS won; `hand_over` is our last
+                    // access (invariant #9 of waiter.rs).
                     unsafe {
                         let v = entry
                             .swap_slot(None)
                             .expect("a waiting sender holds its value");
                         self.buf.push_back(v);
                         wakeups.push(entry.token().take_waker());
+                        entry.hand_over();
                     }
                 }
             }
             return Ok(value);
         }
         if let Some(entry) = self.sendq.select_first(me) {
-            // SAFETY: lock held, CAS won.
+            // SAFETY: lock held, CAS won; `hand_over` is our last access
+            // (invariant #9 of waiter.rs).
             unsafe {
                 let v = entry
                     .swap_slot(None)
                     .expect("a waiting sender holds its value");
                 wakeups.push(entry.token().take_waker());
+                entry.hand_over();
                 return Ok(v);
             }
         }
@@ -762,7 +777,12 @@ impl<T> SendState<T> {
         shared: &Shared<T>,
         cx: &mut Context<'_>,
     ) -> Option<SendResult<T>> {
-        if self.entry.is_none() && gust_trace::yield_for_budget(cx) {
+        if let Some(e) = &self.entry {
+            // A receiver took the value and handed the entry back.
+            if e.is_handed() {
+                return Some(self.complete_handed(shared));
+            }
+        } else if gust_trace::yield_for_budget(cx) {
             return None;
         }
         let mut locked = shared.lock();
@@ -777,6 +797,24 @@ impl<T> SendState<T> {
             }
         }
         self.poll_slow(locked, cx)
+    }
+
+    /// A receiver took our value and handed the entry back (invariant #9 of
+    /// waiter.rs): the send is done, without waiting for the lock. The entry
+    /// becomes the channel's spare if the lock is free at once; else it is
+    /// freed. Go's parked sender, woken, finds its `sudog` done the same way.
+    #[inline(never)]
+    fn complete_handed(&mut self, shared: &Shared<T>) -> SendResult<T> {
+        let entry = self.entry.take().expect("checked by the caller");
+        // SAFETY: handed back to us: ours alone (invariant #9).
+        let left = unsafe { entry.swap_slot(None) };
+        if let Some(mut locked) = shared.try_lock() {
+            locked.with(|inner| inner.recycle(entry));
+        }
+        match left {
+            None => Ok(()),
+            Some(v) => Err(crate::error::SendError(v)),
+        }
     }
 
     #[inline(never)]

@@ -113,12 +113,16 @@ impl RawLock {
         }
     }
 
+    /// Locks if the lock is free now. (Strong: a weak compare-and-swap
+    /// may fail on a free lock, which `lock` would only retry, but a caller
+    /// that gives up on failure, as a handed-back send's recycling does,
+    /// would give up for nothing.)
     #[inline]
-    fn try_lock(&self) -> bool {
+    pub(crate) fn try_lock(&self) -> bool {
         use std::sync::atomic::Ordering::{Acquire, Relaxed};
         // Acquire: what the previous holder wrote under the lock is visible.
         self.0
-            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .compare_exchange(false, true, Acquire, Relaxed)
             .is_ok()
     }
 
@@ -191,6 +195,11 @@ impl RawLock {
 
     pub(crate) fn lock_eager(&self) {
         self.lock();
+    }
+
+    pub(crate) fn try_lock(&self) -> bool {
+        let mut locked = self.locked.lock().unwrap();
+        !std::mem::replace(&mut *locked, true)
     }
 
     /// # Safety

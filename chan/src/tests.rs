@@ -237,8 +237,11 @@ fn select_rechecks_channels_after_polling_a_future() {
 }
 
 /// A finished standalone entry is kept as the channel's spare and reused by
-/// the next blocking operation, of either direction (`Entry::recycle`); heap
-/// values make Miri check that nothing leaks or is read after a reset.
+/// the next blocking operation, of either direction (`Entry::recycle`); a
+/// send whose entry a receiver handed back (invariant #9 of waiter.rs)
+/// completes without waiting for the lock and keeps it as the spare when the
+/// lock is free, and frees it when it is not; heap values make Miri check
+/// that nothing leaks or is read after a reset.
 #[test]
 fn recycled_entry_reused_both_directions() {
     let (tx, rx) = chan::<String>(0);
@@ -252,17 +255,47 @@ fn recycled_entry_reused_both_directions() {
     let mut s = Box::pin(tx.send("b".to_owned()));
     assert!(poll_once(s.as_mut()).is_pending()); // queues the spare
     assert!(!spare(&tx));
-    assert_eq!(rx.try_recv(), Ok("b".to_owned()));
+    assert_eq!(rx.try_recv(), Ok("b".to_owned())); // hands the entry back
     assert_eq!(poll_once(s.as_mut()), Poll::Ready(Ok(())));
-    assert!(spare(&tx), "the finished send entry became the spare");
+    assert!(spare(&tx), "the handed-back send entry became the spare");
     drop(s);
     let mut r = Box::pin(rx.recv());
     assert!(poll_once(r.as_mut()).is_pending()); // queues the spare again
+    assert!(!spare(&tx));
     drop(r); // cancelled while queued
     let mut s = Box::pin(tx.send("c".to_owned()));
     assert!(poll_once(s.as_mut()).is_pending());
     drop(s); // cancelled with its value in the entry
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    // Handed back, then dropped before it was polled again: the value was
+    // delivered once, and the entry is freed with the future.
+    let mut s = Box::pin(tx.send("d".to_owned()));
+    assert!(poll_once(s.as_mut()).is_pending());
+    assert_eq!(rx.try_recv(), Ok("d".to_owned()));
+    drop(s);
+    // A refill of a buffer hands back too.
+    let (tx, rx) = chan::<String>(1);
+    tx.try_send("e".to_owned()).unwrap();
+    let mut s = Box::pin(tx.send("f".to_owned()));
+    assert!(poll_once(s.as_mut()).is_pending());
+    assert_eq!(rx.try_recv(), Ok("e".to_owned())); // refills from `s`
+    assert_eq!(poll_once(s.as_mut()), Poll::Ready(Ok(())));
+    assert!(spare(&tx));
+    assert_eq!(rx.try_recv(), Ok("f".to_owned()));
+    // With the lock held elsewhere, a handed-back send completes anyway
+    // (without waiting for it) and frees its entry.
+    let (tx, rx) = chan::<String>(0);
+    let mut s = Box::pin(tx.send("g".to_owned()));
+    assert!(poll_once(s.as_mut()).is_pending());
+    assert_eq!(rx.try_recv(), Ok("g".to_owned()));
+    let held = tx.shared.lock();
+    assert_eq!(poll_once(s.as_mut()), Poll::Ready(Ok(())));
+    assert!(
+        tx.shared.try_lock().is_none(),
+        "the holder still holds the lock"
+    );
+    drop(held);
+    assert!(!spare(&tx));
 }
 
 /// The last receiver's drop frees the buffered values (with their heap

@@ -24,7 +24,8 @@
 //!    sits in one queue: every change to it is made under that one channel's
 //!    lock, so there it is a plain load and store ([`Entry::try_select`]).
 //! 3. An entry's `slot` is read and written only under the lock of the channel
-//!    whose queue the entry is (or was last) in. A send entry's slot holds the
+//!    whose queue the entry is (or was last) in, or by its owner after the
+//!    entry was handed back (#9). A send entry's slot holds the
 //!    offered value until a receiver takes it; a recv entry's slot receives the
 //!    value from the sender that selected it (`None` when selected by `close`).
 //! 4. A token's `waker` is written by its owner only while it holds the locks
@@ -38,9 +39,10 @@
 //!    `Receiver`'s stream state or the select case); a queue links it without
 //!    owning it. The owner unlinks its entry under the channel lock before it
 //!    frees or reuses it (every owner's completion, cancellation and drop path
-//!    goes through the lock), so a linked entry is alive for as long as the
-//!    lock is held: the counterpart that selects an entry may use it until it
-//!    unlocks. An owner that is leaked leaks its entry too, which stays valid.
+//!    goes through the lock, but the one of #9), so a linked entry is alive
+//!    for as long as the lock is held: the counterpart that selects an entry
+//!    may use it until it unlocks (or hands it back, #9). An owner that is
+//!    leaked leaks its entry too, which stays valid.
 //! 8. `POLLING`: a select whose entries are queued polls one of its generic
 //!    future cases (a read, a timer, a join) with its channel locks released.
 //!    Were a counterpart to select one of its entries meanwhile, and the
@@ -56,13 +58,24 @@
 //!    cases once more under their locks before it waits (the engine's
 //!    `stale` pass), and finds it there. `close` unlinks a `POLLING` entry
 //!    without selecting it, and that same pass then sees the channel closed.
+//! 9. Hand-back: a counterpart that selected a standalone send's entry and
+//!    took its value (a receive, or a receive refilling the buffer) ends its
+//!    use of the entry with [`Entry::hand_over`], a `Release` store of
+//!    `handed`, after the slot and the waker. From then on nobody but the
+//!    owner reaches the entry (it is out of every queue, and the
+//!    counterpart is done with it), so the owner, woken, that reads
+//!    `handed` with `Acquire` completes without waiting for the channel
+//!    lock: it reads the slot, and recycles the entry as the channel's spare
+//!    if the lock is free at once (else frees it). An entry not handed back
+//!    (selected by `close`, or a select's) completes under the lock as
+//!    before; a select's entry that is handed back is not looked at.
 
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use crate::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell};
 
 /// The token is waiting: any counterpart may select it.
 const WAITING: usize = 0;
@@ -245,8 +258,12 @@ pub(crate) struct Entry<T> {
     inline: Token,
     /// The token of a `select!`, shared by the entries of all its cases.
     shared: Option<Arc<Token>>,
-    /// The case index this entry stands for inside its select (0 standalone).
-    case: usize,
+    /// The case index this entry stands for inside its select (0 standalone;
+    /// a select has at most `MAX_DYNAMIC_CASES`).
+    case: u32,
+    /// The counterpart that selected this entry is done with it (invariant
+    /// #9): set with `Release` as its last access.
+    handed: AtomicBool,
     /// The value in transit (invariant #3).
     slot: UnsafeCell<Option<T>>,
     /// The next entry of the queue this entry is in (see [`WaitQueue`]);
@@ -267,6 +284,7 @@ impl<T> Entry<T> {
             inline: Token::new(),
             shared: None,
             case: 0,
+            handed: AtomicBool::new(false),
             slot: UnsafeCell::new(value),
             next: UnsafeCell::new(std::ptr::null()),
         }
@@ -277,7 +295,8 @@ impl<T> Entry<T> {
         Self {
             inline: Token::new(),
             shared: Some(token),
-            case,
+            case: u32::try_from(case).expect("a select has at most MAX_DYNAMIC_CASES cases"),
+            handed: AtomicBool::new(false),
             slot: UnsafeCell::new(value),
             next: UnsafeCell::new(std::ptr::null()),
         }
@@ -310,6 +329,7 @@ impl<T> Entry<T> {
         }
         // Invariant #1's exception: exclusive, so the reset is unobservable.
         e.inline.state.store(WAITING, Ordering::Relaxed);
+        e.handed.store(false, Ordering::Relaxed);
         Some(entry)
     }
 
@@ -320,10 +340,10 @@ impl<T> Entry<T> {
         match &self.shared {
             // The owner of a select may claim its token at any time: a CAS
             // decides between us.
-            Some(token) => token.try_select(self.case),
+            Some(token) => token.try_select(self.case as usize),
             // Nobody but a holder of our lock changes a standalone token
             // (invariant #2): a lock-prefixed CAS per handoff saved.
-            None if self.inline.select_locked(self.case) => Attempt::Selected,
+            None if self.inline.select_locked(self.case as usize) => Attempt::Selected,
             None => Attempt::Stale,
         }
     }
@@ -331,7 +351,29 @@ impl<T> Entry<T> {
     /// Whether a counterpart chose this entry's case.
     #[inline]
     pub(crate) fn is_selected(&self) -> bool {
-        self.token().selection() == Selection::Selected(self.case)
+        self.token().selection() == Selection::Selected(self.case as usize)
+    }
+
+    /// The counterpart that selected this entry, and completed the transfer
+    /// with it, gives it back to its owner (invariant #9): its last access.
+    ///
+    /// # Safety
+    ///
+    /// The caller won [`try_select`](Self::try_select) on this entry, holds
+    /// the lock under which it did, and touches the entry no more.
+    #[inline]
+    pub(crate) unsafe fn hand_over(&self) {
+        // Release: the selection, the slot and the waker taken, all before,
+        // are the owner's to read once it sees this (invariant #9).
+        self.handed.store(true, Ordering::Release);
+    }
+
+    /// Whether the counterpart that selected this entry handed it back: if
+    /// so, the owner alone may touch it, without the lock (invariant #9).
+    #[inline]
+    pub(crate) fn is_handed(&self) -> bool {
+        // Acquire: pairs with `hand_over`'s Release.
+        self.handed.load(Ordering::Acquire)
     }
 
     /// Replaces the slot's content, returning the old one.
@@ -339,7 +381,8 @@ impl<T> Entry<T> {
     /// # Safety
     ///
     /// The caller holds the lock of the channel this entry belongs to
-    /// (invariant #3).
+    /// (invariant #3), or owns the entry after it was handed back
+    /// ([`is_handed`](Self::is_handed), invariant #9).
     #[inline]
     pub(crate) unsafe fn swap_slot(&self, value: Option<T>) -> Option<T> {
         // SAFETY: exclusive by invariant #3 and this function's contract.

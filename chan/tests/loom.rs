@@ -459,3 +459,65 @@ fn dynamic_select_vs_select_macro() {
         assert_eq!(got + unsent, 3);
     });
 }
+
+/// Invariant #9 of waiter.rs: a receiver that takes a blocked sender's value
+/// hands the entry back under the lock, and the sender completes without
+/// waiting for the lock, recycling the entry as the channel's spare when it
+/// gets the lock at once (which the next blocking operation takes) and
+/// freeing it otherwise. Two senders on two threads and a receiver on a
+/// third: each value arrives once (boxed: a reset or a reuse that lost one
+/// would leak it, or free it twice).
+#[test]
+fn handed_back_sends_recycle_their_entries() {
+    loom::model(|| {
+        let (tx, rx) = chan::<Box<i32>>(0);
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || block_on(tx.send(Box::new(1))));
+        let b = thread::spawn(move || block_on(tx2.send(Box::new(2))));
+        let mut got = [*block_on(rx.recv()).unwrap(), *block_on(rx.recv()).unwrap()];
+        got.sort();
+        assert_eq!(got, [1, 2]);
+        assert!(a.join().unwrap().is_ok());
+        assert!(b.join().unwrap().is_ok());
+    });
+}
+
+/// A send polled, then polled again and dropped, while another thread takes
+/// its value: the value is delivered once, or dropped with the future, never
+/// both and never neither (a counted value). When the second poll completes,
+/// the value was delivered.
+#[test]
+fn handed_back_send_vs_drop() {
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    loom::model(|| {
+        use std::future::Future;
+        use std::task::Context;
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::<Counted>(0);
+        let value = Counted(drops.clone());
+        let t = thread::spawn(move || {
+            let waker = futures::task::noop_waker();
+            let mut cx = Context::from_waker(&waker);
+            let mut s = Box::pin(tx.send(value));
+            assert!(s.as_mut().poll(&mut cx).is_pending());
+            let done = s.as_mut().poll(&mut cx);
+            drop(s);
+            done.is_ready()
+        });
+        let took = rx.try_recv().ok();
+        let completed = t.join().unwrap();
+        let delivered = took.is_some();
+        drop(took);
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "the value exists once");
+        if completed {
+            assert!(delivered, "a completed send delivered its value");
+        }
+    });
+}
