@@ -695,6 +695,7 @@ impl<T> RecvState<T> {
 impl<T> crate::engine::ChanOp for RecvState<T> {
     type Item = T;
     type Output = Option<T>;
+    type Done = Option<T>;
 
     /// Select: try to receive now, lock held. `me` is the select's token if it
     /// has entries queued.
@@ -736,6 +737,10 @@ impl<T> crate::engine::ChanOp for RecvState<T> {
             inner.recvq.remove(&entry);
             None
         }
+    }
+
+    fn output(&mut self, done: Option<T>) -> Option<T> {
+        done
     }
 
     fn cancel(&mut self, shared: &Shared<T>) {
@@ -908,6 +913,9 @@ impl<T> SendState<T> {
 impl<T> crate::engine::ChanOp for SendState<T> {
     type Item = T;
     type Output = SendResult<T>;
+    /// Delivered (`true`), or not: then the value is back in `self.value`,
+    /// for [`output`](Self::output) to hand back.
+    type Done = bool;
 
     /// Select: try to send now, lock held. `Some` if the case completed.
     fn try_commit_locked(
@@ -915,7 +923,7 @@ impl<T> crate::engine::ChanOp for SendState<T> {
         inner: &mut Inner<T>,
         me: Option<&Token>,
         wakeups: &mut Wakeups,
-    ) -> Option<SendResult<T>> {
+    ) -> Option<bool> {
         let value = match &self.entry {
             // SAFETY: lock held (invariant #3).
             Some(entry) => unsafe { entry.swap_slot(None) },
@@ -923,8 +931,11 @@ impl<T> crate::engine::ChanOp for SendState<T> {
         }
         .expect("select send case without a value");
         match inner.try_send(value, me, wakeups) {
-            Ok(()) => Some(Ok(())),
-            Err(TrySendError::Closed(v)) => Some(Err(crate::error::SendError(v))),
+            Ok(()) => Some(true),
+            Err(TrySendError::Closed(v)) => {
+                self.value = Some(v);
+                Some(false)
+            }
             Err(TrySendError::Full(v)) => {
                 match &self.entry {
                     // SAFETY: lock held (invariant #3).
@@ -948,14 +959,15 @@ impl<T> crate::engine::ChanOp for SendState<T> {
     }
 
     /// Select: the select is done; if a counterpart chose this case, return
-    /// the outcome; unqueue. A value not delivered stays in `self.value`, to
-    /// be dropped with the case. Lock held.
+    /// the outcome; unqueue. A value not delivered stays in `self.value`:
+    /// [`output`](Self::output) hands it back if the case was chosen (a
+    /// close), else it is dropped with the case. Lock held.
     fn finish_locked(
         &mut self,
         inner: &mut Inner<T>,
         chosen: bool,
         _: &mut Wakeups,
-    ) -> Option<SendResult<T>> {
+    ) -> Option<bool> {
         let entry = self.entry.take()?;
         let selected = chosen && entry.is_selected();
         if !selected {
@@ -963,14 +975,20 @@ impl<T> crate::engine::ChanOp for SendState<T> {
         }
         // SAFETY: lock held (invariant #3).
         let left = unsafe { entry.swap_slot(None) };
-        if selected {
-            Some(match left {
-                None => Ok(()),
-                Some(v) => Err(crate::error::SendError(v)),
-            })
+        let delivered = left.is_none();
+        self.value = left;
+        selected.then_some(delivered)
+    }
+
+    fn output(&mut self, delivered: bool) -> SendResult<T> {
+        if delivered {
+            Ok(())
         } else {
-            self.value = left;
-            None
+            let v = self
+                .value
+                .take()
+                .expect("a send not delivered keeps its value");
+            Err(crate::error::SendError(v))
         }
     }
 

@@ -107,8 +107,7 @@ pub mod __private {
     pub use crate::chan::{Inner, RecvState, SendState, Shared};
     pub use crate::engine::{
         Case, CaseOutput, ChanCase, ChanOp, FutCase, IntoChanCase, IntoFutCase, Kind, MAX_CASES,
-        RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap, peek_output, select_case,
-        take_output,
+        RawLock, RecvCase, SelectState, SendCase, Token, Wakeups, Wrap, select_case, take_output,
     };
 }
 

@@ -676,3 +676,46 @@ fn future_case_stored_once() {
         "a guarded 1 KiB future case grew the select by {grew} bytes"
     );
 }
+
+/// A send case keeps its value once: in its state until a receiver takes it,
+/// and the output of a send that failed hands that same value back (it took
+/// the value's size twice while the output had room for a `SendError` of its
+/// own: 2,104 bytes for a 1 KiB value).
+#[test]
+fn send_case_value_stored_once() {
+    let (_tx, rx) = chan::<u8>(1);
+    let (big_tx, big_rx) = chan::<[u8; 1024]>(0);
+    let without = async {
+        select! { v = rx.recv() => v }
+    };
+    let with = async {
+        select! {
+            v = rx.recv() => v,
+            r = big_tx.send([7; 1024]) => r.err().map(|e| e.0[0]),
+        }
+    };
+    let grew = std::mem::size_of_val(&with) - std::mem::size_of_val(&without);
+    assert!(
+        grew < 1024 + 256,
+        "a send case of 1 KiB grew the select by {grew} bytes"
+    );
+    drop(with);
+    // The value comes back whole from a send case that the close chose.
+    drop(big_rx);
+    let back = block_on(async {
+        select! {
+            r = big_tx.send([7; 1024]) => r.unwrap_err().0,
+        }
+    });
+    assert_eq!(back, [7; 1024]);
+    // And from one that waited, queued, when the last receiver went.
+    let (tx, rx) = chan::<[u8; 1024]>(0);
+    let mut fut = Box::pin(async {
+        select! {
+            r = tx.send([9; 1024]) => r.unwrap_err().0,
+        }
+    });
+    assert!(poll_once(fut.as_mut()).is_pending());
+    drop(rx);
+    assert_eq!(poll_once(fut.as_mut()), Poll::Ready([9; 1024]));
+}

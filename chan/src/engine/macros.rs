@@ -418,39 +418,36 @@ macro_rules! select {
                 $crate::select!(@has_default $($default)?),
                 $biased,
             );
-            let __gust_index = ::core::future::poll_fn(|__gust_cx| loop {
+            ::core::future::poll_fn(|__gust_cx| loop {
                 let __gust_index = ::core::task::ready!(__gust_state.poll(
                     [$($v.as_mut() as ::core::pin::Pin<&mut dyn $crate::__private::Case>),*],
                     __gust_cx,
                 ));
-                // A refutable pattern that does not match disables its case
+                // The chosen case's output, tested against its pattern. A
+                // refutable pattern that does not match disables its case
                 // (what completed stays consumed, as tokio's select! does),
                 // and the select goes on with the others. The test runs on a
                 // reference, with `mut`/`ref` taken out of the pattern.
-                let __gust_matches = match __gust_index {
+                match __gust_index {
                     $( $i => {
+                        let __gust_value = $crate::__private::take_output($v.as_mut());
                         #[allow(unused_variables, unused_parens, unreachable_patterns, clippy::match_single_binding)]
-                        match $crate::__private::peek_output($v.as_mut()) {
+                        let __gust_matches = match &__gust_value {
                             $crate::select!(@clean [$($p)+] () [] [] $($p)+) => true,
                             _ => false,
+                        };
+                        if __gust_matches {
+                            return ::core::task::Poll::Ready(__GustSelectOut::$t(__gust_value));
                         }
+                        $v.set(::core::option::Option::None);
                     } )*
-                    _ => true,
-                };
-                if __gust_matches {
-                    return ::core::task::Poll::Ready(__gust_index);
+                    _ => return ::core::task::Poll::Ready(__GustSelectOut::__GustDefault),
                 }
-                match __gust_index {
-                    $( $i => $v.set(::core::option::Option::None), )*
-                    _ => {}
-                }
+                // (Unreachable in a select with no cases.)
+                #[allow(unreachable_code)]
                 __gust_state.restart();
             })
-            .await;
-            match __gust_index {
-                $( $i => __GustSelectOut::$t($crate::__private::take_output($v.as_mut())), )*
-                _ => __GustSelectOut::__GustDefault,
-            }
+            .await
             }
             }
         };

@@ -219,12 +219,9 @@ pub trait CaseOutput {
     /// The value bound by the arm's pattern.
     type Output;
 
-    /// Takes the stored output.
+    /// Takes the stored output (the macro then matches the arm's pattern
+    /// against it).
     fn take_output(self: Pin<&mut Self>) -> Self::Output;
-
-    /// The stored output, left in place (the macro matches the arm's
-    /// pattern against it before the case is taken).
-    fn peek_output(self: Pin<&mut Self>) -> &Self::Output;
 }
 
 /// What differs between a receive case and a send case: the channel
@@ -241,6 +238,10 @@ pub trait ChanOp {
     type Item;
     /// What the case's arm binds.
     type Output;
+    /// How the case ended, kept until its output is taken: as little as the
+    /// output needs beside the state (a send that failed keeps its value
+    /// in the state, not a second time here).
+    type Done;
 
     /// Tries to complete the operation now (lock held).
     fn try_commit_locked(
@@ -248,7 +249,7 @@ pub trait ChanOp {
         inner: &mut Inner<Self::Item>,
         me: Option<&Token>,
         wakeups: &mut Wakeups,
-    ) -> Option<Self::Output>;
+    ) -> Option<Self::Done>;
 
     /// Queues an entry for case `case` of the select owning `token`, if not
     /// queued yet (lock held).
@@ -261,7 +262,10 @@ pub trait ChanOp {
         inner: &mut Inner<Self::Item>,
         chosen: bool,
         wakeups: &mut Wakeups,
-    ) -> Option<Self::Output>;
+    ) -> Option<Self::Done>;
+
+    /// The output of the operation that ended as `done`.
+    fn output(&mut self, done: Self::Done) -> Self::Output;
 
     /// The case is dropped: undo what is queued, give back or drop what was
     /// not delivered (takes the lock itself).
@@ -273,7 +277,7 @@ pub trait ChanOp {
 pub struct ChanCase<'a, Op: ChanOp> {
     shared: &'a Shared<Op::Item>,
     op: Op,
-    out: Option<Op::Output>,
+    out: Option<Op::Done>,
 }
 
 /// A receive case: `v = rx.recv()`.
@@ -369,17 +373,9 @@ impl<Op: ChanOp> CaseOutput for ChanCase<'_, Op> {
     type Output = Op::Output;
 
     fn take_output(self: Pin<&mut Self>) -> Op::Output {
-        self.get_mut()
-            .out
-            .take()
-            .expect("select: case has no output")
-    }
-
-    fn peek_output(self: Pin<&mut Self>) -> &Op::Output {
-        self.get_mut()
-            .out
-            .as_ref()
-            .expect("select: case has no output")
+        let this = self.get_mut();
+        let done = this.out.take().expect("select: case has no output");
+        this.op.output(done)
     }
 }
 
@@ -441,13 +437,6 @@ impl<F: Future> CaseOutput for FutCase<F> {
             .take()
             .expect("select: case has no output")
     }
-
-    fn peek_output(self: Pin<&mut Self>) -> &F::Output {
-        self.project()
-            .out
-            .as_ref()
-            .expect("select: case has no output")
-    }
 }
 
 /// `Option<C>`: `None` is a case disabled by its `, if` guard.
@@ -495,14 +484,6 @@ impl<C: Case> Case for Option<C> {
         // A disabled case is not counted (`record_wait` skips it).
         self.as_ref().is_none_or(C::waits_durably)
     }
-}
-
-/// The output of the chosen case, left in place (used by the macro's
-/// expansion to match a refutable pattern against it).
-pub fn peek_output<C: CaseOutput>(case: Pin<&mut Option<C>>) -> &C::Output {
-    case.as_pin_mut()
-        .expect("select: the chosen case is disabled")
-        .peek_output()
 }
 
 /// Takes the output of the chosen case (used by the macro's expansion).
@@ -617,7 +598,7 @@ impl<'a, T> IntoChanCase for Wrap<SendFuture<'a, T>> {
         // A future polled before it became a case is unqueued first. If its
         // value was already delivered, the case is complete from the start.
         let value = fut.state.cancel(fut.shared);
-        let out = if value.is_none() { Some(Ok(())) } else { None };
+        let out = if value.is_none() { Some(true) } else { None };
         ChanCase {
             shared: fut.shared,
             op: SendState::new(value),
