@@ -914,7 +914,7 @@ impl<T> crate::engine::ChanOp for SendState<T> {
     type Item = T;
     type Output = SendResult<T>;
     /// Delivered (`true`), or not: then the value is back in `self.value`,
-    /// for [`output`](Self::output) to hand back.
+    /// for [`output`](crate::engine::ChanOp::output) to hand back.
     type Done = bool;
 
     /// Select: try to send now, lock held. `Some` if the case completed.
@@ -960,8 +960,8 @@ impl<T> crate::engine::ChanOp for SendState<T> {
 
     /// Select: the select is done; if a counterpart chose this case, return
     /// the outcome; unqueue. A value not delivered stays in `self.value`:
-    /// [`output`](Self::output) hands it back if the case was chosen (a
-    /// close), else it is dropped with the case. Lock held.
+    /// [`output`](crate::engine::ChanOp::output) hands it back if the case
+    /// was chosen (a close), else it is dropped with the case. Lock held.
     fn finish_locked(
         &mut self,
         inner: &mut Inner<T>,
@@ -976,7 +976,12 @@ impl<T> crate::engine::ChanOp for SendState<T> {
         // SAFETY: lock held (invariant #3).
         let left = unsafe { entry.swap_slot(None) };
         let delivered = left.is_none();
-        self.value = left;
+        if left.is_some() {
+            // Not `self.value = left` alone: a commit of this same select
+            // (`try_commit_locked` finding the channel closed) may have put
+            // the value there already, and the entry is then empty.
+            self.value = left;
+        }
         selected.then_some(delivered)
     }
 

@@ -60,7 +60,7 @@
 //!    without selecting it, and that same pass then sees the channel closed.
 //! 9. Hand-back: a counterpart that selected a standalone send's entry and
 //!    took its value (a receive, or a receive refilling the buffer) ends its
-//!    use of the entry with [`Entry::hand_over`], a `Release` store of
+//!    use of the entry with [`Selected::hand_over`], a `Release` store of
 //!    `handed`, after the slot and the waker. From then on nobody but the
 //!    owner reaches the entry (it is out of every queue, and the
 //!    counterpart is done with it), so the owner, woken, that reads
@@ -354,20 +354,6 @@ impl<T> Entry<T> {
         self.token().selection() == Selection::Selected(self.case as usize)
     }
 
-    /// The counterpart that selected this entry, and completed the transfer
-    /// with it, gives it back to its owner (invariant #9): its last access.
-    ///
-    /// # Safety
-    ///
-    /// The caller won [`try_select`](Self::try_select) on this entry, holds
-    /// the lock under which it did, and touches the entry no more.
-    #[inline]
-    pub(crate) unsafe fn hand_over(&self) {
-        // Release: the selection, the slot and the waker taken, all before,
-        // are the owner's to read once it sees this (invariant #9).
-        self.handed.store(true, Ordering::Release);
-    }
-
     /// Whether the counterpart that selected this entry handed it back: if
     /// so, the owner alone may touch it, without the lock (invariant #9).
     #[inline]
@@ -567,6 +553,27 @@ impl<T> std::fmt::Debug for WaitQueue<T> {
 /// with and take the owner's waker from. Valid while the lock under which it
 /// was selected is held (invariant #6): use it inside that critical section.
 pub(crate) struct Selected<T>(NonNull<Entry<T>>);
+
+impl<T> Selected<T> {
+    /// The counterpart, done with the entry it selected (the transfer
+    /// made, the waker taken), gives it back to its owner (invariant #9):
+    /// its last access. Through the pointer, not a `&Entry`: the owner may
+    /// free the entry the moment the store lands, while a reference passed
+    /// to a call would still be live.
+    ///
+    /// # Safety
+    ///
+    /// The entry is a send's, whose value the caller took under the lock it
+    /// still holds (the one it selected the entry under).
+    #[inline]
+    pub(crate) unsafe fn hand_over(self) {
+        let entry = self.0.as_ptr();
+        // SAFETY: alive: the owner frees it only after it sees this store.
+        // Release: the selection, the slot and the waker taken, all before,
+        // are the owner's to read once it sees this (invariant #9).
+        unsafe { (*entry).handed.store(true, Ordering::Release) };
+    }
+}
 
 impl<T> Deref for Selected<T> {
     type Target = Entry<T>;

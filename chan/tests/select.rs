@@ -719,3 +719,33 @@ fn send_case_value_stored_once() {
     drop(rx);
     assert_eq!(poll_once(fut.as_mut()), Poll::Ready([9; 1024]));
 }
+
+/// A send case whose channel closes while the select, registered, polls a
+/// future case: `close` unlinks the entry of a polling select without
+/// choosing it, the select's next look at its channel cases finds the
+/// channel closed and the value back, and the arm gets that value (found by
+/// a review of the first version of `ChanOp::Done`, whose end of the select
+/// then dropped the value and panicked).
+#[test]
+fn send_case_closed_while_polling_a_future_case() {
+    let c = Chan::<String>::new(0);
+    let polls = Cell::new(0);
+    let closer = std::future::poll_fn(|cx| {
+        polls.set(polls.get() + 1);
+        match polls.get() {
+            1 => cx.waker().wake_by_ref(), // polled again, registered
+            2 => {
+                c.close();
+            }
+            _ => {}
+        }
+        Poll::<()>::Pending
+    });
+    let got = block_on(async {
+        select! {
+            r = c.send("v".to_string()) => r,
+            _ = closer => unreachable!("the closer never completes"),
+        }
+    });
+    assert_eq!(got, Err(SendError("v".to_string())));
+}
