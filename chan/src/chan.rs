@@ -760,6 +760,16 @@ pub struct SendState<T> {
 /// How a send ended.
 pub(crate) type SendResult<T> = Result<(), crate::error::SendError<T>>;
 
+/// How a send whose entry a counterpart selected ended, from what is left
+/// in the entry's slot: nothing (a receiver took the value), or the value,
+/// given back (the channel closed).
+fn send_result<T>(left: Option<T>) -> SendResult<T> {
+    match left {
+        None => Ok(()),
+        Some(v) => Err(crate::error::SendError(v)),
+    }
+}
+
 impl<T> SendState<T> {
     pub(crate) const fn new(value: Option<T>) -> Self {
         Self { value, entry: None }
@@ -816,10 +826,7 @@ impl<T> SendState<T> {
         if let Some(mut locked) = shared.try_lock() {
             locked.with(|inner| inner.recycle(entry));
         }
-        match left {
-            None => Ok(()),
-            Some(v) => Err(crate::error::SendError(v)),
-        }
+        send_result(left)
     }
 
     #[inline(never)]
@@ -835,10 +842,7 @@ impl<T> SendState<T> {
                 // SAFETY: lock held (invariant #3).
                 let left = unsafe { entry.swap_slot(None) };
                 inner.recycle(entry);
-                return Some(match left {
-                    None => Ok(()),
-                    Some(v) => Err(crate::error::SendError(v)),
-                });
+                return Some(send_result(left));
             }
             let value = match &self.entry {
                 // SAFETY: lock held (invariant #3).
