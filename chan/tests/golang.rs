@@ -365,6 +365,57 @@ mod select7 {
     }
 }
 
+/// test/chan/select6.go (Go issue 2075): a select whose receive case on
+/// `c1` loses (another case wins) while another task also waits on `c1`
+/// must leave `c1`'s queue intact: later receives on `c1` are still woken
+/// by sends. Repeated, so that the interleavings vary.
+mod select6 {
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn main() {
+        rt().block_on(async {
+            for _ in 0..short(1000) {
+                let c1 = Chan::<bool>::new(0);
+                let c2 = Chan::<bool>::new(0);
+                let c3 = Chan::<bool>::new(0);
+                let a = tokio::spawn({
+                    let c1 = c1.clone();
+                    async move {
+                        c1.recv().await;
+                    }
+                });
+                let b = tokio::spawn({
+                    let (c1, c2, c3) = (c1.clone(), c2.clone(), c3.clone());
+                    async move {
+                        select! {
+                            _ = c1.recv() => panic!("dummy"),
+                            _ = c2.recv() => c3.send(true).await.unwrap(),
+                        }
+                        c1.recv().await;
+                    }
+                });
+                let c = tokio::spawn({
+                    let c2 = c2.clone();
+                    async move { c2.send(true).await.unwrap() }
+                });
+                assert_eq!(c3.recv().await, Some(true));
+                let both = async {
+                    c1.send(true).await.unwrap();
+                    c1.send(true).await.unwrap();
+                };
+                tokio::time::timeout(Duration::from_secs(20), both)
+                    .await
+                    .expect("a receiver on c1 was lost from its queue");
+                for h in [a, b, c] {
+                    h.await.unwrap();
+                }
+            }
+        });
+    }
+}
+
 /// test/chan/sieve1.go: the concurrent prime sieve.
 mod sieve1 {
     use super::*;

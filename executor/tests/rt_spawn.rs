@@ -575,3 +575,61 @@ thread_local! {
     static PANICKED_AT: std::cell::RefCell<Option<(String, u32)>> =
         const { std::cell::RefCell::new(None) };
 }
+
+/// The names of this process's threads that start with `prefix` (Linux:
+/// `/proc/self/task/*/comm`).
+#[cfg(target_os = "linux")]
+fn threads_named(prefix: &str) -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .filter(|name| name.starts_with(prefix))
+        .collect()
+}
+
+/// Dropping a runtime, or shutting it down, joins its worker threads
+/// (DESIGN.md: "drops every unfinished task's future ... and joins its
+/// threads"): none is left once the call returns.
+#[cfg(target_os = "linux")]
+#[test]
+fn drop_and_shutdown_join_the_worker_threads() {
+    for (name, shutdown) in [("gust-t-drop", false), ("gust-t-shut", true)] {
+        let rt = Builder::new().workers(3).thread_name(name).build().unwrap();
+        assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+        // Each thread names itself as it starts.
+        let start = Instant::now();
+        while threads_named(name).len() < 3 {
+            assert!(start.elapsed() < Duration::from_secs(10), "{name}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if shutdown {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        } else {
+            drop(rt);
+        }
+        assert_eq!(threads_named(name), Vec::<String>::new(), "{name}");
+    }
+}
+
+/// `shutdown_timeout` drops the futures of the tasks still unfinished,
+/// parked ones and queued ones alike.
+#[test]
+fn shutdown_timeout_drops_unfinished_futures() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let rt = rt(2);
+    for _ in 0..50 {
+        let d = DropCount(drops.clone());
+        rt.spawn(async move {
+            let _d = d;
+            pending::<()>().await
+        });
+    }
+    let start = Instant::now();
+    while rt.num_tasks() != 50 {
+        assert!(start.elapsed() < Duration::from_secs(5));
+        std::thread::yield_now();
+    }
+    rt.shutdown_timeout(Duration::from_secs(5));
+    assert_eq!(drops.load(Ordering::SeqCst), 50);
+}

@@ -1,7 +1,8 @@
 //! Go's timers, ported from Go's time/sleep_test.go and time/tick_test.go
 //! (TestAfterStop, TestReset, TestStopResult/TestResetResult, the Go 1.23
 //! no-stale-value cases of TestTimerChan, TestTicker, TestTickerResetLtZero-
-//! Duration, TestTick): `Timer` (stop/reset), `TimerHandle::reset`,
+//! Duration, TestTick, TestTimerModifiedEarlier, TestAdjustTimers,
+//! TestAfterFunc, TestTimerStopStress): `Timer` (stop/reset), `TimerHandle::reset`,
 //! `time::tick` and `Ticker::reset/stop` shared by several tasks.
 //!
 //! Go's tests use real time; so do these, with margins for a loaded 2-core
@@ -517,4 +518,138 @@ fn a_tick_channel_is_made_at_the_caller() {
         assert_eq!((made.file(), made.line()), (file!(), line));
         reader.abort();
     });
+}
+
+/// Go's TestTimerModifiedEarlier: an hour-long timer stopped and reset to
+/// "now" ten times in a row (moved earlier each time) fires promptly.
+#[test]
+fn timer_modified_earlier() {
+    for _ in 0..200 {
+        let t = Timer::new(Duration::from_secs(3600));
+        for _ in 0..10 {
+            // Go 1.23: no drain after a `false` stop.
+            t.stop();
+            t.reset(Duration::ZERO);
+        }
+        let now = Instant::now();
+        let fired = block_on(timeout(Duration::from_secs(10), t.wait()));
+        assert!(fired.is_ok(), "deadline expired");
+        assert!(
+            now.elapsed() < Duration::from_secs(8),
+            "timer took too long"
+        );
+    }
+}
+
+/// Go's TestAdjustTimers: 100 timers, stepped in a random order through
+/// fire at once, wait, three long resets each stopped, a reset to zero
+/// and its wait: a reset of an idle timer returns false, a stop of a
+/// pending one true, and the short timers fire within 750 ms.
+#[test]
+fn adjust_timers() {
+    const N: usize = 100;
+    // xorshift64: a fixed sequence, reproducible.
+    let mut x: u64 = 0x5eed_7173_9e37_79b9;
+    let mut below = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let mut timers: Vec<Option<Timer>> = (0..N).map(|_| None).collect();
+    let mut states = [0u8; N];
+    let mut indices: Vec<usize> = (0..N).collect();
+    for k in (1..N).rev() {
+        indices.swap(k, below(k + 1));
+    }
+    while !indices.is_empty() {
+        let ii = below(indices.len());
+        let i = indices[ii];
+        let state = states[i];
+        states[i] += 1;
+        let timer = &mut timers[i];
+        match state {
+            0 => *timer = Some(Timer::new(Duration::ZERO)),
+            1 => {
+                timer.as_ref().unwrap().wait_blocking(); // idle now
+            }
+            2 | 4 | 6 => {
+                let d = Duration::from_secs(60 * u64::from(state / 2));
+                assert!(
+                    !timer.as_ref().unwrap().reset(d),
+                    "timer {i} state {state}: reset of an idle timer returned true"
+                );
+            }
+            3 | 5 | 7 => assert!(
+                timer.as_ref().unwrap().stop(),
+                "timer {i} state {state}: stop of a pending timer returned false"
+            ),
+            8 => assert!(
+                !timer.as_ref().unwrap().reset(Duration::ZERO),
+                "timer {i}: reset of a stopped timer returned true"
+            ),
+            9 => {
+                let now = Instant::now();
+                timer.as_ref().unwrap().wait_blocking();
+                let took = now.elapsed();
+                assert!(
+                    took < Duration::from_millis(750),
+                    "timer {i} took {took:?} to complete"
+                );
+            }
+            _ => {
+                indices.swap_remove(ii);
+            }
+        }
+    }
+}
+
+/// Go's TestAfterFunc: a callback that schedules the next one with
+/// `after_func(0)` and then blocks its thread (Go's test sleeps 1 s; 100
+/// ms here) runs ten times over; the chain ends.
+#[test]
+fn after_func_chain() {
+    fn step(left: Arc<AtomicUsize>, done: mpsc::Sender<()>) {
+        if left.fetch_sub(1, Ordering::SeqCst) > 0 {
+            let (l, d) = (left.clone(), done.clone());
+            drop(after_func(Duration::ZERO, move || step(l, d)));
+            std::thread::sleep(Duration::from_millis(100));
+        } else {
+            let _ = done.send(());
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let left = Arc::new(AtomicUsize::new(10));
+    drop(after_func(Duration::ZERO, move || step(left, tx)));
+    assert!(
+        rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+        "the chain of after_func callbacks did not end"
+    );
+}
+
+/// Go's TestTimerStopStress: 100 tasks each stop their own `after_func`
+/// (2 s) after 1 s; none fires.
+#[test]
+fn timer_stop_stress() {
+    let fired = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..100)
+        .map(|_| {
+            let fired = fired.clone();
+            spawn(async move {
+                let t = after_func(Duration::from_secs(2), move || {
+                    fired.fetch_add(1, Ordering::SeqCst);
+                });
+                sleep(Duration::from_secs(1)).await;
+                t.stop()
+            })
+        })
+        .collect();
+    for h in hs {
+        assert!(
+            block_on(h).unwrap(),
+            "stop after 1 s of a 2 s timer returned false"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(fired.load(Ordering::SeqCst), 0, "a stopped timer fired");
 }

@@ -1,6 +1,7 @@
 //! The seeing-inside knobs, each in a child process of this test binary
 //! (environment variables and signals are per process): `GUST_DEADLOCK`,
-//! `GUST_SIGQUIT_DUMP`.
+//! `GUST_SIGQUIT_DUMP`, their defaults and their `Builder` settings, and
+//! the global runtime's default size.
 
 mod common;
 
@@ -219,4 +220,119 @@ fn bad_workers_child() {
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("GUST_WORKERS=\"lots\""), "{e}");
     assert_eq!(Builder::new().workers(1).build().unwrap().num_workers(), 1);
+}
+
+/// With neither `GUST_DEADLOCK` nor `Builder::on_deadlock`, a runtime
+/// warns (DESIGN.md: "The default is `warn`"): the report once on stderr,
+/// and the program goes on when the plain thread sends.
+#[test]
+fn warn_is_the_default() {
+    let out = child("default_warn_child", &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("got Some(5)"), "{stdout}");
+    assert_eq!(
+        stderr.matches("all tasks are asleep - deadlock!").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn default_warn_child() {
+    if !is_child("default_warn_child") {
+        return;
+    }
+    let rt = Builder::new().workers(1).build().unwrap();
+    println!("got {:?}", block_until_a_plain_thread_sends(&rt));
+}
+
+/// Under virtual time the default is `panic`, outside `#[gust::test]` too
+/// (DESIGN.md: "`panic` under `#[gust::test]` and virtual time").
+#[test]
+fn virtual_time_panics_by_default() {
+    let out = child("paused_default_child", &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("all tasks are asleep - deadlock!"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("got "), "{stdout}");
+}
+
+#[test]
+fn paused_default_child() {
+    if !is_child("paused_default_child") {
+        return;
+    }
+    let rt = Builder::new()
+        .workers(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    println!("got {:?}", block_until_a_plain_thread_sends(&rt));
+}
+
+/// `Builder::dump_on_sigquit(true)`, with `GUST_SIGQUIT_DUMP` unset, prints
+/// the dump as the variable does, and the program goes on.
+#[cfg(unix)]
+#[test]
+fn the_builder_turns_the_sigquit_dump_on() {
+    let out = child("sigquit_builder_child", &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("still here"), "{stdout}");
+    assert!(stderr.contains("SIGQUIT: gust task dump"), "{stderr}");
+    assert!(stderr.contains("\"stuck\" [chan receive, "), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigquit_builder_child() {
+    if !is_child("sigquit_builder_child") {
+        return;
+    }
+    let rt = Builder::new()
+        .workers(1)
+        .dump_on_sigquit(true)
+        .build()
+        .unwrap();
+    let (tx, rx) = gust_chan::chan::<u8>(0);
+    let h = gust_executor::task::Builder::new()
+        .name("stuck")
+        .spawn_on(async move { rx.recv().await }, &rt);
+    while rt.dump().tasks().first().and_then(|t| t.wait()).is_none() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let status = Command::new("kill")
+        .args(["-QUIT", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // As `sigquit_child`: nothing here can see the print done.
+    std::thread::sleep(Duration::from_secs(2));
+    drop(tx);
+    assert_eq!(rt.block_on(h).unwrap(), None);
+    println!("still here");
+}
+
+/// The global runtime has one worker per core when `GUST_WORKERS` is not
+/// set (DESIGN.md: "one worker per core ... like `GOMAXPROCS`").
+#[test]
+fn the_global_runtime_has_one_worker_per_core() {
+    let out = child("global_workers_child", &[("GUST_WORKERS", "")]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(text(&out).0.contains("workers ok"), "{:?}", text(&out));
+}
+
+#[test]
+fn global_workers_child() {
+    if !is_child("global_workers_child") {
+        return;
+    }
+    gust_executor::block_on(gust_executor::spawn(async {})).unwrap();
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(gust_executor::runtime::metrics().num_workers(), cores);
+    println!("workers ok");
 }

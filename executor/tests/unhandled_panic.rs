@@ -135,3 +135,43 @@ fn detached_blocking_panic_child() {
     std::thread::sleep(Duration::from_secs(10));
     // Not reached: the process exited.
 }
+
+/// With `GUST_PANIC` unset, a panic nobody joins is printed on stderr and
+/// the runtime goes on (DESIGN.md's default).
+#[test]
+fn unset_reports_on_stderr_and_goes_on() {
+    let out = child("report_child", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("went on: ok"), "{stdout}");
+    assert!(stderr.contains("reported, then forgotten"), "{stderr}");
+}
+
+/// `Builder::unhandled_panic(UnhandledPanic::Exit)`, with `GUST_PANIC`
+/// unset: status 2, as the variable's `exit`.
+#[test]
+fn the_builder_setting_exits_2() {
+    let out = child("builder_exit_child", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("boom on a runtime told to exit"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn builder_exit_child() {
+    if !is_child("builder_exit_child") {
+        return;
+    }
+    let rt = gust_executor::runtime::Builder::new()
+        .workers(1)
+        .unhandled_panic(gust_executor::runtime::UnhandledPanic::Exit)
+        .build()
+        .unwrap();
+    drop(rt.spawn(async { panic!("boom on a runtime told to exit") }));
+    std::thread::sleep(Duration::from_secs(10));
+    // Not reached: the process exited.
+}

@@ -285,3 +285,29 @@ fn unix_listener_close_ends_every_accept() {
     assert!(ln.close().is_err());
     assert!(gust_executor::block_on(UnixStream::connect(&path)).is_err());
 }
+
+/// Go's TestUDPZeroBytePayload and TestUDPZeroByteBuffer: an empty
+/// datagram is sent and received as one (0 bytes, from its sender), and a
+/// receive into an empty buffer takes a whole datagram (its bytes cut),
+/// leaving the next one in place.
+#[test]
+fn udp_zero_byte_payload_and_buffer() {
+    gust_executor::block_on(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        for _ in 0..3 {
+            assert_eq!(a.send_to(&[], b_addr).await.unwrap(), 0);
+            let mut buf = [0u8; 16];
+            let (n, from) = b.recv_from(&mut buf).await.unwrap();
+            assert_eq!((n, from), (0, a_addr));
+        }
+        a.send_to(b"cut", b_addr).await.unwrap();
+        a.send_to(b"next", b_addr).await.unwrap();
+        let (n, from) = b.recv_from(&mut []).await.unwrap();
+        assert_eq!((n, from), (0, a_addr));
+        let mut buf = [0u8; 16];
+        let (n, _) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"next");
+    });
+}

@@ -412,3 +412,24 @@ fn from_std_and_descriptor() {
         assert!(format!("{a:?}").contains("UnixDatagram"));
     });
 }
+
+/// Go's TestUnixgramZeroBytePayload and TestUnixgramZeroByteBuffer: an
+/// empty datagram arrives as one, and an empty buffer takes a whole
+/// datagram, leaving the next one in place.
+#[test]
+fn zero_byte_payload_and_buffer() {
+    rt(1).block_on(async {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        for _ in 0..3 {
+            assert_eq!(a.send(&[]).await.unwrap(), 0);
+            let mut buf = [0u8; 16];
+            assert_eq!(b.recv(&mut buf).await.unwrap(), 0);
+        }
+        a.send(b"cut").await.unwrap();
+        a.send(b"next").await.unwrap();
+        assert_eq!(b.recv(&mut []).await.unwrap(), 0);
+        let mut buf = [0u8; 16];
+        let n = b.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"next");
+    });
+}

@@ -388,6 +388,105 @@ mod cond_test {
         }
     }
 
+    /// TestCondSignalGenerations: the i-th `notify_one` wakes the i-th
+    /// waiter, in the order they began to wait.
+    #[test]
+    fn test_cond_signal_generations() {
+        for rt in runtimes() {
+            run(&rt, async {
+                let n = 100;
+                let pair = Arc::new((Mutex::new(()), Cond::new()));
+                let running = Arc::new(AtomicUsize::new(0));
+                let awake = Arc::new(std::sync::Mutex::new(Vec::new()));
+                let mut hs = Vec::new();
+                for i in 0..n {
+                    let (pair, up, awake) = (pair.clone(), running.clone(), awake.clone());
+                    hs.push(gust_executor::spawn(async move {
+                        let (m, c) = &*pair;
+                        let g = m.lock().await;
+                        up.fetch_add(1, Ordering::SeqCst);
+                        let g = c.wait(g).await;
+                        awake.lock().unwrap().push(i);
+                        drop(g);
+                    }));
+                    // Running, and holding the lock until it is inside
+                    // `wait`: the next one locks after that.
+                    while running.load(Ordering::SeqCst) <= i {
+                        yield_now().await;
+                    }
+                }
+                let (m, c) = &*pair;
+                for i in 0..n {
+                    {
+                        let _g = m.lock().await;
+                        c.notify_one();
+                    }
+                    let t = Instant::now();
+                    while awake.lock().unwrap().len() <= i {
+                        assert!(t.elapsed() < Duration::from_secs(20), "signal {i} lost");
+                        yield_now().await;
+                    }
+                    let woke = awake.lock().unwrap()[i];
+                    assert_eq!(woke, i, "signal {i} woke waiter {woke}");
+                }
+                for h in hs {
+                    h.await.unwrap();
+                }
+            });
+        }
+    }
+
+    /// TestCondSignalStealing: a `notify_all` racing a new waiter still
+    /// wakes the waiter that was there before it.
+    #[test]
+    fn test_cond_signal_stealing() {
+        for rt in runtimes() {
+            run(&rt, async {
+                for _ in 0..200 {
+                    let pair = Arc::new((Mutex::new(false), Cond::new()));
+                    let (tx, mut rx) = futures::channel::mpsc::unbounded::<()>();
+                    let first = {
+                        let pair = pair.clone();
+                        gust_executor::spawn(async move {
+                            let (m, c) = &*pair;
+                            let g = m.lock().await;
+                            tx.unbounded_send(()).unwrap();
+                            let g = c.wait(g).await;
+                            drop(g);
+                            tx.unbounded_send(()).unwrap();
+                        })
+                    };
+                    futures::StreamExt::next(&mut rx).await.unwrap();
+                    // The first waiter is inside `wait`: it held the lock
+                    // when it told us, and we got it after.
+                    drop(pair.0.lock().await);
+                    let broadcast = {
+                        let pair = pair.clone();
+                        gust_executor::spawn(async move { pair.1.notify_all() })
+                    };
+                    let second = {
+                        let pair = pair.clone();
+                        gust_executor::spawn(async move {
+                            let (m, c) = &*pair;
+                            let mut done = m.lock().await;
+                            while !*done {
+                                done = c.wait(done).await;
+                            }
+                        })
+                    };
+                    let woke =
+                        timeout(Duration::from_secs(2), futures::StreamExt::next(&mut rx)).await;
+                    assert!(woke.is_ok(), "the first waiter did not get the broadcast");
+                    *pair.0.lock().await = true;
+                    pair.1.notify_all();
+                    for h in [first, broadcast, second] {
+                        h.await.unwrap();
+                    }
+                }
+            });
+        }
+    }
+
     /// A `wait` dropped after it was notified passes the wake-up on.
     #[test]
     fn dropped_notified_wait_passes_it_on() {
