@@ -308,3 +308,125 @@ fn setting_a_deadline_on_a_closed_listener_or_a_gone_runtime_is_an_error() {
     assert!(e.to_string().contains("shut down"), "{e}");
     assert!(c.set_deadline(Some(now())).is_err());
 }
+
+/// Go's TestVariousDeadlines: deadlines from a nanosecond to 100 ms, three
+/// connections each, on a peer that sends nothing: the read ends with
+/// "i/o timeout", never before its deadline and never hanging.
+#[test]
+fn various_deadlines() {
+    rt(2).block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = ln.local_addr().unwrap();
+        // The server holds every connection open until its client closes.
+        let server = gust_executor::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = ln.accept().await {
+                held.push(gust_executor::spawn(async move {
+                    let mut s = s;
+                    let _ = s.read(&mut [0u8; 1]).await;
+                }));
+                if held.len() == 3 * 13 {
+                    break;
+                }
+            }
+            for h in held {
+                h.await.unwrap();
+            }
+        });
+        let ns = Duration::from_nanos;
+        let us = Duration::from_micros;
+        let ms = Duration::from_millis;
+        for timeout in [
+            ns(1),
+            ns(50),
+            ns(750),
+            us(1),
+            us(5),
+            us(50),
+            us(250),
+            ms(1),
+            ms(5),
+            ms(20),
+            ms(50),
+            ms(75),
+            ms(100),
+        ] {
+            for run in 0..3 {
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                let t0 = Instant::now();
+                c.set_deadline(Some(t0 + timeout)).unwrap();
+                let mut sink = Vec::new();
+                let e =
+                    gust_executor::time::timeout(Duration::from_secs(30), c.read_to_end(&mut sink))
+                        .await
+                        .unwrap_or_else(|_| panic!("{timeout:?} run {run}: the read hung"))
+                        .unwrap_err();
+                let took = t0.elapsed();
+                assert!(is_timeout(&e), "{timeout:?} run {run}: {e}");
+                assert!(took >= timeout, "{timeout:?} run {run}: early, {took:?}");
+                assert!(sink.is_empty());
+            }
+        }
+        server.await.unwrap();
+    });
+}
+
+/// Go's TestReadWriteProlongedTimeout: a reader and a writer that each
+/// push their deadline an hour out before every operation on an echoed
+/// connection never see a timeout; the reader ends at the peer's EOF.
+#[test]
+fn prolonged_deadlines_never_fire() {
+    rt(2).block_on(async {
+        let (c, s) = connected().await;
+        let echo = gust_executor::spawn(async move {
+            let (mut r, mut w) = s.into_split();
+            futures::io::copy(&mut r, &mut w).await.unwrap();
+        });
+        let (mut r, mut w) = c.into_split();
+        let reader = gust_executor::spawn(async move {
+            let mut got = 0usize;
+            loop {
+                r.set_read_deadline(Some(now() + Duration::from_secs(3600)))
+                    .unwrap();
+                match r.read(&mut [0u8; 1]).await {
+                    Ok(0) => return got,
+                    Ok(n) => got += n,
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+        });
+        for _ in 0..1000 {
+            w.set_write_deadline(Some(now() + Duration::from_secs(3600)))
+                .unwrap();
+            w.write_all(&[7]).await.unwrap();
+        }
+        w.close().await.unwrap();
+        assert_eq!(reader.await.unwrap(), 1000);
+        echo.await.unwrap();
+    });
+}
+
+/// Go's Test{Read,Write,Accept}TimeoutMustNotReturn: a deadline set far
+/// out, or set and then cleared, leaves the operation waiting.
+#[test]
+fn far_or_cleared_deadlines_do_not_return() {
+    rt(1).block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ln.set_deadline(Some(now() + Duration::from_millis(1)))
+            .unwrap();
+        ln.set_deadline(None).unwrap();
+        let accept = gust_executor::time::timeout(Duration::from_millis(150), ln.accept()).await;
+        assert!(accept.is_err(), "accept returned: {accept:?}");
+
+        let (c, _s) = connected().await;
+        c.set_deadline(Some(now() + Duration::from_secs(3600)))
+            .unwrap();
+        c.set_write_deadline(Some(now() + Duration::from_millis(1)))
+            .unwrap();
+        c.set_read_deadline(None).unwrap();
+        let read =
+            gust_executor::time::timeout(Duration::from_millis(150), (&c).read(&mut [0u8; 1]))
+                .await;
+        assert!(read.is_err(), "read returned: {read:?}");
+    });
+}
