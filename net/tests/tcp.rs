@@ -1051,3 +1051,32 @@ fn empty_host_binds_everywhere_and_dials_the_local_system() {
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     });
 }
+
+/// Go's TestCloseRead and TestCloseUnblocksRead: `shutdown(Read)` makes
+/// the next read return end of stream, and a read already waiting (from
+/// another task, on a shared stream) is woken by a `shutdown(Both)` from
+/// this one: end of stream, not a hang.
+#[test]
+fn shutdown_ends_reads_waiting_or_not() {
+    for workers in [1, 2] {
+        rt(workers).block_on(async {
+            let (mut c, _s) = connected().await;
+            c.shutdown(Shutdown::Read).unwrap();
+            assert_eq!(c.read(&mut [0u8; 4]).await.unwrap(), 0);
+
+            let (c, _s) = connected().await;
+            let c = std::sync::Arc::new(c);
+            let reader = gust_executor::spawn({
+                let c = c.clone();
+                async move { (&*c).read(&mut [0u8; 4]).await }
+            });
+            gust_executor::time::sleep(Duration::from_millis(5)).await;
+            assert!(!reader.is_finished());
+            c.shutdown(Shutdown::Both).unwrap();
+            let got = gust_executor::time::timeout(Duration::from_secs(10), reader)
+                .await
+                .expect("a read waiting on a shut-down stream was not woken");
+            assert_eq!(got.unwrap().unwrap(), 0);
+        });
+    }
+}
