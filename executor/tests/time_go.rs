@@ -2,7 +2,7 @@
 //! (TestAfterStop, TestReset, TestStopResult/TestResetResult, the Go 1.23
 //! no-stale-value cases of TestTimerChan, TestTicker, TestTickerResetLtZero-
 //! Duration, TestTick, TestTimerModifiedEarlier, TestAdjustTimers,
-//! TestAfterFunc, TestTimerStopStress): `Timer` (stop/reset), `TimerHandle::reset`,
+//! TestAfterFunc, TestTimerStopStress, TestAfterQueuing): `Timer` (stop/reset), `TimerHandle::reset`,
 //! `time::tick` and `Ticker::reset/stop` shared by several tasks.
 //!
 //! Go's tests use real time; so do these, with margins for a loaded 2-core
@@ -652,4 +652,45 @@ fn timer_stop_stress() {
     }
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(fired.load(Ordering::SeqCst), 0, "a stopped timer fired");
+}
+
+/// Go's TestAfterQueuing: `after(slot × delta)` awaited by a task per slot
+/// (ties included) reports in deadline order, each within
+/// [target − delta/2, target + 10 delta] of the start, each report the
+/// `Instant` its `after` fired at. As Go's, retried with a longer delta
+/// on a loaded machine.
+#[test]
+fn after_queuing() {
+    const SLOTS: [u32; 13] = [5, 3, 6, 6, 6, 1, 1, 2, 7, 9, 4, 8, 0];
+    fn attempt(delta: Duration) -> Result<(), String> {
+        let (tx, rx) = mpsc::channel::<(u32, Instant)>();
+        let t0 = Instant::now();
+        for slot in SLOTS {
+            let tx = tx.clone();
+            let fired = after(delta * slot);
+            drop(spawn(async move {
+                let _ = tx.send((slot, fired.await));
+            }));
+        }
+        let got: Vec<_> = (0..SLOTS.len()).map(|_| rx.recv().unwrap()).collect();
+        if got.windows(2).any(|w| w[1].0 < w[0].0) {
+            return Err(format!("out of order: {got:?}"));
+        }
+        for (slot, at) in got {
+            let dt = at - t0;
+            let target = delta * slot;
+            if dt + delta / 2 < target || dt > target + delta * 10 {
+                return Err(format!("after({target:?}) fired at {dt:?}"));
+            }
+        }
+        Ok(())
+    }
+    let mut errors = Vec::new();
+    for delta in [20, 40, 80, 160].map(Duration::from_millis) {
+        match attempt(delta) {
+            Ok(()) => return,
+            Err(e) => errors.push(e),
+        }
+    }
+    panic!("{errors:?}");
 }
