@@ -416,6 +416,33 @@ mod select6 {
     }
 }
 
+/// test/chan/goroutines.go: a chain of 10,000 tasks, each passing on
+/// the one value it receives from its right to its left.
+mod goroutines {
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn main() {
+        rt().block_on(async {
+            let n = 10_000;
+            let leftmost = Chan::<i32>::new(0);
+            let mut left = leftmost.clone();
+            for _ in 0..n {
+                let right = Chan::<i32>::new(0);
+                let (l, r) = (left, right.clone());
+                tokio::spawn(async move {
+                    let v = r.recv().await.unwrap();
+                    l.send(v).await.unwrap();
+                });
+                left = right;
+            }
+            tokio::spawn(async move { left.send(1).await.unwrap() });
+            assert_eq!(leftmost.recv().await, Some(1));
+        });
+    }
+}
+
 /// test/chan/sieve1.go: the concurrent prime sieve.
 mod sieve1 {
     use super::*;

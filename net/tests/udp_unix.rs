@@ -311,3 +311,24 @@ fn udp_zero_byte_payload_and_buffer() {
         assert_eq!(&buf[..n], b"next");
     });
 }
+
+/// Go's TestUDPReadSizeError: a datagram longer than the buffer fills the
+/// buffer with its first bytes, without an error (the rest is dropped),
+/// through `recv_from` and, connected, through `recv`.
+#[test]
+fn udp_datagram_longer_than_the_buffer_is_cut() {
+    gust_executor::block_on(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let msg = b"READ SIZE ERROR TEST";
+        a.send_to(msg, b.local_addr().unwrap()).await.unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!((n, from), (8, a.local_addr().unwrap()));
+        assert_eq!(&buf, &msg[..8]);
+        b.connect(a.local_addr().unwrap()).await.unwrap();
+        a.send_to(msg, b.local_addr().unwrap()).await.unwrap();
+        let n = b.recv(&mut buf).await.unwrap();
+        assert_eq!((n, &buf), (8, &msg[..8].try_into().unwrap()));
+    });
+}
