@@ -33,8 +33,13 @@ fn block_until_a_plain_thread_sends(rt: &gust_executor::runtime::Runtime) -> Opt
 
 #[test]
 fn warn_prints_the_report_once_and_goes_on() {
-    let out = child("warn_child", &[("GUST_DEADLOCK", "warn")]);
-    let (stdout, stderr) = text(&out);
+    warned_once_and_went_on(&child("warn_child", &[("GUST_DEADLOCK", "warn")]));
+}
+
+/// What `warn_child` printed under `warn`: the report once, Go's words on
+/// a line of their own, and the program went on.
+fn warned_once_and_went_on(out: &Output) {
+    let (stdout, stderr) = text(out);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("got Some(5)"), "{stdout}");
     assert_eq!(
@@ -233,24 +238,7 @@ fn bad_workers_child() {
 /// and the program goes on when the plain thread sends.
 #[test]
 fn warn_is_the_default() {
-    let out = child("default_warn_child", &[]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("got Some(5)"), "{stdout}");
-    assert_eq!(
-        stderr.matches("all tasks are asleep - deadlock!").count(),
-        1,
-        "{stderr}"
-    );
-}
-
-#[test]
-fn default_warn_child() {
-    if !is_child("default_warn_child") {
-        return;
-    }
-    let rt = Builder::new().workers(1).build().unwrap();
-    println!("got {:?}", block_until_a_plain_thread_sends(&rt));
+    warned_once_and_went_on(&child("warn_child", &[]));
 }
 
 /// Under virtual time the default is `panic`, outside `#[gust::test]` too
