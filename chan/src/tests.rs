@@ -236,6 +236,82 @@ fn select_rechecks_channels_after_polling_a_future() {
     }
 }
 
+/// A standalone receive or send with no entry queued takes its fast path
+/// only from a waiting entry at the head of the other queue: a select's
+/// entry there whose owner is polling a future case (busy, invariant #8 of
+/// waiter.rs) sends it down the full path, which passes that entry by and
+/// pairs with the standalone operation queued behind it; the select's own
+/// value is neither delivered nor lost.
+#[test]
+fn fast_path_passes_a_busy_head() {
+    let ch = Chan::<Box<i32>>::new(0);
+    // A select offering 1 polls a future case that, with the select's send
+    // entry at the head of `sendq` (queued by the select's first poll),
+    // queues a plain send of 2 behind it and then receives: it must get 2.
+    let mut parked_send = Box::pin(ch.send(Box::new(2)));
+    let mut polls = 0;
+    let mut sel = Box::pin(async {
+        select! {
+            _ = ch.send(Box::new(1)) => None,
+            v = std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    return Poll::Pending;
+                }
+                assert!(parked_send.as_mut().poll(cx).is_pending());
+                let mut recv = Box::pin(ch.recv());
+                recv.as_mut().poll(cx)
+            }) => v,
+        }
+    });
+    assert!(poll_once(sel.as_mut()).is_pending());
+    let Poll::Ready(got) = poll_once(sel.as_mut()) else {
+        panic!("the receive did not pair with the plain send behind the busy select");
+    };
+    drop(sel);
+    assert_eq!(got.as_deref(), Some(&2));
+    assert_eq!(poll_once(parked_send.as_mut()), Poll::Ready(Ok(())));
+    assert_eq!(
+        ch.try_recv(),
+        Err(TryRecvError::Empty),
+        "1 was not delivered"
+    );
+
+    // The other direction: a select receiving polls a future case that
+    // queues a plain receive behind its recv entry, then sends 3.
+    let mut parked_recv = Box::pin(ch.recv());
+    let mut polls = 0;
+    let mut sel = Box::pin(async {
+        select! {
+            v = ch.recv() => v.map(|_| false),
+            r = std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    return Poll::Pending;
+                }
+                assert!(parked_recv.as_mut().poll(cx).is_pending());
+                let mut send = Box::pin(ch.send(Box::new(3)));
+                send.as_mut().poll(cx).map(|r| r.is_ok())
+            }) => Some(r),
+        }
+    });
+    assert!(poll_once(sel.as_mut()).is_pending());
+    let Poll::Ready(sent) = poll_once(sel.as_mut()) else {
+        panic!("the send did not pair with the plain receive behind the busy select");
+    };
+    drop(sel);
+    assert_eq!(sent, Some(true));
+    assert_eq!(
+        poll_once(parked_recv.as_mut()).map(|v| v.as_deref().copied()),
+        Poll::Ready(Some(3))
+    );
+    assert_eq!(
+        ch.try_send(Box::new(4)),
+        Err(TrySendError::Full(Box::new(4))),
+        "the select's receive is gone"
+    );
+}
+
 /// A finished standalone entry is kept as the channel's spare and reused by
 /// the next blocking operation, of either direction (`Entry::recycle`); a
 /// send whose entry a receiver handed back (invariant #9 of waiter.rs)

@@ -226,6 +226,23 @@ impl Token {
         });
     }
 
+    /// [`set_waker`](Self::set_waker) for a token that has no waker (a
+    /// fresh or recycled standalone entry's): nothing to replace.
+    ///
+    /// # Safety
+    ///
+    /// As `set_waker`'s.
+    #[inline]
+    pub(crate) unsafe fn init_waker(&self, waker: &Waker) {
+        let waker = gust_trace::real_waker(waker).clone();
+        self.waker.with_mut(|w| {
+            // SAFETY: exclusive by invariant #4 and this function's contract.
+            let w = unsafe { &mut *w };
+            debug_assert!(w.is_none(), "init_waker on a token with a waker");
+            *w = Some(waker);
+        });
+    }
+
     /// Takes the owner's waker, to wake it once the lock is released.
     ///
     /// # Safety
@@ -331,6 +348,25 @@ impl<T> Entry<T> {
         e.inline.state.store(WAITING, Ordering::Relaxed);
         e.handed.store(false, Ordering::Relaxed);
         Some(entry)
+    }
+
+    /// [`recycle`](Self::recycle) for a standalone send's entry that its
+    /// counterpart handed back (invariant #9): that counterpart was a
+    /// receive that took the value and the waker, so the slot and the waker
+    /// are empty and only the two state words need resetting. The caller
+    /// owns the entry, which no queue links any more: nobody can observe
+    /// the reset, and no lock is needed for it.
+    pub(crate) fn recycle_handed(entry: OwnedEntry<T>) -> OwnedEntry<T> {
+        let e = &*entry;
+        debug_assert!(e.shared.is_none() && e.is_handed());
+        // SAFETY: exclusive: handed back to us (invariant #9).
+        debug_assert!(e.slot.with_mut(|s| unsafe { (*s).is_none() }));
+        // SAFETY: as above.
+        debug_assert!(e.inline.waker.with_mut(|w| unsafe { (*w).is_none() }));
+        // Invariant #1's exception: exclusive, so the reset is unobservable.
+        e.inline.state.store(WAITING, Ordering::Relaxed);
+        e.handed.store(false, Ordering::Relaxed);
+        entry
     }
 
     /// A counterpart holding the lock of the channel where this entry is
@@ -731,6 +767,30 @@ impl<T> WaitQueue<T> {
             }
         }
         None
+    }
+
+    /// Selects the oldest entry if it is waiting, as
+    /// [`select_first`](Self::select_first) with no token of the caller's
+    /// would, and does nothing otherwise (an empty queue, or a stale or busy
+    /// entry at the head, which the caller leaves to `select_first`'s walk):
+    /// the common case of a standalone operation's hand-off, without the
+    /// walk.
+    #[inline]
+    pub(crate) fn select_head(&mut self) -> Option<Selected<T>> {
+        if self.tail.is_null() {
+            return None;
+        }
+        // SAFETY: the tail is linked here; lock held (`&mut self`).
+        let head = unsafe { next_of(self.tail) };
+        // SAFETY: linked entries are alive while we hold the lock (invariant #6).
+        let entry = unsafe { &*head };
+        if entry.try_select() != Attempt::Selected {
+            // Stale or busy: `try_select` changed nothing.
+            return None;
+        }
+        // SAFETY: the head follows the tail in this queue.
+        unsafe { self.unlink(self.tail, head) };
+        Some(Selected(entry.into()))
     }
 
     /// Selects every waiting entry (for `close`), collecting their wakers.
