@@ -116,6 +116,43 @@ fn polling_selects_still_pair() {
     });
 }
 
+/// A plain send and a plain receive, each against a select on the other
+/// end that polls a future case while registered: the plain operation's
+/// fast path (chan.rs, `send_fast`/`recv_fast`) takes only a waiting entry
+/// at the head of the other queue, so it may find the select's entry busy,
+/// go down the full path, pass it by and wait; the select, done polling,
+/// tries its channel again and pairs with it. Both complete, with the value,
+/// in both directions.
+#[test]
+fn plain_ops_vs_polling_select_still_pair() {
+    loom::model(|| {
+        let a = Chan::<i32>::new(0);
+        let a2 = a.clone();
+        let t = thread::spawn(move || {
+            block_on(async {
+                select! {
+                    r = a2.send(1) => r.is_ok(),
+                    _ = WakeOnceThenPend(false) => false,
+                }
+            })
+        });
+        assert_eq!(block_on(a.recv()), Some(1));
+        assert!(t.join().unwrap());
+
+        let a2 = a.clone();
+        let t = thread::spawn(move || {
+            block_on(async {
+                select! {
+                    v = a2.recv() => v,
+                    _ = WakeOnceThenPend(false) => None,
+                }
+            })
+        });
+        assert_eq!(block_on(a.send(2)), Ok(()));
+        assert_eq!(t.join().unwrap(), Some(2));
+    });
+}
+
 /// Two counterparts race for one waiting select (cases on two channels):
 /// at most one hands over its value, and the select returns exactly that.
 #[test]
