@@ -88,6 +88,23 @@ impl std::future::Future for WakeOnceThenPend {
     }
 }
 
+/// A select sending `v` on `ch` beside a [`WakeOnceThenPend`] case: whether
+/// the send completed.
+async fn send_while_polling(ch: &Chan<i32>, v: i32) -> bool {
+    select! {
+        r = ch.send(v) => r.is_ok(),
+        _ = WakeOnceThenPend(false) => false,
+    }
+}
+
+/// A select receiving on `ch` beside a [`WakeOnceThenPend`] case.
+async fn recv_while_polling(ch: &Chan<i32>) -> Option<i32> {
+    select! {
+        v = ch.recv() => v,
+        _ = WakeOnceThenPend(false) => None,
+    }
+}
+
 /// Two selects on the two ends of a rendezvous channel, each also polling a
 /// future case while registered: a counterpart passes a `POLLING` entry by,
 /// so each may pass the other by, but the one that finishes polling last
@@ -97,20 +114,8 @@ fn polling_selects_still_pair() {
     loom::model(|| {
         let a = Chan::<i32>::new(0);
         let a2 = a.clone();
-        let t = thread::spawn(move || {
-            block_on(async {
-                select! {
-                    r = a2.send(1) => r.is_ok(),
-                    _ = WakeOnceThenPend(false) => false,
-                }
-            })
-        });
-        let got = block_on(async {
-            select! {
-                v = a.recv() => v,
-                _ = WakeOnceThenPend(false) => None,
-            }
-        });
+        let t = thread::spawn(move || block_on(send_while_polling(&a2, 1)));
+        let got = block_on(recv_while_polling(&a));
         assert!(t.join().unwrap());
         assert_eq!(got, Some(1));
     });
@@ -128,26 +133,12 @@ fn plain_ops_vs_polling_select_still_pair() {
     loom::model(|| {
         let a = Chan::<i32>::new(0);
         let a2 = a.clone();
-        let t = thread::spawn(move || {
-            block_on(async {
-                select! {
-                    r = a2.send(1) => r.is_ok(),
-                    _ = WakeOnceThenPend(false) => false,
-                }
-            })
-        });
+        let t = thread::spawn(move || block_on(send_while_polling(&a2, 1)));
         assert_eq!(block_on(a.recv()), Some(1));
         assert!(t.join().unwrap());
 
         let a2 = a.clone();
-        let t = thread::spawn(move || {
-            block_on(async {
-                select! {
-                    v = a2.recv() => v,
-                    _ = WakeOnceThenPend(false) => None,
-                }
-            })
-        });
+        let t = thread::spawn(move || block_on(recv_while_polling(&a2)));
         assert_eq!(block_on(a.send(2)), Ok(()));
         assert_eq!(t.join().unwrap(), Some(2));
     });
