@@ -180,14 +180,29 @@ fn sigquit_child() {
 /// SIGQUIT, gives the handler time to print, then lets the task end.
 #[cfg(unix)]
 fn stuck_task_then_sigquit(rt: &gust_executor::runtime::Runtime) {
+    stuck_tasks_then_sigquit(&[(rt, "stuck")]);
+}
+
+/// [`stuck_task_then_sigquit`] with a task of the given name on each of
+/// several runtimes.
+#[cfg(unix)]
+fn stuck_tasks_then_sigquit(rts: &[(&gust_executor::runtime::Runtime, &str)]) {
     let (tx, rx) = gust_chan::chan::<u8>(0);
-    let h = gust_executor::task::Builder::new()
-        .name("stuck")
-        .spawn_on(async move { rx.recv().await }, rt);
-    // Let it start waiting, then send ourselves SIGQUIT.
-    while rt.dump().tasks().first().and_then(|t| t.wait()).is_none() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let handles: Vec<_> = rts
+        .iter()
+        .map(|&(rt, name)| {
+            let rx = rx.clone();
+            let h = gust_executor::task::Builder::new()
+                .name(name)
+                .spawn_on(async move { rx.recv().await }, rt);
+            // Let it start waiting.
+            while rt.dump().tasks().first().and_then(|t| t.wait()).is_none() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            (rt, h)
+        })
+        .collect();
+    // Then send ourselves SIGQUIT.
     let status = Command::new("kill")
         .args(["-QUIT", &std::process::id().to_string()])
         .status()
@@ -197,8 +212,45 @@ fn stuck_task_then_sigquit(rt: &gust_executor::runtime::Runtime) {
     // done; 2 s leaves room on a loaded machine).
     std::thread::sleep(Duration::from_secs(2));
     drop(tx);
-    assert_eq!(rt.block_on(h).unwrap(), None);
+    for (rt, h) in handles {
+        assert_eq!(rt.block_on(h).unwrap(), None);
+    }
     println!("still here");
+}
+
+/// DESIGN.md: SIGQUIT prints *every* runtime's dump: two runtimes, a stuck
+/// task on each, both in the one dump, each under its runtime's heading.
+#[cfg(unix)]
+#[test]
+fn sigquit_prints_the_tasks_of_every_runtime() {
+    let out = child("sigquit_two_runtimes_child", &[("GUST_SIGQUIT_DUMP", "1")]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("still here"), "{stdout}");
+    assert_eq!(
+        stderr.matches("SIGQUIT: gust task dump").count(),
+        1,
+        "{stderr}"
+    );
+    for needle in [
+        "runtime 0:",
+        "runtime 1:",
+        "\"stuck a\" [chan receive, ",
+        "\"stuck b\" [chan receive, ",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing:\n{stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigquit_two_runtimes_child() {
+    if !is_child("sigquit_two_runtimes_child") {
+        return;
+    }
+    let a = Builder::new().workers(1).build().unwrap();
+    let b = Builder::new().workers(1).build().unwrap();
+    stuck_tasks_then_sigquit(&[(&a, "stuck a"), (&b, "stuck b")]);
 }
 
 /// `GUST_WORKERS` sizes every runtime whose `Builder` was not told a

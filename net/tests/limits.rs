@@ -206,6 +206,98 @@ fn idle_runtime_with_open_sockets_burns_no_cpu() {
     );
 }
 
+/// Context switches (voluntary and not) of each thread of this process
+/// whose name does not start with `skip`, by thread id, from /proc.
+fn switches_of_other_threads(skip: &str) -> std::collections::HashMap<String, (String, u64)> {
+    let mut out = std::collections::HashMap::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap();
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue; // the thread ended
+        };
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let name = field("Name:");
+        if name.starts_with(skip) {
+            continue;
+        }
+        let n = field("voluntary_ctxt_switches:").parse::<u64>().unwrap()
+            + field("nonvoluntary_ctxt_switches:").parse::<u64>().unwrap();
+        out.insert(task.file_name().to_string_lossy().into_owned(), (name, n));
+    }
+    out
+}
+
+/// DESIGN.md: no helper thread stands between a socket becoming ready and
+/// its task running. 2,000 round trips over TCP between two tasks of a
+/// 1-worker runtime (the caller only waits for their end): a thread that
+/// relayed each readiness event to the worker would switch at least once
+/// per event, 4,000 times; the other threads of the process switch a few
+/// dozen times in all (the process-wide timer thread keeps a watch on a
+/// busy runtime, waking every few milliseconds: below one switch per round
+/// trip even on a machine 50 times slower).
+#[test]
+fn no_helper_thread_between_readiness_and_the_task() {
+    let out = run_child("no_helper_child", "", &[]);
+    assert!(out.contains("no helper: ok"), "{out}");
+}
+
+#[test]
+fn no_helper_child() {
+    if !is_child("no_helper_child") {
+        return;
+    }
+    const WORKER: &str = "nohelper";
+    const ROUNDS: u64 = 2_000;
+    let rt = Builder::new()
+        .workers(1)
+        .thread_name(WORKER)
+        .build()
+        .unwrap();
+    let before = switches_of_other_threads(WORKER);
+    let h = rt.spawn(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = ln.local_addr().unwrap();
+        let server = gust_executor::spawn(async move {
+            let (mut s, _) = ln.accept().await.unwrap();
+            let mut b = [0u8; 8];
+            for _ in 0..ROUNDS {
+                s.read_exact(&mut b).await.unwrap();
+                s.write_all(&b).await.unwrap();
+            }
+        });
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.set_nodelay(true).unwrap();
+        let mut b = [0u8; 8];
+        for i in 0..ROUNDS {
+            c.write_all(&i.to_le_bytes()).await.unwrap();
+            c.read_exact(&mut b).await.unwrap();
+            assert_eq!(u64::from_le_bytes(b), i);
+        }
+        server.await.unwrap();
+    });
+    rt.block_on(h).unwrap();
+    let after = switches_of_other_threads(WORKER);
+    let mut switched = 0;
+    let mut threads = Vec::new();
+    for (tid, (name, n)) in &after {
+        let was = before.get(tid).map_or(0, |(_, n)| *n);
+        switched += n - was;
+        threads.push(format!("{name} ({tid}): {}", n - was));
+    }
+    assert!(
+        switched < ROUNDS,
+        "threads other than the worker switched {switched} times in {ROUNDS} round trips: {threads:?}"
+    );
+    println!("no helper: ok ({switched} switches outside the worker: {threads:?})");
+}
+
 /// A burst of 1,000 connections that nobody accepts yet: each is queued
 /// by the kernel and accepted later with its first byte, as with Go's
 /// `net.Listen`, which asks for the system's largest backlog
