@@ -12,9 +12,10 @@
 //!    `SELECTED(case)`) at most once, by a CAS (or, for a standalone token,
 //!    a store under its channel's lock: #2), and never back. Whoever makes
 //!    that change decides what the operation did. (The one exception is
-//!    [`Entry::recycle`]: a finished standalone entry that no queue links any
-//!    more is reset to `WAITING` for reuse; as no other thread can reach it,
-//!    nobody can observe the reset.) On the way, a select's token may go
+//!    [`Entry::recycle`] and [`Entry::recycle_handed`]: a finished
+//!    standalone entry that no queue links any more is reset to `WAITING`
+//!    for reuse; as no other thread can reach it, nobody can observe the
+//!    reset.) On the way, a select's token may go
 //!    `WAITING -> POLLING -> WAITING` any number of times (#8).
 //! 2. Only the token's owner CASes `WAITING -> CLAIMED` (a select whose generic
 //!    future case completed, or a select being dropped) or `WAITING ->
