@@ -416,11 +416,8 @@ impl<T> Inner<T> {
         }
         // Invariant #1: a waiting receiver means an empty buffer; hand over.
         if let Some(entry) = self.recvq.select_first(me) {
-            // SAFETY: we hold the lock (we have `&mut Inner`) and won the CAS.
-            unsafe {
-                entry.swap_slot(Some(value));
-                wakeups.push(entry.token().take_waker());
-            }
+            // SAFETY: a receive's entry, selected under the lock we hold.
+            wakeups.push(unsafe { entry.give_to_receiver(value) });
             self.in_flight += 1; // invariant #5
             return Ok(());
         }
@@ -442,31 +439,19 @@ impl<T> Inner<T> {
             // Invariant #2: refill the freed slot from the oldest sender.
             if self.buf.len() < self.cap {
                 if let Some(entry) = self.sendq.select_first(me) {
-                    // SAFETY: lock held, CAS won; `hand_over` is our last
-                    // access (invariant #9 of waiter.rs).
-                    unsafe {
-                        let v = entry
-                            .swap_slot(None)
-                            .expect("a waiting sender holds its value");
-                        self.buf.push_back(v);
-                        wakeups.push(entry.token().take_waker());
-                        entry.hand_over();
-                    }
+                    // SAFETY: a send's entry, selected under the lock we hold.
+                    let (v, waker) = unsafe { entry.take_sent() };
+                    self.buf.push_back(v);
+                    wakeups.push(waker);
                 }
             }
             return Ok(value);
         }
         if let Some(entry) = self.sendq.select_first(me) {
-            // SAFETY: lock held, CAS won; `hand_over` is our last access
-            // (invariant #9 of waiter.rs).
-            unsafe {
-                let v = entry
-                    .swap_slot(None)
-                    .expect("a waiting sender holds its value");
-                wakeups.push(entry.token().take_waker());
-                entry.hand_over();
-                return Ok(v);
-            }
+            // SAFETY: a send's entry, selected under the lock we hold.
+            let (v, waker) = unsafe { entry.take_sent() };
+            wakeups.push(waker);
+            return Ok(v);
         }
         if self.closed && self.in_flight == 0 {
             Err(TryRecvError::Closed)
@@ -493,16 +478,9 @@ impl<T> Inner<T> {
         let Some(entry) = self.sendq.select_head() else {
             return RecvFast::Slow;
         };
-        // SAFETY: lock held, entry selected; `hand_over` is our last access
-        // (invariant #9 of waiter.rs).
-        unsafe {
-            let v = entry
-                .swap_slot(None)
-                .expect("a waiting sender holds its value");
-            let waker = entry.token().take_waker();
-            entry.hand_over();
-            RecvFast::Got(v, waker)
-        }
+        // SAFETY: a send's entry, selected under the lock we hold.
+        let (v, waker) = unsafe { entry.take_sent() };
+        RecvFast::Got(v, waker)
     }
 
     /// `try_send`'s common cases alone, for a send with no entry queued
@@ -522,12 +500,10 @@ impl<T> Inner<T> {
         let Some(entry) = self.recvq.select_head() else {
             return SendFast::Slow(value);
         };
-        // SAFETY: lock held, entry selected (invariant #3 of waiter.rs).
-        unsafe {
-            entry.swap_slot(Some(value));
-            self.in_flight += 1; // invariant #5
-            SendFast::Sent(entry.token().take_waker())
-        }
+        // SAFETY: a receive's entry, selected under the lock we hold.
+        let waker = unsafe { entry.give_to_receiver(value) };
+        self.in_flight += 1; // invariant #5
+        SendFast::Sent(waker)
     }
 
     /// Queues a fresh standalone entry holding `value` (a send's, in
@@ -577,11 +553,8 @@ impl<T> Inner<T> {
     /// of the buffer (invariant #4), where the next receive finds it first.
     pub(crate) fn give_back(&mut self, value: T, wakeups: &mut Wakeups) {
         if let Some(entry) = self.recvq.select_first(None) {
-            // SAFETY: lock held, CAS won.
-            unsafe {
-                entry.swap_slot(Some(value));
-                wakeups.push(entry.token().take_waker());
-            }
+            // SAFETY: a receive's entry, selected under the lock we hold.
+            wakeups.push(unsafe { entry.give_to_receiver(value) });
             self.in_flight += 1; // invariant #5
         } else {
             self.buf.push_front(value);

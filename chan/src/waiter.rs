@@ -612,6 +612,48 @@ impl<T> Selected<T> {
     }
 }
 
+impl<T> Selected<T> {
+    /// A counterpart's whole use of a waiting send's entry it selected:
+    /// takes the value and the owner's waker (to wake once the lock is
+    /// released), then hands the entry back (invariant #9).
+    ///
+    /// # Safety
+    ///
+    /// The entry is a send's (selected in a `sendq`), and the caller still
+    /// holds the lock it selected it under.
+    #[inline]
+    pub(crate) unsafe fn take_sent(self) -> (T, Option<Waker>) {
+        // SAFETY: lock held (invariants #3 and #4), the caller's contract.
+        let (value, waker) = unsafe {
+            let value = self
+                .swap_slot(None)
+                .expect("a waiting sender holds its value");
+            (value, self.token().take_waker())
+        };
+        // SAFETY: a send's entry whose value we took under the lock we hold.
+        unsafe { self.hand_over() };
+        (value, waker)
+    }
+
+    /// A counterpart's whole use of a waiting receive's entry it selected:
+    /// moves `value` into its slot and takes the owner's waker (to wake once
+    /// the lock is released). The value is then in flight (chan.rs
+    /// invariant #5): the caller counts it.
+    ///
+    /// # Safety
+    ///
+    /// The entry is a receive's (selected in a `recvq`), and the caller
+    /// still holds the lock it selected it under.
+    #[inline]
+    pub(crate) unsafe fn give_to_receiver(self, value: T) -> Option<Waker> {
+        // SAFETY: lock held (invariants #3 and #4), the caller's contract.
+        unsafe {
+            self.swap_slot(Some(value));
+            self.token().take_waker()
+        }
+    }
+}
+
 impl<T> Deref for Selected<T> {
     type Target = Entry<T>;
 
