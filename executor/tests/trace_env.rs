@@ -155,11 +155,7 @@ fn bad_value_child() {
 #[cfg(unix)]
 #[test]
 fn sigquit_prints_every_task_and_the_program_goes_on() {
-    let out = child("sigquit_child", &[("GUST_SIGQUIT_DUMP", "1")]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("still here"), "{stdout}");
-    assert!(stderr.contains("SIGQUIT: gust task dump"), "{stderr}");
+    let stderr = sigquit_dump_of("sigquit_child", &[("GUST_SIGQUIT_DUMP", "1")]);
     assert!(stderr.contains("\"stuck\" [chan receive, "), "{stderr}");
     assert!(
         stderr.contains("spawned at executor/tests/trace_env.rs:"),
@@ -174,6 +170,19 @@ fn sigquit_child() {
         return;
     }
     stuck_task_then_sigquit(&Builder::new().workers(1).build().unwrap());
+}
+
+/// Runs the child `test` (one that ends in [`stuck_task_then_sigquit`]):
+/// it must succeed, go on past the signal and print a dump; returns its
+/// stderr.
+#[cfg(unix)]
+fn sigquit_dump_of(test: &str, env: &[(&str, &str)]) -> String {
+    let out = child(test, env);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("still here"), "{stdout}");
+    assert!(stderr.contains("SIGQUIT: gust task dump"), "{stderr}");
+    stderr
 }
 
 /// A task named "stuck" waits on a channel; this process sends itself
@@ -223,10 +232,7 @@ fn stuck_tasks_then_sigquit(rts: &[(&gust_executor::runtime::Runtime, &str)]) {
 #[cfg(unix)]
 #[test]
 fn sigquit_prints_the_tasks_of_every_runtime() {
-    let out = child("sigquit_two_runtimes_child", &[("GUST_SIGQUIT_DUMP", "1")]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("still here"), "{stdout}");
+    let stderr = sigquit_dump_of("sigquit_two_runtimes_child", &[("GUST_SIGQUIT_DUMP", "1")]);
     assert_eq!(
         stderr.matches("SIGQUIT: gust task dump").count(),
         1,
@@ -325,11 +331,7 @@ fn paused_default_child() {
 #[cfg(unix)]
 #[test]
 fn the_builder_turns_the_sigquit_dump_on() {
-    let out = child("sigquit_builder_child", &[]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("still here"), "{stdout}");
-    assert!(stderr.contains("SIGQUIT: gust task dump"), "{stderr}");
+    let stderr = sigquit_dump_of("sigquit_builder_child", &[]);
     assert!(stderr.contains("\"stuck\" [chan receive, "), "{stderr}");
 }
 

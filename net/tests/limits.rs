@@ -145,16 +145,26 @@ fn clients_child() {
     println!("clients: {} ok", conns.len());
 }
 
+/// The file `file` of /proc/self/task/<tid>/ for each thread of this
+/// process, by thread id (a thread that ended meanwhile is left out).
+fn threads_read(file: &str) -> Vec<(String, String)> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| {
+            let task = task.unwrap();
+            let text = std::fs::read_to_string(task.path().join(file)).ok()?;
+            Some((task.file_name().to_string_lossy().into_owned(), text))
+        })
+        .collect()
+}
+
 /// CPU time (user + system) of this process's threads whose names start
 /// with `name` (a runtime's workers are `name-0`, `name-1`, ...), from
 /// /proc: the runtime's workers only, not the other tests of this binary
 /// that run beside this one.
 fn cpu_time_of_threads(name: &str) -> Duration {
     let (mut ticks, mut threads) = (0, 0);
-    for task in std::fs::read_dir("/proc/self/task").unwrap() {
-        let Ok(stat) = std::fs::read_to_string(task.unwrap().path().join("stat")) else {
-            continue; // the thread ended
-        };
+    for (_, stat) in threads_read("stat") {
         let (open, close) = (stat.find('(').unwrap(), stat.rfind(')').unwrap());
         if !stat[open + 1..close].starts_with(name) {
             continue;
@@ -210,11 +220,7 @@ fn idle_runtime_with_open_sockets_burns_no_cpu() {
 /// whose name does not start with `skip`, by thread id, from /proc.
 fn switches_of_other_threads(skip: &str) -> std::collections::HashMap<String, (String, u64)> {
     let mut out = std::collections::HashMap::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap() {
-        let task = task.unwrap();
-        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
-            continue; // the thread ended
-        };
+    for (tid, status) in threads_read("status") {
         let field = |key: &str| {
             status
                 .lines()
@@ -229,7 +235,7 @@ fn switches_of_other_threads(skip: &str) -> std::collections::HashMap<String, (S
         }
         let n = field("voluntary_ctxt_switches:").parse::<u64>().unwrap()
             + field("nonvoluntary_ctxt_switches:").parse::<u64>().unwrap();
-        out.insert(task.file_name().to_string_lossy().into_owned(), (name, n));
+        out.insert(tid, (name, n));
     }
     out
 }
