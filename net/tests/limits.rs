@@ -304,6 +304,54 @@ fn no_helper_child() {
     println!("no helper: ok ({switched} switches outside the worker: {threads:?})");
 }
 
+/// An I/O wake-up is not a search (tokio's rule, `Worker::wait_in_poller`):
+/// a worker that leaves the poller for one socket's request runs it
+/// without waking the other worker. Requests 1 ms apart, so that the
+/// workers park between them (a worker searches for at most 250 us): the
+/// worker that waits in the poller parks about once per request, and the
+/// other one stays parked. When the first counted as a searcher and woke
+/// the second for each request, the two parked 100 and 200 times in 200
+/// requests; now 1 and 186-194.
+#[test]
+fn one_request_wakes_one_worker() {
+    const ROUNDS: u64 = 200;
+    let rt = Builder::new().workers(2).build().unwrap();
+    let ln = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = ln.local_addr().unwrap();
+    let server = rt.spawn(async move {
+        let (mut s, _) = ln.accept().await.unwrap();
+        let mut b = [0u8; 8];
+        for _ in 0..ROUNDS {
+            s.read_exact(&mut b).await.unwrap();
+            s.write_all(&b).await.unwrap();
+        }
+    });
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_nodelay(true).unwrap();
+    let parks = |rt: &gust_executor::runtime::Runtime| -> Vec<u64> {
+        rt.metrics().workers().iter().map(|w| w.parks()).collect()
+    };
+    // Let the accept happen and both workers park.
+    let mut b = [0u8; 8];
+    c.write_all(&u64::MAX.to_le_bytes()).unwrap();
+    c.read_exact(&mut b).unwrap();
+    let before = parks(&rt);
+    for i in 1..ROUNDS {
+        std::thread::sleep(Duration::from_millis(1));
+        c.write_all(&i.to_le_bytes()).unwrap();
+        c.read_exact(&mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), i);
+    }
+    rt.block_on(server).unwrap();
+    let after = parks(&rt);
+    let parked: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    let fewest = *parked.iter().min().unwrap();
+    assert!(
+        fewest < ROUNDS / 4,
+        "both workers parked once per request {parked:?} in {ROUNDS} requests: each I/O wake-up woke the other worker"
+    );
+}
+
 /// A burst of 1,000 connections that nobody accepts yet: each is queued
 /// by the kernel and accepted later with its first byte, as with Go's
 /// `net.Listen`, which asks for the system's largest backlog

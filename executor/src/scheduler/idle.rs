@@ -183,17 +183,21 @@ impl Idle {
         fence(Ordering::SeqCst);
     }
 
-    /// Sleeper step 3, when the re-check found work: takes worker `index` out
-    /// of the sleeper list again. Either way the worker is then counted as
-    /// unparked and searching (by itself here, or by a notifier that got
-    /// there first; invariant #3).
-    pub(crate) fn unpark_self(&self, index: usize) {
+    /// Sleeper step 3, when the re-check (or the OS poller) found work:
+    /// takes worker `index` out of the sleeper list again, counted as
+    /// unparked, and as searching if `search`. Returns whether the worker is
+    /// now counted as searching: `search`, or `true` when a notifier took it
+    /// out first (invariant #3).
+    pub(crate) fn unpark_self(&self, index: usize, search: bool) -> bool {
         let mut sleepers = self.sleepers.lock().unwrap();
-        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
-            sleepers.swap_remove(pos);
-            self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
-            self.flags[index].0.store(0, Ordering::Release);
-        }
+        let Some(pos) = sleepers.iter().position(|&i| i == index) else {
+            return true;
+        };
+        sleepers.swap_remove(pos);
+        self.state
+            .fetch_add(UNPARK_ONE | usize::from(search), Ordering::SeqCst);
+        self.flags[index].0.store(0, Ordering::Release);
+        search
     }
 
     /// Number of workers searching right now (racy; for tests).

@@ -460,6 +460,25 @@ impl Worker {
         }
     }
 
+    /// A searching worker found work of its own in the OS poller (the
+    /// tasks of its events, queued here): stops counting as a searcher and,
+    /// if it was the last one, wakes another only when work is left for it
+    /// (tokio's rule for I/O wake-ups, as in `wait_in_poller`). The last
+    /// searcher's wake is for the rest of a burst; after one socket's event
+    /// there is none, and the woken worker only searched in vain.
+    fn end_search_for_io(&self) {
+        self.searching.set(false);
+        if self.shared.idle.transition_from_searching() {
+            // SeqCst: orders the decrement before the queue loads, against
+            // a submitter's fence-then-load (`idle.rs`): either it saw no
+            // searcher and wakes a worker itself, or its push is seen here.
+            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+            if self.shared.has_work() {
+                self.shared.notify_one();
+            }
+        }
+    }
+
     fn stats(&self) -> &crate::metrics::WorkerStats {
         &self.shared.stats.workers[self.index]
     }
@@ -649,6 +668,7 @@ impl Worker {
             if self.maintain(true)
                 && let Some(task) = self.lifo.take().or_else(|| self.local.pop())
             {
+                self.end_search_for_io();
                 return Some(task);
             }
             for _ in 0..SPINS_PER_ROUND {
@@ -761,11 +781,17 @@ impl Worker {
 
     /// The parked worker's wait in the OS poller (`Driver`): I/O events
     /// and due timers wake their tasks from here, onto this worker's queues.
+    /// Returns whether the worker is counted as searching: not when it
+    /// woke for work of its own from the poller (tokio's rule: an I/O
+    /// wake-up is no search, so the worker wakes nobody when it runs the
+    /// task, unless the poller queued more than one); yes when a notifier
+    /// woke it (invariant #3 of `idle.rs`).
     fn wait_in_poller(
         &self,
         mut poller: crate::driver::Poller<'_>,
         still_parked: impl Fn() -> bool + Copy,
-    ) {
+    ) -> bool {
+        let mut searching = true;
         let idle = &self.shared.idle;
         let shared = &self.shared;
         let runtime_idle = || shared.is_idle();
@@ -779,8 +805,18 @@ impl Worker {
         while self.driving(|| poller.wait(self.index, still_parked, runtime_idle, watch)) {
             if self.lifo_holds_task() || self.shared.has_work() {
                 // Work came from the poller: leave the sleeper list (or find
-                // a notifier already took us out).
-                idle.unpark_self(self.index);
+                // a notifier already took us out). Counted as searching,
+                // this worker would wake another when it ran the first
+                // task, as the last searcher; on a ping-pong over one
+                // socket at 2 workers that was a futex wake per request,
+                // and the woken worker searched in vain for 250 us each
+                // time, on a core the clients needed.
+                let own = self.lifo_holds_task() || self.local.len() > 0;
+                searching = idle.unpark_self(self.index, !own);
+                if !searching && self.local.len() > 1 && self.shared.num_workers() > 1 {
+                    // More than this worker runs at once: get help.
+                    self.shared.notify_one();
+                }
                 break;
             }
         }
@@ -790,6 +826,7 @@ impl Worker {
         if !self.shared.is_shutdown() {
             self.shared.driver.watch_io();
         }
+        searching
     }
 
     /// Parks until notified (sleeper side of the protocol in `idle.rs`).
@@ -811,15 +848,15 @@ impl Worker {
         // Step 3: re-check every queue, after the SeqCst fence that ends
         // `transition_to_parked`.
         if self.shared.has_work() || self.shared.is_shutdown() {
-            idle.unpark_self(self.index);
-            self.searching.set(true);
+            self.searching.set(idle.unpark_self(self.index, true));
             return;
         }
         let still_parked = || idle.flag(self.index).is_parked() && !self.shared.is_shutdown();
         let mut nudged = false;
+        let mut searching = true;
         loop {
             if let Some(poller) = self.shared.driver.try_poller() {
-                self.wait_in_poller(poller, still_parked);
+                searching = self.wait_in_poller(poller, still_parked);
                 break;
             }
             if !nudged {
@@ -850,7 +887,8 @@ impl Worker {
                 break; // notified: to work, without the poller
             }
         }
-        // Invariant #3 of idle.rs: the notifier counted us as searching.
-        self.searching.set(true);
+        // Invariant #3 of idle.rs: the notifier counted us as searching
+        // (or the poller gave this worker work of its own).
+        self.searching.set(searching);
     }
 }

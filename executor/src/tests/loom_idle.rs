@@ -5,7 +5,7 @@
 //! a counter of pending tasks, the workers skip spinning.
 
 use crate::scheduler::idle::Idle;
-use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread::{self, Thread};
 
@@ -13,6 +13,8 @@ struct Model {
     idle: Idle,
     /// Pending tasks (the run queues).
     queue: AtomicUsize,
+    /// An I/O event for worker 0, waiting in the poller.
+    io: AtomicBool,
     threads: Mutex<Vec<Option<Thread>>>,
 }
 
@@ -48,7 +50,11 @@ impl Model {
     /// A worker that runs one task and exits.
     fn worker(&self, index: usize) {
         self.threads.lock().unwrap()[index] = Some(thread::current());
-        let mut searching = false;
+        self.work(index, false);
+    }
+
+    /// The worker loop from `searching`: runs one task and returns.
+    fn work(&self, index: usize, mut searching: bool) {
         loop {
             if self.try_take() {
                 if searching && self.idle.transition_from_searching() {
@@ -60,7 +66,7 @@ impl Model {
             // Like `Shared::has_work`: plain Acquire loads, ordered by the
             // SeqCst fence at the end of `transition_to_parked`.
             if self.queue.load(Ordering::Acquire) > 0 {
-                self.idle.unpark_self(index);
+                self.idle.unpark_self(index, true);
                 searching = true;
                 continue;
             }
@@ -72,10 +78,40 @@ impl Model {
     }
 }
 
+impl Model {
+    /// Worker 0 parked in the poller (`Worker::wait_in_poller`): woken by
+    /// an I/O event, it leaves the sleeper list counted as unparked but
+    /// not searching (unless a notifier took it out first, counted as
+    /// searching); then it runs one task from the queue like any worker.
+    fn poller_worker(&self) {
+        self.threads.lock().unwrap()[0] = Some(thread::current());
+        self.idle.transition_to_parked(0, false);
+        let searching = if self.queue.load(Ordering::Acquire) > 0 {
+            self.idle.unpark_self(0, true)
+        } else {
+            loop {
+                if !self.idle.flag(0).is_parked() {
+                    break true; // notified
+                }
+                if self.io.load(Ordering::Acquire) {
+                    // Its own task: runs it without searching.
+                    break self.idle.unpark_self(0, false);
+                }
+                // The wait in the poller; a yield, not a park: loom does
+                // not tolerate an unpark (the eventfd's stand-in) arriving
+                // while the thread waits for a lock.
+                thread::yield_now();
+            }
+        };
+        self.work(0, searching);
+    }
+}
+
 fn model(workers: usize) -> Arc<Model> {
     Arc::new(Model {
         idle: Idle::new(workers),
         queue: AtomicUsize::new(0),
+        io: AtomicBool::new(false),
         threads: Mutex::new(vec![None; workers]),
     })
 }
@@ -118,6 +154,34 @@ fn loom_idle_two_workers_two_tasks() {
         submitter.join().unwrap();
         assert_eq!(m.queue.load(Ordering::SeqCst), 0);
         // Both workers ended awake (running), nobody left searching.
+        assert_eq!(m.idle.num_unparked(), 2);
+        assert_eq!(m.idle.num_searching(), 0);
+    });
+}
+
+/// An I/O wake-up is no search (`Worker::wait_in_poller`): worker 0 leaves
+/// the sleeper list for an event while tasks are submitted and worker 1
+/// parks; both tasks still run, and the counts end consistent.
+#[test]
+fn loom_idle_io_wakeup_is_no_search() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let m = model(2);
+        let m0 = m.clone();
+        let poller = thread::spawn(move || m0.poller_worker());
+        let m1 = m.clone();
+        let other = thread::spawn(move || m1.worker(1));
+        let m2 = m.clone();
+        let events = thread::spawn(move || {
+            m2.io.store(true, Ordering::Release);
+            m2.submit();
+            m2.submit();
+        });
+        poller.join().unwrap();
+        other.join().unwrap();
+        events.join().unwrap();
+        assert_eq!(m.queue.load(Ordering::SeqCst), 0);
         assert_eq!(m.idle.num_unparked(), 2);
         assert_eq!(m.idle.num_searching(), 0);
     });

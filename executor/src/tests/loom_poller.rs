@@ -49,7 +49,7 @@ impl Model {
             }
             self.idle.transition_to_parked(0, false);
             if self.queue.load(Ordering::Acquire) > 0 {
-                self.idle.unpark_self(0);
+                self.idle.unpark_self(0, true);
                 return;
             }
             // `Worker::park`'s loop over `Poller::wait`: enter, re-check
