@@ -70,7 +70,11 @@
 //! was the last searcher wakes one more (tokio's `idle.rs` scheme, Go's
 //! `spinning` Ms). A burst of spawns thus wakes one worker, not one per spawn,
 //! and workers spin a little before parking, so short gaps do not cost a
-//! wake. An idle runtime has every worker parked and burns no CPU.
+//! wake. Work a worker gets from its own turn of the OS poller is no
+//! search (tokio's rule): it wakes another worker only when more than the
+//! one task it runs is queued, not for every event of a lone socket
+//! (`Worker::wait_in_poller`, `Worker::end_search_for_io`). An idle
+//! runtime has every worker parked and burns no CPU.
 //!
 //! # Rejected designs
 //!
