@@ -352,6 +352,56 @@ fn one_request_wakes_one_worker() {
     );
 }
 
+/// The other side of that rule: a timer registered while a worker waits
+/// in the poller (which then sleeps until its deadline, so no watch of
+/// the timer thread is armed for it); that worker leaves for a socket's
+/// event and runs a task that holds it for 400 ms, while the other worker
+/// stays parked and nobody waits in the poller. The 20 ms sleep still ends
+/// a few milliseconds after its deadline (the watch armed when the worker
+/// left fires it, and the idle worker runs its task), not when the long
+/// task lets go: without that watch it took 400 ms.
+#[test]
+fn a_timer_fires_while_the_poller_worker_is_held() {
+    let rt = Builder::new().workers(2).build().unwrap();
+    let ln = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = ln.local_addr().unwrap();
+    let server = rt.spawn(async move {
+        let (mut s, _) = ln.accept().await.unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.unwrap();
+        // A task that does not yield: holds its worker.
+        std::thread::sleep(Duration::from_millis(400));
+    });
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    let settle = || {
+        // Both workers parked, one of them in the poller (a search lasts
+        // 250 us at most). Only for the scenario: the assertion holds
+        // whatever the workers do.
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    settle();
+    // Registered from outside the workers (the runtime's `block_on` set)
+    // while the poller sleeps: it wakes the poller, which sleeps again
+    // until the deadline.
+    let t0 = Instant::now();
+    let mut nap = gust_executor::time::sleep(Duration::from_millis(20));
+    rt.block_on(async {
+        assert!(futures::poll!(&mut nap).is_pending());
+    });
+    let sleeper = rt.spawn(async move {
+        nap.await;
+        t0.elapsed()
+    });
+    settle();
+    c.write_all(&[1]).unwrap();
+    let slept = rt.block_on(sleeper).unwrap();
+    rt.block_on(server).unwrap();
+    assert!(
+        slept < Duration::from_millis(250),
+        "a 20 ms sleep took {slept:?} while one worker ran a 400 ms task and the other was idle"
+    );
+}
+
 /// A burst of 1,000 connections that nobody accepts yet: each is queued
 /// by the kernel and accepted later with its first byte, as with Go's
 /// `net.Listen`, which asks for the system's largest backlog

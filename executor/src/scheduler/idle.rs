@@ -42,6 +42,13 @@
 //!      [`Idle::unpark_self`] (or find it was already notified);
 //!   4. otherwise park while its flag is set.
 //!
+//! Searcher that stops ([`Idle::transition_from_searching`]): the last
+//! one wakes another worker, for the rest of what it found; if it found
+//! work of its own in the OS poller
+//! ([`Idle::transition_from_searching_to_own_work`]), only when its
+//! re-check, after a SeqCst fence, finds work left in a queue (a submitter
+//! may have skipped its wake while this worker searched).
+//!
 //! Why no wakeup is lost: the two SeqCst fences are in one total order. If
 //! the submitter's fence comes first, the sleeper's re-check (3), after its
 //! own fence, sees the task. If the sleeper's fence comes first, its
@@ -162,6 +169,24 @@ impl Idle {
         let prev = Snapshot(self.state.fetch_sub(1, Ordering::SeqCst));
         debug_assert!(prev.searching() > 0);
         prev.searching() == 1
+    }
+
+    /// A searching worker found work of its own (what its turn of the OS
+    /// poller woke): stops counting as searching. Returns `true` if it was
+    /// the last searcher: the caller then re-checks every queue and calls
+    /// [`Idle::notify_one`] if work is left, instead of waking a worker
+    /// for nothing. A submitter that skipped its wake because this worker
+    /// searched made its push before its fence; the decrement and the fence
+    /// here order that push before the caller's re-check.
+    pub(crate) fn transition_from_searching_to_own_work(&self) -> bool {
+        let last = self.transition_from_searching();
+        if last {
+            // SeqCst fence: the re-check's loads come after the decrement
+            // in the single total order (pairs with the fence in
+            // `notify_one`).
+            fence(Ordering::SeqCst);
+        }
+        last
     }
 
     /// Sleeper steps 1-2: removes worker `index` from the awake counts and

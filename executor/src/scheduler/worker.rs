@@ -468,15 +468,16 @@ impl Worker {
     /// there is none, and the woken worker only searched in vain.
     fn end_search_for_io(&self) {
         self.searching.set(false);
-        if self.shared.idle.transition_from_searching() {
-            // SeqCst: orders the decrement before the queue loads, against
-            // a submitter's fence-then-load (`idle.rs`): either it saw no
-            // searcher and wakes a worker itself, or its push is seen here.
-            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.shared.idle.transition_from_searching_to_own_work() {
+            // Either a submitter saw no searcher and wakes a worker itself,
+            // or its push is seen here (`idle.rs`).
             if self.shared.has_work() {
                 self.shared.notify_one();
+                return;
             }
         }
+        // Nobody takes the poller after us for now.
+        self.shared.driver.timers.watch_unattended();
     }
 
     fn stats(&self) -> &crate::metrics::WorkerStats {
@@ -813,9 +814,14 @@ impl Worker {
                 // time, on a core the clients needed.
                 let own = self.lifo_holds_task() || self.local.len() > 0;
                 searching = idle.unpark_self(self.index, !own);
-                if !searching && self.local.len() > 1 && self.shared.num_workers() > 1 {
-                    // More than this worker runs at once: get help.
-                    self.shared.notify_one();
+                if !searching {
+                    if self.local.len() > 1 && self.shared.num_workers() > 1 {
+                        // More than this worker runs at once: get help.
+                        self.shared.notify_one();
+                    } else {
+                        // Nobody takes the poller after us for now.
+                        self.shared.driver.timers.watch_unattended();
+                    }
                 }
                 break;
             }

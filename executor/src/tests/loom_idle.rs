@@ -160,8 +160,11 @@ fn loom_idle_two_workers_two_tasks() {
 }
 
 /// An I/O wake-up is no search (`Worker::wait_in_poller`): worker 0 leaves
-/// the sleeper list for an event while tasks are submitted and worker 1
-/// parks; both tasks still run, and the counts end consistent.
+/// the sleeper list for an event, counted as unparked but not searching
+/// (unless a notifier took it out first), while tasks are submitted and
+/// worker 1 parks; both tasks still run, and the counts end consistent.
+/// (That the wake-up then wakes nobody is a matter of cost, not of
+/// correctness: `net/tests/limits.rs` counts the parks.)
 #[test]
 fn loom_idle_io_wakeup_is_no_search() {
     let mut builder = loom::model::Builder::new();
@@ -181,6 +184,45 @@ fn loom_idle_io_wakeup_is_no_search() {
         poller.join().unwrap();
         other.join().unwrap();
         events.join().unwrap();
+        assert_eq!(m.queue.load(Ordering::SeqCst), 0);
+        assert_eq!(m.idle.num_unparked(), 2);
+        assert_eq!(m.idle.num_searching(), 0);
+    });
+}
+
+/// A searcher that finds work of its own in the poller
+/// (`Worker::end_search_for_io`) wakes nobody unless its re-check finds
+/// work left: a submitter that skipped its wake because worker 0 searched
+/// still gets its task run, by a woken worker 1.
+#[test]
+fn loom_idle_searcher_with_own_work_leaves_no_task_behind() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let m = model(2);
+        let m0 = m.clone();
+        let searcher = thread::spawn(move || {
+            m0.threads.lock().unwrap()[0] = Some(thread::current());
+            // (It may find worker 1 searching already, and not search.)
+            if m0.idle.transition_to_searching()
+                // Its poller turn woke a task of its own: it runs that one.
+                && m0.idle.transition_from_searching_to_own_work()
+                && m0.queue.load(Ordering::Acquire) > 0
+            {
+                m0.notify();
+            }
+            m0.work(0, false);
+        });
+        let m1 = m.clone();
+        let other = thread::spawn(move || m1.worker(1));
+        let m2 = m.clone();
+        let submitter = thread::spawn(move || {
+            m2.submit();
+            m2.submit();
+        });
+        searcher.join().unwrap();
+        other.join().unwrap();
+        submitter.join().unwrap();
         assert_eq!(m.queue.load(Ordering::SeqCst), 0);
         assert_eq!(m.idle.num_unparked(), 2);
         assert_eq!(m.idle.num_searching(), 0);

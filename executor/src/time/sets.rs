@@ -83,6 +83,15 @@ impl TimerSets {
         }
     }
 
+    /// Nobody is left to fire the sets while the worker that left the
+    /// poller runs: the timer thread watches every set that has timers
+    /// ([`Timers::watch_unattended`]).
+    pub(crate) fn watch_unattended(&self) {
+        for s in self.sets.iter() {
+            s.watch_unattended();
+        }
+    }
+
     /// The poller stopped sleeping on the sets.
     pub(crate) fn poller_awake(&self) {
         for s in self.sets.iter() {

@@ -62,6 +62,11 @@
 //! [`WATCH_GRACE`] after the next deadline, which fires whatever the
 //! workers left overdue by that much (from the timer thread, as timers made
 //! outside a runtime are) and re-arms itself while the workers stay busy.
+//! It is armed by an insert that finds nobody sleeping on the set, and by
+//! the worker that leaves the poller for work of its own without waking
+//! another to take its place (`Worker::wait_in_poller`): the timers
+//! registered while it slept there would otherwise wait for whatever task
+//! it runs to let go, though another worker is idle.
 //! At most one watch per set is pending, so a busy runtime costs the timer
 //! thread one wake-up per few milliseconds, and an idle one none.
 //!
@@ -451,6 +456,27 @@ impl Timers {
     /// The runtime's poller stopped sleeping on this set.
     pub(crate) fn poller_awake(&self) {
         self.lock().wake_at = WakeAt::Nobody;
+    }
+
+    /// The worker that left the runtime's poller runs what it found there
+    /// without waking another to take its place (`Worker::wait_in_poller`):
+    /// if it is held for long, nobody fires this set's timers, so the
+    /// timer thread watches them, as it does after an insert while nobody
+    /// sleeps on the set.
+    pub(crate) fn watch_unattended(self: &Arc<Self>) {
+        if self.len() == 0 || self.clock.is_virtual() {
+            return;
+        }
+        let mut st = self.lock();
+        if st.wake_at != WakeAt::Nobody || st.watched || st.closed {
+            return;
+        }
+        let Some(first) = st.wheel.next_deadline() else {
+            return;
+        };
+        st.watched = true;
+        drop(st);
+        Self::arm_watch(self.clone(), first);
     }
 
     /// The timer thread's wait: until the next deadline, or a notify.
