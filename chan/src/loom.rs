@@ -52,12 +52,13 @@ pub(crate) use loom::cell::UnsafeCell;
 ///
 /// # Backoff
 ///
-/// A `pause` costs about 25 ns on the 2-core machine, the length of a whole
-/// critical section. Two policies:
+/// A `pause` costs about 25 ns on the 2-core AMD machine (12 ns on an
+/// Intel Xeon), the length of a whole critical section. Two policies:
 ///
 /// - `lock`, for plain sends and receives: four looks one
-///   pause apart, then randomized long pauses (64 to 191), each followed by a
-///   few looks. Under a stream of contended operations (MPMC at 2 workers) the
+///   pause apart, then randomized long pauses (1.6 to 4.8 us: 64 to 191
+///   pauses where they were tuned, counted per CPU by [`long_pause_unit`]),
+///   each followed by a few looks. Under a stream of contended operations (MPMC at 2 workers) the
 ///   holder's core then keeps the line for a run of operations instead of
 ///   losing it on every one; the randomness keeps two waiters from moving in
 ///   step. MPMC 4x4 at 2 workers, medians of 3: 19.4 -> 14.1 ms per 1M.
@@ -90,6 +91,45 @@ fn backoff_random() -> u32 {
         x
     })
 }
+
+/// The shortest long pause, in `pause` instructions: [`LONG_PAUSE_NS`]
+/// on this CPU, measured on first use. A `pause` takes 25 ns on the AMD
+/// machine the policy was tuned on and 12 ns on an Intel Xeon, so a count
+/// tuned on one waited half as long on the other (MPMC 4x4 at 2 workers on
+/// the Xeon, three single-row runs each: 34.5-35.5 ms per 1M with 64
+/// pauses against kanal's 29.5-30.6; 31.3-32.2 with 128; 32.2-32.5
+/// measured, about 133, against kanal's 30.6-33.6 in the same runs).
+#[cfg(not(loom))]
+fn long_pause_unit() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    static UNIT: AtomicU32 = AtomicU32::new(0);
+    let unit = UNIT.load(Relaxed);
+    if unit != 0 {
+        return unit;
+    }
+    // The fastest of three timings of 256 pauses (a preemption in one of
+    // them only makes it slower). Racing threads each store their own
+    // measurement; any of them will do.
+    const SAMPLE: u32 = 256;
+    let fastest = (0..3)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            for _ in 0..SAMPLE {
+                std::hint::spin_loop();
+            }
+            t.elapsed().as_nanos().max(1)
+        })
+        .min()
+        .unwrap_or(1);
+    let unit = (LONG_PAUSE_NS * u128::from(SAMPLE) / fastest).clamp(16, 4096) as u32;
+    UNIT.store(unit, Relaxed);
+    unit
+}
+
+/// How long the shortest long pause of a contended lock lasts; each is
+/// one to three times this, at random.
+#[cfg(not(loom))]
+const LONG_PAUSE_NS: u128 = 1_600;
 
 #[cfg(not(loom))]
 impl RawLock {
@@ -142,9 +182,10 @@ impl RawLock {
                 return;
             }
         }
+        let unit = long_pause_unit();
         let mut rounds = 0u32;
         loop {
-            pause(64 + (backoff_random() & 127));
+            pause(unit + backoff_random() % (2 * unit));
             for _ in 0..8 {
                 if look() {
                     return;
