@@ -57,7 +57,7 @@ pub(crate) use loom::cell::UnsafeCell;
 ///
 /// - `lock`, for plain sends and receives: four looks one
 ///   pause apart, then randomized long pauses (1.6 to 4.8 us: 64 to 191
-///   pauses where they were tuned, counted per CPU by [`long_pause_unit`]),
+///   pauses where they were tuned, counted per CPU by `long_pause_unit`),
 ///   each followed by a few looks. Under a stream of contended operations (MPMC at 2 workers) the
 ///   holder's core then keeps the line for a run of operations instead of
 ///   losing it on every one; the randomness keeps two waiters from moving in
