@@ -468,16 +468,22 @@ impl Worker {
     /// there is none, and the woken worker only searched in vain.
     fn end_search_for_io(&self) {
         self.searching.set(false);
-        if self.shared.idle.transition_from_searching_to_own_work() {
-            // Either a submitter saw no searcher and wakes a worker itself,
-            // or its push is seen here (`idle.rs`).
-            if self.shared.has_work() {
-                self.shared.notify_one();
-                return;
-            }
+        // Either a submitter saw no searcher and wakes a worker itself, or
+        // its push is seen by the re-check (`idle.rs`).
+        let last = self.shared.idle.transition_from_searching_to_own_work();
+        self.after_own_io(last && self.shared.has_work());
+    }
+
+    /// After this worker took work of its own from the OS poller, not
+    /// counted as a searcher: wakes another worker if `work_left`, else
+    /// leaves the timers to the timer thread's watch, since nobody takes
+    /// the poller after it for now (`Timers::watch_unattended`).
+    fn after_own_io(&self, work_left: bool) {
+        if work_left {
+            self.shared.notify_one();
+        } else {
+            self.shared.driver.timers.watch_unattended();
         }
-        // Nobody takes the poller after us for now.
-        self.shared.driver.timers.watch_unattended();
     }
 
     fn stats(&self) -> &crate::metrics::WorkerStats {
@@ -815,13 +821,8 @@ impl Worker {
                 let own = self.lifo_holds_task() || self.local.len() > 0;
                 searching = idle.unpark_self(self.index, !own);
                 if !searching {
-                    if self.local.len() > 1 && self.shared.num_workers() > 1 {
-                        // More than this worker runs at once: get help.
-                        self.shared.notify_one();
-                    } else {
-                        // Nobody takes the poller after us for now.
-                        self.shared.driver.timers.watch_unattended();
-                    }
+                    // More than this worker runs at once: get help.
+                    self.after_own_io(self.local.len() > 1 && self.shared.num_workers() > 1);
                 }
                 break;
             }

@@ -128,35 +128,40 @@ fn loom_idle_one_worker_no_lost_wakeup() {
     });
 }
 
-#[test]
-fn loom_idle_two_workers_two_tasks() {
+/// Two workers (worker 0 running `worker0`, worker 1 a plain worker) and
+/// a submitter thread that runs `prelude`, then submits two tasks: both
+/// run, and the counts end with both workers awake and nobody searching.
+fn check_two_workers(worker0: fn(&Model), prelude: fn(&Model)) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(2);
-    builder.check(|| {
+    builder.check(move || {
         let m = model(2);
         // The main thread only joins: loom's `join` does not tolerate the
         // stray `unpark` a worker thread may receive after it stopped
         // waiting (std's park token does).
-        let workers: Vec<_> = (0..2)
-            .map(|i| {
-                let m = m.clone();
-                thread::spawn(move || m.worker(i))
-            })
-            .collect();
+        let m0 = m.clone();
+        let first = thread::spawn(move || worker0(&m0));
+        let m1 = m.clone();
+        let other = thread::spawn(move || m1.worker(1));
         let m2 = m.clone();
         let submitter = thread::spawn(move || {
+            prelude(&m2);
             m2.submit();
             m2.submit();
         });
-        for w in workers {
-            w.join().unwrap();
-        }
+        first.join().unwrap();
+        other.join().unwrap();
         submitter.join().unwrap();
         assert_eq!(m.queue.load(Ordering::SeqCst), 0);
         // Both workers ended awake (running), nobody left searching.
         assert_eq!(m.idle.num_unparked(), 2);
         assert_eq!(m.idle.num_searching(), 0);
     });
+}
+
+#[test]
+fn loom_idle_two_workers_two_tasks() {
+    check_two_workers(|m| m.worker(0), |_| {});
 }
 
 /// An I/O wake-up is no search (`Worker::wait_in_poller`): worker 0 leaves
@@ -167,27 +172,10 @@ fn loom_idle_two_workers_two_tasks() {
 /// correctness: `net/tests/limits.rs` counts the parks.)
 #[test]
 fn loom_idle_io_wakeup_is_no_search() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
-        let m = model(2);
-        let m0 = m.clone();
-        let poller = thread::spawn(move || m0.poller_worker());
-        let m1 = m.clone();
-        let other = thread::spawn(move || m1.worker(1));
-        let m2 = m.clone();
-        let events = thread::spawn(move || {
-            m2.io.store(true, Ordering::Release);
-            m2.submit();
-            m2.submit();
-        });
-        poller.join().unwrap();
-        other.join().unwrap();
-        events.join().unwrap();
-        assert_eq!(m.queue.load(Ordering::SeqCst), 0);
-        assert_eq!(m.idle.num_unparked(), 2);
-        assert_eq!(m.idle.num_searching(), 0);
-    });
+    check_two_workers(
+        |m| m.poller_worker(),
+        |m| m.io.store(true, Ordering::Release),
+    );
 }
 
 /// A searcher that finds work of its own in the poller
@@ -196,35 +184,19 @@ fn loom_idle_io_wakeup_is_no_search() {
 /// still gets its task run, by a woken worker 1.
 #[test]
 fn loom_idle_searcher_with_own_work_leaves_no_task_behind() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
-        let m = model(2);
-        let m0 = m.clone();
-        let searcher = thread::spawn(move || {
-            m0.threads.lock().unwrap()[0] = Some(thread::current());
+    check_two_workers(
+        |m| {
+            m.threads.lock().unwrap()[0] = Some(thread::current());
             // (It may find worker 1 searching already, and not search.)
-            if m0.idle.transition_to_searching()
+            if m.idle.transition_to_searching()
                 // Its poller turn woke a task of its own: it runs that one.
-                && m0.idle.transition_from_searching_to_own_work()
-                && m0.queue.load(Ordering::Acquire) > 0
+                && m.idle.transition_from_searching_to_own_work()
+                && m.queue.load(Ordering::Acquire) > 0
             {
-                m0.notify();
+                m.notify();
             }
-            m0.work(0, false);
-        });
-        let m1 = m.clone();
-        let other = thread::spawn(move || m1.worker(1));
-        let m2 = m.clone();
-        let submitter = thread::spawn(move || {
-            m2.submit();
-            m2.submit();
-        });
-        searcher.join().unwrap();
-        other.join().unwrap();
-        submitter.join().unwrap();
-        assert_eq!(m.queue.load(Ordering::SeqCst), 0);
-        assert_eq!(m.idle.num_unparked(), 2);
-        assert_eq!(m.idle.num_searching(), 0);
-    });
+            m.work(0, false);
+        },
+        |_| {},
+    );
 }
