@@ -12,7 +12,8 @@
 //! Only round trips that start after the warm-up and end before the deadline
 //! are counted. Prints
 //! `RESULT mode=.. conns=N rps=.. p50_us=.. p90_us=.. p99_us=.. p999_us=.. max_us=.. errors=.. samples=..`
-//! (run.sh keeps rps, p50 and p99; the rest is for looking at a tail).
+//! (run.sh keeps rps, p50 and p99; the rest is for looking at a tail, as is
+//! `LOADGEN_SLOW_US`, below).
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -40,6 +41,21 @@ const CHAT_TIMEOUT: Duration = Duration::from_secs(2);
 struct Outcome {
     lat_ns: Vec<u64>,
     errors: u64,
+    /// Chat round trips slower than `LOADGEN_SLOW_US`: (start, since the
+    /// measured window's start, and latency, both in ns; client id).
+    slow: Vec<(u64, u64, usize)>,
+}
+
+/// `LOADGEN_SLOW_US`: list every chat round trip slower than this on
+/// stderr (`SLOW t_us lat_us client`), to see whether a tail comes in
+/// spells that hit every client (the server) or the clients of one
+/// loadgen thread (that thread; see README.md, "Caveats").
+fn slow_threshold_ns() -> Option<u64> {
+    std::env::var("LOADGEN_SLOW_US")
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .map(|us| us * 1000)
 }
 
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -90,6 +106,11 @@ fn main() {
         let o = h.join().expect("loadgen thread panicked");
         all.lat_ns.extend(o.lat_ns);
         all.errors += o.errors;
+        all.slow.extend(o.slow);
+    }
+    all.slow.sort_unstable();
+    for (t, lat, id) in &all.slow {
+        eprintln!("SLOW {} {} {id}", t / 1000, lat / 1000);
     }
     all.lat_ns.sort_unstable();
     let n = all.lat_ns.len();
@@ -162,6 +183,7 @@ fn run_thread(t: usize, threads: usize, cfg: &Cfg, barrier: &Barrier) -> Outcome
                 Ok(o) => {
                     out.lat_ns.extend(o.lat_ns);
                     out.errors += o.errors;
+                    out.slow.extend(o.slow);
                 }
                 Err(_) => out.errors += 1,
             }
@@ -212,6 +234,7 @@ async fn chat_client(
     end: Instant,
 ) -> Outcome {
     let mut out = Outcome::default();
+    let slow = slow_threshold_ns();
     // Received bytes; `rpos..rbuf.len()` is not yet parsed.
     let mut rbuf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut rpos = 0usize;
@@ -259,7 +282,12 @@ async fn chat_client(
             if found {
                 let t1 = Instant::now();
                 if t0 >= measure_from && t1 <= end {
-                    out.lat_ns.push((t1 - t0).as_nanos() as u64);
+                    let lat = (t1 - t0).as_nanos() as u64;
+                    out.lat_ns.push(lat);
+                    if slow.is_some_and(|min| lat >= min) {
+                        let at = (t0 - measure_from).as_nanos() as u64;
+                        out.slow.push((at, lat, id));
+                    }
                 }
                 break;
             }
