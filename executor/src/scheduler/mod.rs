@@ -185,16 +185,49 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// The schedule function of every task of this runtime: called when the
-    /// task is spawned or woken, on whatever thread does it. `yielded` is true
-    /// when the task woke itself while running (`yield_now`).
-    pub(crate) fn schedule(&self, runnable: Runnable, yielded: bool) {
+    /// The schedule function of every task of a runtime (`task::spawn_task`):
+    /// called when the task is spawned or woken, on whatever thread does it,
+    /// with the runtime its metadata points to. `yielded` is true when the
+    /// task woke itself while running (`yield_now`).
+    ///
+    /// The function captures nothing, so async-task wakes a task with one
+    /// state update that also hands the waker's reference to the
+    /// `Runnable`; a schedule function holding the runtime's `Arc` made
+    /// every wake a `wake_by_ref` plus a reference drop, and every
+    /// schedule a reference taken and dropped around the call (three more
+    /// atomic read-modify-writes on the task's header per wake).
+    ///
+    /// # Safety
+    ///
+    /// `shared` is the runtime pointer of `runnable`'s metadata, which
+    /// holds a strong count of its `Arc` as long as the task's allocation
+    /// lives (`TaskMeta`), and `runnable` keeps that alive until it is
+    /// queued.
+    pub(crate) unsafe fn schedule_task(shared: *const Shared, runnable: Runnable, yielded: bool) {
         // On one of our workers, no `drained` check: the worker drops its own
         // queues when it leaves its loop (`run_worker`), so a task queued
-        // there is dropped on that thread, even after step 5.
-        let Some(runnable) = worker::try_schedule_local(self, runnable, yielded) else {
+        // there is dropped on that thread, even after step 5. (That worker
+        // holds the runtime's `Arc`, so it outlives the call.)
+        // SAFETY: the caller's contract; `runnable` is still ours.
+        let Some(runnable) = worker::try_schedule_local(unsafe { &*shared }, runnable, yielded)
+        else {
             return;
         };
+        // Anywhere else, once the task is queued a worker may run it to its
+        // end and free it, and with it the metadata's count, the last one
+        // if the runtime is being dropped meanwhile: hold a count of our
+        // own for the rest of the call (as async-task's guard did).
+        // SAFETY: the metadata's count keeps the `Arc` alive while we take
+        // one more; `keep` gives it back when it drops.
+        let keep = unsafe {
+            Arc::increment_strong_count(shared);
+            Arc::from_raw(shared)
+        };
+        keep.schedule_remote(runnable);
+    }
+
+    /// Queues a task from a thread that is none of this runtime's workers.
+    fn schedule_remote(&self, runnable: Runnable) {
         if self.drained.load(Ordering::Acquire) {
             // Dropping the runnable drops the future.
             drop(runnable);

@@ -14,8 +14,9 @@
 //
 // A task is one `async-task` allocation: a header (state word, reference
 // count, awaiter waker, vtable, and our [`TaskMeta`]: abort flag, registry
-// key, and the task's trace for dumps), the schedule function (an `Arc` of the runtime's shared
-// state), and a union of the future and its output. The
+// key, the task's trace for dumps, and a strong count of the runtime's
+// shared state), the schedule function (it captures nothing:
+// `Shared::schedule_task`), and a union of the future and its output. The
 // state word is async-task's (`SCHEDULED | RUNNING | COMPLETED | CLOSED |
 // HANDLE | AWAITER | REGISTERING | NOTIFYING` plus a reference count, each
 // transition one RMW); it gives the guarantee the scheduler relies on: a
@@ -64,7 +65,7 @@
 // 3. The raw pointers to `Shared` (in `TaskMeta`) and to `TaskMeta` (in
 //    `TaskFuture`'s `Entry`, `JoinHandle`) are only dereferenced while the
 //    task allocation is alive: the future and the handle each keep it
-//    alive, and the allocation's schedule function holds an `Arc<Shared>`.
+//    alive, and the metadata holds a strong count of the `Arc<Shared>`.
 
 mod abort;
 mod builder;
@@ -160,7 +161,8 @@ const FUTURE_DROPPED: u8 = 0b10;
 /// thread) and read by the task's poll, and [`FUTURE_DROPPED`], set and
 /// read by whoever polls or drops the future (one at a time); `trace` as
 /// its docs say (`trace/mod.rs`); the rest are written once at spawn. 48 bytes: with async-task's header and a small
-/// future, the allocation stays at 120 bytes, in glibc's fast size classes.
+/// future (the schedule function adds nothing: it captures nothing), the
+/// allocation stays in glibc's fast size classes.
 pub(crate) struct TaskMeta {
     abort: AtomicU8,
     /// [`REGISTERED`] and [`EXIT_ON_PANIC`] (one byte: a second field would
@@ -168,8 +170,9 @@ pub(crate) struct TaskMeta {
     flags: u8,
     /// Who the task is and what it waits on, for dumps (`trace/mod.rs`).
     pub(crate) trace: TaskTrace,
-    /// The task's runtime, or null for a blocking task. Valid as long as
-    /// the task's allocation: its schedule function holds an `Arc` of it.
+    /// The task's runtime, or null for a blocking task: a strong count of
+    /// its `Arc` (`Arc::into_raw`), given back when the metadata drops with
+    /// the task's allocation, so valid as long as that allocation.
     shared: *const Shared,
     /// The task's registry entry (shards: at most 32768, a `Builder` limit).
     shard: u16,
@@ -181,6 +184,16 @@ pub(crate) struct TaskMeta {
 unsafe impl Send for TaskMeta {}
 // SAFETY: as above; shared access is through atomics or read-only fields.
 unsafe impl Sync for TaskMeta {}
+
+impl Drop for TaskMeta {
+    fn drop(&mut self) {
+        if !self.shared.is_null() {
+            // SAFETY: `shared` came from `Arc::into_raw` at spawn, and this
+            // drop gives that count back, once.
+            drop(unsafe { Arc::from_raw(self.shared) });
+        }
+    }
+}
 
 impl TaskMeta {
     /// The metadata of a task of `shared` with registry entry `entry`
@@ -382,10 +395,10 @@ impl Drop for Entry {
             return;
         }
         // SAFETY: `meta.shared` is non-null for tasks with an entry, and the
-        // task's schedule function holds an `Arc<Shared>` for the whole life
-        // of the allocation this entry (inside the future) lives in. Not an
-        // `Arc` here: that saves a second reference-count round trip on a
-        // cache line every worker touches.
+        // metadata holds a count of that `Arc<Shared>` for the whole life
+        // of the allocation this entry (inside the future) lives in. No
+        // count of our own here: that saves a reference-count round trip
+        // on a cache line every worker touches.
         let shared = unsafe { &*meta.shared };
         // Now, or deferred to the shard's owner (see `registry.rs`).
         worker::entry_ended(shared, meta.shard as usize, meta.key);
@@ -424,13 +437,17 @@ where
         // The owner removes the entries of its tasks that ended elsewhere.
         registry.drain(shard);
     }
-    let schedule = {
-        let shared = shared.clone();
-        async_task::WithInfo(move |runnable: Runnable, info: async_task::ScheduleInfo| {
-            runnable.metadata().trace.scheduled();
-            shared.schedule(runnable, info.woken_while_running)
-        })
-    };
+    // Captures nothing: the runtime is in the metadata (`Shared::schedule_task`).
+    let schedule = captures_nothing(async_task::WithInfo(
+        |runnable: Runnable, info: async_task::ScheduleInfo| {
+            let meta = runnable.metadata();
+            meta.trace.scheduled();
+            let shared = meta.shared;
+            // SAFETY: a runtime task's metadata holds a count of its runtime
+            // (non-null), and `runnable` keeps the metadata alive.
+            unsafe { Shared::schedule_task(shared, runnable, info.woken_while_running) }
+        },
+    ));
     // `None` once the runtime has shut down (invariant #2).
     let vacant = registry.vacant(shard);
     let (id, entry) = match &vacant {
@@ -439,7 +456,7 @@ where
     };
     let origin = TaskOrigin::new(id, name, spawned_at);
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(Arc::as_ptr(shared), entry, origin))
+        .metadata(TaskMeta::new(Arc::into_raw(shared.clone()), entry, origin))
         .spawn(
             |meta| TaskFuture {
                 fut: ManuallyDrop::new(fut),
@@ -457,6 +474,19 @@ where
         None => drop(runnable),
     }
     JoinHandle::new(task)
+}
+
+/// `schedule`, checked at compile time to be zero-sized: async-task wakes
+/// a task whose schedule function captures something with three more
+/// atomic operations on its header (`Shared::schedule_task`).
+const fn captures_nothing<S>(schedule: S) -> S {
+    const {
+        assert!(
+            std::mem::size_of::<S>() == 0,
+            "a task's schedule function must capture nothing"
+        )
+    };
+    schedule
 }
 
 /// Spawns `f` as a task whose schedule function is `schedule` (the
