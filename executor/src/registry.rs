@@ -29,7 +29,7 @@
 //!
 //! Removing an entry drops its waker, usually the task's last reference: the
 //! task's memory is then freed by the thread that allocated it, and the
-//! decrement of the runtime's `Arc` in its schedule function stays on that
+//! decrement of the runtime's `Arc` that its metadata holds stays on that
 //! worker too.
 //!
 //! A finished task's memory may thus outlive its future for a while. That is

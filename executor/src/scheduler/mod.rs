@@ -185,7 +185,7 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// The schedule function of every task of a runtime (`task::spawn_task`):
+    /// The schedule function of every task of a runtime (`task::spawn_on`):
     /// called when the task is spawned or woken, on whatever thread does it,
     /// with the runtime its metadata points to. `yielded` is true when the
     /// task woke itself while running (`yield_now`).
