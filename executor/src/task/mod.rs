@@ -188,7 +188,7 @@ unsafe impl Sync for TaskMeta {}
 impl Drop for TaskMeta {
     fn drop(&mut self) {
         if !self.shared.is_null() {
-            // SAFETY: `shared` came from `Arc::into_raw` at spawn, and this
+            // SAFETY: `shared` came from `Arc::into_raw` in `new`, and this
             // drop gives that count back, once.
             drop(unsafe { Arc::from_raw(self.shared) });
         }
@@ -196,16 +196,17 @@ impl Drop for TaskMeta {
 }
 
 impl TaskMeta {
-    /// The metadata of a task of `shared` with registry entry `entry`
-    /// (shard, key), if it has one.
+    /// The metadata of a task of `shared` (whose count it keeps; `None`
+    /// for a blocking job) with registry entry `entry` (shard, key), if it
+    /// has one.
     #[inline]
-    fn new(shared: *const Shared, entry: Option<(u16, u32)>, origin: TaskOrigin) -> Self {
+    fn new(shared: Option<Arc<Shared>>, entry: Option<(u16, u32)>, origin: TaskOrigin) -> Self {
         let (shard, key) = entry.unwrap_or_default();
         Self {
             abort: AtomicU8::new(0),
             flags: if entry.is_some() { REGISTERED } else { 0 },
             trace: TaskTrace::new(origin),
-            shared,
+            shared: shared.map_or(std::ptr::null(), Arc::into_raw),
             shard,
             key,
         }
@@ -235,7 +236,7 @@ impl TaskMeta {
     /// `UnhandledPanic::Exit`).
     pub(crate) fn blocking(exit_on_panic: bool, key: u32) -> Self {
         let origin = TaskOrigin::new(0, None, Location::caller());
-        let mut meta = Self::new(std::ptr::null(), None, origin);
+        let mut meta = Self::new(None, None, origin);
         meta.flags |= BLOCKING_JOB;
         meta.key = key;
         if exit_on_panic {
@@ -456,7 +457,7 @@ where
     };
     let origin = TaskOrigin::new(id, name, spawned_at);
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(Arc::into_raw(shared.clone()), entry, origin))
+        .metadata(TaskMeta::new(Some(shared.clone()), entry, origin))
         .spawn(
             |meta| TaskFuture {
                 fut: ManuallyDrop::new(fut),
