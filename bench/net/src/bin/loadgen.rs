@@ -58,6 +58,15 @@ fn slow_threshold_ns() -> Option<u64> {
         .map(|us| us * 1000)
 }
 
+impl Outcome {
+    /// Adds another thread's or client's outcome to this one.
+    fn add(&mut self, other: Outcome) {
+        self.lat_ns.extend(other.lat_ns);
+        self.errors += other.errors;
+        self.slow.extend(other.slow);
+    }
+}
+
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> T {
     match arg_value(name) {
         None => default,
@@ -103,10 +112,7 @@ fn main() {
         .collect();
     let mut all = Outcome::default();
     for h in handles {
-        let o = h.join().expect("loadgen thread panicked");
-        all.lat_ns.extend(o.lat_ns);
-        all.errors += o.errors;
-        all.slow.extend(o.slow);
+        all.add(h.join().expect("loadgen thread panicked"));
     }
     all.slow.sort_unstable();
     for (t, lat, id) in &all.slow {
@@ -180,11 +186,7 @@ fn run_thread(t: usize, threads: usize, cfg: &Cfg, barrier: &Barrier) -> Outcome
         let mut out = Outcome::default();
         for task in tasks {
             match task.await {
-                Ok(o) => {
-                    out.lat_ns.extend(o.lat_ns);
-                    out.errors += o.errors;
-                    out.slow.extend(o.slow);
-                }
+                Ok(o) => out.add(o),
                 Err(_) => out.errors += 1,
             }
         }
